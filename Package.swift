@@ -1,0 +1,65 @@
+// swift-tools-version: 6.0
+//
+// reptok: RepTok image generation on small Linux machines.
+//
+// Dependencies point one way: Kernels <- Runtime <- CLI (tools/reptok), Quant <- Runtime.
+// ImageIO (libpng/libjpeg) is used only by the CLI.
+//
+// Build flags
+// -----------
+// The SIMD kernels need the compiler to know the target CPU: without `-target-cpu`,
+// `SIMD16<Float>.addProduct` lowers to scalar `fmaf` calls (about 100x slower).
+// By default we build for the machine doing the build (`native`). For a portable
+// binary set REPTOK_TARGET_CPU before building, e.g.
+//     REPTOK_TARGET_CPU=x86-64-v3 swift build -c release     (AVX2 machines)
+//     REPTOK_TARGET_CPU=none      swift build -c release     (compiler default, slow)
+import Foundation
+import PackageDescription
+
+let targetCPU = ProcessInfo.processInfo.environment["REPTOK_TARGET_CPU"] ?? "native"
+let cpuFlags: [SwiftSetting] = targetCPU == "none" ? [] : [.unsafeFlags(["-target-cpu", targetCPU])]
+let fastMath: [SwiftSetting] = cpuFlags + [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
+
+let package = Package(
+    name: "reptok",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "reptok", targets: ["reptok"]),
+        .library(name: "Runtime", targets: ["Runtime"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+    ],
+    targets: [
+        // System libraries for image files (apt: libpng-dev, libjpeg-dev).
+        .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng",
+                       providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CJPEG", path: "Sources/CJPEG", pkgConfig: "libjpeg",
+                       providers: [.apt(["libjpeg-dev"])]),
+
+        // Formats, readers, quantization, conversion. No model math.
+        .target(name: "Quant", path: "Sources/Quant"),
+        // SIMD kernels on raw buffers. No model knowledge.
+        .target(name: "Kernels", path: "Sources/Kernels", swiftSettings: fastMath),
+        // Model graphs, samplers, pipeline.
+        .target(name: "Runtime", dependencies: ["Kernels", "Quant"], path: "Sources/Runtime",
+                swiftSettings: fastMath),
+        // PNG / JPEG / .npy reading and writing.
+        .target(name: "ImageIO", dependencies: ["CPNG", "CJPEG"], path: "Sources/ImageIO"),
+
+        .executableTarget(
+            name: "reptok",
+            dependencies: ["Runtime", "Quant", "Kernels", "ImageIO",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "tools/reptok",
+            swiftSettings: cpuFlags),
+
+        .testTarget(name: "QuantTests", dependencies: ["Quant"], path: "Tests/QuantTests"),
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels"], path: "Tests/KernelsTests",
+                    swiftSettings: cpuFlags),
+        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Quant", "Kernels"],
+                    path: "Tests/RuntimeTests", swiftSettings: cpuFlags),
+        .testTarget(name: "CLITests", dependencies: ["ImageIO"], path: "Tests/CLITests"),
+    ],
+    swiftLanguageModes: [.v5]
+)

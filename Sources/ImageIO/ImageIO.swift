@@ -1,0 +1,1 @@
+// ImageIO module placeholder; replaced as the module grows.

@@ -1,0 +1,1 @@
+// Kernels module placeholder; replaced as the module grows.

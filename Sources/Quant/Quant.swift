@@ -1,0 +1,1 @@
+// Quant module placeholder; replaced as the module grows.

@@ -1,0 +1,1 @@
+// Runtime module placeholder; replaced as the module grows.
