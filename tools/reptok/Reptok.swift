@@ -1,0 +1,40 @@
+import ArgumentParser
+import Foundation
+
+/// The `reptok` command line. Each subcommand lives in its own file in this folder
+/// and is listed here once.
+struct Reptok: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reptok",
+        abstract: "RepTok image generation on the CPU: one continuous token per image, int8 weights, no BLAS.",
+        version: reptokVersion,
+        subcommands: [
+            // subcommands are registered here, one per line
+        ]
+    )
+}
+
+/// The version written into converted files and image metadata.
+let reptokVersion = "0.1.0"
+
+/// Entry point: every failure becomes one line on stderr and exit status 2;
+/// `--help` and `--version` keep ArgumentParser's behaviour (exit 0).
+@main
+enum Main {
+    static func main() {
+        do {
+            var command = try Reptok.parseAsRoot()
+            try command.run()
+        } catch {
+            let code = Reptok.exitCode(for: error)
+            if code == .success {
+                Reptok.exit(withError: error)
+            }
+            var message = Reptok.message(for: error)
+                .split(separator: "\n", omittingEmptySubsequences: true).first.map(String.init) ?? "\(error)"
+            if message.hasPrefix("Error: ") { message.removeFirst(7) }
+            FileHandle.standardError.write(Data("reptok: \(message)\n".utf8))
+            Foundation.exit(2)
+        }
+    }
+}
