@@ -1,1 +1,0 @@
-// Quant module placeholder; replaced as the module grows.

@@ -1,0 +1,133 @@
+// SHA-256 (FIPS 180-4), streaming; used to record the source checkpoint's digest in converted files.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+
+/// Incremental SHA-256. `update` any number of times, then `finalize()` once.
+public struct SHA256 {
+    private var h: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32) =
+        (0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19)
+    /// Pending bytes of an incomplete 64-byte block.
+    private var buffer = [UInt8](repeating: 0, count: 64)
+    private var buffered = 0
+    /// Total message length in bytes.
+    private var length: UInt64 = 0
+
+    private static let k: [UInt32] = [
+        0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+        0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+        0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+        0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+        0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+        0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+        0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+        0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+    ]
+
+    public init() {}
+
+    /// Adds `data` to the message.
+    public mutating func update(_ data: UnsafeRawBufferPointer) {
+        guard data.count > 0 else { return }
+        length &+= UInt64(data.count)
+        var i = 0
+        if buffered > 0 {
+            let n = min(64 - buffered, data.count)
+            for j in 0 ..< n { buffer[buffered + j] = data[j] }
+            buffered += n
+            i = n
+            if buffered == 64 {
+                buffer.withUnsafeBytes { compress($0.baseAddress!) }
+                buffered = 0
+            }
+        }
+        while data.count - i >= 64 {
+            compress(data.baseAddress! + i)
+            i += 64
+        }
+        while i < data.count { buffer[buffered] = data[i]; buffered += 1; i += 1 }
+    }
+
+    /// Adds `bytes` to the message.
+    public mutating func update<S: Sequence>(_ bytes: S) where S.Element == UInt8 {
+        Array(bytes).withUnsafeBytes { update($0) }
+    }
+
+    /// The 32-byte digest. The hasher must not be updated afterwards.
+    public mutating func finalize() -> [UInt8] {
+        let bitLength = length &* 8
+        var pad: [UInt8] = [0x80]
+        let afterOne = (buffered + 1) % 64
+        pad += [UInt8](repeating: 0, count: afterOne <= 56 ? 56 - afterOne : 120 - afterOne)
+        for s in stride(from: 56, through: 0, by: -8) { pad.append(UInt8(truncatingIfNeeded: bitLength >> UInt64(s))) }
+        let savedLength = length
+        pad.withUnsafeBytes { update($0) }
+        length = savedLength
+        precondition(buffered == 0, "SHA-256 padding did not end on a block boundary")
+        var out: [UInt8] = []
+        for w in [h.0, h.1, h.2, h.3, h.4, h.5, h.6, h.7] {
+            out += [UInt8(w >> 24), UInt8((w >> 16) & 0xff), UInt8((w >> 8) & 0xff), UInt8(w & 0xff)]
+        }
+        return out
+    }
+
+    /// Lower-case hex of a digest.
+    public static func hex(_ digest: [UInt8]) -> String { digest.map { String(format: "%02x", $0) }.joined() }
+
+    /// Hex digest of `bytes`.
+    public static func hash<S: Sequence>(_ bytes: S) -> String where S.Element == UInt8 {
+        var s = SHA256(); s.update(bytes); return hex(s.finalize())
+    }
+
+    /// Hex digest of a whole file, read in 4 MiB chunks with `read(2)` (the file is not mapped, so it
+    /// does not add to RSS).
+    public static func hashFile(path: String) throws -> String {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { throw FileAccessError.cannotOpen(path: path, reason: errnoText()) }
+        defer { close(fd) }
+        var s = SHA256()
+        let chunk = 4 << 20
+        let buf = UnsafeMutableRawPointer.allocate(byteCount: chunk, alignment: 64)
+        defer { buf.deallocate() }
+        while true {
+            let n = read(fd, buf, chunk)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw FileAccessError.cannotOpen(path: path, reason: errnoText())
+            }
+            if n == 0 { break }
+            s.update(UnsafeRawBufferPointer(start: buf, count: n))
+        }
+        return hex(s.finalize())
+    }
+
+    /// One 64-byte block.
+    private mutating func compress(_ p: UnsafeRawPointer) {
+        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { w in
+            for t in 0 ..< 16 { w[t] = UInt32(bigEndian: p.loadUnaligned(fromByteOffset: 4 * t, as: UInt32.self)) }
+            for t in 16 ..< 64 {
+                let s0 = rotr(w[t - 15], 7) ^ rotr(w[t - 15], 18) ^ (w[t - 15] >> 3)
+                let s1 = rotr(w[t - 2], 17) ^ rotr(w[t - 2], 19) ^ (w[t - 2] >> 10)
+                w[t] = w[t - 16] &+ s0 &+ w[t - 7] &+ s1
+            }
+            var (a, b, c, d, e, f, g, hh) = h
+            SHA256.k.withUnsafeBufferPointer { k in
+                for t in 0 ..< 64 {
+                    let S1 = rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)
+                    let ch = (e & f) ^ (~e & g)
+                    let t1 = hh &+ S1 &+ ch &+ k[t] &+ w[t]
+                    let S0 = rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)
+                    let maj = (a & b) ^ (a & c) ^ (b & c)
+                    let t2 = S0 &+ maj
+                    hh = g; g = f; f = e; e = d &+ t1; d = c; c = b; b = a; a = t1 &+ t2
+                }
+            }
+            h = (h.0 &+ a, h.1 &+ b, h.2 &+ c, h.3 &+ d, h.4 &+ e, h.5 &+ f, h.6 &+ g, h.7 &+ hh)
+        }
+    }
+}
+
+@inline(__always) private func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { (x >> n) | (x << (32 - n)) }
