@@ -10,6 +10,8 @@ struct Reptok: ParsableCommand {
         version: reptokVersion,
         subcommands: [
             // subcommands are registered here, one per line
+            TraceCommand.self,
+            EvalCommand.self,
         ]
     )
 }

@@ -1,0 +1,64 @@
+// Documented Gaussian noise: splitmix64 + Box–Muller, one independent stream per use.
+import Foundation
+
+/// Deterministic standard-normal noise, the same on every platform.
+///
+/// Algorithm (so anyone can reproduce a seed's noise):
+/// - Stream state: `s₀ = mix(seed ⊕ (stream.rawValue · 0x9E3779B97F4A7C15))`, where `mix` is the
+///   splitmix64 finaliser. Streams of one seed are therefore independent.
+/// - `next()`: splitmix64, `s += 0x9E3779B97F4A7C15; z = mix(s)`.
+/// - Gaussians in pairs (Box–Muller, in Double): `u₁ = (next() >> 11 + 1)·2⁻⁵³ ∈ (0, 1]`,
+///   `u₂ = (next() >> 11)·2⁻⁵³ ∈ [0, 1)`, `r = √(−2 ln u₁)`, values `r cos 2πu₂`, then `r sin 2πu₂`,
+///   each rounded to Float.
+public struct NoiseGenerator {
+    /// Which consumer a stream feeds; generator and decoder noise of one seed never overlap.
+    public enum Stream: UInt64, Sendable {
+        /// Noise token of the generator (spec §10), `[C]` per sample.
+        case generator = 1
+        /// Initial latent of the decoder (spec §8), `[Cl, h, w]`.
+        case decoder = 2
+    }
+
+    private var state: UInt64
+    private var spare: Float?
+
+    static let golden: UInt64 = 0x9E37_79B9_7F4A_7C15
+
+    /// The splitmix64 finaliser.
+    @inline(__always)
+    static func mix(_ v: UInt64) -> UInt64 {
+        var z = v
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    public init(seed: UInt64, stream: Stream) {
+        state = NoiseGenerator.mix(seed ^ (stream.rawValue &* NoiseGenerator.golden))
+    }
+
+    /// Next 64 random bits (splitmix64).
+    public mutating func next() -> UInt64 {
+        state &+= NoiseGenerator.golden
+        return NoiseGenerator.mix(state)
+    }
+
+    /// Next standard-normal value.
+    public mutating func nextGaussian() -> Float {
+        if let s = spare {
+            spare = nil
+            return s
+        }
+        let u1 = (Double(next() >> 11) + 1) * 0x1p-53
+        let u2 = Double(next() >> 11) * 0x1p-53
+        let r = (-2 * log(u1)).squareRoot()
+        spare = Float(r * sin(2 * Double.pi * u2))
+        return Float(r * cos(2 * Double.pi * u2))
+    }
+
+    /// `count` standard-normal values of `stream` for `seed`.
+    public static func gaussian(count: Int, seed: UInt64, stream: Stream) -> [Float] {
+        var g = NoiseGenerator(seed: seed, stream: stream)
+        return (0 ..< count).map { _ in g.nextGaussian() }
+    }
+}

@@ -1,0 +1,64 @@
+import ArgumentParser
+import Foundation
+import ImageIO
+import Kernels
+import Runtime
+
+/// `reptok eval`: accuracy loss of one converted file against another (e.g. int8 against f32).
+struct EvalCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "eval",
+        abstract: "Measure the accuracy loss of a model file against a reference file of the same checkpoint.",
+        discussion: """
+        Prints token cosine, decoder velocity relative L2 at t = 0.1, 0.3, 0.5, 0.7, 0.9, reconstruction \
+        PSNR and SSIM of the model's images against the reference's (same noise, both measured on [0, 1]) \
+        and the VAE PSNR. Without --images a built-in test card is used.
+        """)
+
+    @Option(name: .long, help: "Model file to measure (.gguf), e.g. the int8 file.")
+    var model: String
+
+    @Option(name: .long, help: "Reference model file (.gguf), e.g. the f32 file.")
+    var reference: String
+
+    @Option(name: .long, help: "Folder of PNG/JPEG images (default: a built-in test card).")
+    var images: String?
+
+    @Option(name: .long, help: "Decoder Euler steps of the reconstructions.")
+    var steps: Int = 8
+
+    @Option(name: .long, help: "Seed of the decoder noise.")
+    var seed: UInt64 = 0
+
+    @Option(name: .long, help: "Matrix mode of the model file: w8a32 (default) or w8a8.")
+    var compute: String = "w8a32"
+
+    @Option(name: .long, help: "Worker threads (default: online cores).")
+    var threads: Int?
+
+    func run() throws {
+        guard let mode = MatrixMode(rawValue: compute) else {
+            throw ValidationError("--compute must be w8a32 or w8a8, not \(compute)")
+        }
+        guard steps >= 1 else { throw ValidationError("--steps must be at least 1") }
+        let a = try Pipeline(modelPath: model, options: PipelineOptions(threads: threads, mode: mode))
+        let b = try Pipeline(modelPath: reference, options: PipelineOptions(threads: threads))
+        var inputs: [(name: String, image: [Float])] = []
+        if let dir = images {
+            let files = try FileManager.default.contentsOfDirectory(atPath: dir)
+                .filter { ["png", "jpg", "jpeg"].contains(($0 as NSString).pathExtension.lowercased()) }
+                .sorted()
+            guard !files.isEmpty else { throw ValidationError("no .png/.jpg images in \(dir)") }
+            for f in files {
+                let img = try ImageFile.read((dir as NSString).appendingPathComponent(f))
+                inputs.append((f, a.prepareImage(rgb: img.pixels, width: img.width, height: img.height)))
+            }
+        } else {
+            let s = a.config.imageSize
+            inputs.append(("test card", a.prepareImage(rgb: AccuracyEval.testCard(size: s), width: s, height: s)))
+        }
+        let report = try AccuracyEval.run(model: a, reference: b, images: inputs, steps: steps, seed: seed)
+        print(report.formatted(model: (model as NSString).lastPathComponent + " (\(compute))",
+                               reference: (reference as NSString).lastPathComponent))
+    }
+}
