@@ -44,8 +44,10 @@ let package = Package(
         // Model graphs, samplers, pipeline.
         .target(name: "Runtime", dependencies: ["Kernels", "Quant"], path: "Sources/Runtime",
                 swiftSettings: fastMath),
+        // setjmp-guarded C wrappers: libpng/libjpeg report errors by longjmp, which must not cross Swift frames.
+        .target(name: "CImageShim", dependencies: ["CPNG", "CJPEG"], path: "Sources/CImageShim"),
         // PNG / JPEG / .npy reading and writing.
-        .target(name: "ImageIO", dependencies: ["CPNG", "CJPEG"], path: "Sources/ImageIO"),
+        .target(name: "ImageIO", dependencies: ["CImageShim"], path: "Sources/ImageIO"),
 
         .executableTarget(
             name: "reptok",
@@ -59,7 +61,9 @@ let package = Package(
                     swiftSettings: cpuFlags),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Quant", "Kernels"],
                     path: "Tests/RuntimeTests", swiftSettings: cpuFlags),
-        .testTarget(name: "CLITests", dependencies: ["ImageIO"], path: "Tests/CLITests"),
+        // Depends on the `reptok` executable so `swift test` builds the binary that the end-to-end tests run.
+        .testTarget(name: "CLITests", dependencies: ["ImageIO", "reptok"], path: "Tests/CLITests",
+                    exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -1,1 +1,0 @@
-// ImageIO module placeholder; replaced as the module grows.

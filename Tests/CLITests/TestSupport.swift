@@ -1,0 +1,165 @@
+import Foundation
+import XCTest
+
+/// Paths, processes and hand-made PNG files shared by the CLI and ImageIO tests.
+enum TestSupport {
+    /// `Tests/CLITests/Fixtures` in the source tree.
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
+    /// The repository root (holds `models/`).
+    static let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent()
+
+    /// A fresh empty folder under the system temporary folder.
+    static func makeTempDir(_ name: String = #function) throws -> URL {
+        let safe = name.filter { $0.isLetter || $0.isNumber }
+        let url = FileManager.default.temporaryDirectory
+            .appendingPathComponent("reptok-clitests-\(safe)-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    /// Result of running a process to completion.
+    struct Run {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    /// Runs `executable` with `arguments` and no standard input; captures both outputs.
+    static func run(_ executable: String, _ arguments: [String], cwd: URL? = nil,
+                    environment: [String: String]? = nil) throws -> Run {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        if let cwd { process.currentDirectoryURL = cwd }
+        if let environment { process.environment = environment }
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        // Read both pipes concurrently so a chatty child cannot block on a full pipe.
+        final class Box: @unchecked Sendable { var data = Data() }
+        let errBox = Box()
+        let group = DispatchGroup()
+        group.enter()
+        DispatchQueue.global().async {
+            errBox.data = err.fileHandleForReading.readDataToEndOfFile()
+            group.leave()
+        }
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        group.wait()
+        let errData = errBox.data
+        process.waitUntilExit()
+        return Run(status: process.terminationStatus,
+                   stdout: String(decoding: outData, as: UTF8.self),
+                   stderr: String(decoding: errData, as: UTF8.self))
+    }
+
+    /// `python3` from PATH.
+    static var python3: String {
+        for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":") {
+            let candidate = "\(dir)/python3"
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        return "/usr/bin/python3"
+    }
+
+    /// Runs the independent PNG checker (`Fixtures/pngread.py`, zlib + struct
+    /// only) on `path`; returns its JSON summary and, when `rgbOut` is given,
+    /// the pixels it decoded.
+    static func pythonReadPNG(_ path: String, rgbOut: String? = nil) throws -> (info: [String: Any], rgb: [UInt8]?) {
+        var args = [fixtures.appendingPathComponent("pngread.py").path, path]
+        if let rgbOut { args.append(rgbOut) }
+        let r = try run(python3, args)
+        guard r.status == 0 else {
+            throw NSError(domain: "pngread", code: Int(r.status), userInfo: [NSLocalizedDescriptionKey: "pngread.py failed on \(path): \(r.stderr)"])
+        }
+        let info = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any] ?? [:]
+        let rgb = try rgbOut.map { [UInt8](try Data(contentsOf: URL(fileURLWithPath: $0))) }
+        return (info, rgb)
+    }
+
+    /// Reads a binary PPM (P6, maxval 255) as (width, height, RGB bytes).
+    static func readPPM(_ url: URL) throws -> (width: Int, height: Int, rgb: [UInt8]) {
+        let bytes = [UInt8](try Data(contentsOf: url))
+        var fields: [String] = []
+        var pos = 0
+        while fields.count < 4 {
+            while pos < bytes.count, bytes[pos] == 0x20 || bytes[pos] == 0x0A { pos += 1 }
+            var token = ""
+            while pos < bytes.count, bytes[pos] != 0x20, bytes[pos] != 0x0A {
+                token.append(Character(Unicode.Scalar(bytes[pos])))
+                pos += 1
+            }
+            fields.append(token)
+        }
+        pos += 1  // the single whitespace byte after maxval
+        precondition(fields[0] == "P6" && fields[3] == "255", "test PPM must be P6/255")
+        let w = Int(fields[1])!, h = Int(fields[2])!
+        return (w, h, Array(bytes[pos..<(pos + w * h * 3)]))
+    }
+
+    /// Largest absolute difference between two byte arrays of equal length.
+    static func maxAbsDiff(_ a: [UInt8], _ b: [UInt8]) -> Int {
+        precondition(a.count == b.count)
+        return zip(a, b).map { abs(Int($0) - Int($1)) }.max() ?? 0
+    }
+}
+
+/// Builds PNG files byte by byte, independently of libpng: chunks with CRC-32,
+/// and the image data as a zlib stream of *stored* (uncompressed) deflate
+/// blocks with an Adler-32 trailer, so no compressor is needed. Every row uses
+/// filter type 0 unless `filters` says otherwise.
+enum HandPNG {
+    static func crc32(_ bytes: [UInt8]) -> UInt32 {
+        var c: UInt32 = 0xFFFF_FFFF
+        for b in bytes {
+            c ^= UInt32(b)
+            for _ in 0..<8 { c = c & 1 != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
+        }
+        return c ^ 0xFFFF_FFFF
+    }
+
+    static func be32(_ v: UInt32) -> [UInt8] { [UInt8(v >> 24), UInt8(v >> 16 & 0xFF), UInt8(v >> 8 & 0xFF), UInt8(v & 0xFF)] }
+
+    static func chunk(_ type: String, _ body: [UInt8]) -> [UInt8] {
+        let typeBytes = Array(type.utf8)
+        return be32(UInt32(body.count)) + typeBytes + body + be32(crc32(typeBytes + body))
+    }
+
+    /// zlib stream (RFC 1950) of stored deflate blocks (RFC 1951 §3.2.4).
+    static func zlibStored(_ data: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = [0x78, 0x01]
+        var pos = 0
+        repeat {
+            let n = min(65535, data.count - pos)
+            let final: UInt8 = pos + n == data.count ? 1 : 0
+            out += [final, UInt8(n & 0xFF), UInt8(n >> 8), UInt8(~n & 0xFF), UInt8((~n >> 8) & 0xFF)]
+            out += data[pos..<(pos + n)]
+            pos += n
+        } while pos < data.count
+        var a: UInt32 = 1, b: UInt32 = 0
+        for byte in data {
+            a = (a + UInt32(byte)) % 65521
+            b = (b + a) % 65521
+        }
+        return out + be32(b << 16 | a)
+    }
+
+    /// A complete PNG. `rows` are the raw (unfiltered) scanline bytes, packed
+    /// as the PNG spec says for `bitDepth` and `colorType`.
+    static func make(width: Int, height: Int, bitDepth: UInt8, colorType: UInt8, rows: [[UInt8]],
+                     palette: [UInt8]? = nil, trns: [UInt8]? = nil, text: (String, String)? = nil) -> [UInt8] {
+        var png: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
+        png += chunk("IHDR", be32(UInt32(width)) + be32(UInt32(height)) + [bitDepth, colorType, 0, 0, 0])
+        if let palette { png += chunk("PLTE", palette) }
+        if let trns { png += chunk("tRNS", trns) }
+        if let text { png += chunk("tEXt", Array(text.0.utf8) + [0] + Array(text.1.utf8)) }
+        var raw: [UInt8] = []
+        for row in rows { raw += [0] + row }
+        png += chunk("IDAT", zlibStored(raw))
+        png += chunk("IEND", [])
+        return png
+    }
+}
