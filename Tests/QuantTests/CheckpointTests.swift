@@ -1,0 +1,298 @@
+// PyTorch zip checkpoints: zip (incl. zip64), restricted unpickler, storages, strides; plus the YAML reader.
+import Foundation
+import Quant
+import XCTest
+
+/// Builds pickle bytes by hand (protocol 2 opcodes) for hostile-input tests.
+struct PickleBytes {
+    var b: [UInt8] = [0x80, 2]
+    mutating func op(_ c: Character) { b.append(UInt8(ascii: c.unicodeScalars.first!)) }
+    mutating func str(_ s: String) { op("X"); let u = Array(s.utf8); withUnsafeBytes(of: UInt32(u.count).littleEndian) { b += $0 }; b += u }
+    mutating func int(_ i: Int) {
+        if let v = Int32(exactly: i) { op("J"); withUnsafeBytes(of: v.littleEndian) { b += $0 }; return }
+        b.append(0x8a); b.append(8); withUnsafeBytes(of: Int64(i).littleEndian) { b += $0 }   // LONG1
+    }
+    mutating func global(_ m: String, _ n: String) { op("c"); b += Array("\(m)\n\(n)\n".utf8) }
+    /// `_rebuild_tensor_v2(('storage', torch.FloatStorage, key, 'cpu', numel), 0, shape, stride, False, OrderedDict())`
+    mutating func tensor(key: String, numel: Int, shape: [Int], stride: [Int]) {
+        global("torch._utils", "_rebuild_tensor_v2")
+        op("(")
+        op("("); str("storage"); global("torch", "FloatStorage"); str(key); str("cpu"); int(numel); op("t")
+        op("Q")
+        int(0)
+        op("("); for s in shape { int(s) }; op("t")
+        op("("); for s in stride { int(s) }; op("t")
+        b.append(0x89)
+        global("collections", "OrderedDict"); op(")"); op("R")
+        op("t"); op("R")
+    }
+}
+
+/// Wraps members into a stored zip with Python's zipfile (an independent writer).
+func writeZip(_ path: String, members: [(String, [UInt8])], deflate: Set<String> = []) throws {
+    let dir = (path as NSString).deletingLastPathComponent
+    var args = [String]()
+    for (i, m) in members.enumerated() {
+        let p = dir + "/.member\(i)"
+        try Data(m.1).write(to: URL(fileURLWithPath: p))
+        args += [m.0, p, deflate.contains(m.0) ? "1" : "0"]
+    }
+    let script = """
+    import sys, zipfile, os
+    a = sys.argv[2:]
+    with zipfile.ZipFile(sys.argv[1], 'w') as z:
+        for i in range(0, len(a), 3):
+            z.writestr(a[i], open(a[i+1], 'rb').read(), compress_type=zipfile.ZIP_DEFLATED if a[i+2] == '1' else zipfile.ZIP_STORED)
+            os.remove(a[i+1])
+    """
+    let r = try runPython(["-c", script, path] + args)
+    XCTAssertEqual(r.status, 0, r.err)
+}
+
+final class CheckpointTests: XCTestCase {
+    /// The tiny .ckpt (written by torch) and .safetensors hold the same tensors bit for bit, and the
+    /// hyper-parameters come through the unpickler.
+    func testTinyCkptMatchesSafetensors() throws {
+        let ck = try TorchCheckpoint(path: Repo.tinyCkpt)
+        let st = try SafeTensorsSource(path: Repo.tinySafetensors)
+        XCTAssertEqual(Set(ck.tensors.map(\.name)), Set(st.tensors.map(\.name)))
+        XCTAssertEqual(ck.tensors.count, 337)
+        let shapes = Dictionary(uniqueKeysWithValues: st.tensors.map { ($0.name, $0.shape) })
+        for t in ck.tensors {
+            XCTAssertEqual(t.shape, shapes[t.name], t.name)
+            XCTAssertEqual(try ck.floats(t.name).map(\.bitPattern), try st.floats(t.name).map(\.bitPattern), t.name)
+        }
+        let hp = try XCTUnwrap(ck.hyperParameters)
+        XCTAssertEqual(hp[path: "flow_cfg.params.net_cfg.params.dim"], .int(96))
+        XCTAssertEqual(hp[path: "first_stage_cfg.params.image_size"], .int(32))
+        XCTAssertEqual(hp[path: "first_stage_cfg.params.scale_factor"], .double(1.0))
+        XCTAssertEqual(hp[path: "sample_kwargs.t_interval"], .list([.double(0.3), .double(0.9)]))
+        XCTAssertEqual(hp[path: "tokenizer_cfg"], .null)
+    }
+
+    /// zip64 records, bfloat16 storages and transposed (non-contiguous) strides: values equal what
+    /// numpy computed for the same rounding and transposition.
+    func testZip64BFloat16Transposed() throws {
+        let dir = try makeScratchDir(self, "ck64")
+        for (dtype, zip64) in [("bf16", true), ("f16", false), ("f64", true)] {
+            let out = dir + "/\(dtype).ckpt", exp = dir + "/\(dtype).exp.safetensors"
+            var args = [Repo.path("Tests/python/make_ckpt.py"), Repo.tinySafetensors, out, "--dtype", dtype, "--transpose",
+                        "--lightning", "--hparams", Repo.tiny + "/hparams.json", "--expected", exp]
+            if zip64 { args.append("--zip64") }
+            let r = try runPython(args)
+            XCTAssertEqual(r.status, 0, r.err)
+            let ck = try TorchCheckpoint(path: out)
+            let ex = try SafeTensorsFile(path: exp)
+            XCTAssertEqual(ck.tensors.count, ex.names.count)
+            XCTAssertTrue(ck.tensors.allSatisfy { $0.dtype == SourceDType(rawValue: dtype) }, dtype)
+            for t in ck.tensors {
+                XCTAssertEqual(t.shape, try ex.info(t.name).shape, t.name)
+                XCTAssertEqual(try ck.floats(t.name).map(\.bitPattern), try ex.floats(t.name).map(\.bitPattern), "\(dtype) \(t.name)")
+            }
+            XCTAssertEqual(ck.hyperParameters?[path: "flow_cfg.params.net_cfg.params.depth"], .int(2))
+        }
+    }
+
+    /// A zip64 archive with a sparse 4.5 GiB hole: storage offsets above 4 GiB read correctly.
+    func testOffsetsBeyond4GiB() throws {
+        let dir = try makeScratchDir(self, "ck4g")
+        let out = dir + "/big.ckpt", exp = dir + "/big.exp.safetensors"
+        let r = try runPython([Repo.path("Tests/python/make_ckpt.py"), Repo.tinySafetensors, out, "--hole-gib", "4.5", "--expected", exp])
+        XCTAssertEqual(r.status, 0, r.err)
+        let ck = try TorchCheckpoint(path: out)
+        XCTAssertGreaterThan(ck.archive.entries.map(\.dataOffset).max()!, 1 << 32)
+        let ex = try SafeTensorsFile(path: exp)
+        for t in ck.tensors {
+            XCTAssertEqual(try ck.floats(t.name).map(\.bitPattern), try ex.floats(t.name).map(\.bitPattern), t.name)
+        }
+    }
+
+    /// A state-dict entry built by a disallowed global is refused by name and byte offset;
+    /// the same global inside hyper_parameters stays an opaque value and the tensors still load.
+    func testDisallowedGlobal() throws {
+        let dir = try makeScratchDir(self, "ckevil")
+        let storage = (0 ..< 6).flatMap { i -> [UInt8] in withUnsafeBytes(of: Float(i).bitPattern.littleEndian) { Array($0) } }
+
+        var p = PickleBytes()
+        p.op("}"); p.op("(")
+        p.str("state_dict"); p.op("}"); p.op("(")
+        p.str("w"); p.tensor(key: "0", numel: 6, shape: [2, 3], stride: [3, 1])
+        p.str("evil")
+        p.global("posix", "system"); p.op("("); p.str("echo pwned > /tmp/reptok-pwned"); p.op("t")
+        let evilAt = p.b.count   // the REDUCE that would call it
+        p.op("R")
+        p.op("u")
+        p.op("u"); p.op(".")
+        let bad = dir + "/evil.ckpt"
+        try writeZip(bad, members: [("a/data.pkl", p.b), ("a/data/0", storage)])
+        XCTAssertThrowsError(try TorchCheckpoint(path: bad)) { e in
+            XCTAssertEqual(e as? CheckpointError, .refusedEntry(path: bad, key: "evil", global: "posix.system", offset: evilAt), "\(e)")
+            XCTAssertTrue("\(e)".contains("posix.system"))
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: "/tmp/reptok-pwned"))
+
+        var q = PickleBytes()
+        q.op("}"); q.op("(")
+        q.str("state_dict"); q.op("}"); q.op("(")
+        q.str("w"); q.tensor(key: "0", numel: 6, shape: [3, 2], stride: [1, 3])   // transposed view
+        q.op("u")
+        q.str("hyper_parameters"); q.op("}"); q.op("(")
+        q.str("cfg"); q.global("omegaconf.dictconfig", "DictConfig"); q.op(")"); q.op("R")
+        q.str("cmd"); q.global("os", "system"); q.op("("); q.str("true"); q.op("t"); q.op("R")
+        q.str("n"); q.int(7)
+        q.op("u")
+        q.op("u"); q.op(".")
+        let ok = dir + "/ok.ckpt"
+        try writeZip(ok, members: [("a/data.pkl", q.b), ("a/data/0", storage)])
+        let ck = try TorchCheckpoint(path: ok)
+        XCTAssertEqual(ck.tensors, [SourceTensor(name: "w", dtype: .f32, shape: [3, 2])])
+        XCTAssertEqual(try ck.floats("w"), [0, 3, 1, 4, 2, 5], "gathered transpose of [[0,1,2],[3,4,5]]")
+        XCTAssertEqual(ck.hyperParameters?[path: "n"], .int(7))
+        XCTAssertEqual(ck.hyperParameters?[path: "cmd"], .null)
+
+        // A pickle whose root itself is a call is refused too.
+        var r = PickleBytes()
+        r.global("builtins", "eval"); r.op("("); r.str("1"); r.op("t")
+        let rootAt = r.b.count
+        r.op("R"); r.op(".")
+        let root = dir + "/root.ckpt"
+        try writeZip(root, members: [("a/data.pkl", r.b)])
+        XCTAssertThrowsError(try TorchCheckpoint(path: root)) { e in
+            XCTAssertEqual(e as? CheckpointError, .refusedEntry(path: root, key: "<root>", global: "builtins.eval", offset: rootAt))
+        }
+    }
+
+    /// Lying storages and strides are refused before any read past the data.
+    func testBadStoragesAndStrides() throws {
+        let dir = try makeScratchDir(self, "ckbad")
+        let storage = [UInt8](repeating: 0, count: 24)  // 6 floats
+        func ckpt(_ name: String, numel: Int, shape: [Int], stride: [Int]) throws -> String {
+            var p = PickleBytes()
+            p.op("}"); p.op("("); p.str("t"); p.tensor(key: "0", numel: numel, shape: shape, stride: stride); p.op("u"); p.op(".")
+            let path = dir + "/\(name).ckpt"
+            try writeZip(path, members: [("a/data.pkl", p.b), ("a/data/0", storage)])
+            return path
+        }
+        let big = try ckpt("numel", numel: 1000, shape: [6], stride: [1])
+        XCTAssertThrowsError(try TorchCheckpoint(path: big)) { e in
+            XCTAssertEqual(e as? CheckpointError, .storageTooSmall(path: big, key: "t", storage: "0", needBytes: 4000, haveBytes: 24))
+        }
+        let past = try ckpt("past", numel: 6, shape: [2, 3], stride: [4, 1])
+        XCTAssertThrowsError(try TorchCheckpoint(path: past)) { e in
+            guard case .badStrides(_, "t", [2, 3], [4, 1], 0, 6)? = e as? CheckpointError else { return XCTFail("\(e)") }
+        }
+        let overlap = try ckpt("overlap", numel: 6, shape: [100, 6], stride: [0, 1])
+        XCTAssertThrowsError(try TorchCheckpoint(path: overlap)) { e in
+            guard case .badStrides? = e as? CheckpointError else { return XCTFail("\(e)") }
+        }
+        let huge = try ckpt("huge", numel: 6, shape: [1 << 40, 1 << 40], stride: [1, 1])
+        XCTAssertThrowsError(try TorchCheckpoint(path: huge)) { e in
+            guard case .badStrides? = e as? CheckpointError else { return XCTFail("\(e)") }
+        }
+    }
+
+    /// Truncated archives, compressed members, missing storages and garbage give typed errors.
+    func testBadArchives() throws {
+        let dir = try makeScratchDir(self, "ckzip")
+        let full = [UInt8](try Data(contentsOf: URL(fileURLWithPath: Repo.tinyCkpt)))
+        for cut in [full.count / 2, full.count - 10, 100] {
+            let p = dir + "/cut\(cut).ckpt"
+            try Data(full.prefix(cut)).write(to: URL(fileURLWithPath: p))
+            XCTAssertThrowsError(try TorchCheckpoint(path: p)) { e in XCTAssertEqual(e as? ZipError, .notZip(path: p), "\(e)") }
+        }
+        // The central directory survives but the data it points to is cut away.
+        var holed = full
+        let cd = try ZipArchive(path: Repo.tinyCkpt)
+        let last = cd.entries.max { $0.dataOffset < $1.dataOffset }!
+        holed.removeSubrange(last.dataOffset ..< last.dataOffset + last.size)
+        let hp = dir + "/holed.ckpt"
+        try Data(holed).write(to: URL(fileURLWithPath: hp))
+        XCTAssertThrowsError(try TorchCheckpoint(path: hp)) { e in
+            switch e as? ZipError { case .truncated?, .badSignature?, .entryOutOfBounds?: break; default: XCTFail("\(e)") }
+        }
+
+        var p = PickleBytes()
+        p.op("}"); p.op("("); p.str("t"); p.tensor(key: "0", numel: 1, shape: [1], stride: [1]); p.op("u"); p.op(".")
+        let deflated = dir + "/deflated.ckpt"
+        try writeZip(deflated, members: [("a/data.pkl", p.b), ("a/data/0", [0, 0, 0, 0])], deflate: ["a/data/0"])
+        XCTAssertThrowsError(try TorchCheckpoint(path: deflated)) { e in
+            XCTAssertEqual(e as? ZipError, .compressed(path: deflated, entry: "a/data/0", method: 8))
+            XCTAssertTrue("\(e)".contains("compressed"))
+        }
+        let missing = dir + "/missing.ckpt"
+        try writeZip(missing, members: [("a/data.pkl", p.b)])
+        XCTAssertThrowsError(try TorchCheckpoint(path: missing)) { e in XCTAssertEqual(e as? ZipError, .missingEntry(path: missing, entry: "a/data/0")) }
+
+        var t = p.b; t.removeLast(20)
+        let trunc = dir + "/truncpkl.ckpt"
+        try writeZip(trunc, members: [("a/data.pkl", t), ("a/data/0", [0, 0, 0, 0])])
+        XCTAssertThrowsError(try TorchCheckpoint(path: trunc)) { e in
+            guard case .truncated? = e as? PickleError else { return XCTFail("\(e)") }
+        }
+        let garbage = dir + "/garbage.bin"
+        try Data("hello world, not a checkpoint".utf8).write(to: URL(fileURLWithPath: garbage))
+        XCTAssertThrowsError(try openTensorSource(path: garbage)) { e in
+            guard case .unknownFormat? = e as? CheckpointError else { return XCTFail("\(e)") }
+        }
+    }
+
+    /// The unpickler decodes every protocol Python writes (0–5) to the values Python's json prints.
+    func testUnpicklerAgainstPython() throws {
+        let script = """
+        import pickle, json, sys, collections
+        obj = {'a': 1, 'b': [1, 2.5, -3, 'x', None, True, False], 'c': {'d': (1, 2), 'e': 'é✓'}, 'big': 2**40,
+               'neg': -2**40, 'f': 1e-6, 'od': collections.OrderedDict([('k', 1)]), 'nested': [[1], {'z': []}],
+               'i1': 255, 'i2': 65535, 'i4': -70000, 'long': 2**62, 'shared': None}
+        shared = [1, 2]
+        obj['shared'] = [shared, shared]
+        out = {}
+        for p in range(0, 6):
+            out[str(p)] = pickle.dumps(obj, protocol=p).hex()
+        j = json.loads(json.dumps(obj))
+        print(json.dumps({'pickles': out, 'value': j}))
+        """
+        let r = try runPython(["-c", script])
+        XCTAssertEqual(r.status, 0, r.err)
+        struct Out: Decodable { let pickles: [String: String]; let value: ConfigValue }
+        let o = try JSONDecoder().decode(Out.self, from: Data(r.out.utf8))
+        for (proto, hex) in o.pickles.sorted(by: { $0.key < $1.key }) {
+            var bytes: [UInt8] = []
+            var it = hex.makeIterator()
+            while let h = it.next(), let l = it.next() { bytes.append(UInt8(String([h, l]), radix: 16)!) }
+            let v = try bytes.withUnsafeBytes { try RestrictedUnpickler(source: "proto\(proto)").load($0) }
+            XCTAssertEqual(TorchCheckpoint.plainConfig(v), o.value, "protocol \(proto)")
+        }
+    }
+
+    /// MiniYAML reads both fixture model.yaml files exactly as PyYAML's safe_load does.
+    func testMiniYAMLMatchesPyYAML() throws {
+        let extra = """
+        top:
+          list_same_indent:
+          - 1
+          - name: x
+            v: [1, 2, {}]
+          quoted: "a: b # not a comment"   # a comment
+          empty: {}
+          nothing:
+          f: 1.0e-06
+          neg: -3
+          s: ${mul:${.width},3}
+        """
+        let dir = try makeScratchDir(self, "yaml")
+        let extraPath = dir + "/extra.yaml"
+        try extra.write(toFile: extraPath, atomically: true, encoding: .utf8)
+        for path in [Repo.tinyYAML, extraPath] {
+            let r = try runPython(["-c", "import yaml,json,sys; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))", path])
+            XCTAssertEqual(r.status, 0, r.err)
+            let expected = try JSONDecoder().decode(ConfigValue.self, from: Data(r.out.utf8))
+            XCTAssertEqual(try MiniYAML.load(path: path), expected, path)
+        }
+        XCTAssertThrowsError(try MiniYAML.parse("a: 1\n  b: 2\n")) { e in
+            guard case .syntax(_, 2, _)? = e as? ConfigError else { return XCTFail("\(e)") }
+        }
+        XCTAssertThrowsError(try MiniYAML.parse("a: &x 1\n")) { e in
+            guard case .syntax(_, 1, _)? = e as? ConfigError else { return XCTFail("\(e)") }
+        }
+    }
+}
