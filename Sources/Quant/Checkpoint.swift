@@ -44,6 +44,8 @@ public protocol TensorSource: AnyObject {
     var hyperParameters: ConfigValue? { get }
     /// Entries of the state dict that are not tensors, with what they are (for the report).
     var nonTensorEntries: [(name: String, kind: String)] { get }
+    /// Top-level checkpoint keys besides `state_dict` and `hyper_parameters` (Lightning/optimizer state).
+    var otherTopLevelKeys: [String] { get }
     /// The tensor's values as Float, row-major (gathered when strided).
     func floats(_ name: String) throws -> [Float]
     /// Drops the resident pages of the tensor's data.
@@ -104,6 +106,7 @@ public final class SafeTensorsSource: TensorSource {
     public let tensors: [SourceTensor]
     public let hyperParameters: ConfigValue? = nil
     public let nonTensorEntries: [(name: String, kind: String)] = []
+    public let otherTopLevelKeys: [String] = []
 
     public init(path: String) throws {
         let file = try SafeTensorsFile(path: path)
@@ -142,6 +145,7 @@ public final class TorchCheckpoint: TensorSource {
     public let tensors: [SourceTensor]
     public let hyperParameters: ConfigValue?
     public let nonTensorEntries: [(name: String, kind: String)]
+    public let otherTopLevelKeys: [String]
     /// Tensor references by name.
     public let refs: [String: TorchTensorRef]
     /// Archive folder holding `data.pkl` and `data/`.
@@ -168,7 +172,9 @@ public final class TorchCheckpoint: TensorSource {
             throw CheckpointError.notADict(path: path, kind: root.kind)
         }
         var stateDict = top
+        var otherKeys: [String] = []
         if let sd = top["state_dict"] {
+            otherKeys = top.keys.compactMap(\.string).filter { $0 != "state_dict" && $0 != "hyper_parameters" }
             switch sd {
             case let .dict(d): stateDict = d
             case let .object(o): throw CheckpointError.refusedEntry(path: path, key: "state_dict", global: o.global, offset: o.offset)
@@ -213,6 +219,7 @@ public final class TorchCheckpoint: TensorSource {
         tensors = list
         self.refs = refs
         nonTensorEntries = other
+        otherTopLevelKeys = otherKeys
     }
 
     /// Checks that the tensor's strided extent lies inside its storage and the storage inside the archive.

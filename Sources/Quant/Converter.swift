@@ -1,0 +1,315 @@
+// Checkpoint → one GGUF file: map keys, resolve sizes, check shapes, then stream tensor by tensor
+// (read, check finite, change layout, quantize, write, release pages).
+import Foundation
+
+/// Version string written as `reptok.converter.version`.
+public let quantConverterVersion = "0.1.0"
+
+/// Storage of Linear/Conv weights in the output.
+public enum WeightFormat: String, CaseIterable, Sendable {
+    case int8, f16, f32
+}
+
+/// Conversion settings.
+public struct ConvertOptions {
+    public var weights: WeightFormat
+    /// Official `model.yaml` (`--config`).
+    public var configPath: String?
+    /// diffusers `vae-config.json` (`--vae-config`).
+    public var vaeConfigPath: String?
+    /// Called after each tensor is written (for streaming the report).
+    public var onTensor: ((ConversionReport.TensorLine) -> Void)?
+    /// Converter version recorded in the file (the CLI passes its own version).
+    public var converterVersion: String
+
+    public init(weights: WeightFormat = .int8, configPath: String? = nil, vaeConfigPath: String? = nil,
+                converterVersion: String = quantConverterVersion, onTensor: ((ConversionReport.TensorLine) -> Void)? = nil) {
+        self.weights = weights
+        self.configPath = configPath
+        self.vaeConfigPath = vaeConfigPath
+        self.converterVersion = converterVersion
+        self.onTensor = onTensor
+    }
+}
+
+/// Errors that stop a conversion. No output file is left behind.
+public enum ConvertError: Error, CustomStringConvertible, Equatable {
+    case sameInputAndOutput(path: String)
+    case missingComponents(path: String, components: [String])
+    case duplicateKeys(path: String, keys: [String])
+    case missingTensors(path: String, keys: [String])
+    case wrongShapes(path: String, problems: [String])
+    case configConflicts(path: String, problems: [String])
+    case nonFinite(path: String, key: String, index: Int, value: Float)
+    case f16Overflow(path: String, key: String)
+    case unsupportedDType(path: String, key: String, dtype: String)
+
+    public var description: String {
+        func list(_ a: [String]) -> String { a.prefix(12).joined(separator: ", ") + (a.count > 12 ? ", … (\(a.count) in all)" : "") }
+        switch self {
+        case let .sameInputAndOutput(p): return "output \(p) is the input file"
+        case let .missingComponents(p, c): return "\(p): missing component(s): \(c.joined(separator: "; "))"
+        case let .duplicateKeys(p, k): return "\(p): keys collide after stripping _orig_mod./module. wrappers: \(list(k))"
+        case let .missingTensors(p, k): return "\(p): \(k.count) required tensor(s) missing: \(list(k))"
+        case let .wrongShapes(p, s): return "\(p): \(s.count) tensor(s) with the wrong shape: \(list(s))"
+        case let .configConflicts(p, s): return "\(p): inconsistent architecture: \(list(s))"
+        case let .nonFinite(p, k, i, v): return "\(p): tensor \(k) has a non-finite value (\(v)) at element \(i)"
+        case let .f16Overflow(p, k): return "\(p): tensor \(k) has values beyond the float16 range (|w| > 65504); use --weights int8 or f32"
+        case let .unsupportedDType(p, k, d): return "\(p): tensor \(k) has dtype \(d); expected a float type"
+        }
+    }
+}
+
+/// What a conversion did.
+public struct ConversionReport {
+    /// One written tensor.
+    public struct TensorLine: Sendable {
+        public let name: String
+        /// Checkpoint key it came from.
+        public let source: String
+        public let type: GGMLType
+        /// File shape (PyTorch order).
+        public let shape: [Int]
+        /// Bytes in the file (weight + scale tensor for int8).
+        public let bytes: Int
+        /// Error of the stored weights, for int8/f16 weights.
+        public let error: QuantError?
+
+        /// `name  TYPE  [shape]  bytes  rel_l2  max_abs`.
+        public var rendered: String {
+            let shp = "[" + shape.map(String.init).joined(separator: ",") + "]"
+            var s = "\(name.padding(toLength: max(name.count, 58), withPad: " ", startingAt: 0))  \(type.description.padding(toLength: 4, withPad: " ", startingAt: 0))  \(shp.padding(toLength: max(shp.count, 16), withPad: " ", startingAt: 0))  \(formatBytes(bytes))"
+            if let e = error { s += String(format: "  rel_l2 %.3e  max_abs %.3e", e.relativeL2, e.maxAbs) }
+            return s
+        }
+    }
+
+    public var input: String
+    public var output: String
+    public var sourceSHA256: String
+    public var weights: WeightFormat
+    public var config: ArchConfig
+    /// (metadata key, value, where it came from).
+    public var configSources: [(key: String, value: String, source: ConfigSource)]
+    public var tensors: [TensorLine]
+    /// Ignored checkpoint keys by category.
+    public var ignored: [IgnoredCategory: [String]]
+    /// Bytes of tensor data per GGML type (scale tensors count as F32).
+    public var bytesByType: [GGMLType: Int]
+    public var fileSize: Int
+    /// Over quantized tensors (0 when none).
+    public var maxRelativeL2: Double
+    public var meanRelativeL2: Double
+    public var maxAbsError: Double
+    public var worstTensor: String?
+    public var seconds: Double
+
+    /// The summary block (sources, bytes per type, ignored keys, errors).
+    public var summary: String {
+        var s: [String] = []
+        s.append("converted \(input) -> \(output) (\(weights.rawValue), \(formatBytes(fileSize)), \(String(format: "%.1f", seconds)) s)")
+        s.append("source sha256 \(sourceSHA256)")
+        s.append("architecture:")
+        for c in configSources { s.append("  \(c.key) = \(c.value)  [\(c.source.rawValue)]") }
+        s.append("tensors: \(tensors.count)")
+        for t in bytesByType.keys.sorted(by: { $0.rawValue < $1.rawValue }) {
+            s.append("  \(t.description.padding(toLength: 4, withPad: " ", startingAt: 0)) \(formatBytes(bytesByType[t]!))")
+        }
+        let ign = IgnoredCategory.allCases.filter { !(ignored[$0] ?? []).isEmpty }
+        s.append("ignored keys: \(ign.reduce(0) { $0 + ignored[$1]!.count })")
+        for c in ign {
+            let k = ignored[c]!
+            var line = "  \(k.count) \(c.rawValue)"
+            if c == .unrecognized || c == .unusedByInference { line += ": " + k.prefix(6).joined(separator: ", ") + (k.count > 6 ? ", …" : "") }
+            s.append(line)
+        }
+        if let w = worstTensor {
+            s.append(String(format: "quantization error: mean rel_l2 %.3e, max rel_l2 %.3e (%@), max abs %.3e", meanRelativeL2, maxRelativeL2, w, maxAbsError))
+        } else {
+            s.append("quantization error: none (f32 weights)")
+        }
+        return s.joined(separator: "\n")
+    }
+
+    /// Per-tensor lines followed by the summary.
+    public var rendered: String { (tensors.map(\.rendered) + [summary]).joined(separator: "\n") }
+}
+
+/// `1.23 MB` style sizes (decimal units).
+public func formatBytes(_ n: Int) -> String {
+    let d = Double(n)
+    if d >= 1e9 { return String(format: "%.2f GB", d / 1e9) }
+    if d >= 1e6 { return String(format: "%.2f MB", d / 1e6) }
+    if d >= 1e3 { return String(format: "%.1f kB", d / 1e3) }
+    return "\(n) B"
+}
+
+/// Converts a RepTok checkpoint (`.ckpt`/`.pt`/`.pth` torch zip, or `.safetensors`) to one GGUF file.
+///
+/// Streams: only one tensor (plus its converted copy) is in memory at a time, and the source pages of
+/// each tensor are released after use. The output appears atomically; on any error nothing is left.
+public func convertCheckpoint(input: String, output: String, options: ConvertOptions) throws -> ConversionReport {
+    let start = Date()
+    let source = try openTensorSource(path: input)
+    if let a = try? FileManager.default.attributesOfItem(atPath: input), let b = try? FileManager.default.attributesOfItem(atPath: output),
+       (a[.systemFileNumber] as? Int) == (b[.systemFileNumber] as? Int), (a[.systemNumber] as? Int) == (b[.systemNumber] as? Int) {
+        throw ConvertError.sameInputAndOutput(path: output)
+    }
+
+    // 1. Map every key (rule table, wrappers stripped, EMA preferred).
+    var ignored: [IgnoredCategory: [String]] = [:]
+    var kept: [String: SourceTensor] = [:]        // GGUF name → source tensor
+    var raw: [String: SourceTensor] = [:]         // non-EMA generator
+    var duplicates: [String] = []
+    for t in source.tensors {
+        switch target(forKey: t.name) {
+        case let .ignore(cat): ignored[cat, default: []].append(t.name)
+        case let .keep(_, name, ema):
+            if name.hasPrefix("gen."), !ema {
+                if raw[name] != nil { duplicates.append(t.name) }
+                raw[name] = t
+            } else {
+                if kept[name] != nil { duplicates.append(t.name) }
+                kept[name] = t
+            }
+        }
+    }
+    if kept.keys.contains(where: { $0.hasPrefix("gen.") }) {
+        ignored[.nonEMAGenerator, default: []] += raw.values.map(\.name)
+    } else {
+        for (k, v) in raw { kept[k] = v }
+    }
+    guard duplicates.isEmpty else { throw ConvertError.duplicateKeys(path: input, keys: duplicates.sorted()) }
+    for (from, to) in remapLDMUpBlocks(Array(kept.keys)) { kept[to] = kept.removeValue(forKey: from) }
+    for e in source.nonTensorEntries { ignored[.unusedByInference, default: []].append(e.name) }
+    for k in source.otherTopLevelKeys { ignored[.trainingState, default: []].append(k) }
+
+    // 2. Every component must be there.
+    let presence: [(Component, String)] = [(.encoder, "enc.blocks."), (.adapter, "adapter.backbone."), (.decoder, "dec.backbone."),
+                                           (.decoder, "dec.time_in_proj."), (.vae, "vae.decoder."), (.generator, "gen.mixer.")]
+    var absent: [String] = []
+    for (comp, p) in presence where !kept.keys.contains(where: { $0.hasPrefix(p) }) {
+        let text = "\(comp.title) (no keys under \(comp.checkpointPrefixes))"
+        if !absent.contains(text) { absent.append(text) }
+    }
+    guard absent.isEmpty else { throw ConvertError.missingComponents(path: input, components: absent) }
+
+    // 3. Sizes: hyper_parameters → model.yaml → vae-config.json → tensor shapes → spec §3.
+    let yaml = try options.configPath.map { try MiniYAML.load(path: $0) }
+    let vae = try options.vaeConfigPath.map { try ConfigValue.loadJSON(path: $0) }
+    var resolver = ArchResolver(hparams: source.hyperParameters, yaml: yaml, vae: vae, shapes: kept.mapValues(\.shape))
+    resolver.resolve()
+    guard resolver.missing.isEmpty else { throw ConvertError.missingTensors(path: input, keys: Array(Set(resolver.missing)).sorted(by: naturalLess)) }
+    guard resolver.conflicts.isEmpty else { throw ConvertError.configConflicts(path: input, problems: resolver.conflicts) }
+    let arch = resolver.config
+
+    // 4. The full tensor list, checked against the checkpoint before anything is written.
+    var specs = requiredTensors(arch)
+    var missing: [String] = [], wrong: [String] = []
+    for s in specs where !s.optional {
+        guard let t = kept[s.name] else { missing.append(s.name); continue }
+        let ok = s.layout == .convToOHWI ? t.shape == s.sourceShape : sameSqueezed(t.shape, s.sourceShape)
+        if !ok { wrong.append("\(t.name) is \(t.shape), expected \(s.sourceShape)") }
+        if !t.dtype.isConvertible { throw ConvertError.unsupportedDType(path: input, key: t.name, dtype: t.dtype.rawValue) }
+    }
+    specs.removeAll { s in s.optional && !(kept[s.name].map { sameSqueezed($0.shape, s.sourceShape) } ?? false) }
+    guard missing.isEmpty else { throw ConvertError.missingTensors(path: input, keys: missing) }
+    guard wrong.isEmpty else { throw ConvertError.wrongShapes(path: input, problems: wrong) }
+    let specNames = Set(specs.map(\.name))
+    for (n, t) in kept where !specNames.contains(n) { ignored[.unusedByInference, default: []].append(t.name) }
+    for k in ignored.keys { ignored[k]!.sort(by: naturalLess) }
+    specs.sort { naturalLess($0.name, $1.name) }
+
+    // 5. Header: metadata and the tensor table.
+    let sha = try SHA256.hashFile(path: input)
+    let fileName = URL(fileURLWithPath: input).lastPathComponent
+    let writer = GGUFWriter(path: output, alignment: 64)
+    writer.set("general.architecture", .string("reptok"))
+    writer.set("general.name", .string(fileName))
+    writer.set("reptok.format_version", .uint32(1))
+    writer.set("reptok.converter.version", .string(options.converterVersion))
+    writer.set("reptok.source.file", .string(fileName))
+    writer.set("reptok.source.sha256", .string(sha))
+    writer.set("reptok.weights", .string(options.weights.rawValue))
+    writer.set("reptok.quant.scheme", .string(options.weights == .int8 ? "per_channel_symmetric_int8" : "none"))
+    for (k, v) in arch.metadata { writer.set(k, v) }
+    writer.set("reptok.quant.max_rel_l2", .float32(0))
+    writer.set("reptok.quant.mean_rel_l2", .float32(0))
+    writer.set("reptok.quant.max_abs_err", .float32(0))
+
+    func fileType(_ s: TensorSpec) -> GGMLType {
+        guard s.quantizable else { return .f32 }
+        switch options.weights { case .int8: return .i8; case .f16: return .f16; case .f32: return .f32 }
+    }
+    for s in specs {
+        try writer.declareTensor(name: s.name, type: fileType(s), shape: s.outputShape)
+        if fileType(s) == .i8 { try writer.declareTensor(name: s.name + ".scale", type: .f32, shape: [s.outputShape[0]]) }
+    }
+    try writer.begin()
+
+    // 6. Stream the data.
+    var lines: [ConversionReport.TensorLine] = []
+    var bytesByType: [GGMLType: Int] = [:]
+    var errors: [(String, QuantError)] = []
+    for s in specs {
+        let t = kept[s.name]!
+        var values = try source.floats(t.name)
+        source.release(t.name)
+        if let i = values.firstIndex(where: { !$0.isFinite }) {
+            throw ConvertError.nonFinite(path: input, key: t.name, index: i, value: values[i])
+        }
+        switch s.layout {
+        case .reshape: break
+        case .convToOHWI: values = permuteToOHWI(values, t.shape)
+        case .positionalTable:
+            let c = arch.encWidth
+            if arch.encPosGrid != arch.encGrid {
+                values = resizePositionalTable(values, grid: arch.encPosGrid, channels: c, to: arch.encGrid)
+            }
+        }
+        let type = fileType(s)
+        var error: QuantError? = nil
+        var bytes = 0
+        switch type {
+        case .i8:
+            let rows = s.outputShape[0], cols = values.count / max(rows, 1)
+            let (q, scales, e) = quantizeInt8PerRow(values, rows: rows, cols: cols)
+            try writer.writeTensor(name: s.name, values: q)
+            try writer.writeTensor(name: s.name + ".scale", values: scales.map { $0.bitPattern.littleEndian })
+            bytesByType[.i8, default: 0] += q.count
+            bytesByType[.f32, default: 0] += 4 * scales.count
+            bytes = q.count + 4 * scales.count
+            error = e
+        case .f16:
+            guard let (bits, e) = toFloat16(values) else { throw ConvertError.f16Overflow(path: input, key: t.name) }
+            try writer.writeTensor(name: s.name, values: bits.map { $0.littleEndian })
+            bytesByType[.f16, default: 0] += 2 * bits.count
+            bytes = 2 * bits.count
+            error = e
+        default:
+            try writer.writeTensor(name: s.name, values: values.map { $0.bitPattern.littleEndian })
+            bytesByType[.f32, default: 0] += 4 * values.count
+            bytes = 4 * values.count
+        }
+        if let e = error { errors.append((s.name, e)) }
+        let line = ConversionReport.TensorLine(name: s.name, source: t.name, type: type, shape: s.outputShape, bytes: bytes, error: error)
+        lines.append(line)
+        options.onTensor?(line)
+    }
+
+    // 7. Error summary into the header, then fsync + rename.
+    let worst = errors.max { $0.1.relativeL2 < $1.1.relativeL2 }
+    let maxRel = worst?.1.relativeL2 ?? 0
+    let meanRel = errors.isEmpty ? 0 : errors.reduce(0) { $0 + $1.1.relativeL2 } / Double(errors.count)
+    let maxAbs = errors.map(\.1.maxAbs).max() ?? 0
+    try writer.patch("reptok.quant.max_rel_l2", .float32(Float(maxRel)))
+    try writer.patch("reptok.quant.mean_rel_l2", .float32(Float(meanRel)))
+    try writer.patch("reptok.quant.max_abs_err", .float32(Float(maxAbs)))
+    try writer.finish()
+
+    let size = (try? FileManager.default.attributesOfItem(atPath: output)[.size] as? Int) ?? 0
+    return ConversionReport(input: input, output: output, sourceSHA256: sha, weights: options.weights, config: arch,
+                            configSources: resolver.provenance, tensors: lines, ignored: ignored, bytesByType: bytesByType,
+                            fileSize: size, maxRelativeL2: maxRel, meanRelativeL2: meanRel, maxAbsError: maxAbs,
+                            worstTensor: worst?.0, seconds: Date().timeIntervalSince(start))
+}

@@ -1,0 +1,158 @@
+// Checkpoint key → GGUF name: wrapper stripping, the component table of spec §2, LDM→diffusers VAE names.
+import Foundation
+
+/// The model parts a converted file holds.
+public enum Component: String, CaseIterable, Sendable {
+    case encoder, adapter, decoder, vae, generator
+
+    /// GGUF name prefix.
+    public var prefix: String {
+        switch self {
+        case .encoder: return "enc."
+        case .adapter: return "adapter."
+        case .decoder: return "dec."
+        case .vae: return "vae."
+        case .generator: return "gen."
+        }
+    }
+
+    /// Human name used in reports and errors.
+    public var title: String {
+        switch self {
+        case .encoder: return "encoder (DINOv2)"
+        case .adapter: return "adapter"
+        case .decoder: return "decoder (time conditioning + transformer)"
+        case .vae: return "VAE decoder"
+        case .generator: return "generator (MLP-Mixer)"
+        }
+    }
+
+    /// The checkpoint prefix(es) the component is found under (for error messages).
+    public var checkpointPrefixes: String {
+        switch self {
+        case .encoder: return "first_stage.encoder.encoder."
+        case .adapter: return "first_stage.decoder.decoder.encoder.dino.{new_reg,temp_pos_embed,backbone.*}"
+        case .decoder: return "first_stage.decoder.decoder.{time_emb,time_in_proj,mapping,backbone}.*"
+        case .vae: return "first_stage.decoder.decoder.ae.ae.{decoder,post_quant_conv}.*"
+        case .generator: return "ema_model.net.* (or model.net.*)"
+        }
+    }
+}
+
+/// Why a checkpoint key is not written.
+public enum IgnoredCategory: String, CaseIterable, Sendable {
+    case encoderCopy = "second encoder copy (decoder.encoder.dino.model)"
+    case targetModel = "frozen target model"
+    case vaeEncoder = "VAE encoder / quant_conv"
+    case nonEMAGenerator = "non-EMA generator (EMA copy used)"
+    case unusedByInference = "unused by inference (mask_token, ...)"
+    case trainingState = "optimizer / Lightning state"
+    case unrecognized = "unrecognized keys"
+}
+
+/// Where one checkpoint key goes.
+enum KeyTarget: Equatable {
+    /// Written (after layout changes) under `name`; `ema` marks the generator's EMA copy.
+    case keep(component: Component, name: String, ema: Bool)
+    case ignore(IgnoredCategory)
+}
+
+/// The declarative table from checkpoint prefixes (after wrapper stripping) to GGUF prefixes.
+/// First match wins, so more specific prefixes come first.
+let keyRules: [(prefix: String, target: (String) -> KeyTarget)] = [
+    ("ema_model.net.", { .keep(component: .generator, name: "gen." + $0, ema: true) }),
+    ("model_ema.net.", { .keep(component: .generator, name: "gen." + $0, ema: true) }),
+    ("model.net.", { .keep(component: .generator, name: "gen." + $0, ema: false) }),
+    ("first_stage.encoder.encoder.", { $0.hasPrefix("mask_token") ? .ignore(.unusedByInference) : .keep(component: .encoder, name: "enc." + $0, ema: false) }),
+    ("first_stage.decoder.decoder.encoder.dino.model.", { _ in .ignore(.encoderCopy) }),
+    ("first_stage.decoder.decoder.encoder.dino.target_model.", { _ in .ignore(.targetModel) }),
+    ("first_stage.decoder.decoder.encoder.dino.", { .keep(component: .adapter, name: "adapter." + $0, ema: false) }),
+    ("first_stage.decoder.decoder.ae.ae.encoder.", { _ in .ignore(.vaeEncoder) }),
+    ("first_stage.decoder.decoder.ae.ae.quant_conv.", { _ in .ignore(.vaeEncoder) }),
+    ("first_stage.decoder.decoder.ae.ae.", { .keep(component: .vae, name: "vae." + ldmToDiffusersVAE($0), ema: false) }),
+    ("first_stage.decoder.decoder.", { .keep(component: .decoder, name: "dec." + $0, ema: false) }),
+    ("optimizer", { _ in .ignore(.trainingState) }),
+    ("lr_scheduler", { _ in .ignore(.trainingState) }),
+]
+
+/// Removes `_orig_mod` (torch.compile) and `module` (DataParallel/DDP) path segments.
+public func stripWrappers(_ key: String) -> String {
+    let parts = key.split(separator: ".", omittingEmptySubsequences: false)
+    guard parts.contains(where: { $0 == "_orig_mod" || $0 == "module" }) else { return key }
+    return parts.filter { $0 != "_orig_mod" && $0 != "module" }.joined(separator: ".")
+}
+
+/// Where `key` goes, by the rule table.
+func target(forKey key: String) -> KeyTarget {
+    let k = stripWrappers(key)
+    for r in keyRules where k.hasPrefix(r.prefix) { return r.target(String(k.dropFirst(r.prefix.count))) }
+    return .ignore(.unrecognized)
+}
+
+/// Renames original-LDM VAE decoder keys to diffusers names (diffusers names pass through).
+///
+/// LDM: `decoder.up.<i>` runs from low to high resolution in reverse (`up.<n-1-b>` = `up_blocks.<b>`);
+/// the number of up blocks is not known per key, so the index is mapped later by `remapLDMUpBlocks`.
+/// Here `up.<i>` becomes `up_blocks.ldm<i>`.
+func ldmToDiffusersVAE(_ k: String) -> String {
+    guard k.hasPrefix("decoder.") else { return k }
+    var s = k
+    let pairs: [(String, String)] = [
+        ("decoder.mid.block_1.", "decoder.mid_block.resnets.0."),
+        ("decoder.mid.block_2.", "decoder.mid_block.resnets.1."),
+        ("decoder.mid.attn_1.norm.", "decoder.mid_block.attentions.0.group_norm."),
+        ("decoder.mid.attn_1.q.", "decoder.mid_block.attentions.0.to_q."),
+        ("decoder.mid.attn_1.k.", "decoder.mid_block.attentions.0.to_k."),
+        ("decoder.mid.attn_1.v.", "decoder.mid_block.attentions.0.to_v."),
+        ("decoder.mid.attn_1.proj_out.", "decoder.mid_block.attentions.0.to_out.0."),
+        ("decoder.norm_out.", "decoder.conv_norm_out."),
+    ]
+    for (a, b) in pairs where s.hasPrefix(a) { return b + s.dropFirst(a.count) }
+    if s.hasPrefix("decoder.up.") {
+        let rest = s.dropFirst("decoder.up.".count)
+        guard let dot = rest.firstIndex(of: ".") else { return s }
+        let idx = rest[..<dot]
+        var tail = String(rest[rest.index(after: dot)...])
+        if tail.hasPrefix("block.") { tail = "resnets." + tail.dropFirst("block.".count) }
+        if tail.hasPrefix("upsample.conv.") { tail = "upsamplers.0.conv." + tail.dropFirst("upsample.conv.".count) }
+        tail = tail.replacingOccurrences(of: ".nin_shortcut.", with: ".conv_shortcut.")
+        s = "decoder.up_blocks.ldm\(idx)." + tail
+    }
+    return s
+}
+
+/// Resolves `up_blocks.ldm<i>` (from LDM names) to `up_blocks.<n-1-i>` once the block count is known.
+func remapLDMUpBlocks(_ names: [String]) -> [String: String] {
+    let marker = "vae.decoder.up_blocks.ldm"
+    var maxIdx = -1
+    for n in names where n.hasPrefix(marker) {
+        if let i = Int(n.dropFirst(marker.count).prefix { $0.isNumber }) { maxIdx = max(maxIdx, i) }
+    }
+    var out: [String: String] = [:]
+    for n in names where n.hasPrefix(marker) {
+        let digits = n.dropFirst(marker.count).prefix { $0.isNumber }
+        guard let i = Int(digits) else { continue }
+        out[n] = "vae.decoder.up_blocks.\(maxIdx - i)" + n.dropFirst(marker.count + digits.count)
+    }
+    return out
+}
+
+/// Natural order: digit runs compare as numbers (`blocks.2` < `blocks.10`).
+func naturalLess(_ a: String, _ b: String) -> Bool {
+    var i = a.unicodeScalars.makeIterator(), j = b.unicodeScalars.makeIterator()
+    var ca = i.next(), cb = j.next()
+    while let x = ca, let y = cb {
+        if x.properties.numericType != nil, ("0" ... "9").contains(x), ("0" ... "9").contains(y) {
+            var na = "", nb = ""
+            while let c = ca, ("0" ... "9").contains(c) { na.unicodeScalars.append(c); ca = i.next() }
+            while let c = cb, ("0" ... "9").contains(c) { nb.unicodeScalars.append(c); cb = j.next() }
+            let va = Int(na) ?? 0, vb = Int(nb) ?? 0
+            if va != vb { return va < vb }
+            if na.count != nb.count { return na.count < nb.count }
+            continue
+        }
+        if x != y { return x.value < y.value }
+        ca = i.next(); cb = j.next()
+    }
+    return ca == nil && cb != nil
+}

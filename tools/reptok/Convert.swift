@@ -1,0 +1,47 @@
+import ArgumentParser
+import Foundation
+import Quant
+
+/// `reptok convert IN -o OUT.gguf`: an official checkpoint (.ckpt/.pt/.pth torch zip, or .safetensors)
+/// to one GGUF file (docs/gguf-format.md). Streams the report: one line per tensor, then a summary.
+struct ConvertCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "convert",
+        abstract: "Convert a RepTok checkpoint to one memory-mappable GGUF file (int8 per-channel by default).",
+        discussion: """
+        Sizes come from the checkpoint's hyper_parameters, then --config, then --vae-config, then tensor shapes; \
+        missing image/encoder-input/latent sizes fall back to the release constants (256, 224, 4x32x32). \
+        Nothing in the checkpoint is executed. The output is written atomically.
+        """)
+
+    @Argument(help: "Checkpoint: PyTorch zip (.ckpt/.pt/.pth) or .safetensors.")
+    var input: String
+
+    @Option(name: .shortAndLong, help: "Output .gguf file.")
+    var output: String
+
+    @Option(name: .long, help: "Official model.yaml (gives the encoder input size and the latent size).")
+    var config: String?
+
+    @Option(name: .long, help: "diffusers vae-config.json.")
+    var vaeConfig: String?
+
+    @Option(name: .long, help: "Weight storage: int8 (per-channel symmetric), f16 or f32.")
+    var weights: String = "int8"
+
+    @Flag(name: .shortAndLong, help: "Print nothing on success.")
+    var quiet = false
+
+    func validate() throws {
+        if WeightFormat(rawValue: weights) == nil { throw ValidationError("--weights must be int8, f16 or f32 (got \(weights))") }
+    }
+
+    func run() throws {
+        let quiet = self.quiet
+        let options = ConvertOptions(weights: WeightFormat(rawValue: weights)!, configPath: config, vaeConfigPath: vaeConfig,
+                                     converterVersion: reptokVersion,
+                                     onTensor: quiet ? nil : { line in print(line.rendered); fflush(stdout) })
+        let report = try convertCheckpoint(input: input, output: output, options: options)
+        if !quiet { print(report.summary) }
+    }
+}
