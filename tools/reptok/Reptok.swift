@@ -12,6 +12,8 @@ struct Reptok: ParsableCommand {
             // subcommands are registered here, one per line
             TraceCommand.self,
             EvalCommand.self,
+            ConvertCommand.self,
+            InspectCommand.self,
         ]
     )
 }
