@@ -215,27 +215,27 @@ struct ArchResolver {
         c.vaeScaling = pickFloat("reptok.vae.scaling_factor", [(v("scaling_factor"), .vaeConfig)], fallback: 0.18215)
         c.vaeShift = pickFloat("reptok.vae.shift_factor", [(v("shift_factor"), .vaeConfig)], fallback: 0)
 
-        // Image and latent sizes: hyper_parameters / model.yaml, else each other via the VAE factor, else spec §3.
+        // Latent size: model.yaml val_shape, else the hyper_parameters image size / VAE factor, else spec §3 (32×32).
+        // Image size: hyper_parameters, else latent × VAE factor.
         let factor = c.vaeFactor
         let hImage = h("first_stage_cfg.params.image_size")?.int
         let yLatH = valShape.flatMap { $0.count == 3 ? $0[1].int : nil }
         let yLatW = valShape.flatMap { $0.count == 3 ? $0[2].int : nil }
-        if let i = hImage {
-            c.imageSize = i; provenance.append(("reptok.image_size", "\(i)", .hyperParameters))
-        } else if let lh = yLatH {
-            c.imageSize = lh * factor; provenance.append(("reptok.image_size", "\(c.imageSize)", .derived))
-        } else {
-            c.imageSize = 256; provenance.append(("reptok.image_size", "256", .releaseConstant))
-        }
         if let lh = yLatH, let lw = yLatW {
             c.latentH = lh; c.latentW = lw
             provenance.append(("reptok.decoder.latent_h/w", "\(lh)×\(lw)", .modelYAML))
-        } else if hImage != nil {
-            c.latentH = c.imageSize / factor; c.latentW = c.latentH
+        } else if let i = hImage {
+            c.latentH = i / factor; c.latentW = c.latentH
             provenance.append(("reptok.decoder.latent_h/w", "\(c.latentH)×\(c.latentW)", .derived))
         } else {
             c.latentH = 32; c.latentW = 32
             provenance.append(("reptok.decoder.latent_h/w", "32×32", .releaseConstant))
+        }
+        if let i = hImage {
+            c.imageSize = i; provenance.append(("reptok.image_size", "\(i)", .hyperParameters))
+        } else {
+            // The decoder draws latentH × latentW; the VAE upsamples by `factor` (256 in the release).
+            c.imageSize = c.latentH * factor; provenance.append(("reptok.image_size", "\(c.imageSize)", .derived))
         }
         if c.latentH * factor != c.imageSize { conflicts.append("reptok.image_size \(c.imageSize) ≠ latent \(c.latentH) × VAE factor \(factor)") }
         if c.decPatch > 0, c.latentH % c.decPatch != 0 || c.latentW % c.decPatch != 0 {
