@@ -1,0 +1,210 @@
+// A persistent pool of worker threads shared by all kernels of one pipeline.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+
+/// Runs kernels over several cores. Create one per pipeline and reuse it: the worker
+/// threads are started once, in `init`, and sleep on a condition variable between calls.
+///
+/// `parallelFor` splits [0, n) into contiguous chunks, one per thread. Kernels choose
+/// their task decomposition from the problem shape only, never from `threads`, so
+/// every output is computed by the same arithmetic whatever the thread count:
+/// results are bit-identical for 1, 2 or more threads.
+///
+/// A `parallelFor` called from inside another one runs inline on the calling thread;
+/// a call from a second thread while the pool is busy waits for the pool.
+public final class ComputeContext: @unchecked Sendable {
+    /// Number of threads taking part in `parallelFor` (the caller counts as one).
+    public let threads: Int
+
+    /// Scratch buffers owned by this context, one per thread slot.
+    /// Allocated lazily, grown only when a larger shape appears, freed with the context.
+    let scratch: [ScratchArena]
+
+    private let pool: WorkerPool
+
+    /// - Parameter threads: number of threads; nil = online cores. Values < 1 become 1.
+    public init(threads: Int? = nil) {
+        let n = max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        self.threads = n
+        self.scratch = (0..<n).map { _ in ScratchArena() }
+        self.pool = WorkerPool(threads: n)
+    }
+
+    deinit { pool.stop() }
+
+    /// Runs `body` over [0, n) split in at most `threads` contiguous chunks (chunk t goes
+    /// to thread t). Chunking never changes the arithmetic of any single output.
+    public func parallelFor(_ n: Int, _ body: (Range<Int>) -> Void) {
+        parallelForSlots(n) { range, _ in body(range) }
+    }
+
+    /// As `parallelFor`, also passing the thread slot in [0, threads) so the body can use
+    /// `scratch[slot]` without sharing it.
+    func parallelForSlots(_ n: Int, _ body: (Range<Int>, Int) -> Void) {
+        if n <= 0 { return }
+        pool.run(n, owner: ObjectIdentifier(self), body)
+    }
+}
+
+/// The threads and their hand-off state. Workers hold the pool strongly, the context
+/// holds it too; `stop()` (from the context's deinit) lets the workers exit.
+private final class WorkerPool: @unchecked Sendable {
+    let threads: Int
+    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    private let wake: UnsafeMutablePointer<pthread_cond_t>
+    private let done: UnsafeMutablePointer<pthread_cond_t>
+    private var generation = 0          // bumped for every dispatched job
+    private var pending = 0             // workers still running the current job
+    private var stopping = false
+    private var busy = false            // a job is in flight
+    private var job: ((Int) -> Void)?   // job(slot), valid while pending > 0
+
+    init(threads: Int) {
+        self.threads = threads
+        mutex = .allocate(capacity: 1); pthread_mutex_init(mutex, nil)
+        wake = .allocate(capacity: 1); pthread_cond_init(wake, nil)
+        done = .allocate(capacity: 1); pthread_cond_init(done, nil)
+        for slot in 1..<max(threads, 1) {
+            let t = Thread { self.workerLoop(slot: slot) }
+            t.stackSize = 1 << 20
+            t.name = "reptok-kernel-\(slot)"
+            t.start()
+        }
+    }
+
+    deinit {
+        pthread_mutex_destroy(mutex); mutex.deallocate()
+        pthread_cond_destroy(wake); wake.deallocate()
+        pthread_cond_destroy(done); done.deallocate()
+    }
+
+    func stop() {
+        pthread_mutex_lock(mutex)
+        stopping = true
+        pthread_cond_broadcast(wake)
+        pthread_mutex_unlock(mutex)
+    }
+
+    private func workerLoop(slot: Int) {
+        pthread_mutex_lock(mutex)
+        var seen = 0        // generation when the pool was created; the thread may start late
+        while true {
+            while generation == seen && !stopping { pthread_cond_wait(wake, mutex) }
+            if stopping { break }
+            seen = generation
+            let body = job
+            pthread_mutex_unlock(mutex)
+            body?(slot)
+            pthread_mutex_lock(mutex)
+            pending -= 1
+            if pending == 0 { pthread_cond_broadcast(done) }
+        }
+        pthread_mutex_unlock(mutex)
+    }
+
+    private func acquire() {
+        pthread_mutex_lock(mutex)
+        while busy { pthread_cond_wait(done, mutex) }
+        busy = true
+        pthread_mutex_unlock(mutex)
+    }
+
+    private func release() {
+        pthread_mutex_lock(mutex)
+        busy = false
+        pthread_cond_broadcast(done)
+        pthread_mutex_unlock(mutex)
+    }
+
+    func run(_ n: Int, owner: ObjectIdentifier, _ body: (Range<Int>, Int) -> Void) {
+        if let slot = SlotMarker.current(owner) {   // nested: already inside this pool
+            body(0..<n, slot)
+            return
+        }
+        let parts = min(threads, n)
+        acquire()
+        defer { release() }
+        if parts == 1 {
+            SlotMarker.enter(owner, slot: 0)
+            body(0..<n, 0)
+            SlotMarker.leave()
+            return
+        }
+        withoutActuallyEscaping(body) { body in
+            let work: (Int) -> Void = { slot in
+                guard slot < parts else { return }
+                SlotMarker.enter(owner, slot: slot)
+                body((n * slot / parts)..<(n * (slot + 1) / parts), slot)
+                SlotMarker.leave()
+            }
+            pthread_mutex_lock(mutex)
+            job = work
+            pending = threads - 1
+            generation &+= 1
+            pthread_cond_broadcast(wake)
+            pthread_mutex_unlock(mutex)
+
+            work(0)
+
+            pthread_mutex_lock(mutex)
+            while pending > 0 { pthread_cond_wait(done, mutex) }
+            job = nil
+            pthread_mutex_unlock(mutex)
+        }
+    }
+}
+
+/// Thread-local record "this thread is inside a job of pool X, at slot s".
+private final class SlotMarker {
+    let owner: ObjectIdentifier
+    let slot: Int
+    init(_ o: ObjectIdentifier, _ s: Int) { owner = o; slot = s }
+
+    private static let key: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        return key
+    }()
+
+    static func enter(_ owner: ObjectIdentifier, slot: Int) {
+        pthread_setspecific(key, Unmanaged.passRetained(SlotMarker(owner, slot)).toOpaque())
+    }
+
+    static func leave() {
+        if let p = pthread_getspecific(key) {
+            Unmanaged<SlotMarker>.fromOpaque(p).release()
+            pthread_setspecific(key, nil)
+        }
+    }
+
+    static func current(_ owner: ObjectIdentifier) -> Int? {
+        guard let p = pthread_getspecific(key) else { return nil }
+        let m = Unmanaged<SlotMarker>.fromOpaque(p).takeUnretainedValue()
+        return m.owner == owner ? m.slot : nil
+    }
+}
+
+/// Per-thread scratch memory: a 64-byte aligned buffer grown on demand, never shrunk.
+final class ScratchArena: @unchecked Sendable {
+    private var base: UnsafeMutableRawPointer?
+    private var capacity = 0
+
+    /// Returns at least `bytes` bytes, 64-byte aligned; contents are unspecified.
+    /// The pointer stays valid until the next call to `buffer` on this arena.
+    func buffer(bytes: Int) -> UnsafeMutableRawPointer {
+        if bytes > capacity || base == nil {
+            base?.deallocate()
+            capacity = max(bytes, capacity + capacity / 2, 4096)
+            base = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 64)
+        }
+        return base!
+    }
+
+    deinit { base?.deallocate() }
+}

@@ -1,1 +1,0 @@
-// Kernels module placeholder; replaced as the module grows.
