@@ -286,14 +286,28 @@ public final class TorchCheckpoint: TensorSource {
             return decodeFloats(UnsafeRawBufferPointer(rebasing: data[t.offset * elem ..< (t.offset + count) * elem]), type: gtype, count: count)
         }
         // Strided: gather element by element into row-major order.
-        var out = [Float](repeating: 0, count: count)
-        var one = [UInt8](repeating: 0, count: elem)
-        for i in 0 ..< count {
-            let src = (t.offset + TorchCheckpoint.storageIndex(i, shape: t.shape, strides: t.stride)) * elem
-            for b in 0 ..< elem { one[b] = data[src + b] }
-            out[i] = one.withUnsafeBytes { decodeFloats($0, type: gtype, count: 1)[0] }
+        return [Float](unsafeUninitializedCapacity: count) { out, n in
+            for i in 0 ..< count {
+                let at = (t.offset + TorchCheckpoint.storageIndex(i, shape: t.shape, strides: t.stride)) * elem
+                out[i] = TorchCheckpoint.element(data, at, gtype)
+            }
+            n = count
         }
-        return out
+    }
+
+    /// One little-endian element at byte offset `at` as Float.
+    @inline(__always)
+    static func element(_ data: UnsafeRawBufferPointer, _ at: Int, _ type: GGMLType) -> Float {
+        switch type {
+        case .f32: return Float(bitPattern: UInt32(littleEndian: data.loadUnaligned(fromByteOffset: at, as: UInt32.self)))
+        case .f16: return Float(Float16(bitPattern: UInt16(littleEndian: data.loadUnaligned(fromByteOffset: at, as: UInt16.self))))
+        case .bf16: return Float(bitPattern: UInt32(UInt16(littleEndian: data.loadUnaligned(fromByteOffset: at, as: UInt16.self))) << 16)
+        case .f64: return Float(Double(bitPattern: UInt64(littleEndian: data.loadUnaligned(fromByteOffset: at, as: UInt64.self))))
+        case .i64: return Float(Int64(littleEndian: data.loadUnaligned(fromByteOffset: at, as: Int64.self)))
+        case .i32: return Float(Int32(littleEndian: data.loadUnaligned(fromByteOffset: at, as: Int32.self)))
+        case .i16: return Float(Int16(littleEndian: data.loadUnaligned(fromByteOffset: at, as: Int16.self)))
+        case .i8: return Float(Int8(bitPattern: data[at]))
+        }
     }
 
     /// Storage element index (without the offset) of row-major element `i`.

@@ -151,6 +151,15 @@ public func formatBytes(_ n: Int) -> String {
 public func convertCheckpoint(input: String, output: String, options: ConvertOptions) throws -> ConversionReport {
     let start = Date()
     let source = try openTensorSource(path: input)
+    // The output folder must exist before any work is done.
+    var isDir: ObjCBool = false
+    let outDir = URL(fileURLWithPath: output).deletingLastPathComponent().path
+    guard FileManager.default.fileExists(atPath: outDir, isDirectory: &isDir), isDir.boolValue else {
+        throw FileAccessError.writeFailed(path: output, reason: "folder \(outDir) does not exist")
+    }
+    if FileManager.default.fileExists(atPath: output, isDirectory: &isDir), isDir.boolValue {
+        throw FileAccessError.isDirectory(path: output)
+    }
     if let a = try? FileManager.default.attributesOfItem(atPath: input), let b = try? FileManager.default.attributesOfItem(atPath: output),
        (a[.systemFileNumber] as? Int) == (b[.systemFileNumber] as? Int), (a[.systemNumber] as? Int) == (b[.systemNumber] as? Int) {
         throw ConvertError.sameInputAndOutput(path: output)

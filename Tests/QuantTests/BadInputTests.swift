@@ -156,5 +156,13 @@ final class BadInputTests: XCTestCase {
         }
         XCTAssertEqual(SHA256.hash(Array(try Data(contentsOf: URL(fileURLWithPath: copy)))),
                        try SHA256.hashFile(path: Repo.tinySafetensors))
+        // An output folder that does not exist, or an output path that is a folder, is refused up front.
+        XCTAssertThrowsError(try convertCheckpoint(input: copy, output: dir + "/nope/x.gguf", options: ConvertOptions(configPath: Repo.tinyYAML))) { e in
+            guard case .writeFailed? = e as? FileAccessError else { return XCTFail("\(e)") }
+        }
+        XCTAssertThrowsError(try convertCheckpoint(input: copy, output: dir, options: ConvertOptions(configPath: Repo.tinyYAML))) { e in
+            XCTAssertEqual(e as? FileAccessError, .isDirectory(path: dir))
+        }
+        XCTAssertEqual(filesIn(dir), ["t.safetensors"])
     }
 }
