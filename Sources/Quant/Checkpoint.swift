@@ -140,8 +140,6 @@ public final class SafeTensorsSource: TensorSource {
 public final class TorchCheckpoint: TensorSource {
     public let archive: ZipArchive
     public var path: String { archive.path }
-    /// The unpickled root object.
-    public let root: PickleValue
     public let tensors: [SourceTensor]
     public let hyperParameters: ConfigValue?
     public let nonTensorEntries: [(name: String, kind: String)]
@@ -165,57 +163,62 @@ public final class TorchCheckpoint: TensorSource {
             throw CheckpointError.bigEndian(path: path)
         }
         let bytes = try archive.verifiedData(pkl.name)
-        root = try RestrictedUnpickler(source: "\(path):\(pkl.name)").load(bytes)
-
-        guard case let .dict(top) = root else {
-            if case let .object(o) = root { throw CheckpointError.refusedEntry(path: path, key: "<root>", global: o.global, offset: o.offset) }
-            throw CheckpointError.notADict(path: path, kind: root.kind)
-        }
-        var stateDict = top
-        var otherKeys: [String] = []
-        if let sd = top["state_dict"] {
-            otherKeys = top.keys.compactMap(\.string).filter { $0 != "state_dict" && $0 != "hyper_parameters" }
-            switch sd {
-            case let .dict(d): stateDict = d
-            case let .object(o): throw CheckpointError.refusedEntry(path: path, key: "state_dict", global: o.global, offset: o.offset)
-            default: throw CheckpointError.notADict(path: path, kind: "dict whose state_dict is a \(sd.kind)")
+        let archive = self.archive, prefix = self.prefix
+        typealias Parsed = (list: [SourceTensor], refs: [String: TorchTensorRef], other: [(String, String)], otherKeys: [String], hp: ConfigValue?)
+        let parsed: Parsed = try RestrictedUnpickler(source: "\(path):\(pkl.name)").load(bytes) { root -> Parsed in
+            guard case let .dict(top) = root else {
+                if case let .object(o) = root { throw CheckpointError.refusedEntry(path: path, key: "<root>", global: o.global, offset: o.offset) }
+                throw CheckpointError.notADict(path: path, kind: root.kind)
             }
-        }
-        hyperParameters = top["hyper_parameters"].map(TorchCheckpoint.plainConfig)
-
-        var list: [SourceTensor] = []
-        var refs: [String: TorchTensorRef] = [:]
-        var other: [(String, String)] = []
-        for (k, v) in zip(stateDict.keys, stateDict.values) {
-            guard let key = k.string else { other.append(("\(k.kind) key", v.kind)); continue }
-            switch v {
-            case let .tensor(t):
-                guard let dt = t.storage.dtype else {
-                    throw CheckpointError.unsupportedStorage(path: path, key: key, storageType: t.storage.typeName)
+            var stateDict = top
+            var otherKeys: [String] = []
+            if let sd = top["state_dict"] {
+                otherKeys = top.keys.compactMap(\.string).filter { $0 != "state_dict" && $0 != "hyper_parameters" }
+                switch sd {
+                case let .dict(d): stateDict = d
+                case let .object(o): throw CheckpointError.refusedEntry(path: path, key: "state_dict", global: o.global, offset: o.offset)
+                default: throw CheckpointError.notADict(path: path, kind: "dict whose state_dict is a \(sd.kind)")
                 }
-                let d: SourceDType
-                switch dt {
-                case .float32: d = .f32
-                case .float16: d = .f16
-                case .bfloat16: d = .bf16
-                case .float64: d = .f64
-                case .int64: d = .i64
-                case .int32: d = .i32
-                case .int16: d = .i16
-                case .int8: d = .i8
-                case .uint8: d = .u8
-                case .bool: d = .bool
-                }
-                try TorchCheckpoint.check(t, key: key, archive: archive, prefix: prefix)
-                list.append(SourceTensor(name: key, dtype: d, shape: t.shape))
-                refs[key] = t
-            case let .object(o):
-                // A state dict holds tensors; a call to anything else in it is refused by name.
-                throw CheckpointError.refusedEntry(path: path, key: key, global: o.global, offset: o.offset)
-            default:
-                other.append((key, v.kind))
             }
+            let hp = top["hyper_parameters"].map { TorchCheckpoint.plainConfig($0) }
+
+            var list: [SourceTensor] = []
+            var refs: [String: TorchTensorRef] = [:]
+            var other: [(String, String)] = []
+            for (k, v) in zip(stateDict.keys, stateDict.values) {
+                guard let key = k.string else { other.append(("\(k.kind) key", v.kind)); continue }
+                switch v {
+                case let .tensor(t):
+                    guard let dt = t.storage.dtype else {
+                        throw CheckpointError.unsupportedStorage(path: path, key: key, storageType: t.storage.typeName)
+                    }
+                    let d: SourceDType
+                    switch dt {
+                    case .float32: d = .f32
+                    case .float16: d = .f16
+                    case .bfloat16: d = .bf16
+                    case .float64: d = .f64
+                    case .int64: d = .i64
+                    case .int32: d = .i32
+                    case .int16: d = .i16
+                    case .int8: d = .i8
+                    case .uint8: d = .u8
+                    case .bool: d = .bool
+                    }
+                    try TorchCheckpoint.check(t, key: key, archive: archive, prefix: prefix)
+                    list.append(SourceTensor(name: key, dtype: d, shape: t.shape))
+                    refs[key] = t
+                case let .object(o):
+                    // A state dict holds tensors; a call to anything else in it is refused by name.
+                    throw CheckpointError.refusedEntry(path: path, key: key, global: o.global, offset: o.offset)
+                default:
+                    other.append((key, v.kind))
+                }
+            }
+            return (list, refs, other, otherKeys, hp)
         }
+        hyperParameters = parsed.hp
+        let (list, refs, other, otherKeys) = (parsed.list, parsed.refs, parsed.other, parsed.otherKeys)
         tensors = list
         self.refs = refs
         nonTensorEntries = other
@@ -328,7 +331,10 @@ public final class TorchCheckpoint: TensorSource {
 
     /// Converts unpickled hyper-parameters to a plain config tree. OmegaConf containers are read from
     /// their pickled state (`_content` / `_val`); other opaque objects become `.null`.
-    public static func plainConfig(_ v: PickleValue) -> ConfigValue {
+    public static func plainConfig(_ v: PickleValue, depth: Int = 0) -> ConfigValue {
+        // Configs are shallow; anything nested deeper than 64 levels is dropped (no deep recursion).
+        guard depth < 64 else { return .null }
+        let plainConfig = { (x: PickleValue) in TorchCheckpoint.plainConfig(x, depth: depth + 1) }
         switch v {
         case .none: return .null
         case let .bool(b): return .bool(b)

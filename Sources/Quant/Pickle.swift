@@ -30,6 +30,32 @@ public final class PickleDict {
 
     /// Number of entries.
     public var count: Int { keys.count }
+
+    func removeAll() { keys = []; values = []; stringIndex = [:] }
+}
+
+/// Keeps every container the unpickler creates alive until the end of `RestrictedUnpickler.load`, then
+/// takes the graph apart without recursion: a hostile pickle nesting millions of lists or tuples
+/// would otherwise overflow the stack when its values are released.
+final class PickleArena {
+    private var values: [PickleValue] = []
+
+    /// Registers a container value and returns it.
+    func keep(_ v: PickleValue) -> PickleValue { values.append(v); return v }
+
+    /// Empties every list/dict/object (their children are still held here, so nothing cascades), then
+    /// drops the values newest first: a tuple's elements are older than the tuple and still held.
+    func teardown() {
+        for v in values {
+            switch v {
+            case let .list(l): l.items = []
+            case let .dict(d): d.removeAll()
+            case let .object(o): o.args = .none; o.state = nil
+            default: break
+            }
+        }
+        while !values.isEmpty { values.removeLast() }
+    }
 }
 
 /// Element types of torch storages.
@@ -94,7 +120,7 @@ public final class PickleObject {
     /// Byte offset in the pickle of the opcode that would have called it.
     public let offset: Int
     /// The call's arguments.
-    public let args: PickleValue
+    public internal(set) var args: PickleValue
     /// State set by BUILD, if any.
     public internal(set) var state: PickleValue?
     init(global: String, offset: Int, args: PickleValue) { self.global = global; self.offset = offset; self.args = args }
@@ -188,8 +214,16 @@ public struct RestrictedUnpickler {
     /// Largest number of memo entries / stack values accepted (a guard against hostile input).
     static let maxItems = 50_000_000
 
-    /// Decodes `bytes` and returns the value at STOP.
-    public func load(_ bytes: UnsafeRawBufferPointer) throws -> PickleValue {
+    /// Decodes `bytes` and passes the value at STOP to `use`, returning its result. The value graph is
+    /// only valid inside `use` (it is taken apart afterwards); copy out what is needed.
+    public func load<T>(_ bytes: UnsafeRawBufferPointer, _ use: (PickleValue) throws -> T) throws -> T {
+        let arena = PickleArena()
+        defer { arena.teardown() }
+        return try use(try run(bytes, arena))
+    }
+
+    /// The opcode loop.
+    func run(_ bytes: UnsafeRawBufferPointer, _ arena: PickleArena) throws -> PickleValue {
         let src = source
         var r = ByteReader(bytes) { at, _ in PickleError.truncated(source: src, offset: at) }
         var stack: [PickleValue] = []
@@ -285,18 +319,18 @@ public struct RestrictedUnpickler {
                 guard let v = stack.popLast() else { throw PickleError.stackUnderflow(source: src, opcode: "STOP", offset: at) }
                 return v
             case 0x28: marks.append(stack.count)                         // MARK
-            case 0x7d: try push(.dict(PickleDict()), at)                 // EMPTY_DICT
-            case 0x5d: try push(.list(PickleList()), at)                 // EMPTY_LIST
-            case 0x29: try push(.tuple([]), at)                          // EMPTY_TUPLE
-            case 0x8f: try push(.list(PickleList()), at)                 // EMPTY_SET (as a list)
-            case 0x74: try push(.tuple(try popMark("TUPLE", at)), at)    // TUPLE
-            case 0x85: let a = try pop("TUPLE1", at); try push(.tuple([a]), at)
-            case 0x86: let b = try pop("TUPLE2", at), a = try pop("TUPLE2", at); try push(.tuple([a, b]), at)
-            case 0x87: let c = try pop("TUPLE3", at), b = try pop("TUPLE3", at), a = try pop("TUPLE3", at); try push(.tuple([a, b, c]), at)
-            case 0x6c: try push(.list(PickleList(try popMark("LIST", at))), at)   // LIST
-            case 0x91: try push(.list(PickleList(try popMark("FROZENSET", at))), at)
+            case 0x7d: try push(arena.keep(.dict(PickleDict())), at)                 // EMPTY_DICT
+            case 0x5d: try push(arena.keep(.list(PickleList())), at)                 // EMPTY_LIST
+            case 0x29: try push(arena.keep(.tuple([])), at)                          // EMPTY_TUPLE
+            case 0x8f: try push(arena.keep(.list(PickleList())), at)                 // EMPTY_SET (as a list)
+            case 0x74: try push(arena.keep(.tuple(try popMark("TUPLE", at))), at)    // TUPLE
+            case 0x85: let a = try pop("TUPLE1", at); try push(arena.keep(.tuple([a])), at)
+            case 0x86: let b = try pop("TUPLE2", at), a = try pop("TUPLE2", at); try push(arena.keep(.tuple([a, b])), at)
+            case 0x87: let c = try pop("TUPLE3", at), b = try pop("TUPLE3", at), a = try pop("TUPLE3", at); try push(arena.keep(.tuple([a, b, c])), at)
+            case 0x6c: try push(arena.keep(.list(PickleList(try popMark("LIST", at)))), at)   // LIST
+            case 0x91: try push(arena.keep(.list(PickleList(try popMark("FROZENSET", at)))), at)
             case 0x64:                                                   // DICT
-                let d = PickleValue.dict(PickleDict())
+                let d = arena.keep(.dict(PickleDict()))
                 try setItems(d, try popMark("DICT", at), at)
                 try push(d, at)
             case 0x73:                                                   // SETITEM
@@ -374,21 +408,21 @@ public struct RestrictedUnpickler {
                 try push(.global(module: ms, name: ns, offset: at), at)
             case 0x52:                                                   // REDUCE
                 let args = try pop("REDUCE", at), callable = try pop("REDUCE", at)
-                try push(try call(callable, args: args, at: at), at)
+                try push(try call(callable, args: args, at: at, arena: arena), at)
             case 0x81:                                                   // NEWOBJ
                 let args = try pop("NEWOBJ", at), cls = try pop("NEWOBJ", at)
-                try push(.object(PickleObject(global: RestrictedUnpickler.name(of: cls), offset: at, args: args)), at)
+                try push(arena.keep(.object(PickleObject(global: RestrictedUnpickler.name(of: cls), offset: at, args: args))), at)
             case 0x92:                                                   // NEWOBJ_EX
                 let kwargs = try pop("NEWOBJ_EX", at), args = try pop("NEWOBJ_EX", at), cls = try pop("NEWOBJ_EX", at)
-                try push(.object(PickleObject(global: RestrictedUnpickler.name(of: cls), offset: at, args: .tuple([args, kwargs]))), at)
+                try push(arena.keep(.object(PickleObject(global: RestrictedUnpickler.name(of: cls), offset: at, args: arena.keep(.tuple([args, kwargs]))))), at)
             case 0x69:                                                   // INST "module\nname\n" + marked args
                 let m = try line(), n = try line()
                 let args = try popMark("INST", at)
-                try push(.object(PickleObject(global: "\(m).\(n)", offset: at, args: .tuple(args))), at)
+                try push(arena.keep(.object(PickleObject(global: "\(m).\(n)", offset: at, args: arena.keep(.tuple(args))))), at)
             case 0x6f:                                                   // OBJ: mark, cls, args...
                 let items = try popMark("OBJ", at)
                 guard let cls = items.first else { throw PickleError.stackUnderflow(source: src, opcode: "OBJ", offset: at) }
-                try push(.object(PickleObject(global: RestrictedUnpickler.name(of: cls), offset: at, args: .tuple(Array(items.dropFirst())))), at)
+                try push(arena.keep(.object(PickleObject(global: RestrictedUnpickler.name(of: cls), offset: at, args: arena.keep(.tuple(Array(items.dropFirst())))))), at)
             case 0x62:                                                   // BUILD
                 let state = try pop("BUILD", at)
                 switch try top("BUILD", at) {
@@ -437,10 +471,10 @@ public struct RestrictedUnpickler {
     }
 
     /// REDUCE: interprets known rebuilders; any other global becomes an opaque object (never called).
-    func call(_ callable: PickleValue, args: PickleValue, at: Int) throws -> PickleValue {
+    func call(_ callable: PickleValue, args: PickleValue, at: Int, arena: PickleArena) throws -> PickleValue {
         guard case let .global(m, n, _) = callable else {
             // Calling the result of a call: keep it opaque too.
-            return .object(PickleObject(global: RestrictedUnpickler.name(of: callable), offset: at, args: args))
+            return arena.keep(.object(PickleObject(global: RestrictedUnpickler.name(of: callable), offset: at, args: args)))
         }
         let a = args.sequence ?? []
         switch "\(m).\(n)" {
@@ -460,7 +494,7 @@ public struct RestrictedUnpickler {
         case "torch._tensor._rebuild_from_type_v2":
             // (func, new_type, args, state): rebuild with func, drop the subclass type.
             guard a.count >= 3 else { throw PickleError.malformed(source: source, what: "\(m).\(n) needs 3 arguments", offset: at) }
-            return try call(a[0], args: a[2], at: at)
+            return try call(a[0], args: a[2], at: at, arena: arena)
         case "collections.OrderedDict", "builtins.dict", "__builtin__.dict":
             let d = PickleDict()
             if let pairs = a.first?.sequence {
@@ -469,17 +503,17 @@ public struct RestrictedUnpickler {
                     d.set(kv[0], kv[1])
                 }
             }
-            return .dict(d)
+            return arena.keep(.dict(d))
         case "builtins.list", "builtins.set", "builtins.frozenset", "__builtin__.set", "__builtin__.list":
-            return .list(PickleList(a.first?.sequence ?? []))
+            return arena.keep(.list(PickleList(a.first?.sequence ?? [])))
         case "builtins.tuple", "__builtin__.tuple":
-            return .tuple(a.first?.sequence ?? [])
+            return arena.keep(.tuple(a.first?.sequence ?? []))
         case "_codecs.encode":
             // Protocol-2 bytes: encode(str, 'latin1').
             guard let s = a.first?.string else { return .bytes([]) }
             return .bytes(s.unicodeScalars.map { UInt8(truncatingIfNeeded: $0.value) })
         default:
-            return .object(PickleObject(global: "\(m).\(n)", offset: at, args: args))
+            return arena.keep(.object(PickleObject(global: "\(m).\(n)", offset: at, args: args)))
         }
     }
 }

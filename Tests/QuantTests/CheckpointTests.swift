@@ -259,9 +259,25 @@ final class CheckpointTests: XCTestCase {
             var bytes: [UInt8] = []
             var it = hex.makeIterator()
             while let h = it.next(), let l = it.next() { bytes.append(UInt8(String([h, l]), radix: 16)!) }
-            let v = try bytes.withUnsafeBytes { try RestrictedUnpickler(source: "proto\(proto)").load($0) }
-            XCTAssertEqual(TorchCheckpoint.plainConfig(v), o.value, "protocol \(proto)")
+            let v = try bytes.withUnsafeBytes { try RestrictedUnpickler(source: "proto\(proto)").load($0) { TorchCheckpoint.plainConfig($0) } }
+            XCTAssertEqual(v, o.value, "protocol \(proto)")
         }
+    }
+
+    /// Millions of nested tuples and lists (a few MB of pickle) load and are released without
+    /// recursion: a recursive release would overflow the 8 MB main-thread stack and crash the test.
+    func testDeepNestingDoesNotOverflowTheStack() throws {
+        let depth = 2_000_000
+        var b: [UInt8] = [0x80, 2, UInt8(ascii: "N")]
+        b += [UInt8](repeating: 0x85, count: depth)                 // TUPLE1 × depth: ((((None,),),),)
+        b += [UInt8](repeating: UInt8(ascii: "]"), count: depth)    // EMPTY_LIST × depth
+        b += [UInt8](repeating: UInt8(ascii: "a"), count: depth - 1) // APPEND each list into the one below
+        b += [0x86, UInt8(ascii: ".")]                              // TUPLE2, STOP
+        let kinds = try b.withUnsafeBytes { try RestrictedUnpickler(source: "deep").load($0) { v -> [String] in (v.sequence ?? []).map(\.kind) } }
+        XCTAssertEqual(kinds, ["tuple", "list"])
+        var cfg: ConfigValue = .null
+        try b.withUnsafeBytes { cfg = try RestrictedUnpickler(source: "deep").load($0) { TorchCheckpoint.plainConfig($0) } }
+        XCTAssertEqual(cfg.list?.count, 2, "converted down to the depth limit, then null")
     }
 
     /// MiniYAML reads both fixture model.yaml files exactly as PyYAML's safe_load does.
