@@ -40,7 +40,9 @@ let package = Package(
         // Formats, readers, quantization, conversion. No model math.
         .target(name: "Quant", path: "Sources/Quant"),
         // SIMD kernels on raw buffers. No model knowledge.
-        .target(name: "Kernels", path: "Sources/Kernels", swiftSettings: fastMath),
+        // AVX-512 / VNNI helpers in C with per-function target attributes (any -target-cpu).
+        .target(name: "CKernels", path: "Sources/CKernels"),
+        .target(name: "Kernels", dependencies: ["CKernels"], path: "Sources/Kernels", swiftSettings: fastMath),
         // Model graphs, samplers, pipeline.
         .target(name: "Runtime", dependencies: ["Kernels", "Quant"], path: "Sources/Runtime",
                 swiftSettings: fastMath),

@@ -26,15 +26,38 @@ public final class ComputeContext: @unchecked Sendable {
     /// Allocated lazily, grown only when a larger shape appears, freed with the context.
     let scratch: [ScratchArena]
 
+    /// Per-call preparation buffers (quantized activations), one per thread slot: a kernel
+    /// called from slot s (or from outside any parallelFor: slot 0) uses prep[s].
+    let prep: [ScratchArena]
+
+    /// AVX-512 helpers (packing) are used.
+    public let usesAVX512: Bool
+    /// VNNI (vpdpbusd) microkernels are used for W8A8.
+    public let usesVNNI: Bool
+
     private let pool: WorkerPool
 
-    /// - Parameter threads: number of threads; nil = online cores. Values < 1 become 1.
-    public init(threads: Int? = nil) {
+    /// - Parameters:
+    ///   - threads: number of threads; nil = online cores. Values < 1 become 1.
+    ///   - portable: true = never use the AVX-512/VNNI C helpers, only generic Swift code
+    ///     (the path aarch64 and pre-AVX-512 machines take); for tests and comparisons.
+    /// A context is driven by one thread at a time; kernels may be called from inside
+    /// its own parallelFor bodies (they then run inline on that thread).
+    public init(threads: Int? = nil, portable: Bool = false) {
         let n = max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount)
         self.threads = n
         self.scratch = (0..<n).map { _ in ScratchArena() }
+        self.prep = (0..<n).map { _ in ScratchArena() }
+        self.usesAVX512 = !portable && CPU.avx512
+        self.usesVNNI = !portable && CPU.vnni
         self.pool = WorkerPool(threads: n)
     }
+
+    var useAVX512: Bool { usesAVX512 }
+    var useVNNI: Bool { usesVNNI }
+
+    /// The prep arena of the calling thread's slot.
+    func prepArena() -> ScratchArena { prep[SlotMarker.current(ObjectIdentifier(self)) ?? 0] }
 
     deinit { pool.stop() }
 
@@ -161,7 +184,7 @@ private final class WorkerPool: @unchecked Sendable {
 }
 
 /// Thread-local record "this thread is inside a job of pool X, at slot s".
-private final class SlotMarker {
+final class SlotMarker {
     let owner: ObjectIdentifier
     let slot: Int
     init(_ o: ObjectIdentifier, _ s: Int) { owner = o; slot = s }

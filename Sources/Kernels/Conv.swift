@@ -1,18 +1,126 @@
 // 3×3 convolution as an implicit GEMM over NHWC, and nearest 2× upsampling.
+//
+// The GEMM's A row for output pixel (y, x) is the 3×3 neighbourhood, tap-major
+// (ty, tx, channel) — never materialized: each K block is one tap and a range of input
+// channels, so the row pointer for pixel (y, x) and tap (ty, tx) points straight into the
+// input at (y + ty − 1, x + tx − 1), or at a zero row outside the image.
+
+/// One K block of the implicit GEMM: tap t = 3·ty + tx, channels [c0, c0 + kc).
+private struct ConvBlock { let tap: Int, c0: Int }
+
+/// K blocks of a 3×3 convolution with `cin` channels, channel chunks of at most `kc`.
+private func convBlocks(cin: Int, kc: Int) -> ([KBlock], [ConvBlock]) {
+    var blocks: [KBlock] = [], meta: [ConvBlock] = []
+    for tap in 0..<9 {
+        for c0 in stride(from: 0, to: cin, by: kc) {
+            blocks.append(KBlock(k0: tap * cin + c0, kc: min(kc, cin - c0)))
+            meta.append(ConvBlock(tap: tap, c0: c0))
+        }
+    }
+    return (blocks, meta)
+}
+
+/// Float rows of the implicit GEMM.
+private struct ConvRowsF32: F32Rows {
+    let x: UnsafePointer<Float>, height: Int, width: Int, cin: Int
+    let meta: [ConvBlock]
+    let zero: UnsafePointer<Float>
+    @inline(__always) func row(_ i: Int, _ b: Int) -> UnsafePointer<Float> {
+        let blk = meta[b]
+        let y = i / width + blk.tap / 3 - 1, xx = i % width + blk.tap % 3 - 1
+        if y < 0 || y >= height || xx < 0 || xx >= width { return zero }
+        return x + (y * width + xx) * cin + blk.c0
+    }
+}
+
+/// Quantized rows of the implicit GEMM: pixels quantized one by one (cinq bytes each),
+/// per-pixel scales and per-(pixel, channel chunk) corrections.
+private struct ConvRowsI8: I8Rows {
+    let q: UnsafePointer<Int8>, height: Int, width: Int, cinq: Int, chunks: Int, kc: Int
+    let corr: UnsafePointer<Int32>, scale: UnsafePointer<Float>
+    let meta: [ConvBlock]
+    let zero: UnsafePointer<Int8>
+    @inline(__always) func row(_ i: Int, _ b: Int) -> (UnsafePointer<Int8>, Int32, Float) {
+        let blk = meta[b]
+        let y = i / width + blk.tap / 3 - 1, xx = i % width + blk.tap % 3 - 1
+        if y < 0 || y >= height || xx < 0 || xx >= width { return (zero, 0, 0) }
+        let pix = y * width + xx
+        return (q + pix * cinq + blk.c0, corr[pix * chunks + blk.c0 / kc], scale[pix])
+    }
+}
 
 /// 3x3, stride 1, zero padding 1. Implicit GEMM: no full im2col buffer.
 /// x: [height, width, inChannels]; weight [cout, 3, 3, cin] as WeightMatrix(n: cout, k: 9*cin);
 /// out: [height, width, cout] (must not alias x). bias: [cout].
-/// W8A8: each input pixel is quantized on its own (scale = max over its channels / 127).
+/// W8A8 (int8 weights only): each input pixel is quantized on its own (scale = max over its
+/// channels / 127); every tap's Int32 sum is scaled by its pixel's scale.
 public func conv3x3(_ x: UnsafePointer<Float>, height: Int, width: Int, inChannels: Int,
                     _ w: WeightMatrix, bias: UnsafePointer<Float>?,
                     out: UnsafeMutablePointer<Float>, mode: MatrixMode, ctx: ComputeContext) {
     precondition(w.k == 9 * inChannels, "conv3x3: weight k must be 9 * inChannels")
-    Reference.conv3x3(x, height: height, width: width, inChannels: inChannels, w, bias: bias, out: out, mode: mode)
+    let cin = inChannels, cout = w.n, pixels = height * width
+    if pixels == 0 || cout == 0 { return }
+    var epilogue = Epilogue(wScale: nil, bias: bias, colScale: nil, activation: .none, accumulate: false)
+    switch w.storage {
+    case .f32(let wp):
+        convF32(x, height: height, width: width, cin: cin, weights: .f32(wp), n: cout,
+                epilogue: epilogue, out: out, ctx: ctx)
+    case .i8(let wq, let ws):
+        epilogue.wScale = ws
+        if mode == .w8a32 {
+            convF32(x, height: height, width: width, cin: cin, weights: .i8(wq), n: cout,
+                    epilogue: epilogue, out: out, ctx: ctx)
+            return
+        }
+        // Quantize every input pixel once.
+        let kc = Blocking.kcI8
+        let cinq = (cin + 3) / 4 * 4
+        let chunks = max((cin + kc - 1) / kc, 1)
+        let bytes = pixels * cinq + 64 + pixels * chunks * 4 + pixels * 4 + cinq + 256
+        let prep = ctx.prepArena().buffer(bytes: bytes)
+        let q = prep.bindMemory(to: Int8.self, capacity: pixels * cinq)
+        let corr = (prep + (pixels * cinq + 63) / 64 * 64).bindMemory(to: Int32.self, capacity: pixels * chunks)
+        let scale = (UnsafeMutableRawPointer(corr) + pixels * chunks * 4).bindMemory(to: Float.self, capacity: pixels)
+        let zero = (UnsafeMutableRawPointer(scale) + pixels * 4).bindMemory(to: Int8.self, capacity: cinq)
+        zero.initialize(repeating: 0, count: cinq)
+        ctx.parallelFor(pixels) { range in
+            for p in range {
+                scale[p] = quantizeRowFast(x + p * cin, k: cin, kq: cinq, into: q + p * cinq, blockLen: kc,
+                                           sums: corr + p * chunks)
+            }
+        }
+        let (blocks, meta) = convBlocks(cin: cin, kc: kc)
+        let rows = ConvRowsI8(q: q, height: height, width: width, cinq: cinq, chunks: chunks, kc: kc,
+                              corr: corr, scale: scale, meta: meta, zero: zero)
+        panelGemmI8(m: pixels, n: cout, ldw: w.k, blocks: blocks, rows: rows, weights: wq,
+                    epilogue: epilogue, c: out, ldc: cout, ctx: ctx)
+    }
+}
+
+private func convF32(_ x: UnsafePointer<Float>, height: Int, width: Int, cin: Int, weights: WeightSource,
+                     n: Int, epilogue: Epilogue, out: UnsafeMutablePointer<Float>, ctx: ComputeContext) {
+    let kc = Blocking.kcF32
+    let zeroBytes = kc * 4
+    let zero = ctx.prepArena().buffer(bytes: zeroBytes).bindMemory(to: Float.self, capacity: kc)
+    zero.initialize(repeating: 0, count: kc)
+    let (blocks, meta) = convBlocks(cin: cin, kc: kc)
+    let rows = ConvRowsF32(x: x, height: height, width: width, cin: cin, meta: meta, zero: zero)
+    panelGemmF32(m: height * width, n: n, ldw: 9 * cin, blocks: blocks, rows: rows, weights: weights,
+                 epilogue: epilogue, c: out, ldc: n, ctx: ctx)
 }
 
 /// out[2y + dy, 2x + dx, c] = x[y, x, c]. x: [height, width, channels]; out: [2h, 2w, channels].
 public func upsampleNearest2x(_ x: UnsafePointer<Float>, height: Int, width: Int, channels: Int,
                               out: UnsafeMutablePointer<Float>) {
-    Reference.upsampleNearest2x(x, height: height, width: width, channels: channels, out: out)
+    let c = channels
+    for y in 0..<height {
+        let src = x + y * width * c
+        let d0 = out + (2 * y) * (2 * width) * c
+        for xx in 0..<width {
+            let s = src + xx * c, d = d0 + 2 * xx * c
+            d.update(from: s, count: c)
+            (d + c).update(from: s, count: c)
+        }
+        (d0 + 2 * width * c).update(from: d0, count: 2 * width * c)
+    }
 }

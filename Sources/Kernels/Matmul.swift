@@ -1,26 +1,135 @@
-// C = A·Wᵀ with int8 or float32 weights, and a plain float32 GEMM.
+// C = A·Wᵀ with int8 or float32 weights, and a plain float32 GEMM. The engine is in Gemm.swift.
+
+/// Rows of a row-major float matrix, for the panel form: block b starts at column b·kc.
+struct MatrixRowsF32: F32Rows {
+    let a: UnsafePointer<Float>, lda: Int, kc: Int
+    @inline(__always) func row(_ i: Int, _ b: Int) -> UnsafePointer<Float> { a + i * lda + b * kc }
+}
+
+/// Quantized rows (kq bytes each), per-block corrections [m][blocks] and scales [m].
+struct MatrixRowsI8: I8Rows {
+    let q: UnsafePointer<Int8>, kq: Int, kc: Int, blocks: Int
+    let corr: UnsafePointer<Int32>, scale: UnsafePointer<Float>
+    @inline(__always) func row(_ i: Int, _ b: Int) -> (UnsafePointer<Int8>, Int32, Float) {
+        (q + i * kq + b * kc, corr[i * blocks + b], scale[i])
+    }
+}
 
 /// C[i, j] (= or +=) colScale[j] * act( Σ_p A[i, p] * W[j, p] + bias[j] )
 /// A: [m, k] with row stride lda; C: [m, n] with row stride ldc. bias, colScale: [n].
+/// C must not overlap A. `mode` matters only for int8 weights (see `MatrixMode`).
+/// m <= 8 rows use the row form (weights streamed once, no packing); more rows use
+/// packed panels and register-blocked microkernels.
 public func matmul(_ a: UnsafePointer<Float>, lda: Int, m: Int,
                    _ w: WeightMatrix, bias: UnsafePointer<Float>?,
                    activation: Activation = .none, colScale: UnsafePointer<Float>? = nil,
                    accumulate: Bool = false,
                    into c: UnsafeMutablePointer<Float>, ldc: Int,
                    mode: MatrixMode = .w8a32, ctx: ComputeContext) {
-    ctx.parallelFor(m) { rows in
-        Reference.matmul(a + rows.lowerBound * lda, lda: lda, m: rows.count, w, bias: bias,
-                         activation: activation, colScale: colScale, accumulate: accumulate,
-                         into: c + rows.lowerBound * ldc, ldc: ldc, mode: mode)
+    let n = w.n, k = w.k
+    precondition(m >= 0 && lda >= k && ldc >= n, "matmul: bad shape or strides")
+    if m == 0 || n == 0 { return }
+    var epilogue = Epilogue(wScale: nil, bias: bias, colScale: colScale, activation: activation,
+                            accumulate: accumulate)
+    switch w.storage {
+    case .f32(let wp):
+        if m <= Blocking.smallM {
+            rowGemmF32(FloatWeights.self, m: m, n: n, k: k, a: a, lda: lda, w: wp, epilogue: epilogue,
+                       c: c, ldc: ldc, ctx: ctx)
+        } else {
+            panelGemmF32(m: m, n: n, ldw: k, blocks: uniformBlocks(k: k, kc: Blocking.kcF32),
+                         rows: MatrixRowsF32(a: a, lda: lda, kc: Blocking.kcF32), weights: .f32(wp),
+                         epilogue: epilogue, c: c, ldc: ldc, ctx: ctx)
+        }
+    case .i8(let wq, let ws):
+        epilogue.wScale = ws
+        if mode == .w8a32 {
+            if m <= Blocking.smallM {
+                rowGemmF32(Int8Weights.self, m: m, n: n, k: k, a: a, lda: lda, w: wq, epilogue: epilogue,
+                           c: c, ldc: ldc, ctx: ctx)
+            } else {
+                panelGemmF32(m: m, n: n, ldw: k, blocks: uniformBlocks(k: k, kc: Blocking.kcF32),
+                             rows: MatrixRowsF32(a: a, lda: lda, kc: Blocking.kcF32), weights: .i8(wq),
+                             epilogue: epilogue, c: c, ldc: ldc, ctx: ctx)
+            }
+            return
+        }
+        // W8A8: quantize every row of A once (per call), into the caller's prep arena.
+        let small = m <= Blocking.smallM
+        let kc = small ? max(k, 1) : Blocking.kcI8
+        let nb = max((k + kc - 1) / kc, 1)
+        let kq = (k + 63) / 64 * 64
+        let prep = ctx.prepArena().buffer(bytes: m * kq + m * nb * 4 + m * 4 + 128)
+        let q = prep.bindMemory(to: Int8.self, capacity: m * kq)
+        let corr = (prep + (m * kq + 63) / 64 * 64).bindMemory(to: Int32.self, capacity: m * nb)
+        let scale = (UnsafeMutableRawPointer(corr) + m * nb * 4).bindMemory(to: Float.self, capacity: m)
+        let quantize = { (rows: Range<Int>) in
+            for i in rows {
+                scale[i] = quantizeRowFast(a + i * lda, k: k, kq: kq, into: q + i * kq, blockLen: kc,
+                                           sums: corr + i * nb)
+            }
+        }
+        if small { quantize(0..<m) } else { ctx.parallelFor(m, quantize) }
+        if small {
+            rowGemmI8(m: m, n: n, k: k, qa: q, kq: kq, corr: corr, scale: scale, w: wq, epilogue: epilogue,
+                      c: c, ldc: ldc, ctx: ctx)
+        } else {
+            panelGemmI8(m: m, n: n, ldw: k, blocks: uniformBlocks(k: k, kc: kc),
+                        rows: MatrixRowsI8(q: q, kq: kq, kc: kc, blocks: nb, corr: corr, scale: scale),
+                        weights: wq, epilogue: epilogue, c: c, ldc: ldc, ctx: ctx)
+        }
     }
 }
 
 /// Plain float GEMM C[m,n] = alpha * A[m,k] · B[k,n] (+ C if accumulate) -- for small float work.
+/// A: [m, k] row stride lda; B: [k, n] row stride ldb; C: [m, n] row stride ldc (no overlap).
 public func sgemm(m: Int, n: Int, k: Int, alpha: Float,
                   a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                   accumulate: Bool, c: UnsafeMutablePointer<Float>, ldc: Int, ctx: ComputeContext) {
-    ctx.parallelFor(m) { rows in
-        Reference.sgemm(m: rows.count, n: n, k: k, alpha: alpha, a: a + rows.lowerBound * lda, lda: lda,
-                        b: b, ldb: ldb, accumulate: accumulate, c: c + rows.lowerBound * ldc, ldc: ldc)
+    precondition(m >= 0 && n >= 0 && k >= 0 && lda >= k && ldb >= n && ldc >= n, "sgemm: bad shape or strides")
+    if m == 0 || n == 0 { return }
+    let epilogue = Epilogue(alpha: alpha, wScale: nil, bias: nil, colScale: nil, activation: .none,
+                            accumulate: accumulate)
+    let tiling = PanelTiling(m: m, n: n)
+    let kc = Blocking.kcF32
+    ctx.parallelForSlots(tiling.tasks) { tasks, slot in
+        let ncp = Blocking.nc
+        let tileFloats = tiling.mc * ncp, padFloats = kc * 32
+        let raw = ctx.scratch[slot].buffer(bytes: (tileFloats + padFloats) * 4 + 64)
+        let tile = raw.bindMemory(to: Float.self, capacity: tileFloats + padFloats)
+        let pad = tile + tileFloats
+        let ptrs = UnsafeMutablePointer<UnsafePointer<Float>>.allocate(capacity: 8)
+        defer { ptrs.deallocate() }
+        for t in tasks {
+            let mb = t / tiling.nBlocks, nb = t % tiling.nBlocks
+            let m0 = mb * tiling.mc, m1 = min(m, m0 + tiling.mc)
+            let n0 = nb * ncp, n1 = min(n, n0 + ncp)
+            if k == 0 { tile.initialize(repeating: 0, count: tileFloats) }
+            for k0 in stride(from: 0, to: k, by: kc) {
+                let kb = min(kc, k - k0)
+                var j = n0
+                while j < n1 {
+                    // full 32-column panels are read from B in place; a tail is zero-padded
+                    let cols = min(32, n1 - j)
+                    var panel = b + k0 * ldb + j, ldp = ldb
+                    if cols < 32 {
+                        for p in 0..<kb {
+                            for q in 0..<32 { pad[p * 32 + q] = q < cols ? b[(k0 + p) * ldb + j + q] : 0 }
+                        }
+                        panel = UnsafePointer(pad); ldp = 32
+                    }
+                    var i = m0
+                    while i < m1 {
+                        let r = min(8, m1 - i)
+                        for q in 0..<r { ptrs[q] = a + (i + q) * lda + k0 }
+                        f32Microkernel(rows: r, nv: 2, kc: kb, a: ptrs, aStep: 1, b: panel, ldb: ldp,
+                                       c: tile + (i - m0) * ncp + (j - n0), ldc: ncp, accumulate: k0 > 0)
+                        i += r
+                    }
+                    j += 32
+                }
+            }
+            epilogue.apply(tile: tile, ldt: ncp, rows: m1 - m0, n0: n0, cols: n1 - n0, c: c + m0 * ldc, ldc: ldc)
+        }
     }
 }

@@ -1,0 +1,290 @@
+// See include/ckernels.h. AVX-512 code is confined to functions carrying target attributes.
+#include "ckernels.h"
+
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+#include <immintrin.h>
+#include <cpuid.h>
+
+#define RTK_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq")))
+#define RTK_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni")))
+
+int rtk_cpu_features(void) {
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
+    if (!(c & (1u << 27))) return 0;                    // OSXSAVE
+    unsigned lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    if ((lo & 0xE6) != 0xE6) return 0;                  // XMM, YMM, opmask, ZMM state enabled
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
+    int f = (b & (1u << 16)) && (b & (1u << 30)) && (b & (1u << 31)) && (b & (1u << 17));  // F, BW, VL, DQ
+    if (!f) return 0;
+    int vnni = (c >> 11) & 1;
+    return 1 | (vnni << 1);
+}
+
+// Transposes a 16x16 matrix of 32-bit lanes held in r[0..15] (in place).
+RTK_AVX512 static inline void transpose16(__m512i r[16]) {
+    __m512i t[16];
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 16; i += 4) {
+        r[i] = _mm512_unpacklo_epi64(t[i], t[i + 2]);
+        r[i + 1] = _mm512_unpackhi_epi64(t[i], t[i + 2]);
+        r[i + 2] = _mm512_unpacklo_epi64(t[i + 1], t[i + 3]);
+        r[i + 3] = _mm512_unpackhi_epi64(t[i + 1], t[i + 3]);
+    }
+    // r[4q + s] now holds, in 128-bit lane L, row (4L' ...) — finish with 128-bit shuffles.
+    for (int i = 0; i < 4; i++) {
+        t[i] = _mm512_shuffle_i32x4(r[i], r[i + 4], 0x88);
+        t[i + 4] = _mm512_shuffle_i32x4(r[i], r[i + 4], 0xdd);
+        t[i + 8] = _mm512_shuffle_i32x4(r[i + 8], r[i + 12], 0x88);
+        t[i + 12] = _mm512_shuffle_i32x4(r[i + 8], r[i + 12], 0xdd);
+    }
+    for (int i = 0; i < 4; i++) {
+        r[i] = _mm512_shuffle_i32x4(t[i], t[i + 8], 0x88);
+        r[i + 8] = _mm512_shuffle_i32x4(t[i], t[i + 8], 0xdd);
+        r[i + 4] = _mm512_shuffle_i32x4(t[i + 4], t[i + 12], 0x88);
+        r[i + 12] = _mm512_shuffle_i32x4(t[i + 4], t[i + 12], 0xdd);
+    }
+}
+
+static inline __mmask16 mask16(long n) { return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1); }
+static inline __mmask64 mask64(long n) { return n >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << n) - 1); }
+
+// out block: 16 columns (jj0 .. jj0+15 of a 32-wide panel) x 16 k values starting at p0.
+RTK_AVX512 void rtk_pack_f32_from_i8(const int8_t *w, long ldw, long nc, long kc, float *out) {
+    long panels = (nc + 31) / 32;
+    for (long jp = 0; jp < panels; jp++) {
+        float *po = out + jp * kc * 32;
+        for (long half = 0; half < 2; half++) {
+            long j0 = jp * 32 + half * 16;
+            for (long p0 = 0; p0 < kc; p0 += 16) {
+                __mmask16 km = mask16(kc - p0);
+                __m512i r[16];
+                for (int jj = 0; jj < 16; jj++) {
+                    long j = j0 + jj;
+                    if (j < nc) {
+                        __m128i b = _mm_maskz_loadu_epi8(km, w + j * ldw + p0);
+                        r[jj] = _mm512_castps_si512(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(b)));
+                    } else {
+                        r[jj] = _mm512_setzero_si512();
+                    }
+                }
+                transpose16(r);
+                long np = kc - p0 < 16 ? kc - p0 : 16;
+                for (long e = 0; e < np; e++)
+                    _mm512_storeu_si512((void *)(po + (p0 + e) * 32 + half * 16), r[e]);
+            }
+        }
+    }
+}
+
+RTK_AVX512 void rtk_pack_f32_from_f32(const float *w, long ldw, long nc, long kc, float *out) {
+    long panels = (nc + 31) / 32;
+    for (long jp = 0; jp < panels; jp++) {
+        float *po = out + jp * kc * 32;
+        for (long half = 0; half < 2; half++) {
+            long j0 = jp * 32 + half * 16;
+            for (long p0 = 0; p0 < kc; p0 += 16) {
+                __mmask16 km = mask16(kc - p0);
+                __m512i r[16];
+                for (int jj = 0; jj < 16; jj++) {
+                    long j = j0 + jj;
+                    r[jj] = j < nc ? _mm512_castps_si512(_mm512_maskz_loadu_ps(km, w + j * ldw + p0))
+                                   : _mm512_setzero_si512();
+                }
+                transpose16(r);
+                long np = kc - p0 < 16 ? kc - p0 : 16;
+                for (long e = 0; e < np; e++)
+                    _mm512_storeu_si512((void *)(po + (p0 + e) * 32 + half * 16), r[e]);
+            }
+        }
+    }
+}
+
+RTK_AVX512 void rtk_pack_vnni(const int8_t *w, long ldw, long nc, long kc, uint8_t *out) {
+    long panels = (nc + 31) / 32;
+    long kc4 = (kc + 3) / 4;
+    const __m512i flip = _mm512_set1_epi8((char)0x80);
+    for (long jp = 0; jp < panels; jp++) {
+        uint8_t *po = out + jp * kc4 * 128;
+        for (long half = 0; half < 2; half++) {
+            long j0 = jp * 32 + half * 16;
+            for (long g0 = 0; g0 < kc4; g0 += 16) {          // 16 groups of 4 bytes = 64 k
+                __mmask64 km = mask64(kc - g0 * 4);
+                __m512i r[16];
+                for (int jj = 0; jj < 16; jj++) {
+                    long j = j0 + jj;
+                    __m512i v = j < nc ? _mm512_maskz_loadu_epi8(km, w + j * ldw + g0 * 4)
+                                       : _mm512_setzero_si512();
+                    r[jj] = _mm512_xor_si512(v, flip);
+                }
+                transpose16(r);
+                long ng = kc4 - g0 < 16 ? kc4 - g0 : 16;
+                for (long e = 0; e < ng; e++)
+                    _mm512_storeu_si512((void *)(po + (g0 + e) * 128 + half * 64), r[e]);
+            }
+        }
+    }
+}
+
+// MR x 32 VNNI microkernel; MR is a compile-time constant in each instantiation.
+#define RTK_VNNI_KERNEL(MR)                                                                      \
+RTK_VNNI static void vnni_kernel_##MR(long kc4, const int8_t *const *a, const uint8_t *wp,      \
+                                      const int32_t *corr, const float *scale, float *c,        \
+                                      long ldc, int accumulate) {                               \
+    __m512i acc0[MR], acc1[MR];                                                                 \
+    const int8_t *ap[MR];                                                                       \
+    for (int i = 0; i < MR; i++) { acc0[i] = _mm512_setzero_si512(); acc1[i] = acc0[i]; ap[i] = a[i]; } \
+    for (long g = 0; g < kc4; g++) {                                                            \
+        __m512i w0 = _mm512_loadu_si512((const void *)(wp + g * 128));                          \
+        __m512i w1 = _mm512_loadu_si512((const void *)(wp + g * 128 + 64));                     \
+        for (int i = 0; i < MR; i++) {                                                          \
+            __m512i b = _mm512_set1_epi32(*(const int32_t *)(ap[i] + g * 4));                   \
+            acc0[i] = _mm512_dpbusd_epi32(acc0[i], w0, b);                                      \
+            acc1[i] = _mm512_dpbusd_epi32(acc1[i], w1, b);                                      \
+        }                                                                                       \
+    }                                                                                           \
+    for (int i = 0; i < MR; i++) {                                                              \
+        __m512i cr = _mm512_set1_epi32(corr[i]);                                                \
+        __m512 s = _mm512_set1_ps(scale[i]);                                                    \
+        __m512 v0 = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(acc0[i], cr)), s);        \
+        __m512 v1 = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(acc1[i], cr)), s);        \
+        float *ci = c + i * ldc;                                                                \
+        if (accumulate) {                                                                       \
+            v0 = _mm512_add_ps(v0, _mm512_loadu_ps(ci));                                        \
+            v1 = _mm512_add_ps(v1, _mm512_loadu_ps(ci + 16));                                   \
+        }                                                                                       \
+        _mm512_storeu_ps(ci, v0);                                                               \
+        _mm512_storeu_ps(ci + 16, v1);                                                          \
+    }                                                                                           \
+}
+RTK_VNNI_KERNEL(1)
+RTK_VNNI_KERNEL(2)
+RTK_VNNI_KERNEL(3)
+RTK_VNNI_KERNEL(4)
+RTK_VNNI_KERNEL(5)
+RTK_VNNI_KERNEL(6)
+RTK_VNNI_KERNEL(7)
+RTK_VNNI_KERNEL(8)
+RTK_VNNI_KERNEL(12)
+
+RTK_VNNI void rtk_vnni_kernel(long mr, long kc4, const int8_t *const *a, const uint8_t *wpanel,
+                              const int32_t *corr, const float *scale, float *c, long ldc, int accumulate) {
+    switch (mr) {
+    case 1: vnni_kernel_1(kc4, a, wpanel, corr, scale, c, ldc, accumulate); break;
+    case 2: vnni_kernel_2(kc4, a, wpanel, corr, scale, c, ldc, accumulate); break;
+    case 3: vnni_kernel_3(kc4, a, wpanel, corr, scale, c, ldc, accumulate); break;
+    case 4: vnni_kernel_4(kc4, a, wpanel, corr, scale, c, ldc, accumulate); break;
+    case 5: vnni_kernel_5(kc4, a, wpanel, corr, scale, c, ldc, accumulate); break;
+    case 6: vnni_kernel_6(kc4, a, wpanel, corr, scale, c, ldc, accumulate); break;
+    case 7: vnni_kernel_7(kc4, a, wpanel, corr, scale, c, ldc, accumulate); break;
+    case 8: vnni_kernel_8(kc4, a, wpanel, corr, scale, c, ldc, accumulate); break;
+    case 12: vnni_kernel_12(kc4, a, wpanel, corr, scale, c, ldc, accumulate); break;
+    default: break;
+    }
+}
+
+RTK_AVX512 static inline int32_t hsum_epi32(__m512i v) { return _mm512_reduce_add_epi32(v); }
+
+// MR rows x 4 columns of W per step, dot form over k in chunks of 64 bytes.
+#define RTK_VNNI_ROWS(MR)                                                                        \
+RTK_VNNI static void vnni_rows_##MR(long nc, long k, const int8_t *a, long lda, const int8_t *w, \
+                                    long ldw, int32_t *out, long ldo) {                         \
+    const __m512i flip = _mm512_set1_epi8((char)0x80);                                          \
+    long j = 0;                                                                                 \
+    for (; j + 4 <= nc; j += 4) {                                                               \
+        __m512i acc[MR][4];                                                                     \
+        for (int i = 0; i < MR; i++) for (int q = 0; q < 4; q++) acc[i][q] = _mm512_setzero_si512(); \
+        for (long p = 0; p < k; p += 64) {                                                      \
+            __mmask64 km = mask64(k - p);                                                       \
+            __m512i wv[4];                                                                      \
+            for (int q = 0; q < 4; q++)                                                         \
+                wv[q] = _mm512_xor_si512(_mm512_maskz_loadu_epi8(km, w + (j + q) * ldw + p), flip); \
+            for (int i = 0; i < MR; i++) {                                                      \
+                __m512i av = _mm512_loadu_si512((const void *)(a + i * lda + p));               \
+                for (int q = 0; q < 4; q++) acc[i][q] = _mm512_dpbusd_epi32(acc[i][q], wv[q], av); \
+            }                                                                                   \
+        }                                                                                       \
+        for (int i = 0; i < MR; i++) for (int q = 0; q < 4; q++)                                \
+            out[i * ldo + j + q] = hsum_epi32(acc[i][q]);                                       \
+    }                                                                                           \
+    for (; j < nc; j++) {                                                                       \
+        __m512i acc[MR];                                                                        \
+        for (int i = 0; i < MR; i++) acc[i] = _mm512_setzero_si512();                           \
+        for (long p = 0; p < k; p += 64) {                                                      \
+            __mmask64 km = mask64(k - p);                                                       \
+            __m512i wv = _mm512_xor_si512(_mm512_maskz_loadu_epi8(km, w + j * ldw + p), flip);  \
+            for (int i = 0; i < MR; i++)                                                        \
+                acc[i] = _mm512_dpbusd_epi32(acc[i], wv, _mm512_loadu_si512((const void *)(a + i * lda + p))); \
+        }                                                                                       \
+        for (int i = 0; i < MR; i++) out[i * ldo + j] = hsum_epi32(acc[i]);                     \
+    }                                                                                           \
+}
+RTK_VNNI_ROWS(1)
+RTK_VNNI_ROWS(2)
+RTK_VNNI_ROWS(3)
+RTK_VNNI_ROWS(4)
+RTK_VNNI_ROWS(5)
+RTK_VNNI_ROWS(6)
+
+RTK_VNNI void rtk_vnni_rows(long mr, long nc, long k, const int8_t *a, long lda,
+                            const int8_t *w, long ldw, int32_t *out, long ldo) {
+    switch (mr) {
+    case 1: vnni_rows_1(nc, k, a, lda, w, ldw, out, ldo); break;
+    case 2: vnni_rows_2(nc, k, a, lda, w, ldw, out, ldo); break;
+    case 3: vnni_rows_3(nc, k, a, lda, w, ldw, out, ldo); break;
+    case 4: vnni_rows_4(nc, k, a, lda, w, ldw, out, ldo); break;
+    case 5: vnni_rows_5(nc, k, a, lda, w, ldw, out, ldo); break;
+    case 6: vnni_rows_6(nc, k, a, lda, w, ldw, out, ldo); break;
+    default: break;
+    }
+}
+
+RTK_AVX512 float rtk_peak_fma_f32(long iterations) {
+    __m512 acc[24];
+    const __m512 x = _mm512_set1_ps(0.999999f), y = _mm512_set1_ps(1e-7f);
+    for (int i = 0; i < 24; i++) acc[i] = _mm512_set1_ps((float)i);
+    for (long it = 0; it < iterations; it++) {
+        for (int i = 0; i < 24; i++) acc[i] = _mm512_fmadd_ps(acc[i], x, y);
+        __asm__ volatile("" ::: "memory");
+    }
+    __m512 s = acc[0];
+    for (int i = 1; i < 24; i++) s = _mm512_add_ps(s, acc[i]);
+    return _mm512_reduce_add_ps(s);
+}
+
+RTK_VNNI int32_t rtk_peak_vnni(long iterations) {
+    __m512i acc[24];
+    const __m512i x = _mm512_set1_epi8(3), y = _mm512_set1_epi8(-2);
+    for (int i = 0; i < 24; i++) acc[i] = _mm512_set1_epi32(i);
+    for (long it = 0; it < iterations; it++) {
+        for (int i = 0; i < 24; i++) acc[i] = _mm512_dpbusd_epi32(acc[i], x, y);
+        __asm__ volatile("" ::: "memory");
+    }
+    __m512i s = acc[0];
+    for (int i = 1; i < 24; i++) s = _mm512_add_epi32(s, acc[i]);
+    return _mm512_reduce_add_epi32(s);
+}
+
+#else  // not x86-64: stubs, never called because rtk_cpu_features() returns 0
+
+int rtk_cpu_features(void) { return 0; }
+void rtk_pack_f32_from_i8(const int8_t *w, long ldw, long nc, long kc, float *out) {
+    (void)w; (void)ldw; (void)nc; (void)kc; (void)out; }
+void rtk_pack_f32_from_f32(const float *w, long ldw, long nc, long kc, float *out) {
+    (void)w; (void)ldw; (void)nc; (void)kc; (void)out; }
+void rtk_pack_vnni(const int8_t *w, long ldw, long nc, long kc, uint8_t *out) {
+    (void)w; (void)ldw; (void)nc; (void)kc; (void)out; }
+void rtk_vnni_kernel(long mr, long kc4, const int8_t *const *a, const uint8_t *wpanel,
+                     const int32_t *corr, const float *scale, float *c, long ldc, int accumulate) {
+    (void)mr; (void)kc4; (void)a; (void)wpanel; (void)corr; (void)scale; (void)c; (void)ldc; (void)accumulate; }
+void rtk_vnni_rows(long mr, long nc, long k, const int8_t *a, long lda,
+                   const int8_t *w, long ldw, int32_t *out, long ldo) {
+    (void)mr; (void)nc; (void)k; (void)a; (void)lda; (void)w; (void)ldw; (void)out; (void)ldo; }
+float rtk_peak_fma_f32(long iterations) { (void)iterations; return 0; }
+int32_t rtk_peak_vnni(long iterations) { (void)iterations; return 0; }
+
+#endif

@@ -1,0 +1,395 @@
+// The GEMM engine behind `matmul`, `sgemm` and `conv3x3`: task tiling, weight packing,
+// activation quantization, microkernel loops and the fused epilogue.
+//
+// Two forms:
+// - Panel form (m > smallM): tasks of (mc rows x nc columns). Each task packs its weight
+//   block per K block into 32-column panels (float32, or unsigned VNNI bytes), then runs
+//   the register-blocked microkernels over strips of 8 rows into a float tile, and
+//   finally applies the epilogue into C.
+// - Row form (m <= smallM, e.g. the generator's 3 to 6 rows): no packing; each weight row
+//   is read once, straight from memory, and dotted with every activation row.
+//
+// The tiling depends on the shape only, never on the thread count, so results are
+// bit-identical for any number of threads.
+import CKernels
+
+/// Which instruction paths this process can use (detected once).
+enum CPU {
+    static let features = Int(rtk_cpu_features())
+    /// AVX-512 F/BW/VL/DQ available and enabled by the OS.
+    static let avx512 = features & 1 != 0
+    /// AVX512-VNNI (vpdpbusd) available.
+    static let vnni = features & 2 != 0
+}
+
+/// Block sizes, chosen for Zen 4 (32 KB L1d, 1 MB L2 per core).
+enum Blocking {
+    /// K block of float panels: a 32-column panel is kcF32 * 128 bytes (L1 resident).
+    static let kcF32 = 192
+    /// K block of int8 panels (multiple of 64): a 32-column panel is kcI8 * 32 bytes.
+    static let kcI8 = 768
+    /// Columns per task (multiple of 32).
+    static let nc = 64
+    /// Rows per task when m is large; m <= mcWhole keeps all rows in one task.
+    static let mc = 256
+    static let mcWhole = 512
+    /// At most this many rows use the row form.
+    static let smallM = 8
+}
+
+/// One block of the K dimension: columns [k0, k0 + kc) of W, and the index the row
+/// sources use to find the matching activations.
+struct KBlock { var k0: Int; var kc: Int }
+
+/// Float activations for the panel form: a pointer to kc readable floats of row i in block b.
+protocol F32Rows { func row(_ i: Int, _ b: Int) -> UnsafePointer<Float> }
+
+/// Quantized activations for the panel form: row i of block b as signed bytes (kc rounded
+/// up to 4 readable, zero past kc), the correction 128·Σ bytes, and the row scale.
+protocol I8Rows { func row(_ i: Int, _ b: Int) -> (UnsafePointer<Int8>, Int32, Float) }
+
+/// What happens to a raw tile value t[i, j] on its way to C:
+/// C[i, j] (= or +=) colScale[j] · act(alpha · t[i, j] · wScale[j] + bias[j]).
+struct Epilogue {
+    var alpha: Float = 1
+    var wScale: UnsafePointer<Float>?
+    var bias: UnsafePointer<Float>?
+    var colScale: UnsafePointer<Float>?
+    var activation: Activation
+    var accumulate: Bool
+
+    @inline(__always)
+    func transform(_ t: SIMD16<Float>, _ j: Int, _ count: Int) -> SIMD16<Float> {
+        var v = alpha == 1 ? t : t * alpha
+        if let wScale { v *= count == 16 ? load16(wScale + j) : loadPartial(wScale + j, count) }
+        if let bias { v += count == 16 ? load16(bias + j) : loadPartial(bias + j, count) }
+        switch activation {
+        case .none: break
+        case .gelu: v = vgelu(v)
+        case .silu: v = vsilu(v)
+        }
+        if let colScale { v *= count == 16 ? load16(colScale + j) : loadPartial(colScale + j, count) }
+        return v
+    }
+
+    /// Applies the epilogue to rows [0, rows) x columns [0, cols) of tile (row stride ldt),
+    /// writing C columns [n0, n0 + cols). Columns go in chunks of 16 from n0, so a given
+    /// column always takes the same path.
+    func apply(tile: UnsafePointer<Float>, ldt: Int, rows: Int, n0: Int, cols: Int,
+               c: UnsafeMutablePointer<Float>, ldc: Int) {
+        for i in 0..<rows {
+            let t = tile + i * ldt, o = c + i * ldc + n0
+            var j = 0
+            while j < cols {
+                let cnt = min(16, cols - j)
+                let raw = cnt == 16 ? load16(t + j) : loadPartial(t + j, cnt)
+                var v = transform(raw, n0 + j, cnt)
+                if accumulate { v += cnt == 16 ? load16(o + j) : loadPartial(o + j, cnt) }
+                if cnt == 16 { store16(v, o + j) } else { storePartial(v, o + j, cnt) }
+                j += 16
+            }
+        }
+    }
+}
+
+/// Row-major int8 or float weights [n, k] (the packing sources).
+enum WeightSource {
+    case f32(UnsafePointer<Float>)
+    case i8(UnsafePointer<Int8>)
+}
+
+// MARK: packing
+
+/// Float panels [ceil(nc/32)][kc][32] of W rows [0, nc) (already offset to the block),
+/// row stride ldw elements; columns past nc are 0.
+func packF32(_ w: WeightSource, ldw: Int, nc: Int, kc: Int, into out: UnsafeMutablePointer<Float>,
+             fast: Bool) {
+    if fast {
+        switch w {
+        case .i8(let p): rtk_pack_f32_from_i8(p, ldw, nc, kc, out)
+        case .f32(let p): rtk_pack_f32_from_f32(p, ldw, nc, kc, out)
+        }
+        return
+    }
+    let panels = (nc + 31) / 32
+    for jp in 0..<panels {
+        let po = out + jp * kc * 32
+        for jj in 0..<32 {
+            let j = jp * 32 + jj
+            if j < nc {
+                switch w {
+                case .i8(let p): for q in 0..<kc { po[q * 32 + jj] = Float(p[j * ldw + q]) }
+                case .f32(let p): for q in 0..<kc { po[q * 32 + jj] = p[j * ldw + q] }
+                }
+            } else {
+                for q in 0..<kc { po[q * 32 + jj] = 0 }
+            }
+        }
+    }
+}
+
+/// Unsigned VNNI panels [ceil(nc/32)][ceil(kc/4)][32][4] holding w + 128 (128 past nc or kc).
+func packVNNI(_ w: UnsafePointer<Int8>, ldw: Int, nc: Int, kc: Int, into out: UnsafeMutablePointer<UInt8>,
+              fast: Bool) {
+    if fast { rtk_pack_vnni(w, ldw, nc, kc, out); return }
+    let panels = (nc + 31) / 32, kc4 = (kc + 3) / 4
+    for jp in 0..<panels {
+        let po = out + jp * kc4 * 128
+        for g in 0..<kc4 {
+            for jj in 0..<32 {
+                for e in 0..<4 {
+                    let j = jp * 32 + jj, q = 4 * g + e
+                    let v: Int = (j < nc && q < kc) ? Int(w[j * ldw + q]) : 0
+                    po[(g * 32 + jj) * 4 + e] = UInt8(v + 128)
+                }
+            }
+        }
+    }
+}
+
+/// Portable twin of rtk_vnni_kernel (same arithmetic, exact Int32).
+func vnniKernelPortable(_ mr: Int, _ kc4: Int, _ a: UnsafePointer<UnsafePointer<Int8>?>,
+                        _ wp: UnsafePointer<UInt8>, _ corr: UnsafePointer<Int32>, _ scale: UnsafePointer<Float>,
+                        _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool) {
+    for i in 0..<mr {
+        var acc0 = SIMD16<Int32>(), acc1 = SIMD16<Int32>()
+        let ai = a[i]!
+        for g in 0..<kc4 {
+            let base = wp + g * 128
+            for e in 0..<4 {
+                let x = Int32(ai[4 * g + e])
+                var w0 = SIMD16<Int32>(), w1 = SIMD16<Int32>()
+                for jj in 0..<16 { w0[jj] = Int32(base[jj * 4 + e]); w1[jj] = Int32(base[64 + jj * 4 + e]) }
+                acc0 &+= w0 &* x
+                acc1 &+= w1 &* x
+            }
+        }
+        let cr = SIMD16<Int32>(repeating: corr[i])
+        let s = scale[i]
+        var v0 = SIMD16<Float>(acc0 &- cr) * s, v1 = SIMD16<Float>(acc1 &- cr) * s
+        let ci = c + i * ldc
+        if accumulate { v0 += load16(ci); v1 += load16(ci + 16) }
+        store16(v0, ci); store16(v1, ci + 16)
+    }
+}
+
+// MARK: activation quantization
+
+/// Quantizes row x[0..<k] into q[0..<kq] (zero past k) exactly like `Reference.quantizeRow`,
+/// and returns its scale; sums[b] = 128 · Σ q over block b of `blockLen` bytes.
+@inline(__always)
+func quantizeRowFast(_ x: UnsafePointer<Float>, k: Int, kq: Int, into q: UnsafeMutablePointer<Int8>,
+                     blockLen: Int, sums: UnsafeMutablePointer<Int32>) -> Float {
+    var vmax = SIMD16<Float>()
+    var p = 0
+    while p + 16 <= k { vmax = pointwiseMax(vmax, vabs(load16(x + p))); p += 16 }
+    var amax = hmax(vmax)
+    while p < k { amax = max(amax, abs(x[p])); p += 1 }
+    let nb = (k + blockLen - 1) / blockLen
+    guard amax > 0, amax.isFinite else {
+        q.initialize(repeating: 0, count: kq)
+        for b in 0..<max(nb, 1) { sums[b] = 0 }
+        return 0
+    }
+    let inv = 127 / amax
+    let lim = SIMD16<Float>(repeating: 127)
+    p = 0
+    while p + 16 <= k {
+        let r = (load16(x + p) * inv).rounded(.toNearestOrEven).clamped(lowerBound: -lim, upperBound: lim)
+        let v = SIMD16<Int8>(truncatingIfNeeded: SIMD16<Int32>(r, rounding: .towardZero))
+        UnsafeMutableRawPointer(q + p).storeBytes(of: v, as: SIMD16<Int8>.self)
+        p += 16
+    }
+    while p < k {
+        q[p] = Int8(max(-127, min(127, (x[p] * inv).rounded(.toNearestOrEven))))
+        p += 1
+    }
+    for z in k..<kq { q[z] = 0 }
+    for b in 0..<nb {
+        var s: Int32 = 0
+        for z in (b * blockLen)..<min(k, (b + 1) * blockLen) { s &+= Int32(q[z]) }
+        sums[b] = 128 &* s
+    }
+    return amax / 127
+}
+
+// MARK: panel form
+
+/// C tile geometry of the panel form.
+struct PanelTiling {
+    let m: Int, n: Int, mc: Int, mBlocks: Int, nBlocks: Int
+    init(m: Int, n: Int) {
+        self.m = m; self.n = n
+        mc = m <= Blocking.mcWhole ? max(m, 1) : Blocking.mc
+        mBlocks = (m + mc - 1) / mc
+        nBlocks = (n + Blocking.nc - 1) / Blocking.nc
+    }
+    var tasks: Int { mBlocks * nBlocks }
+}
+
+/// Float32 panel GEMM: raw[i, j] = Σ_p A[i, p] · W[j, p] (W as stored, int8 widened),
+/// then the epilogue into C.
+func panelGemmF32<A: F32Rows>(m: Int, n: Int, ldw: Int, blocks: [KBlock], rows: A,
+                              weights: WeightSource, epilogue: Epilogue,
+                              c: UnsafeMutablePointer<Float>, ldc: Int, ctx: ComputeContext) {
+    let tiling = PanelTiling(m: m, n: n)
+    let maxKc = blocks.map(\.kc).max() ?? 0
+    let fast = ctx.useAVX512
+    ctx.parallelForSlots(tiling.tasks) { tasks, slot in
+        let ncp = Blocking.nc
+        let panelFloats = ncp * maxKc, tileFloats = tiling.mc * ncp
+        let raw = ctx.scratch[slot].buffer(bytes: (panelFloats + tileFloats) * 4 + 8 * 8 + 64)
+        let panel = raw.bindMemory(to: Float.self, capacity: panelFloats + tileFloats)
+        let tile = panel + panelFloats
+        let ptrs = (raw + (panelFloats + tileFloats) * 4).bindMemory(to: UnsafePointer<Float>.self, capacity: 8)
+        for t in tasks {
+            let mb = t / tiling.nBlocks, nb = t % tiling.nBlocks
+            let m0 = mb * tiling.mc, m1 = min(m, m0 + tiling.mc)
+            let n0 = nb * ncp, n1 = min(n, n0 + ncp)
+            let panels = (n1 - n0 + 31) / 32
+            for (bi, blk) in blocks.enumerated() {
+                // pack W[n0..<n1, k0..<k0+kc] into float panels
+                let src: WeightSource
+                switch weights {
+                case .f32(let p): src = .f32(p + n0 * ldw + blk.k0)
+                case .i8(let p): src = .i8(p + n0 * ldw + blk.k0)
+                }
+                packF32(src, ldw: ldw, nc: n1 - n0, kc: blk.kc, into: panel, fast: fast)
+                // strips of 8 rows x every panel
+                var i = m0
+                while i < m1 {
+                    let r = min(8, m1 - i)
+                    for q in 0..<r { ptrs[q] = rows.row(i + q, bi) }
+                    for jp in 0..<panels {
+                        f32Microkernel(rows: r, nv: 2, kc: blk.kc, a: UnsafePointer(ptrs), aStep: 1,
+                                       b: panel + jp * blk.kc * 32, ldb: 32,
+                                       c: tile + (i - m0) * ncp + jp * 32, ldc: ncp, accumulate: bi > 0)
+                    }
+                    i += r
+                }
+            }
+            if blocks.isEmpty { for z in 0..<(tileFloats) { tile[z] = 0 } }
+            epilogue.apply(tile: tile, ldt: ncp, rows: m1 - m0, n0: n0, cols: n1 - n0,
+                           c: c + m0 * ldc, ldc: ldc)
+        }
+    }
+}
+
+/// Int8 panel GEMM: raw[i, j] = Σ_blocks scale_i,b · Σ_p q_a[i, p] · W[j, p] (Int32 within
+/// a block), then the epilogue (which multiplies by the weight row scales).
+func panelGemmI8<A: I8Rows>(m: Int, n: Int, ldw: Int, blocks: [KBlock], rows: A,
+                            weights: UnsafePointer<Int8>, epilogue: Epilogue,
+                            c: UnsafeMutablePointer<Float>, ldc: Int, ctx: ComputeContext) {
+    let tiling = PanelTiling(m: m, n: n)
+    let maxKc4 = ((blocks.map(\.kc).max() ?? 0) + 3) / 4
+    let fastPack = ctx.useAVX512, fastKernel = ctx.useVNNI
+    ctx.parallelForSlots(tiling.tasks) { tasks, slot in
+        let ncp = Blocking.nc
+        let panelBytes = ncp * maxKc4 * 4, tileFloats = tiling.mc * ncp
+        let raw = ctx.scratch[slot].buffer(bytes: panelBytes + tileFloats * 4 + 8 * (8 + 4 + 4) + 64)
+        let panel = raw.bindMemory(to: UInt8.self, capacity: panelBytes)
+        let tile = (raw + panelBytes).bindMemory(to: Float.self, capacity: tileFloats)
+        let extra = raw + panelBytes + tileFloats * 4
+        let ptrs = extra.bindMemory(to: UnsafePointer<Int8>?.self, capacity: 8)
+        let corr = (extra + 64).bindMemory(to: Int32.self, capacity: 8)
+        let scale = (extra + 96).bindMemory(to: Float.self, capacity: 8)
+        for t in tasks {
+            let mb = t / tiling.nBlocks, nb = t % tiling.nBlocks
+            let m0 = mb * tiling.mc, m1 = min(m, m0 + tiling.mc)
+            let n0 = nb * ncp, n1 = min(n, n0 + ncp)
+            let panels = (n1 - n0 + 31) / 32
+            for (bi, blk) in blocks.enumerated() {
+                let kc4 = (blk.kc + 3) / 4
+                packVNNI(weights + n0 * ldw + blk.k0, ldw: ldw, nc: n1 - n0, kc: blk.kc, into: panel, fast: fastPack)
+                var i = m0
+                while i < m1 {
+                    let r = min(8, m1 - i)
+                    for q in 0..<r { (ptrs[q], corr[q], scale[q]) = rows.row(i + q, bi) }
+                    for jp in 0..<panels {
+                        let cc = tile + (i - m0) * ncp + jp * 32
+                        if fastKernel {
+                            rtk_vnni_kernel(r, kc4, ptrs, panel + jp * kc4 * 128, corr, scale, cc, ncp, bi > 0 ? 1 : 0)
+                        } else {
+                            vnniKernelPortable(r, kc4, ptrs, panel + jp * kc4 * 128, corr, scale, cc, ncp, bi > 0)
+                        }
+                    }
+                    i += r
+                }
+            }
+            if blocks.isEmpty { for z in 0..<(tileFloats) { tile[z] = 0 } }
+            epilogue.apply(tile: tile, ldt: ncp, rows: m1 - m0, n0: n0, cols: n1 - n0,
+                           c: c + m0 * ldc, ldc: ldc)
+        }
+    }
+}
+
+/// K split into blocks of at most `kc` (the last one shorter).
+func uniformBlocks(k: Int, kc: Int) -> [KBlock] {
+    stride(from: 0, to: k, by: kc).map { KBlock(k0: $0, kc: min(kc, k - $0)) }
+}
+
+// MARK: row form
+
+/// Row form for float activations: raw[i, j] = Σ_p A[i, p] · W[j, p] by `rowDots`, over
+/// tasks of Blocking.nc columns, then the epilogue.
+func rowGemmF32<W: RowWeights>(_: W.Type, m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
+                               w: UnsafePointer<W.E>, epilogue: Epilogue,
+                               c: UnsafeMutablePointer<Float>, ldc: Int, ctx: ComputeContext) {
+    let ncp = Blocking.nc
+    let tasks = (n + ncp - 1) / ncp
+    ctx.parallelForSlots(tasks) { range, slot in
+        let tile = ctx.scratch[slot].buffer(bytes: m * ncp * 4).bindMemory(to: Float.self, capacity: m * ncp)
+        for t in range {
+            let n0 = t * ncp, n1 = min(n, n0 + ncp)
+            var i = 0
+            while i < m {
+                let r = min(6, m - i)
+                rowDots(W.self, mr: r, nc: n1 - n0, k: k, a: a + i * lda, lda: lda, w: w + n0 * k, ldw: k,
+                        out: tile + i * ncp, ldo: ncp)
+                i += r
+            }
+            epilogue.apply(tile: tile, ldt: ncp, rows: m, n0: n0, cols: n1 - n0, c: c, ldc: ldc)
+        }
+    }
+}
+
+/// Row form for quantized activations (qa rows of kq bytes, zero past k; corr[i] =
+/// 128·Σ q_i; scale[i] the row scale): raw[i, j] = (Σ_p (W[j,p]+128)·q[i,p] − corr[i])·scale[i].
+func rowGemmI8(m: Int, n: Int, k: Int, qa: UnsafePointer<Int8>, kq: Int, corr: UnsafePointer<Int32>,
+               scale: UnsafePointer<Float>, w: UnsafePointer<Int8>, epilogue: Epilogue,
+               c: UnsafeMutablePointer<Float>, ldc: Int, ctx: ComputeContext) {
+    let ncp = Blocking.nc
+    let tasks = (n + ncp - 1) / ncp
+    let fast = ctx.useVNNI
+    ctx.parallelForSlots(tasks) { range, slot in
+        let raw = ctx.scratch[slot].buffer(bytes: m * ncp * 8)
+        let tile = raw.bindMemory(to: Float.self, capacity: m * ncp)
+        let itile = (raw + m * ncp * 4).bindMemory(to: Int32.self, capacity: m * ncp)
+        for t in range {
+            let n0 = t * ncp, n1 = min(n, n0 + ncp)
+            var i = 0
+            while i < m {
+                let r = min(6, m - i)
+                if fast {
+                    rtk_vnni_rows(r, n1 - n0, k, qa + i * kq, kq, w + n0 * k, k, itile + i * ncp, ncp)
+                } else {
+                    for q in 0..<r {
+                        let ar = qa + (i + q) * kq
+                        for j in 0..<(n1 - n0) {
+                            let wr = w + (n0 + j) * k
+                            var s: Int32 = 0
+                            for p in 0..<k { s &+= (Int32(wr[p]) &+ 128) &* Int32(ar[p]) }
+                            itile[(i + q) * ncp + j] = s
+                        }
+                    }
+                }
+                i += r
+            }
+            for q in 0..<m {
+                let cr = corr[q], s = scale[q]
+                for j in 0..<(n1 - n0) { tile[q * ncp + j] = Float(itile[q * ncp + j] &- cr) * s }
+            }
+            epilogue.apply(tile: tile, ldt: ncp, rows: m, n0: n0, cols: n1 - n0, c: c, ldc: ldc)
+        }
+    }
+}
