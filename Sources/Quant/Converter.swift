@@ -17,16 +17,25 @@ public struct ConvertOptions {
     public var configPath: String?
     /// diffusers `vae-config.json` (`--vae-config`).
     public var vaeConfigPath: String?
+    /// Separate DINOv2 weights (hub `.pth` or safetensors, keys `cls_token`, `blocks.0…`); replaces the
+    /// checkpoint's encoder (`--encoder`).
+    public var encoderPath: String?
+    /// Separate SD-VAE weights (diffusers safetensors, keys `decoder.…`, `post_quant_conv.…`, or LDM
+    /// names); replaces the checkpoint's VAE decoder (`--vae`).
+    public var vaePath: String?
     /// Called after each tensor is written (for streaming the report).
     public var onTensor: ((ConversionReport.TensorLine) -> Void)?
     /// Converter version recorded in the file (the CLI passes its own version).
     public var converterVersion: String
 
     public init(weights: WeightFormat = .int8, configPath: String? = nil, vaeConfigPath: String? = nil,
+                encoderPath: String? = nil, vaePath: String? = nil,
                 converterVersion: String = quantConverterVersion, onTensor: ((ConversionReport.TensorLine) -> Void)? = nil) {
         self.weights = weights
         self.configPath = configPath
         self.vaeConfigPath = vaeConfigPath
+        self.encoderPath = encoderPath
+        self.vaePath = vaePath
         self.converterVersion = converterVersion
         self.onTensor = onTensor
     }
@@ -160,21 +169,29 @@ public func convertCheckpoint(input: String, output: String, options: ConvertOpt
     if FileManager.default.fileExists(atPath: output, isDirectory: &isDir), isDir.boolValue {
         throw FileAccessError.isDirectory(path: output)
     }
-    if let a = try? FileManager.default.attributesOfItem(atPath: input), let b = try? FileManager.default.attributesOfItem(atPath: output),
-       (a[.systemFileNumber] as? Int) == (b[.systemFileNumber] as? Int), (a[.systemNumber] as? Int) == (b[.systemNumber] as? Int) {
-        throw ConvertError.sameInputAndOutput(path: output)
+    for src in [input, options.encoderPath, options.vaePath].compactMap({ $0 }) {
+        if let a = try? FileManager.default.attributesOfItem(atPath: src), let b = try? FileManager.default.attributesOfItem(atPath: output),
+           (a[.systemFileNumber] as? Int) == (b[.systemFileNumber] as? Int), (a[.systemNumber] as? Int) == (b[.systemNumber] as? Int) {
+            throw ConvertError.sameInputAndOutput(path: output)
+        }
     }
+    // Separate component files (DINOv2 hub weights, SD-VAE safetensors).
+    let encoderSource = try options.encoderPath.map { try openTensorSource(path: $0) }
+    let vaeSource = try options.vaePath.map { try openTensorSource(path: $0) }
 
     // 1. Map every key (rule table, wrappers stripped, EMA preferred).
     var ignored: [IgnoredCategory: [String]] = [:]
     var kept: [String: SourceTensor] = [:]        // GGUF name → source tensor
+    var origin: [String: TensorSource] = [:]      // GGUF name → its file (when not the main input)
     var raw: [String: SourceTensor] = [:]         // non-EMA generator
     var duplicates: [String] = []
     for t in source.tensors {
         switch target(forKey: t.name) {
         case let .ignore(cat): ignored[cat, default: []].append(t.name)
-        case let .keep(_, name, ema):
-            if name.hasPrefix("gen."), !ema {
+        case let .keep(component, name, ema):
+            if (component == .encoder && encoderSource != nil) || (component == .vae && vaeSource != nil) {
+                ignored[.replacedByComponentFile, default: []].append(t.name)
+            } else if name.hasPrefix("gen."), !ema {
                 if raw[name] != nil { duplicates.append(t.name) }
                 raw[name] = t
             } else {
@@ -188,8 +205,23 @@ public func convertCheckpoint(input: String, output: String, options: ConvertOpt
     } else {
         for (k, v) in raw { kept[k] = v }
     }
+    for (file, component) in [(encoderSource, Component.encoder), (vaeSource, Component.vae)] {
+        guard let file else { continue }
+        for t in file.tensors {
+            switch componentFileTarget(forKey: t.name, component: component) {
+            case let .ignore(cat): ignored[cat, default: []].append(t.name)
+            case let .keep(_, name, _):
+                if kept[name] != nil { duplicates.append(t.name) }
+                kept[name] = t
+                origin[name] = file
+            }
+        }
+    }
     guard duplicates.isEmpty else { throw ConvertError.duplicateKeys(path: input, keys: duplicates.sorted()) }
-    for (from, to) in remapLDMUpBlocks(Array(kept.keys)) { kept[to] = kept.removeValue(forKey: from) }
+    for (from, to) in remapLDMUpBlocks(Array(kept.keys)) {
+        kept[to] = kept.removeValue(forKey: from)
+        origin[to] = origin.removeValue(forKey: from)
+    }
     for e in source.nonTensorEntries { ignored[.unusedByInference, default: []].append(e.name) }
     for k in source.otherTopLevelKeys { ignored[.trainingState, default: []].append(k) }
 
@@ -241,6 +273,11 @@ public func convertCheckpoint(input: String, output: String, options: ConvertOpt
     writer.set("reptok.source.sha256", .string(sha))
     writer.set("reptok.weights", .string(options.weights.rawValue))
     writer.set("reptok.quant.scheme", .string(options.weights == .int8 ? "per_channel_symmetric_int8" : "none"))
+    for (key, file) in [("encoder", encoderSource), ("vae", vaeSource)] {
+        guard let file else { continue }
+        writer.set("reptok.source.\(key).file", .string(URL(fileURLWithPath: file.path).lastPathComponent))
+        writer.set("reptok.source.\(key).sha256", .string(try SHA256.hashFile(path: file.path)))
+    }
     for (k, v) in arch.metadata { writer.set(k, v) }
     writer.set("reptok.quant.max_rel_l2", .float32(0))
     writer.set("reptok.quant.mean_rel_l2", .float32(0))
@@ -262,8 +299,9 @@ public func convertCheckpoint(input: String, output: String, options: ConvertOpt
     var errors: [(String, QuantError)] = []
     for s in specs {
         let t = kept[s.name]!
-        var values = try source.floats(t.name)
-        source.release(t.name)
+        let file = origin[s.name] ?? source
+        var values = try file.floats(t.name)
+        file.release(t.name)
         if let i = values.firstIndex(where: { !$0.isFinite }) {
             throw ConvertError.nonFinite(path: input, key: t.name, index: i, value: values[i])
         }

@@ -47,6 +47,7 @@ public enum IgnoredCategory: String, CaseIterable, Sendable {
     case nonEMAGenerator = "non-EMA generator (EMA copy used)"
     case unusedByInference = "unused by inference (mask_token, ...)"
     case trainingState = "optimizer / Lightning state"
+    case replacedByComponentFile = "replaced by a separate component file (--encoder / --vae)"
     case unrecognized = "unrecognized keys"
 }
 
@@ -74,6 +75,26 @@ let keyRules: [(prefix: String, target: (String) -> KeyTarget)] = [
     ("optimizer", { _ in .ignore(.trainingState) }),
     ("lr_scheduler", { _ in .ignore(.trainingState) }),
 ]
+
+/// Where a key of a separate component file goes: DINOv2 hub weights (`cls_token`, `blocks.0…`, possibly
+/// under `model.`/`backbone.`) or SD-VAE weights (diffusers `decoder.…`/`post_quant_conv.…`, or LDM names,
+/// possibly under `first_stage_model.`/`vae.`).
+func componentFileTarget(forKey key: String, component: Component) -> KeyTarget {
+    var k = stripWrappers(key)
+    switch component {
+    case .encoder:
+        for p in ["model.", "backbone.", "encoder."] where k.hasPrefix(p) && !k.hasPrefix("blocks.") { k = String(k.dropFirst(p.count)); break }
+        if k.hasPrefix("mask_token") { return .ignore(.unusedByInference) }
+        return .keep(component: .encoder, name: "enc." + k, ema: false)
+    case .vae:
+        for p in ["first_stage_model.", "vae."] where k.hasPrefix(p) { k = String(k.dropFirst(p.count)); break }
+        if k.hasPrefix("encoder.") || k.hasPrefix("quant_conv.") { return .ignore(.vaeEncoder) }
+        if k.hasPrefix("decoder.") || k.hasPrefix("post_quant_conv.") { return .keep(component: .vae, name: "vae." + ldmToDiffusersVAE(k), ema: false) }
+        return .ignore(.unrecognized)
+    default:
+        return .ignore(.unrecognized)
+    }
+}
 
 /// Removes `_orig_mod` (torch.compile) and `module` (DataParallel/DDP) path segments.
 public func stripWrappers(_ key: String) -> String {

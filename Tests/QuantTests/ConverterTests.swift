@@ -323,4 +323,33 @@ final class ConverterTests: XCTestCase {
         XCTAssertEqual(a.orderedTensorInfos.map(\.name), b.orderedTensorInfos.map(\.name))
         for t in a.orderedTensorInfos { XCTAssertTrue(try a.tensor(t.name).data.elementsEqual(try b.tensor(t.name).data), t.name) }
     }
+
+    /// A checkpoint without encoder and VAE, plus a DINOv2-hub-style encoder file and a diffusers VAE file
+    /// (with its encoder half, which is ignored), converts to the same tensors as the full checkpoint.
+    func testSeparateComponentFiles() throws {
+        let dir = try makeScratchDir(self, "conv-parts")
+        let src = try SafeTensorsFile(path: Repo.tinySafetensors)
+        let encP = "first_stage.encoder.encoder.", vaeP = "first_stage.decoder.decoder.ae.ae."
+        func part(_ names: [String], strip: String) throws -> [(name: String, shape: [Int], values: [Float])] {
+            try names.map { (String($0.dropFirst(strip.count)), try src.info($0).shape, try src.floats($0)) }
+        }
+        try SafeTensorsWriter.write(path: dir + "/main.safetensors",
+                                    tensors: try part(src.names.filter { !$0.hasPrefix(encP) && !$0.hasPrefix(vaeP) }, strip: ""))
+        try SafeTensorsWriter.write(path: dir + "/dinov2.safetensors", tensors: try part(src.names.filter { $0.hasPrefix(encP) }, strip: encP))
+        try SafeTensorsWriter.write(path: dir + "/vae.safetensors", tensors: try part(src.names.filter { $0.hasPrefix(vaeP) }, strip: vaeP))
+        XCTAssertThrowsError(try convert(dir + "/main.safetensors", dir + "/x.gguf", .int8)) { e in
+            guard case let .missingComponents(_, c)? = e as? ConvertError else { return XCTFail("\(e)") }
+            XCTAssertEqual(c.count, 2, "encoder and VAE: \(c)")
+        }
+        let report = try convertCheckpoint(input: dir + "/main.safetensors", output: dir + "/a.gguf",
+                                           options: ConvertOptions(weights: .int8, configPath: Repo.tinyYAML,
+                                                                   encoderPath: dir + "/dinov2.safetensors", vaePath: dir + "/vae.safetensors"))
+        XCTAssertEqual(report.ignored[.vaeEncoder]?.count, 54)
+        _ = try convert(Repo.tinySafetensors, dir + "/b.gguf", .int8)
+        let a = try GGUFFile(path: dir + "/a.gguf"), b = try GGUFFile(path: dir + "/b.gguf")
+        XCTAssertEqual(a.orderedTensorInfos.map(\.name), b.orderedTensorInfos.map(\.name))
+        for t in a.orderedTensorInfos { XCTAssertTrue(try a.tensor(t.name).data.elementsEqual(try b.tensor(t.name).data), t.name) }
+        XCTAssertEqual(a.metadata["reptok.source.encoder.file"], .string("dinov2.safetensors"))
+        XCTAssertEqual(a.metadata["reptok.source.vae.sha256"], .string(try SHA256.hashFile(path: dir + "/vae.safetensors")))
+    }
 }

@@ -26,6 +26,12 @@ struct ConvertCommand: ParsableCommand {
     @Option(name: .long, help: "diffusers vae-config.json.")
     var vaeConfig: String?
 
+    @Option(name: .long, help: "Separate DINOv2 weights (hub .pth or .safetensors) to use as the encoder.")
+    var encoder: String?
+
+    @Option(name: .long, help: "Separate SD-VAE weights (diffusers or LDM .safetensors/.ckpt) to use as the VAE decoder.")
+    var vae: String?
+
     @Option(name: .long, help: "Weight storage: int8 (per-channel symmetric), f16 or f32.")
     var weights: String = "int8"
 
@@ -39,7 +45,7 @@ struct ConvertCommand: ParsableCommand {
     func run() throws {
         let quiet = self.quiet
         let options = ConvertOptions(weights: WeightFormat(rawValue: weights)!, configPath: config, vaeConfigPath: vaeConfig,
-                                     converterVersion: reptokVersion,
+                                     encoderPath: encoder, vaePath: vae, converterVersion: reptokVersion,
                                      onTensor: quiet ? nil : { line in print(line.rendered); fflush(stdout) })
         let report = try convertCheckpoint(input: input, output: output, options: options)
         if !quiet { print(report.summary) }
