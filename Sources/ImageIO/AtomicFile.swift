@@ -113,7 +113,7 @@ public enum AtomicFile {
             if !FileManager.default.fileExists(atPath: folder, isDirectory: &isDir) {
                 throw ImageIOError.writeFailed(path: path, reason: "output folder \(folder) does not exist")
             }
-            throw ImageIOError.writeFailed(path: path, reason: String(cString: strerror(err)))
+            throw ImageIOError.writeFailed(path: path, reason: "cannot create a file in \(folder): \(String(cString: strerror(err)))")
         }
         let tempPath = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
         return (fd, tempPath)

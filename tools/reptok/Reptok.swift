@@ -10,6 +10,11 @@ struct Reptok: ParsableCommand {
         version: reptokVersion,
         subcommands: [
             // subcommands are registered here, one per line
+            GenerateCommand.self,
+            ReconstructCommand.self,
+            InterpolateCommand.self,
+            EncodeCommand.self,
+            DecodeCommand.self,
             TraceCommand.self,
             EvalCommand.self,
             ConvertCommand.self,

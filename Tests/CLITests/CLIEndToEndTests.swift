@@ -1,0 +1,344 @@
+import Foundation
+import ImageIO
+import XCTest
+
+/// Runs the built `reptok` binary end to end on the committed tiny model
+/// (`models/reptok-tiny-int8.gguf`, random weights: images are noise) and checks
+/// its files with independent readers: `Fixtures/pngread.py` (Python zlib +
+/// struct) for PNG, NumPy for `.npy`.
+final class CLIEndToEndTests: XCTestCase {
+    // MARK: Set-up
+
+    /// The `reptok` executable next to the test bundle (SwiftPM puts both in `.build/<config>/`).
+    static let reptok: String = {
+        var folders = [Bundle.main.bundleURL, Bundle.main.bundleURL.deletingLastPathComponent()]
+        folders += Bundle.allBundles.map { $0.bundleURL.deletingLastPathComponent() }
+        if let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+            folders.append(URL(fileURLWithPath: exe).deletingLastPathComponent())
+        }
+        for folder in folders {
+            let candidate = folder.appendingPathComponent("reptok").path
+            var isDir: ObjCBool = false
+            if FileManager.default.fileExists(atPath: candidate, isDirectory: &isDir), !isDir.boolValue,
+               FileManager.default.isExecutableFile(atPath: candidate) {
+                return candidate
+            }
+        }
+        return ""
+    }()
+
+    static let model = TestSupport.repoRoot.appendingPathComponent("models/reptok-tiny-int8.gguf").path
+    /// The tiny fixture's image side (spec §12: 32×32).
+    static let side = 32
+
+    private var dir: URL!
+
+    override func setUpWithError() throws {
+        XCTAssertFalse(Self.reptok.isEmpty, "reptok executable not found next to the test bundle")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: Self.model), "missing \(Self.model)")
+        dir = try TestSupport.makeTempDir(name)
+    }
+
+    override func tearDownWithError() throws {
+        if let dir { try? FileManager.default.removeItem(at: dir) }
+    }
+
+    private func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
+
+    /// Runs reptok with `--model` prepended after the subcommand (unless `model` is nil).
+    @discardableResult
+    private func reptok(_ args: [String], model: String? = CLIEndToEndTests.model, cwd: URL? = nil) throws -> TestSupport.Run {
+        var full = args
+        if let model, !args.isEmpty { full.insert(contentsOf: ["--model", model], at: 1) }
+        return try TestSupport.run(Self.reptok, full, cwd: cwd ?? dir)
+    }
+
+    /// Runs reptok and requires exit status 0.
+    @discardableResult
+    private func ok(_ args: [String], model: String? = CLIEndToEndTests.model, cwd: URL? = nil,
+                    file: StaticString = #filePath, line: UInt = #line) throws -> TestSupport.Run {
+        let r = try reptok(args, model: model, cwd: cwd)
+        XCTAssertEqual(r.status, 0, "reptok \(args.joined(separator: " ")): \(r.stderr)", file: file, line: line)
+        return r
+    }
+
+    private func bytes(_ name: String) throws -> Data { try Data(contentsOf: URL(fileURLWithPath: path(name))) }
+
+    /// `key: value` lines of a metadata text.
+    private func fields(_ text: String) -> [String: String] {
+        var result: [String: String] = [:]
+        for line in text.split(separator: "\n") {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            result[String(line[..<colon])] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        }
+        return result
+    }
+
+    /// A small input photo: the Pillow-written test card.
+    private var cardJPEG: String { TestSupport.fixtures.appendingPathComponent("rgb-baseline.jpg").path }
+
+    // MARK: Help
+
+    func testHelpListsTheCommandsAndTheDefaultModel() throws {
+        let root = try ok(["--help"], model: nil)
+        for command in ["generate", "reconstruct", "interpolate", "encode", "decode", "inspect"] {
+            XCTAssertTrue(root.stdout.contains(command), "reptok --help lists \(command)")
+        }
+        for command in ["generate", "reconstruct", "interpolate", "encode", "decode"] {
+            let help = try ok([command, "--help"], model: nil)
+            XCTAssertTrue(help.stdout.contains("models/reptok-tiny-int8.gguf"), "\(command) --help names the default model")
+            XCTAssertTrue(help.stdout.contains("random-weight test model"), "\(command) --help says the default model is noise")
+            XCTAssertTrue(help.stdout.contains("--threads") && help.stdout.contains("--quiet"), command)
+        }
+    }
+
+    // MARK: Generate
+
+    func testGenerateWritesAPNGThatAnIndependentReaderDecodesWithItsMetadata() throws {
+        let r = try ok(["generate", "--class", "3", "--seed", "42", "--steps", "3", "--gen-steps", "4",
+                        "--cfg", "2", "--cfg-interval", "0.2,0.8", "--sampler", "heun", "-o", "g.png"])
+        // Not a terminal: no progress bar, only the one-line summary.
+        XCTAssertFalse(r.stderr.contains("\r"))
+        XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
+        XCTAssertTrue(r.stderr.contains("generate") && r.stderr.contains("decode") && r.stderr.contains(" s"), r.stderr)
+
+        let checked = try TestSupport.pythonReadPNG(path("g.png"), rgbOut: path("g.rgb"))
+        XCTAssertEqual(checked.info["width"] as? Int, Self.side)
+        XCTAssertEqual(checked.info["height"] as? Int, Self.side)
+        XCTAssertEqual(checked.info["color_type"] as? Int, 2, "8-bit RGB")
+        XCTAssertEqual(try ImageFile.read(path("g.png")).pixels, checked.rgb, "libpng and zlib readers agree")
+        let rgb = checked.rgb ?? []
+        XCTAssertGreaterThan(Set(rgb).count, 16, "a noise image, not a constant fill")
+
+        let text = (checked.info["text"] as? [String: String])?["reptok"] ?? ""
+        let md = fields(text)
+        XCTAssertEqual(md["command"], "generate")
+        XCTAssertEqual(md["model"], "reptok-tiny-int8.gguf")
+        XCTAssertEqual(md["model-source-sha256"]?.count, 64, "SHA-256 hex of the source checkpoint")
+        XCTAssertEqual(md["class"]?.hasPrefix("3"), true)
+        XCTAssertEqual(md["seed"], "42")
+        XCTAssertEqual(md["steps"], "3")
+        XCTAssertEqual(md["gen-steps"], "4")
+        XCTAssertEqual(md["cfg"], "2")
+        XCTAssertEqual(md["cfg-interval"], "0.2,0.8")
+        XCTAssertEqual(md["sampler"], "heun")
+        XCTAssertNotNil(md["reptok-version"])
+        XCTAssertNotNil(md["reproduce"])
+
+        // `reptok inspect` prints the same metadata back.
+        let inspected = try ok(["inspect", path("g.png")], model: nil)
+        XCTAssertTrue(inspected.stdout.contains(text), "inspect output:\n\(inspected.stdout)\nexpected to contain:\n\(text)")
+    }
+
+    func testSameSeedIsBitIdenticalWithOneAndTwoThreads() throws {
+        let args = ["--class", "5", "--seed", "1234", "--steps", "3", "--gen-steps", "3"]
+        try ok(["generate"] + args + ["--threads", "1", "-o", "t1.png"])
+        try ok(["generate"] + args + ["--threads", "2", "-o", "t2.png"])
+        try ok(["generate"] + args + ["--threads", "2", "-o", "t2b.png"])
+        XCTAssertEqual(try bytes("t1.png"), try bytes("t2.png"))
+        XCTAssertEqual(try bytes("t2.png"), try bytes("t2b.png"))
+        try ok(["reconstruct", cardJPEG, "--seed", "9", "--steps", "3", "--threads", "1", "-o", "r1.png"])
+        try ok(["reconstruct", cardJPEG, "--seed", "9", "--steps", "3", "--threads", "2", "-o", "r2.png"])
+        XCTAssertEqual(try bytes("r1.png"), try bytes("r2.png"))
+    }
+
+    func testSeedsMatterAndARandomSeedIsRecordedAndReproduces() throws {
+        let args = ["--class", "2", "--steps", "2", "--gen-steps", "3"]
+        try ok(["generate"] + args + ["--seed", "1", "-o", "s1.png"])
+        try ok(["generate"] + args + ["--seed", "2", "-o", "s2.png"])
+        XCTAssertNotEqual(try ImageFile.read(path("s1.png")).pixels, try ImageFile.read(path("s2.png")).pixels)
+        // No --seed: a seed is chosen and written down; rerunning with it gives the same file.
+        try ok(["generate"] + args + ["-o", "rand.png"])
+        let seed = try XCTUnwrap(fields(try XCTUnwrap(ImageFile.readMetadata(path("rand.png"))))["seed"])
+        XCTAssertNotNil(UInt64(seed), seed)
+        try ok(["generate"] + args + ["--seed", seed, "-o", "again.png"])
+        XCTAssertEqual(try bytes("rand.png"), try bytes("again.png"))
+    }
+
+    func testCountWritesNumberedFilesAndGridWritesOneSheet() throws {
+        let args = ["--class", "1", "--steps", "2", "--gen-steps", "2"]
+        try ok(["generate"] + args + ["--seed", "10", "--count", "3", "-o", "many.png"])
+        let names = try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted()
+        XCTAssertEqual(names, ["many-000.png", "many-001.png", "many-002.png"])
+        // Image i uses seed s + i.
+        try ok(["generate"] + args + ["--seed", "11", "-o", "single.png"])
+        XCTAssertEqual(try ImageFile.read(path("many-001.png")).pixels, try ImageFile.read(path("single.png")).pixels)
+        XCTAssertEqual(fields(try ImageFile.readMetadata(path("many-002.png")) ?? "")["seed"], "12")
+
+        try ok(["generate"] + args + ["--seed", "10", "--count", "3", "--grid", "-o", "sheet.png"])
+        let sheet = try ImageFile.read(path("sheet.png"))
+        // 3 images → 2 columns × 2 rows of 32-pixel cells with 2-pixel gaps around and between.
+        XCTAssertEqual([sheet.width, sheet.height], [2 * Self.side + 3 * 2, 2 * Self.side + 3 * 2])
+        let second = try ImageFile.read(path("many-001.png"))
+        for y in 0..<Self.side {  // cell 1 (row 0, column 1) is image 1
+            let rowStart = ((2 + y) * sheet.width + 2 + Self.side + 2) * 3
+            XCTAssertEqual(Array(sheet.pixels[rowStart..<(rowStart + Self.side * 3)]),
+                           Array(second.pixels[(y * Self.side * 3)..<((y + 1) * Self.side * 3)]), "grid row \(y)")
+        }
+    }
+
+    func testClassNameAndIndexGiveTheSameFile() throws {
+        let args = ["--seed", "3", "--steps", "2", "--gen-steps", "2"]
+        try ok(["generate", "--class", "Tench"] + args + ["-o", "name.png"])
+        try ok(["generate", "--class", "0"] + args + ["-o", "index.png"])
+        XCTAssertEqual(try bytes("name.png"), try bytes("index.png"))
+        XCTAssertEqual(fields(try ImageFile.readMetadata(path("name.png")) ?? "")["class"], "0 (tench)")
+    }
+
+    func testJPEGOutputWhenTheNameEndsInJpg() throws {
+        try ok(["generate", "--class", "4", "--seed", "3", "--steps", "2", "--gen-steps", "2", "--quality", "80", "-o", "g.jpg"])
+        let data = try bytes("g.jpg")
+        XCTAssertEqual(ImageFormat(signature: data), .jpeg)
+        XCTAssertEqual(fields(try ImageFile.readMetadata(path("g.jpg")) ?? "")["seed"], "3")
+        XCTAssertEqual(try ImageFile.read(path("g.jpg")).width, Self.side)
+    }
+
+    // MARK: Encode, decode, reconstruct, interpolate
+
+    func testEncodeDecodeAndReconstructAgree() throws {
+        try ok(["encode", cardJPEG, "-o", "card.npy"])
+        // NumPy reads the token: float32, one dimension.
+        let r = try TestSupport.run(TestSupport.python3, ["-c", """
+            import numpy as np, sys
+            a = np.load(sys.argv[1])
+            assert a.dtype == np.float32 and a.ndim == 1 and np.isfinite(a).all() and np.abs(a).max() > 0, (a.dtype, a.shape)
+            print(a.shape[0])
+            """, path("card.npy")])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.stdout.trimmingCharacters(in: .whitespacesAndNewlines), "128", "tiny fixture token width (spec §12)")
+
+        try ok(["decode", path("card.npy"), "--seed", "5", "--steps", "3", "-o", "dec.png"])
+        try ok(["reconstruct", cardJPEG, "--seed", "5", "--steps", "3", "-o", "rec.png"])
+        // Reconstruct is encode then decode, and the .npy holds the float32 token exactly.
+        XCTAssertEqual(try ImageFile.read(path("dec.png")).pixels, try ImageFile.read(path("rec.png")).pixels)
+        XCTAssertEqual(fields(try ImageFile.readMetadata(path("rec.png")) ?? "")["input"], "rgb-baseline.jpg")
+
+        try ok(["reconstruct", cardJPEG, "--seed", "5", "--steps", "3", "--side-by-side", "-o", "sbs.png"])
+        let sbs = try ImageFile.read(path("sbs.png"))
+        XCTAssertEqual([sbs.width, sbs.height], [2 * Self.side, Self.side])
+        let rec = try ImageFile.read(path("rec.png"))
+        for y in 0..<Self.side {  // right half is the reconstruction
+            let s = (y * sbs.width + Self.side) * 3
+            XCTAssertEqual(Array(sbs.pixels[s..<(s + Self.side * 3)]), Array(rec.pixels[(y * Self.side * 3)..<((y + 1) * Self.side * 3)]))
+        }
+
+        // A token written by NumPy decodes too, and one of the wrong width is refused.
+        let w = try TestSupport.run(TestSupport.python3, ["-c", """
+            import numpy as np, sys
+            np.save(sys.argv[1], np.linspace(-1, 1, 128).astype(np.float32).reshape(1, 128))
+            np.save(sys.argv[2], np.zeros(7, dtype=np.float32))
+            """, path("np.npy"), path("short.npy")])
+        XCTAssertEqual(w.status, 0, w.stderr)
+        try ok(["decode", path("np.npy"), "--seed", "1", "--steps", "2", "-o", "np.png"])
+        let bad = try reptok(["decode", path("short.npy"), "--seed", "1", "--steps", "2", "-o", "short.png"])
+        XCTAssertEqual(bad.status, 2)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("short.png")))
+    }
+
+    func testInterpolateStripEndsAtTheDecodedInputs() throws {
+        let other = TestSupport.fixtures.appendingPathComponent("gray.jpg").path
+        try ok(["interpolate", cardJPEG, other, "--frames", "4", "--seed", "8", "--steps", "2", "-o", "strip.png"])
+        let strip = try ImageFile.read(path("strip.png"))
+        XCTAssertEqual([strip.width, strip.height], [4 * Self.side, Self.side])
+        // Frame 0 is token A and frame 3 token B (α = 0 and 1 are exact), decoded with the same seed.
+        try ok(["encode", cardJPEG, "-o", "a.npy"])
+        try ok(["encode", other, "-o", "b.npy"])
+        try ok(["decode", path("a.npy"), "--seed", "8", "--steps", "2", "-o", "a.png"])
+        try ok(["decode", path("b.npy"), "--seed", "8", "--steps", "2", "-o", "b.png"])
+        let a = try ImageFile.read(path("a.png")), b = try ImageFile.read(path("b.png"))
+        for y in 0..<Self.side {
+            let row = y * strip.width * 3, cell = y * Self.side * 3, n = Self.side * 3
+            XCTAssertEqual(Array(strip.pixels[row..<(row + n)]), Array(a.pixels[cell..<(cell + n)]), "frame 0 row \(y)")
+            let last = row + 3 * Self.side * 3
+            XCTAssertEqual(Array(strip.pixels[last..<(last + n)]), Array(b.pixels[cell..<(cell + n)]), "frame 3 row \(y)")
+        }
+        // slerp differs from lerp in the middle frames only; tokens from .npy work as inputs.
+        try ok(["interpolate", path("a.npy"), path("b.npy"), "--frames", "4", "--seed", "8", "--steps", "2", "--mode", "slerp", "-o", "slerp.png"])
+        let slerp = try ImageFile.read(path("slerp.png"))
+        XCTAssertEqual(Array(slerp.pixels[0..<(Self.side * 3)]), Array(strip.pixels[0..<(Self.side * 3)]))
+        XCTAssertNotEqual(slerp.pixels, strip.pixels)
+    }
+
+    // MARK: Default model, progress
+
+    func testDefaultModelIsFoundNextToTheExecutable() throws {
+        // From a folder without models/: found through ../../models relative to .build/<config>/reptok.
+        try ok(["generate", "--class", "1", "--seed", "1", "--steps", "2", "--gen-steps", "2", "-o", "d.png"], model: nil)
+        XCTAssertEqual(fields(try ImageFile.readMetadata(path("d.png")) ?? "")["model"], "reptok-tiny-int8.gguf")
+        // From the repository root: models/ in the current folder.
+        try ok(["generate", "--class", "1", "--seed", "1", "--steps", "2", "--gen-steps", "2", "-o", path("e.png")],
+               model: nil, cwd: TestSupport.repoRoot)
+        XCTAssertEqual(try bytes("d.png"), try bytes("e.png"))
+    }
+
+    func testProgressBarOnlyOnATerminalAndQuietIsSilent() throws {
+        let quiet = try ok(["generate", "--class", "1", "--seed", "1", "--steps", "3", "--gen-steps", "2", "--quiet", "-o", "q.png"])
+        XCTAssertEqual(quiet.stderr, "")
+        XCTAssertEqual(quiet.stdout, "")
+        // Under a pseudo-terminal (util-linux `script`), stderr is a TTY: the bar shows stage, i/N, it/s and time left.
+        let command = [Self.reptok, "generate", "--model", Self.model, "--class", "1", "--seed", "1", "--steps", "3",
+                       "--gen-steps", "2", "-o", path("tty.png")].map { "'\($0)'" }.joined(separator: " ")
+        let tty = try TestSupport.run("/usr/bin/script", ["-qec", command, "/dev/null"])
+        XCTAssertEqual(tty.status, 0, tty.stdout + tty.stderr)
+        let screen = tty.stdout
+        XCTAssertTrue(screen.contains("\r"), "the bar redraws in place")
+        XCTAssertTrue(screen.contains("decode") && screen.contains("3/3"), screen)
+        XCTAssertTrue(screen.contains("generate") && screen.contains("2/2"), screen)
+        XCTAssertTrue(screen.contains("it/s"), screen)
+        XCTAssertTrue(screen.contains("ETA") || screen.contains("done"), screen)
+        XCTAssertEqual(try bytes("tty.png"), try bytes("q.png"), "the bar does not change the result")
+    }
+
+    // MARK: Bad input
+
+    func testEveryBadInputExitsWithStatus2AndWritesNothing() throws {
+        // Inputs, made before the checks; none of them may change and nothing may be added.
+        try Data("just text".utf8).write(to: URL(fileURLWithPath: path("notes.png")))
+        try ok(["generate", "--class", "1", "--seed", "1", "--steps", "2", "--gen-steps", "2", "-o", "good.png"])
+        try (try bytes("good.png")).prefix(200).write(to: URL(fileURLWithPath: path("cut.png")))
+        try Data(contentsOf: URL(fileURLWithPath: cardJPEG)).prefix(500).write(to: URL(fileURLWithPath: path("cut.jpg")))
+        let llama = try TestSupport.run(TestSupport.python3, ["-c", """
+            import gguf, numpy as np, sys
+            w = gguf.GGUFWriter(sys.argv[1], 'llama')
+            w.add_tensor('token_embd.weight', np.zeros((4, 4), dtype=np.float32))
+            w.write_header_to_file(); w.write_kv_data_to_file(); w.write_tensors_to_file(); w.close()
+            """, path("llama.gguf")])
+        XCTAssertEqual(llama.status, 0, llama.stderr)
+        let before = try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted()
+
+        let gen = ["--seed", "1", "--steps", "2", "--gen-steps", "2"]
+        let cases: [(what: String, args: [String], model: String?, expect: String)] = [
+            ("nonexistent input", ["reconstruct", path("missing.png"), "-o", "o.png"], Self.model, "no such file"),
+            ("not an image", ["reconstruct", path("notes.png"), "-o", "o.png"], Self.model, "not a PNG or JPEG"),
+            ("truncated PNG", ["reconstruct", path("cut.png"), "-o", "o.png"], Self.model, "truncated PNG"),
+            ("truncated JPEG", ["encode", path("cut.jpg"), "-o", "o.npy"], Self.model, "truncated JPEG"),
+            ("not an image for interpolate", ["interpolate", cardJPEG, path("notes.png"), "-o", "o.png"], Self.model, "not a PNG or JPEG"),
+            ("model not GGUF", ["generate", "--class", "1", "-o", "o.png"] + gen, path("notes.png"), "not a usable RepTok model"),
+            ("model of another architecture", ["generate", "--class", "1", "-o", "o.png"] + gen, path("llama.gguf"), "not a usable RepTok model"),
+            ("model missing", ["generate", "--class", "1", "-o", "o.png"] + gen, path("none.gguf"), "no such model file"),
+            ("unknown class name", ["generate", "--class", "golden retreiver", "-o", "o.png"] + gen, Self.model, "did you mean \"golden retriever\""),
+            ("class index out of range", ["generate", "--class", "10", "-o", "o.png"] + gen, Self.model, "out of range"),
+            ("named class outside the model", ["generate", "--class", "toilet tissue", "-o", "o.png"] + gen, Self.model, "out of range"),
+            ("negative class", ["generate", "--class=-1", "-o", "o.png"] + gen, Self.model, "out of range"),
+            ("steps 0", ["generate", "--class", "1", "-o", "o.png", "--steps", "0"], Self.model, "at least 1"),
+            ("gen-steps 0", ["generate", "--class", "1", "-o", "o.png", "--gen-steps", "0"], Self.model, "at least 1"),
+            ("reconstruct steps 0", ["reconstruct", cardJPEG, "-o", "o.png", "--steps", "0"], Self.model, "at least 1"),
+            ("decode steps -3", ["decode", path("x.npy"), "-o", "o.png", "--steps=-3"], Self.model, "at least 1"),
+            ("output folder missing", ["generate", "--class", "1", "-o", path("nope/o.png")] + gen, Self.model, "does not exist"),
+            ("encode output folder missing", ["encode", cardJPEG, "-o", path("nope/o.npy")], Self.model, "does not exist"),
+            ("unwritable output", ["generate", "--class", "1", "-o", "/proc/reptok-clitests.png"] + gen, Self.model, "cannot write"),
+            ("output is a folder", ["reconstruct", cardJPEG, "-o", dir.path], Self.model, "is a folder"),
+            ("token not .npy", ["decode", path("good.png"), "-o", "o.png"], Self.model, ".npy"),
+        ]
+        for c in cases {
+            let r = try reptok(c.args, model: c.model)
+            XCTAssertEqual(r.status, 2, "\(c.what): status; stderr \(r.stderr)")
+            let lines = r.stderr.split(separator: "\n")
+            XCTAssertEqual(lines.count, 1, "\(c.what): one line, got \(r.stderr)")
+            XCTAssertTrue(r.stderr.hasPrefix("reptok: "), "\(c.what): \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains(c.expect), "\(c.what): expected \"\(c.expect)\" in \(r.stderr)")
+            XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted(), before, "\(c.what): files changed")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: "/proc/reptok-clitests.png"))
+    }
+}

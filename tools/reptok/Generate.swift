@@ -1,0 +1,125 @@
+import ArgumentParser
+import Foundation
+import ImageIO
+import Runtime
+
+/// `reptok generate`: class label → generator token → decoder → VAE → image(s).
+struct GenerateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "generate",
+        abstract: "Generate images of an ImageNet class.",
+        discussion: """
+        The generator turns noise into a RepTok token (guided by --cfg inside --cfg-interval), the decoder \
+        turns the token into a latent, and the VAE into pixels. Noise is splitmix64 + Box–Muller \
+        (see Runtime.NoiseGenerator): the same command and seed give bit-identical files for any --threads. \
+        Without --seed a random seed is chosen; it is stored in the image's metadata (`reptok inspect FILE`).
+        With --count k, image i uses seed s+i and goes to OUT-000.png, OUT-001.png, … (or one contact sheet \
+        with --grid).
+
+        Example: reptok generate --class "golden retriever" --seed 1 -o dog.png
+        """)
+
+    @Option(name: .long, help: ArgumentHelp("Class: ImageNet index, or English name (e.g. \"golden retriever\"; case-insensitive).", valueName: "N|NAME"))
+    var `class`: String
+
+    @Option(name: .long, help: "Number of images (seeds s, s+1, …).")
+    var count: Int = 1
+
+    @Option(name: .long, help: "Seed of the first image (default: random, recorded in the metadata).")
+    var seed: UInt64?
+
+    @Option(name: .long, help: "Decoder steps (default: the model's, 50 for the release).")
+    var steps: Int?
+
+    @Option(name: .long, help: "Generator steps (default: the model's, 50 for the release).")
+    var genSteps: Int?
+
+    @Option(name: .long, help: "Classifier-free guidance scale (default: the model's, 1.5).")
+    var cfg: Float?
+
+    @Option(name: .long, help: ArgumentHelp("Generator time interval where guidance applies (default: the model's, 0.3,0.9).", valueName: "lo,hi"))
+    var cfgInterval: String?
+
+    @Option(name: .long, help: "Decoder sampler: euler (reference) or heun (2 evaluations per step).")
+    var sampler: String = "euler"
+
+    @Flag(name: .long, help: "With --count: write one contact sheet instead of one file per image.")
+    var grid = false
+
+    @OptionGroup var output: ImageOutputOptions
+    @OptionGroup var common: ImageCommandOptions
+
+    func validate() throws {
+        if let steps, steps < 1 { throw ValidationError("--steps must be at least 1 (got \(steps))") }
+        if let genSteps, genSteps < 1 { throw ValidationError("--gen-steps must be at least 1 (got \(genSteps))") }
+        guard (1...4096).contains(count) else { throw ValidationError("--count must be 1...4096 (got \(count))") }
+        if let cfg, !cfg.isFinite { throw ValidationError("--cfg must be a finite number") }
+        if let cfgInterval { _ = try parseInterval(cfgInterval) }
+        guard Sampler(rawValue: sampler) != nil else { throw ValidationError("--sampler must be euler or heun (got \(sampler))") }
+        if let seed, count > 1, seed > UInt64.max - UInt64(count - 1) {
+            throw ValidationError("--seed \(seed) + --count \(count) overflows 64 bits")
+        }
+    }
+
+    func run() throws {
+        let timer = StageTimer(quiet: common.quiet)
+        // 1. Outputs must be writable before any work.
+        let paths = count == 1 || grid ? [output.output] : (0..<count).map { numberedPath(output.output, index: $0, count: count) }
+        try checkOutputs(paths)
+        // 2. Model, then the class (its range depends on the model).
+        let pipeline = try common.loadPipeline(timer)
+        let config = pipeline.config
+        let modelPath = try common.resolvedModelPath()
+        let (label, className) = try resolveClass(self.class, modelPath: modelPath, numClasses: config.numClasses)
+        let decSteps = steps ?? config.sampling.numSteps
+        let genSteps = self.genSteps ?? config.sampling.numSteps
+        let cfg = self.cfg ?? config.sampling.cfgScale
+        let interval = try cfgInterval.map(parseInterval) ?? config.sampling.tInterval
+        let sampler = Sampler(rawValue: sampler)!
+        let firstSeed = chooseSeed(seed)
+
+        // 3. Generate every image, then write them all (nothing is written if any fails).
+        var images: [RGBImage] = []
+        for i in 0..<count {
+            let s = firstSeed + UInt64(i)
+            timer.mark()
+            let token = try pipeline.generate(label: label, seed: s, steps: genSteps, cfgScale: cfg,
+                                              interval: interval, progress: timer.handler)
+            let image = try pipeline.decode(token: token, seed: s, steps: decSteps, sampler: sampler, progress: timer.handler)
+            images.append(try rgbImage(image, size: config.imageSize))
+        }
+
+        func metadata(seedText: String, extra: [String]) -> String {
+            var md = ImageMetadata(command: "generate", pipeline: pipeline, options: common)
+            md.add("class", className.map { "\(label) (\($0))" } ?? "\(label)")
+            md.add("seed", seedText)
+            md.add("gen-steps", "\(genSteps)")
+            md.add("steps", "\(decSteps)")
+            md.add("cfg", formatFloat(cfg))
+            md.add("cfg-interval", "\(formatFloat(interval.lowerBound)),\(formatFloat(interval.upperBound))")
+            md.add("sampler", sampler.rawValue)
+            let args = ["reptok", "generate", "--model", pipeline.modelInfo["file"] ?? modelPath, "--class", "\(label)"] + extra
+                + ["--gen-steps", "\(genSteps)", "--steps", "\(decSteps)", "--cfg", formatFloat(cfg),
+                   "--cfg-interval", "\(formatFloat(interval.lowerBound)),\(formatFloat(interval.upperBound))",
+                   "--sampler", sampler.rawValue, "--compute", common.compute]
+            md.add("reproduce", args.map(shellQuote).joined(separator: " ") + " -o OUT")
+            return md.text
+        }
+
+        try timer.measure("write") {
+            if grid && count > 1 {
+                let columns = Int(Double(count).squareRoot().rounded(.up))
+                let sheet = try RGBImage.grid(images, columns: columns, gap: 2)
+                let seeds = "\(firstSeed)...\(firstSeed + UInt64(count - 1))"
+                try writeImage(sheet, to: paths[0], metadata: metadata(seedText: seeds, extra: ["--seed", "\(firstSeed)", "--count", "\(count)", "--grid"]) + "\ngrid: \(columns) columns, row by row, seeds in order", quality: output.quality)
+            } else {
+                for (i, image) in images.enumerated() {
+                    let s = firstSeed + UInt64(i)
+                    try writeImage(image, to: paths[i], metadata: metadata(seedText: "\(s)", extra: ["--seed", "\(s)"]), quality: output.quality)
+                }
+            }
+        }
+        let what = paths.count == 1 ? paths[0] : "\(paths.first!) … \(paths.last!)"
+        timer.summary("generated \(count) image\(count == 1 ? "" : "s") → \(what)", threads: pipeline.threads)
+    }
+}

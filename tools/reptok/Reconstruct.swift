@@ -1,0 +1,76 @@
+import ArgumentParser
+import Foundation
+import ImageIO
+import Quant
+import Runtime
+
+/// `reptok reconstruct`: image → encoder token → decoder → VAE → image.
+struct ReconstructCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reconstruct",
+        abstract: "Encode an image to its RepTok token and decode it again.",
+        discussion: """
+        The input (PNG or JPEG, any size) is center-cropped to a square and resized to the model's image size \
+        (antialiased bicubic), encoded to one token, and decoded from seeded noise with --steps decoder steps. \
+        --side-by-side writes the prepared input and the reconstruction next to each other.
+
+        Example: reptok reconstruct photo.jpg -o recon.png --steps 8 --side-by-side
+        """)
+
+    @Argument(help: "Input image (PNG or JPEG).")
+    var input: String
+
+    @Option(name: .long, help: "Decoder steps (default: the model's, 50 for the release).")
+    var steps: Int?
+
+    @Option(name: .long, help: "Seed of the decoder noise (default: random, recorded in the metadata).")
+    var seed: UInt64?
+
+    @Option(name: .long, help: "Decoder sampler: euler (reference) or heun (2 evaluations per step).")
+    var sampler: String = "euler"
+
+    @Flag(name: .long, help: "Write the prepared input and the reconstruction side by side.")
+    var sideBySide = false
+
+    @OptionGroup var output: ImageOutputOptions
+    @OptionGroup var common: ImageCommandOptions
+
+    func validate() throws {
+        if let steps, steps < 1 { throw ValidationError("--steps must be at least 1 (got \(steps))") }
+        guard Sampler(rawValue: sampler) != nil else { throw ValidationError("--sampler must be euler or heun (got \(sampler))") }
+    }
+
+    func run() throws {
+        let timer = StageTimer(quiet: common.quiet)
+        let source = try timer.measure("read") { try readImage(input) }
+        try checkOutputs([output.output])
+        let pipeline = try common.loadPipeline(timer)
+        let size = pipeline.config.imageSize
+        let steps = self.steps ?? pipeline.config.sampling.numSteps
+        let sampler = Sampler(rawValue: sampler)!
+        let seed = chooseSeed(self.seed)
+
+        let prepared = timer.measure("prepare") { pipeline.prepareImage(rgb: source.pixels, width: source.width, height: source.height) }
+        timer.mark()
+        let token = try pipeline.encode(image: prepared, tap: nil, progress: timer.handler)
+        let decoded = try pipeline.decode(token: token, seed: seed, steps: steps, sampler: sampler, progress: timer.handler)
+        var result = try rgbImage(decoded, size: size)
+        if sideBySide {
+            result = try RGBImage.grid([try rgbImage(prepared, size: size), result], columns: 2, gap: 0)
+        }
+
+        var md = ImageMetadata(command: "reconstruct", pipeline: pipeline, options: common)
+        md.add("input", URL(fileURLWithPath: input).lastPathComponent)
+        md.add("input-sha256", (try? SHA256.hashFile(path: input)) ?? "?")
+        md.add("seed", "\(seed)")
+        md.add("steps", "\(steps)")
+        md.add("sampler", sampler.rawValue)
+        md.add("side-by-side", sideBySide ? "yes (prepared input left, reconstruction right)" : "no")
+        let args = ["reptok", "reconstruct", URL(fileURLWithPath: input).lastPathComponent,
+                    "--model", pipeline.modelInfo["file"] ?? "?", "--seed", "\(seed)", "--steps", "\(steps)",
+                    "--sampler", sampler.rawValue, "--compute", common.compute] + (sideBySide ? ["--side-by-side"] : [])
+        md.add("reproduce", args.map(shellQuote).joined(separator: " ") + " -o OUT")
+        try timer.measure("write") { try writeImage(result, to: output.output, metadata: md.text, quality: output.quality) }
+        timer.summary("reconstructed \(input) → \(output.output)", threads: pipeline.threads)
+    }
+}
