@@ -261,14 +261,32 @@ final class CLIEndToEndTests: XCTestCase {
 
     // MARK: Default model, progress
 
-    func testDefaultModelIsFoundNextToTheExecutable() throws {
-        // From a folder without models/: found through ../../models relative to .build/<config>/reptok.
-        try ok(["generate", "--class", "1", "--seed", "1", "--steps", "2", "--gen-steps", "2", "-o", "d.png"], model: nil)
-        XCTAssertEqual(fields(try ImageFile.readMetadata(path("d.png")) ?? "")["model"], "reptok-tiny-int8.gguf")
+    func testDefaultModelIsFoundInTheCurrentFolderOrNextToTheExecutable() throws {
+        let args = ["generate", "--seed", "1", "--steps", "2", "--gen-steps", "2"]
         // From the repository root: models/ in the current folder.
-        try ok(["generate", "--class", "1", "--seed", "1", "--steps", "2", "--gen-steps", "2", "-o", path("e.png")],
-               model: nil, cwd: TestSupport.repoRoot)
-        XCTAssertEqual(try bytes("d.png"), try bytes("e.png"))
+        try ok(args + ["--class", "1", "-o", path("cwd.png")], model: nil, cwd: TestSupport.repoRoot)
+        XCTAssertEqual(fields(try ImageFile.readMetadata(path("cwd.png")) ?? "")["model"], "reptok-tiny-int8.gguf")
+        // A copy laid out like a checkout (ROOT/.build/release/reptok, ROOT/models/), run from a
+        // folder without models/: found through ../../models relative to the executable.
+        let root = dir.appendingPathComponent("checkout")
+        let release = root.appendingPathComponent(".build/release")
+        try FileManager.default.createDirectory(at: release, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: root.appendingPathComponent("models"), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: Self.reptok, toPath: release.appendingPathComponent("reptok").path)
+        try FileManager.default.copyItem(atPath: Self.model, toPath: root.appendingPathComponent("models/reptok-tiny-int8.gguf").path)
+        try FileManager.default.copyItem(atPath: TestSupport.repoRoot.appendingPathComponent("models/imagenet-classes.txt").path,
+                                         toPath: root.appendingPathComponent("models/imagenet-classes.txt").path)
+        let elsewhere = dir.appendingPathComponent("elsewhere")
+        try FileManager.default.createDirectory(at: elsewhere, withIntermediateDirectories: true)
+        let r = try TestSupport.run(release.appendingPathComponent("reptok").path, args + ["--class", "goldfish", "-o", path("exe.png")], cwd: elsewhere)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(try bytes("cwd.png"), try bytes("exe.png"))
+        // Without either, the error names the places it looked.
+        try FileManager.default.removeItem(at: root.appendingPathComponent("models"))
+        let missing = try TestSupport.run(release.appendingPathComponent("reptok").path, args + ["--class", "1", "-o", path("none.png")], cwd: elsewhere)
+        XCTAssertEqual(missing.status, 2)
+        XCTAssertTrue(missing.stderr.contains("models/reptok-tiny-int8.gguf"), missing.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("none.png")))
     }
 
     func testProgressBarOnlyOnATerminalAndQuietIsSilent() throws {
