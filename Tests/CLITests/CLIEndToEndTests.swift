@@ -335,6 +335,7 @@ final class CLIEndToEndTests: XCTestCase {
             ("model of another architecture", ["generate", "--class", "1", "-o", "o.png"] + gen, path("llama.gguf"), "not a usable RepTok model"),
             ("model missing", ["generate", "--class", "1", "-o", "o.png"] + gen, path("none.gguf"), "no such model file"),
             ("unknown class name", ["generate", "--class", "golden retreiver", "-o", "o.png"] + gen, Self.model, "did you mean \"golden retriever\""),
+            ("ambiguous class name", ["generate", "--class", "crane", "-o", "o.png"] + gen, Self.model, "ambiguous"),
             ("class index out of range", ["generate", "--class", "10", "-o", "o.png"] + gen, Self.model, "out of range"),
             ("named class outside the model", ["generate", "--class", "toilet tissue", "-o", "o.png"] + gen, Self.model, "out of range"),
             ("negative class", ["generate", "--class=-1", "-o", "o.png"] + gen, Self.model, "out of range"),

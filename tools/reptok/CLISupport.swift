@@ -169,7 +169,12 @@ func resolveClass(_ value: String, modelPath: String?, numClasses: Int) throws -
         }
         return (index, name)
     case .ambiguous(let indices):
-        let list = indices.map { "\($0) (\(names.entries[$0].names.prefix(2).joined(separator: ", ")))" }.joined(separator: "; ")
+        // Same-named classes (ImageNet's two "crane"s) are told apart by their neighbours in the label order.
+        let list = indices.map { i -> String in
+            let synonyms = names.entries[i].names.prefix(2).joined(separator: ", ")
+            let around = [i - 1, i + 1].compactMap { names.displayName(of: $0) }.joined(separator: " / ")
+            return around.isEmpty ? "\(i) (\(synonyms))" : "\(i) (\(synonyms); next to \(around))"
+        }.joined(separator: ", ")
         throw CLIError("class name \"\(trimmed)\" is ambiguous: \(list); give the index")
     case .notFound(let suggestions):
         let hint = suggestions.isEmpty ? "" : "; did you mean " + suggestions.map { "\"\($0)\"" }.joined(separator: ", ") + "?"
