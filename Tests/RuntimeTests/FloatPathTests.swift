@@ -1,0 +1,55 @@
+// The float path against the goldens of the official implementation (tiny fixture).
+import Foundation
+import Quant
+import Runtime
+import XCTest
+
+final class FloatPathTests: XCTestCase {
+    /// Single evaluations: the reference and a correct float32 implementation agree to ~1e-6
+    /// relative (spec §11); 1e-4 leaves room for a different summation order and for libm's
+    /// erf/exp/cos differing in the last bit, and still catches any wrong formula (those are ≥ 1e-2).
+    static let singleTolerance = 1e-4
+    /// Loops and images: float32 rounding differences grow through the Euler loop and the VAE's
+    /// ~20 convolutions (spec §11); 1e-3 is the bound for them.
+    static let loopTolerance = 1e-3
+
+    static let single = ["enc_input", "enc_pos_embed", "enc_tokens_in", "enc_block0_out", "token",
+                         "x_extra", "dec_cond_norm", "dec_velocity", "gen_velocity_cond", "gen_velocity_cfg"]
+    static let loops = ["dec_latent", "dec_image", "vae_image_out", "gen_tokens", "e2e_image"]
+
+    func check(_ weights: WeightFormat, singleTolerance: Double, loopTolerance: Double) throws {
+        let ours = try TinyFixture.trace(weights)
+        XCTAssertEqual(Set(ours.keys), Set(Self.single + Self.loops), "trace writes exactly the issue's outputs")
+        for name in Self.single + Self.loops {
+            let golden = try TinyFixture.goldenFloats(name)
+            guard let mine = ours[name], mine.count == golden.count else {
+                XCTFail("\(name): \(ours[name]?.count ?? -1) values, golden has \(golden.count)")
+                continue
+            }
+            let err = Metrics.relativeL2(mine, golden)
+            let tol = Self.single.contains(name) ? singleTolerance : loopTolerance
+            XCTAssertLessThanOrEqual(err, tol, "\(name): relative L2 \(err) (\(weights))")
+        }
+    }
+
+    func testF32FileReproducesEveryGoldenTensor() throws {
+        try check(.f32, singleTolerance: Self.singleTolerance, loopTolerance: Self.loopTolerance)
+    }
+
+    /// An f16 file rounds every weight to 11 significant bits (relative error ≤ 2⁻¹¹ ≈ 4.9e-4 per
+    /// weight, ~1e-3 on outputs after averaging and depth); 1e-2 still rejects wrong math.
+    func testF16FileIsCloseToGolden() throws {
+        try check(.f16, singleTolerance: 1e-2, loopTolerance: 1e-2)
+    }
+
+    /// The converter must pick the EMA generator: our conditional velocity must differ from the
+    /// golden non-EMA one. The two weight sets are independent random draws, so their velocities
+    /// differ by O(1) relative; 0.1 separates them while the EMA one matches to 1e-4.
+    func testGeneratorUsesEMAWeights() throws {
+        let ours = try TinyFixture.trace(.f32)
+        let nonEMA = try TinyFixture.goldenFloats("gen_velocity_cond_nonema")
+        let ema = try TinyFixture.goldenFloats("gen_velocity_cond")
+        XCTAssertGreaterThan(Metrics.relativeL2(ours["gen_velocity_cond"]!, nonEMA), 0.1)
+        XCTAssertLessThanOrEqual(Metrics.relativeL2(ours["gen_velocity_cond"]!, ema), Self.singleTolerance)
+    }
+}

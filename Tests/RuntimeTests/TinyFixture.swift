@@ -1,0 +1,57 @@
+// Shared set-up: the tiny fixture (Tests/Fixtures/tiny) converted once per test run into a
+// temporary folder through Quant's converter, and traces cached per (weights, mode).
+import Foundation
+import Kernels
+import Quant
+import Runtime
+import XCTest
+
+enum TinyFixture {
+    /// Tests/Fixtures/tiny in this repository.
+    static let dir: String = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures/tiny").path
+    static var golden: String { dir + "/golden.safetensors" }
+
+    /// Temporary folder of this test process, removed at exit.
+    static let tmp: String = {
+        let path = NSTemporaryDirectory() + "reptok-runtime-tests-\(getpid())"
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        atexit { try? FileManager.default.removeItem(atPath: TinyFixture.tmp) }
+        return path
+    }()
+
+    private static var converted: [String: String] = [:]
+    private static var traces: [String: [String: [Float]]] = [:]
+    private static var goldenFile: SafeTensorsFile?
+
+    /// The tiny checkpoint converted with `--weights <weights>` (done once).
+    static func model(_ weights: WeightFormat) throws -> String {
+        let key = "\(weights)"
+        if let p = converted[key] { return p }
+        let out = tmp + "/tiny-\(key).gguf"
+        let options = ConvertOptions(weights: weights, configPath: dir + "/model.yaml", vaeConfigPath: dir + "/vae-config.json")
+        _ = try convertCheckpoint(input: dir + "/reptok.ckpt", output: out, options: options)
+        converted[key] = out
+        return out
+    }
+
+    static func goldenTensors() throws -> SafeTensorsFile {
+        if let g = goldenFile { return g }
+        let g = try SafeTensorsFile(path: golden)
+        goldenFile = g
+        return g
+    }
+
+    static func goldenFloats(_ name: String) throws -> [Float] { try goldenTensors().floats(name) }
+
+    /// `reptok trace` outputs (the same code path) for a converted file and matrix mode.
+    static func trace(_ weights: WeightFormat, mode: MatrixMode = .w8a32) throws -> [String: [Float]] {
+        let key = "\(weights)-\(mode)"
+        if let t = traces[key] { return t }
+        let p = try Pipeline(modelPath: try model(weights), options: PipelineOptions(threads: 1, mode: mode))
+        var out: [String: [Float]] = [:]
+        for t in try Trace.run(pipeline: p, inputs: try goldenTensors()) { out[t.name] = t.values }
+        traces[key] = out
+        return out
+    }
+}
