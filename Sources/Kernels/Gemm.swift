@@ -166,7 +166,7 @@ func vnniKernelPortable(_ mr: Int, _ kc4: Int, _ a: UnsafePointer<UnsafePointer<
         }
         let cr = SIMD16<Int32>(repeating: corr[i])
         let s = scale[i]
-        var v0 = SIMD16<Float>(acc0 &- cr) * s, v1 = SIMD16<Float>(acc1 &- cr) * s
+        var v0 = vfloat(acc0 &- cr) * s, v1 = vfloat(acc1 &- cr) * s
         let ci = c + i * ldc
         if accumulate { v0 += load16(ci); v1 += load16(ci + 16) }
         store16(v0, ci); store16(v1, ci + 16)
@@ -192,11 +192,12 @@ func quantizeRowFast(_ x: UnsafePointer<Float>, k: Int, kq: Int, into q: UnsafeM
         return 0
     }
     let inv = 127 / amax
-    let lim = SIMD16<Float>(repeating: 127)
+    let lim = SIMD16<Int32>(repeating: 127)
     p = 0
     while p + 16 <= k {
-        let r = (load16(x + p) * inv).rounded(.toNearestOrEven).clamped(lowerBound: -lim, upperBound: lim)
-        let v = SIMD16<Int8>(truncatingIfNeeded: SIMD16<Int32>(r, rounding: .towardZero))
+        // |x·inv| <= 127 (+ rounding), so the rounded value needs no clamp beyond ±127
+        let r = vroundToInt32(load16(x + p) * inv)
+        let v = vnarrow(r.clamped(lowerBound: SIMD16(repeating: -127), upperBound: lim))
         UnsafeMutableRawPointer(q + p).storeBytes(of: v, as: SIMD16<Int8>.self)
         p += 16
     }

@@ -8,7 +8,10 @@
 func vexp(_ xIn: SIMD16<Float>) -> SIMD16<Float> {
     let x = xIn.clamped(lowerBound: SIMD16(repeating: -87.3365), upperBound: SIMD16(repeating: 88.3762))
     // x = n ln2 + r, |r| <= ln2/2; ln2 split in a high part exact in float and a low part.
-    let n = (x * 1.44269504088896341).rounded(.toNearestOrEven)
+    // Adding 1.5·2^23 rounds x·log2(e) to the nearest integer n, which then sits in the
+    // low mantissa bits (no float->int conversion instruction needed).
+    let shifted = vfma(x, SIMD16(repeating: 1.44269504088896341), 12582912)
+    let n = shifted - 12582912
     var r = x
     r.addProduct(n, SIMD16(repeating: -0.693359375))
     r.addProduct(n, SIMD16(repeating: 2.12194440e-4))
@@ -22,7 +25,8 @@ func vexp(_ xIn: SIMD16<Float>) -> SIMD16<Float> {
     p = vfma(p, r, 1)
     p = vfma(p, r, 1)
     // 2^n through the exponent field (n in [-126, 127]).
-    let bits = (SIMD16<Int32>(n, rounding: .towardZero) &+ 127) &<< 23
+    let ni = unsafeBitCast(shifted, to: SIMD16<Int32>.self) &- 0x4B40_0000
+    let bits = (ni &+ 127) &<< 23
     return p * unsafeBitCast(bits, to: SIMD16<Float>.self)
 }
 
@@ -57,9 +61,12 @@ func vgelu(_ x: SIMD16<Float>) -> SIMD16<Float> {
     return (x - h).replacing(with: h, where: x .< 0)
 }
 
-/// SiLU, x·sigmoid(x) = x / (1 + e^−x).
+/// SiLU, x·sigmoid(x) = x / (1 + e^−x). Below x = −88 (where e^−x leaves float range and
+/// vexp clamps) the result is 0; the exact value there is below 1e-36 in magnitude.
 @inline(__always)
-func vsilu(_ x: SIMD16<Float>) -> SIMD16<Float> { x / (1 + vexp(-x)) }
+func vsilu(_ x: SIMD16<Float>) -> SIMD16<Float> {
+    (x / (1 + vexp(-x))).replacing(with: 0, where: x .< -88)
+}
 
 /// |x| by clearing the sign bits.
 @inline(__always)
@@ -89,6 +96,40 @@ func hmax(_ v: SIMD16<Float>) -> Float {
     let b = pointwiseMax(a.lowHalf, a.highHalf)
     let c = pointwiseMax(b.lowHalf, b.highHalf)
     return max(c[0], c[1])
+}
+
+// Lane conversions. The standard library's SIMD conversion initializers are generic and
+// stay lane-by-lane calls; these loops compile to single vpmovsxbd / vcvtdq2ps / vpmovdb.
+
+/// Int8 lanes to float.
+@inline(__always)
+func vfloat(_ v: SIMD16<Int8>) -> SIMD16<Float> {
+    var r = SIMD16<Float>()
+    for i in 0..<16 { r[i] = Float(v[i]) }
+    return r
+}
+
+/// Int32 lanes to float (round to nearest).
+@inline(__always)
+func vfloat(_ v: SIMD16<Int32>) -> SIMD16<Float> {
+    var r = SIMD16<Float>()
+    for i in 0..<16 { r[i] = Float(v[i]) }
+    return r
+}
+
+/// Low byte of every Int32 lane.
+@inline(__always)
+func vnarrow(_ v: SIMD16<Int32>) -> SIMD16<Int8> {
+    var r = SIMD16<Int8>()
+    for i in 0..<16 { r[i] = Int8(truncatingIfNeeded: v[i]) }
+    return r
+}
+
+/// Rounds to the nearest integer (ties to even) and converts, for |x| < 2^22: adding
+/// 1.5·2^23 leaves the integer in the low mantissa bits.
+@inline(__always)
+func vroundToInt32(_ x: SIMD16<Float>) -> SIMD16<Int32> {
+    unsafeBitCast(x + 12582912, to: SIMD16<Int32>.self) &- 0x4B40_0000
 }
 
 /// Loads `count` (< 16) floats into the low lanes of a vector, the rest `fill`.

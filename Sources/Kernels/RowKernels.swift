@@ -1,9 +1,21 @@
 // Dot-form float kernels for few activation rows (the row form of the GEMM engine):
 // every weight row is read once, widened to float in registers and dotted with up to 6
-// activation rows. Written out per row count so all accumulators stay in registers.
+// activation rows, two weight rows at a time. Written out per row count so all 12
+// accumulators stay in registers (with 4 weight rows LLVM spills them).
 //
 // Each output is Σ over 16-lane chunks (lane-wise FMA chains, then a fixed tree sum)
 // plus the k % 16 tail in order — the same arithmetic for any tiling or thread count.
+
+import CKernels
+
+/// Prefetches the two weight rows 8 KB ahead of p (row stride ldw elements): two
+/// interleaved short rows defeat the hardware prefetcher.
+@inline(__always)
+func prefetchAhead<E>(_ p: UnsafePointer<E>, _ ldw: Int) {
+    let raw = UnsafeRawPointer(p) + 8192
+    rtk_prefetch(raw)
+    rtk_prefetch(raw + ldw * MemoryLayout<E>.stride)
+}
 
 /// Loads 16 weights of element type E as floats.
 protocol RowWeights {
@@ -14,7 +26,7 @@ protocol RowWeights {
 
 enum Int8Weights: RowWeights {
     @inline(__always) static func load(_ p: UnsafePointer<Int8>) -> SIMD16<Float> {
-        SIMD16<Float>(SIMD16<Int32>(truncatingIfNeeded: UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Int8>.self)))
+        vfloat(UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Int8>.self))
     }
     @inline(__always) static func scalar(_ p: UnsafePointer<Int8>) -> Float { Float(p.pointee) }
 }
@@ -44,36 +56,29 @@ func rowDots1<W: RowWeights>(_: W.Type, nc: Int, k: Int, a: UnsafePointer<Float>
                   w: UnsafePointer<W.E>, ldw: Int, out: UnsafeMutablePointer<Float>, ldo: Int) {
     let k16 = k & ~15
     var j = 0
-    while j + 4 <= nc {
-        var s00 = SIMD16<Float>(), s01 = SIMD16<Float>(), s02 = SIMD16<Float>(), s03 = SIMD16<Float>()
-        let w0 = w + j * ldw, w1 = w0 + ldw, w2 = w1 + ldw, w3 = w2 + ldw
+    while j + 2 <= nc {
+        var s00 = SIMD16<Float>(), s01 = SIMD16<Float>()
+        let w0 = w + j * ldw, w1 = w0 + ldw
         var p = 0
         while p < k16 {
-            let v0 = W.load(w0 + p), v1 = W.load(w1 + p), v2 = W.load(w2 + p), v3 = W.load(w3 + p)
+            prefetchAhead(w0 + p, ldw)
+            let v0 = W.load(w0 + p), v1 = W.load(w1 + p)
             let x0 = load16(a + 0 * lda + p)
             s00.addProduct(x0, v0)
             s01.addProduct(x0, v1)
-            s02.addProduct(x0, v2)
-            s03.addProduct(x0, v3)
             p += 16
         }
         var t00 = hsum(s00)
         var t01 = hsum(s01)
-        var t02 = hsum(s02)
-        var t03 = hsum(s03)
         for r in k16..<k {
             let u0 = W.scalar(w0 + r)
             let u1 = W.scalar(w1 + r)
-            let u2 = W.scalar(w2 + r)
-            let u3 = W.scalar(w3 + r)
             let y0 = a[0 * lda + r]
             t00 = t00.addingProduct(y0, u0)
             t01 = t01.addingProduct(y0, u1)
-            t02 = t02.addingProduct(y0, u2)
-            t03 = t03.addingProduct(y0, u3)
         }
-        out[0 * ldo + j] = t00; out[0 * ldo + j + 1] = t01; out[0 * ldo + j + 2] = t02; out[0 * ldo + j + 3] = t03
-        j += 4
+        out[0 * ldo + j] = t00; out[0 * ldo + j + 1] = t01
+        j += 2
     }
     while j < nc {
         var s0 = SIMD16<Float>()
@@ -99,51 +104,38 @@ func rowDots2<W: RowWeights>(_: W.Type, nc: Int, k: Int, a: UnsafePointer<Float>
                   w: UnsafePointer<W.E>, ldw: Int, out: UnsafeMutablePointer<Float>, ldo: Int) {
     let k16 = k & ~15
     var j = 0
-    while j + 4 <= nc {
-        var s00 = SIMD16<Float>(), s01 = SIMD16<Float>(), s02 = SIMD16<Float>(), s03 = SIMD16<Float>(), s10 = SIMD16<Float>(), s11 = SIMD16<Float>(), s12 = SIMD16<Float>(), s13 = SIMD16<Float>()
-        let w0 = w + j * ldw, w1 = w0 + ldw, w2 = w1 + ldw, w3 = w2 + ldw
+    while j + 2 <= nc {
+        var s00 = SIMD16<Float>(), s01 = SIMD16<Float>(), s10 = SIMD16<Float>(), s11 = SIMD16<Float>()
+        let w0 = w + j * ldw, w1 = w0 + ldw
         var p = 0
         while p < k16 {
-            let v0 = W.load(w0 + p), v1 = W.load(w1 + p), v2 = W.load(w2 + p), v3 = W.load(w3 + p)
+            prefetchAhead(w0 + p, ldw)
+            let v0 = W.load(w0 + p), v1 = W.load(w1 + p)
             let x0 = load16(a + 0 * lda + p)
             s00.addProduct(x0, v0)
             s01.addProduct(x0, v1)
-            s02.addProduct(x0, v2)
-            s03.addProduct(x0, v3)
             let x1 = load16(a + 1 * lda + p)
             s10.addProduct(x1, v0)
             s11.addProduct(x1, v1)
-            s12.addProduct(x1, v2)
-            s13.addProduct(x1, v3)
             p += 16
         }
         var t00 = hsum(s00)
         var t01 = hsum(s01)
-        var t02 = hsum(s02)
-        var t03 = hsum(s03)
         var t10 = hsum(s10)
         var t11 = hsum(s11)
-        var t12 = hsum(s12)
-        var t13 = hsum(s13)
         for r in k16..<k {
             let u0 = W.scalar(w0 + r)
             let u1 = W.scalar(w1 + r)
-            let u2 = W.scalar(w2 + r)
-            let u3 = W.scalar(w3 + r)
             let y0 = a[0 * lda + r]
             t00 = t00.addingProduct(y0, u0)
             t01 = t01.addingProduct(y0, u1)
-            t02 = t02.addingProduct(y0, u2)
-            t03 = t03.addingProduct(y0, u3)
             let y1 = a[1 * lda + r]
             t10 = t10.addingProduct(y1, u0)
             t11 = t11.addingProduct(y1, u1)
-            t12 = t12.addingProduct(y1, u2)
-            t13 = t13.addingProduct(y1, u3)
         }
-        out[0 * ldo + j] = t00; out[0 * ldo + j + 1] = t01; out[0 * ldo + j + 2] = t02; out[0 * ldo + j + 3] = t03
-        out[1 * ldo + j] = t10; out[1 * ldo + j + 1] = t11; out[1 * ldo + j + 2] = t12; out[1 * ldo + j + 3] = t13
-        j += 4
+        out[0 * ldo + j] = t00; out[0 * ldo + j + 1] = t01
+        out[1 * ldo + j] = t10; out[1 * ldo + j + 1] = t11
+        j += 2
     }
     while j < nc {
         var s0 = SIMD16<Float>(), s1 = SIMD16<Float>()
@@ -173,66 +165,47 @@ func rowDots3<W: RowWeights>(_: W.Type, nc: Int, k: Int, a: UnsafePointer<Float>
                   w: UnsafePointer<W.E>, ldw: Int, out: UnsafeMutablePointer<Float>, ldo: Int) {
     let k16 = k & ~15
     var j = 0
-    while j + 4 <= nc {
-        var s00 = SIMD16<Float>(), s01 = SIMD16<Float>(), s02 = SIMD16<Float>(), s03 = SIMD16<Float>(), s10 = SIMD16<Float>(), s11 = SIMD16<Float>(), s12 = SIMD16<Float>(), s13 = SIMD16<Float>(), s20 = SIMD16<Float>(), s21 = SIMD16<Float>(), s22 = SIMD16<Float>(), s23 = SIMD16<Float>()
-        let w0 = w + j * ldw, w1 = w0 + ldw, w2 = w1 + ldw, w3 = w2 + ldw
+    while j + 2 <= nc {
+        var s00 = SIMD16<Float>(), s01 = SIMD16<Float>(), s10 = SIMD16<Float>(), s11 = SIMD16<Float>(), s20 = SIMD16<Float>(), s21 = SIMD16<Float>()
+        let w0 = w + j * ldw, w1 = w0 + ldw
         var p = 0
         while p < k16 {
-            let v0 = W.load(w0 + p), v1 = W.load(w1 + p), v2 = W.load(w2 + p), v3 = W.load(w3 + p)
+            prefetchAhead(w0 + p, ldw)
+            let v0 = W.load(w0 + p), v1 = W.load(w1 + p)
             let x0 = load16(a + 0 * lda + p)
             s00.addProduct(x0, v0)
             s01.addProduct(x0, v1)
-            s02.addProduct(x0, v2)
-            s03.addProduct(x0, v3)
             let x1 = load16(a + 1 * lda + p)
             s10.addProduct(x1, v0)
             s11.addProduct(x1, v1)
-            s12.addProduct(x1, v2)
-            s13.addProduct(x1, v3)
             let x2 = load16(a + 2 * lda + p)
             s20.addProduct(x2, v0)
             s21.addProduct(x2, v1)
-            s22.addProduct(x2, v2)
-            s23.addProduct(x2, v3)
             p += 16
         }
         var t00 = hsum(s00)
         var t01 = hsum(s01)
-        var t02 = hsum(s02)
-        var t03 = hsum(s03)
         var t10 = hsum(s10)
         var t11 = hsum(s11)
-        var t12 = hsum(s12)
-        var t13 = hsum(s13)
         var t20 = hsum(s20)
         var t21 = hsum(s21)
-        var t22 = hsum(s22)
-        var t23 = hsum(s23)
         for r in k16..<k {
             let u0 = W.scalar(w0 + r)
             let u1 = W.scalar(w1 + r)
-            let u2 = W.scalar(w2 + r)
-            let u3 = W.scalar(w3 + r)
             let y0 = a[0 * lda + r]
             t00 = t00.addingProduct(y0, u0)
             t01 = t01.addingProduct(y0, u1)
-            t02 = t02.addingProduct(y0, u2)
-            t03 = t03.addingProduct(y0, u3)
             let y1 = a[1 * lda + r]
             t10 = t10.addingProduct(y1, u0)
             t11 = t11.addingProduct(y1, u1)
-            t12 = t12.addingProduct(y1, u2)
-            t13 = t13.addingProduct(y1, u3)
             let y2 = a[2 * lda + r]
             t20 = t20.addingProduct(y2, u0)
             t21 = t21.addingProduct(y2, u1)
-            t22 = t22.addingProduct(y2, u2)
-            t23 = t23.addingProduct(y2, u3)
         }
-        out[0 * ldo + j] = t00; out[0 * ldo + j + 1] = t01; out[0 * ldo + j + 2] = t02; out[0 * ldo + j + 3] = t03
-        out[1 * ldo + j] = t10; out[1 * ldo + j + 1] = t11; out[1 * ldo + j + 2] = t12; out[1 * ldo + j + 3] = t13
-        out[2 * ldo + j] = t20; out[2 * ldo + j + 1] = t21; out[2 * ldo + j + 2] = t22; out[2 * ldo + j + 3] = t23
-        j += 4
+        out[0 * ldo + j] = t00; out[0 * ldo + j + 1] = t01
+        out[1 * ldo + j] = t10; out[1 * ldo + j + 1] = t11
+        out[2 * ldo + j] = t20; out[2 * ldo + j + 1] = t21
+        j += 2
     }
     while j < nc {
         var s0 = SIMD16<Float>(), s1 = SIMD16<Float>(), s2 = SIMD16<Float>()
@@ -266,81 +239,56 @@ func rowDots4<W: RowWeights>(_: W.Type, nc: Int, k: Int, a: UnsafePointer<Float>
                   w: UnsafePointer<W.E>, ldw: Int, out: UnsafeMutablePointer<Float>, ldo: Int) {
     let k16 = k & ~15
     var j = 0
-    while j + 4 <= nc {
-        var s00 = SIMD16<Float>(), s01 = SIMD16<Float>(), s02 = SIMD16<Float>(), s03 = SIMD16<Float>(), s10 = SIMD16<Float>(), s11 = SIMD16<Float>(), s12 = SIMD16<Float>(), s13 = SIMD16<Float>(), s20 = SIMD16<Float>(), s21 = SIMD16<Float>(), s22 = SIMD16<Float>(), s23 = SIMD16<Float>(), s30 = SIMD16<Float>(), s31 = SIMD16<Float>(), s32 = SIMD16<Float>(), s33 = SIMD16<Float>()
-        let w0 = w + j * ldw, w1 = w0 + ldw, w2 = w1 + ldw, w3 = w2 + ldw
+    while j + 2 <= nc {
+        var s00 = SIMD16<Float>(), s01 = SIMD16<Float>(), s10 = SIMD16<Float>(), s11 = SIMD16<Float>(), s20 = SIMD16<Float>(), s21 = SIMD16<Float>(), s30 = SIMD16<Float>(), s31 = SIMD16<Float>()
+        let w0 = w + j * ldw, w1 = w0 + ldw
         var p = 0
         while p < k16 {
-            let v0 = W.load(w0 + p), v1 = W.load(w1 + p), v2 = W.load(w2 + p), v3 = W.load(w3 + p)
+            prefetchAhead(w0 + p, ldw)
+            let v0 = W.load(w0 + p), v1 = W.load(w1 + p)
             let x0 = load16(a + 0 * lda + p)
             s00.addProduct(x0, v0)
             s01.addProduct(x0, v1)
-            s02.addProduct(x0, v2)
-            s03.addProduct(x0, v3)
             let x1 = load16(a + 1 * lda + p)
             s10.addProduct(x1, v0)
             s11.addProduct(x1, v1)
-            s12.addProduct(x1, v2)
-            s13.addProduct(x1, v3)
             let x2 = load16(a + 2 * lda + p)
             s20.addProduct(x2, v0)
             s21.addProduct(x2, v1)
-            s22.addProduct(x2, v2)
-            s23.addProduct(x2, v3)
             let x3 = load16(a + 3 * lda + p)
             s30.addProduct(x3, v0)
             s31.addProduct(x3, v1)
-            s32.addProduct(x3, v2)
-            s33.addProduct(x3, v3)
             p += 16
         }
         var t00 = hsum(s00)
         var t01 = hsum(s01)
-        var t02 = hsum(s02)
-        var t03 = hsum(s03)
         var t10 = hsum(s10)
         var t11 = hsum(s11)
-        var t12 = hsum(s12)
-        var t13 = hsum(s13)
         var t20 = hsum(s20)
         var t21 = hsum(s21)
-        var t22 = hsum(s22)
-        var t23 = hsum(s23)
         var t30 = hsum(s30)
         var t31 = hsum(s31)
-        var t32 = hsum(s32)
-        var t33 = hsum(s33)
         for r in k16..<k {
             let u0 = W.scalar(w0 + r)
             let u1 = W.scalar(w1 + r)
-            let u2 = W.scalar(w2 + r)
-            let u3 = W.scalar(w3 + r)
             let y0 = a[0 * lda + r]
             t00 = t00.addingProduct(y0, u0)
             t01 = t01.addingProduct(y0, u1)
-            t02 = t02.addingProduct(y0, u2)
-            t03 = t03.addingProduct(y0, u3)
             let y1 = a[1 * lda + r]
             t10 = t10.addingProduct(y1, u0)
             t11 = t11.addingProduct(y1, u1)
-            t12 = t12.addingProduct(y1, u2)
-            t13 = t13.addingProduct(y1, u3)
             let y2 = a[2 * lda + r]
             t20 = t20.addingProduct(y2, u0)
             t21 = t21.addingProduct(y2, u1)
-            t22 = t22.addingProduct(y2, u2)
-            t23 = t23.addingProduct(y2, u3)
             let y3 = a[3 * lda + r]
             t30 = t30.addingProduct(y3, u0)
             t31 = t31.addingProduct(y3, u1)
-            t32 = t32.addingProduct(y3, u2)
-            t33 = t33.addingProduct(y3, u3)
         }
-        out[0 * ldo + j] = t00; out[0 * ldo + j + 1] = t01; out[0 * ldo + j + 2] = t02; out[0 * ldo + j + 3] = t03
-        out[1 * ldo + j] = t10; out[1 * ldo + j + 1] = t11; out[1 * ldo + j + 2] = t12; out[1 * ldo + j + 3] = t13
-        out[2 * ldo + j] = t20; out[2 * ldo + j + 1] = t21; out[2 * ldo + j + 2] = t22; out[2 * ldo + j + 3] = t23
-        out[3 * ldo + j] = t30; out[3 * ldo + j + 1] = t31; out[3 * ldo + j + 2] = t32; out[3 * ldo + j + 3] = t33
-        j += 4
+        out[0 * ldo + j] = t00; out[0 * ldo + j + 1] = t01
+        out[1 * ldo + j] = t10; out[1 * ldo + j + 1] = t11
+        out[2 * ldo + j] = t20; out[2 * ldo + j + 1] = t21
+        out[3 * ldo + j] = t30; out[3 * ldo + j + 1] = t31
+        j += 2
     }
     while j < nc {
         var s0 = SIMD16<Float>(), s1 = SIMD16<Float>(), s2 = SIMD16<Float>(), s3 = SIMD16<Float>()
@@ -378,96 +326,65 @@ func rowDots5<W: RowWeights>(_: W.Type, nc: Int, k: Int, a: UnsafePointer<Float>
                   w: UnsafePointer<W.E>, ldw: Int, out: UnsafeMutablePointer<Float>, ldo: Int) {
     let k16 = k & ~15
     var j = 0
-    while j + 4 <= nc {
-        var s00 = SIMD16<Float>(), s01 = SIMD16<Float>(), s02 = SIMD16<Float>(), s03 = SIMD16<Float>(), s10 = SIMD16<Float>(), s11 = SIMD16<Float>(), s12 = SIMD16<Float>(), s13 = SIMD16<Float>(), s20 = SIMD16<Float>(), s21 = SIMD16<Float>(), s22 = SIMD16<Float>(), s23 = SIMD16<Float>(), s30 = SIMD16<Float>(), s31 = SIMD16<Float>(), s32 = SIMD16<Float>(), s33 = SIMD16<Float>(), s40 = SIMD16<Float>(), s41 = SIMD16<Float>(), s42 = SIMD16<Float>(), s43 = SIMD16<Float>()
-        let w0 = w + j * ldw, w1 = w0 + ldw, w2 = w1 + ldw, w3 = w2 + ldw
+    while j + 2 <= nc {
+        var s00 = SIMD16<Float>(), s01 = SIMD16<Float>(), s10 = SIMD16<Float>(), s11 = SIMD16<Float>(), s20 = SIMD16<Float>(), s21 = SIMD16<Float>(), s30 = SIMD16<Float>(), s31 = SIMD16<Float>(), s40 = SIMD16<Float>(), s41 = SIMD16<Float>()
+        let w0 = w + j * ldw, w1 = w0 + ldw
         var p = 0
         while p < k16 {
-            let v0 = W.load(w0 + p), v1 = W.load(w1 + p), v2 = W.load(w2 + p), v3 = W.load(w3 + p)
+            prefetchAhead(w0 + p, ldw)
+            let v0 = W.load(w0 + p), v1 = W.load(w1 + p)
             let x0 = load16(a + 0 * lda + p)
             s00.addProduct(x0, v0)
             s01.addProduct(x0, v1)
-            s02.addProduct(x0, v2)
-            s03.addProduct(x0, v3)
             let x1 = load16(a + 1 * lda + p)
             s10.addProduct(x1, v0)
             s11.addProduct(x1, v1)
-            s12.addProduct(x1, v2)
-            s13.addProduct(x1, v3)
             let x2 = load16(a + 2 * lda + p)
             s20.addProduct(x2, v0)
             s21.addProduct(x2, v1)
-            s22.addProduct(x2, v2)
-            s23.addProduct(x2, v3)
             let x3 = load16(a + 3 * lda + p)
             s30.addProduct(x3, v0)
             s31.addProduct(x3, v1)
-            s32.addProduct(x3, v2)
-            s33.addProduct(x3, v3)
             let x4 = load16(a + 4 * lda + p)
             s40.addProduct(x4, v0)
             s41.addProduct(x4, v1)
-            s42.addProduct(x4, v2)
-            s43.addProduct(x4, v3)
             p += 16
         }
         var t00 = hsum(s00)
         var t01 = hsum(s01)
-        var t02 = hsum(s02)
-        var t03 = hsum(s03)
         var t10 = hsum(s10)
         var t11 = hsum(s11)
-        var t12 = hsum(s12)
-        var t13 = hsum(s13)
         var t20 = hsum(s20)
         var t21 = hsum(s21)
-        var t22 = hsum(s22)
-        var t23 = hsum(s23)
         var t30 = hsum(s30)
         var t31 = hsum(s31)
-        var t32 = hsum(s32)
-        var t33 = hsum(s33)
         var t40 = hsum(s40)
         var t41 = hsum(s41)
-        var t42 = hsum(s42)
-        var t43 = hsum(s43)
         for r in k16..<k {
             let u0 = W.scalar(w0 + r)
             let u1 = W.scalar(w1 + r)
-            let u2 = W.scalar(w2 + r)
-            let u3 = W.scalar(w3 + r)
             let y0 = a[0 * lda + r]
             t00 = t00.addingProduct(y0, u0)
             t01 = t01.addingProduct(y0, u1)
-            t02 = t02.addingProduct(y0, u2)
-            t03 = t03.addingProduct(y0, u3)
             let y1 = a[1 * lda + r]
             t10 = t10.addingProduct(y1, u0)
             t11 = t11.addingProduct(y1, u1)
-            t12 = t12.addingProduct(y1, u2)
-            t13 = t13.addingProduct(y1, u3)
             let y2 = a[2 * lda + r]
             t20 = t20.addingProduct(y2, u0)
             t21 = t21.addingProduct(y2, u1)
-            t22 = t22.addingProduct(y2, u2)
-            t23 = t23.addingProduct(y2, u3)
             let y3 = a[3 * lda + r]
             t30 = t30.addingProduct(y3, u0)
             t31 = t31.addingProduct(y3, u1)
-            t32 = t32.addingProduct(y3, u2)
-            t33 = t33.addingProduct(y3, u3)
             let y4 = a[4 * lda + r]
             t40 = t40.addingProduct(y4, u0)
             t41 = t41.addingProduct(y4, u1)
-            t42 = t42.addingProduct(y4, u2)
-            t43 = t43.addingProduct(y4, u3)
         }
-        out[0 * ldo + j] = t00; out[0 * ldo + j + 1] = t01; out[0 * ldo + j + 2] = t02; out[0 * ldo + j + 3] = t03
-        out[1 * ldo + j] = t10; out[1 * ldo + j + 1] = t11; out[1 * ldo + j + 2] = t12; out[1 * ldo + j + 3] = t13
-        out[2 * ldo + j] = t20; out[2 * ldo + j + 1] = t21; out[2 * ldo + j + 2] = t22; out[2 * ldo + j + 3] = t23
-        out[3 * ldo + j] = t30; out[3 * ldo + j + 1] = t31; out[3 * ldo + j + 2] = t32; out[3 * ldo + j + 3] = t33
-        out[4 * ldo + j] = t40; out[4 * ldo + j + 1] = t41; out[4 * ldo + j + 2] = t42; out[4 * ldo + j + 3] = t43
-        j += 4
+        out[0 * ldo + j] = t00; out[0 * ldo + j + 1] = t01
+        out[1 * ldo + j] = t10; out[1 * ldo + j + 1] = t11
+        out[2 * ldo + j] = t20; out[2 * ldo + j + 1] = t21
+        out[3 * ldo + j] = t30; out[3 * ldo + j + 1] = t31
+        out[4 * ldo + j] = t40; out[4 * ldo + j + 1] = t41
+        j += 2
     }
     while j < nc {
         var s0 = SIMD16<Float>(), s1 = SIMD16<Float>(), s2 = SIMD16<Float>(), s3 = SIMD16<Float>(), s4 = SIMD16<Float>()
@@ -509,111 +426,74 @@ func rowDots6<W: RowWeights>(_: W.Type, nc: Int, k: Int, a: UnsafePointer<Float>
                   w: UnsafePointer<W.E>, ldw: Int, out: UnsafeMutablePointer<Float>, ldo: Int) {
     let k16 = k & ~15
     var j = 0
-    while j + 4 <= nc {
-        var s00 = SIMD16<Float>(), s01 = SIMD16<Float>(), s02 = SIMD16<Float>(), s03 = SIMD16<Float>(), s10 = SIMD16<Float>(), s11 = SIMD16<Float>(), s12 = SIMD16<Float>(), s13 = SIMD16<Float>(), s20 = SIMD16<Float>(), s21 = SIMD16<Float>(), s22 = SIMD16<Float>(), s23 = SIMD16<Float>(), s30 = SIMD16<Float>(), s31 = SIMD16<Float>(), s32 = SIMD16<Float>(), s33 = SIMD16<Float>(), s40 = SIMD16<Float>(), s41 = SIMD16<Float>(), s42 = SIMD16<Float>(), s43 = SIMD16<Float>(), s50 = SIMD16<Float>(), s51 = SIMD16<Float>(), s52 = SIMD16<Float>(), s53 = SIMD16<Float>()
-        let w0 = w + j * ldw, w1 = w0 + ldw, w2 = w1 + ldw, w3 = w2 + ldw
+    while j + 2 <= nc {
+        var s00 = SIMD16<Float>(), s01 = SIMD16<Float>(), s10 = SIMD16<Float>(), s11 = SIMD16<Float>(), s20 = SIMD16<Float>(), s21 = SIMD16<Float>(), s30 = SIMD16<Float>(), s31 = SIMD16<Float>(), s40 = SIMD16<Float>(), s41 = SIMD16<Float>(), s50 = SIMD16<Float>(), s51 = SIMD16<Float>()
+        let w0 = w + j * ldw, w1 = w0 + ldw
         var p = 0
         while p < k16 {
-            let v0 = W.load(w0 + p), v1 = W.load(w1 + p), v2 = W.load(w2 + p), v3 = W.load(w3 + p)
+            prefetchAhead(w0 + p, ldw)
+            let v0 = W.load(w0 + p), v1 = W.load(w1 + p)
             let x0 = load16(a + 0 * lda + p)
             s00.addProduct(x0, v0)
             s01.addProduct(x0, v1)
-            s02.addProduct(x0, v2)
-            s03.addProduct(x0, v3)
             let x1 = load16(a + 1 * lda + p)
             s10.addProduct(x1, v0)
             s11.addProduct(x1, v1)
-            s12.addProduct(x1, v2)
-            s13.addProduct(x1, v3)
             let x2 = load16(a + 2 * lda + p)
             s20.addProduct(x2, v0)
             s21.addProduct(x2, v1)
-            s22.addProduct(x2, v2)
-            s23.addProduct(x2, v3)
             let x3 = load16(a + 3 * lda + p)
             s30.addProduct(x3, v0)
             s31.addProduct(x3, v1)
-            s32.addProduct(x3, v2)
-            s33.addProduct(x3, v3)
             let x4 = load16(a + 4 * lda + p)
             s40.addProduct(x4, v0)
             s41.addProduct(x4, v1)
-            s42.addProduct(x4, v2)
-            s43.addProduct(x4, v3)
             let x5 = load16(a + 5 * lda + p)
             s50.addProduct(x5, v0)
             s51.addProduct(x5, v1)
-            s52.addProduct(x5, v2)
-            s53.addProduct(x5, v3)
             p += 16
         }
         var t00 = hsum(s00)
         var t01 = hsum(s01)
-        var t02 = hsum(s02)
-        var t03 = hsum(s03)
         var t10 = hsum(s10)
         var t11 = hsum(s11)
-        var t12 = hsum(s12)
-        var t13 = hsum(s13)
         var t20 = hsum(s20)
         var t21 = hsum(s21)
-        var t22 = hsum(s22)
-        var t23 = hsum(s23)
         var t30 = hsum(s30)
         var t31 = hsum(s31)
-        var t32 = hsum(s32)
-        var t33 = hsum(s33)
         var t40 = hsum(s40)
         var t41 = hsum(s41)
-        var t42 = hsum(s42)
-        var t43 = hsum(s43)
         var t50 = hsum(s50)
         var t51 = hsum(s51)
-        var t52 = hsum(s52)
-        var t53 = hsum(s53)
         for r in k16..<k {
             let u0 = W.scalar(w0 + r)
             let u1 = W.scalar(w1 + r)
-            let u2 = W.scalar(w2 + r)
-            let u3 = W.scalar(w3 + r)
             let y0 = a[0 * lda + r]
             t00 = t00.addingProduct(y0, u0)
             t01 = t01.addingProduct(y0, u1)
-            t02 = t02.addingProduct(y0, u2)
-            t03 = t03.addingProduct(y0, u3)
             let y1 = a[1 * lda + r]
             t10 = t10.addingProduct(y1, u0)
             t11 = t11.addingProduct(y1, u1)
-            t12 = t12.addingProduct(y1, u2)
-            t13 = t13.addingProduct(y1, u3)
             let y2 = a[2 * lda + r]
             t20 = t20.addingProduct(y2, u0)
             t21 = t21.addingProduct(y2, u1)
-            t22 = t22.addingProduct(y2, u2)
-            t23 = t23.addingProduct(y2, u3)
             let y3 = a[3 * lda + r]
             t30 = t30.addingProduct(y3, u0)
             t31 = t31.addingProduct(y3, u1)
-            t32 = t32.addingProduct(y3, u2)
-            t33 = t33.addingProduct(y3, u3)
             let y4 = a[4 * lda + r]
             t40 = t40.addingProduct(y4, u0)
             t41 = t41.addingProduct(y4, u1)
-            t42 = t42.addingProduct(y4, u2)
-            t43 = t43.addingProduct(y4, u3)
             let y5 = a[5 * lda + r]
             t50 = t50.addingProduct(y5, u0)
             t51 = t51.addingProduct(y5, u1)
-            t52 = t52.addingProduct(y5, u2)
-            t53 = t53.addingProduct(y5, u3)
         }
-        out[0 * ldo + j] = t00; out[0 * ldo + j + 1] = t01; out[0 * ldo + j + 2] = t02; out[0 * ldo + j + 3] = t03
-        out[1 * ldo + j] = t10; out[1 * ldo + j + 1] = t11; out[1 * ldo + j + 2] = t12; out[1 * ldo + j + 3] = t13
-        out[2 * ldo + j] = t20; out[2 * ldo + j + 1] = t21; out[2 * ldo + j + 2] = t22; out[2 * ldo + j + 3] = t23
-        out[3 * ldo + j] = t30; out[3 * ldo + j + 1] = t31; out[3 * ldo + j + 2] = t32; out[3 * ldo + j + 3] = t33
-        out[4 * ldo + j] = t40; out[4 * ldo + j + 1] = t41; out[4 * ldo + j + 2] = t42; out[4 * ldo + j + 3] = t43
-        out[5 * ldo + j] = t50; out[5 * ldo + j + 1] = t51; out[5 * ldo + j + 2] = t52; out[5 * ldo + j + 3] = t53
-        j += 4
+        out[0 * ldo + j] = t00; out[0 * ldo + j + 1] = t01
+        out[1 * ldo + j] = t10; out[1 * ldo + j + 1] = t11
+        out[2 * ldo + j] = t20; out[2 * ldo + j + 1] = t21
+        out[3 * ldo + j] = t30; out[3 * ldo + j + 1] = t31
+        out[4 * ldo + j] = t40; out[4 * ldo + j + 1] = t41
+        out[5 * ldo + j] = t50; out[5 * ldo + j + 1] = t51
+        j += 2
     }
     while j < nc {
         var s0 = SIMD16<Float>(), s1 = SIMD16<Float>(), s2 = SIMD16<Float>(), s3 = SIMD16<Float>(), s4 = SIMD16<Float>(), s5 = SIMD16<Float>()

@@ -60,8 +60,8 @@ final class MatmulTests: XCTestCase {
 
     func testSizesAllModes() {
         let ctx = ComputeContext(threads: 2)
-        for (idx, s) in testSizes.enumerated() {
-            let s2 = testSizes[(idx + 4) % testSizes.count], s3 = testSizes[(idx + 9) % testSizes.count]
+        for (idx, s) in kernelTestSizes.enumerated() {
+            let s2 = kernelTestSizes[(idx + 4) % kernelTestSizes.count], s3 = kernelTestSizes[(idx + 9) % kernelTestSizes.count]
             for weights in [Weights.f32, .i8(.w8a32), .i8(.w8a8)] {
                 check(m: s, k: 65, n: 33, weights: weights, ctx: ctx)      // vary m (row and panel forms)
                 check(m: 17, k: s, n: 31, weights: weights, ctx: ctx)      // vary k, panel form
@@ -179,8 +179,8 @@ final class MatmulTests: XCTestCase {
 
     func testSgemm() {
         let ctx = ComputeContext(threads: 2)
-        for (idx, s) in testSizes.enumerated() {
-            let s2 = testSizes[(idx + 5) % testSizes.count], s3 = testSizes[(idx + 8) % testSizes.count]
+        for (idx, s) in kernelTestSizes.enumerated() {
+            let s2 = kernelTestSizes[(idx + 5) % kernelTestSizes.count], s3 = kernelTestSizes[(idx + 8) % kernelTestSizes.count]
             for (m, k, n) in [(s, s2, s3), (s3, s, s2), (s2, s3, s)] {
                 var rng = TestRNG(UInt64(m * 7 + k * 11 + n))
                 let lda = k + 1, ldb = n + 3, ldc = n + 2

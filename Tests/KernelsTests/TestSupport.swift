@@ -3,7 +3,7 @@ import Kernels
 
 /// The sizes every kernel is checked at: odd and aligned around the SIMD width (16) and
 /// the microkernel blocks (8 rows, 32 columns).
-let testSizes = [1, 3, 7, 15, 16, 17, 31, 33, 63, 64, 65, 127, 257]
+let kernelTestSizes = [1, 3, 7, 15, 16, 17, 31, 33, 63, 64, 65, 127, 257]
 
 /// SplitMix64: deterministic test data.
 struct TestRNG {

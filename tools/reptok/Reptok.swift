@@ -19,6 +19,7 @@ struct Reptok: ParsableCommand {
             EvalCommand.self,
             ConvertCommand.self,
             InspectCommand.self,
+            BenchCommand.self,
         ]
     )
 }

@@ -12,6 +12,9 @@
 extern "C" {
 #endif
 
+/// Prefetch the cache line at p for reading (any architecture; a hint only).
+static inline void rtk_prefetch(const void *p) { __builtin_prefetch(p, 0, 3); }
+
 /// Bit 0: AVX-512 F+BW+VL with OS support for zmm state (xgetbv).
 /// Bit 1: bit 0 and AVX512-VNNI (vpdpbusd).
 /// Always 0 on non-x86 builds.

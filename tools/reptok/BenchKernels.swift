@@ -1,0 +1,300 @@
+import ArgumentParser
+import Foundation
+import Kernels
+
+/// `reptok bench kernels [--json] [--threads N] [--reps R]`
+///
+/// Measures, in one run:
+/// 1. the two ceilings — float32 FMA peak (register-only loop on every thread) and streaming
+///    read bandwidth (a 512 MB buffer, 16× the 32 MB L3);
+/// 2. GFLOP/s of `matmul` in both modes at the model's GEMM shapes;
+/// 3. GB/s of weight bytes for the generator-shaped (6, 1536, 6144) product, cycling through
+///    8 distinct weight matrices (75 MB) so the L3 cannot hold them;
+/// 4. GFLOP/s of `conv3x3` at the VAE's 32×32×512 and 256×256×128;
+/// 5. the ratios to the ceilings and to the GEMM figure of the same mode.
+/// Every figure is the median of `--reps` timed repetitions after one warm-up.
+struct BenchKernelsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kernels",
+        abstract: "GEMM, gemv, conv3x3 and attention throughput against the measured float32 peak and read bandwidth.")
+
+    @Flag(name: .long, help: "Print one JSON object instead of the table.")
+    var json = false
+
+    @Option(name: .long, help: "Worker threads (default: online cores).")
+    var threads: Int?
+
+    @Option(name: .long, help: "Timed repetitions per figure (the median is reported).")
+    var reps: Int = 7
+
+    @Option(name: .long, help: "Only these sections, comma-separated: ceilings, gemm, gemv, conv, attention (for profiling; ratios need ceilings).")
+    var only: String?
+
+    func validate() throws {
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1 (got \(threads))") }
+        if reps < 1 { throw ValidationError("--reps must be at least 1 (got \(reps))") }
+    }
+
+    func run() throws {
+        let ctx = ComputeContext(threads: threads)
+        let sections = only.map { Set($0.split(separator: ",").map(String.init)) }
+        let report = BenchKernels(ctx: ctx, reps: reps, sections: sections).run(progress: !json)
+        if json {
+            let data = try JSONSerialization.data(withJSONObject: report.json(), options: [.sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+        } else {
+            print(report.table())
+        }
+    }
+}
+
+/// Seconds of monotonic clock.
+private func now() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+}
+
+/// Median of the timings of `reps` calls of `body` after one warm-up call.
+private func medianTime(reps: Int, _ body: () -> Void) -> Double {
+    body()
+    var t: [Double] = []
+    for _ in 0..<reps {
+        let t0 = now()
+        body()
+        t.append(now() - t0)
+    }
+    t.sort()
+    return t[t.count / 2]
+}
+
+/// Everything one run measures.
+struct KernelBenchReport {
+    struct Gemm { let m, k, n: Int; let mode: MatrixMode; let gflops: Double }
+    struct Gemv { let m, k, n: Int; let mode: MatrixMode; let gbs: Double; let gflops: Double }
+    struct Conv { let h, w, c: Int; let mode: MatrixMode; let gflops: Double }
+    struct Attn { let tokens, heads, headDim: Int; let gflops: Double }
+    var threads = 1
+    var vnni = false
+    var fp32Peak = 0.0, int8Peak = 0.0, readBW = 0.0
+    var gemm: [Gemm] = [], gemv: [Gemv] = [], conv: [Conv] = [], attention: [Attn] = []
+
+    func gemmFigure(_ mode: MatrixMode) -> Double {
+        let v = gemm.filter { $0.mode == mode }.map(\.gflops).sorted()
+        return v.isEmpty ? 0 : v[v.count / 2]
+    }
+
+    func json() -> [String: Any] {
+        [
+            "fp32_peak_gflops": fp32Peak, "read_bandwidth_gbs": readBW,
+            "int8_peak_gops": int8Peak, "threads": threads, "vnni": vnni,
+            "gemm": gemm.map { ["m": $0.m, "k": $0.k, "n": $0.n, "mode": $0.mode.rawValue, "gflops": $0.gflops,
+                                "ratio_to_fp32_peak": $0.gflops / fp32Peak] as [String: Any] },
+            "gemv": gemv.map { ["m": $0.m, "k": $0.k, "n": $0.n, "mode": $0.mode.rawValue, "gbs": $0.gbs,
+                                "gflops": $0.gflops, "ratio_to_read_bandwidth": $0.gbs / readBW] as [String: Any] },
+            "conv3x3": conv.map { ["h": $0.h, "w": $0.w, "c": $0.c, "mode": $0.mode.rawValue, "gflops": $0.gflops,
+                                   "ratio_to_fp32_peak": $0.gflops / fp32Peak,
+                                   "ratio_to_gemm_same_mode": $0.gflops / gemmFigure($0.mode)] as [String: Any] },
+            "attention": attention.map { ["tokens": $0.tokens, "heads": $0.heads, "head_dim": $0.headDim,
+                                          "gflops": $0.gflops, "ratio_to_fp32_peak": $0.gflops / fp32Peak] as [String: Any] },
+        ]
+    }
+
+    func table() -> String {
+        func f(_ x: Double, _ d: Int = 1) -> String { String(format: "%.\(d)f", x) }
+        func pct(_ x: Double) -> String { String(format: "%5.1f %%", 100 * x) }
+        var s = "threads \(threads), VNNI \(vnni ? "yes" : "no")\n"
+        s += "ceilings: float32 FMA peak \(f(fp32Peak)) GFLOP/s; read bandwidth \(f(readBW)) GB/s"
+        if int8Peak > 0 { s += "; int8 vpdpbusd peak \(f(int8Peak)) GOP/s" }
+        s += "\n\nGEMM (M, K, N)          mode    GFLOP/s   of fp32 peak   w8a8/w8a32\n"
+        for g in gemm {
+            let other = gemm.first { $0.m == g.m && $0.k == g.k && $0.n == g.n && $0.mode == .w8a32 }
+            let speedup = g.mode == .w8a8 && other != nil ? f(g.gflops / other!.gflops, 2) + "x" : ""
+            s += "(\(g.m), \(g.k), \(g.n))".padding(toLength: 24, withPad: " ", startingAt: 0)
+                + g.mode.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)
+                + f(g.gflops).leftPad(7) + "   " + pct(g.gflops / fp32Peak).leftPad(12) + "   " + speedup.leftPad(10) + "\n"
+        }
+        s += "\ngemv (M, K, N), 8 matrices   mode    weight GB/s   of read bandwidth   GFLOP/s\n"
+        for g in gemv {
+            s += "(\(g.m), \(g.k), \(g.n))".padding(toLength: 29, withPad: " ", startingAt: 0)
+                + g.mode.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)
+                + f(g.gbs).leftPad(11) + "   " + pct(g.gbs / readBW).leftPad(17) + "   " + f(g.gflops).leftPad(7) + "\n"
+        }
+        s += "\nconv3x3 (H, W, C)       mode    GFLOP/s   of fp32 peak   of GEMM (same mode)\n"
+        for c in conv {
+            s += "(\(c.h), \(c.w), \(c.c))".padding(toLength: 24, withPad: " ", startingAt: 0)
+                + c.mode.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)
+                + f(c.gflops).leftPad(7) + "   " + pct(c.gflops / fp32Peak).leftPad(12) + "   "
+                + pct(c.gflops / gemmFigure(c.mode)).leftPad(19) + "\n"
+        }
+        s += "\nattention (tokens, heads, head)   GFLOP/s   of fp32 peak\n"
+        for a in attention {
+            s += "(\(a.tokens), \(a.heads), \(a.headDim))".padding(toLength: 34, withPad: " ", startingAt: 0)
+                + f(a.gflops).leftPad(7) + "   " + pct(a.gflops / fp32Peak).leftPad(12) + "\n"
+        }
+        s += "\n(GEMM figure per mode = median over the three shapes; medians of repeated runs)"
+        return s
+    }
+}
+
+private extension String {
+    func leftPad(_ n: Int) -> String { count >= n ? self : String(repeating: " ", count: n - count) + self }
+}
+
+/// Deterministic pseudo-random fill (xorshift), fast enough for hundreds of MB.
+private func fill(_ p: UnsafeMutablePointer<Float>, _ n: Int, seed: UInt64) {
+    var s = seed | 1
+    for i in 0..<n {
+        s ^= s << 13; s ^= s >> 7; s ^= s << 17
+        p[i] = Float(Int32(truncatingIfNeeded: s >> 40) & 0xFFFF) / 32768 - 1
+    }
+}
+
+private func fill(_ p: UnsafeMutablePointer<Int8>, _ n: Int, seed: UInt64) {
+    var s = seed | 1
+    for i in 0..<n {
+        s ^= s << 13; s ^= s >> 7; s ^= s << 17
+        p[i] = Int8(truncatingIfNeeded: s >> 32)
+    }
+}
+
+struct BenchKernels {
+    let ctx: ComputeContext
+    let reps: Int
+    /// nil = everything.
+    var sections: Set<String>? = nil
+
+    private func wants(_ s: String) -> Bool { sections?.contains(s) ?? true }
+
+    func run(progress: Bool) -> KernelBenchReport {
+        var r = KernelBenchReport()
+        r.threads = ctx.threads
+        r.vnni = ctx.usesVNNI
+        func note(_ s: String) {
+            if progress { FileHandle.standardError.write(Data("bench: \(s)\n".utf8)) }
+        }
+        if wants("ceilings") {
+            note("ceilings")
+            (r.fp32Peak, r.int8Peak) = peaks()
+            r.readBW = readBandwidth()
+        }
+        for (m, k, n) in [(257, 1152, 3456), (257, 3456, 1152), (261, 768, 3072)] where wants("gemm") {
+            for mode in MatrixMode.allCases {
+                note("gemm \(m)x\(k)x\(n) \(mode.rawValue)")
+                r.gemm.append(.init(m: m, k: k, n: n, mode: mode, gflops: gemm(m: m, k: k, n: n, mode: mode)))
+            }
+        }
+        for mode in MatrixMode.allCases where wants("gemv") {
+            note("gemv \(mode.rawValue)")
+            let (gbs, gflops) = gemv(m: 6, k: 1536, n: 6144, mode: mode)
+            r.gemv.append(.init(m: 6, k: 1536, n: 6144, mode: mode, gbs: gbs, gflops: gflops))
+        }
+        for (h, w, c) in [(32, 32, 512), (256, 256, 128)] where wants("conv") {
+            for mode in MatrixMode.allCases {
+                note("conv3x3 \(h)x\(w)x\(c) \(mode.rawValue)")
+                r.conv.append(.init(h: h, w: w, c: c, mode: mode, gflops: conv(h: h, w: w, c: c, mode: mode)))
+            }
+        }
+        for (t, hd, d) in [(261, 12, 64), (257, 16, 72), (1024, 1, 512)] where wants("attention") {
+            note("attention \(t)x\(hd)x\(d)")
+            r.attention.append(.init(tokens: t, heads: hd, headDim: d, gflops: attention(tokens: t, heads: hd, headDim: d)))
+        }
+        return r
+    }
+
+    /// Float32 FMA peak (GFLOP/s) and int8 dot peak (GOP/s, 0 without VNNI), all threads.
+    func peaks() -> (Double, Double) {
+        let iters = 20_000_000
+        let sink = UnsafeMutablePointer<Float>.allocate(capacity: ctx.threads)
+        defer { sink.deallocate() }
+        let tf = medianTime(reps: reps) {
+            ctx.parallelFor(ctx.threads) { r in for t in r { sink[t] = Probes.fmaLoop(iterations: iters, ctx: ctx) } }
+        }
+        let fp32 = Double(ctx.threads) * Double(iters) * Double(Probes.fmaPerIteration) * 2 / tf / 1e9
+        guard ctx.usesVNNI else { return (fp32, 0) }
+        let ti = medianTime(reps: reps) {
+            ctx.parallelFor(ctx.threads) { r in
+                for t in r { sink[t] = Float(Probes.int8DotLoop(iterations: iters, ctx: ctx) ?? 0) }
+            }
+        }
+        return (fp32, Double(ctx.threads) * Double(iters) * Double(Probes.int8MacPerIteration) * 2 / ti / 1e9)
+    }
+
+    /// Streaming read bandwidth (GB/s) over a 512 MB buffer, all threads.
+    func readBandwidth() -> Double {
+        let count = 128 << 20
+        let buf = UnsafeMutablePointer<Float>.allocate(capacity: count)
+        defer { buf.deallocate() }
+        ctx.parallelFor(count / 4096) { r in fill(buf + r.lowerBound * 4096, r.count * 4096, seed: UInt64(r.lowerBound + 1)) }
+        let sink = UnsafeMutablePointer<Float>.allocate(capacity: ctx.threads)
+        defer { sink.deallocate() }
+        let t = medianTime(reps: reps) {
+            ctx.parallelFor(ctx.threads) { r in
+                for part in r {
+                    let lo = count * part / ctx.threads, hi = count * (part + 1) / ctx.threads
+                    sink[part] = Probes.streamRead(buf + lo, count: hi - lo)
+                }
+            }
+        }
+        return Double(count * 4) / t / 1e9
+    }
+
+    func gemm(m: Int, k: Int, n: Int, mode: MatrixMode) -> Double {
+        let a = UnsafeMutablePointer<Float>.allocate(capacity: m * k); defer { a.deallocate() }
+        let w = UnsafeMutablePointer<Int8>.allocate(capacity: n * k); defer { w.deallocate() }
+        let s = UnsafeMutablePointer<Float>.allocate(capacity: n); defer { s.deallocate() }
+        let c = UnsafeMutablePointer<Float>.allocate(capacity: m * n); defer { c.deallocate() }
+        fill(a, m * k, seed: 1); fill(w, n * k, seed: 2); s.initialize(repeating: 0.01, count: n)
+        let wm = WeightMatrix(i8: w, scales: s, n: n, k: k)
+        let t = medianTime(reps: reps) {
+            matmul(a, lda: k, m: m, wm, bias: nil, into: c, ldc: n, mode: mode, ctx: ctx)
+        }
+        return 2 * Double(m) * Double(k) * Double(n) / t / 1e9
+    }
+
+    /// Weight GB/s and GFLOP/s of (m, k, n) cycling over 8 distinct weight matrices.
+    func gemv(m: Int, k: Int, n: Int, mode: MatrixMode) -> (Double, Double) {
+        let count = 8
+        let a = UnsafeMutablePointer<Float>.allocate(capacity: m * k); defer { a.deallocate() }
+        let w = UnsafeMutablePointer<Int8>.allocate(capacity: count * n * k); defer { w.deallocate() }
+        let s = UnsafeMutablePointer<Float>.allocate(capacity: n); defer { s.deallocate() }
+        let c = UnsafeMutablePointer<Float>.allocate(capacity: m * n); defer { c.deallocate() }
+        fill(a, m * k, seed: 3); s.initialize(repeating: 0.01, count: n)
+        ctx.parallelFor(count) { r in for i in r { fill(w + i * n * k, n * k, seed: UInt64(10 + i)) } }
+        let t = medianTime(reps: reps) {
+            for i in 0..<count {
+                let wm = WeightMatrix(i8: w + i * n * k, scales: s, n: n, k: k)
+                matmul(a, lda: k, m: m, wm, bias: nil, into: c, ldc: n, mode: mode, ctx: ctx)
+            }
+        } / Double(count)
+        return (Double(n * k) / t / 1e9, 2 * Double(m * n * k) / t / 1e9)
+    }
+
+    func conv(h: Int, w: Int, c: Int, mode: MatrixMode) -> Double {
+        let x = UnsafeMutablePointer<Float>.allocate(capacity: h * w * c); defer { x.deallocate() }
+        let wt = UnsafeMutablePointer<Int8>.allocate(capacity: c * 9 * c); defer { wt.deallocate() }
+        let s = UnsafeMutablePointer<Float>.allocate(capacity: c); defer { s.deallocate() }
+        let b = UnsafeMutablePointer<Float>.allocate(capacity: c); defer { b.deallocate() }
+        let o = UnsafeMutablePointer<Float>.allocate(capacity: h * w * c); defer { o.deallocate() }
+        fill(x, h * w * c, seed: 4); fill(wt, c * 9 * c, seed: 5); fill(b, c, seed: 6)
+        s.initialize(repeating: 0.01, count: c)
+        let wm = WeightMatrix(i8: wt, scales: s, n: c, k: 9 * c)
+        let t = medianTime(reps: max(3, reps / 2)) {
+            conv3x3(x, height: h, width: w, inChannels: c, wm, bias: b, out: o, mode: mode, ctx: ctx)
+        }
+        return 2 * Double(h * w) * Double(c) * Double(9 * c) / t / 1e9
+    }
+
+    func attention(tokens: Int, heads: Int, headDim: Int) -> Double {
+        let width = heads * headDim
+        let q = UnsafeMutablePointer<Float>.allocate(capacity: tokens * 3 * width); defer { q.deallocate() }
+        let o = UnsafeMutablePointer<Float>.allocate(capacity: tokens * width); defer { o.deallocate() }
+        fill(q, tokens * 3 * width, seed: 7)
+        let t = medianTime(reps: reps) {
+            Kernels.attention(q: q, qStride: 3 * width, k: q + width, kStride: 3 * width, v: q + 2 * width,
+                              vStride: 3 * width, out: o, outStride: width, tokens: tokens, heads: heads,
+                              headDim: headDim, scale: 1 / Float(headDim).squareRoot(), ctx: ctx)
+        }
+        return 4 * Double(tokens) * Double(tokens) * Double(width) / t / 1e9
+    }
+}
