@@ -60,6 +60,21 @@ static void guard_emit_message(j_common_ptr cinfo, int level) {
 
 static void guard_output_message(j_common_ptr cinfo) { (void)cinfo; }
 
+/// Most scans accepted in one file. Real progressive files have about 10; a
+/// crafted file with many thousands of tiny scans makes decoding quadratic.
+#define RTK_MAX_SCANS 1000
+
+/// Progress monitor used only to stop files with absurd scan counts.
+static void guard_progress(j_common_ptr cinfo) {
+    if (!cinfo->is_decompressor) return;
+    j_decompress_ptr d = (j_decompress_ptr)cinfo;
+    if (d->input_scan_number > RTK_MAX_SCANS) {
+        jpeg_guard *g = (jpeg_guard *)cinfo->err;
+        snprintf(g->msg, g->msg_len, "more than %d scans", RTK_MAX_SCANS);
+        longjmp(g->jmp, 1);
+    }
+}
+
 static void guard_init(jpeg_guard *g, char *msg, size_t msg_len) {
     memset(g, 0, sizeof *g);
     jpeg_std_error(&g->pub);
@@ -95,6 +110,10 @@ int rtk_jpeg_decode(const uint8_t *data, size_t size, uint64_t max_pixels,
 
     jpeg_create_decompress(&cinfo);
     created = 1;
+    struct jpeg_progress_mgr progress;
+    memset(&progress, 0, sizeof progress);
+    progress.progress_monitor = guard_progress;
+    cinfo.progress = &progress;
     jpeg_mem_src(&cinfo, (const unsigned char *)data, (unsigned long)size);
     jpeg_save_markers(&cinfo, JPEG_APP0 + 1, 0xFFFF);  // keep APP1 for the EXIF orientation
     (void)jpeg_read_header(&cinfo, TRUE);

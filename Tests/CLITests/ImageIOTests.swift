@@ -108,6 +108,22 @@ final class ImageIOTests: XCTestCase {
                     colour, "Palette4")
     }
 
+    func testAdam7InterlacedPNG() throws {
+        // 11×9 so that every one of the seven passes is non-empty and some are ragged.
+        let (iw, ih) = (11, 9)
+        var pixels: [[[UInt8]]] = []
+        for y in 0..<ih {
+            var row: [[UInt8]] = []
+            for x in 0..<iw { row.append([UInt8(x * 23), UInt8(y * 28), UInt8((x * 7 + y * 13) & 255), UInt8(x * y)]) }
+            pixels.append(row)
+        }
+        let image = try decode(HandPNG.makeAdam7(width: iw, height: ih, colorType: 6, pixels: pixels))
+        XCTAssertEqual([image.width, image.height], [iw, ih])
+        var expected: [UInt8] = []
+        for y in 0..<ih { for x in 0..<iw { expected += pixels[y][x].prefix(3) } }
+        XCTAssertEqual(image.pixels, expected)
+    }
+
     // MARK: PNG writing
 
     func testPNGWriterOutputReadsBackWithIndependentReader() throws {

@@ -151,13 +151,37 @@ enum HandPNG {
     /// as the PNG spec says for `bitDepth` and `colorType`.
     static func make(width: Int, height: Int, bitDepth: UInt8, colorType: UInt8, rows: [[UInt8]],
                      palette: [UInt8]? = nil, trns: [UInt8]? = nil, text: (String, String)? = nil) -> [UInt8] {
+        var raw: [UInt8] = []
+        for row in rows { raw += [0] + row }
+        return assemble(width: width, height: height, bitDepth: bitDepth, colorType: colorType, interlace: 0,
+                        raw: raw, palette: palette, trns: trns, text: text)
+    }
+
+    /// An Adam7-interlaced 8-bit PNG: `pixels[y][x]` holds one pixel's `bytesPerPixel` bytes.
+    /// The seven passes (PNG spec §8.2) are written one after the other, each row with filter 0;
+    /// empty passes are left out.
+    static func makeAdam7(width: Int, height: Int, colorType: UInt8, pixels: [[[UInt8]]]) -> [UInt8] {
+        let passes = [(0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2)]
+        var raw: [UInt8] = []
+        for (x0, y0, dx, dy) in passes {
+            let xs = Array(stride(from: x0, to: width, by: dx)), ys = Array(stride(from: y0, to: height, by: dy))
+            guard !xs.isEmpty, !ys.isEmpty else { continue }
+            for y in ys {
+                raw.append(0)
+                for x in xs { raw += pixels[y][x] }
+            }
+        }
+        return assemble(width: width, height: height, bitDepth: 8, colorType: colorType, interlace: 1,
+                        raw: raw, palette: nil, trns: nil, text: nil)
+    }
+
+    private static func assemble(width: Int, height: Int, bitDepth: UInt8, colorType: UInt8, interlace: UInt8, raw: [UInt8],
+                                 palette: [UInt8]?, trns: [UInt8]?, text: (String, String)?) -> [UInt8] {
         var png: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
-        png += chunk("IHDR", be32(UInt32(width)) + be32(UInt32(height)) + [bitDepth, colorType, 0, 0, 0])
+        png += chunk("IHDR", be32(UInt32(width)) + be32(UInt32(height)) + [bitDepth, colorType, 0, 0, interlace])
         if let palette { png += chunk("PLTE", palette) }
         if let trns { png += chunk("tRNS", trns) }
         if let text { png += chunk("tEXt", Array(text.0.utf8) + [0] + Array(text.1.utf8)) }
-        var raw: [UInt8] = []
-        for row in rows { raw += [0] + row }
         png += chunk("IDAT", zlibStored(raw))
         png += chunk("IEND", [])
         return png
