@@ -1,0 +1,518 @@
+// Random-weight model files with exactly the layout of a converted checkpoint (same tensor names,
+// types, shapes, order and metadata keys as `convertCheckpoint`), built from an architecture preset.
+// Used by `reptok bench pipeline` to measure the release-size model without the release checkpoint.
+import Foundation
+
+/// Errors from reading a preset or writing a synthetic model (I/O failures are `FileAccessError`
+/// and `GGUFWriterError`).
+public enum SyntheticModelError: Error, CustomStringConvertible, Equatable {
+    /// The preset file could not be read or decoded.
+    case unreadablePreset(path: String, reason: String)
+    /// The preset's sizes are inconsistent or absurd; every problem is listed.
+    case invalidPreset(name: String, problems: [String])
+    /// `ModelPreset.named` got neither a built-in name nor an existing `.json` file.
+    case unknownPreset(name: String, known: [String])
+
+    public var description: String {
+        switch self {
+        case let .unreadablePreset(p, r): return "\(p): not a model preset: \(r)"
+        case let .invalidPreset(n, p): return "preset \(n): \(p.joined(separator: "; "))"
+        case let .unknownPreset(n, k): return "unknown preset \(n) (built in: \(k.joined(separator: ", ")); or give a path to a .json preset)"
+        }
+    }
+}
+
+/// An architecture description: every size a converted file records as `reptok.*` metadata
+/// (docs/gguf-format.md), grouped per component. Stored as JSON with snake_case keys in
+/// `models/presets/<name>.json`; `ModelPreset.xl` is the release model of spec §3.
+///
+/// Sizes the converter derives are not repeated: encoder heads = width / 64 (every DINOv2 size),
+/// the encoder positional table is written already resized to the input grid.
+public struct ModelPreset: Codable, Equatable, Sendable {
+    /// DINOv2 encoder (spec §5).
+    public struct Encoder: Codable, Equatable, Sendable {
+        /// Token width C (768); heads = C / 64.
+        public var width: Int
+        public var depth: Int
+        /// Patch side in pixels (14).
+        public var patchSize: Int
+        /// Input side in pixels (224).
+        public var inputSize: Int
+        /// Register tokens (4).
+        public var registers: Int
+        /// MLP hidden size (3072).
+        public var mlpHidden: Int
+    }
+
+    /// Adapter (spec §6).
+    public struct Adapter: Codable, Equatable, Sendable {
+        /// Output width (= decoder width, 1152).
+        public var width: Int
+        /// Rows of `new_reg` (2; the runtime does not use them, the converter writes them when present).
+        public var extraTokens: Int
+    }
+
+    /// Time conditioning and mapping network (spec §7).
+    public struct Mapping: Codable, Equatable, Sendable {
+        /// Width M (1024).
+        public var width: Int
+        public var depth: Int
+        /// SwiGLU hidden size (3072).
+        public var hidden: Int
+        /// Rows F of `time_emb.weight` (512); the Fourier embedding has 2F values.
+        public var timeFeatures: Int
+    }
+
+    /// Decoder transformer (spec §8).
+    public struct Decoder: Codable, Equatable, Sendable {
+        public var width: Int
+        public var depth: Int
+        public var heads: Int
+        public var headDim: Int
+        /// SwiGLU hidden size (3456).
+        public var ffHidden: Int
+        /// RoPE frequencies per axis and head (9).
+        public var ropeFreqs: Int
+        public var latentChannels: Int
+        public var latentH: Int
+        public var latentW: Int
+        /// Latent patch side (2).
+        public var patchSize: Int
+    }
+
+    /// SD-VAE decoder (spec §9).
+    public struct VAE: Codable, Equatable, Sendable {
+        /// Encoder block channels, e.g. [128, 256, 512, 512]; the decoder walks them in reverse.
+        public var blockOutChannels: [Int]
+        /// Resnets per down block; up blocks have one more.
+        public var layersPerBlock: Int
+        public var normGroups: Int
+        public var scalingFactor: Float
+        public var shiftFactor: Float
+    }
+
+    /// MLP-Mixer generator (spec §10).
+    public struct Generator: Codable, Equatable, Sendable {
+        /// Token size C (= encoder width).
+        public var channels: Int
+        /// Inner width D.
+        public var dim: Int
+        public var depth: Int
+        /// Token-mixing expansion e (Conv1d with 3e channels).
+        public var expansionToken: Int
+        /// Channel expansion e′ (hidden D·e′).
+        public var expansionChannel: Int
+        public var numClasses: Int
+    }
+
+    /// Sampling defaults (spec §2).
+    public struct Sample: Codable, Equatable, Sendable {
+        public var numSteps: Int
+        public var cfgScale: Float
+        /// [lo, hi] guidance interval.
+        public var tInterval: [Float]
+    }
+
+    /// Short name (`xl`, `tiny`); used in file names and in `general.name`.
+    public var name: String
+    /// One line saying where the sizes come from.
+    public var description: String
+    /// Output image side in pixels (256).
+    public var imageSize: Int
+    public var scaleFactor: Float
+    public var encoder: Encoder
+    public var adapter: Adapter
+    public var mapping: Mapping
+    public var decoder: Decoder
+    public var vae: VAE
+    public var generator: Generator
+    public var sample: Sample
+
+    public init(name: String, description: String, imageSize: Int, scaleFactor: Float, encoder: Encoder, adapter: Adapter,
+                mapping: Mapping, decoder: Decoder, vae: VAE, generator: Generator, sample: Sample) {
+        self.name = name
+        self.description = description
+        self.imageSize = imageSize
+        self.scaleFactor = scaleFactor
+        self.encoder = encoder
+        self.adapter = adapter
+        self.mapping = mapping
+        self.decoder = decoder
+        self.vae = vae
+        self.generator = generator
+        self.sample = sample
+    }
+
+    /// The release model, RepTok XL on ImageNet 256 (spec §3): ≈1.24 G inference parameters.
+    public static let xl = ModelPreset(
+        name: "xl", description: "RepTok XL, ImageNet 256 (spec §3 release shapes)", imageSize: 256, scaleFactor: 1,
+        encoder: Encoder(width: 768, depth: 12, patchSize: 14, inputSize: 224, registers: 4, mlpHidden: 3072),
+        adapter: Adapter(width: 1152, extraTokens: 2),
+        mapping: Mapping(width: 1024, depth: 2, hidden: 3072, timeFeatures: 512),
+        decoder: Decoder(width: 1152, depth: 28, heads: 16, headDim: 72, ffHidden: 3456, ropeFreqs: 9,
+                         latentChannels: 4, latentH: 32, latentW: 32, patchSize: 2),
+        vae: VAE(blockOutChannels: [128, 256, 512, 512], layersPerBlock: 2, normGroups: 32, scalingFactor: 0.18215, shiftFactor: 0),
+        generator: Generator(channels: 768, dim: 1536, depth: 28, expansionToken: 3, expansionChannel: 4, numClasses: 1000),
+        sample: Sample(numSteps: 50, cfgScale: 1.5, tInterval: [0.3, 0.9]))
+
+    /// The sizes of the tiny test fixture (spec §12), for quick runs and for checking the writer
+    /// against the converter.
+    public static let tiny = ModelPreset(
+        name: "tiny", description: "sizes of the tiny test fixture (spec §12)", imageSize: 32, scaleFactor: 1,
+        encoder: Encoder(width: 128, depth: 2, patchSize: 14, inputSize: 56, registers: 4, mlpHidden: 512),
+        adapter: Adapter(width: 144, extraTokens: 2),
+        mapping: Mapping(width: 64, depth: 1, hidden: 192, timeFeatures: 32),
+        decoder: Decoder(width: 144, depth: 2, heads: 6, headDim: 24, ffHidden: 432, ropeFreqs: 3,
+                         latentChannels: 4, latentH: 16, latentW: 16, patchSize: 2),
+        vae: VAE(blockOutChannels: [64, 128], layersPerBlock: 1, normGroups: 32, scalingFactor: 0.18215, shiftFactor: 0),
+        generator: Generator(channels: 128, dim: 96, depth: 2, expansionToken: 3, expansionChannel: 4, numClasses: 10),
+        sample: Sample(numSteps: 50, cfgScale: 1.5, tInterval: [0.3, 0.9]))
+
+    /// Built-in presets by name.
+    public static let builtIn: [String: ModelPreset] = ["xl": .xl, "tiny": .tiny]
+
+    /// A built-in preset by name, or a preset JSON file by path.
+    public static func named(_ nameOrPath: String) throws -> ModelPreset {
+        if let p = builtIn[nameOrPath] { return p }
+        guard FileManager.default.fileExists(atPath: nameOrPath) else {
+            throw SyntheticModelError.unknownPreset(name: nameOrPath, known: builtIn.keys.sorted())
+        }
+        return try load(path: nameOrPath)
+    }
+
+    /// Reads and validates a preset JSON file (snake_case keys).
+    public static func load(path: String) throws -> ModelPreset {
+        // Presets are a few hundred bytes; refuse anything absurd before reading it.
+        let attrs = try? FileManager.default.attributesOfItem(atPath: path)
+        if let size = attrs?[.size] as? Int, size > 1 << 20 {
+            throw SyntheticModelError.unreadablePreset(path: path, reason: "\(size) bytes (a preset is under 1 MB)")
+        }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw SyntheticModelError.unreadablePreset(path: path, reason: "cannot read the file")
+        }
+        let preset: ModelPreset
+        do {
+            let d = JSONDecoder()
+            d.keyDecodingStrategy = .convertFromSnakeCase
+            preset = try d.decode(ModelPreset.self, from: data)
+        } catch {
+            throw SyntheticModelError.unreadablePreset(path: path, reason: "\(error)")
+        }
+        try preset.validate()
+        return preset
+    }
+
+    /// Canonical JSON (snake_case, sorted keys, pretty-printed), as stored in `models/presets/`.
+    public func json() -> Data {
+        let e = JSONEncoder()
+        e.keyEncodingStrategy = .convertToSnakeCase
+        e.outputFormatting = [.sortedKeys, .prettyPrinted]
+        // Encoding plain structs of numbers and strings cannot fail.
+        return (try? e.encode(self)) ?? Data()
+    }
+
+    /// Throws `invalidPreset` listing every inconsistency (the same cross-checks the converter and the
+    /// runtime make), and refuses sizes above 16 G parameters.
+    public func validate() throws {
+        var p: [String] = []
+        func positive(_ v: Int, _ what: String) { if v < 1 { p.append("\(what) must be ≥ 1 (is \(v))") } }
+        for (v, w) in [(imageSize, "image_size"), (encoder.width, "encoder.width"), (encoder.depth, "encoder.depth"),
+                       (encoder.patchSize, "encoder.patch_size"), (encoder.inputSize, "encoder.input_size"),
+                       (encoder.mlpHidden, "encoder.mlp_hidden"), (adapter.width, "adapter.width"),
+                       (mapping.width, "mapping.width"), (mapping.depth, "mapping.depth"), (mapping.hidden, "mapping.hidden"),
+                       (mapping.timeFeatures, "mapping.time_features"), (decoder.width, "decoder.width"),
+                       (decoder.depth, "decoder.depth"), (decoder.heads, "decoder.heads"), (decoder.headDim, "decoder.head_dim"),
+                       (decoder.ffHidden, "decoder.ff_hidden"), (decoder.ropeFreqs, "decoder.rope_freqs"),
+                       (decoder.latentChannels, "decoder.latent_channels"), (decoder.latentH, "decoder.latent_h"),
+                       (decoder.latentW, "decoder.latent_w"), (decoder.patchSize, "decoder.patch_size"),
+                       (vae.layersPerBlock, "vae.layers_per_block"), (vae.normGroups, "vae.norm_groups"),
+                       (generator.channels, "generator.channels"), (generator.dim, "generator.dim"), (generator.depth, "generator.depth"),
+                       (generator.expansionToken, "generator.expansion_token"), (generator.expansionChannel, "generator.expansion_channel"),
+                       (generator.numClasses, "generator.num_classes"), (sample.numSteps, "sample.num_steps")] {
+            positive(v, w)
+        }
+        if encoder.registers < 0 { p.append("encoder.registers must be ≥ 0") }
+        if adapter.extraTokens < 0 { p.append("adapter.extra_tokens must be ≥ 0") }
+        if p.isEmpty {
+            if encoder.width % 64 != 0 { p.append("encoder.width \(encoder.width) is not a multiple of the DINOv2 head size 64") }
+            if encoder.inputSize % encoder.patchSize != 0 { p.append("encoder.input_size \(encoder.inputSize) is not a multiple of patch_size \(encoder.patchSize)") }
+            if adapter.width != decoder.width { p.append("adapter.width \(adapter.width) ≠ decoder.width \(decoder.width)") }
+            if adapter.width < encoder.width { p.append("adapter.width \(adapter.width) < encoder.width \(encoder.width)") }
+            if decoder.heads * decoder.headDim != decoder.width { p.append("decoder.heads × head_dim = \(decoder.heads) × \(decoder.headDim) ≠ width \(decoder.width)") }
+            if 4 * decoder.ropeFreqs > decoder.headDim { p.append("4 × decoder.rope_freqs \(decoder.ropeFreqs) exceeds head_dim \(decoder.headDim)") }
+            if decoder.latentH % decoder.patchSize != 0 || decoder.latentW % decoder.patchSize != 0 {
+                p.append("latent \(decoder.latentH)×\(decoder.latentW) is not a multiple of decoder.patch_size \(decoder.patchSize)")
+            }
+            if vae.blockOutChannels.isEmpty || vae.blockOutChannels.count > 16 || vae.blockOutChannels.contains(where: { $0 < 1 }) {
+                p.append("vae.block_out_channels must hold 1 to 16 positive numbers (is \(vae.blockOutChannels))")
+            } else {
+                if vae.blockOutChannels.contains(where: { $0 % vae.normGroups != 0 }) { p.append("vae.block_out_channels \(vae.blockOutChannels) are not multiples of norm_groups \(vae.normGroups)") }
+                if decoder.latentH << (vae.blockOutChannels.count - 1) != imageSize { p.append("latent_h \(decoder.latentH) × 2^\(vae.blockOutChannels.count - 1) ≠ image_size \(imageSize)") }
+            }
+            if generator.channels != encoder.width { p.append("generator.channels \(generator.channels) ≠ encoder.width \(encoder.width)") }
+            if !(scaleFactor.isFinite && scaleFactor != 0) { p.append("scale_factor must be finite and nonzero") }
+            if !(vae.scalingFactor.isFinite && vae.scalingFactor != 0) || !vae.shiftFactor.isFinite { p.append("vae scaling/shift factors must be finite, scaling nonzero") }
+            if sample.tInterval.count != 2 || !(sample.tInterval[0] <= sample.tInterval[1]) || !sample.cfgScale.isFinite {
+                p.append("sample: t_interval must be [lo, hi] with lo ≤ hi and cfg_scale finite")
+            }
+        }
+        if p.isEmpty {
+            // 16 G parameters (≥ 16 GB int8) is far beyond any RepTok model: refuse before writing.
+            let total = SyntheticModel.tensorSpecs(self).reduce(0.0) { $0 + Double($1.outputShape.reduce(1, *)) }
+            if total > 16e9 { p.append("\(Int(total)) parameters (more than 16 G)") }
+        }
+        if !p.isEmpty { throw SyntheticModelError.invalidPreset(name: name, problems: p) }
+    }
+
+    /// The converter's resolved configuration for these sizes (what a real conversion of a checkpoint
+    /// with these shapes records).
+    public var archConfig: ArchConfig {
+        var c = ArchConfig()
+        c.imageSize = imageSize
+        c.scaleFactor = scaleFactor
+        c.encWidth = encoder.width
+        c.encDepth = encoder.depth
+        c.encHeads = encoder.width / 64
+        c.encPatch = encoder.patchSize
+        c.encInput = encoder.inputSize
+        c.encRegisters = encoder.registers
+        c.encMLP = encoder.mlpHidden
+        c.encLnEps = 1e-6
+        c.encPosGrid = encoder.inputSize / max(encoder.patchSize, 1)    // written already at the input grid
+        c.adapterWidth = adapter.width
+        c.adapterNewReg = adapter.extraTokens
+        c.decWidth = decoder.width
+        c.decDepth = decoder.depth
+        c.decHeads = decoder.heads
+        c.decHeadDim = decoder.headDim
+        c.decFF = decoder.ffHidden
+        c.decRopeFreqs = decoder.ropeFreqs
+        c.latentChannels = decoder.latentChannels
+        c.latentH = decoder.latentH
+        c.latentW = decoder.latentW
+        c.decPatch = decoder.patchSize
+        c.mapWidth = mapping.width
+        c.mapDepth = mapping.depth
+        c.mapHidden = mapping.hidden
+        c.timeFeatures = mapping.timeFeatures
+        c.vaeChannels = vae.blockOutChannels
+        c.vaeLayersPerBlock = vae.layersPerBlock
+        c.vaeNormGroups = vae.normGroups
+        c.vaeScaling = vae.scalingFactor
+        c.vaeShift = vae.shiftFactor
+        c.genChannels = generator.channels
+        c.genDim = generator.dim
+        c.genDepth = generator.depth
+        c.genExpToken = generator.expansionToken
+        c.genExpChannel = generator.expansionChannel
+        c.genClasses = generator.numClasses
+        c.numSteps = sample.numSteps
+        c.cfgScale = sample.cfgScale
+        c.tInterval = sample.tInterval
+        return c
+    }
+}
+
+/// What `SyntheticModel.write` produced.
+public struct SyntheticModelReport: Sendable {
+    public let path: String
+    /// `reptok.source.sha256` of the file: identifies preset, weight format, seed and writer version.
+    public let fingerprint: String
+    /// File tensors (int8 scale tensors included).
+    public let tensors: Int
+    /// Parameters (elements of the model tensors, scales excluded).
+    public let parameters: Int
+    public let fileSize: Int
+    public let seconds: Double
+}
+
+/// Writes random-weight GGUF files that a `Pipeline` loads exactly as a converted checkpoint.
+///
+/// The tensor list, order, layouts and metadata keys are the converter's (`requiredTensors` and
+/// `ArchConfig.metadata`); only the provenance differs: `general.name` = `synthetic-<preset>`,
+/// `reptok.source.file` = `synthetic:<preset>:seed<seed>`, `reptok.source.sha256` = `fingerprint`.
+/// Linear/Conv weights are drawn in float and quantized by the converter's `quantizeInt8PerRow`, so
+/// the int8 values, scales and `reptok.quant.*` error keys are what a conversion would write.
+///
+/// Values (U = uniform on [−1, 1), one counter-based splitmix64 stream per tensor and seed, so each
+/// tensor is independent of the others and of the order of writing):
+/// - Linear/Conv weights `[o, k]`: U·√(3/k) (variance 1/k: activations keep their scale layer to layer);
+/// - biases: 0.02·U;
+/// - norm gains (LayerNorm/GroupNorm weights, RMSNorm `scale`s): 1 + 0.05·U;
+/// - decoder head scales `self_attn.scale`: 10 + U;
+/// - LayerScale `ls*.gamma`: 0.1 + 0.01·U;
+/// - RoPE `freqs` [2, H, F]: π·10^(k/(F−1)) for frequency k, the same for both axes and every head;
+/// - `dec.time_emb.weight`: √3·U (unit variance);
+/// - tokens, positional tables, label embeddings: 0.1·U.
+public enum SyntheticModel {
+    /// Bumped whenever the values or the layout rules change, so cached files are rewritten.
+    public static let writerVersion = 1
+
+    /// The file tensors of a preset, in file order (natural name order), before int8 scale companions.
+    static func tensorSpecs(_ preset: ModelPreset) -> [TensorSpec] {
+        requiredTensors(preset.archConfig).sorted { naturalLess($0.name, $1.name) }
+    }
+
+    /// The file's tensor table for `preset`: (name, type, shape in PyTorch order), in file order, each
+    /// int8 weight followed by its `.scale` [rows] (F32).
+    public static func tensorLayout(_ preset: ModelPreset, weights: WeightFormat = .int8) -> [(name: String, type: GGMLType, shape: [Int])] {
+        var out: [(name: String, type: GGMLType, shape: [Int])] = []
+        for s in tensorSpecs(preset) {
+            let t = fileType(s, weights)
+            out.append((s.name, t, s.outputShape))
+            if t == .i8 { out.append((s.name + ".scale", .f32, [s.outputShape[0]])) }
+        }
+        return out
+    }
+
+    /// SHA-256 of the writer version, the canonical preset JSON, the weight format and the seed.
+    public static func fingerprint(preset: ModelPreset, weights: WeightFormat, seed: UInt64) -> String {
+        var h = SHA256()
+        h.update(Array("reptok-synthetic/\(writerVersion)\n".utf8))
+        h.update(Array(preset.json()))
+        h.update(Array("\nweights=\(weights.rawValue)\nseed=\(seed)\n".utf8))
+        return SHA256.hex(h.finalize())
+    }
+
+    /// `true` when `path` is a complete file written by `write` for exactly these arguments: it opens
+    /// as GGUF, carries the fingerprint, and holds exactly the expected tensors (names, types, shapes).
+    public static func matches(path: String, preset: ModelPreset, weights: WeightFormat, seed: UInt64) -> Bool {
+        guard let f = try? GGUFFile(path: path),
+              f.metadata["reptok.source.sha256"]?.string == fingerprint(preset: preset, weights: weights, seed: seed)
+        else { return false }
+        let expected = tensorLayout(preset, weights: weights)
+        let actual = f.orderedTensorInfos
+        guard actual.count == expected.count else { return false }
+        for (a, e) in zip(actual, expected) where a.name != e.name || a.type != e.type || a.shape != e.shape { return false }
+        return true
+    }
+
+    static func fileType(_ s: TensorSpec, _ weights: WeightFormat) -> GGMLType {
+        guard s.quantizable else { return .f32 }
+        switch weights { case .int8: return .i8; case .f16: return .f16; case .f32: return .f32 }
+    }
+
+    /// Writes the random-weight model of `preset` to `output` (atomically: a temporary file in the same
+    /// folder, renamed at the end). Streams one tensor at a time; memory use is a few copies of the
+    /// largest tensor. `onTensor(index, count, name)` is called before each tensor.
+    @discardableResult
+    public static func write(preset: ModelPreset, output: String, weights: WeightFormat = .int8, seed: UInt64 = 0,
+                             onTensor: ((Int, Int, String) -> Void)? = nil) throws -> SyntheticModelReport {
+        let start = Date()
+        try preset.validate()
+        var isDir: ObjCBool = false
+        let outDir = URL(fileURLWithPath: output).deletingLastPathComponent().path
+        guard FileManager.default.fileExists(atPath: outDir, isDirectory: &isDir), isDir.boolValue else {
+            throw FileAccessError.writeFailed(path: output, reason: "folder \(outDir) does not exist")
+        }
+        let specs = tensorSpecs(preset)
+        let arch = preset.archConfig
+        let print = fingerprint(preset: preset, weights: weights, seed: seed)
+
+        // 1. Header: the converter's metadata keys in the converter's order.
+        let writer = GGUFWriter(path: output, alignment: 64)
+        writer.set("general.architecture", .string("reptok"))
+        writer.set("general.name", .string("synthetic-\(preset.name)"))
+        writer.set("reptok.format_version", .uint32(1))
+        writer.set("reptok.converter.version", .string(quantConverterVersion))
+        writer.set("reptok.source.file", .string("synthetic:\(preset.name):seed\(seed)"))
+        writer.set("reptok.source.sha256", .string(print))
+        writer.set("reptok.weights", .string(weights.rawValue))
+        writer.set("reptok.quant.scheme", .string(weights == .int8 ? "per_channel_symmetric_int8" : "none"))
+        for (k, v) in arch.metadata { writer.set(k, v) }
+        writer.set("reptok.quant.max_rel_l2", .float32(0))
+        writer.set("reptok.quant.mean_rel_l2", .float32(0))
+        writer.set("reptok.quant.max_abs_err", .float32(0))
+        for s in specs {
+            let t = fileType(s, weights)
+            try writer.declareTensor(name: s.name, type: t, shape: s.outputShape)
+            if t == .i8 { try writer.declareTensor(name: s.name + ".scale", type: .f32, shape: [s.outputShape[0]]) }
+        }
+        try writer.begin()
+
+        // 2. Data, tensor by tensor.
+        var errors: [(String, QuantError)] = []
+        var parameters = 0
+        for (i, s) in specs.enumerated() {
+            onTensor?(i, specs.count, s.name)
+            let values = syntheticValues(s, seed: seed)
+            parameters += values.count
+            switch fileType(s, weights) {
+            case .i8:
+                let rows = s.outputShape[0]
+                let (q, scales, e) = quantizeInt8PerRow(values, rows: rows, cols: values.count / max(rows, 1))
+                try writer.writeTensor(name: s.name, values: q)
+                try writer.writeTensor(name: s.name + ".scale", values: scales.map { $0.bitPattern.littleEndian })
+                errors.append((s.name, e))
+            case .f16:
+                // |values| ≤ 10 + 1: always within the float16 range.
+                guard let (bits, e) = toFloat16(values) else { throw ConvertError.f16Overflow(path: output, key: s.name) }
+                try writer.writeTensor(name: s.name, values: bits.map { $0.littleEndian })
+                errors.append((s.name, e))
+            default:
+                try writer.writeTensor(name: s.name, values: values.map { $0.bitPattern.littleEndian })
+            }
+        }
+
+        // 3. Error summary (as the converter computes it), then fsync + rename.
+        let maxRel = errors.map(\.1.relativeL2).max() ?? 0
+        let meanRel = errors.isEmpty ? 0 : errors.reduce(0) { $0 + $1.1.relativeL2 } / Double(errors.count)
+        try writer.patch("reptok.quant.max_rel_l2", .float32(Float(maxRel)))
+        try writer.patch("reptok.quant.mean_rel_l2", .float32(Float(meanRel)))
+        try writer.patch("reptok.quant.max_abs_err", .float32(Float(errors.map(\.1.maxAbs).max() ?? 0)))
+        try writer.finish()
+
+        let size = (try? FileManager.default.attributesOfItem(atPath: output)[.size] as? Int) ?? 0
+        return SyntheticModelReport(path: output, fingerprint: print, tensors: writer.declaredTensors.count, parameters: parameters,
+                                    fileSize: size, seconds: Date().timeIntervalSince(start))
+    }
+
+    /// The float values of one file tensor, in file layout (the distributions are in the type's doc).
+    static func syntheticValues(_ s: TensorSpec, seed: UInt64) -> [Float] {
+        let count = s.outputShape.reduce(1, *)
+        let name = s.name
+        // RoPE frequencies are a fixed ladder, not random.
+        if name.hasSuffix("pos_emb.freqs") {
+            let f = s.outputShape[2]
+            return (0 ..< count).map { i in
+                let k = i % f
+                return Float.pi * Float(pow(10.0, f > 1 ? Double(k) / Double(f - 1) : 0))
+            }
+        }
+        let (base, amplitude): (Float, Float)
+        if s.quantizable {
+            base = 0; amplitude = (3 / Float(max(count / s.outputShape[0], 1))).squareRoot()
+        } else if name.hasSuffix(".bias") {
+            base = 0; amplitude = 0.02
+        } else if name.hasSuffix("self_attn.scale") {
+            base = 10; amplitude = 1
+        } else if name.hasSuffix(".gamma") {
+            base = 0.1; amplitude = 0.01
+        } else if name == "dec.time_emb.weight" {
+            base = 0; amplitude = Float(3).squareRoot()
+        } else if name.hasSuffix(".scale") || (name.hasSuffix(".weight") && !name.contains("embedding_table")) {
+            // RMSNorm scales, LayerNorm/GroupNorm weights (including the generator's final `mixer.<L+1>`).
+            base = 1; amplitude = 0.05
+        } else {
+            base = 0; amplitude = 0.1
+        }
+        // Counter-based splitmix64: element i of tensor `name` is mix(key + (i+1)·γ).
+        var key = seed &* 0x9E37_79B9_7F4A_7C15 ^ 0xD1B5_4A32_D192_ED03
+        for b in name.utf8 { key = (key ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
+        var out = [Float](repeating: 0, count: count)
+        out.withUnsafeMutableBufferPointer { o in
+            var z = key
+            for i in 0 ..< count {
+                z = z &+ 0x9E37_79B9_7F4A_7C15
+                var x = z
+                x = (x ^ (x >> 30)) &* 0xBF58_476D_1CE4_E5B9
+                x = (x ^ (x >> 27)) &* 0x94D0_49BB_1331_11EB
+                x ^= x >> 31
+                // Top 24 bits as a signed integer: exactly representable, U in [−1, 1).
+                let u = Float(Int64(bitPattern: x) >> 40) * (1 / 8_388_608)
+                o[i] = base + amplitude * u
+            }
+        }
+        return out
+    }
+}
