@@ -36,16 +36,19 @@ public enum AccuracyEval {
         /// The table as text, one quantity per line.
         public func formatted(model: String, reference: String) -> String {
             var lines = ["accuracy of \(model) against \(reference) (\(steps) Euler steps, seed \(seed))"]
-            lines.append(String(format: "%-28@ %12@ %10@ %8@", "image" as NSString, "token cos" as NSString, "PSNR dB" as NSString, "SSIM" as NSString))
-            for r in images {
-                lines.append(String(format: "%-28@ %12.7f %10.2f %8.5f", r.name as NSString, r.tokenCosine, r.reconstructionPSNR, r.reconstructionSSIM))
+            func pad(_ text: String, _ width: Int) -> String {
+                text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
             }
+            func row(_ name: String, _ cosine: Double, _ psnr: Double, _ ssim: Double) -> String {
+                pad(name, 28) + String(format: " %12.7f %10.2f %8.5f", cosine, psnr, ssim)
+            }
+            lines.append(pad("image", 28) + "    token cos    PSNR dB     SSIM")
+            for r in images { lines.append(row(r.name, r.tokenCosine, r.reconstructionPSNR, r.reconstructionSSIM)) }
             if images.count > 1 {
                 let n = Double(images.count)
-                lines.append(String(format: "%-28@ %12.7f %10.2f %8.5f", "mean" as NSString,
-                                    images.map(\.tokenCosine).reduce(0, +) / n,
-                                    images.map(\.reconstructionPSNR).reduce(0, +) / n,
-                                    images.map(\.reconstructionSSIM).reduce(0, +) / n))
+                lines.append(row("mean", images.map(\.tokenCosine).reduce(0, +) / n,
+                                 images.map(\.reconstructionPSNR).reduce(0, +) / n,
+                                 images.map(\.reconstructionSSIM).reduce(0, +) / n))
             }
             for v in velocity {
                 lines.append(String(format: "decoder velocity rel L2 at t = %.2f: %.5f", v.t, v.relativeL2))

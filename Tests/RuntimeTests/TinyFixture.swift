@@ -48,7 +48,7 @@ enum TinyFixture {
     static func trace(_ weights: WeightFormat, mode: MatrixMode = .w8a32) throws -> [String: [Float]] {
         let key = "\(weights)-\(mode)"
         if let t = traces[key] { return t }
-        let p = try Pipeline(modelPath: try model(weights), options: PipelineOptions(threads: 1, mode: mode))
+        let p = try Pipeline(modelPath: try model(weights), options: PipelineOptions(mode: mode))
         var out: [String: [Float]] = [:]
         for t in try Trace.run(pipeline: p, inputs: try goldenTensors()) { out[t.name] = t.values }
         traces[key] = out

@@ -58,7 +58,8 @@ struct EvalCommand: ParsableCommand {
             inputs.append(("test card", a.prepareImage(rgb: AccuracyEval.testCard(size: s), width: s, height: s)))
         }
         let report = try AccuracyEval.run(model: a, reference: b, images: inputs, steps: steps, seed: seed)
-        print(report.formatted(model: (model as NSString).lastPathComponent + " (\(compute))",
+        let label = (model as NSString).lastPathComponent + (a.modelInfo["weights"] == "int8" ? " (\(compute))" : "")
+        print(report.formatted(model: label,
                                reference: (reference as NSString).lastPathComponent))
     }
 }
