@@ -68,10 +68,10 @@ public func attention(q: UnsafePointer<Float>, qStride: Int,
                 // online softmax update, one lane per query
                 var t0v = SIMD16<Float>(repeating: -.greatestFiniteMagnitude), t1v = t0v
                 for z in 0..<ns {
-                    t0v = pointwiseMax(t0v, load16(sT + z * w))
-                    if nv == 2 { t1v = pointwiseMax(t1v, load16(sT + z * w + 16)) }
+                    t0v = vmax(t0v, load16(sT + z * w))
+                    if nv == 2 { t1v = vmax(t1v, load16(sT + z * w + 16)) }
                 }
-                let n0 = pointwiseMax(m0, t0v), n1 = pointwiseMax(m1, t1v)
+                let n0 = vmax(m0, t0v), n1 = vmax(m1, t1v)
                 let changed = any(n0 .!= m0) || (nv == 2 && any(n1 .!= m1))
                 let a0 = vexp(m0 - n0), a1 = vexp(m1 - n1)
                 m0 = n0; m1 = n1

@@ -25,11 +25,17 @@ private struct ConvRowsF32: F32Rows {
     let x: UnsafePointer<Float>, height: Int, width: Int, cin: Int
     let meta: [ConvBlock]
     let zero: UnsafePointer<Float>
-    @inline(__always) func row(_ i: Int, _ b: Int) -> UnsafePointer<Float> {
+    @inline(__always)
+    func strip(_ i0: Int, _ count: Int, _ b: Int, _ ptrs: UnsafeMutablePointer<UnsafePointer<Float>>) {
         let blk = meta[b]
-        let y = i / width + blk.tap / 3 - 1, xx = i % width + blk.tap % 3 - 1
-        if y < 0 || y >= height || xx < 0 || xx >= width { return zero }
-        return x + (y * width + xx) * cin + blk.c0
+        let dy = blk.tap / 3 - 1, dx = blk.tap % 3 - 1
+        var oy = i0 / width, ox = i0 % width        // output pixel, advanced without division
+        for z in 0..<count {
+            let y = oy + dy, xx = ox + dx
+            ptrs[z] = (y < 0 || y >= height || xx < 0 || xx >= width) ? zero : x + (y * width + xx) * cin + blk.c0
+            ox += 1
+            if ox == width { ox = 0; oy += 1 }
+        }
     }
 }
 
@@ -40,12 +46,23 @@ private struct ConvRowsI8: I8Rows {
     let corr: UnsafePointer<Int32>, scale: UnsafePointer<Float>
     let meta: [ConvBlock]
     let zero: UnsafePointer<Int8>
-    @inline(__always) func row(_ i: Int, _ b: Int) -> (UnsafePointer<Int8>, Int32, Float) {
+    @inline(__always)
+    func strip(_ i0: Int, _ count: Int, _ b: Int, _ ptrs: UnsafeMutablePointer<UnsafePointer<Int8>?>,
+               _ corrOut: UnsafeMutablePointer<Int32>, _ scaleOut: UnsafeMutablePointer<Float>) {
         let blk = meta[b]
-        let y = i / width + blk.tap / 3 - 1, xx = i % width + blk.tap % 3 - 1
-        if y < 0 || y >= height || xx < 0 || xx >= width { return (zero, 0, 0) }
-        let pix = y * width + xx
-        return (q + pix * cinq + blk.c0, corr[pix * chunks + blk.c0 / kc], scale[pix])
+        let dy = blk.tap / 3 - 1, dx = blk.tap % 3 - 1, chunk = blk.c0 / kc
+        var oy = i0 / width, ox = i0 % width
+        for z in 0..<count {
+            let y = oy + dy, xx = ox + dx
+            if y < 0 || y >= height || xx < 0 || xx >= width {
+                ptrs[z] = zero; corrOut[z] = 0; scaleOut[z] = 0
+            } else {
+                let pix = y * width + xx
+                ptrs[z] = q + pix * cinq + blk.c0; corrOut[z] = corr[pix * chunks + chunk]; scaleOut[z] = scale[pix]
+            }
+            ox += 1
+            if ox == width { ox = 0; oy += 1 }
+        }
     }
 }
 

@@ -41,12 +41,19 @@ enum Blocking {
 /// sources use to find the matching activations.
 struct KBlock { var k0: Int; var kc: Int }
 
-/// Float activations for the panel form: a pointer to kc readable floats of row i in block b.
-protocol F32Rows { func row(_ i: Int, _ b: Int) -> UnsafePointer<Float> }
+/// Float activations for the panel form: for rows i0 ..< i0 + count (count ≤ 8) of block b,
+/// pointers to kc readable floats each.
+protocol F32Rows {
+    func strip(_ i0: Int, _ count: Int, _ b: Int, _ ptrs: UnsafeMutablePointer<UnsafePointer<Float>>)
+}
 
-/// Quantized activations for the panel form: row i of block b as signed bytes (kc rounded
-/// up to 4 readable, zero past kc), the correction 128·Σ bytes, and the row scale.
-protocol I8Rows { func row(_ i: Int, _ b: Int) -> (UnsafePointer<Int8>, Int32, Float) }
+/// Quantized activations for the panel form: for rows i0 ..< i0 + count (count ≤ 8) of
+/// block b, the signed bytes (kc rounded up to 4 readable, zero past kc), the correction
+/// 128·Σ bytes, and the row scale.
+protocol I8Rows {
+    func strip(_ i0: Int, _ count: Int, _ b: Int, _ ptrs: UnsafeMutablePointer<UnsafePointer<Int8>?>,
+               _ corr: UnsafeMutablePointer<Int32>, _ scale: UnsafeMutablePointer<Float>)
+}
 
 /// What happens to a raw tile value t[i, j] on its way to C:
 /// C[i, j] (= or +=) colScale[j] · act(alpha · t[i, j] · wScale[j] + bias[j]).
@@ -180,10 +187,10 @@ func vnniKernelPortable(_ mr: Int, _ kc4: Int, _ a: UnsafePointer<UnsafePointer<
 @inline(__always)
 func quantizeRowFast(_ x: UnsafePointer<Float>, k: Int, kq: Int, into q: UnsafeMutablePointer<Int8>,
                      blockLen: Int, sums: UnsafeMutablePointer<Int32>) -> Float {
-    var vmax = SIMD16<Float>()
+    var mx = SIMD16<Float>()
     var p = 0
-    while p + 16 <= k { vmax = pointwiseMax(vmax, vabs(load16(x + p))); p += 16 }
-    var amax = hmax(vmax)
+    while p + 16 <= k { mx = vmax(mx, vabs(load16(x + p))); p += 16 }
+    var amax = hmax(mx)
     while p < k { amax = max(amax, abs(x[p])); p += 1 }
     let nb = (k + blockLen - 1) / blockLen
     guard amax > 0, amax.isFinite else {
@@ -197,7 +204,8 @@ func quantizeRowFast(_ x: UnsafePointer<Float>, k: Int, kq: Int, into q: UnsafeM
     while p + 16 <= k {
         // |x·inv| <= 127 (+ rounding), so the rounded value needs no clamp beyond ±127
         let r = vroundToInt32(load16(x + p) * inv)
-        let v = vnarrow(r.clamped(lowerBound: SIMD16(repeating: -127), upperBound: lim))
+        let lo = SIMD16<Int32>(repeating: -127)
+        let v = vnarrow(r.replacing(with: lim, where: r .> lim).replacing(with: lo, where: r .< lo))
         UnsafeMutableRawPointer(q + p).storeBytes(of: v, as: SIMD16<Int8>.self)
         p += 16
     }
@@ -260,7 +268,7 @@ func panelGemmF32<A: F32Rows>(m: Int, n: Int, ldw: Int, blocks: [KBlock], rows: 
                 var i = m0
                 while i < m1 {
                     let r = min(8, m1 - i)
-                    for q in 0..<r { ptrs[q] = rows.row(i + q, bi) }
+                    rows.strip(i, r, bi, ptrs)
                     for jp in 0..<panels {
                         f32Microkernel(rows: r, nv: 2, kc: blk.kc, a: UnsafePointer(ptrs), aStep: 1,
                                        b: panel + jp * blk.kc * 32, ldb: 32,
@@ -305,7 +313,7 @@ func panelGemmI8<A: I8Rows>(m: Int, n: Int, ldw: Int, blocks: [KBlock], rows: A,
                 var i = m0
                 while i < m1 {
                     let r = min(8, m1 - i)
-                    for q in 0..<r { (ptrs[q], corr[q], scale[q]) = rows.row(i + q, bi) }
+                    rows.strip(i, r, bi, ptrs, corr, scale)
                     for jp in 0..<panels {
                         let cc = tile + (i - m0) * ncp + jp * 32
                         if fastKernel {
@@ -333,9 +341,8 @@ func uniformBlocks(k: Int, kc: Int) -> [KBlock] {
 
 /// Row form for float activations: raw[i, j] = Σ_p A[i, p] · W[j, p] by `rowDots`, over
 /// tasks of Blocking.nc columns, then the epilogue.
-func rowGemmF32<W: RowWeights>(_: W.Type, m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
-                               w: UnsafePointer<W.E>, epilogue: Epilogue,
-                               c: UnsafeMutablePointer<Float>, ldc: Int, ctx: ComputeContext) {
+func rowGemmF32(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, w: WeightSource,
+                epilogue: Epilogue, c: UnsafeMutablePointer<Float>, ldc: Int, ctx: ComputeContext) {
     let ncp = Blocking.nc
     let tasks = (n + ncp - 1) / ncp
     ctx.parallelForSlots(tasks) { range, slot in
@@ -345,8 +352,14 @@ func rowGemmF32<W: RowWeights>(_: W.Type, m: Int, n: Int, k: Int, a: UnsafePoint
             var i = 0
             while i < m {
                 let r = min(6, m - i)
-                rowDots(W.self, mr: r, nc: n1 - n0, k: k, a: a + i * lda, lda: lda, w: w + n0 * k, ldw: k,
-                        out: tile + i * ncp, ldo: ncp)
+                switch w {
+                case .i8(let wp):
+                    rowDots(mr: r, nc: n1 - n0, k: k, a: a + i * lda, lda: lda, w: wp + n0 * k, ldw: k,
+                            out: tile + i * ncp, ldo: ncp)
+                case .f32(let wp):
+                    rowDots(mr: r, nc: n1 - n0, k: k, a: a + i * lda, lda: lda, w: wp + n0 * k, ldw: k,
+                            out: tile + i * ncp, ldo: ncp)
+                }
                 i += r
             }
             epilogue.apply(tile: tile, ldt: ncp, rows: m, n0: n0, cols: n1 - n0, c: c, ldc: ldc)

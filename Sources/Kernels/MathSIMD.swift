@@ -6,7 +6,7 @@
 /// below it the result is ≈ 1e-38 instead of 0, above it ≈ 2.4e38 instead of +inf.
 @inline(__always)
 func vexp(_ xIn: SIMD16<Float>) -> SIMD16<Float> {
-    let x = xIn.clamped(lowerBound: SIMD16(repeating: -87.3365), upperBound: SIMD16(repeating: 88.3762))
+    let x = vmin(vmax(xIn, SIMD16(repeating: -87.3365)), SIMD16(repeating: 88.3762))
     // x = n ln2 + r, |r| <= ln2/2; ln2 split in a high part exact in float and a low part.
     // Adding 1.5·2^23 rounds x·log2(e) to the nearest integer n, which then sits in the
     // low mantissa bits (no float->int conversion instruction needed).
@@ -68,6 +68,17 @@ func vsilu(_ x: SIMD16<Float>) -> SIMD16<Float> {
     (x / (1 + vexp(-x))).replacing(with: 0, where: x .< -88)
 }
 
+// Lane-wise min/max. The standard library's pointwiseMin/Max and clamped(...) are generic
+// and were left as out-of-line calls; these compile to one compare and one blend.
+
+/// Lane-wise maximum (b where a < b; a NaN in a is kept).
+@inline(__always)
+func vmax(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> { a.replacing(with: b, where: a .< b) }
+
+/// Lane-wise minimum.
+@inline(__always)
+func vmin(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> { a.replacing(with: b, where: b .< a) }
+
 /// |x| by clearing the sign bits.
 @inline(__always)
 func vabs(_ x: SIMD16<Float>) -> SIMD16<Float> {
@@ -92,10 +103,9 @@ func hsum(_ v: SIMD16<Float>) -> Float {
 /// Maximum of the 16 lanes.
 @inline(__always)
 func hmax(_ v: SIMD16<Float>) -> Float {
-    let a = pointwiseMax(v.lowHalf, v.highHalf)
-    let b = pointwiseMax(a.lowHalf, a.highHalf)
-    let c = pointwiseMax(b.lowHalf, b.highHalf)
-    return max(c[0], c[1])
+    var m = v[0]
+    for i in 1..<16 { m = max(m, v[i]) }
+    return m
 }
 
 // Lane conversions. The standard library's SIMD conversion initializers are generic and

@@ -3,15 +3,25 @@
 /// Rows of a row-major float matrix, for the panel form: block b starts at column b·kc.
 struct MatrixRowsF32: F32Rows {
     let a: UnsafePointer<Float>, lda: Int, kc: Int
-    @inline(__always) func row(_ i: Int, _ b: Int) -> UnsafePointer<Float> { a + i * lda + b * kc }
+    @inline(__always)
+    func strip(_ i0: Int, _ count: Int, _ b: Int, _ ptrs: UnsafeMutablePointer<UnsafePointer<Float>>) {
+        for q in 0..<count { ptrs[q] = a + (i0 + q) * lda + b * kc }
+    }
 }
 
 /// Quantized rows (kq bytes each), per-block corrections [m][blocks] and scales [m].
 struct MatrixRowsI8: I8Rows {
     let q: UnsafePointer<Int8>, kq: Int, kc: Int, blocks: Int
     let corr: UnsafePointer<Int32>, scale: UnsafePointer<Float>
-    @inline(__always) func row(_ i: Int, _ b: Int) -> (UnsafePointer<Int8>, Int32, Float) {
-        (q + i * kq + b * kc, corr[i * blocks + b], scale[i])
+    @inline(__always)
+    func strip(_ i0: Int, _ count: Int, _ b: Int, _ ptrs: UnsafeMutablePointer<UnsafePointer<Int8>?>,
+               _ corrOut: UnsafeMutablePointer<Int32>, _ scaleOut: UnsafeMutablePointer<Float>) {
+        for z in 0..<count {
+            let i = i0 + z
+            ptrs[z] = q + i * kq + b * kc
+            corrOut[z] = corr[i * blocks + b]
+            scaleOut[z] = scale[i]
+        }
     }
 }
 
@@ -34,7 +44,7 @@ public func matmul(_ a: UnsafePointer<Float>, lda: Int, m: Int,
     switch w.storage {
     case .f32(let wp):
         if m <= Blocking.smallM {
-            rowGemmF32(FloatWeights.self, m: m, n: n, k: k, a: a, lda: lda, w: wp, epilogue: epilogue,
+            rowGemmF32(m: m, n: n, k: k, a: a, lda: lda, w: .f32(wp), epilogue: epilogue,
                        c: c, ldc: ldc, ctx: ctx)
         } else {
             panelGemmF32(m: m, n: n, ldw: k, blocks: uniformBlocks(k: k, kc: Blocking.kcF32),
@@ -45,7 +55,7 @@ public func matmul(_ a: UnsafePointer<Float>, lda: Int, m: Int,
         epilogue.wScale = ws
         if mode == .w8a32 {
             if m <= Blocking.smallM {
-                rowGemmF32(Int8Weights.self, m: m, n: n, k: k, a: a, lda: lda, w: wq, epilogue: epilogue,
+                rowGemmF32(m: m, n: n, k: k, a: a, lda: lda, w: .i8(wq), epilogue: epilogue,
                            c: c, ldc: ldc, ctx: ctx)
             } else {
                 panelGemmF32(m: m, n: n, ldw: k, blocks: uniformBlocks(k: k, kc: Blocking.kcF32),

@@ -3,9 +3,10 @@ import Kernels
 
 /// Norms and head-wise ops against the double-precision references.
 final class NormTests: XCTestCase {
-    /// Float32 mean/variance over ≤ 257 values and one rounding per output, against
-    /// double: ≈ 1e-7 relative; 1e-6 still catches an off-by-one in any statistic.
-    static let tol = 1e-6
+    /// Float32 mean/variance over ≤ 1000·128 values and one rounding per output, against
+    /// double. Inputs have mean ≈ 5 and std ≈ 1.7, so centring costs ≈ 3 ulp of the output:
+    /// ≤ 6e-7 observed; 2e-6 still catches an off-by-one in any statistic (≥ 1e-3).
+    static let tol = 2e-6
 
     func testLayerNormAndRMSNorm() {
         for dim in kernelTestSizes {
@@ -63,7 +64,6 @@ final class NormTests: XCTestCase {
             for (channels, groups) in [(32, 32), (64, 32), (96, 3)] {
                 for silu in [false, true] {
                     let r = groupNormCase(pixels: s, channels: channels, groups: groups, silu: silu, ctx: ctx)
-                    /// Statistics over up to 257·32 values in float chunks plus Double: ≈ 1e-7.
                     assertClose(r.fast, r.ref, relL2: Self.tol, "groupNorm pixels \(s) c \(channels) g \(groups)")
                 }
             }
