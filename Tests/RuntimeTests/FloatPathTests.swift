@@ -37,9 +37,9 @@ final class FloatPathTests: XCTestCase {
     }
 
     /// An f16 file rounds every weight to 11 significant bits (relative error ≤ 2⁻¹¹ ≈ 4.9e-4 per
-    /// weight, ~1e-3 on outputs after averaging and depth); 1e-2 still rejects wrong math.
+    /// weight; 2e-4 … 1.3e-3 observed on the outputs); 5e-3 leaves margin and still rejects wrong math.
     func testF16FileIsCloseToGolden() throws {
-        try check(.f16, singleTolerance: 1e-2, loopTolerance: 1e-2)
+        try check(.f16, singleTolerance: 5e-3, loopTolerance: 5e-3)
     }
 
     /// The converter must pick the EMA generator: our conditional velocity must differ from the

@@ -249,6 +249,59 @@ final class PipelineTests: XCTestCase {
         XCTAssertEqual(Pipeline.toRGB8(img, size: 2), [0, 128, 0, 255, 191, 255, 128, 255, 0, 127, 0, 153])
     }
 
+    /// Independent float64 antialiased bicubic (PIL / PyTorch antialias=True, a = −0.5) of one axis.
+    static func bicubicWeights(inSize: Int, outSize: Int) -> [(start: Int, w: [Double])] {
+        func cubic(_ x: Double) -> Double {
+            let a = -0.5, t = abs(x)
+            if t < 1 { return (a + 2) * t * t * t - (a + 3) * t * t + 1 }
+            if t < 2 { return a * t * t * t - 5 * a * t * t + 8 * a * t - 4 * a }
+            return 0
+        }
+        let scale = Double(inSize) / Double(outSize), support = 2 * max(scale, 1)
+        return (0 ..< outSize).map { i in
+            let center = scale * (Double(i) + 0.5)
+            let lo = max(Int(center - support + 0.5), 0), hi = min(Int(center + support + 0.5), inSize)
+            var w = (lo ..< hi).map { cubic((Double($0) - center + 0.5) / max(scale, 1)) }
+            let sum = w.reduce(0, +)
+            w = w.map { $0 / sum }
+            return (lo, w)
+        }
+    }
+
+    /// Crop + downscale against the float64 reference above: the runtime rounds to 8-bit levels
+    /// like PIL, so values may differ by one level where the float result sits near a .5 boundary
+    /// (float32 vs float64 accumulation); anything more is a wrong filter or crop.
+    func testPrepareImageMatchesAFloat64Reference() {
+        let (w, h, s) = (50, 40, 32)
+        var state: UInt64 = 12345
+        let rgb: [UInt8] = (0 ..< w * h * 3).map { _ in
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return UInt8(truncatingIfNeeded: state >> 56)
+        }
+        let ours = ImagePrep.prepare(rgb: rgb, width: w, height: h, size: s)
+        let wx = Self.bicubicWeights(inSize: 40, outSize: s), wy = wx
+        var exact = 0
+        for c in 0 ..< 3 {
+            for oy in 0 ..< s {
+                for ox in 0 ..< s {
+                    var v = 0.0
+                    for (dy, a) in wy[oy].w.enumerated() {
+                        for (dx, b) in wx[ox].w.enumerated() {
+                            let y = wy[oy].start + dy, x = wx[ox].start + dx + 5     // crop x0 = (50 − 40)/2
+                            v += a * b * Double(rgb[(y * w + x) * 3 + c])
+                        }
+                    }
+                    let level = min(max(v.rounded(), 0), 255)
+                    let mine = (Double(ours[c * s * s + oy * s + ox]) + 1) * 127.5
+                    XCTAssertLessThanOrEqual(abs(mine - level), 1.0001)
+                    if abs(mine - level) < 1e-3 { exact += 1 }
+                }
+            }
+        }
+        /// Ties within float32 rounding of a .5 boundary are rare: at least 99 % must be exact.
+        XCTAssertGreaterThanOrEqual(exact, 3 * s * s * 99 / 100)
+    }
+
     func testPrepareImageCropsTheCenterAndKeepsExactSizes() {
         // 40×30 image: the centered 30×30 square (columns 5..<35) is gray 100, the rest red.
         // After crop + resize to 32 only gray may remain: bicubic weights sum to 1, so a constant
