@@ -36,6 +36,9 @@ struct BenchPipelineCommand: ParsableCommand {
     @Flag(name: .long, help: "Print one JSON object instead of the table.")
     var json = false
 
+    @Option(name: .long, help: "Also write the JSON object to this file.")
+    var save: String?
+
     @Option(name: .long, help: "Folder for the synthetic model (default: $XDG_CACHE_HOME/reptok or ~/.cache/reptok).")
     var cache: String?
 
@@ -150,12 +153,15 @@ struct BenchPipelineCommand: ParsableCommand {
             report.fp32PeakRuns.append(ceilings.peaks().0)
         }
 
-        if json {
-            let data = try JSONSerialization.data(withJSONObject: report.json(), options: [.sortedKeys])
-            print(String(decoding: data, as: UTF8.self))
-        } else {
-            print(report.table())
+        let data = try JSONSerialization.data(withJSONObject: report.json(), options: [.sortedKeys])
+        if let save {
+            do {
+                let f = try AtomicFile(path: save)
+                try f.write([UInt8](data))
+                try f.commit()
+            } catch { throw CLIError(oneLine(error)) }
         }
+        print(json ? String(decoding: data, as: UTF8.self) : report.table())
     }
 
     /// Median seconds and peak RSS of one stage on a freshly opened pipeline.
