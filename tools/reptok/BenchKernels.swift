@@ -89,25 +89,35 @@ struct KernelBenchReport {
         return v.isEmpty ? 0 : v[v.count / 2]
     }
 
+    /// a / b, or JSON null when the ceiling was not measured (`--only`).
+    private func ratio(_ a: Double, _ b: Double) -> Any { b > 0 ? a / b : NSNull() }
+
     func json() -> [String: Any] {
         [
             "fp32_peak_gflops": fp32Peak, "read_bandwidth_gbs": readBW,
             "int8_peak_gops": int8Peak, "threads": threads, "vnni": vnni, "statistic": statistic,
-            "gemm": gemm.map { ["m": $0.m, "k": $0.k, "n": $0.n, "mode": $0.mode.rawValue, "gflops": $0.gflops,
-                                "ratio_to_fp32_peak": $0.gflops / fp32Peak] as [String: Any] },
+            "gemm": gemm.map { g -> [String: Any] in
+                var e: [String: Any] = ["m": g.m, "k": g.k, "n": g.n, "mode": g.mode.rawValue, "gflops": g.gflops,
+                                        "ratio_to_fp32_peak": ratio(g.gflops, fp32Peak)]
+                if g.mode == .w8a8,
+                   let base = gemm.first(where: { $0.m == g.m && $0.k == g.k && $0.n == g.n && $0.mode == .w8a32 }) {
+                    e["ratio_to_w8a32"] = g.gflops / base.gflops
+                }
+                return e
+            },
             "gemv": gemv.map { ["m": $0.m, "k": $0.k, "n": $0.n, "mode": $0.mode.rawValue, "gbs": $0.gbs,
-                                "gflops": $0.gflops, "ratio_to_read_bandwidth": $0.gbs / readBW] as [String: Any] },
+                                "gflops": $0.gflops, "ratio_to_read_bandwidth": ratio($0.gbs, readBW)] as [String: Any] },
             "conv3x3": conv.map { ["h": $0.h, "w": $0.w, "c": $0.c, "mode": $0.mode.rawValue, "gflops": $0.gflops,
-                                   "ratio_to_fp32_peak": $0.gflops / fp32Peak,
-                                   "ratio_to_gemm_same_mode": $0.gflops / gemmFigure($0.mode)] as [String: Any] },
+                                   "ratio_to_fp32_peak": ratio($0.gflops, fp32Peak),
+                                   "ratio_to_gemm_same_mode": ratio($0.gflops, gemmFigure($0.mode))] as [String: Any] },
             "attention": attention.map { ["tokens": $0.tokens, "heads": $0.heads, "head_dim": $0.headDim,
-                                          "gflops": $0.gflops, "ratio_to_fp32_peak": $0.gflops / fp32Peak] as [String: Any] },
+                                          "gflops": $0.gflops, "ratio_to_fp32_peak": ratio($0.gflops, fp32Peak)] as [String: Any] },
         ]
     }
 
     func table() -> String {
         func f(_ x: Double, _ d: Int = 1) -> String { String(format: "%.\(d)f", x) }
-        func pct(_ x: Double) -> String { String(format: "%5.1f %%", 100 * x) }
+        func pct(_ x: Double) -> String { x.isFinite ? String(format: "%5.1f %%", 100 * x) : "n/a" }
         var s = "threads \(threads), VNNI \(vnni ? "yes" : "no")\n"
         s += "ceilings: float32 FMA peak \(f(fp32Peak)) GFLOP/s; read bandwidth \(f(readBW)) GB/s"
         if int8Peak > 0 { s += "; int8 vpdpbusd peak \(f(int8Peak)) GOP/s" }
