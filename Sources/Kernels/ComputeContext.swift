@@ -7,6 +7,7 @@ import Musl
 import Darwin
 #endif
 import Foundation
+import CKernels
 
 /// Runs kernels over several cores. Create one per pipeline and reuse it: the worker
 /// threads are started once, in `init`, and sleep on a condition variable between calls.
@@ -77,22 +78,34 @@ public final class ComputeContext: @unchecked Sendable {
 
 /// The threads and their hand-off state. Workers hold the pool strongly, the context
 /// holds it too; `stop()` (from the context's deinit) lets the workers exit.
+///
+/// Hand-off: the caller publishes a job by bumping `generation`; workers that finished a
+/// job recently are still spinning on it and start within ~0.1 µs; workers idle for longer
+/// than the spin budget sleep on a condition variable and are woken by a broadcast (that
+/// takes tens of µs on this VM, which is why a pure condition-variable pool cost ≈ 45 µs
+/// per call). The caller spins the same way for completion before sleeping.
 private final class WorkerPool: @unchecked Sendable {
     let threads: Int
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private let wake: UnsafeMutablePointer<pthread_cond_t>
     private let done: UnsafeMutablePointer<pthread_cond_t>
-    private var generation = 0          // bumped for every dispatched job
-    private var pending = 0             // workers still running the current job
-    private var stopping = false
-    private var busy = false            // a job is in flight
-    private var job: ((Int) -> Void)?   // job(slot), valid while pending > 0
+    /// Shared counters, accessed only through the C atomics:
+    /// [0] generation (bumped per job), [1] pending workers, [2] sleeping workers, [3] stop flag.
+    private let counters: UnsafeMutablePointer<Int>
+    private var busy = false            // a job is in flight (guarded by mutex)
+    private var job: ((Int) -> Void)?   // job(slot), published before the generation bump
+
+    /// Spin iterations (pause instructions) before sleeping: ≈ 50–100 µs; 0 when there are
+    /// more threads than cores (a spinning thread would then hold a core another needs).
+    private let spinBudget: Int
 
     init(threads: Int) {
         self.threads = threads
+        spinBudget = threads <= ProcessInfo.processInfo.activeProcessorCount ? 4000 : 0
         mutex = .allocate(capacity: 1); pthread_mutex_init(mutex, nil)
         wake = .allocate(capacity: 1); pthread_cond_init(wake, nil)
         done = .allocate(capacity: 1); pthread_cond_init(done, nil)
+        counters = .allocate(capacity: 8); counters.initialize(repeating: 0, count: 8)
         for slot in 1..<max(threads, 1) {
             let t = Thread { self.workerLoop(slot: slot) }
             t.stackSize = 1 << 20
@@ -105,30 +118,47 @@ private final class WorkerPool: @unchecked Sendable {
         pthread_mutex_destroy(mutex); mutex.deallocate()
         pthread_cond_destroy(wake); wake.deallocate()
         pthread_cond_destroy(done); done.deallocate()
+        counters.deallocate()
     }
 
+    private var generation: UnsafeMutablePointer<Int> { counters }
+    private var pending: UnsafeMutablePointer<Int> { counters + 1 }
+    private var sleepers: UnsafeMutablePointer<Int> { counters + 2 }
+    private var stopFlag: UnsafeMutablePointer<Int> { counters + 3 }
+
     func stop() {
+        rtk_atomic_store(stopFlag, 1)
         pthread_mutex_lock(mutex)
-        stopping = true
         pthread_cond_broadcast(wake)
         pthread_mutex_unlock(mutex)
     }
 
     private func workerLoop(slot: Int) {
-        pthread_mutex_lock(mutex)
         var seen = 0        // generation when the pool was created; the thread may start late
         while true {
-            while generation == seen && !stopping { pthread_cond_wait(wake, mutex) }
-            if stopping { break }
-            seen = generation
-            let body = job
-            pthread_mutex_unlock(mutex)
-            body?(slot)
-            pthread_mutex_lock(mutex)
-            pending -= 1
-            if pending == 0 { pthread_cond_broadcast(done) }
+            // wait for a new generation: spin, then sleep
+            var spins = 0
+            while rtk_atomic_load(generation) == seen && rtk_atomic_load(stopFlag) == 0 && spins < spinBudget {
+                rtk_cpu_relax(); spins += 1
+            }
+            if rtk_atomic_load(generation) == seen && rtk_atomic_load(stopFlag) == 0 {
+                pthread_mutex_lock(mutex)
+                rtk_atomic_add(sleepers, 1)
+                while rtk_atomic_load(generation) == seen && rtk_atomic_load(stopFlag) == 0 {
+                    pthread_cond_wait(wake, mutex)
+                }
+                rtk_atomic_add(sleepers, -1)
+                pthread_mutex_unlock(mutex)
+            }
+            if rtk_atomic_load(stopFlag) != 0 { return }
+            seen = rtk_atomic_load(generation)
+            job?(slot)
+            if rtk_atomic_add(pending, -1) == 0 {
+                pthread_mutex_lock(mutex)
+                pthread_cond_broadcast(done)
+                pthread_mutex_unlock(mutex)
+            }
         }
-        pthread_mutex_unlock(mutex)
     }
 
     private func acquire() {
@@ -160,25 +190,28 @@ private final class WorkerPool: @unchecked Sendable {
             return
         }
         withoutActuallyEscaping(body) { body in
-            let work: (Int) -> Void = { slot in
+            job = { slot in
                 guard slot < parts else { return }
                 SlotMarker.enter(owner, slot: slot)
                 body((n * slot / parts)..<(n * (slot + 1) / parts), slot)
                 SlotMarker.leave()
             }
-            pthread_mutex_lock(mutex)
-            job = work
-            pending = threads - 1
-            generation &+= 1
-            pthread_cond_broadcast(wake)
-            pthread_mutex_unlock(mutex)
-
-            work(0)
-
-            pthread_mutex_lock(mutex)
-            while pending > 0 { pthread_cond_wait(done, mutex) }
+            rtk_atomic_store(pending, threads - 1)
+            rtk_atomic_add(generation, 1)
+            if rtk_atomic_load(sleepers) > 0 {
+                pthread_mutex_lock(mutex)
+                pthread_cond_broadcast(wake)
+                pthread_mutex_unlock(mutex)
+            }
+            job?(0)
+            var spins = 0
+            while rtk_atomic_load(pending) > 0 && spins < spinBudget { rtk_cpu_relax(); spins += 1 }
+            if rtk_atomic_load(pending) > 0 {
+                pthread_mutex_lock(mutex)
+                while rtk_atomic_load(pending) > 0 { pthread_cond_wait(done, mutex) }
+                pthread_mutex_unlock(mutex)
+            }
             job = nil
-            pthread_mutex_unlock(mutex)
         }
     }
 }

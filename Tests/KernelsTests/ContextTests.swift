@@ -1,4 +1,5 @@
 import XCTest
+import Foundation
 import Kernels
 
 /// The thread pool: every index visited once, nested calls inline, contexts can be released.
@@ -27,6 +28,40 @@ final class ContextTests: XCTestCase {
             }
         }
         XCTAssertEqual(total, [10, 10])
+    }
+
+    /// Thousands of back-to-back jobs exercise the spin / sleep hand-off both ways.
+    func testManyShortJobs() {
+        for threads in [2, 3] {
+            let ctx = ComputeContext(threads: threads)
+            var hits = [Int](repeating: 0, count: threads)
+            hits.withUnsafeMutableBufferPointer { h in
+                let p = h.baseAddress!
+                for i in 0..<5_000 {
+                    ctx.parallelFor(threads) { r in for t in r { p[t] += 1 } }
+                    if i % 1000 == 0 { usleep(1000) }      // let the workers fall asleep now and then
+                }
+            }
+            XCTAssertEqual(hits, [Int](repeating: 5_000, count: threads))
+        }
+    }
+
+    /// Two threads sharing one context: calls are serialized, none is lost.
+    func testTwoCallerThreads() {
+        let ctx = ComputeContext(threads: 2)
+        nonisolated(unsafe) let counts = UnsafeMutablePointer<Int>.allocate(capacity: 4)
+        counts.initialize(repeating: 0, count: 4)
+        defer { counts.deallocate() }
+        let group = DispatchGroup()
+        for caller in 0..<2 {
+            group.enter()
+            Thread {
+                for _ in 0..<2000 { ctx.parallelFor(2) { r in for t in r { counts[caller * 2 + t] += 1 } } }
+                group.leave()
+            }.start()
+        }
+        group.wait()
+        XCTAssertEqual((0..<4).map { counts[$0] }, [2000, 2000, 2000, 2000])
     }
 
     func testManyContextsCreatedAndReleased() {

@@ -12,6 +12,18 @@
 extern "C" {
 #endif
 
+/// Sequentially consistent atomics on a long, and a spin-wait hint, for the thread pool.
+static inline long rtk_atomic_load(const long *p) { return __atomic_load_n(p, __ATOMIC_SEQ_CST); }
+static inline void rtk_atomic_store(long *p, long v) { __atomic_store_n(p, v, __ATOMIC_SEQ_CST); }
+static inline long rtk_atomic_add(long *p, long v) { return __atomic_add_fetch(p, v, __ATOMIC_SEQ_CST); }
+static inline void rtk_cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ volatile("yield");
+#endif
+}
+
 /// Prefetch the cache line at p for reading (any architecture; a hint only).
 static inline void rtk_prefetch(const void *p) { __builtin_prefetch(p, 0, 3); }
 
