@@ -172,7 +172,7 @@ struct BenchPipelineCommand: ParsableCommand {
             let pipeline = try Pipeline(modelPath: modelPath, options: PipelineOptions(threads: threads, mode: mode, lowMemory: false))
             let body = try stage.workload(pipeline)
             ProcessMemory.resetPeak()
-            timing.runs = try medianTimes(runs: runs, body)
+            (timing.runs, timing.cpu) = try timedRuns(runs: runs, body)
             timing.peakRSSBytes = ProcessMemory.peakBytes()
         }
         return timing
@@ -193,7 +193,7 @@ struct BenchPipelineCommand: ParsableCommand {
             throw CLIError("generate child printed no result: \(child.stdout.prefix(200))")
         }
         guard finite else { throw CLIError("generate child produced a non-finite image") }
-        return GenerateTiming(seconds: seconds, peakRSSBytes: child.maxRSSBytes, lowMemory: lowMemory, mode: generateMode,
+        return GenerateTiming(seconds: seconds, wallSeconds: child.wallSeconds, cpuSeconds: child.cpuSeconds, peakRSSBytes: child.maxRSSBytes, lowMemory: lowMemory, mode: generateMode,
                               genSteps: genSteps, decSteps: decSteps)
     }
 }
@@ -395,13 +395,25 @@ enum PipelineFLOPs {
 struct StageTiming {
     /// Seconds of each timed run (after the warm-up), in order.
     var runs: [Double] = []
+    /// Process CPU seconds (user + system, all threads) of each run.
+    var cpu: [Double] = []
     var peakRSSBytes = 0
-    var median: Double { let s = runs.sorted(); return s.isEmpty ? 0 : s[s.count / 2] }
+    /// Index of the median run.
+    private var medianIndex: Int { runs.indices.sorted { runs[$0] < runs[$1] }[runs.count / 2] }
+    var median: Double { runs.isEmpty ? 0 : runs[medianIndex] }
+    var minimum: Double { runs.min() ?? 0 }
+    /// CPU seconds per second of the median run: ≈ threads when the stage had the cores to itself,
+    /// lower when other processes took them (or when the stage does not use every thread).
+    var cpuPerWall: Double { runs.isEmpty ? 0 : cpu[medianIndex] / runs[medianIndex] }
 }
 
 /// One full generate in a child process.
 struct GenerateTiming {
+    /// Seconds from opening the model to the finished image (measured by the child).
     var seconds: Double
+    /// The child's whole life: wall seconds (measured by the parent) and CPU seconds (wait4).
+    var wallSeconds: Double
+    var cpuSeconds: Double
     var peakRSSBytes: Int
     var lowMemory: Bool
     var mode: String
@@ -415,16 +427,24 @@ func monotonicSeconds() -> Double {
     return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
 }
 
-/// One untimed warm-up call, then `runs` timed calls.
-private func medianTimes(runs: Int, _ body: () throws -> Void) throws -> [Double] {
+/// Process CPU seconds so far (user + system, every thread).
+func processCPUSeconds() -> Double {
+    var ru = rusage()
+    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &ru)
+    return Double(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + Double(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6
+}
+
+/// One untimed warm-up call, then `runs` timed calls: wall seconds and CPU seconds of each.
+private func timedRuns(runs: Int, _ body: () throws -> Void) throws -> (wall: [Double], cpu: [Double]) {
     try body()
-    var t: [Double] = []
+    var wall: [Double] = [], cpu: [Double] = []
     for _ in 0 ..< runs {
-        let t0 = monotonicSeconds()
+        let t0 = monotonicSeconds(), c0 = processCPUSeconds()
         try body()
-        t.append(monotonicSeconds() - t0)
+        wall.append(monotonicSeconds() - t0)
+        cpu.append(processCPUSeconds() - c0)
     }
-    return t
+    return (wall, cpu)
 }
 
 /// The process's own memory accounting.
@@ -459,6 +479,10 @@ struct ChildProcess {
     var stderr: String
     /// `ru_maxrss` of this child alone (wait4 reports the waited child's usage).
     var maxRSSBytes: Int
+    /// User + system CPU seconds of the child (wait4).
+    var cpuSeconds: Double
+    /// Wall seconds from spawn to exit.
+    var wallSeconds: Double
 
     /// Runs `executable arguments…` with stdout and stderr captured, and waits with `wait4`.
     static func run(executable: String, arguments: [String]) throws -> ChildProcess {
@@ -473,6 +497,7 @@ struct ChildProcess {
         let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { for p in argv { free(p) } }
         var pid = pid_t()
+        let started = monotonicSeconds()
         let rc = posix_spawn(&pid, executable, &actions, nil, argv, environ)
         close(outPipe[1]); close(errPipe[1])
         guard rc == 0 else {
@@ -499,7 +524,9 @@ struct ChildProcess {
         // Exited normally: low 7 bits 0, exit code in bits 8–15; killed by a signal: 128 + signal.
         let exit = status & 0x7F == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
         return ChildProcess(exitStatus: exit, stdout: String(decoding: outData, as: UTF8.self),
-                            stderr: String(decoding: errData, as: UTF8.self), maxRSSBytes: ru.ru_maxrss * 1024)
+                            stderr: String(decoding: errData, as: UTF8.self), maxRSSBytes: ru.ru_maxrss * 1024,
+                            cpuSeconds: Double(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + Double(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6,
+                            wallSeconds: monotonicSeconds() - started)
     }
 }
 
@@ -548,7 +575,8 @@ struct PipelineBenchReport {
             for (mode, t) in modes {
                 let gflops = info.flops / t.median / 1e9
                 m[mode.rawValue] = ["seconds": t.median, "gflops": gflops, "peak_fraction": fp32Peak > 0 ? gflops / fp32Peak : 0,
-                                    "peak_rss_mb": Double(t.peakRSSBytes) / 1e6, "runs": t.runs,
+                                    "peak_rss_mb": Double(t.peakRSSBytes) / 1e6, "runs": t.runs, "min_seconds": t.minimum,
+                                    "cpu_per_wall": t.cpuPerWall,
                                     "weight_gbs": info.weightBytes / t.median / 1e9] as [String: Any]
             }
             stagesJSON[stage.rawValue] = m
@@ -563,6 +591,7 @@ struct PipelineBenchReport {
         ]
         func gen(_ g: GenerateTiming) -> [String: Any] {
             ["seconds": g.seconds, "peak_rss_mb": Double(g.peakRSSBytes) / 1e6, "mode": g.mode,
+             "cpu_per_wall": g.cpuSeconds / max(g.wallSeconds, 1e-9),
              "gen_steps": g.genSteps, "dec_steps": g.decSteps]
         }
         if let g = generate { out["generate"] = gen(g) }
@@ -581,7 +610,7 @@ struct PipelineBenchReport {
             if int8Peak > 0 { s += ", int8 dot peak \(f(int8Peak, 1)) GOP/s" }
             s += ", read bandwidth \(f(readBandwidth, 1)) GB/s\n"
         }
-        s += "\nstage            GFLOP  weights  mode    seconds  GFLOP/s  of fp32 peak  weight GB/s  peak RSS"
+        s += "\nstage            GFLOP  weights  mode    seconds    (min)  GFLOP/s  of fp32 peak  weight GB/s  CPU/wall  peak RSS"
         s += release ? "   target  PyTorch\n" : "\n"
         for stage in PipelineStage.allCases {
             guard let modes = stages[stage], let info = stageInfo[stage] else { continue }
@@ -593,8 +622,9 @@ struct PipelineBenchReport {
                     + pad(String(format: "%.0f MB", info.weightBytes / 1e6), 9) : String(repeating: " ", count: 30)
                 first = false
                 s += head + "  " + mode.rawValue.padding(toLength: 6, withPad: " ", startingAt: 0) + pad(f(t.median, 3), 9)
+                    + pad("(" + f(t.minimum, 3) + ")", 9)
                     + pad(f(gflops, 1), 9) + pad(fp32Peak > 0 ? f(gflops / fp32Peak, 2) + "×" : "-", 14)
-                    + pad(f(info.weightBytes / t.median / 1e9, 1), 13) + pad(mb(t.peakRSSBytes), 10)
+                    + pad(f(info.weightBytes / t.median / 1e9, 1), 13) + pad(f(t.cpuPerWall, 2), 10) + pad(mb(t.peakRSSBytes), 10)
                 if release {
                     let target = mode == .w8a8 ? stage.targetW8A8 : stage.pytorchSeconds
                     s += pad("≤" + f(target, 3), 9) + pad(f(stage.pytorchSeconds, 2), 9) + (t.median <= target ? "  met" : "  missed")
@@ -604,7 +634,7 @@ struct PipelineBenchReport {
         }
         for g in [generate, generateLowMemory].compactMap({ $0 }) {
             s += "\ngenerate\(g.lowMemory ? " --low-memory" : "") (\(g.genSteps) generator steps, \(g.decSteps) decoder steps, VAE; \(g.mode)): "
-            s += "\(f(g.seconds, 1)) s, peak RSS \(mb(g.peakRSSBytes))"
+            s += "\(f(g.seconds, 1)) s (CPU/wall \(f(g.cpuSeconds / max(g.wallSeconds, 1e-9), 2))), peak RSS \(mb(g.peakRSSBytes))"
             if release { s += " (target ≤ \(g.lowMemory ? "700 MB" : "1000 MB"))" }
         }
         s += "\n\n(seconds: median of the runs after a warm-up; of fp32 peak = GFLOP/s ÷ float32 FMA peak; weight GB/s = stage weight bytes ÷ seconds)"
