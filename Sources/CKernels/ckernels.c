@@ -169,7 +169,6 @@ RTK_VNNI_KERNEL(5)
 RTK_VNNI_KERNEL(6)
 RTK_VNNI_KERNEL(7)
 RTK_VNNI_KERNEL(8)
-RTK_VNNI_KERNEL(12)
 
 RTK_VNNI void rtk_vnni_kernel(long mr, long kc4, const int8_t *const *a, const uint8_t *wpanel,
                               const int32_t *corr, const float *scale, float *c, long ldc, int accumulate) {
@@ -182,7 +181,6 @@ RTK_VNNI void rtk_vnni_kernel(long mr, long kc4, const int8_t *const *a, const u
     case 6: vnni_kernel_6(kc4, a, wpanel, corr, scale, c, ldc, accumulate); break;
     case 7: vnni_kernel_7(kc4, a, wpanel, corr, scale, c, ldc, accumulate); break;
     case 8: vnni_kernel_8(kc4, a, wpanel, corr, scale, c, ldc, accumulate); break;
-    case 12: vnni_kernel_12(kc4, a, wpanel, corr, scale, c, ldc, accumulate); break;
     default: break;
     }
 }

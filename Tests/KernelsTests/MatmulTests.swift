@@ -82,6 +82,16 @@ final class MatmulTests: XCTestCase {
         }
     }
 
+    /// k = 0: every sum is empty, C gets act(bias) (or keeps its value plus that).
+    func testEmptyK() {
+        let ctx = ComputeContext(threads: 2)
+        for weights in [Weights.f32, .i8(.w8a32), .i8(.w8a8)] {
+            for m in [3, 20] {
+                check(m: m, k: 0, n: 37, weights: weights, activation: .silu, accumulate: true, ctx: ctx)
+            }
+        }
+    }
+
     func testEpilogues() {
         let ctx = ComputeContext(threads: 2)
         for weights in [Weights.f32, .i8(.w8a32), .i8(.w8a8)] {
