@@ -62,7 +62,7 @@ final class ElementwiseTests: XCTestCase {
     }
 
     func testUpsampleNearest() {
-        for (h, w, c) in [(1, 1, 1), (3, 7, 5), (16, 17, 33)] {
+        for (h, w, c) in [(1, 1, 1), (3, 7, 5), (16, 17, 33)] + kernelTestSizes.map({ (2, 3, $0) }) {
             var rng = TestRNG(UInt64(h * w * c))
             let x = rng.floats(h * w * c)
             var fast = [Float](repeating: 0, count: 4 * h * w * c), ref = fast
@@ -75,8 +75,9 @@ final class ElementwiseTests: XCTestCase {
     /// Separable float filter (weights rounded to float, two passes) against the 2-D double
     /// sum: a few ulp of the output range; 1e-6 relative L2.
     func testResizes() {
+        let sized = kernelTestSizes.flatMap { s in [(s, 9, 7, s, 2), (5, s, s, 3, 1), (s, s, 16, 16, 1)] }
         for (h, w, oh, ow, c) in [(256, 256, 224, 224, 3), (37, 37, 16, 16, 5), (7, 17, 15, 33, 2), (1, 3, 3, 1, 1),
-                                  (300, 200, 256, 256, 1), (16, 16, 64, 63, 2)] {
+                                  (300, 200, 256, 256, 1), (16, 16, 64, 63, 2)] + sized {
             var rng = TestRNG(UInt64(h * w + oh))
             let x = rng.floats(h * w * c)
             var fast = [Float](repeating: 0, count: oh * ow * c), ref = fast
