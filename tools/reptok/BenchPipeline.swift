@@ -172,7 +172,7 @@ struct BenchPipelineCommand: ParsableCommand {
             let pipeline = try Pipeline(modelPath: modelPath, options: PipelineOptions(threads: threads, mode: mode, lowMemory: false))
             let body = try stage.workload(pipeline)
             ProcessMemory.resetPeak()
-            (timing.runs, timing.cpu) = try timedRuns(runs: runs, body)
+            (timing.first, timing.runs, timing.cpu) = try timedRuns(runs: runs, body)
             timing.peakRSSBytes = ProcessMemory.peakBytes()
         }
         return timing
@@ -393,6 +393,9 @@ enum PipelineFLOPs {
 
 /// Timings of one stage in one mode.
 struct StageTiming {
+    /// Seconds of the untimed warm-up call: includes mapping the stage's weight pages (from the page
+    /// cache) and first-use scratch allocation.
+    var first = 0.0
     /// Seconds of each timed run (after the warm-up), in order.
     var runs: [Double] = []
     /// Process CPU seconds (user + system, all threads) of each run.
@@ -434,9 +437,11 @@ func processCPUSeconds() -> Double {
     return Double(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + Double(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6
 }
 
-/// One untimed warm-up call, then `runs` timed calls: wall seconds and CPU seconds of each.
-private func timedRuns(runs: Int, _ body: () throws -> Void) throws -> (wall: [Double], cpu: [Double]) {
+/// One warm-up call, then `runs` timed calls: seconds of the warm-up, wall and CPU seconds of each run.
+private func timedRuns(runs: Int, _ body: () throws -> Void) throws -> (first: Double, wall: [Double], cpu: [Double]) {
+    let start = monotonicSeconds()
     try body()
+    let first = monotonicSeconds() - start
     var wall: [Double] = [], cpu: [Double] = []
     for _ in 0 ..< runs {
         let t0 = monotonicSeconds(), c0 = processCPUSeconds()
@@ -444,7 +449,7 @@ private func timedRuns(runs: Int, _ body: () throws -> Void) throws -> (wall: [D
         wall.append(monotonicSeconds() - t0)
         cpu.append(processCPUSeconds() - c0)
     }
-    return (wall, cpu)
+    return (first, wall, cpu)
 }
 
 /// The process's own memory accounting.
@@ -574,8 +579,8 @@ struct PipelineBenchReport {
             var m: [String: Any] = [:]
             for (mode, t) in modes {
                 let gflops = info.flops / t.median / 1e9
-                m[mode.rawValue] = ["seconds": t.median, "gflops": gflops, "peak_fraction": fp32Peak > 0 ? gflops / fp32Peak : 0,
-                                    "peak_rss_mb": Double(t.peakRSSBytes) / 1e6, "runs": t.runs, "min_seconds": t.minimum,
+                m[mode.rawValue] = ["seconds": t.median, "gflops": gflops, "peak_fraction": fp32Peak > 0 ? gflops / fp32Peak : NSNull() as Any,
+                                    "peak_rss_mb": Double(t.peakRSSBytes) / 1e6, "runs": t.runs, "min_seconds": t.minimum, "first_seconds": t.first,
                                     "cpu_per_wall": t.cpuPerWall,
                                     "weight_gbs": info.weightBytes / t.median / 1e9] as [String: Any]
             }
