@@ -14,6 +14,8 @@ import CKernels
 func prefetchAhead(_ p: UnsafeRawPointer, _ rowBytes: Int) {
     rtk_prefetch(p + 8192)
     rtk_prefetch(p + 8192 + rowBytes)
+    rtk_prefetch_l2(p + 32768)
+    rtk_prefetch_l2(p + 32768 + rowBytes)
 }
 
 /// Loads 16 weights of element type E as floats.

@@ -26,6 +26,8 @@ static inline void rtk_cpu_relax(void) {
 
 /// Prefetch the cache line at p for reading (any architecture; a hint only).
 static inline void rtk_prefetch(const void *p) { __builtin_prefetch(p, 0, 3); }
+/// The same into the second-level cache only (prefetcht1 on x86).
+static inline void rtk_prefetch_l2(const void *p) { __builtin_prefetch(p, 0, 2); }
 
 /// Bit 0: AVX-512 F+BW+VL with OS support for zmm state (xgetbv).
 /// Bit 1: bit 0 and AVX512-VNNI (vpdpbusd).
