@@ -63,7 +63,7 @@ final class BenchPipelineTests: XCTestCase {
         XCTAssertFalse(reptok.isEmpty, "reptok executable not found next to the test bundle")
         let dir = try TestSupport.makeTempDir()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let args = ["bench", "pipeline", "--preset", "tiny", "--json", "--cache", dir.path, "--runs", "1", "--threads", "1"]
+        let args = ["bench", "pipeline", "--preset", "tiny", "--json", "--cache", dir.path, "--runs", "1", "--threads", "1", "--retries", "0"]
         let run = try TestSupport.run(reptok, args)
         XCTAssertEqual(run.status, 0, run.stderr)
         let report = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any], run.stdout)
@@ -85,6 +85,7 @@ final class BenchPipelineTests: XCTestCase {
                 XCTAssertEqual(gflops * seconds, gflop, accuracy: gflop * 1e-9, "\(name) \(mode)")
                 XCTAssertEqual(fraction, gflops / (report["fp32_peak_gflops"] as! Double), accuracy: fraction * 1e-9)
                 XCTAssertGreaterThan(m["peak_rss_mb"] as? Double ?? 0, 1, "\(name) \(mode)")
+                XCTAssertEqual(m["attempt"] as? Int, 1, "--retries 0 measures once")
             }
         }
         for key in ["generate", "generate_low_memory"] {
