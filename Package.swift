@@ -11,7 +11,7 @@
 // `SIMD16<Float>.addProduct` lowers to scalar `fmaf` calls (about 100x slower).
 // By default we build for the machine doing the build (`native`). For a portable
 // binary set REPTOK_TARGET_CPU before building, e.g.
-//     REPTOK_TARGET_CPU=x86-64-v3 swift build -c release     (AVX2 machines)
+//     REPTOK_TARGET_CPU=haswell   swift build -c release     (AVX2 machines)
 //     REPTOK_TARGET_CPU=none      swift build -c release     (compiler default, slow)
 import Foundation
 import PackageDescription
