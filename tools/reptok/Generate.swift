@@ -78,14 +78,21 @@ struct GenerateCommand: ParsableCommand {
         let sampler = Sampler(rawValue: sampler)!
         let firstSeed = chooseSeed(seed)
 
-        // 3. Generate every image, then write them all (nothing is written if any fails).
-        var images: [RGBImage] = []
+        // 3. Generate every token first, then drop the generator's weights from memory so the
+        //    decoder and VAE run without them; then decode every image and write them all
+        //    (nothing is written if any step fails).
+        var tokens: [[Float]] = []
         for i in 0..<count {
-            let s = firstSeed + UInt64(i)
             timer.mark()
-            let token = try pipeline.generate(label: label, seed: s, steps: genSteps, cfgScale: cfg,
-                                              interval: interval, progress: timer.handler)
-            let image = try pipeline.decode(token: token, seed: s, steps: decSteps, sampler: sampler, progress: timer.handler)
+            tokens.append(try pipeline.generate(label: label, seed: firstSeed + UInt64(i), steps: genSteps,
+                                                cfgScale: cfg, interval: interval, progress: timer.handler))
+        }
+        pipeline.releaseGeneratorWeights()
+        var images: [RGBImage] = []
+        for (i, token) in tokens.enumerated() {
+            timer.mark()
+            let image = try pipeline.decode(token: token, seed: firstSeed + UInt64(i), steps: decSteps,
+                                            sampler: sampler, progress: timer.handler)
             images.append(try rgbImage(image, size: config.imageSize))
         }
 
