@@ -278,7 +278,7 @@ public func convertCheckpoint(input: String, output: String, options: ConvertOpt
         writer.set("reptok.source.\(key).file", .string(URL(fileURLWithPath: file.path).lastPathComponent))
         writer.set("reptok.source.\(key).sha256", .string(try SHA256.hashFile(path: file.path)))
     }
-    for (k, v) in arch.metadata { writer.set(k, v) }
+    for (k, v) in arch.architecture.metadata() { writer.set(k, v) }
     writer.set("reptok.quant.max_rel_l2", .float32(0))
     writer.set("reptok.quant.mean_rel_l2", .float32(0))
     writer.set("reptok.quant.max_abs_err", .float32(0))
@@ -309,9 +309,9 @@ public func convertCheckpoint(input: String, output: String, options: ConvertOpt
         case .reshape: break
         case .convToOHWI: values = permuteToOHWI(values, t.shape)
         case .positionalTable:
-            let c = arch.encWidth
-            if arch.encPosGrid != arch.encGrid {
-                values = resizePositionalTable(values, grid: arch.encPosGrid, channels: c, to: arch.encGrid)
+            let c = arch.encoder.width
+            if arch.encPosGrid != arch.encoder.grid {
+                values = resizePositionalTable(values, grid: arch.encPosGrid, channels: c, to: arch.encoder.grid)
             }
         }
         let type = fileType(s)

@@ -22,151 +22,69 @@ public enum SyntheticModelError: Error, CustomStringConvertible, Equatable {
     }
 }
 
-/// An architecture description: every size a converted file records as `reptok.*` metadata
-/// (docs/gguf-format.md), grouped per component. Stored as JSON with snake_case keys in
+/// A named architecture for synthetic models: the `ModelArchitecture` a converted file records, plus
+/// the one checkpoint-layout fact that is not metadata. Stored as JSON with snake_case keys in
 /// `models/presets/<name>.json`; `ModelPreset.xl` is the release model of spec §3.
 ///
-/// Sizes the converter derives are not repeated: encoder heads = width / 64 (every DINOv2 size),
-/// the encoder positional table is written already resized to the input grid.
+/// The encoder positional table is written already resized to the input grid (as the converter does).
+/// Architecture fields read and write through: `preset.decoder.heads` is `preset.architecture.decoder.heads`.
+@dynamicMemberLookup
 public struct ModelPreset: Codable, Equatable, Sendable {
-    /// DINOv2 encoder (spec §5).
-    public struct Encoder: Codable, Equatable, Sendable {
-        /// Token width C (768); heads = C / 64.
-        public var width: Int
-        public var depth: Int
-        /// Patch side in pixels (14).
-        public var patchSize: Int
-        /// Input side in pixels (224).
-        public var inputSize: Int
-        /// Register tokens (4).
-        public var registers: Int
-        /// MLP hidden size (3072).
-        public var mlpHidden: Int
-    }
-
-    /// Adapter (spec §6).
-    public struct Adapter: Codable, Equatable, Sendable {
-        /// Output width (= decoder width, 1152).
-        public var width: Int
-        /// Rows of `new_reg` (2; the runtime does not use them, the converter writes them when present).
-        public var extraTokens: Int
-    }
-
-    /// Time conditioning and mapping network (spec §7).
-    public struct Mapping: Codable, Equatable, Sendable {
-        /// Width M (1024).
-        public var width: Int
-        public var depth: Int
-        /// SwiGLU hidden size (3072).
-        public var hidden: Int
-        /// Rows F of `time_emb.weight` (512); the Fourier embedding has 2F values.
-        public var timeFeatures: Int
-    }
-
-    /// Decoder transformer (spec §8).
-    public struct Decoder: Codable, Equatable, Sendable {
-        public var width: Int
-        public var depth: Int
-        public var heads: Int
-        public var headDim: Int
-        /// SwiGLU hidden size (3456).
-        public var ffHidden: Int
-        /// RoPE frequencies per axis and head (9).
-        public var ropeFreqs: Int
-        public var latentChannels: Int
-        public var latentH: Int
-        public var latentW: Int
-        /// Latent patch side (2).
-        public var patchSize: Int
-    }
-
-    /// SD-VAE decoder (spec §9).
-    public struct VAE: Codable, Equatable, Sendable {
-        /// Encoder block channels, e.g. [128, 256, 512, 512]; the decoder walks them in reverse.
-        public var blockOutChannels: [Int]
-        /// Resnets per down block; up blocks have one more.
-        public var layersPerBlock: Int
-        public var normGroups: Int
-        public var scalingFactor: Float
-        public var shiftFactor: Float
-    }
-
-    /// MLP-Mixer generator (spec §10).
-    public struct Generator: Codable, Equatable, Sendable {
-        /// Token size C (= encoder width).
-        public var channels: Int
-        /// Inner width D.
-        public var dim: Int
-        public var depth: Int
-        /// Token-mixing expansion e (Conv1d with 3e channels).
-        public var expansionToken: Int
-        /// Channel expansion e′ (hidden D·e′).
-        public var expansionChannel: Int
-        public var numClasses: Int
-    }
-
-    /// Sampling defaults (spec §2).
-    public struct Sample: Codable, Equatable, Sendable {
-        public var numSteps: Int
-        public var cfgScale: Float
-        /// [lo, hi] guidance interval.
-        public var tInterval: [Float]
-    }
-
     /// Short name (`xl`, `tiny`); used in file names and in `general.name`.
     public var name: String
     /// One line saying where the sizes come from.
     public var description: String
-    /// Output image side in pixels (256).
-    public var imageSize: Int
-    public var scaleFactor: Float
-    public var encoder: Encoder
-    public var adapter: Adapter
-    public var mapping: Mapping
-    public var decoder: Decoder
-    public var vae: VAE
-    public var generator: Generator
-    public var sample: Sample
+    /// Rows of `adapter.new_reg` the file carries (2; ≥ 0). The runtime does not use them and the
+    /// metadata does not record them: the converter writes the tensor when the checkpoint has it.
+    public var adapterExtraTokens: Int
+    /// Every size and sampling default the file records as metadata.
+    public var architecture: ModelArchitecture
 
-    public init(name: String, description: String, imageSize: Int, scaleFactor: Float, encoder: Encoder, adapter: Adapter,
-                mapping: Mapping, decoder: Decoder, vae: VAE, generator: Generator, sample: Sample) {
+    public init(name: String, description: String, adapterExtraTokens: Int, architecture: ModelArchitecture) {
         self.name = name
         self.description = description
-        self.imageSize = imageSize
-        self.scaleFactor = scaleFactor
-        self.encoder = encoder
-        self.adapter = adapter
-        self.mapping = mapping
-        self.decoder = decoder
-        self.vae = vae
-        self.generator = generator
-        self.sample = sample
+        self.adapterExtraTokens = adapterExtraTokens
+        self.architecture = architecture
+    }
+
+    /// The architecture's fields, read and written through.
+    public subscript<T>(dynamicMember path: WritableKeyPath<ModelArchitecture, T>) -> T {
+        get { architecture[keyPath: path] }
+        set { architecture[keyPath: path] = newValue }
     }
 
     /// The release model, RepTok XL on ImageNet 256 (spec §3): ≈1.24 G inference parameters.
-    public static let xl = ModelPreset(
-        name: "xl", description: "RepTok XL, ImageNet 256 (spec §3 release shapes)", imageSize: 256, scaleFactor: 1,
-        encoder: Encoder(width: 768, depth: 12, patchSize: 14, inputSize: 224, registers: 4, mlpHidden: 3072),
-        adapter: Adapter(width: 1152, extraTokens: 2),
-        mapping: Mapping(width: 1024, depth: 2, hidden: 3072, timeFeatures: 512),
-        decoder: Decoder(width: 1152, depth: 28, heads: 16, headDim: 72, ffHidden: 3456, ropeFreqs: 9,
-                         latentChannels: 4, latentH: 32, latentW: 32, patchSize: 2),
-        vae: VAE(blockOutChannels: [128, 256, 512, 512], layersPerBlock: 2, normGroups: 32, scalingFactor: 0.18215, shiftFactor: 0),
-        generator: Generator(channels: 768, dim: 1536, depth: 28, expansionToken: 3, expansionChannel: 4, numClasses: 1000),
-        sample: Sample(numSteps: 50, cfgScale: 1.5, tInterval: [0.3, 0.9]))
+    public static let xl: ModelPreset = {
+        var a = ModelArchitecture()
+        a.imageSize = 256
+        a.scaleFactor = 1
+        a.encoder = .init(width: 768, depth: 12, heads: 12, patchSize: 14, inputSize: 224, registers: 4, mlpHidden: 3072, lnEps: 1e-6)
+        a.adapter = .init(width: 1152)
+        a.mapping = .init(width: 1024, depth: 2, hidden: 3072, timeFeatures: 512)
+        a.decoder = .init(width: 1152, depth: 28, heads: 16, headDim: 72, ffHidden: 3456, ropeFreqs: 9,
+                          latentChannels: 4, latentH: 32, latentW: 32, patchSize: 2)
+        a.vae = .init(blockOutChannels: [128, 256, 512, 512], layersPerBlock: 2, normGroups: 32, scalingFactor: 0.18215, shiftFactor: 0)
+        a.generator = .init(channels: 768, dim: 1536, depth: 28, expansionToken: 3, expansionChannel: 4, numClasses: 1000)
+        a.sampling = .init(numSteps: 50, cfgScale: 1.5, tInterval: 0.3 ... 0.9)
+        return ModelPreset(name: "xl", description: "RepTok XL, ImageNet 256 (spec §3 release shapes)", adapterExtraTokens: 2, architecture: a)
+    }()
 
     /// The sizes of the tiny test fixture (spec §12), for quick runs and for checking the writer
     /// against the converter.
-    public static let tiny = ModelPreset(
-        name: "tiny", description: "sizes of the tiny test fixture (spec §12)", imageSize: 32, scaleFactor: 1,
-        encoder: Encoder(width: 128, depth: 2, patchSize: 14, inputSize: 56, registers: 4, mlpHidden: 512),
-        adapter: Adapter(width: 144, extraTokens: 2),
-        mapping: Mapping(width: 64, depth: 1, hidden: 192, timeFeatures: 32),
-        decoder: Decoder(width: 144, depth: 2, heads: 6, headDim: 24, ffHidden: 432, ropeFreqs: 3,
-                         latentChannels: 4, latentH: 16, latentW: 16, patchSize: 2),
-        vae: VAE(blockOutChannels: [64, 128], layersPerBlock: 1, normGroups: 32, scalingFactor: 0.18215, shiftFactor: 0),
-        generator: Generator(channels: 128, dim: 96, depth: 2, expansionToken: 3, expansionChannel: 4, numClasses: 10),
-        sample: Sample(numSteps: 50, cfgScale: 1.5, tInterval: [0.3, 0.9]))
+    public static let tiny: ModelPreset = {
+        var a = ModelArchitecture()
+        a.imageSize = 32
+        a.scaleFactor = 1
+        a.encoder = .init(width: 128, depth: 2, heads: 2, patchSize: 14, inputSize: 56, registers: 4, mlpHidden: 512, lnEps: 1e-6)
+        a.adapter = .init(width: 144)
+        a.mapping = .init(width: 64, depth: 1, hidden: 192, timeFeatures: 32)
+        a.decoder = .init(width: 144, depth: 2, heads: 6, headDim: 24, ffHidden: 432, ropeFreqs: 3,
+                          latentChannels: 4, latentH: 16, latentW: 16, patchSize: 2)
+        a.vae = .init(blockOutChannels: [64, 128], layersPerBlock: 1, normGroups: 32, scalingFactor: 0.18215, shiftFactor: 0)
+        a.generator = .init(channels: 128, dim: 96, depth: 2, expansionToken: 3, expansionChannel: 4, numClasses: 10)
+        a.sampling = .init(numSteps: 50, cfgScale: 1.5, tInterval: 0.3 ... 0.9)
+        return ModelPreset(name: "tiny", description: "sizes of the tiny test fixture (spec §12)", adapterExtraTokens: 2, architecture: a)
+    }()
 
     /// Built-in presets by name.
     public static let builtIn: [String: ModelPreset] = ["xl": .xl, "tiny": .tiny]
@@ -211,50 +129,14 @@ public struct ModelPreset: Codable, Equatable, Sendable {
         return (try? e.encode(self)) ?? Data()
     }
 
-    /// Throws `invalidPreset` listing every inconsistency (the same cross-checks the converter and the
-    /// runtime make), and refuses sizes above 16 G parameters.
+    /// Throws `invalidPreset` listing every inconsistency (`ModelArchitecture.problems()`, the checks
+    /// the runtime makes, plus the converter's DINOv2 rule heads = width / 64), and refuses sizes
+    /// above 16 G parameters.
     public func validate() throws {
-        var p: [String] = []
-        func positive(_ v: Int, _ what: String) { if v < 1 { p.append("\(what) must be ≥ 1 (is \(v))") } }
-        for (v, w) in [(imageSize, "image_size"), (encoder.width, "encoder.width"), (encoder.depth, "encoder.depth"),
-                       (encoder.patchSize, "encoder.patch_size"), (encoder.inputSize, "encoder.input_size"),
-                       (encoder.mlpHidden, "encoder.mlp_hidden"), (adapter.width, "adapter.width"),
-                       (mapping.width, "mapping.width"), (mapping.depth, "mapping.depth"), (mapping.hidden, "mapping.hidden"),
-                       (mapping.timeFeatures, "mapping.time_features"), (decoder.width, "decoder.width"),
-                       (decoder.depth, "decoder.depth"), (decoder.heads, "decoder.heads"), (decoder.headDim, "decoder.head_dim"),
-                       (decoder.ffHidden, "decoder.ff_hidden"), (decoder.ropeFreqs, "decoder.rope_freqs"),
-                       (decoder.latentChannels, "decoder.latent_channels"), (decoder.latentH, "decoder.latent_h"),
-                       (decoder.latentW, "decoder.latent_w"), (decoder.patchSize, "decoder.patch_size"),
-                       (vae.layersPerBlock, "vae.layers_per_block"), (vae.normGroups, "vae.norm_groups"),
-                       (generator.channels, "generator.channels"), (generator.dim, "generator.dim"), (generator.depth, "generator.depth"),
-                       (generator.expansionToken, "generator.expansion_token"), (generator.expansionChannel, "generator.expansion_channel"),
-                       (generator.numClasses, "generator.num_classes"), (sample.numSteps, "sample.num_steps")] {
-            positive(v, w)
-        }
-        if encoder.registers < 0 { p.append("encoder.registers must be ≥ 0") }
-        if adapter.extraTokens < 0 { p.append("adapter.extra_tokens must be ≥ 0") }
-        if p.isEmpty {
-            if encoder.width % 64 != 0 { p.append("encoder.width \(encoder.width) is not a multiple of the DINOv2 head size 64") }
-            if encoder.inputSize % encoder.patchSize != 0 { p.append("encoder.input_size \(encoder.inputSize) is not a multiple of patch_size \(encoder.patchSize)") }
-            if adapter.width != decoder.width { p.append("adapter.width \(adapter.width) ≠ decoder.width \(decoder.width)") }
-            if adapter.width < encoder.width { p.append("adapter.width \(adapter.width) < encoder.width \(encoder.width)") }
-            if decoder.heads * decoder.headDim != decoder.width { p.append("decoder.heads × head_dim = \(decoder.heads) × \(decoder.headDim) ≠ width \(decoder.width)") }
-            if 4 * decoder.ropeFreqs > decoder.headDim { p.append("4 × decoder.rope_freqs \(decoder.ropeFreqs) exceeds head_dim \(decoder.headDim)") }
-            if decoder.latentH % decoder.patchSize != 0 || decoder.latentW % decoder.patchSize != 0 {
-                p.append("latent \(decoder.latentH)×\(decoder.latentW) is not a multiple of decoder.patch_size \(decoder.patchSize)")
-            }
-            if vae.blockOutChannels.isEmpty || vae.blockOutChannels.count > 16 || vae.blockOutChannels.contains(where: { $0 < 1 }) {
-                p.append("vae.block_out_channels must hold 1 to 16 positive numbers (is \(vae.blockOutChannels))")
-            } else {
-                if vae.blockOutChannels.contains(where: { $0 % vae.normGroups != 0 }) { p.append("vae.block_out_channels \(vae.blockOutChannels) are not multiples of norm_groups \(vae.normGroups)") }
-                if decoder.latentH << (vae.blockOutChannels.count - 1) != imageSize { p.append("latent_h \(decoder.latentH) × 2^\(vae.blockOutChannels.count - 1) ≠ image_size \(imageSize)") }
-            }
-            if generator.channels != encoder.width { p.append("generator.channels \(generator.channels) ≠ encoder.width \(encoder.width)") }
-            if !(scaleFactor.isFinite && scaleFactor != 0) { p.append("scale_factor must be finite and nonzero") }
-            if !(vae.scalingFactor.isFinite && vae.scalingFactor != 0) || !vae.shiftFactor.isFinite { p.append("vae scaling/shift factors must be finite, scaling nonzero") }
-            if sample.tInterval.count != 2 || !(sample.tInterval[0] <= sample.tInterval[1]) || !sample.cfgScale.isFinite {
-                p.append("sample: t_interval must be [lo, hi] with lo ≤ hi and cfg_scale finite")
-            }
+        var p = architecture.problems()
+        if adapterExtraTokens < 0 { p.append("adapter_extra_tokens must be ≥ 0 (is \(adapterExtraTokens))") }
+        if p.isEmpty, architecture.encoder.heads * 64 != architecture.encoder.width {
+            p.append("encoder.heads \(architecture.encoder.heads) ≠ encoder.width \(architecture.encoder.width) / 64 (the converter's DINOv2 head size)")
         }
         if p.isEmpty {
             // 16 G parameters (≥ 16 GB int8) is far beyond any RepTok model: refuse before writing.
@@ -267,49 +149,7 @@ public struct ModelPreset: Codable, Equatable, Sendable {
     /// The converter's resolved configuration for these sizes (what a real conversion of a checkpoint
     /// with these shapes records).
     public var archConfig: ArchConfig {
-        var c = ArchConfig()
-        c.imageSize = imageSize
-        c.scaleFactor = scaleFactor
-        c.encWidth = encoder.width
-        c.encDepth = encoder.depth
-        c.encHeads = encoder.width / 64
-        c.encPatch = encoder.patchSize
-        c.encInput = encoder.inputSize
-        c.encRegisters = encoder.registers
-        c.encMLP = encoder.mlpHidden
-        c.encLnEps = 1e-6
-        c.encPosGrid = encoder.inputSize / max(encoder.patchSize, 1)    // written already at the input grid
-        c.adapterWidth = adapter.width
-        c.adapterNewReg = adapter.extraTokens
-        c.decWidth = decoder.width
-        c.decDepth = decoder.depth
-        c.decHeads = decoder.heads
-        c.decHeadDim = decoder.headDim
-        c.decFF = decoder.ffHidden
-        c.decRopeFreqs = decoder.ropeFreqs
-        c.latentChannels = decoder.latentChannels
-        c.latentH = decoder.latentH
-        c.latentW = decoder.latentW
-        c.decPatch = decoder.patchSize
-        c.mapWidth = mapping.width
-        c.mapDepth = mapping.depth
-        c.mapHidden = mapping.hidden
-        c.timeFeatures = mapping.timeFeatures
-        c.vaeChannels = vae.blockOutChannels
-        c.vaeLayersPerBlock = vae.layersPerBlock
-        c.vaeNormGroups = vae.normGroups
-        c.vaeScaling = vae.scalingFactor
-        c.vaeShift = vae.shiftFactor
-        c.genChannels = generator.channels
-        c.genDim = generator.dim
-        c.genDepth = generator.depth
-        c.genExpToken = generator.expansionToken
-        c.genExpChannel = generator.expansionChannel
-        c.genClasses = generator.numClasses
-        c.numSteps = sample.numSteps
-        c.cfgScale = sample.cfgScale
-        c.tInterval = sample.tInterval
-        return c
+        ArchConfig(architecture: architecture, encPosGrid: architecture.encoder.grid, adapterNewReg: adapterExtraTokens)
     }
 }
 
@@ -329,7 +169,7 @@ public struct SyntheticModelReport: Sendable {
 /// Writes random-weight GGUF files that a `Pipeline` loads exactly as a converted checkpoint.
 ///
 /// The tensor list, order, layouts and metadata keys are the converter's (`requiredTensors` and
-/// `ArchConfig.metadata`); only the provenance differs: `general.name` = `synthetic-<preset>`,
+/// `ModelArchitecture.metadata()`); only the provenance differs: `general.name` = `synthetic-<preset>`,
 /// `reptok.source.file` = `synthetic:<preset>:seed<seed>`, `reptok.source.sha256` = `fingerprint`.
 /// Linear/Conv weights are drawn in float and quantized by the converter's `quantizeInt8PerRow`, so
 /// the int8 values, scales and `reptok.quant.*` error keys are what a conversion would write.
@@ -419,7 +259,7 @@ public enum SyntheticModel {
         writer.set("reptok.source.sha256", .string(print))
         writer.set("reptok.weights", .string(weights.rawValue))
         writer.set("reptok.quant.scheme", .string(weights == .int8 ? "per_channel_symmetric_int8" : "none"))
-        for (k, v) in arch.metadata { writer.set(k, v) }
+        for (k, v) in arch.architecture.metadata() { writer.set(k, v) }
         writer.set("reptok.quant.max_rel_l2", .float32(0))
         writer.set("reptok.quant.mean_rel_l2", .float32(0))
         writer.set("reptok.quant.max_abs_err", .float32(0))

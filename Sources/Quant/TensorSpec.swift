@@ -48,68 +48,68 @@ func requiredTensors(_ c: ArchConfig) -> [TensorSpec] {
     func norm(_ n: String, _ d: Int) { float(n + ".weight", [d]); float(n + ".bias", [d]) }
 
     // Encoder.
-    let C = c.encWidth, p = c.encPatch, g = c.encGrid
+    let C = c.encoder.width, p = c.encoder.patchSize, g = c.encoder.grid
     float("enc.cls_token", [1, 1, C], [C])
-    if c.encRegisters > 0 { float("enc.register_tokens", [1, c.encRegisters, C], [c.encRegisters, C]) }
+    if c.encoder.registers > 0 { float("enc.register_tokens", [1, c.encoder.registers, C], [c.encoder.registers, C]) }
     out.append(TensorSpec(name: "enc.pos_embed", sourceShape: [1, 1 + c.encPosGrid * c.encPosGrid, C], outputShape: [1 + g * g, C],
                           layout: .positionalTable, quantizable: false))
     weight("enc.patch_embed.proj.weight", [C, 3, p, p])
     float("enc.patch_embed.proj.bias", [C])
-    for b in 0 ..< c.encDepth {
+    for b in 0 ..< c.encoder.depth {
         let k = "enc.blocks.\(b)."
         norm(k + "norm1", C)
         linear(k + "attn.qkv", 3 * C, C, bias: true)
         linear(k + "attn.proj", C, C, bias: true)
         float(k + "ls1.gamma", [C])
         norm(k + "norm2", C)
-        linear(k + "mlp.fc1", c.encMLP, C, bias: true)
-        linear(k + "mlp.fc2", C, c.encMLP, bias: true)
+        linear(k + "mlp.fc1", c.encoder.mlpHidden, C, bias: true)
+        linear(k + "mlp.fc2", C, c.encoder.mlpHidden, bias: true)
         float(k + "ls2.gamma", [C])
     }
     norm("enc.norm", C)
 
     // Adapter.
-    let A = c.adapterWidth
+    let A = c.adapter.width
     if c.adapterNewReg > 0 { float("adapter.new_reg", [1, c.adapterNewReg, C], [c.adapterNewReg, C], optional: true) }
     float("adapter.temp_pos_embed", [1, 1, 1, C], [C])
     linear("adapter.backbone.fc", A, C, bias: true)
     norm("adapter.backbone.ln", A)
 
     // Time conditioning and mapping network.
-    let M = c.mapWidth, F = c.timeFeatures
+    let M = c.mapping.width, F = c.mapping.timeFeatures
     float("dec.time_emb.weight", [F, 1], [F])
     linear("dec.time_in_proj", M, 2 * F, bias: false)
     float("dec.mapping.in_norm.scale", [M])
-    for b in 0 ..< c.mapDepth {
+    for b in 0 ..< c.mapping.depth {
         let k = "dec.mapping.blocks.\(b)."
         float(k + "norm.scale", [M])
-        linear(k + "up_proj", 2 * c.mapHidden, M, bias: false)
-        linear(k + "down_proj", M, c.mapHidden, bias: false)
+        linear(k + "up_proj", 2 * c.mapping.hidden, M, bias: false)
+        linear(k + "down_proj", M, c.mapping.hidden, bias: false)
     }
     float("dec.mapping.out_norm.scale", [M])
 
     // Decoder transformer.
-    let W = c.decWidth, pv = c.decPatch * c.decPatch * c.latentChannels
+    let W = c.decoder.width, pv = c.decoder.patchSize * c.decoder.patchSize * c.decoder.latentChannels
     linear("dec.backbone.mid_merge.pre_proj.proj", W, pv, bias: false)
     linear("dec.backbone.mid_merge.proj", W, W, bias: false)
-    for l in 0 ..< c.decDepth {
+    for l in 0 ..< c.decoder.depth {
         let k = "dec.backbone.mid_level.\(l)."
         linear(k + "self_attn.norm.linear", W, M, bias: false)
         linear(k + "self_attn.qkv_proj", 3 * W, W, bias: false)
-        float(k + "self_attn.scale", [c.decHeads])
-        float(k + "self_attn.pos_emb.freqs", [2, c.decHeads, c.decRopeFreqs])
+        float(k + "self_attn.scale", [c.decoder.heads])
+        float(k + "self_attn.pos_emb.freqs", [2, c.decoder.heads, c.decoder.ropeFreqs])
         linear(k + "self_attn.out_proj", W, W, bias: false)
         linear(k + "ff.norm.linear", W, M, bias: false)
-        linear(k + "ff.up_proj", 2 * c.decFF, W, bias: false)
-        linear(k + "ff.down_proj", W, c.decFF, bias: false)
+        linear(k + "ff.up_proj", 2 * c.decoder.ffHidden, W, bias: false)
+        linear(k + "ff.down_proj", W, c.decoder.ffHidden, bias: false)
     }
     float("dec.backbone.mid_split.post_proj.norm.scale", [W])
     linear("dec.backbone.mid_split.post_proj.proj", pv, W, bias: false)
 
     // VAE decoder.
-    let L = c.latentChannels
-    let rev = Array(c.vaeChannels.reversed())
-    if let top = rev.first, let bottom = c.vaeChannels.first {
+    let L = c.decoder.latentChannels
+    let rev = Array(c.vae.blockOutChannels.reversed())
+    if let top = rev.first, let bottom = c.vae.blockOutChannels.first {
         weight("vae.post_quant_conv.weight", [L, L, 1, 1]); float("vae.post_quant_conv.bias", [L])
         weight("vae.decoder.conv_in.weight", [top, L, 3, 3], .convToOHWI); float("vae.decoder.conv_in.bias", [top])
         func resnet(_ k: String, _ cin: Int, _ cout: Int) {
@@ -126,7 +126,7 @@ func requiredTensors(_ c: ArchConfig) -> [TensorSpec] {
         resnet("vae.decoder.mid_block.resnets.1", top, top)
         var cin = top
         for (b, cout) in rev.enumerated() {
-            for r in 0 ... c.vaeLayersPerBlock {
+            for r in 0 ... c.vae.layersPerBlock {
                 resnet("vae.decoder.up_blocks.\(b).resnets.\(r)", r == 0 ? cin : cout, cout)
             }
             if b < rev.count - 1 {
@@ -140,13 +140,13 @@ func requiredTensors(_ c: ArchConfig) -> [TensorSpec] {
     }
 
     // Generator.
-    let G = c.genChannels, D = c.genDim, e3 = 3 * c.genExpToken, dh = D * c.genExpChannel
+    let G = c.generator.channels, D = c.generator.dim, e3 = 3 * c.generator.expansionToken, dh = D * c.generator.expansionChannel
     float("gen.pos_embed", [1, 1, G], [G])
     linear("gen.t_embedder.mlp.0", G, 256, bias: true)
     linear("gen.t_embedder.mlp.2", G, G, bias: true)
-    float("gen.label_embedder.embedding_table.weight", [c.genClasses + 1, G])
+    float("gen.label_embedder.embedding_table.weight", [c.generator.numClasses + 1, G])
     linear("gen.mixer.0", D, G, bias: true)
-    for i in 1 ... max(c.genDepth, 1) where c.genDepth > 0 {
+    for i in 1 ... max(c.generator.depth, 1) where c.generator.depth > 0 {
         let k = "gen.mixer.\(i)."
         norm(k + "0.norm", D)
         weight(k + "0.fn.0.weight", [e3, 3, 1]); float(k + "0.fn.0.bias", [e3])
@@ -155,8 +155,8 @@ func requiredTensors(_ c: ArchConfig) -> [TensorSpec] {
         linear(k + "1.fn.0", dh, D, bias: true)
         linear(k + "1.fn.3", D, dh, bias: true)
     }
-    norm("gen.mixer.\(c.genDepth + 1)", D)
-    linear("gen.mixer.\(c.genDepth + 2)", G, D, bias: true)
+    norm("gen.mixer.\(c.generator.depth + 1)", D)
+    linear("gen.mixer.\(c.generator.depth + 2)", G, D, bias: true)
     return out
 }
 

@@ -74,7 +74,7 @@ public final class Pipeline {
         self.options = options
         let file = try GGUFFile(path: modelPath)
         self.file = file
-        let config = try ModelConfig(metadata: file.metadata, path: modelPath)
+        let config = try ModelConfig.load(metadata: file.metadata, path: modelPath)
         self.config = config
 
         var info: [String: String] = ["file": (modelPath as NSString).lastPathComponent]

@@ -131,7 +131,7 @@ struct BenchPipelineCommand: ParsableCommand {
         // 3. Stages.
         let file = try GGUFFile(path: modelPath)
         report.modelBytes = file.fileSize
-        let config = try ModelConfig(metadata: file.metadata, path: modelPath)
+        let config = try ModelConfig.load(metadata: file.metadata, path: modelPath)
         let stages = only.map { $0.split(separator: ",").compactMap { PipelineStage(rawValue: String($0)) } } ?? PipelineStage.allCases
         let modeList = modes.split(separator: ",").compactMap { MatrixMode(rawValue: String($0)) }
         for stage in stages {
