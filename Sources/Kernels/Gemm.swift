@@ -65,36 +65,47 @@ struct Epilogue {
     var activation: Activation
     var accumulate: Bool
 
+    /// One 16-lane chunk of a tile row through the epilogue, given the chunk's
+    /// per-column vectors (nil when the epilogue has none).
     @inline(__always)
-    func transform(_ t: SIMD16<Float>, _ j: Int, _ count: Int) -> SIMD16<Float> {
+    func transform(_ t: SIMD16<Float>, ws: SIMD16<Float>?, bs: SIMD16<Float>?, cs: SIMD16<Float>?) -> SIMD16<Float> {
         var v = alpha == 1 ? t : t * alpha
-        if let wScale { v *= count == 16 ? load16(wScale + j) : loadPartial(wScale + j, count) }
-        if let bias { v += count == 16 ? load16(bias + j) : loadPartial(bias + j, count) }
+        if let ws { v *= ws }
+        if let bs { v += bs }
         switch activation {
         case .none: break
         case .gelu: v = vgelu(v)
         case .silu: v = vsilu(v)
         }
-        if let colScale { v *= count == 16 ? load16(colScale + j) : loadPartial(colScale + j, count) }
+        if let cs { v *= cs }
         return v
     }
 
     /// Applies the epilogue to rows [0, rows) x columns [0, cols) of tile (row stride ldt),
     /// writing C columns [n0, n0 + cols). Columns go in chunks of 16 from n0, so a given
-    /// column always takes the same path.
+    /// column always takes the same path (the same lane arithmetic as `transform`).
+    /// Chunk-major: the per-column vectors (scales, bias) are loaded once per chunk, and
+    /// a short last chunk reads its tile rows whole (the tile row has room for 16 floats
+    /// there; lanes past cols are computed and dropped), so narrow outputs such as the
+    /// generator's 9 token-mixing columns do not pay scalar lane-by-lane loads per row.
     func apply(tile: UnsafePointer<Float>, ldt: Int, rows: Int, n0: Int, cols: Int,
                c: UnsafeMutablePointer<Float>, ldc: Int) {
-        for i in 0..<rows {
-            let t = tile + i * ldt, o = c + i * ldc + n0
-            var j = 0
-            while j < cols {
-                let cnt = min(16, cols - j)
-                let raw = cnt == 16 ? load16(t + j) : loadPartial(t + j, cnt)
-                var v = transform(raw, n0 + j, cnt)
-                if accumulate { v += cnt == 16 ? load16(o + j) : loadPartial(o + j, cnt) }
-                if cnt == 16 { store16(v, o + j) } else { storePartial(v, o + j, cnt) }
-                j += 16
+        var j = 0
+        while j < cols {
+            let cnt = min(16, cols - j), col = n0 + j
+            // Per-column vectors of this chunk: [16], lanes past cnt 0.
+            let ws = wScale.map { cnt == 16 ? load16($0 + col) : loadPartial($0 + col, cnt) }
+            let bs = bias.map { cnt == 16 ? load16($0 + col) : loadPartial($0 + col, cnt) }
+            let cs = colScale.map { cnt == 16 ? load16($0 + col) : loadPartial($0 + col, cnt) }
+            let wholeTile = j + 16 <= ldt
+            for i in 0..<rows {
+                let t = tile + i * ldt + j, o = c + i * ldc + col
+                let raw = wholeTile ? load16(t) : loadPartial(t, cnt)
+                var v = transform(raw, ws: ws, bs: bs, cs: cs)
+                if accumulate { v += cnt == 16 ? load16(o) : loadPartial(o, cnt) }
+                if cnt == 16 { store16(v, o) } else { storePartialFast(v, o, cnt) }
             }
+            j += 16
         }
     }
 }

@@ -150,6 +150,28 @@ func loadPartial(_ p: UnsafePointer<Float>, _ count: Int, fill: Float = 0) -> SI
     return v
 }
 
+/// Stores the low `count` (< 16) lanes of a vector in at most four pieces of 8, 4, 2
+/// and 1 lanes (instead of one scalar store per lane).
+@inline(__always)
+func storePartialFast(_ v: SIMD16<Float>, _ p: UnsafeMutablePointer<Float>, _ count: Int) {
+    let raw = UnsafeMutableRawPointer(p)
+    var off = 0
+    if count & 8 != 0 {
+        raw.storeBytes(of: v.lowHalf, as: SIMD8<Float>.self)
+        off = 8
+    }
+    if count & 4 != 0 {
+        let q = SIMD4<Float>(v[off], v[off + 1], v[off + 2], v[off + 3])
+        raw.storeBytes(of: q, toByteOffset: off * 4, as: SIMD4<Float>.self)
+        off += 4
+    }
+    if count & 2 != 0 {
+        raw.storeBytes(of: SIMD2<Float>(v[off], v[off + 1]), toByteOffset: off * 4, as: SIMD2<Float>.self)
+        off += 2
+    }
+    if count & 1 != 0 { p[off] = v[off] }
+}
+
 /// Stores the low `count` (< 16) lanes of a vector.
 @inline(__always)
 func storePartial(_ v: SIMD16<Float>, _ p: UnsafeMutablePointer<Float>, _ count: Int) {
