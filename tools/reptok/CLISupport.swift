@@ -144,6 +144,29 @@ func chooseSeed(_ given: UInt64?) -> UInt64 {
     given ?? UInt64.random(in: 0 ..< (1 << 32))
 }
 
+/// `--steps`, `--seed`, `--sampler`: the options of every command that decodes a token.
+struct DecoderOptions: ParsableArguments {
+    @Option(name: .long, help: "Decoder steps (default: the model's, 50 for the release).")
+    var steps: Int?
+
+    @Option(name: .long, help: "Seed of the noise (default: random, recorded in the metadata).")
+    var seed: UInt64?
+
+    @Option(name: .long, help: "Decoder sampler: euler (reference) or heun (2 evaluations per step).")
+    var sampler: String = "euler"
+
+    func validate() throws {
+        if let steps, steps < 1 { throw ValidationError("--steps must be at least 1 (got \(steps))") }
+        guard Sampler(rawValue: sampler) != nil else { throw ValidationError("--sampler must be euler or heun (got \(sampler))") }
+    }
+
+    /// Steps (the model's default when not given), sampler, and the seed (a random one,
+    /// to be recorded in the metadata, when not given).
+    func resolve(_ pipeline: Pipeline) -> (steps: Int, sampler: Sampler, seed: UInt64) {
+        (steps ?? pipeline.config.sampling.numSteps, Sampler(rawValue: sampler) ?? .euler, chooseSeed(seed))
+    }
+}
+
 // MARK: - Class names
 
 /// Class index from `--class N|NAME`: digits are an index, anything else a name

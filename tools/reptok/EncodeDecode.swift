@@ -70,22 +70,10 @@ struct DecodeCommand: ParsableCommand {
     @Argument(help: "Token file (.npy).")
     var input: String
 
-    @Option(name: .long, help: "Decoder steps (default: the model's, 50 for the release).")
-    var steps: Int?
-
-    @Option(name: .long, help: "Seed of the decoder noise (default: random, recorded in the metadata).")
-    var seed: UInt64?
-
-    @Option(name: .long, help: "Decoder sampler: euler (reference) or heun (2 evaluations per step).")
-    var sampler: String = "euler"
+    @OptionGroup var decoder: DecoderOptions
 
     @OptionGroup var output: ImageOutputOptions
     @OptionGroup var common: ImageCommandOptions
-
-    func validate() throws {
-        if let steps, steps < 1 { throw ValidationError("--steps must be at least 1 (got \(steps))") }
-        guard Sampler(rawValue: sampler) != nil else { throw ValidationError("--sampler must be euler or heun (got \(sampler))") }
-    }
 
     func run() throws {
         let timer = StageTimer(quiet: common.quiet)
@@ -93,9 +81,7 @@ struct DecodeCommand: ParsableCommand {
         try checkOutputs([output.output])
         let pipeline = try common.loadPipeline(timer)
         try checkTokenLength(token, pipeline: pipeline, path: input)
-        let steps = self.steps ?? pipeline.config.sampling.numSteps
-        let sampler = Sampler(rawValue: sampler)!
-        let seed = chooseSeed(self.seed)
+        let (steps, sampler, seed) = decoder.resolve(pipeline)
         timer.mark()
         let decoded = try pipeline.decode(token: token, seed: seed, steps: steps, sampler: sampler, progress: timer.handler)
         let image = try rgbImage(decoded, size: pipeline.config.imageSize)

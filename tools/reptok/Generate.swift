@@ -25,11 +25,7 @@ struct GenerateCommand: ParsableCommand {
     @Option(name: .long, help: "Number of images (seeds s, s+1, …).")
     var count: Int = 1
 
-    @Option(name: .long, help: "Seed of the first image (default: random, recorded in the metadata).")
-    var seed: UInt64?
-
-    @Option(name: .long, help: "Decoder steps (default: the model's, 50 for the release).")
-    var steps: Int?
+    @OptionGroup var decoder: DecoderOptions
 
     @Option(name: .long, help: "Generator steps (default: the model's, 50 for the release).")
     var genSteps: Int?
@@ -40,9 +36,6 @@ struct GenerateCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Generator time interval where guidance applies (default: the model's, 0.3,0.9).", valueName: "lo,hi"))
     var cfgInterval: String?
 
-    @Option(name: .long, help: "Decoder sampler: euler (reference) or heun (2 evaluations per step).")
-    var sampler: String = "euler"
-
     @Flag(name: .long, help: "With --count: write one contact sheet instead of one file per image.")
     var grid = false
 
@@ -50,13 +43,11 @@ struct GenerateCommand: ParsableCommand {
     @OptionGroup var common: ImageCommandOptions
 
     func validate() throws {
-        if let steps, steps < 1 { throw ValidationError("--steps must be at least 1 (got \(steps))") }
         if let genSteps, genSteps < 1 { throw ValidationError("--gen-steps must be at least 1 (got \(genSteps))") }
         guard (1...4096).contains(count) else { throw ValidationError("--count must be 1...4096 (got \(count))") }
         if let cfg, !cfg.isFinite { throw ValidationError("--cfg must be a finite number") }
         if let cfgInterval { _ = try parseInterval(cfgInterval) }
-        guard Sampler(rawValue: sampler) != nil else { throw ValidationError("--sampler must be euler or heun (got \(sampler))") }
-        if let seed, count > 1, seed > UInt64.max - UInt64(count - 1) {
+        if let seed = decoder.seed, count > 1, seed > UInt64.max - UInt64(count - 1) {
             throw ValidationError("--seed \(seed) + --count \(count) overflows 64 bits")
         }
     }
@@ -71,12 +62,10 @@ struct GenerateCommand: ParsableCommand {
         let config = pipeline.config
         let modelPath = try common.resolvedModelPath()
         let (label, className) = try resolveClass(self.class, modelPath: modelPath, numClasses: config.numClasses)
-        let decSteps = steps ?? config.sampling.numSteps
         let genSteps = self.genSteps ?? config.sampling.numSteps
         let cfg = self.cfg ?? config.sampling.cfgScale
         let interval = try cfgInterval.map(parseInterval) ?? config.sampling.tInterval
-        let sampler = Sampler(rawValue: sampler)!
-        let firstSeed = chooseSeed(seed)
+        let (decSteps, sampler, firstSeed) = decoder.resolve(pipeline)
 
         // 3. Generate every token first, then drop the generator's weights from memory so the
         //    decoder and VAE run without them; then decode every image and write them all

@@ -30,14 +30,7 @@ struct InterpolateCommand: ParsableCommand {
     @Option(name: .long, help: "Token mixing: lerp or slerp.")
     var mode: String = "lerp"
 
-    @Option(name: .long, help: "Decoder steps (default: the model's, 50 for the release).")
-    var steps: Int?
-
-    @Option(name: .long, help: "Seed of the decoder noise, shared by every frame (default: random, recorded).")
-    var seed: UInt64?
-
-    @Option(name: .long, help: "Decoder sampler: euler (reference) or heun (2 evaluations per step).")
-    var sampler: String = "euler"
+    @OptionGroup var decoder: DecoderOptions
 
     @OptionGroup var output: ImageOutputOptions
     @OptionGroup var common: ImageCommandOptions
@@ -45,8 +38,6 @@ struct InterpolateCommand: ParsableCommand {
     func validate() throws {
         guard (2...64).contains(frames) else { throw ValidationError("--frames must be 2...64 (got \(frames))") }
         guard InterpolationMode(rawValue: mode) != nil else { throw ValidationError("--mode must be lerp or slerp (got \(mode))") }
-        if let steps, steps < 1 { throw ValidationError("--steps must be at least 1 (got \(steps))") }
-        guard Sampler(rawValue: sampler) != nil else { throw ValidationError("--sampler must be euler or heun (got \(sampler))") }
     }
 
     func run() throws {
@@ -61,10 +52,8 @@ struct InterpolateCommand: ParsableCommand {
         try checkOutputs([output.output])
         let pipeline = try common.loadPipeline(timer)
         let size = pipeline.config.imageSize
-        let steps = self.steps ?? pipeline.config.sampling.numSteps
-        let sampler = Sampler(rawValue: sampler)!
+        let (steps, sampler, seed) = decoder.resolve(pipeline)
         let mode = InterpolationMode(rawValue: self.mode)!
-        let seed = chooseSeed(self.seed)
 
         timer.mark()
         var tokens: [[Float]] = []

@@ -20,14 +20,7 @@ struct ReconstructCommand: ParsableCommand {
     @Argument(help: "Input image (PNG or JPEG).")
     var input: String
 
-    @Option(name: .long, help: "Decoder steps (default: the model's, 50 for the release).")
-    var steps: Int?
-
-    @Option(name: .long, help: "Seed of the decoder noise (default: random, recorded in the metadata).")
-    var seed: UInt64?
-
-    @Option(name: .long, help: "Decoder sampler: euler (reference) or heun (2 evaluations per step).")
-    var sampler: String = "euler"
+    @OptionGroup var decoder: DecoderOptions
 
     @Flag(name: .long, help: "Write the prepared input and the reconstruction side by side.")
     var sideBySide = false
@@ -35,20 +28,13 @@ struct ReconstructCommand: ParsableCommand {
     @OptionGroup var output: ImageOutputOptions
     @OptionGroup var common: ImageCommandOptions
 
-    func validate() throws {
-        if let steps, steps < 1 { throw ValidationError("--steps must be at least 1 (got \(steps))") }
-        guard Sampler(rawValue: sampler) != nil else { throw ValidationError("--sampler must be euler or heun (got \(sampler))") }
-    }
-
     func run() throws {
         let timer = StageTimer(quiet: common.quiet)
         let source = try timer.measure("read") { try readImage(input) }
         try checkOutputs([output.output])
         let pipeline = try common.loadPipeline(timer)
         let size = pipeline.config.imageSize
-        let steps = self.steps ?? pipeline.config.sampling.numSteps
-        let sampler = Sampler(rawValue: sampler)!
-        let seed = chooseSeed(self.seed)
+        let (steps, sampler, seed) = decoder.resolve(pipeline)
 
         let prepared = timer.measure("prepare") { pipeline.prepareImage(rgb: source.pixels, width: source.width, height: source.height) }
         timer.mark()
