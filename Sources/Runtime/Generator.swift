@@ -149,11 +149,14 @@ final class Generator {
                 }
             }
             // 4b. h = GELU(nT W1ᵀ + b1)                                                    [B·D, 3e]
+            //     The two token-mixing products (k = 3 and 9) always run W8A32: quantizing
+            //     their B·D activation rows cost more than the products (11 % of a W8A8
+            //     step), and float activations are the more accurate choice.
             matmul(nT.p, lda: r, m: batch * d, l.tokenFc1.weight, bias: l.tokenFc1.bias, activation: .gelu,
-                   into: tokenHidden.p, ldc: e3, mode: mode, ctx: ctx)
+                   into: tokenHidden.p, ldc: e3, mode: .w8a32, ctx: ctx)
             // 4c. y = h W2ᵀ + b2                                                           [B·D, 3]
             matmul(tokenHidden.p, lda: e3, m: batch * d, l.tokenFc2.weight, bias: l.tokenFc2.bias,
-                   into: tokenOut.p, ldc: r, mode: mode, ctx: ctx)
+                   into: tokenOut.p, ldc: r, mode: .w8a32, ctx: ctx)
             // 4d. x += yᵀ (back to rows)
             for s in 0 ..< batch {
                 for rr in 0 ..< r {
