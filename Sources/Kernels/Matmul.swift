@@ -41,27 +41,24 @@ public func matmul(_ a: UnsafePointer<Float>, lda: Int, m: Int,
     if m == 0 || n == 0 { return }
     var epilogue = Epilogue(wScale: nil, bias: bias, colScale: colScale, activation: activation,
                             accumulate: accumulate)
-    switch w.storage {
-    case .f32(let wp):
+    // Float activations (float weights, or int8 weights in W8A32): row or panel form.
+    let floatPath = { (weights: WeightSource, epilogue: Epilogue) in
         if m <= Blocking.smallM {
-            rowGemmF32(m: m, n: n, k: k, a: a, lda: lda, w: .f32(wp), epilogue: epilogue,
+            rowGemmF32(m: m, n: n, k: k, a: a, lda: lda, w: weights, epilogue: epilogue,
                        c: c, ldc: ldc, ctx: ctx)
         } else {
             panelGemmF32(m: m, n: n, ldw: k, blocks: uniformBlocks(k: k, kc: Blocking.kcF32),
-                         rows: MatrixRowsF32(a: a, lda: lda, kc: Blocking.kcF32), weights: .f32(wp),
+                         rows: MatrixRowsF32(a: a, lda: lda, kc: Blocking.kcF32), weights: weights,
                          epilogue: epilogue, c: c, ldc: ldc, ctx: ctx)
         }
+    }
+    switch w.storage {
+    case .f32(let wp):
+        floatPath(.f32(wp), epilogue)
     case .i8(let wq, let ws):
         epilogue.wScale = ws
         if mode == .w8a32 {
-            if m <= Blocking.smallM {
-                rowGemmF32(m: m, n: n, k: k, a: a, lda: lda, w: .i8(wq), epilogue: epilogue,
-                           c: c, ldc: ldc, ctx: ctx)
-            } else {
-                panelGemmF32(m: m, n: n, ldw: k, blocks: uniformBlocks(k: k, kc: Blocking.kcF32),
-                             rows: MatrixRowsF32(a: a, lda: lda, kc: Blocking.kcF32), weights: .i8(wq),
-                             epilogue: epilogue, c: c, ldc: ldc, ctx: ctx)
-            }
+            floatPath(.i8(wq), epilogue)
             return
         }
         // W8A8: quantize every row of A once (per call), into the caller's prep arena.

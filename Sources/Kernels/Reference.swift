@@ -326,6 +326,15 @@ public enum Reference {
                                       out: UnsafeMutablePointer<Float>, outHeight: Int, outWidth: Int) {
         let ty = bilinearTaps(input: height, output: outHeight)
         let tx = bilinearTaps(input: width, output: outWidth)
+        applyTaps(x, width: width, channels: channels, ty: ty, tx: tx,
+                  out: out, outHeight: outHeight, outWidth: outWidth)
+    }
+
+    /// out[oy, ox, c] = Σ over the taps of both axes wy · wx · x[yi, xi, c], in Double
+    /// (x: [height, width, channels], out: [outHeight, outWidth, channels], HWC).
+    static func applyTaps(_ x: UnsafePointer<Float>, width: Int, channels: Int,
+                          ty: [[(Int, Double)]], tx: [[(Int, Double)]],
+                          out: UnsafeMutablePointer<Float>, outHeight: Int, outWidth: Int) {
         for oy in 0..<outHeight {
             for ox in 0..<outWidth {
                 for c in 0..<channels {
@@ -358,17 +367,8 @@ public enum Reference {
                                        out: UnsafeMutablePointer<Float>, outHeight: Int, outWidth: Int) {
         let ty = bicubicAATaps(input: height, output: outHeight)
         let tx = bicubicAATaps(input: width, output: outWidth)
-        for oy in 0..<outHeight {
-            for ox in 0..<outWidth {
-                for c in 0..<channels {
-                    var s = 0.0
-                    for (yi, wy) in ty[oy] {
-                        for (xi, wx) in tx[ox] { s += wy * wx * Double(x[(yi * width + xi) * channels + c]) }
-                    }
-                    out[(oy * outWidth + ox) * channels + c] = Float(s)
-                }
-            }
-        }
+        applyTaps(x, width: width, channels: channels, ty: ty, tx: tx,
+                  out: out, outHeight: outHeight, outWidth: outWidth)
     }
 
     /// The cubic convolution kernel with a = -0.5.
