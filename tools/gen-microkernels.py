@@ -8,9 +8,9 @@ Each shape (8/4/2/1 rows x 16/32 columns) is written out with every accumulator 
 local so the compiler keeps them all in zmm registers; this script is the one place the
 kernel is written: edit the templates below, never the generated file.
 """
-import argparse
 import pathlib
-import sys
+
+import codegen
 
 OUT = pathlib.Path(__file__).resolve().parent.parent / "Sources/Kernels/Microkernels.swift"
 SHAPES = [(8, 2), (8, 1), (4, 2), (4, 1), (2, 2), (2, 1), (1, 2), (1, 1)]  # (rows, 16-lane vectors)
@@ -90,20 +90,5 @@ def generate():
     return HEADER + "\n".join(kernel(r, nv) for r, nv in SHAPES)
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--check", action="store_true", help="only check that the file is up to date")
-    args = ap.parse_args()
-    text = generate()
-    if args.check:
-        if OUT.read_text() != text:
-            print(f"{OUT} is stale: run tools/gen-microkernels.py", file=sys.stderr)
-            sys.exit(1)
-        return
-    tmp = OUT.with_suffix(".swift.tmp")
-    tmp.write_text(text)
-    tmp.replace(OUT)
-
-
 if __name__ == "__main__":
-    main()
+    codegen.run(__doc__, OUT, "gen-microkernels.py", generate)

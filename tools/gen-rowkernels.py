@@ -11,9 +11,9 @@ written: edit the templates below, never the generated file. Each row count is o
 kernel generic over the weight element (`RowWeights`), forced inline into thin
 concrete `@inline(never)` entry points, so both weight types get the same code.
 """
-import argparse
 import pathlib
-import sys
+
+import codegen
 
 OUT = pathlib.Path(__file__).resolve().parent.parent / "Sources/Kernels/RowKernels.swift"
 MAX_ROWS = 6
@@ -173,20 +173,5 @@ def generate():
     return "".join(parts)
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--check", action="store_true", help="only check that the file is up to date")
-    args = ap.parse_args()
-    text = generate()
-    if args.check:
-        if OUT.read_text() != text:
-            print(f"{OUT} is stale: run tools/gen-rowkernels.py", file=sys.stderr)
-            sys.exit(1)
-        return
-    tmp = OUT.with_suffix(".swift.tmp")
-    tmp.write_text(text)
-    tmp.replace(OUT)
-
-
 if __name__ == "__main__":
-    main()
+    codegen.run(__doc__, OUT, "gen-rowkernels.py", generate)
