@@ -93,7 +93,22 @@ private final class WorkerPool: @unchecked Sendable {
     /// [0] generation (bumped per job), [1] pending workers, [2] sleeping workers, [3] stop flag.
     private let counters: UnsafeMutablePointer<Int>
     private var busy = false            // a job is in flight (guarded by mutex)
-    private var job: ((Int) -> Void)?   // job(slot), published before the generation bump
+    // The current job, published before the generation bump. Plain fields rather than a
+    // stored closure, so that dispatching a job allocates nothing (a closure stored in a
+    // property would need a heap context on every parallelFor).
+    private var jobBody: ((Range<Int>, Int) -> Void)?   // valid only during `run`
+    private var jobCount = 0                            // n of the parallelFor
+    private var jobParts = 0                            // slots that get a chunk
+    private var jobOwner: ObjectIdentifier?             // the context, for nested-call detection
+
+    /// Runs the current job's chunk for `slot` (no-op for slots beyond the chunk count).
+    private func runJob(slot: Int) {
+        guard slot < jobParts, let body = jobBody, let owner = jobOwner else { return }
+        let n = jobCount, parts = jobParts
+        SlotMarker.enter(owner, slot: slot)
+        body((n * slot / parts)..<(n * (slot + 1) / parts), slot)
+        SlotMarker.leave()
+    }
 
     /// Spin iterations (pause instructions) before sleeping: ≈ 50–100 µs; 0 when there are
     /// more threads than cores (a spinning thread would then hold a core another needs).
@@ -152,7 +167,7 @@ private final class WorkerPool: @unchecked Sendable {
             }
             if rtk_atomic_load(stopFlag) != 0 { return }
             seen = rtk_atomic_load(generation)
-            job?(slot)
+            runJob(slot: slot)
             if rtk_atomic_add(pending, -1) == 0 {
                 pthread_mutex_lock(mutex)
                 pthread_cond_broadcast(done)
@@ -190,12 +205,10 @@ private final class WorkerPool: @unchecked Sendable {
             return
         }
         withoutActuallyEscaping(body) { body in
-            job = { slot in
-                guard slot < parts else { return }
-                SlotMarker.enter(owner, slot: slot)
-                body((n * slot / parts)..<(n * (slot + 1) / parts), slot)
-                SlotMarker.leave()
-            }
+            jobBody = body
+            jobCount = n
+            jobParts = parts
+            jobOwner = owner
             rtk_atomic_store(pending, threads - 1)
             rtk_atomic_add(generation, 1)
             if rtk_atomic_load(sleepers) > 0 {
@@ -203,7 +216,7 @@ private final class WorkerPool: @unchecked Sendable {
                 pthread_cond_broadcast(wake)
                 pthread_mutex_unlock(mutex)
             }
-            job?(0)
+            runJob(slot: 0)
             var spins = 0
             while rtk_atomic_load(pending) > 0 && spins < spinBudget { rtk_cpu_relax(); spins += 1 }
             if rtk_atomic_load(pending) > 0 {
@@ -211,38 +224,39 @@ private final class WorkerPool: @unchecked Sendable {
                 while rtk_atomic_load(pending) > 0 { pthread_cond_wait(done, mutex) }
                 pthread_mutex_unlock(mutex)
             }
-            job = nil
+            jobBody = nil
+            jobOwner = nil
         }
     }
 }
 
-/// Thread-local record "this thread is inside a job of pool X, at slot s".
-final class SlotMarker {
-    let owner: ObjectIdentifier
-    let slot: Int
-    init(_ o: ObjectIdentifier, _ s: Int) { owner = o; slot = s }
+/// Thread-local record "this thread is inside a job of pool X, at slot s", kept in two
+/// pthread keys as raw pointer-sized values (the owner's identity, and slot + 1), so that
+/// entering and leaving a job allocates nothing.
+enum SlotMarker {
+    private static let ownerKey: pthread_key_t = makeKey()
+    private static let slotKey: pthread_key_t = makeKey()
 
-    private static let key: pthread_key_t = {
+    private static func makeKey() -> pthread_key_t {
         var key = pthread_key_t()
         pthread_key_create(&key, nil)
         return key
-    }()
+    }
 
     static func enter(_ owner: ObjectIdentifier, slot: Int) {
-        pthread_setspecific(key, Unmanaged.passRetained(SlotMarker(owner, slot)).toOpaque())
+        pthread_setspecific(ownerKey, UnsafeRawPointer(bitPattern: UInt(bitPattern: owner)))
+        pthread_setspecific(slotKey, UnsafeRawPointer(bitPattern: slot + 1))
     }
 
     static func leave() {
-        if let p = pthread_getspecific(key) {
-            Unmanaged<SlotMarker>.fromOpaque(p).release()
-            pthread_setspecific(key, nil)
-        }
+        pthread_setspecific(ownerKey, nil)
+        pthread_setspecific(slotKey, nil)
     }
 
     static func current(_ owner: ObjectIdentifier) -> Int? {
-        guard let p = pthread_getspecific(key) else { return nil }
-        let m = Unmanaged<SlotMarker>.fromOpaque(p).takeUnretainedValue()
-        return m.owner == owner ? m.slot : nil
+        guard let o = pthread_getspecific(ownerKey), let s = pthread_getspecific(slotKey),
+              UInt(bitPattern: o) == UInt(bitPattern: owner) else { return nil }
+        return Int(bitPattern: s) - 1
     }
 }
 

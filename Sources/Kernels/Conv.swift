@@ -5,29 +5,20 @@
 // channels, so the row pointer for pixel (y, x) and tap (ty, tx) points straight into the
 // input at (y + ty − 1, x + tx − 1), or at a zero row outside the image.
 
-/// One K block of the implicit GEMM: tap t = 3·ty + tx, channels [c0, c0 + kc).
-private struct ConvBlock { let tap: Int, c0: Int }
-
-/// K blocks of a 3×3 convolution with `cin` channels, channel chunks of at most `kc`.
-private func convBlocks(cin: Int, kc: Int) -> ([KBlock], [ConvBlock]) {
-    var blocks: [KBlock] = [], meta: [ConvBlock] = []
-    for tap in 0..<9 {
-        for c0 in stride(from: 0, to: cin, by: kc) {
-            blocks.append(KBlock(k0: tap * cin + c0, kc: min(kc, cin - c0)))
-            meta.append(ConvBlock(tap: tap, c0: c0))
-        }
-    }
-    return (blocks, meta)
+/// K blocks of a 3×3 convolution with `cin` channels, channel chunks of at most `kc`:
+/// block b covers tap t = 3·ty + tx and channels [c0, c0 + kc) (`KBlocks.position`).
+private func convBlocks(cin: Int, kc: Int) -> KBlocks {
+    KBlocks(span: cin, kc: kc, taps: 9)
 }
 
 /// Float rows of the implicit GEMM.
 private struct ConvRowsF32: F32Rows {
     let x: UnsafePointer<Float>, height: Int, width: Int, cin: Int
-    let meta: [ConvBlock]
+    let meta: KBlocks
     let zero: UnsafePointer<Float>
     @inline(__always)
     func strip(_ i0: Int, _ count: Int, _ b: Int, _ ptrs: UnsafeMutablePointer<UnsafePointer<Float>>) {
-        let blk = meta[b]
+        let blk = meta.position(b)
         let dy = blk.tap / 3 - 1, dx = blk.tap % 3 - 1
         var oy = i0 / width, ox = i0 % width        // output pixel, advanced without division
         for z in 0..<count {
@@ -44,12 +35,12 @@ private struct ConvRowsF32: F32Rows {
 private struct ConvRowsI8: I8Rows {
     let q: UnsafePointer<Int8>, height: Int, width: Int, cinq: Int, chunks: Int, kc: Int
     let corr: UnsafePointer<Int32>, scale: UnsafePointer<Float>
-    let meta: [ConvBlock]
+    let meta: KBlocks
     let zero: UnsafePointer<Int8>
     @inline(__always)
     func strip(_ i0: Int, _ count: Int, _ b: Int, _ ptrs: UnsafeMutablePointer<UnsafePointer<Int8>?>,
                _ corrOut: UnsafeMutablePointer<Int32>, _ scaleOut: UnsafeMutablePointer<Float>) {
-        let blk = meta[b]
+        let blk = meta.position(b)
         let dy = blk.tap / 3 - 1, dx = blk.tap % 3 - 1, chunk = blk.c0 / kc
         var oy = i0 / width, ox = i0 % width
         for z in 0..<count {
@@ -106,7 +97,7 @@ public func conv3x3(_ x: UnsafePointer<Float>, height: Int, width: Int, inChanne
                                            sums: corr + p * chunks)
             }
         }
-        let (blocks, meta) = convBlocks(cin: cin, kc: kc)
+        let blocks = convBlocks(cin: cin, kc: kc), meta = blocks
         let rows = ConvRowsI8(q: q, height: height, width: width, cinq: cinq, chunks: chunks, kc: kc,
                               corr: corr, scale: scale, meta: meta, zero: zero)
         panelGemmI8(m: pixels, n: cout, ldw: w.k, blocks: blocks, rows: rows, weights: wq,
@@ -120,7 +111,7 @@ private func convF32(_ x: UnsafePointer<Float>, height: Int, width: Int, cin: In
     let zeroBytes = kc * 4
     let zero = ctx.prepArena().buffer(bytes: zeroBytes).bindMemory(to: Float.self, capacity: kc)
     zero.initialize(repeating: 0, count: kc)
-    let (blocks, meta) = convBlocks(cin: cin, kc: kc)
+    let blocks = convBlocks(cin: cin, kc: kc), meta = blocks
     let rows = ConvRowsF32(x: x, height: height, width: width, cin: cin, meta: meta, zero: zero)
     panelGemmF32(m: height * width, n: n, ldw: 9 * cin, blocks: blocks, rows: rows, weights: weights,
                  epilogue: epilogue, c: out, ldc: n, ctx: ctx)

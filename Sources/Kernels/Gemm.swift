@@ -41,6 +41,27 @@ enum Blocking {
 /// sources use to find the matching activations.
 struct KBlock { var k0: Int; var kc: Int }
 
+/// The K blocks of one product, computed on demand (no array, so a matmul call allocates
+/// nothing): `taps` groups of `span` columns each, every group cut into chunks of at most
+/// `kc`. Block i is chunk `i % chunks` of group `i / chunks`, so K = taps · span in order.
+/// A plain GEMM is one group (`taps` = 1, `span` = k); a 3×3 convolution has 9 taps of
+/// `span` = cin channels.
+struct KBlocks: RandomAccessCollection {
+    let span: Int, kc: Int, taps: Int
+    /// Chunks per group.
+    var chunks: Int { span == 0 ? 0 : (span + kc - 1) / kc }
+    var startIndex: Int { 0 }
+    var endIndex: Int { taps * chunks }
+    subscript(i: Int) -> KBlock {
+        let c0 = (i % chunks) * kc
+        return KBlock(k0: (i / chunks) * span + c0, kc: Swift.min(kc, span - c0))
+    }
+    /// Group (tap) and first column within the group of block i.
+    func position(_ i: Int) -> (tap: Int, c0: Int) { (i / chunks, (i % chunks) * kc) }
+    /// The longest block.
+    var maxKc: Int { span == 0 ? 0 : Swift.min(kc, span) }
+}
+
 /// Float activations for the panel form: for rows i0 ..< i0 + count (count ≤ 8) of block b,
 /// pointers to kc readable floats each.
 protocol F32Rows {
@@ -249,11 +270,11 @@ struct PanelTiling {
 
 /// Float32 panel GEMM: raw[i, j] = Σ_p A[i, p] · W[j, p] (W as stored, int8 widened),
 /// then the epilogue into C.
-func panelGemmF32<A: F32Rows>(m: Int, n: Int, ldw: Int, blocks: [KBlock], rows: A,
+func panelGemmF32<A: F32Rows>(m: Int, n: Int, ldw: Int, blocks: KBlocks, rows: A,
                               weights: WeightSource, epilogue: Epilogue,
                               c: UnsafeMutablePointer<Float>, ldc: Int, ctx: ComputeContext) {
     let tiling = PanelTiling(m: m, n: n)
-    let maxKc = blocks.map(\.kc).max() ?? 0
+    let maxKc = blocks.maxKc
     let fast = ctx.useAVX512
     ctx.parallelForSlots(tiling.tasks) { tasks, slot in
         let ncp = Blocking.nc
@@ -297,11 +318,11 @@ func panelGemmF32<A: F32Rows>(m: Int, n: Int, ldw: Int, blocks: [KBlock], rows: 
 
 /// Int8 panel GEMM: raw[i, j] = Σ_blocks scale_i,b · Σ_p q_a[i, p] · W[j, p] (Int32 within
 /// a block), then the epilogue (which multiplies by the weight row scales).
-func panelGemmI8<A: I8Rows>(m: Int, n: Int, ldw: Int, blocks: [KBlock], rows: A,
+func panelGemmI8<A: I8Rows>(m: Int, n: Int, ldw: Int, blocks: KBlocks, rows: A,
                             weights: UnsafePointer<Int8>, epilogue: Epilogue,
                             c: UnsafeMutablePointer<Float>, ldc: Int, ctx: ComputeContext) {
     let tiling = PanelTiling(m: m, n: n)
-    let maxKc4 = ((blocks.map(\.kc).max() ?? 0) + 3) / 4
+    let maxKc4 = (blocks.maxKc + 3) / 4
     let fastPack = ctx.useAVX512, fastKernel = ctx.useVNNI
     ctx.parallelForSlots(tiling.tasks) { tasks, slot in
         let ncp = Blocking.nc
@@ -344,8 +365,8 @@ func panelGemmI8<A: I8Rows>(m: Int, n: Int, ldw: Int, blocks: [KBlock], rows: A,
 }
 
 /// K split into blocks of at most `kc` (the last one shorter).
-func uniformBlocks(k: Int, kc: Int) -> [KBlock] {
-    stride(from: 0, to: k, by: kc).map { KBlock(k0: $0, kc: min(kc, k - $0)) }
+func uniformBlocks(k: Int, kc: Int) -> KBlocks {
+    KBlocks(span: k, kc: kc, taps: 1)
 }
 
 // MARK: row form

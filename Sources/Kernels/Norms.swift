@@ -115,27 +115,31 @@ public func groupNorm(_ x: UnsafePointer<Float>, pixels: Int, channels: Int, gro
     }
     // 2. per group: mean and variance in Double, then each channel's scale and mean
     let n = Double(pixels)
-    for g in 0..<groups {
-        var s1 = [Double](repeating: 0, count: cpg), s2 = s1
-        for ch in 0..<chunks {
-            for j in 0..<cpg {
-                s1[j] += Double(partial[ch * 2 * c + g * cpg + j])
-                s2[j] += Double(partial[ch * 2 * c + c + g * cpg + j])
+    // per-channel sums of one group, [2, cpg] doubles (temporary, stack-sized for real widths)
+    withUnsafeTemporaryAllocation(of: Double.self, capacity: 2 * cpg) { sums in
+        let s1 = sums.baseAddress!, s2 = s1 + cpg
+        for g in 0..<groups {
+            s1.update(repeating: 0, count: 2 * cpg)
+            for ch in 0..<chunks {
+                for j in 0..<cpg {
+                    s1[j] += Double(partial[ch * 2 * c + g * cpg + j])
+                    s2[j] += Double(partial[ch * 2 * c + c + g * cpg + j])
+                }
             }
-        }
-        var total = 0.0
-        for j in 0..<cpg { total += s1[j] + n * Double(x[g * cpg + j]) }
-        let mean = total / (n * Double(cpg))
-        var ss = 0.0
-        for j in 0..<cpg {
-            let dk = mean - Double(x[g * cpg + j])          // μ − K_c
-            ss += s2[j] - 2 * dk * s1[j] + n * dk * dk
-        }
-        let variance = max(ss / (n * Double(cpg)), 0)
-        let inv = 1 / (variance + Double(eps)).squareRoot()
-        for j in 0..<cpg {
-            mulC[g * cpg + j] = Float(inv * Double(weight[g * cpg + j]))
-            meanC[g * cpg + j] = Float(mean)
+            var total = 0.0
+            for j in 0..<cpg { total += s1[j] + n * Double(x[g * cpg + j]) }
+            let mean = total / (n * Double(cpg))
+            var ss = 0.0
+            for j in 0..<cpg {
+                let dk = mean - Double(x[g * cpg + j])          // μ − K_c
+                ss += s2[j] - 2 * dk * s1[j] + n * dk * dk
+            }
+            let variance = max(ss / (n * Double(cpg)), 0)
+            let inv = 1 / (variance + Double(eps)).squareRoot()
+            for j in 0..<cpg {
+                mulC[g * cpg + j] = Float(inv * Double(weight[g * cpg + j]))
+                meanC[g * cpg + j] = Float(mean)
+            }
         }
     }
     // 3. out = (x − μ) · (inv · w) + b, then SiLU
