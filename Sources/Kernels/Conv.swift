@@ -14,11 +14,11 @@ private func convBlocks(cin: Int, kc: Int) -> KBlocks {
 /// Float rows of the implicit GEMM.
 private struct ConvRowsF32: F32Rows {
     let x: UnsafePointer<Float>, height: Int, width: Int, cin: Int
-    let meta: KBlocks
+    let blocks: KBlocks
     let zero: UnsafePointer<Float>
     @inline(__always)
     func strip(_ i0: Int, _ count: Int, _ b: Int, _ ptrs: UnsafeMutablePointer<UnsafePointer<Float>>) {
-        let blk = meta.position(b)
+        let blk = blocks.position(b)
         let dy = blk.tap / 3 - 1, dx = blk.tap % 3 - 1
         var oy = i0 / width, ox = i0 % width        // output pixel, advanced without division
         for z in 0..<count {
@@ -35,12 +35,12 @@ private struct ConvRowsF32: F32Rows {
 private struct ConvRowsI8: I8Rows {
     let q: UnsafePointer<Int8>, height: Int, width: Int, cinq: Int, chunks: Int, kc: Int
     let corr: UnsafePointer<Int32>, scale: UnsafePointer<Float>
-    let meta: KBlocks
+    let blocks: KBlocks
     let zero: UnsafePointer<Int8>
     @inline(__always)
     func strip(_ i0: Int, _ count: Int, _ b: Int, _ ptrs: UnsafeMutablePointer<UnsafePointer<Int8>?>,
                _ corrOut: UnsafeMutablePointer<Int32>, _ scaleOut: UnsafeMutablePointer<Float>) {
-        let blk = meta.position(b)
+        let blk = blocks.position(b)
         let dy = blk.tap / 3 - 1, dx = blk.tap % 3 - 1, chunk = blk.c0 / kc
         var oy = i0 / width, ox = i0 % width
         for z in 0..<count {
@@ -97,9 +97,9 @@ public func conv3x3(_ x: UnsafePointer<Float>, height: Int, width: Int, inChanne
                                            sums: corr + p * chunks)
             }
         }
-        let blocks = convBlocks(cin: cin, kc: kc), meta = blocks
+        let blocks = convBlocks(cin: cin, kc: kc)
         let rows = ConvRowsI8(q: q, height: height, width: width, cinq: cinq, chunks: chunks, kc: kc,
-                              corr: corr, scale: scale, meta: meta, zero: zero)
+                              corr: corr, scale: scale, blocks: blocks, zero: zero)
         panelGemmI8(m: pixels, n: cout, ldw: w.k, blocks: blocks, rows: rows, weights: wq,
                     epilogue: epilogue, c: out, ldc: cout, ctx: ctx)
     }
@@ -111,8 +111,8 @@ private func convF32(_ x: UnsafePointer<Float>, height: Int, width: Int, cin: In
     let zeroBytes = kc * 4
     let zero = ctx.prepArena().buffer(bytes: zeroBytes).bindMemory(to: Float.self, capacity: kc)
     zero.initialize(repeating: 0, count: kc)
-    let blocks = convBlocks(cin: cin, kc: kc), meta = blocks
-    let rows = ConvRowsF32(x: x, height: height, width: width, cin: cin, meta: meta, zero: zero)
+    let blocks = convBlocks(cin: cin, kc: kc)
+    let rows = ConvRowsF32(x: x, height: height, width: width, cin: cin, blocks: blocks, zero: zero)
     panelGemmF32(m: height * width, n: n, ldw: 9 * cin, blocks: blocks, rows: rows, weights: weights,
                  epilogue: epilogue, c: out, ldc: n, ctx: ctx)
 }
