@@ -61,7 +61,7 @@ public func attention(q: UnsafePointer<Float>, qStride: Int,
                 while r < ns {
                     let rows = min(8, ns - r)
                     for z in 0..<rows { ptrs[z] = k + (s0 + r + z) * kStride + h * d }
-                    f32Microkernel(rows: rows, nv: nv, kc: d, a: ptrs, aStep: 1, b: qT, ldb: w,
+                    ctx.kernels.f32Kernel(rows: rows, nv: nv, kc: d, a: ptrs, aStep: 1, b: qT, ldb: w,
                                    c: sT + r * w, ldc: w, accumulate: false)
                     r += rows
                 }
@@ -99,7 +99,7 @@ public func attention(q: UnsafePointer<Float>, qStride: Int,
                 while e < d {
                     let rows = min(8, d - e)
                     for z in 0..<rows { ptrs[z] = vbase + e + z }
-                    f32Microkernel(rows: rows, nv: nv, kc: ns, a: ptrs, aStep: vStride, b: sT, ldb: w,
+                    ctx.kernels.f32Kernel(rows: rows, nv: nv, kc: ns, a: ptrs, aStep: vStride, b: sT, ldb: w,
                                    c: oT + e * w, ldc: w, accumulate: true)
                     e += rows
                 }

@@ -31,31 +31,31 @@ public final class ComputeContext: @unchecked Sendable {
     /// called from slot s (or from outside any parallelFor: slot 0) uses prep[s].
     let prep: [ScratchArena]
 
-    /// AVX-512 helpers (packing) are used.
-    public let usesAVX512: Bool
-    /// VNNI (vpdpbusd) microkernels are used for W8A8.
-    public let usesVNNI: Bool
+    /// The instruction-set level every kernel of this context runs.
+    public let isa: ISA
+    /// The kernel implementations of `isa`.
+    let kernels: KernelSet
 
     private let pool: WorkerPool
 
     /// - Parameters:
     ///   - threads: number of threads; nil = online cores. Values < 1 become 1.
-    ///   - portable: true = never use the AVX-512/VNNI C helpers, only generic Swift code
-    ///     (the path aarch64 and pre-AVX-512 machines take); for tests and comparisons.
+    ///   - isa: the instruction-set level; nil = `ISA.active` (`REPTOK_ISA`, else the best
+    ///     level of this CPU). Passing a level the CPU lacks is a programmer error (check
+    ///     `ISA.isSupported` or use `ISA.resolve`).
     /// A context is driven by one thread at a time; kernels may be called from inside
     /// its own parallelFor bodies (they then run inline on that thread).
-    public init(threads: Int? = nil, portable: Bool = false) {
+    public init(threads: Int? = nil, isa: ISA? = nil) {
+        let isa = isa ?? ISA.active
+        precondition(isa.isSupported, "ComputeContext: this CPU cannot run level \(isa)")
         let n = max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount)
         self.threads = n
         self.scratch = (0..<n).map { _ in ScratchArena() }
         self.prep = (0..<n).map { _ in ScratchArena() }
-        self.usesAVX512 = !portable && CPU.avx512
-        self.usesVNNI = !portable && CPU.vnni
+        self.isa = isa
+        self.kernels = KernelSet(isa)
         self.pool = WorkerPool(threads: n)
     }
-
-    var useAVX512: Bool { usesAVX512 }
-    var useVNNI: Bool { usesVNNI }
 
     /// The prep arena of the calling thread's slot.
     func prepArena() -> ScratchArena { prep[SlotMarker.current(ObjectIdentifier(self)) ?? 0] }

@@ -13,15 +13,6 @@
 // bit-identical for any number of threads.
 import CKernels
 
-/// Which instruction paths this process can use (detected once).
-enum CPU {
-    static let features = Int(rtk_cpu_features())
-    /// AVX-512 F/BW/VL/DQ available and enabled by the OS.
-    static let avx512 = features & 1 != 0
-    /// AVX512-VNNI (vpdpbusd) available.
-    static let vnni = features & 2 != 0
-}
-
 /// Block sizes, chosen for Zen 4 (32 KB L1d, 1 MB L2 per core).
 enum Blocking {
     /// K block of float panels: a 32-column panel is kcF32 * 128 bytes (L1 resident).
@@ -142,13 +133,13 @@ enum WeightSource {
 /// Float panels [ceil(nc/32)][kc][32] of W rows [0, nc) (already offset to the block),
 /// row stride ldw elements; columns past nc are 0.
 func packF32(_ w: WeightSource, ldw: Int, nc: Int, kc: Int, into out: UnsafeMutablePointer<Float>,
-             fast: Bool) {
-    if fast {
-        switch w {
-        case .i8(let p): rtk_pack_f32_from_i8(p, ldw, nc, kc, out)
-        case .f32(let p): rtk_pack_f32_from_f32(p, ldw, nc, kc, out)
-        }
-        return
+             with pack: KernelSet.Pack) {
+    switch (pack, w) {
+    case (.avx512, .i8(let p)): rtk_pack_f32_from_i8(p, ldw, nc, kc, out); return
+    case (.avx512, .f32(let p)): rtk_pack_f32_from_f32(p, ldw, nc, kc, out); return
+    case (.c, .i8(let p)): rtk_pack_f32_from_i8_c(p, ldw, nc, kc, out); return
+    case (.c, .f32(let p)): rtk_pack_f32_from_f32_c(p, ldw, nc, kc, out); return
+    case (.swift, _): break
     }
     let panels = (nc + 31) / 32
     for jp in 0..<panels {
@@ -164,51 +155,6 @@ func packF32(_ w: WeightSource, ldw: Int, nc: Int, kc: Int, into out: UnsafeMuta
                 for q in 0..<kc { po[q * 32 + jj] = 0 }
             }
         }
-    }
-}
-
-/// Unsigned VNNI panels [ceil(nc/32)][ceil(kc/4)][32][4] holding w + 128 (128 past nc or kc).
-func packVNNI(_ w: UnsafePointer<Int8>, ldw: Int, nc: Int, kc: Int, into out: UnsafeMutablePointer<UInt8>,
-              fast: Bool) {
-    if fast { rtk_pack_vnni(w, ldw, nc, kc, out); return }
-    let panels = (nc + 31) / 32, kc4 = (kc + 3) / 4
-    for jp in 0..<panels {
-        let po = out + jp * kc4 * 128
-        for g in 0..<kc4 {
-            for jj in 0..<32 {
-                for e in 0..<4 {
-                    let j = jp * 32 + jj, q = 4 * g + e
-                    let v: Int = (j < nc && q < kc) ? Int(w[j * ldw + q]) : 0
-                    po[(g * 32 + jj) * 4 + e] = UInt8(v + 128)
-                }
-            }
-        }
-    }
-}
-
-/// Portable twin of rtk_vnni_kernel (same arithmetic, exact Int32).
-func vnniKernelPortable(_ mr: Int, _ kc4: Int, _ a: UnsafePointer<UnsafePointer<Int8>?>,
-                        _ wp: UnsafePointer<UInt8>, _ corr: UnsafePointer<Int32>, _ scale: UnsafePointer<Float>,
-                        _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool) {
-    for i in 0..<mr {
-        var acc0 = SIMD16<Int32>(), acc1 = SIMD16<Int32>()
-        let ai = a[i]!
-        for g in 0..<kc4 {
-            let base = wp + g * 128
-            for e in 0..<4 {
-                let x = Int32(ai[4 * g + e])
-                var w0 = SIMD16<Int32>(), w1 = SIMD16<Int32>()
-                for jj in 0..<16 { w0[jj] = Int32(base[jj * 4 + e]); w1[jj] = Int32(base[64 + jj * 4 + e]) }
-                acc0 &+= w0 &* x
-                acc1 &+= w1 &* x
-            }
-        }
-        let cr = SIMD16<Int32>(repeating: corr[i])
-        let s = scale[i]
-        var v0 = vfloat(acc0 &- cr) * s, v1 = vfloat(acc1 &- cr) * s
-        let ci = c + i * ldc
-        if accumulate { v0 += load16(ci); v1 += load16(ci + 16) }
-        store16(v0, ci); store16(v1, ci + 16)
     }
 }
 
@@ -275,7 +221,7 @@ func panelGemmF32<A: F32Rows>(m: Int, n: Int, ldw: Int, blocks: KBlocks, rows: A
                               c: UnsafeMutablePointer<Float>, ldc: Int, ctx: ComputeContext) {
     let tiling = PanelTiling(m: m, n: n)
     let maxKc = blocks.maxKc
-    let fast = ctx.useAVX512
+    let kernels = ctx.kernels, strip = kernels.f32Strip
     ctx.parallelForSlots(tiling.tasks) { tasks, slot in
         let ncp = Blocking.nc
         let panelFloats = ncp * maxKc, tileFloats = tiling.mc * ncp
@@ -295,16 +241,16 @@ func panelGemmF32<A: F32Rows>(m: Int, n: Int, ldw: Int, blocks: KBlocks, rows: A
                 case .f32(let p): src = .f32(p + n0 * ldw + blk.k0)
                 case .i8(let p): src = .i8(p + n0 * ldw + blk.k0)
                 }
-                packF32(src, ldw: ldw, nc: n1 - n0, kc: blk.kc, into: panel, fast: fast)
-                // strips of 8 rows x every panel
+                packF32(src, ldw: ldw, nc: n1 - n0, kc: blk.kc, into: panel, with: kernels.pack)
+                // strips of the microkernel's height x every panel
                 var i = m0
                 while i < m1 {
-                    let r = min(8, m1 - i)
+                    let r = min(strip, m1 - i)
                     rows.strip(i, r, bi, ptrs)
                     for jp in 0..<panels {
-                        f32Microkernel(rows: r, nv: 2, kc: blk.kc, a: UnsafePointer(ptrs), aStep: 1,
-                                       b: panel + jp * blk.kc * 32, ldb: 32,
-                                       c: tile + (i - m0) * ncp + jp * 32, ldc: ncp, accumulate: bi > 0)
+                        kernels.f32Kernel(rows: r, nv: 2, kc: blk.kc, a: UnsafePointer(ptrs), aStep: 1,
+                                          b: panel + jp * blk.kc * 32, ldb: 32,
+                                          c: tile + (i - m0) * ncp + jp * 32, ldc: ncp, accumulate: bi > 0)
                     }
                     i += r
                 }
@@ -316,24 +262,33 @@ func panelGemmF32<A: F32Rows>(m: Int, n: Int, ldw: Int, blocks: KBlocks, rows: A
     }
 }
 
-/// Int8 panel GEMM: raw[i, j] = Σ_blocks scale_i,b · Σ_p q_a[i, p] · W[j, p] (Int32 within
-/// a block), then the epilogue (which multiplies by the weight row scales).
+/// Int8 panel GEMM: raw[i, j] = Σ_blocks scale_i,b · Σ_p q_a[i, p] · W[j, p] (exact Int32
+/// within a block), then the epilogue (which multiplies by the weight row scales). Every
+/// level computes the same block sums and the same float steps (`float(sum) · scale`, then
+/// `+ previous`), so the output is bit-identical across levels.
 func panelGemmI8<A: I8Rows>(m: Int, n: Int, ldw: Int, blocks: KBlocks, rows: A,
                             weights: UnsafePointer<Int8>, epilogue: Epilogue,
                             c: UnsafeMutablePointer<Float>, ldc: Int, ctx: ComputeContext) {
     let tiling = PanelTiling(m: m, n: n)
-    let maxKc4 = (blocks.maxKc + 3) / 4
-    let fastPack = ctx.useAVX512, fastKernel = ctx.useVNNI
+    let maxKc = blocks.maxKc, maxKc4 = (maxKc + 3) / 4
+    let scheme = ctx.kernels.i8
+    let floatExact: Bool
+    if case .floatExact = scheme { floatExact = true } else { floatExact = false }
     ctx.parallelForSlots(tiling.tasks) { tasks, slot in
         let ncp = Blocking.nc
-        let panelBytes = ncp * maxKc4 * 4, tileFloats = tiling.mc * ncp
-        let raw = ctx.scratch[slot].buffer(bytes: panelBytes + tileFloats * 4 + 8 * (8 + 4 + 4) + 64)
-        let panel = raw.bindMemory(to: UInt8.self, capacity: panelBytes)
-        let tile = (raw + panelBytes).bindMemory(to: Float.self, capacity: tileFloats)
-        let extra = raw + panelBytes + tileFloats * 4
+        // integer panels [panels][kc4][32][4] bytes, or float panels [panels][kc][32]
+        let panelBytes = floatExact ? ncp * maxKc * 4 : ncp * maxKc4 * 4
+        let tileFloats = tiling.mc * ncp
+        // generic level only: the strip's activations as floats [8][kc4*4], one block tile [8][32]
+        let stripFloats = floatExact ? 8 * maxKc4 * 4 + 8 * 32 : 0
+        let raw = ctx.scratch[slot].buffer(bytes: panelBytes + (tileFloats + stripFloats) * 4 + 8 * (8 + 8 + 4 + 4) + 64)
+        let tile = (raw + panelBytes).bindMemory(to: Float.self, capacity: tileFloats + stripFloats)
+        let stripA = tile + tileFloats, blockTile = stripA + 8 * maxKc4 * 4
+        let extra = raw + panelBytes + (tileFloats + stripFloats) * 4
         let ptrs = extra.bindMemory(to: UnsafePointer<Int8>?.self, capacity: 8)
-        let corr = (extra + 64).bindMemory(to: Int32.self, capacity: 8)
-        let scale = (extra + 96).bindMemory(to: Float.self, capacity: 8)
+        let fptrs = (extra + 64).bindMemory(to: UnsafePointer<Float>.self, capacity: 8)
+        let corr = (extra + 128).bindMemory(to: Int32.self, capacity: 8)
+        let scale = (extra + 160).bindMemory(to: Float.self, capacity: 8)
         for t in tasks {
             let mb = t / tiling.nBlocks, nb = t % tiling.nBlocks
             let m0 = mb * tiling.mc, m1 = min(m, m0 + tiling.mc)
@@ -341,17 +296,49 @@ func panelGemmI8<A: I8Rows>(m: Int, n: Int, ldw: Int, blocks: KBlocks, rows: A,
             let panels = (n1 - n0 + 31) / 32
             for (bi, blk) in blocks.enumerated() {
                 let kc4 = (blk.kc + 3) / 4
-                packVNNI(weights + n0 * ldw + blk.k0, ldw: ldw, nc: n1 - n0, kc: blk.kc, into: panel, fast: fastPack)
+                let wb = weights + n0 * ldw + blk.k0
+                switch scheme {
+                case .vnni: rtk_pack_vnni(wb, ldw, n1 - n0, blk.kc, raw.assumingMemoryBound(to: UInt8.self))
+                case .avx2, .neon: rtk_pack_i8_panels(wb, ldw, n1 - n0, blk.kc, raw.assumingMemoryBound(to: Int8.self))
+                case .floatExact:
+                    packF32(.i8(wb), ldw: ldw, nc: n1 - n0, kc: blk.kc, into: raw.assumingMemoryBound(to: Float.self),
+                            with: .swift)
+                }
                 var i = m0
                 while i < m1 {
                     let r = min(8, m1 - i)
                     rows.strip(i, r, bi, ptrs, corr, scale)
+                    let acc: Int32 = bi > 0 ? 1 : 0
                     for jp in 0..<panels {
                         let cc = tile + (i - m0) * ncp + jp * 32
-                        if fastKernel {
-                            rtk_vnni_kernel(r, kc4, ptrs, panel + jp * kc4 * 128, corr, scale, cc, ncp, bi > 0 ? 1 : 0)
-                        } else {
-                            vnniKernelPortable(r, kc4, ptrs, panel + jp * kc4 * 128, corr, scale, cc, ncp, bi > 0)
+                        switch scheme {
+                        case .vnni:
+                            rtk_vnni_kernel(r, kc4, ptrs, raw.assumingMemoryBound(to: UInt8.self) + jp * kc4 * 128,
+                                            corr, scale, cc, ncp, acc)
+                        case .avx2:
+                            rtk_avx2_i8_kernel(r, kc4, ptrs, raw.assumingMemoryBound(to: Int8.self) + jp * kc4 * 128,
+                                               scale, cc, ncp, acc)
+                        case .neon(let dot):
+                            rtk_neon_i8_kernel(dot ? 1 : 0, r, kc4, ptrs,
+                                               raw.assumingMemoryBound(to: Int8.self) + jp * kc4 * 128,
+                                               scale, cc, ncp, acc)
+                        case .floatExact:
+                            if jp == 0 {
+                                // the strip's int8 activations as floats (exact), once per strip
+                                for z in 0..<r {
+                                    let src = ptrs[z]!, dst = stripA + z * maxKc4 * 4
+                                    var p = 0
+                                    while p + 16 <= blk.kc {
+                                        store16(vfloat(UnsafeRawPointer(src + p).loadUnaligned(as: SIMD16<Int8>.self)), dst + p)
+                                        p += 16
+                                    }
+                                    while p < blk.kc { dst[p] = Float(src[p]); p += 1 }
+                                    fptrs[z] = UnsafePointer(dst)
+                                }
+                            }
+                            floatExactBlock(rows: r, kc: blk.kc, a: UnsafePointer(fptrs),
+                                            panel: raw.assumingMemoryBound(to: Float.self) + jp * blk.kc * 32,
+                                            scale: scale, blockTile: blockTile, c: cc, ldc: ncp, accumulate: bi > 0)
                         }
                     }
                     i += r
@@ -361,6 +348,27 @@ func panelGemmI8<A: I8Rows>(m: Int, n: Int, ldw: Int, blocks: KBlocks, rows: A,
             epilogue.apply(tile: tile, ldt: ncp, rows: m1 - m0, n0: n0, cols: n1 - n0,
                            c: c + m0 * ldc, ldc: ldc)
         }
+    }
+}
+
+/// The generic level's int8 block: int8 values times int8 weights, both held as floats,
+/// summed by the float microkernel. Every product is an integer of magnitude ≤ 127² and
+/// every partial sum an integer of magnitude ≤ kc · 127² ≤ 768 · 16129 < 2^24, so each
+/// fused multiply-add is exact and the block sum equals the int32 sum of the other
+/// levels; then c (= or +=) sum · scale[i], the same two float steps as their kernels.
+@inline(__always)
+func floatExactBlock(rows r: Int, kc: Int, a: UnsafePointer<UnsafePointer<Float>>,
+                     panel: UnsafePointer<Float>, scale: UnsafePointer<Float>,
+                     blockTile: UnsafeMutablePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
+                     accumulate: Bool) {
+    precondition(kc <= Blocking.kcI8, "floatExactBlock: K block too long for exact float sums")
+    f32Microkernel(rows: r, nv: 2, kc: kc, a: a, aStep: 1, b: panel, ldb: 32, c: blockTile, ldc: 32,
+                   accumulate: false)
+    for z in 0..<r {
+        let s = scale[z], ci = c + z * ldc, bt = blockTile + z * 32
+        var v0 = load16(bt) * s, v1 = load16(bt + 16) * s
+        if accumulate { v0 += load16(ci); v1 += load16(ci + 16) }
+        store16(v0, ci); store16(v1, ci + 16)
     }
 }
 
@@ -400,13 +408,14 @@ func rowGemmF32(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, w: We
 }
 
 /// Row form for quantized activations (qa rows of kq bytes, zero past k; corr[i] =
-/// 128·Σ q_i; scale[i] the row scale): raw[i, j] = (Σ_p (W[j,p]+128)·q[i,p] − corr[i])·scale[i].
+/// 128·Σ q_i; scale[i] the row scale): raw[i, j] = (Σ_p W[j,p]·q[i,p])·scale[i], the sum
+/// exact on every level (the VNNI kernel sums (W+128)·q and subtracts corr[i]).
 func rowGemmI8(m: Int, n: Int, k: Int, qa: UnsafePointer<Int8>, kq: Int, corr: UnsafePointer<Int32>,
                scale: UnsafePointer<Float>, w: UnsafePointer<Int8>, epilogue: Epilogue,
                c: UnsafeMutablePointer<Float>, ldc: Int, ctx: ComputeContext) {
     let ncp = Blocking.nc
     let tasks = (n + ncp - 1) / ncp
-    let fast = ctx.useVNNI
+    let scheme = ctx.kernels.i8
     ctx.parallelForSlots(tasks) { range, slot in
         let raw = ctx.scratch[slot].buffer(bytes: m * ncp * 8)
         let tile = raw.bindMemory(to: Float.self, capacity: m * ncp)
@@ -416,26 +425,61 @@ func rowGemmI8(m: Int, n: Int, k: Int, qa: UnsafePointer<Int8>, kq: Int, corr: U
             var i = 0
             while i < m {
                 let r = min(6, m - i)
-                if fast {
-                    rtk_vnni_rows(r, n1 - n0, k, qa + i * kq, kq, w + n0 * k, k, itile + i * ncp, ncp)
-                } else {
-                    for q in 0..<r {
-                        let ar = qa + (i + q) * kq
-                        for j in 0..<(n1 - n0) {
-                            let wr = w + (n0 + j) * k
-                            var s: Int32 = 0
-                            for p in 0..<k { s &+= (Int32(wr[p]) &+ 128) &* Int32(ar[p]) }
-                            itile[(i + q) * ncp + j] = s
-                        }
-                    }
+                let a = qa + i * kq, wt = w + n0 * k, out = itile + i * ncp
+                switch scheme {
+                case .vnni: rtk_vnni_rows(r, n1 - n0, k, a, kq, wt, k, out, ncp)
+                case .avx2: rtk_avx2_i8_rows(r, n1 - n0, k, a, kq, wt, k, out, ncp)
+                case .neon(let dot): rtk_neon_i8_rows(dot ? 1 : 0, r, n1 - n0, k, a, kq, wt, k, out, ncp)
+                case .floatExact: genericI8Rows(mr: r, nc: n1 - n0, k: k, a: a, lda: kq, w: wt, ldw: k, out: out, ldo: ncp)
                 }
                 i += r
             }
+            var biased = false
+            if case .vnni = scheme { biased = true }
             for q in 0..<m {
-                let cr = corr[q], s = scale[q]
+                let cr = biased ? corr[q] : 0, s = scale[q]
                 for j in 0..<(n1 - n0) { tile[q * ncp + j] = Float(itile[q * ncp + j] &- cr) * s }
             }
             epilogue.apply(tile: tile, ldt: ncp, rows: m, n0: n0, cols: n1 - n0, c: c, ldc: ldc)
+        }
+    }
+}
+
+/// The generic level's dot form: out[i*ldo + j] = Σ_{p<k} W[j, p] · a[i*lda + p], exact.
+/// Products are summed lane-wise in float (16 lanes) over chunks short enough that every
+/// lane's partial sum is an integer below 2^24 (1024 products of ≤ 127² each), so the
+/// float sums are exact; chunk sums then go to Int32 lanes.
+func genericI8Rows(mr: Int, nc: Int, k: Int, a: UnsafePointer<Int8>, lda: Int,
+                   w: UnsafePointer<Int8>, ldw: Int, out: UnsafeMutablePointer<Int32>, ldo: Int) {
+    let chunk = 16 * 1024
+    let k16 = k / 16 * 16
+    for j in 0..<nc {
+        let wr = w + j * ldw
+        for i in 0..<mr {
+            let ar = a + i * lda
+            var total = SIMD16<Int32>()
+            var p0 = 0
+            while p0 < k16 {
+                let p1 = min(k16, p0 + chunk)
+                var s0 = SIMD16<Float>(), s1 = SIMD16<Float>()
+                var p = p0
+                while p + 32 <= p1 {
+                    s0.addProduct(vfloat(UnsafeRawPointer(wr + p).loadUnaligned(as: SIMD16<Int8>.self)),
+                                  vfloat(UnsafeRawPointer(ar + p).loadUnaligned(as: SIMD16<Int8>.self)))
+                    s1.addProduct(vfloat(UnsafeRawPointer(wr + p + 16).loadUnaligned(as: SIMD16<Int8>.self)),
+                                  vfloat(UnsafeRawPointer(ar + p + 16).loadUnaligned(as: SIMD16<Int8>.self)))
+                    p += 32
+                }
+                if p < p1 {
+                    s0.addProduct(vfloat(UnsafeRawPointer(wr + p).loadUnaligned(as: SIMD16<Int8>.self)),
+                                  vfloat(UnsafeRawPointer(ar + p).loadUnaligned(as: SIMD16<Int8>.self)))
+                }
+                total &+= vroundToInt32(s0) &+ vroundToInt32(s1)
+                p0 = p1
+            }
+            var sum = total.wrappedSum()
+            for p in k16..<k { sum &+= Int32(wr[p]) &* Int32(ar[p]) }
+            out[i * ldo + j] = sum
         }
     }
 }

@@ -99,6 +99,7 @@ public func sgemm(m: Int, n: Int, k: Int, alpha: Float,
                             accumulate: accumulate)
     let tiling = PanelTiling(m: m, n: n)
     let kc = Blocking.kcF32
+    let kernels = ctx.kernels, strip = kernels.f32Strip
     ctx.parallelForSlots(tiling.tasks) { tasks, slot in
         let ncp = Blocking.nc
         let tileFloats = tiling.mc * ncp, padFloats = kc * 32
@@ -127,10 +128,10 @@ public func sgemm(m: Int, n: Int, k: Int, alpha: Float,
                     }
                     var i = m0
                     while i < m1 {
-                        let r = min(8, m1 - i)
+                        let r = min(strip, m1 - i)
                         for q in 0..<r { ptrs[q] = a + (i + q) * lda + k0 }
-                        f32Microkernel(rows: r, nv: 2, kc: kb, a: ptrs, aStep: 1, b: panel, ldb: ldp,
-                                       c: tile + (i - m0) * ncp + (j - n0), ldc: ncp, accumulate: k0 > 0)
+                        kernels.f32Kernel(rows: r, nv: 2, kc: kb, a: ptrs, aStep: 1, b: panel, ldb: ldp,
+                                          c: tile + (i - m0) * ncp + (j - n0), ldc: ncp, accumulate: k0 > 0)
                         i += r
                     }
                     j += 32

@@ -26,33 +26,36 @@ final class AttentionTests: XCTestCase {
                                 out: &ref, outStride: os, tokens: tokens, heads: heads, headDim: d, scale: scale)
         }
         for t in 0..<tokens { for i in width..<os { XCTAssertEqual(fast[t * os + i], 7, "padding touched", file: file, line: line) } }
-        assertClose(fast, ref, relL2: Self.tol, "attention t \(tokens) h \(heads) d \(d) x\(logitScale)", file: file, line: line)
+        assertClose(fast, ref, relL2: Self.tol, "\(ctx.isa) attention t \(tokens) h \(heads) d \(d) x\(logitScale)", file: file, line: line)
     }
 
     func testSizes() {
-        let ctx = ComputeContext(threads: 2)
-        for s in kernelTestSizes {
-            check(tokens: s, heads: 2, d: 24, ctx: ctx)       // token counts around the 32-query and 64-key blocks
-            check(tokens: 33, heads: 1, d: s, ctx: ctx)       // head sizes around the 8-row and 16-lane blocks
+        for ctx in levelContexts() {
+            for s in kernelTestSizes {
+                check(tokens: s, heads: 2, d: 24, ctx: ctx)       // token counts around the 32-query and 64-key blocks
+                check(tokens: 33, heads: 1, d: s, ctx: ctx)       // head sizes around the 8-row and 16-lane blocks
+            }
         }
     }
 
     func testModelShapes() {
-        let ctx = ComputeContext(threads: 2)
-        check(tokens: 261, heads: 12, d: 64, ctx: ctx)        // encoder
-        check(tokens: 257, heads: 16, d: 72, ctx: ctx)        // decoder
-        check(tokens: 300, heads: 1, d: 512, ctx: ctx)        // VAE mid-block head size (fewer tokens: double reference cost)
+        for ctx in levelContexts() {
+            check(tokens: 261, heads: 12, d: 64, ctx: ctx)        // encoder
+            check(tokens: 257, heads: 16, d: 72, ctx: ctx)        // decoder
+            check(tokens: 300, heads: 1, d: 512, ctx: ctx)        // VAE mid-block head size (fewer tokens: double reference cost)
+        }
     }
 
     /// Logits of several hundred: exp overflows without the running max; a one-hot-like
     /// softmax exposes any error in the rescaling.
     func testLargeLogits() {
-        let ctx = ComputeContext(threads: 2)
-        check(tokens: 97, heads: 2, d: 40, logitScale: 30, ctx: ctx)
-        check(tokens: 200, heads: 1, d: 64, logitScale: 100, ctx: ctx)
+        for ctx in levelContexts() {
+            check(tokens: 97, heads: 2, d: 40, logitScale: 30, ctx: ctx)
+            check(tokens: 200, heads: 1, d: 64, logitScale: 100, ctx: ctx)
+        }
     }
 
     func testPortablePath() {
-        check(tokens: 70, heads: 3, d: 40, ctx: ComputeContext(threads: 2, portable: true))
+        check(tokens: 70, heads: 3, d: 40, ctx: ComputeContext(threads: 2, isa: .generic))
     }
 }

@@ -20,28 +20,30 @@ final class ConvTests: XCTestCase {
         /// Same reasoning as MatmulTests: float32 sums of ≤ 9·257 products (1e-5), and for
         /// W8A8 Int32 sums per tap combined in float (a few ulp per tap: 1e-6).
         let tol = (weights == "i8" && mode == .w8a8) ? 1e-6 : 1e-5
-        assertClose(fast, ref, relL2: tol, "conv \(h)x\(w) \(cin)->\(cout) \(weights) \(mode)", file: file, line: line)
+        assertClose(fast, ref, relL2: tol, "\(ctx.isa) conv \(h)x\(w) \(cin)->\(cout) \(weights) \(mode)", file: file, line: line)
     }
 
     func testSizes() {
-        let ctx = ComputeContext(threads: 2)
-        for s in kernelTestSizes {
-            for (weights, mode) in [("f32", MatrixMode.w8a32), ("i8", .w8a32), ("i8", .w8a8)] {
-                check(h: min(s, 33), w: 5, cin: s, cout: 17, weights: weights, mode: mode, ctx: ctx)   // vary cin
-                check(h: 4, w: min(s, 65), cin: 9, cout: s, weights: weights, mode: mode, ctx: ctx)    // vary cout, width
-                check(h: s, w: 1, cin: 3, cout: 4, weights: weights, mode: mode, ctx: ctx)             // single column
+        for ctx in levelContexts() {
+            for s in kernelTestSizes {
+                for (weights, mode) in [("f32", MatrixMode.w8a32), ("i8", .w8a32), ("i8", .w8a8)] {
+                    check(h: min(s, 33), w: 5, cin: s, cout: 17, weights: weights, mode: mode, ctx: ctx)   // vary cin
+                    check(h: 4, w: min(s, 65), cin: 9, cout: s, weights: weights, mode: mode, ctx: ctx)    // vary cout, width
+                    check(h: s, w: 1, cin: 3, cout: 4, weights: weights, mode: mode, ctx: ctx)             // single column
+                }
             }
         }
     }
 
     func testLargerShapes() {
-        let ctx = ComputeContext(threads: 2)
-        for mode in MatrixMode.allCases {
-            check(h: 24, w: 23, cin: 200, cout: 40, weights: "i8", mode: mode, ctx: ctx)   // several row tasks, cin > kcF32
-            check(h: 8, w: 8, cin: 800, cout: 70, weights: "i8", mode: mode, ctx: ctx)     // cin > kcI8: two channel chunks
-            check(h: 16, w: 16, cin: 4, cout: 64, weights: "i8", mode: mode, ctx: ctx)     // the VAE's conv_in (cin 4)
+        for ctx in levelContexts() {
+            for mode in MatrixMode.allCases {
+                check(h: 24, w: 23, cin: 200, cout: 40, weights: "i8", mode: mode, ctx: ctx)   // several row tasks, cin > kcF32
+                check(h: 8, w: 8, cin: 800, cout: 70, weights: "i8", mode: mode, ctx: ctx)     // cin > kcI8: two channel chunks
+                check(h: 16, w: 16, cin: 4, cout: 64, weights: "i8", mode: mode, ctx: ctx)     // the VAE's conv_in (cin 4)
+            }
+            check(h: 5, w: 6, cin: 64, cout: 3, weights: "i8", mode: .w8a8, ctx: ComputeContext(threads: 2, isa: .generic))
+            check(h: 5, w: 6, cin: 64, cout: 3, weights: "i8", mode: .w8a32, ctx: ComputeContext(threads: 2, isa: .generic))
         }
-        check(h: 5, w: 6, cin: 64, cout: 3, weights: "i8", mode: .w8a8, ctx: ComputeContext(threads: 2, portable: true))
-        check(h: 5, w: 6, cin: 64, cout: 3, weights: "i8", mode: .w8a32, ctx: ComputeContext(threads: 2, portable: true))
     }
 }

@@ -55,59 +55,63 @@ final class MatmulTests: XCTestCase {
         var tol = Self.f32Tol
         if case .i8(.w8a8) = weights { tol = Self.i8Tol }
         if accumulate { tol *= 2 }
-        assertClose(fast, ref, relL2: tol, "m \(m) k \(k) n \(n) \(weights) act \(activation) acc \(accumulate)",
+        assertClose(fast, ref, relL2: tol, "\(ctx.isa) m \(m) k \(k) n \(n) \(weights) act \(activation) acc \(accumulate)",
                     file: file, line: line)
     }
 
     func testSizesAllModes() {
-        let ctx = ComputeContext(threads: 2)
-        for (idx, s) in kernelTestSizes.enumerated() {
-            let s2 = kernelTestSizes[(idx + 4) % kernelTestSizes.count], s3 = kernelTestSizes[(idx + 9) % kernelTestSizes.count]
-            for weights in [Weights.f32, .i8(.w8a32), .i8(.w8a8)] {
-                check(m: s, k: 65, n: 33, weights: weights, ctx: ctx)      // vary m (row and panel forms)
-                check(m: 17, k: s, n: 31, weights: weights, ctx: ctx)      // vary k, panel form
-                check(m: 5, k: s, n: 31, weights: weights, ctx: ctx)       // vary k, row form
-                check(m: 9, k: 63, n: s, weights: weights, ctx: ctx)       // vary n
-                check(m: s, k: s2, n: s3, weights: weights, ctx: ctx)
+        for ctx in levelContexts() {
+            for (idx, s) in kernelTestSizes.enumerated() {
+                let s2 = kernelTestSizes[(idx + 4) % kernelTestSizes.count], s3 = kernelTestSizes[(idx + 9) % kernelTestSizes.count]
+                for weights in [Weights.f32, .i8(.w8a32), .i8(.w8a8)] {
+                    check(m: s, k: 65, n: 33, weights: weights, ctx: ctx)      // vary m (row and panel forms)
+                    check(m: 17, k: s, n: 31, weights: weights, ctx: ctx)      // vary k, panel form
+                    check(m: 5, k: s, n: 31, weights: weights, ctx: ctx)       // vary k, row form
+                    check(m: 9, k: 63, n: s, weights: weights, ctx: ctx)       // vary n
+                    check(m: s, k: s2, n: s3, weights: weights, ctx: ctx)
+                }
             }
         }
     }
 
     func testLargeKAndMultipleTasks() {
-        let ctx = ComputeContext(threads: 2)
-        for weights in [Weights.f32, .i8(.w8a32), .i8(.w8a8)] {
-            check(m: 70, k: 1700, n: 150, weights: weights, ctx: ctx)      // several K blocks, 3 column tasks
-            check(m: 600, k: 40, n: 70, weights: weights, ctx: ctx)        // several row tasks
-            check(m: 6, k: 1536, n: 200, weights: weights, ctx: ctx)       // generator-like row form
+        for ctx in levelContexts() {
+            for weights in [Weights.f32, .i8(.w8a32), .i8(.w8a8)] {
+                check(m: 70, k: 1700, n: 150, weights: weights, ctx: ctx)      // several K blocks, 3 column tasks
+                check(m: 600, k: 40, n: 70, weights: weights, ctx: ctx)        // several row tasks
+                check(m: 6, k: 1536, n: 200, weights: weights, ctx: ctx)       // generator-like row form
+            }
         }
     }
 
     /// k = 0: every sum is empty, C gets act(bias) (or keeps its value plus that).
     func testEmptyK() {
-        let ctx = ComputeContext(threads: 2)
-        for weights in [Weights.f32, .i8(.w8a32), .i8(.w8a8)] {
-            for m in [3, 20] {
-                check(m: m, k: 0, n: 37, weights: weights, activation: .silu, accumulate: true, ctx: ctx)
+        for ctx in levelContexts() {
+            for weights in [Weights.f32, .i8(.w8a32), .i8(.w8a8)] {
+                for m in [3, 20] {
+                    check(m: m, k: 0, n: 37, weights: weights, activation: .silu, accumulate: true, ctx: ctx)
+                }
             }
         }
     }
 
     func testEpilogues() {
-        let ctx = ComputeContext(threads: 2)
-        for weights in [Weights.f32, .i8(.w8a32), .i8(.w8a8)] {
-            for act in [Activation.none, .gelu, .silu] {
-                for (m, extra) in [(3, 0), (33, 5)] {
-                    check(m: m, k: 47, n: 37, weights: weights, bias: true, activation: act, colScale: true,
-                          accumulate: true, lda: extra, ldc: extra, ctx: ctx)
-                    check(m: m, k: 47, n: 37, weights: weights, bias: false, activation: act, colScale: false,
-                          accumulate: false, lda: extra, ldc: 2 * extra, ctx: ctx)
+        for ctx in levelContexts() {
+            for weights in [Weights.f32, .i8(.w8a32), .i8(.w8a8)] {
+                for act in [Activation.none, .gelu, .silu] {
+                    for (m, extra) in [(3, 0), (33, 5)] {
+                        check(m: m, k: 47, n: 37, weights: weights, bias: true, activation: act, colScale: true,
+                              accumulate: true, lda: extra, ldc: extra, ctx: ctx)
+                        check(m: m, k: 47, n: 37, weights: weights, bias: false, activation: act, colScale: false,
+                              accumulate: false, lda: extra, ldc: 2 * extra, ctx: ctx)
+                    }
                 }
             }
         }
     }
 
     func testPortablePathMatchesReference() {
-        let ctx = ComputeContext(threads: 2, portable: true)
+        let ctx = ComputeContext(threads: 2, isa: .generic)
         for weights in [Weights.f32, .i8(.w8a32), .i8(.w8a8)] {
             for s in [1, 7, 17, 65] {
                 check(m: s, k: 33 + s, n: 40, weights: weights, activation: .gelu, ctx: ctx)
@@ -119,26 +123,27 @@ final class MatmulTests: XCTestCase {
     /// through both forms, must equal Int32 arithmetic exactly: rows [v, 127] quantize with
     /// scale 1 (max 127), weight rows [w, 0] have scale 1, so C[v, w] = v·w.
     func testExhaustiveInt8Products() {
-        let ctx = ComputeContext(threads: 2)
-        let m = 255, n = 256, k = 2
-        var a = [Float](repeating: 0, count: m * k)
-        for i in 0..<m { a[i * k] = Float(i - 127); a[i * k + 1] = 127 }
-        var wq = [Int8](repeating: 0, count: n * k)
-        for j in 0..<n { wq[j * k] = Int8(j - 128) }
-        let ws = [Float](repeating: 1, count: n)
-        for mode in MatrixMode.allCases {
-            for rows in [m, 6] {          // panel form and row form
-                var c = [Float](repeating: .nan, count: rows * n)
-                wq.withUnsafeBufferPointer { wp in ws.withUnsafeBufferPointer { sp in
-                    let w = WeightMatrix(i8: wp.baseAddress!, scales: sp.baseAddress!, n: n, k: k)
-                    matmul(a, lda: k, m: rows, w, bias: nil, into: &c, ldc: n, mode: mode, ctx: ctx)
-                } }
-                var bad = 0
-                for i in 0..<rows { for j in 0..<n {
-                    let v = Int32(i - 127), wv = Int32(j - 128)
-                    if c[i * n + j] != Float(v * wv) { bad += 1 }
-                } }
-                XCTAssertEqual(bad, 0, "\(mode) rows \(rows)")
+        for ctx in levelContexts() {
+            let m = 255, n = 256, k = 2
+            var a = [Float](repeating: 0, count: m * k)
+            for i in 0..<m { a[i * k] = Float(i - 127); a[i * k + 1] = 127 }
+            var wq = [Int8](repeating: 0, count: n * k)
+            for j in 0..<n { wq[j * k] = Int8(j - 128) }
+            let ws = [Float](repeating: 1, count: n)
+            for mode in MatrixMode.allCases {
+                for rows in [m, 6] {          // panel form and row form
+                    var c = [Float](repeating: .nan, count: rows * n)
+                    wq.withUnsafeBufferPointer { wp in ws.withUnsafeBufferPointer { sp in
+                        let w = WeightMatrix(i8: wp.baseAddress!, scales: sp.baseAddress!, n: n, k: k)
+                        matmul(a, lda: k, m: rows, w, bias: nil, into: &c, ldc: n, mode: mode, ctx: ctx)
+                    } }
+                    var bad = 0
+                    for i in 0..<rows { for j in 0..<n {
+                        let v = Int32(i - 127), wv = Int32(j - 128)
+                        if c[i * n + j] != Float(v * wv) { bad += 1 }
+                    } }
+                    XCTAssertEqual(bad, 0, "\(ctx.isa) \(mode) rows \(rows)")
+                }
             }
         }
     }
@@ -147,21 +152,22 @@ final class MatmulTests: XCTestCase {
     /// 127, k up to 768 (one int8 block): |sum| ≤ 127·128·768 ≈ 1.2e7 < 2^24, so the Int32
     /// result is exact in float and must match bit for bit.
     func testInt8Corners() {
-        let ctx = ComputeContext(threads: 2)
-        for k in [64, 257, 768] {
-            for rows in [3, 20] {
-                for (av, wv) in [(Float(127), Int8(-128)), (-127, -128), (127, 127), (-127, 127)] {
-                    let a = [Float](repeating: av, count: rows * k)
-                    let wq = [Int8](repeating: wv, count: 40 * k)
-                    let ws = [Float](repeating: 1, count: 40)
-                    for mode in MatrixMode.allCases {
-                        var c = [Float](repeating: .nan, count: rows * 40)
-                        wq.withUnsafeBufferPointer { wp in ws.withUnsafeBufferPointer { sp in
-                            let w = WeightMatrix(i8: wp.baseAddress!, scales: sp.baseAddress!, n: 40, k: k)
-                            matmul(a, lda: k, m: rows, w, bias: nil, into: &c, ldc: 40, mode: mode, ctx: ctx)
-                        } }
-                        let expect = Float(Int32(av) * Int32(wv) * Int32(k))
-                        XCTAssertTrue(c.allSatisfy { $0 == expect }, "k \(k) rows \(rows) \(av)x\(wv) \(mode): \(c[0]) vs \(expect)")
+        for ctx in levelContexts() {
+            for k in [64, 257, 768] {
+                for rows in [3, 20] {
+                    for (av, wv) in [(Float(127), Int8(-128)), (-127, -128), (127, 127), (-127, 127)] {
+                        let a = [Float](repeating: av, count: rows * k)
+                        let wq = [Int8](repeating: wv, count: 40 * k)
+                        let ws = [Float](repeating: 1, count: 40)
+                        for mode in MatrixMode.allCases {
+                            var c = [Float](repeating: .nan, count: rows * 40)
+                            wq.withUnsafeBufferPointer { wp in ws.withUnsafeBufferPointer { sp in
+                                let w = WeightMatrix(i8: wp.baseAddress!, scales: sp.baseAddress!, n: 40, k: k)
+                                matmul(a, lda: k, m: rows, w, bias: nil, into: &c, ldc: 40, mode: mode, ctx: ctx)
+                            } }
+                            let expect = Float(Int32(av) * Int32(wv) * Int32(k))
+                            XCTAssertTrue(c.allSatisfy { $0 == expect }, "\(ctx.isa) k \(k) rows \(rows) \(av)x\(wv) \(mode): \(c[0]) vs \(expect)")
+                        }
                     }
                 }
             }
@@ -172,37 +178,39 @@ final class MatmulTests: XCTestCase {
     /// same int8 weights the error is about (max|row|/127)/√12 per element relative to the
     /// row RMS (≈ 1% for uniform data); 3% catches a wrong scale or correction.
     func testW8A8CloseToW8A32() {
-        let ctx = ComputeContext(threads: 2)
-        var rng = TestRNG(7)
-        for (m, k, n) in [(5, 300, 70), (40, 300, 70)] {
-            let a = rng.floats(m * k), wq = rng.int8s(n * k), ws = [Float](repeating: 0.01, count: n)
-            var c8 = [Float](repeating: 0, count: m * n), c32 = c8
-            wq.withUnsafeBufferPointer { wp in ws.withUnsafeBufferPointer { sp in
-                let w = WeightMatrix(i8: wp.baseAddress!, scales: sp.baseAddress!, n: n, k: k)
-                matmul(a, lda: k, m: m, w, bias: nil, into: &c8, ldc: n, mode: .w8a8, ctx: ctx)
-                matmul(a, lda: k, m: m, w, bias: nil, into: &c32, ldc: n, mode: .w8a32, ctx: ctx)
-            } }
-            let e = relL2(c8, c32)
-            XCTAssertLessThan(e, 0.03, "m \(m)")
-            XCTAssertGreaterThan(e, 0, "w8a8 must actually quantize")
+        for ctx in levelContexts() {
+            var rng = TestRNG(7)
+            for (m, k, n) in [(5, 300, 70), (40, 300, 70)] {
+                let a = rng.floats(m * k), wq = rng.int8s(n * k), ws = [Float](repeating: 0.01, count: n)
+                var c8 = [Float](repeating: 0, count: m * n), c32 = c8
+                wq.withUnsafeBufferPointer { wp in ws.withUnsafeBufferPointer { sp in
+                    let w = WeightMatrix(i8: wp.baseAddress!, scales: sp.baseAddress!, n: n, k: k)
+                    matmul(a, lda: k, m: m, w, bias: nil, into: &c8, ldc: n, mode: .w8a8, ctx: ctx)
+                    matmul(a, lda: k, m: m, w, bias: nil, into: &c32, ldc: n, mode: .w8a32, ctx: ctx)
+                } }
+                let e = relL2(c8, c32)
+                XCTAssertLessThan(e, 0.03, "\(ctx.isa) m \(m)")
+                XCTAssertGreaterThan(e, 0, "w8a8 must actually quantize")
+            }
         }
     }
 
     func testSgemm() {
-        let ctx = ComputeContext(threads: 2)
-        for (idx, s) in kernelTestSizes.enumerated() {
-            let s2 = kernelTestSizes[(idx + 5) % kernelTestSizes.count], s3 = kernelTestSizes[(idx + 8) % kernelTestSizes.count]
-            for (m, k, n) in [(s, s2, s3), (s3, s, s2), (s2, s3, s)] {
-                var rng = TestRNG(UInt64(m * 7 + k * 11 + n))
-                let lda = k + 1, ldb = n + 3, ldc = n + 2
-                let a = rng.floats(m * lda), b = rng.floats(k * ldb), c0 = rng.floats(m * ldc)
-                for acc in [false, true] {
-                    var fast = c0, ref = c0
-                    sgemm(m: m, n: n, k: k, alpha: 0.75, a: a, lda: lda, b: b, ldb: ldb, accumulate: acc,
-                          c: &fast, ldc: ldc, ctx: ctx)
-                    Reference.sgemm(m: m, n: n, k: k, alpha: 0.75, a: a, lda: lda, b: b, ldb: ldb,
-                                    accumulate: acc, c: &ref, ldc: ldc)
-                    assertClose(fast, ref, relL2: Self.f32Tol, "sgemm \(m)x\(k)x\(n) acc \(acc)")
+        for ctx in levelContexts() {
+            for (idx, s) in kernelTestSizes.enumerated() {
+                let s2 = kernelTestSizes[(idx + 5) % kernelTestSizes.count], s3 = kernelTestSizes[(idx + 8) % kernelTestSizes.count]
+                for (m, k, n) in [(s, s2, s3), (s3, s, s2), (s2, s3, s)] {
+                    var rng = TestRNG(UInt64(m * 7 + k * 11 + n))
+                    let lda = k + 1, ldb = n + 3, ldc = n + 2
+                    let a = rng.floats(m * lda), b = rng.floats(k * ldb), c0 = rng.floats(m * ldc)
+                    for acc in [false, true] {
+                        var fast = c0, ref = c0
+                        sgemm(m: m, n: n, k: k, alpha: 0.75, a: a, lda: lda, b: b, ldb: ldb, accumulate: acc,
+                              c: &fast, ldc: ldc, ctx: ctx)
+                        Reference.sgemm(m: m, n: n, k: k, alpha: 0.75, a: a, lda: lda, b: b, ldb: ldb,
+                                        accumulate: acc, c: &ref, ldc: ldc)
+                        assertClose(fast, ref, relL2: Self.f32Tol, "\(ctx.isa) sgemm \(m)x\(k)x\(n) acc \(acc)")
+                    }
                 }
             }
         }

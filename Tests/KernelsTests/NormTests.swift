@@ -59,29 +59,31 @@ final class NormTests: XCTestCase {
     }
 
     func testGroupNorm() {
-        let ctx = ComputeContext(threads: 2)
-        for s in kernelTestSizes {
-            for (channels, groups) in [(32, 32), (64, 32), (96, 3)] {
-                for silu in [false, true] {
-                    let r = groupNormCase(pixels: s, channels: channels, groups: groups, silu: silu, ctx: ctx)
-                    assertClose(r.fast, r.ref, relL2: Self.tol, "groupNorm pixels \(s) c \(channels) g \(groups)")
+        for ctx in levelContexts() {
+            for s in kernelTestSizes {
+                for (channels, groups) in [(32, 32), (64, 32), (96, 3)] {
+                    for silu in [false, true] {
+                        let r = groupNormCase(pixels: s, channels: channels, groups: groups, silu: silu, ctx: ctx)
+                        assertClose(r.fast, r.ref, relL2: Self.tol, "groupNorm pixels \(s) c \(channels) g \(groups)")
+                    }
                 }
             }
+            let r = groupNormCase(pixels: 1000, channels: 128, groups: 32, silu: true, ctx: ctx)   // many chunks
+            assertClose(r.fast, r.ref, relL2: Self.tol, "groupNorm 1000 px")
         }
-        let r = groupNormCase(pixels: 1000, channels: 128, groups: 32, silu: true, ctx: ctx)   // many chunks
-        assertClose(r.fast, r.ref, relL2: Self.tol, "groupNorm 1000 px")
     }
 
     /// A group whose values are all equal has variance exactly 0: its outputs must be
     /// exactly the bias (no NaN from 0/0, no leftover from cancellation).
     func testGroupNormZeroVarianceGroup() {
-        let ctx = ComputeContext(threads: 2)
-        for pixels in [1, 65, 300] {
-            let r = groupNormCase(pixels: pixels, channels: 64, groups: 8, silu: false, constantGroup: 2, ctx: ctx)
-            for p in 0..<pixels { for c in 16..<24 { XCTAssertEqual(r.fast[p * 64 + c], r.bias[c], "pixel \(p) channel \(c)") } }
-            assertClose(r.fast, r.ref, relL2: Self.tol, "groupNorm with a constant group")
-            let s = groupNormCase(pixels: pixels, channels: 64, groups: 8, silu: true, constantGroup: 2, ctx: ctx)
-            assertClose(s.fast, s.ref, relL2: Self.tol, "groupNorm+SiLU with a constant group")
+        for ctx in levelContexts() {
+            for pixels in [1, 65, 300] {
+                let r = groupNormCase(pixels: pixels, channels: 64, groups: 8, silu: false, constantGroup: 2, ctx: ctx)
+                for p in 0..<pixels { for c in 16..<24 { XCTAssertEqual(r.fast[p * 64 + c], r.bias[c], "pixel \(p) channel \(c)") } }
+                assertClose(r.fast, r.ref, relL2: Self.tol, "groupNorm with a constant group")
+                let s = groupNormCase(pixels: pixels, channels: 64, groups: 8, silu: true, constantGroup: 2, ctx: ctx)
+                assertClose(s.fast, s.ref, relL2: Self.tol, "groupNorm+SiLU with a constant group")
+            }
         }
     }
 

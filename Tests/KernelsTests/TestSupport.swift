@@ -51,3 +51,9 @@ func assertClose(_ x: [Float], _ y: [Float], relL2 tol: Double, _ what: @autoclo
 func bitsEqual(_ x: [Float], _ y: [Float]) -> Bool {
     x.count == y.count && zip(x, y).allSatisfy { $0.bitPattern == $1.bitPattern }
 }
+
+/// One 2-thread context per instruction level this CPU runs, best first (an AVX-512 VNNI
+/// machine: avx512vnni, avx512, avx2, generic; an AVX2 one: avx2, generic; AArch64: neon,
+/// generic): every kernel test runs on every level the machine supports.
+let levelContextList = ISA.supported.map { ComputeContext(threads: 2, isa: $0) }
+func levelContexts() -> [ComputeContext] { levelContextList }

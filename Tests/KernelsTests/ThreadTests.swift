@@ -4,14 +4,18 @@ import Kernels
 /// Results must be the same bits for 1, 2 and 3 threads (the task tiling depends only on
 /// the shape). Each case runs the kernel with every context and compares bit patterns.
 final class ThreadTests: XCTestCase {
-    let contexts = [ComputeContext(threads: 1), ComputeContext(threads: 2), ComputeContext(threads: 3)]
+    /// For every level the CPU runs: contexts of 1, 2 and 3 threads.
+    let contextsByLevel = ISA.supported.map { isa in [1, 2, 3].map { ComputeContext(threads: $0, isa: isa) } }
 
     func sameBits(_ name: String, _ run: (ComputeContext) -> [Float]) {
-        let results = contexts.map(run)
-        for (i, r) in results.enumerated().dropFirst() {
-            XCTAssertTrue(bitsEqual(r, results[0]), "\(name): \(contexts[i].threads) threads differ from 1 thread")
+        for contexts in contextsByLevel {
+            let results = contexts.map(run)
+            for (i, r) in results.enumerated().dropFirst() {
+                XCTAssertTrue(bitsEqual(r, results[0]),
+                              "\(name) \(contexts[0].isa): \(contexts[i].threads) threads differ from 1 thread")
+            }
+            XCTAssertFalse(results[0].contains { !$0.isFinite }, name)
         }
-        XCTAssertFalse(results[0].contains { !$0.isFinite }, name)
     }
 
     func testMatmulConvAttentionGroupNorm() {

@@ -1,8 +1,14 @@
-// x86-64 AVX-512 / VNNI helpers for the Kernels module.
+// C kernels of the Kernels module, one file per instruction family:
+//   cpu.c     run-time feature detection (rtk_cpu_features)
+//   avx512.c  AVX-512 float32 microkernel and packing; AVX-512 VNNI int8 kernels
+//   avx2.c    AVX2 + FMA float32 microkernel, int8 kernels (sign trick), probes
+//   neon.c    AArch64 float32 and int8 (sdot, or widening multiplies) kernels, probes
+//   pack.c    plain-C weight packing shared by the avx2 and neon kernels
 //
-// Every function here is compiled with a per-function target attribute, so this file
-// builds for any -target-cpu (and to stubs on other architectures). Callers must check
-// rtk_cpu_features() at run time before calling anything else in this header.
+// Every ISA-specific function is compiled with a per-function target attribute (or only
+// on its architecture, with stubs elsewhere), so the target builds for any -target-cpu.
+// Callers must check rtk_cpu_features() at run time before calling a kernel that needs a
+// feature.
 #ifndef RTK_CKERNELS_H
 #define RTK_CKERNELS_H
 
@@ -29,14 +35,68 @@ static inline void rtk_prefetch(const void *p) { __builtin_prefetch(p, 0, 3); }
 /// The same into the second-level cache only (prefetcht1 on x86).
 static inline void rtk_prefetch_l2(const void *p) { __builtin_prefetch(p, 0, 2); }
 
-/// Bit 0: AVX-512 F+BW+VL with OS support for zmm state (xgetbv).
-/// Bit 1: bit 0 and AVX512-VNNI (vpdpbusd).
-/// Always 0 on non-x86 builds.
+/// Feature bits of rtk_cpu_features().
+enum {
+    RTK_CPU_AVX2 = 1 << 0,         ///< AVX2 + FMA, with OS support for ymm state (xgetbv)
+    RTK_CPU_AVX512 = 1 << 1,       ///< AVX-512 F+BW+VL+DQ with zmm state (implies AVX2)
+    RTK_CPU_AVX512VNNI = 1 << 2,   ///< AVX512-VNNI vpdpbusd (implies AVX512)
+    RTK_CPU_NEON = 1 << 3,         ///< AArch64 Advanced SIMD (always on AArch64)
+    RTK_CPU_DOTPROD = 1 << 4,      ///< ARMv8.2 sdot/udot (Linux HWCAP_ASIMDDP)
+};
+/// The features of the CPU this process runs on (0 on other architectures).
 int rtk_cpu_features(void);
+
+// ---- Float32 microkernels (all levels share these semantics) --------------------------
+/// c[i*ldc + j] (= or +=) sum_{p<kc} a[i][p*astep] * b[p*ldb + j], i < rows (1...8),
+/// j < 16*nv (nv 1 or 2). Each output is one fused multiply-add chain over p in increasing
+/// order, starting from 0 (accumulate = 0) or from c: bit-identical across levels.
+void rtk_avx512_f32_kernel(long rows, long nv, long kc, const float *const *a, long astep,
+                           const float *b, long ldb, float *c, long ldc, int accumulate);
+void rtk_avx2_f32_kernel(long rows, long nv, long kc, const float *const *a, long astep,
+                         const float *b, long ldb, float *c, long ldc, int accumulate);
+void rtk_neon_f32_kernel(long rows, long nv, long kc, const float *const *a, long astep,
+                         const float *b, long ldb, float *c, long ldc, int accumulate);
+
+// ---- Plain-C packing (any architecture) ------------------------------------------------
+/// Signed int8 panels: out[((jp*kc4 + g)*32 + jj)*4 + e] = W[jp*32 + jj, 4g + e] for
+/// jp < ceil(nc/32), kc4 = ceil(kc/4); 0 beyond nc or kc. W row stride ldw bytes.
+void rtk_pack_i8_panels(const int8_t *w, long ldw, long nc, long kc, int8_t *out);
+/// Float panels, the layout of rtk_pack_f32_from_i8 below, in plain C.
+void rtk_pack_f32_from_i8_c(const int8_t *w, long ldw, long nc, long kc, float *out);
+void rtk_pack_f32_from_f32_c(const float *w, long ldw, long nc, long kc, float *out);
+
+// ---- Int8 kernels on signed panels (avx2, neon) -----------------------------------------
+/// mr rows (1...8) x 32 columns of one rtk_pack_i8_panels panel:
+///   acc[i, j] = sum_{p < 4*kc4} W[j, p] * a[i][p]   (exact int32)
+///   c[i*ldc + j] (= or +=) (float)acc[i, j] * scale[i]
+/// a[i] points at 4*kc4 readable signed bytes in [-127, 127]. Requires RTK_CPU_AVX2.
+void rtk_avx2_i8_kernel(long mr, long kc4, const int8_t *const *a, const int8_t *wpanel,
+                        const float *scale, float *c, long ldc, int accumulate);
+/// The same on AArch64: dot = 1 uses sdot (requires RTK_CPU_DOTPROD), 0 widening multiplies.
+void rtk_neon_i8_kernel(int dot, long mr, long kc4, const int8_t *const *a, const int8_t *wpanel,
+                        const float *scale, float *c, long ldc, int accumulate);
+/// Dot form for mr (1...6) rows against nc rows of int8 W, no packing:
+///   out[i*ldo + j] = sum_{p<k} W[j, p] * a[i*lda + p]   (exact int32)
+/// a rows must be readable and zero for p in [k, roundup(k, 64)).
+void rtk_avx2_i8_rows(long mr, long nc, long k, const int8_t *a, long lda,
+                      const int8_t *w, long ldw, int32_t *out, long ldo);
+void rtk_neon_i8_rows(int dot, long mr, long nc, long k, const int8_t *a, long lda,
+                      const int8_t *w, long ldw, int32_t *out, long ldo);
+
+// ---- Peak probes: register-only loops; each returns a value that depends on every lane --
+/// 12 independent ymm FMA chains per iteration (12 * 8 FMAs). Requires RTK_CPU_AVX2.
+float rtk_avx2_peak_fma(long iterations);
+/// 8 independent vpmaddubsw + vpmaddwd + vpaddd chains (8 * 32 multiply-adds).
+int32_t rtk_avx2_peak_i8(long iterations);
+/// 24 independent fmla chains (24 * 4 FMAs). Requires RTK_CPU_NEON.
+float rtk_neon_peak_fma(long iterations);
+/// dot = 1: 24 sdot chains (24 * 16 multiply-adds; requires RTK_CPU_DOTPROD);
+/// dot = 0: 12 smull + smlal2 + sadalp chains (12 * 16 multiply-adds).
+int32_t rtk_neon_peak_i8(int dot, long iterations);
 
 /// Packs rows [0, nc) x columns [0, kc) of an int8 matrix W (row stride ldw bytes) into
 /// float panels: out[(jp * kc + p) * 32 + jj] = (float)W[jp*32 + jj, p], jp < ceil(nc/32);
-/// columns jj beyond nc are 0. Requires bit 0 of rtk_cpu_features().
+/// columns jj beyond nc are 0. Requires RTK_CPU_AVX512.
 void rtk_pack_f32_from_i8(const int8_t *w, long ldw, long nc, long kc, float *out);
 
 /// Same layout from a float matrix W (row stride ldw floats).
@@ -44,7 +104,7 @@ void rtk_pack_f32_from_f32(const float *w, long ldw, long nc, long kc, float *ou
 
 /// Packs rows [0, nc) x columns [0, kc) of int8 W into VNNI panels of unsigned bytes:
 /// out[((jp * kc4 + g) * 32 + jj) * 4 + e] = (uint8_t)(W[jp*32 + jj, 4g + e] + 128),
-/// kc4 = ceil(kc/4); bytes beyond kc or nc are 128 (weight 0). Requires bit 0.
+/// kc4 = ceil(kc/4); bytes beyond kc or nc are 128 (weight 0). Requires RTK_CPU_AVX512.
 void rtk_pack_vnni(const int8_t *w, long ldw, long nc, long kc, uint8_t *out);
 
 /// Microkernel, mr in 1...8 rows x 32 columns, int8 x int8 -> int32 via vpdpbusd:
@@ -52,19 +112,19 @@ void rtk_pack_vnni(const int8_t *w, long ldw, long nc, long kc, uint8_t *out);
 ///   c[i * ldc + j] (+)= (float)(acc[i, j] - corr[i]) * scale[i]
 /// a[i] points at kc4*4 readable signed bytes of row i; wpanel is one 32-column panel
 /// from rtk_pack_vnni; corr[i] = 128 * sum of those bytes. accumulate = 0 stores.
-/// Requires bit 1.
+/// Requires RTK_CPU_AVX512VNNI.
 void rtk_vnni_kernel(long mr, long kc4, const int8_t *const *a, const uint8_t *wpanel,
                      const int32_t *corr, const float *scale, float *c, long ldc, int accumulate);
 
 /// Dot-form product for few rows (mr in 1...6) against nc rows of int8 W, without packing:
 ///   out[i * ldo + j] = sum_p (W[j, p] + 128) * a[i * lda + p],  p < k
-/// a rows must be readable and zero for p in [k, roundup(k, 64)). Requires bit 1.
+/// a rows must be readable and zero for p in [k, roundup(k, 64)). Requires RTK_CPU_AVX512VNNI.
 void rtk_vnni_rows(long mr, long nc, long k, const int8_t *a, long lda,
                    const int8_t *w, long ldw, int32_t *out, long ldo);
 
 /// Float register-only FMA loop for the peak measurement: runs `iterations` rounds of
 /// 24 independent zmm FMAs; returns a value that depends on every lane (keeps it live).
-/// Requires bit 0. (Int8 twin below requires bit 1.)
+/// Requires RTK_CPU_AVX512 (the int8 twin below, RTK_CPU_AVX512VNNI).
 float rtk_peak_fma_f32(long iterations);
 int32_t rtk_peak_vnni(long iterations);
 

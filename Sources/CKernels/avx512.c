@@ -1,26 +1,13 @@
-// See include/ckernels.h. AVX-512 code is confined to functions carrying target attributes.
+// AVX-512 and AVX-512 VNNI kernels (levels `avx512` and `avx512vnni`); see include/ckernels.h.
+// Every function carries its own target attribute, so this file builds for any -target-cpu;
+// callers check rtk_cpu_features() first.
 #include "ckernels.h"
 
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
 #include <immintrin.h>
-#include <cpuid.h>
 
 #define RTK_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq")))
 #define RTK_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni")))
-
-int rtk_cpu_features(void) {
-    unsigned a, b, c, d;
-    if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
-    if (!(c & (1u << 27))) return 0;                    // OSXSAVE
-    unsigned lo, hi;
-    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-    if ((lo & 0xE6) != 0xE6) return 0;                  // XMM, YMM, opmask, ZMM state enabled
-    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
-    int f = (b & (1u << 16)) && (b & (1u << 30)) && (b & (1u << 31)) && (b & (1u << 17));  // F, BW, VL, DQ
-    if (!f) return 0;
-    int vnni = (c >> 11) & 1;
-    return 1 | (vnni << 1);
-}
 
 // Transposes a 16x16 matrix of 32-bit lanes held in r[0..15] (in place).
 RTK_AVX512 static inline void transpose16(__m512i r[16]) {
@@ -297,9 +284,56 @@ RTK_VNNI int32_t rtk_peak_vnni(long iterations) {
     return _mm512_reduce_add_epi32(s);
 }
 
-#else  // not x86-64: stubs, never called because rtk_cpu_features() returns 0
+// Float32 microkernel, MR rows x 16*NV columns (NV zmm vectors per row). Every output is one
+// fused multiply-add chain over p in increasing order, from 0 or from C: the same arithmetic
+// as the Swift microkernels and the other levels, so the result is bit-identical.
+#define RTK_F32_512(MR, NV)                                                                      \
+RTK_AVX512 static void f32_512_##MR##x##NV(long kc, const float *const *a, long astep,          \
+                                          const float *b, long ldb, float *c, long ldc,         \
+                                          int accumulate) {                                     \
+    __m512 acc[MR][NV];                                                                         \
+    const float *ap[MR];                                                                        \
+    for (int i = 0; i < MR; i++) {                                                              \
+        ap[i] = a[i];                                                                           \
+        for (int v = 0; v < NV; v++)                                                            \
+            acc[i][v] = accumulate ? _mm512_loadu_ps(c + i * ldc + 16 * v) : _mm512_setzero_ps(); \
+    }                                                                                           \
+    for (long p = 0; p < kc; p++) {                                                             \
+        __m512 w[NV];                                                                           \
+        for (int v = 0; v < NV; v++) w[v] = _mm512_loadu_ps(b + p * ldb + 16 * v);              \
+        for (int i = 0; i < MR; i++) {                                                          \
+            __m512 x = _mm512_set1_ps(ap[i][p * astep]);                                        \
+            for (int v = 0; v < NV; v++) acc[i][v] = _mm512_fmadd_ps(x, w[v], acc[i][v]);       \
+        }                                                                                       \
+    }                                                                                           \
+    for (int i = 0; i < MR; i++)                                                                \
+        for (int v = 0; v < NV; v++) _mm512_storeu_ps(c + i * ldc + 16 * v, acc[i][v]);         \
+}
+RTK_F32_512(1, 1) RTK_F32_512(2, 1) RTK_F32_512(3, 1) RTK_F32_512(4, 1)
+RTK_F32_512(5, 1) RTK_F32_512(6, 1) RTK_F32_512(7, 1) RTK_F32_512(8, 1)
+RTK_F32_512(1, 2) RTK_F32_512(2, 2) RTK_F32_512(3, 2) RTK_F32_512(4, 2)
+RTK_F32_512(5, 2) RTK_F32_512(6, 2) RTK_F32_512(7, 2) RTK_F32_512(8, 2)
 
-int rtk_cpu_features(void) { return 0; }
+typedef void (*f32_512_fn)(long, const float *const *, long, const float *, long, float *, long, int);
+static const f32_512_fn f32_512_table[2][8] = {
+    {f32_512_1x1, f32_512_2x1, f32_512_3x1, f32_512_4x1, f32_512_5x1, f32_512_6x1, f32_512_7x1, f32_512_8x1},
+    {f32_512_1x2, f32_512_2x2, f32_512_3x2, f32_512_4x2, f32_512_5x2, f32_512_6x2, f32_512_7x2, f32_512_8x2},
+};
+
+void rtk_avx512_f32_kernel(long rows, long nv, long kc, const float *const *a, long astep,
+                           const float *b, long ldb, float *c, long ldc, int accumulate) {
+    for (long i = 0; i < rows; i += 8) {
+        long r = rows - i < 8 ? rows - i : 8;
+        f32_512_table[nv - 1][r - 1](kc, a + i, astep, b, ldb, c + i * ldc, ldc, accumulate);
+    }
+}
+
+#else  // not x86-64: stubs, never called because rtk_cpu_features() reports no AVX-512
+
+void rtk_avx512_f32_kernel(long rows, long nv, long kc, const float *const *a, long astep,
+                           const float *b, long ldb, float *c, long ldc, int accumulate) {
+    (void)rows; (void)nv; (void)kc; (void)a; (void)astep; (void)b; (void)ldb; (void)c; (void)ldc; (void)accumulate; }
+
 void rtk_pack_f32_from_i8(const int8_t *w, long ldw, long nc, long kc, float *out) {
     (void)w; (void)ldw; (void)nc; (void)kc; (void)out; }
 void rtk_pack_f32_from_f32(const float *w, long ldw, long nc, long kc, float *out) {

@@ -1,0 +1,214 @@
+// AVX2 + FMA kernels (level `avx2`; the int8 ones also serve level `avx512`); see
+// include/ckernels.h. Every function carries its own target attribute, so this file builds
+// for any -target-cpu; callers check rtk_cpu_features() first.
+//
+// Int8 products use the sign trick: vpmaddubsw multiplies unsigned by signed bytes and adds
+// adjacent pairs into int16 with saturation. With |w| as the unsigned side and a·sign(w) as
+// the signed side (vpsignb), each product is w·a, and since both operands lie in
+// [-127, 127] a pair sums to at most 2·127·127 = 32258 < 32767: never saturated, so the
+// int16 pairs are exact, and vpmaddwd by ones widens them exactly into int32 sums of four.
+#include "ckernels.h"
+
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+#include <immintrin.h>
+#include <string.h>
+
+#define RTK_AVX2 __attribute__((target("avx2,fma")))
+
+// ---------------------------------------------------------------------------------------
+// Float32 microkernel: MR rows (MR <= 6) x 16 columns = 12 accumulators, 2 B vectors and
+// one broadcast in the 16 ymm registers (the classic Haswell 6x16 shape). Each output is
+// one FMA chain over p in increasing order, from 0 or from C (bit-identical to the other
+// levels).
+#define RTK_F32_AVX2(MR)                                                                         \
+RTK_AVX2 static void f32_avx2_##MR(long kc, const float *const *a, long astep, const float *b, \
+                                   long ldb, float *c, long ldc, int accumulate) {             \
+    __m256 acc[MR][2];                                                                          \
+    const float *ap[MR];                                                                        \
+    for (int i = 0; i < MR; i++) {                                                              \
+        ap[i] = a[i];                                                                           \
+        acc[i][0] = accumulate ? _mm256_loadu_ps(c + i * ldc) : _mm256_setzero_ps();            \
+        acc[i][1] = accumulate ? _mm256_loadu_ps(c + i * ldc + 8) : _mm256_setzero_ps();        \
+    }                                                                                           \
+    for (long p = 0; p < kc; p++) {                                                             \
+        const __m256 w0 = _mm256_loadu_ps(b + p * ldb), w1 = _mm256_loadu_ps(b + p * ldb + 8);  \
+        for (int i = 0; i < MR; i++) {                                                          \
+            const __m256 x = _mm256_broadcast_ss(ap[i] + p * astep);                            \
+            acc[i][0] = _mm256_fmadd_ps(x, w0, acc[i][0]);                                      \
+            acc[i][1] = _mm256_fmadd_ps(x, w1, acc[i][1]);                                      \
+        }                                                                                       \
+    }                                                                                           \
+    for (int i = 0; i < MR; i++) {                                                              \
+        _mm256_storeu_ps(c + i * ldc, acc[i][0]);                                               \
+        _mm256_storeu_ps(c + i * ldc + 8, acc[i][1]);                                           \
+    }                                                                                           \
+}
+RTK_F32_AVX2(1) RTK_F32_AVX2(2) RTK_F32_AVX2(3) RTK_F32_AVX2(4) RTK_F32_AVX2(5) RTK_F32_AVX2(6)
+
+typedef void (*f32_avx2_fn)(long, const float *const *, long, const float *, long, float *, long, int);
+static const f32_avx2_fn f32_avx2_table[6] = {
+    f32_avx2_1, f32_avx2_2, f32_avx2_3, f32_avx2_4, f32_avx2_5, f32_avx2_6};
+
+void rtk_avx2_f32_kernel(long rows, long nv, long kc, const float *const *a, long astep,
+                         const float *b, long ldb, float *c, long ldc, int accumulate) {
+    for (long i = 0; i < rows; i += 6) {
+        const long r = rows - i < 6 ? rows - i : 6;
+        for (long v = 0; v < nv; v++)
+            f32_avx2_table[r - 1](kc, a + i, astep, b + 16 * v, ldb, c + i * ldc + 16 * v, ldc, accumulate);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Int8 panel microkernel: MR rows (MR <= 4) x 16 columns of a signed panel
+// (rtk_pack_i8_panels layout: 4 consecutive k bytes per column, 32 columns per group).
+// 8 accumulators, w and |w| for two vectors, the broadcast, one temporary and the ones.
+#define RTK_I8_AVX2(MR)                                                                          \
+RTK_AVX2 static void i8_avx2_##MR(long kc4, const int8_t *const *a, const int8_t *wp,           \
+                                  const float *scale, float *c, long ldc, int accumulate) {     \
+    __m256i acc[MR][2];                                                                         \
+    const int8_t *ap[MR];                                                                       \
+    const __m256i ones = _mm256_set1_epi16(1);                                                  \
+    for (int i = 0; i < MR; i++) { acc[i][0] = _mm256_setzero_si256(); acc[i][1] = acc[i][0]; ap[i] = a[i]; } \
+    for (long g = 0; g < kc4; g++) {                                                            \
+        const __m256i w0 = _mm256_loadu_si256((const __m256i *)(wp + g * 128));                 \
+        const __m256i w1 = _mm256_loadu_si256((const __m256i *)(wp + g * 128 + 32));            \
+        const __m256i u0 = _mm256_sign_epi8(w0, w0), u1 = _mm256_sign_epi8(w1, w1);             \
+        for (int i = 0; i < MR; i++) {                                                          \
+            int32_t q; memcpy(&q, ap[i] + 4 * g, 4);                                            \
+            const __m256i x = _mm256_set1_epi32(q);                                             \
+            __m256i t0 = _mm256_maddubs_epi16(u0, _mm256_sign_epi8(x, w0));                     \
+            __m256i t1 = _mm256_maddubs_epi16(u1, _mm256_sign_epi8(x, w1));                     \
+            acc[i][0] = _mm256_add_epi32(acc[i][0], _mm256_madd_epi16(t0, ones));               \
+            acc[i][1] = _mm256_add_epi32(acc[i][1], _mm256_madd_epi16(t1, ones));               \
+        }                                                                                       \
+    }                                                                                           \
+    for (int i = 0; i < MR; i++) {                                                              \
+        const __m256 s = _mm256_set1_ps(scale[i]);                                              \
+        __m256 v0 = _mm256_mul_ps(_mm256_cvtepi32_ps(acc[i][0]), s);                            \
+        __m256 v1 = _mm256_mul_ps(_mm256_cvtepi32_ps(acc[i][1]), s);                            \
+        float *ci = c + i * ldc;                                                                \
+        if (accumulate) {                                                                       \
+            v0 = _mm256_add_ps(v0, _mm256_loadu_ps(ci));                                        \
+            v1 = _mm256_add_ps(v1, _mm256_loadu_ps(ci + 8));                                    \
+        }                                                                                       \
+        _mm256_storeu_ps(ci, v0);                                                               \
+        _mm256_storeu_ps(ci + 8, v1);                                                           \
+    }                                                                                           \
+}
+RTK_I8_AVX2(1) RTK_I8_AVX2(2) RTK_I8_AVX2(3) RTK_I8_AVX2(4)
+
+typedef void (*i8_avx2_fn)(long, const int8_t *const *, const int8_t *, const float *, float *, long, int);
+static const i8_avx2_fn i8_avx2_table[4] = {i8_avx2_1, i8_avx2_2, i8_avx2_3, i8_avx2_4};
+
+void rtk_avx2_i8_kernel(long mr, long kc4, const int8_t *const *a, const int8_t *wpanel,
+                        const float *scale, float *c, long ldc, int accumulate) {
+    for (long i = 0; i < mr; i += 4) {
+        const long r = mr - i < 4 ? mr - i : 4;
+        // the two 16-column halves of the panel: bytes [0, 64) and [64, 128) of each group
+        i8_avx2_table[r - 1](kc4, a + i, wpanel, scale + i, c + i * ldc, ldc, accumulate);
+        i8_avx2_table[r - 1](kc4, a + i, wpanel + 64, scale + i, c + i * ldc + 16, ldc, accumulate);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Dot form for few rows: each weight row is streamed once (sequentially, with software
+// prefetch) against MR activation rows held in L1.
+RTK_AVX2 static inline int32_t hsum8(__m256i v) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
+    return _mm_cvtsi128_si32(s);
+}
+
+#define RTK_ROWS_AVX2(MR)                                                                        \
+RTK_AVX2 static void rows_avx2_##MR(long nc, long k, const int8_t *a, long lda,                 \
+                                    const int8_t *w, long ldw, int32_t *out, long ldo) {        \
+    const __m256i ones = _mm256_set1_epi16(1);                                                  \
+    const long k32 = k & ~31L;                                                                  \
+    for (long j = 0; j < nc; j++) {                                                             \
+        const int8_t *wr = w + j * ldw;                                                         \
+        __m256i acc[MR];                                                                        \
+        for (int i = 0; i < MR; i++) acc[i] = _mm256_setzero_si256();                           \
+        long p = 0;                                                                             \
+        for (; p < k32; p += 32) {                                                              \
+            _mm_prefetch((const char *)wr + p + 1024, _MM_HINT_T0);                             \
+            _mm_prefetch((const char *)wr + p + 16384, _MM_HINT_T1);                            \
+            const __m256i v = _mm256_loadu_si256((const __m256i *)(wr + p));                    \
+            const __m256i u = _mm256_sign_epi8(v, v);                                           \
+            for (int i = 0; i < MR; i++) {                                                      \
+                const __m256i x = _mm256_loadu_si256((const __m256i *)(a + i * lda + p));       \
+                acc[i] = _mm256_add_epi32(acc[i],                                               \
+                         _mm256_madd_epi16(_mm256_maddubs_epi16(u, _mm256_sign_epi8(x, v)), ones)); \
+            }                                                                                   \
+        }                                                                                       \
+        if (p < k) {                                                                            \
+            int8_t tail[32] = {0};                                                              \
+            memcpy(tail, wr + p, (size_t)(k - p));                                              \
+            const __m256i v = _mm256_loadu_si256((const __m256i *)tail);                        \
+            const __m256i u = _mm256_sign_epi8(v, v);                                           \
+            for (int i = 0; i < MR; i++) {                                                      \
+                const __m256i x = _mm256_loadu_si256((const __m256i *)(a + i * lda + p));       \
+                acc[i] = _mm256_add_epi32(acc[i],                                               \
+                         _mm256_madd_epi16(_mm256_maddubs_epi16(u, _mm256_sign_epi8(x, v)), ones)); \
+            }                                                                                   \
+        }                                                                                       \
+        for (int i = 0; i < MR; i++) out[i * ldo + j] = hsum8(acc[i]);                          \
+    }                                                                                           \
+}
+RTK_ROWS_AVX2(1) RTK_ROWS_AVX2(2) RTK_ROWS_AVX2(3) RTK_ROWS_AVX2(4) RTK_ROWS_AVX2(5) RTK_ROWS_AVX2(6)
+
+typedef void (*rows_avx2_fn)(long, long, const int8_t *, long, const int8_t *, long, int32_t *, long);
+static const rows_avx2_fn rows_avx2_table[6] = {
+    rows_avx2_1, rows_avx2_2, rows_avx2_3, rows_avx2_4, rows_avx2_5, rows_avx2_6};
+
+void rtk_avx2_i8_rows(long mr, long nc, long k, const int8_t *a, long lda,
+                      const int8_t *w, long ldw, int32_t *out, long ldo) {
+    if (mr >= 1 && mr <= 6) rows_avx2_table[mr - 1](nc, k, a, lda, w, ldw, out, ldo);
+}
+
+// ---------------------------------------------------------------------------------------
+// Peak probes: independent chains entirely in registers.
+RTK_AVX2 float rtk_avx2_peak_fma(long iterations) {
+    __m256 acc[12];
+    const __m256 x = _mm256_set1_ps(0.999999f), y = _mm256_set1_ps(1e-7f);
+    for (int i = 0; i < 12; i++) acc[i] = _mm256_set1_ps((float)i);
+    for (long it = 0; it < iterations; it++) {
+        for (int i = 0; i < 12; i++) acc[i] = _mm256_fmadd_ps(acc[i], x, y);
+        __asm__ volatile("" ::: "memory");
+    }
+    __m256 s = acc[0];
+    for (int i = 1; i < 12; i++) s = _mm256_add_ps(s, acc[i]);
+    __m128 h = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
+    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+    return _mm_cvtss_f32(h) + _mm_cvtss_f32(_mm_shuffle_ps(h, h, 1));
+}
+
+RTK_AVX2 int32_t rtk_avx2_peak_i8(long iterations) {
+    __m256i acc[8];
+    const __m256i x = _mm256_set1_epi8(3), y = _mm256_set1_epi8(-2), ones = _mm256_set1_epi16(1);
+    for (int i = 0; i < 8; i++) acc[i] = _mm256_set1_epi32(i);
+    for (long it = 0; it < iterations; it++) {
+        for (int i = 0; i < 8; i++)
+            acc[i] = _mm256_add_epi32(acc[i], _mm256_madd_epi16(_mm256_maddubs_epi16(x, y), ones));
+        __asm__ volatile("" ::: "memory");
+    }
+    __m256i s = acc[0];
+    for (int i = 1; i < 8; i++) s = _mm256_add_epi32(s, acc[i]);
+    return hsum8(s);
+}
+
+#else  // not x86-64: stubs, never called because rtk_cpu_features() reports no AVX2
+
+void rtk_avx2_f32_kernel(long rows, long nv, long kc, const float *const *a, long astep,
+                         const float *b, long ldb, float *c, long ldc, int accumulate) {
+    (void)rows; (void)nv; (void)kc; (void)a; (void)astep; (void)b; (void)ldb; (void)c; (void)ldc; (void)accumulate; }
+void rtk_avx2_i8_kernel(long mr, long kc4, const int8_t *const *a, const int8_t *wpanel,
+                        const float *scale, float *c, long ldc, int accumulate) {
+    (void)mr; (void)kc4; (void)a; (void)wpanel; (void)scale; (void)c; (void)ldc; (void)accumulate; }
+void rtk_avx2_i8_rows(long mr, long nc, long k, const int8_t *a, long lda,
+                      const int8_t *w, long ldw, int32_t *out, long ldo) {
+    (void)mr; (void)nc; (void)k; (void)a; (void)lda; (void)w; (void)ldw; (void)out; (void)ldo; }
+float rtk_avx2_peak_fma(long iterations) { (void)iterations; return 0; }
+int32_t rtk_avx2_peak_i8(long iterations) { (void)iterations; return 0; }
+
+#endif

@@ -1,0 +1,46 @@
+// Run-time CPU feature detection (see RTK_CPU_* in include/ckernels.h).
+#include "ckernels.h"
+
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+#include <cpuid.h>
+
+int rtk_cpu_features(void) {
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
+    const int fma = (c >> 12) & 1;
+    if (!(c & (1u << 27))) return 0;                    // OSXSAVE: xgetbv is usable
+    unsigned lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    const int ymmState = (lo & 0x6) == 0x6;             // XMM and YMM state enabled by the OS
+    const int zmmState = (lo & 0xE6) == 0xE6;           // plus opmask and ZMM state
+    if (!ymmState || !__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
+    int out = 0;
+    const int avx2 = (b >> 5) & 1;
+    if (avx2 && fma) out |= RTK_CPU_AVX2;
+    const int avx512 = (b & (1u << 16)) && (b & (1u << 30)) && (b & (1u << 31)) && (b & (1u << 17));  // F, BW, VL, DQ
+    if (avx512 && zmmState && (out & RTK_CPU_AVX2)) {
+        out |= RTK_CPU_AVX512;
+        if ((c >> 11) & 1) out |= RTK_CPU_AVX512VNNI;
+    }
+    return out;
+}
+
+#elif defined(__aarch64__)
+#if defined(__linux__)
+#include <sys/auxv.h>
+#ifndef HWCAP_ASIMDDP
+#define HWCAP_ASIMDDP (1 << 20)
+#endif
+#endif
+
+int rtk_cpu_features(void) {
+    int out = RTK_CPU_NEON;                             // Advanced SIMD is mandatory on AArch64
+#if defined(__linux__)
+    if (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) out |= RTK_CPU_DOTPROD;
+#endif
+    return out;
+}
+
+#else
+int rtk_cpu_features(void) { return 0; }
+#endif

@@ -1,0 +1,134 @@
+import XCTest
+import Kernels
+
+/// The instruction levels against each other: W8A8 results must be the same bits on every
+/// level (the int32 sums are exact and the float steps after them are the same), float
+/// results within 1e-5 relative L2 (the budget for a different summation order; the float
+/// microkernels of all levels run the same FMA chains, so they are in fact identical here).
+final class LevelTests: XCTestCase {
+    static let floatTol = 1e-5
+
+    /// Runs `run` on every level and compares each result with the generic level's.
+    func compareLevels(_ name: String, bitwise: Bool, _ run: (ComputeContext) -> [Float]) {
+        let contexts = levelContexts()
+        let reference = run(contexts.last!)             // generic (always last)
+        XCTAssertEqual(contexts.last!.isa, .generic)
+        XCTAssertFalse(reference.contains { !$0.isFinite }, name)
+        for ctx in contexts.dropLast() {
+            let r = run(ctx)
+            if bitwise {
+                XCTAssertTrue(bitsEqual(r, reference), "\(name): \(ctx.isa) differs from generic (max |d| \(maxAbs(r, reference)))")
+            } else {
+                XCTAssertLessThanOrEqual(relL2(r, reference), Self.floatTol, "\(name): \(ctx.isa) vs generic")
+            }
+        }
+    }
+
+    func testMatmulAcrossLevels() {
+        var rng = TestRNG(2024)
+        // row form (m ≤ 8), panel form with one and several K blocks, odd shapes
+        for (m, k, n) in [(1, 31, 17), (6, 1536, 70), (5, 20_000, 33), (9, 63, 65), (70, 1700, 130), (261, 768, 96)] {
+            let a = rng.floats(m * k), wq = rng.int8s(n * k), wf = rng.floats(n * k)
+            let ws = (0..<n).map { _ in 0.001 + abs(rng.float()) * 0.01 }, b = rng.floats(n)
+            for mode in MatrixMode.allCases {
+                compareLevels("matmul \(m)x\(k)x\(n) \(mode)", bitwise: mode == .w8a8) { ctx in
+                    var c = [Float](repeating: 0, count: m * n)
+                    wq.withUnsafeBufferPointer { wp in ws.withUnsafeBufferPointer { sp in
+                        matmul(a, lda: k, m: m, WeightMatrix(i8: wp.baseAddress!, scales: sp.baseAddress!, n: n, k: k),
+                               bias: b, activation: .gelu, into: &c, ldc: n, mode: mode, ctx: ctx)
+                    } }
+                    return c
+                }
+            }
+            compareLevels("matmul f32 \(m)x\(k)x\(n)", bitwise: false) { ctx in
+                var c = [Float](repeating: 0, count: m * n)
+                wf.withUnsafeBufferPointer { wp in
+                    matmul(a, lda: k, m: m, WeightMatrix(f32: wp.baseAddress!, n: n, k: k), bias: b,
+                           into: &c, ldc: n, ctx: ctx)
+                }
+                return c
+            }
+        }
+    }
+
+    func testConvAndAttentionAcrossLevels() {
+        var rng = TestRNG(77)
+        // cin = 800 > 768: two channel chunks per tap in W8A8
+        for (h, w, cin, cout) in [(5, 7, 33, 19), (3, 4, 800, 40)] {
+            let x = rng.floats(h * w * cin), wq = rng.int8s(cout * 9 * cin)
+            let ws = [Float](repeating: 0.01, count: cout), b = rng.floats(cout)
+            for mode in MatrixMode.allCases {
+                compareLevels("conv3x3 \(h)x\(w)x\(cin)->\(cout) \(mode)", bitwise: mode == .w8a8) { ctx in
+                    var out = [Float](repeating: 0, count: h * w * cout)
+                    wq.withUnsafeBufferPointer { wp in ws.withUnsafeBufferPointer { sp in
+                        conv3x3(x, height: h, width: w, inChannels: cin,
+                                WeightMatrix(i8: wp.baseAddress!, scales: sp.baseAddress!, n: cout, k: 9 * cin),
+                                bias: b, out: &out, mode: mode, ctx: ctx)
+                    } }
+                    return out
+                }
+            }
+        }
+        let t = 70, heads = 3, d = 40
+        let q = rng.floats(t * heads * d), k = rng.floats(t * heads * d), v = rng.floats(t * heads * d)
+        compareLevels("attention", bitwise: false) { ctx in
+            var out = [Float](repeating: 0, count: t * heads * d)
+            attention(q: q, qStride: heads * d, k: k, kStride: heads * d, v: v, vStride: heads * d,
+                      out: &out, outStride: heads * d, tokens: t, heads: heads, headDim: d, scale: 0.15, ctx: ctx)
+            return out
+        }
+    }
+
+    /// Extreme int8 values through every level: activations ±127 (after quantization) times
+    /// weights −128…127 over a long K, where int16 pair sums would saturate without the
+    /// sign trick's bound, and float sums would round without the 2^24 bound.
+    func testExtremeValuesAreExactOnEveryLevel() {
+        for (m, k) in [(6, 3000), (40, 768)] {
+            let n = 24
+            var a = [Float](repeating: 0, count: m * k)
+            for i in 0..<(m * k) { a[i] = (i / 3) % 2 == 0 ? 1 : -1 }
+            var wq = [Int8](repeating: 0, count: n * k)
+            for j in 0..<n { for p in 0..<k { wq[j * k + p] = j % 3 == 0 ? -128 : (j % 3 == 1 ? 127 : Int8(truncatingIfNeeded: p * 37 + j)) } }
+            let ws = [Float](repeating: 1, count: n)
+            for ctx in levelContexts() {
+                var c = [Float](repeating: 0, count: m * n)
+                wq.withUnsafeBufferPointer { wp in ws.withUnsafeBufferPointer { sp in
+                    matmul(a, lda: k, m: m, WeightMatrix(i8: wp.baseAddress!, scales: sp.baseAddress!, n: n, k: k),
+                           bias: nil, into: &c, ldc: n, mode: .w8a8, ctx: ctx)
+                } }
+                for i in 0..<m { for j in 0..<n {
+                    var s: Int64 = 0
+                    for p in 0..<k { s += Int64(a[i * k + p] > 0 ? 127 : -127) * Int64(wq[j * k + p]) }
+                    // the activation scale is 1/127 (max |a| = 1), so C = s / 127 up to a few float
+                    // roundings (≤ 1e-6 relative); a saturated or rounded int sum is off by far more
+                    XCTAssertEqual(Double(c[i * n + j]) * 127, Double(s), accuracy: 1e-6 * Double(abs(s)) + 1e-3,
+                                   "\(ctx.isa) m \(m) k \(k) [\(i), \(j)]")
+                } }
+            }
+        }
+    }
+
+    func testLevelSelection() throws {
+        XCTAssertEqual(try ISA.resolve(nil), ISA.best)
+        XCTAssertEqual(try ISA.resolve(""), ISA.best)
+        XCTAssertEqual(try ISA.resolve("auto"), ISA.best)
+        XCTAssertEqual(try ISA.resolve("generic"), .generic)
+        XCTAssertEqual(try ISA.resolve(" AVX2 ").rawValue, ISA.avx2.isSupported ? "avx2" : "x", "case and blanks ignored")
+        XCTAssertThrowsError(try ISA.resolve("sse9")) { e in
+            XCTAssertEqual(e as? ISAError, .unknown("sse9"))
+            XCTAssertTrue("\(e)".contains("auto|avx512vnni|avx512|avx2|neon|generic"), "\(e)")
+        }
+        XCTAssertEqual(ISA.supported.last, .generic)
+        XCTAssertEqual(ISA.supported.first, ISA.best)
+        // a level this CPU lacks (every machine lacks either neon or the x86 levels)
+        let missing = ISA.allCases.first { !$0.isSupported }!
+        XCTAssertThrowsError(try ISA.resolve(missing.rawValue)) { e in
+            XCTAssertEqual(e as? ISAError, .unsupported(missing, supported: ISA.supported))
+            XCTAssertTrue("\(e)".contains("this CPU lacks"), "\(e)")
+        }
+        // x86 feature nesting: VNNI implies AVX-512 implies AVX2
+        if ISA.avx512vnni.isSupported { XCTAssertTrue(ISA.avx512.isSupported) }
+        if ISA.avx512.isSupported { XCTAssertTrue(ISA.avx2.isSupported) }
+        XCTAssertFalse(ISA.neon.isSupported && ISA.avx2.isSupported)
+    }
+}
