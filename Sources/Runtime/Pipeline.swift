@@ -12,11 +12,15 @@ public struct PipelineOptions {
     public var mode: MatrixMode
     /// Release a stage's weight pages after it ran (and drop the VAE's large scratch buffers).
     public var lowMemory: Bool
+    /// Kernel instruction level; nil = `ISA.active` (`REPTOK_ISA`, else the CPU's best).
+    /// Must be one the CPU supports (`ISA.resolve` checks a user's choice).
+    public var isa: ISA?
 
-    public init(threads: Int? = nil, mode: MatrixMode = .w8a32, lowMemory: Bool = false) {
+    public init(threads: Int? = nil, mode: MatrixMode = .w8a32, lowMemory: Bool = false, isa: ISA? = nil) {
         self.threads = threads
         self.mode = mode
         self.lowMemory = lowMemory
+        self.isa = isa
     }
 }
 
@@ -85,7 +89,7 @@ public final class Pipeline {
         }
         modelInfo = info
 
-        let ctx = ComputeContext(threads: options.threads)
+        let ctx = ComputeContext(threads: options.threads, isa: options.isa)
         self.ctx = ctx
         let loader = WeightLoader(file: file)
         self.loader = loader

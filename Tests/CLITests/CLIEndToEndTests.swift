@@ -142,6 +142,43 @@ final class CLIEndToEndTests: XCTestCase {
         XCTAssertEqual(try bytes("r1.png"), try bytes("r2.png"))
     }
 
+    /// Every kernel level this CPU runs (`REPTOK_ISA`) writes the same bytes in both modes:
+    /// W8A8 sums are exact on every level and the float microkernels run the same FMA
+    /// chains. The levels are listed by the binary's `--version` line.
+    func testEveryInstructionLevelWritesTheSameFile() throws {
+        let version = try ok(["--version"], model: nil).stdout
+        let listed = try XCTUnwrap(version.range(of: "this CPU runs ")).upperBound
+        let levels = version[listed...].split(separator: ")")[0].split(separator: ",")
+            .map { $0.trimmingCharacters(in: .whitespaces) }
+        XCTAssertTrue(levels.contains("generic"), version)
+        XCTAssertGreaterThanOrEqual(levels.count, 2, "a machine this project supports runs a SIMD level and generic: \(version)")
+        var env = ProcessInfo.processInfo.environment
+        for mode in ["w8a32", "w8a8"] {
+            var first: Data?
+            for isa in levels {
+                env["REPTOK_ISA"] = isa
+                let out = "l-\(isa)-\(mode).png"
+                let r = try TestSupport.run(Self.reptok, ["generate", "--model", Self.model, "--class", "4", "--seed", "5",
+                                                          "--steps", "3", "--gen-steps", "3", "--compute", mode, "-o", out],
+                                            cwd: dir, environment: env)
+                XCTAssertEqual(r.status, 0, "\(isa) \(mode): \(r.stderr)")
+                let data = try bytes(out)
+                if let first { XCTAssertEqual(data, first, "\(mode): \(isa) differs from \(levels[0])") } else { first = data }
+            }
+        }
+        // a level that is no level, and one this CPU lacks: exit 2, one line, no file
+        let lacking = ["avx512vnni", "avx512", "avx2", "neon"].first { !levels.contains($0) }!
+        for (value, expect) in [("sse9", "is not a level"), (lacking, "this CPU lacks")] {
+            env["REPTOK_ISA"] = value
+            let r = try TestSupport.run(Self.reptok, ["generate", "--model", Self.model, "--class", "4", "-o", "bad.png"],
+                                        cwd: dir, environment: env)
+            XCTAssertEqual(r.status, 2, value)
+            XCTAssertTrue(r.stderr.hasPrefix("reptok: REPTOK_ISA=\(value)") && r.stderr.contains(expect), r.stderr)
+            XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: path("bad.png")))
+        }
+    }
+
     func testSeedsMatterAndARandomSeedIsRecordedAndReproduces() throws {
         let args = ["--class", "2", "--steps", "2", "--gen-steps", "3"]
         try ok(["generate"] + args + ["--seed", "1", "-o", "s1.png"])

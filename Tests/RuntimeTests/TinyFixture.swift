@@ -44,11 +44,12 @@ enum TinyFixture {
 
     static func goldenFloats(_ name: String) throws -> [Float] { try goldenTensors().floats(name) }
 
-    /// `reptok trace` outputs (the same code path) for a converted file and matrix mode.
-    static func trace(_ weights: WeightFormat, mode: MatrixMode = .w8a32) throws -> [String: [Float]] {
-        let key = "\(weights)-\(mode)"
+    /// `reptok trace` outputs (the same code path) for a converted file, matrix mode and
+    /// kernel level (nil: the default level).
+    static func trace(_ weights: WeightFormat, mode: MatrixMode = .w8a32, isa: ISA? = nil) throws -> [String: [Float]] {
+        let key = "\(weights)-\(mode)-\(isa.map(\.rawValue) ?? "default")"
         if let t = traces[key] { return t }
-        let p = try Pipeline(modelPath: try model(weights), options: PipelineOptions(mode: mode))
+        let p = try Pipeline(modelPath: try model(weights), options: PipelineOptions(mode: mode, isa: isa))
         var out: [String: [Float]] = [:]
         for t in try Trace.run(pipeline: p, inputs: try goldenTensors()) { out[t.name] = t.values }
         traces[key] = out

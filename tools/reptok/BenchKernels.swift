@@ -80,7 +80,8 @@ struct KernelBenchReport {
     struct Conv { let h, w, c: Int; let mode: MatrixMode; let gflops: Double }
     struct Attn { let tokens, heads, headDim: Int; let gflops: Double }
     var threads = 1
-    var vnni = false
+    var isa = ISA.generic
+    var fp32Probe = "", int8Probe = ""
     var statistic = "median"
     var fp32Peak = 0.0, int8Peak = 0.0, readBW = 0.0
     /// (fp32 peak, read bandwidth) measured before and after the kernels; the reported
@@ -101,7 +102,8 @@ struct KernelBenchReport {
     func json() -> [String: Any] {
         [
             "fp32_peak_gflops": fp32Peak, "read_bandwidth_gbs": readBW,
-            "int8_peak_gops": int8Peak, "threads": threads, "vnni": vnni, "statistic": statistic,
+            "int8_peak_gops": int8Peak, "threads": threads, "isa": isa.rawValue, "vnni": isa == .avx512vnni,
+            "fp32_probe": fp32Probe, "int8_probe": int8Probe, "statistic": statistic,
             "ceilings_start": ["fp32_peak_gflops": ceilingsStart.0, "read_bandwidth_gbs": ceilingsStart.1],
             "ceilings_end": ["fp32_peak_gflops": ceilingsEnd.0, "read_bandwidth_gbs": ceilingsEnd.1],
             "gemv_weight_set_read_gbs": gemvSetReadBW,
@@ -127,9 +129,9 @@ struct KernelBenchReport {
     func table() -> String {
         func f(_ x: Double, _ d: Int = 1) -> String { String(format: "%.\(d)f", x) }
         func pct(_ x: Double) -> String { x.isFinite ? String(format: "%5.1f %%", 100 * x) : "n/a" }
-        var s = "threads \(threads), VNNI \(vnni ? "yes" : "no")\n"
-        s += "ceilings: float32 FMA peak \(f(fp32Peak)) GFLOP/s; read bandwidth \(f(readBW)) GB/s"
-        if int8Peak > 0 { s += "; int8 vpdpbusd peak \(f(int8Peak)) GOP/s" }
+        var s = "threads \(threads), instruction level \(isa) (CPU: \(ISA.cpuSummary))\n"
+        s += "ceilings: float32 peak \(f(fp32Peak)) GFLOP/s (\(fp32Probe)); read bandwidth \(f(readBW)) GB/s"
+        if int8Peak > 0 { s += "; int8 peak \(f(int8Peak)) GOP/s (\(int8Probe))" }
         s += "\n  (higher of start \(f(ceilingsStart.0)) / \(f(ceilingsStart.1)) and end \(f(ceilingsEnd.0)) / \(f(ceilingsEnd.1)))"
         s += "\n\nGEMM (M, K, N)          mode    GFLOP/s   of fp32 peak   w8a8/w8a32\n"
         for g in gemm {
@@ -206,7 +208,9 @@ final class BenchKernels {
         var r = KernelBenchReport()
         r.threads = ctx.threads
         r.statistic = best ? "min" : "median"
-        r.vnni = ctx.usesVNNI
+        r.isa = ctx.isa
+        r.fp32Probe = Probes.fp32(ctx.isa).name
+        r.int8Probe = Probes.int8(ctx.isa)?.name ?? "none: the generic level runs W8A8 on float FMAs"
         func note(_ s: String) {
             if progress { FileHandle.standardError.write(Data("bench: \(s)\n".utf8)) }
         }
@@ -250,22 +254,20 @@ final class BenchKernels {
         return r
     }
 
-    /// Float32 FMA peak (GFLOP/s) and int8 dot peak (GOP/s, 0 without VNNI), all threads.
+    /// Float32 FMA peak (GFLOP/s) and int8 multiply-add peak (GOP/s; 0 for the generic
+    /// level) of the context's level, all threads.
     func peaks() -> (Double, Double) {
-        let iters = 20_000_000
-        let sink = UnsafeMutablePointer<Float>.allocate(capacity: ctx.threads)
-        defer { sink.deallocate() }
-        let tf = medianTime(reps: reps) {
-            ctx.parallelFor(ctx.threads) { r in for t in r { sink[t] = Probes.fmaLoop(iterations: iters, ctx: ctx) } }
-        }
-        let fp32 = Double(ctx.threads) * Double(iters) * Double(Probes.fmaPerIteration) * 2 / tf / 1e9
-        guard ctx.usesVNNI else { return (fp32, 0) }
-        let ti = medianTime(reps: reps) {
-            ctx.parallelFor(ctx.threads) { r in
-                for t in r { sink[t] = Float(Probes.int8DotLoop(iterations: iters, ctx: ctx) ?? 0) }
+        func measure(_ loop: Probes.Loop) -> Double {
+            // about 0.2 s per repetition on a 3 GHz core whatever the loop's width
+            let iters = 600_000_000 / loop.macsPerIteration * 16
+            let sink = UnsafeMutablePointer<Double>.allocate(capacity: ctx.threads)
+            defer { sink.deallocate() }
+            let t = medianTime(reps: reps) {
+                ctx.parallelFor(ctx.threads) { r in for th in r { sink[th] = loop.run(iters) } }
             }
+            return Double(ctx.threads) * Double(iters) * Double(loop.macsPerIteration) * 2 / t / 1e9
         }
-        return (fp32, Double(ctx.threads) * Double(iters) * Double(Probes.int8MacPerIteration) * 2 / ti / 1e9)
+        return (measure(Probes.fp32(ctx.isa)), Probes.int8(ctx.isa).map(measure) ?? 0)
     }
 
     /// Streaming read bandwidth (GB/s) over a 512 MB buffer, all threads.

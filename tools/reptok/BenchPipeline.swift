@@ -119,6 +119,7 @@ struct BenchPipelineCommand: ParsableCommand {
         var report = PipelineBenchReport(preset: preset.name, model: modelPath, cacheReused: reused)
         let ctx = ComputeContext(threads: threads)
         report.threads = ctx.threads
+        report.isa = ctx.isa.rawValue
         let ceilings = BenchKernels(ctx: ctx, reps: max(runs, 3))
         if !noCeilings {
             note("ceilings")
@@ -577,6 +578,8 @@ struct PipelineBenchReport {
     var cacheReused: Bool
     var modelBytes = 0
     var threads = 1
+    /// The kernels' instruction level (`REPTOK_ISA`, else the CPU's best).
+    var isa = ""
     /// FMA peak measured at the start and at the end of the run.
     var fp32PeakRuns: [Double] = []
     var int8Peak = 0.0
@@ -607,7 +610,7 @@ struct PipelineBenchReport {
                                         "target_w8a32_seconds": stage.pytorchSeconds] as [String: Any]
         }
         var out: [String: Any] = [
-            "preset": preset, "model": model, "model_bytes": modelBytes, "cache_reused": cacheReused, "threads": threads,
+            "preset": preset, "model": model, "model_bytes": modelBytes, "cache_reused": cacheReused, "threads": threads, "isa": isa,
             "fp32_peak_gflops": fp32Peak, "fp32_peak_gflops_runs": fp32PeakRuns, "int8_peak_gops": int8Peak,
             "read_bandwidth_gbs": readBandwidth, "stages": stagesJSON, "stage_info": infoJSON,
         ]

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Kernels
 
 /// The `reptok` command line. Each subcommand lives in its own file in this folder
 /// and is listed here once.
@@ -7,7 +8,7 @@ struct Reptok: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "reptok",
         abstract: "RepTok image generation on the CPU: one continuous token per image, int8 weights, no BLAS.",
-        version: reptokVersion,
+        version: "\(reptokVersion) (kernels: \(ISA.active); this CPU runs \(ISA.cpuSummary))",
         subcommands: [
             // subcommands are registered here, one per line
             GenerateCommand.self,
@@ -34,6 +35,8 @@ enum Main {
     static func main() {
         do {
             var command = try Reptok.parseAsRoot()
+            // A bad REPTOK_ISA is refused before any kernel runs (never an illegal instruction).
+            _ = try ISA.fromEnvironment()
             try command.run()
         } catch {
             let code = Reptok.exitCode(for: error)

@@ -1,0 +1,59 @@
+// Every kernel level this CPU runs, on the whole pipeline of the tiny fixture: the goldens
+// are met on each, W8A8 outputs are bit-identical across levels and float outputs agree.
+import Foundation
+import Kernels
+import Quant
+import Runtime
+import XCTest
+
+final class LevelPathTests: XCTestCase {
+    /// Float paths on two levels may differ only by summation order: 1e-5 relative L2 on
+    /// every traced tensor (the microkernels of all levels run the same FMA chains, so
+    /// this machine's levels are in fact identical; the bound is for levels that are not).
+    static let floatTol = 1e-5
+
+    func testEveryLevelMeetsTheGoldensAndAgrees() throws {
+        let levels = ISA.supported
+        let reference = levels.last!                 // generic
+        for weights in [WeightFormat.f32, .int8] {
+            for mode in (weights == .f32 ? [MatrixMode.w8a32] : MatrixMode.allCases) {
+                let base = try TinyFixture.trace(weights, mode: mode, isa: reference)
+                for isa in levels.dropLast() {
+                    let ours = try TinyFixture.trace(weights, mode: mode, isa: isa)
+                    XCTAssertEqual(Set(ours.keys), Set(base.keys))
+                    for (name, values) in ours.sorted(by: { $0.key < $1.key }) {
+                        let other = base[name]!
+                        if weights == .int8 && mode == .w8a8 {
+                            XCTAssertTrue(values.count == other.count && zip(values, other).allSatisfy { $0.bitPattern == $1.bitPattern },
+                                          "\(name) W8A8: \(isa) differs from \(reference)")
+                        } else {
+                            XCTAssertLessThanOrEqual(Metrics.relativeL2(values, other), Self.floatTol,
+                                                     "\(name) \(weights) \(mode): \(isa) vs \(reference)")
+                        }
+                    }
+                }
+                // the goldens on every level: float within the float path's bounds, int8 within its minimums
+                for isa in levels {
+                    let ours = try TinyFixture.trace(weights, mode: mode, isa: isa)
+                    if weights == .f32 {
+                        for name in FloatPathTests.single + FloatPathTests.loops {
+                            let tol = FloatPathTests.single.contains(name) ? FloatPathTests.singleTolerance : FloatPathTests.loopTolerance
+                            XCTAssertLessThanOrEqual(Metrics.relativeL2(ours[name]!, try TinyFixture.goldenFloats(name)), tol,
+                                                     "\(name) f32 on \(isa)")
+                        }
+                    } else {
+                        let min = mode == .w8a8 ? Int8PathTests.w8a8 : Int8PathTests.w8a32
+                        let g = TinyFixture.goldenFloats
+                        XCTAssertGreaterThanOrEqual(Metrics.cosine(ours["token"]!, try g("token")), min.cosine, "token \(mode) \(isa)")
+                        XCTAssertLessThanOrEqual(Metrics.relativeL2(ours["dec_velocity"]!, try g("dec_velocity")), min.velocity,
+                                                 "velocity \(mode) \(isa)")
+                        XCTAssertGreaterThanOrEqual(Metrics.psnr(ours["dec_image"]!, try g("dec_image")), min.imagePSNR,
+                                                    "dec_image \(mode) \(isa)")
+                        XCTAssertGreaterThanOrEqual(Metrics.psnr(ours["vae_image_out"]!, try g("vae_image_out")), min.vaePSNR,
+                                                    "vae \(mode) \(isa)")
+                    }
+                }
+            }
+        }
+    }
+}
