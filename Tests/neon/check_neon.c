@@ -1,0 +1,71 @@
+// The AArch64 kernels of Sources/CKernels against scalar references, bit for bit:
+// float32 microkernel vs an fmaf chain in the same order; int8 panel and row kernels
+// (sdot and widening-multiply variants) vs int sums. Built for aarch64 and run under
+// qemu-user by tools/check-neon-kernels.sh; exits 1 on any mismatch.
+#include "ckernels.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <math.h>
+static unsigned long long st = 88172645463325252ULL;
+static unsigned long long rnd(void) { st ^= st << 13; st ^= st >> 7; st ^= st << 17; return st; }
+static int fails = 0;
+int main(void) {
+    int feat = rtk_cpu_features();
+    printf("features %d (neon %d dot %d)\n", feat, !!(feat & RTK_CPU_NEON), !!(feat & RTK_CPU_DOTPROD));
+    // f32 kernel
+    for (int rows = 1; rows <= 8; rows++) for (int nv = 1; nv <= 2; nv++) for (int kc = 0; kc < 40; kc += 13) {
+        float A[8][64], B[64 * 32], C[8 * 32], R[8 * 32];
+        const float *ap[8];
+        for (int i = 0; i < 8; i++) { for (int p = 0; p < 64; p++) A[i][p] = (float)((int)(rnd() % 2001) - 1000) / 1000.f; ap[i] = A[i]; }
+        for (int i = 0; i < 64 * 32; i++) B[i] = (float)((int)(rnd() % 2001) - 1000) / 1000.f;
+        for (int acc = 0; acc < 2; acc++) {
+            for (int i = 0; i < 8 * 32; i++) C[i] = R[i] = (float)(i % 7);
+            rtk_neon_f32_kernel(rows, nv, kc, ap, 1, B, 32, C, 32, acc);
+            for (int i = 0; i < rows; i++) for (int j = 0; j < 16 * nv; j++) {
+                float s = acc ? R[i * 32 + j] : 0;
+                for (int p = 0; p < kc; p++) s = fmaf(A[i][p], B[p * 32 + j], s);
+                if (memcmp(&s, &C[i * 32 + j], 4)) { if (fails++ < 5) printf("f32 rows %d nv %d kc %d [%d,%d] %g vs %g\n", rows, nv, kc, i, j, C[i*32+j], s); }
+            }
+        }
+    }
+    // int8 panel kernels and packing
+    for (int dot = 0; dot < 2; dot++) {
+        if (dot && !(feat & RTK_CPU_DOTPROD)) { printf("no sdot: skipping dot kernels\n"); continue; }
+        for (int nc = 1; nc <= 32; nc += 7) for (int kc = 1; kc < 300; kc += 37) for (int mr = 1; mr <= 8; mr++) {
+            int kc4 = (kc + 3) / 4;
+            static int8_t W[32 * 300], P[80 * 128], A[8][304];
+            for (int i = 0; i < 32 * 300; i++) { W[i] = (int8_t)(rnd() & 0xff); }
+            const int8_t *ap[8];
+            for (int i = 0; i < 8; i++) { for (int p = 0; p < 304; p++) A[i][p] = p < kc ? (int8_t)((int)(rnd() % 255) - 127) : 0; ap[i] = A[i]; }
+            rtk_pack_i8_panels(W, 300, nc, kc, P);
+            float scale[8], C[8 * 32], C0[8 * 32];
+            for (int i = 0; i < 8; i++) scale[i] = 0.5f + i;
+            for (int acc = 0; acc < 2; acc++) {
+                for (int i = 0; i < 8 * 32; i++) C[i] = C0[i] = (float)(i % 5);
+                rtk_neon_i8_kernel(dot, mr, kc4, ap, P, scale, C, 32, acc);
+                for (int i = 0; i < mr; i++) for (int j = 0; j < 32; j++) {
+                    int s = 0;
+                    if (j < nc) for (int p = 0; p < kc; p++) s += W[j * 300 + p] * A[i][p];
+                    float e = (float)s * scale[i]; if (acc) e = e + C0[i * 32 + j];
+                    if (memcmp(&e, &C[i * 32 + j], 4)) { if (fails++ < 5) printf("i8 dot %d nc %d kc %d mr %d [%d,%d] %g vs %g\n", dot, nc, kc, mr, i, j, C[i*32+j], e); }
+                }
+            }
+        }
+        // rows kernel
+        for (int mr = 1; mr <= 6; mr++) for (int k = 1; k < 200; k += 23) {
+            static int8_t W[20 * 200], A[6 * 256];
+            int lda = 256, nc = 20; int32_t out[6 * 20];
+            for (int i = 0; i < 20 * 200; i++) W[i] = (int8_t)(rnd() & 0xff);
+            for (int i = 0; i < 6; i++) for (int p = 0; p < lda; p++) A[i * lda + p] = p < k ? (int8_t)((int)(rnd() % 255) - 127) : 0;
+            rtk_neon_i8_rows(dot, mr, nc, k, A, lda, W, 200, out, 20);
+            for (int i = 0; i < mr; i++) for (int j = 0; j < nc; j++) {
+                int s = 0; for (int p = 0; p < k; p++) s += W[j * 200 + p] * A[i * lda + p];
+                if (s != out[i * 20 + j]) { if (fails++ < 5) printf("rows dot %d mr %d k %d [%d,%d] %d vs %d\n", dot, mr, k, i, j, out[i*20+j], s); }
+            }
+        }
+    }
+    printf("peak fma %g, i8 %d\n", rtk_neon_peak_fma(10), rtk_neon_peak_i8(0, 10));
+    printf("%s: %d failures\n", fails ? "FAIL" : "OK", fails);
+    return fails != 0;
+}
