@@ -59,6 +59,59 @@ void rtk_avx2_f32_kernel(long rows, long nv, long kc, const float *const *a, lon
 }
 
 // ---------------------------------------------------------------------------------------
+// Float panels (the rtk_pack_f32_from_i8 layout [panels][kc][32]) with 8x8 transposes:
+// 8 weight rows x 8 k values are loaded (widened to float for int8), transposed in
+// registers, and stored as 8 panel rows of 8 columns.
+RTK_AVX2 static inline void transpose8(__m256 r[8]) {
+    __m256 t[8];
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+    }
+    __m256 u[8];
+    for (int i = 0; i < 8; i += 4) {
+        u[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
+        u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xEE);
+        u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+        u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+    }
+    for (int i = 0; i < 4; i++) {
+        r[i] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x20);
+        r[i + 4] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x31);
+    }
+}
+
+#define RTK_PACK_F32_AVX2(NAME, T, LOAD8)                                                        \
+RTK_AVX2 void NAME(const T *w, long ldw, long nc, long kc, float *out) {                        \
+    const long panels = (nc + 31) / 32, kc8 = kc & ~7L;                                         \
+    for (long jp = 0; jp < panels; jp++) {                                                      \
+        float *po = out + jp * kc * 32;                                                         \
+        for (long j8 = 0; j8 < 32; j8 += 8) {                                                   \
+            const long j0 = jp * 32 + j8;                                                       \
+            if (j0 + 8 <= nc) {                                                                 \
+                long p = 0;                                                                     \
+                for (; p < kc8; p += 8) {                                                       \
+                    __m256 r[8];                                                                \
+                    for (int q = 0; q < 8; q++) r[q] = LOAD8(w + (j0 + q) * ldw + p);           \
+                    transpose8(r);                                                              \
+                    for (int e = 0; e < 8; e++) _mm256_storeu_ps(po + (p + e) * 32 + j8, r[e]); \
+                }                                                                               \
+                for (; p < kc; p++)                                                             \
+                    for (int q = 0; q < 8; q++) po[p * 32 + j8 + q] = (float)w[(j0 + q) * ldw + p]; \
+            } else {                                                                            \
+                for (long p = 0; p < kc; p++)                                                   \
+                    for (long q = 0; q < 8; q++)                                                \
+                        po[p * 32 + j8 + q] = j0 + q < nc ? (float)w[(j0 + q) * ldw + p] : 0.0f; \
+            }                                                                                   \
+        }                                                                                       \
+    }                                                                                           \
+}
+#define RTK_LOAD8_I8(p) _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(p))))
+#define RTK_LOAD8_F32(p) _mm256_loadu_ps(p)
+RTK_PACK_F32_AVX2(rtk_avx2_pack_f32_from_i8, int8_t, RTK_LOAD8_I8)
+RTK_PACK_F32_AVX2(rtk_avx2_pack_f32_from_f32, float, RTK_LOAD8_F32)
+
+// ---------------------------------------------------------------------------------------
 // Int8 panel microkernel: MR rows (MR <= 4) x 16 columns of a signed panel
 // (rtk_pack_i8_panels layout: 4 consecutive k bytes per column, 32 columns per group).
 // 8 accumulators, w and |w| for two vectors, the broadcast, one temporary and the ones.
@@ -184,12 +237,15 @@ RTK_AVX2 float rtk_avx2_peak_fma(long iterations) {
 }
 
 RTK_AVX2 int32_t rtk_avx2_peak_i8(long iterations) {
+    // Each chain feeds its own accumulator back as the signed operand, so no multiply is
+    // loop-invariant (with constant operands the compiler hoists both multiplies and only
+    // the additions would be timed). The values wrap; only the instruction rate matters.
     __m256i acc[8];
-    const __m256i x = _mm256_set1_epi8(3), y = _mm256_set1_epi8(-2), ones = _mm256_set1_epi16(1);
+    const __m256i x = _mm256_set1_epi8(3), ones = _mm256_set1_epi16(1);
     for (int i = 0; i < 8; i++) acc[i] = _mm256_set1_epi32(i);
     for (long it = 0; it < iterations; it++) {
         for (int i = 0; i < 8; i++)
-            acc[i] = _mm256_add_epi32(acc[i], _mm256_madd_epi16(_mm256_maddubs_epi16(x, y), ones));
+            acc[i] = _mm256_add_epi32(acc[i], _mm256_madd_epi16(_mm256_maddubs_epi16(x, acc[i]), ones));
         __asm__ volatile("" ::: "memory");
     }
     __m256i s = acc[0];
@@ -199,6 +255,10 @@ RTK_AVX2 int32_t rtk_avx2_peak_i8(long iterations) {
 
 #else  // not x86-64: stubs, never called because rtk_cpu_features() reports no AVX2
 
+void rtk_avx2_pack_f32_from_i8(const int8_t *w, long ldw, long nc, long kc, float *out) {
+    (void)w; (void)ldw; (void)nc; (void)kc; (void)out; }
+void rtk_avx2_pack_f32_from_f32(const float *w, long ldw, long nc, long kc, float *out) {
+    (void)w; (void)ldw; (void)nc; (void)kc; (void)out; }
 void rtk_avx2_f32_kernel(long rows, long nv, long kc, const float *const *a, long astep,
                          const float *b, long ldb, float *c, long ldc, int accumulate) {
     (void)rows; (void)nv; (void)kc; (void)a; (void)astep; (void)b; (void)ldb; (void)c; (void)ldc; (void)accumulate; }

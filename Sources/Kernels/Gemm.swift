@@ -137,6 +137,8 @@ func packF32(_ w: WeightSource, ldw: Int, nc: Int, kc: Int, into out: UnsafeMuta
     switch (pack, w) {
     case (.avx512, .i8(let p)): rtk_pack_f32_from_i8(p, ldw, nc, kc, out); return
     case (.avx512, .f32(let p)): rtk_pack_f32_from_f32(p, ldw, nc, kc, out); return
+    case (.avx2, .i8(let p)): rtk_avx2_pack_f32_from_i8(p, ldw, nc, kc, out); return
+    case (.avx2, .f32(let p)): rtk_avx2_pack_f32_from_f32(p, ldw, nc, kc, out); return
     case (.c, .i8(let p)): rtk_pack_f32_from_i8_c(p, ldw, nc, kc, out); return
     case (.c, .f32(let p)): rtk_pack_f32_from_f32_c(p, ldw, nc, kc, out); return
     case (.swift, _): break

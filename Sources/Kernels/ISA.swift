@@ -104,7 +104,7 @@ public enum ISAError: Error, CustomStringConvertible, Equatable {
 /// The kernel implementations of one level (chosen once per context).
 struct KernelSet {
     enum F32 { case swift, avx512, avx2, neon }
-    enum Pack { case swift, avx512, c }
+    enum Pack { case swift, avx512, avx2, c }
     enum I8 {
         /// `vpdpbusd` on weight+128 panels; sums carry the 128·Σa correction.
         case vnni
@@ -123,7 +123,7 @@ struct KernelSet {
         switch isa {
         case .avx512vnni: f32 = .avx512; pack = .avx512; i8 = .vnni; f32Strip = 8
         case .avx512: f32 = .avx512; pack = .avx512; i8 = .avx2; f32Strip = 8
-        case .avx2: f32 = .avx2; pack = .c; i8 = .avx2; f32Strip = 6
+        case .avx2: f32 = .avx2; pack = .avx2; i8 = .avx2; f32Strip = 6
         case .neon: f32 = .neon; pack = .c; i8 = .neon(dot: ISA.hasDotProduct); f32Strip = 6
         case .generic: f32 = .swift; pack = .swift; i8 = .floatExact; f32Strip = 8
         }

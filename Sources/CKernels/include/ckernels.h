@@ -61,7 +61,10 @@ void rtk_neon_f32_kernel(long rows, long nv, long kc, const float *const *a, lon
 /// Signed int8 panels: out[((jp*kc4 + g)*32 + jj)*4 + e] = W[jp*32 + jj, 4g + e] for
 /// jp < ceil(nc/32), kc4 = ceil(kc/4); 0 beyond nc or kc. W row stride ldw bytes.
 void rtk_pack_i8_panels(const int8_t *w, long ldw, long nc, long kc, int8_t *out);
-/// Float panels, the layout of rtk_pack_f32_from_i8 below, in plain C.
+/// Float panels, the layout of rtk_pack_f32_from_i8 below: with AVX2 8x8 transposes
+/// (requires RTK_CPU_AVX2), and in plain C (any architecture).
+void rtk_avx2_pack_f32_from_i8(const int8_t *w, long ldw, long nc, long kc, float *out);
+void rtk_avx2_pack_f32_from_f32(const float *w, long ldw, long nc, long kc, float *out);
 void rtk_pack_f32_from_i8_c(const int8_t *w, long ldw, long nc, long kc, float *out);
 void rtk_pack_f32_from_f32_c(const float *w, long ldw, long nc, long kc, float *out);
 
@@ -86,7 +89,8 @@ void rtk_neon_i8_rows(int dot, long mr, long nc, long k, const int8_t *a, long l
 // ---- Peak probes: register-only loops; each returns a value that depends on every lane --
 /// 12 independent ymm FMA chains per iteration (12 * 8 FMAs). Requires RTK_CPU_AVX2.
 float rtk_avx2_peak_fma(long iterations);
-/// 8 independent vpmaddubsw + vpmaddwd + vpaddd chains (8 * 32 multiply-adds).
+/// 8 independent vpmaddubsw + vpmaddwd + vpaddd chains (8 * 32 multiply-adds), each
+/// feeding its accumulator back into vpmaddubsw so nothing is loop-invariant.
 int32_t rtk_avx2_peak_i8(long iterations);
 /// 24 independent fmla chains (24 * 4 FMAs). Requires RTK_CPU_NEON.
 float rtk_neon_peak_fma(long iterations);
