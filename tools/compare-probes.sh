@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Checks the ceilings `reptok bench kernels` measures against an independent plain-C probe
+# (tools/probes/peak.c, built here with the system compiler): for every level this CPU runs,
+# the level's float32 and int8 probes must reach at least 90 % of the plain-C probe of the
+# same instruction family, measured in the same run. A benchmark, not a test: run it on a
+# quiet machine. Usage: tools/compare-probes.sh [threads]   (default 2)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+threads=${1:-2}
+R=${REPTOK:-.build/release/reptok}
+[ -x "$R" ] || { echo "compare-probes: build first (swift build -c release)"; exit 2; }
+out=$(mktemp -d); trap 'rm -rf "$out"' EXIT
+cc -O2 -pthread tools/probes/peak.c -o "$out/peak"
+levels=$("$R" --version | sed -e 's/.*this CPU runs //' -e 's/ (.*//' -e 's/)//' | tr -d ' ' | tr ',' ' ')
+"$out/peak" "$threads" > "$out/c.txt"
+for isa in $levels; do
+    REPTOK_ISA=$isa "$R" bench kernels --json --only ceilings --threads "$threads" --reps 5 2>/dev/null > "$out/$isa.json"
+done
+"$out/peak" "$threads" > "$out/c2.txt"          # again after, keep the higher (shared machine)
+python3 - "$out" $levels <<'PY'
+import json, sys
+out, levels = sys.argv[1], sys.argv[2:]
+c = {}
+for f in ("c.txt", "c2.txt"):
+    for line in open(f"{out}/{f}"):
+        name, _, rate = line.split()
+        c[name] = max(c.get(name, 0.0), float(rate))
+family = {"avx512vnni": ("fp32-zmm-fma", "int8-zmm-vpdpbusd"), "avx512": ("fp32-zmm-fma", "int8-ymm-maddubs"),
+          "avx2": ("fp32-ymm-fma", "int8-ymm-maddubs"), "neon": ("fp32-neon-fmla", "int8-neon-sdot")}
+bad = 0
+print(f"{'level':<11} {'probe':<44} {'reptok':>8} {'plain C':>8} {'ratio':>6}")
+for isa in levels:
+    if isa not in family:
+        continue
+    j = json.load(open(f"{out}/{isa}.json"))
+    for key, probe, fam in (("fp32_peak_gflops", "fp32_probe", family[isa][0]),
+                            ("int8_peak_gops", "int8_probe", family[isa][1])):
+        if fam not in c:
+            print(f"{isa:<11} {j[probe]:<44} {j[key]:8.1f} {'-':>8}   (no plain-C probe of this family here)")
+            continue
+        ratio = j[key] / c[fam]
+        flag = "" if ratio >= 0.9 else "  < 0.9"
+        bad += ratio < 0.9
+        print(f"{isa:<11} {j[probe]:<44} {j[key]:8.1f} {c[fam]:8.1f} {ratio:6.2f}{flag}")
+sys.exit(1 if bad else 0)
+PY

@@ -1,0 +1,161 @@
+// Stand-alone peak probes, independent of the reptok build: plain C compiled by the system
+// compiler (gcc), one pthread per requested thread, each running register-only chains of
+// one instruction family. Prints one line per family the CPU has:
+//     <family> <threads> <G multiply-add ops per second x 2>
+// i.e. GFLOP/s for float FMAs and GOP/s for int8 multiply-adds (2 ops per multiply-add), the
+// best of 5 repetitions. tools/compare-probes.sh checks `reptok bench kernels` against it.
+//
+// Build: cc -O2 -pthread tools/probes/peak.c -o peak   (target attributes per function)
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+typedef double (*probe_fn)(long iterations);   // returns a value depending on every lane
+
+struct family { const char *name; long macs_per_iteration; probe_fn run; int available; };
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+// Every chain starts from its own value: identical chains would be merged by the compiler.
+__attribute__((target("avx2,fma"))) static double fma_ymm(long n) {
+    __m256 a[12];
+    for (int i = 0; i < 12; i++) a[i] = _mm256_set1_ps((float)i);
+    const __m256 x = _mm256_set1_ps(0.999999f), y = _mm256_set1_ps(1e-7f);
+    for (long i = 0; i < n; i++) {
+#pragma GCC unroll 12
+        for (int j = 0; j < 12; j++) a[j] = _mm256_fmadd_ps(a[j], x, y);
+    }
+    __m256 s = a[0];
+    for (int i = 1; i < 12; i++) s = _mm256_add_ps(s, a[i]);
+    float f[8]; _mm256_storeu_ps(f, s);
+    return f[0] + f[7];
+}
+
+__attribute__((target("avx512f"))) static double fma_zmm(long n) {
+    __m512 a[24];
+    for (int i = 0; i < 24; i++) a[i] = _mm512_set1_ps((float)i);
+    const __m512 x = _mm512_set1_ps(0.999999f), y = _mm512_set1_ps(1e-7f);
+    for (long i = 0; i < n; i++) {
+#pragma GCC unroll 24
+        for (int j = 0; j < 24; j++) a[j] = _mm512_fmadd_ps(a[j], x, y);
+    }
+    __m512 s = a[0];
+    for (int i = 1; i < 24; i++) s = _mm512_add_ps(s, a[i]);
+    return _mm512_reduce_add_ps(s);
+}
+
+// vpmaddubsw + vpmaddwd + vpaddd, the accumulator fed back as the signed operand.
+__attribute__((target("avx2"))) static double i8_maddubs(long n) {
+    __m256i a[8];
+    for (int i = 0; i < 8; i++) a[i] = _mm256_set1_epi32(i + 1);
+    const __m256i x = _mm256_set1_epi8(5), one = _mm256_set1_epi16(1);
+    for (long i = 0; i < n; i++) {
+#pragma GCC unroll 8
+        for (int j = 0; j < 8; j++) a[j] = _mm256_add_epi32(a[j], _mm256_madd_epi16(_mm256_maddubs_epi16(x, a[j]), one));
+    }
+    int32_t v[8]; __m256i s = a[0];
+    for (int i = 1; i < 8; i++) s = _mm256_add_epi32(s, a[i]);
+    _mm256_storeu_si256((__m256i *)v, s);
+    return v[0] + v[7];
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) static double i8_vnni_zmm(long n) {
+    __m512i a[24];
+    for (int i = 0; i < 24; i++) a[i] = _mm512_set1_epi32(i);
+    const __m512i x = _mm512_set1_epi8(3), y = _mm512_set1_epi8(-2);
+    for (long i = 0; i < n; i++) {
+#pragma GCC unroll 24
+        for (int j = 0; j < 24; j++) a[j] = _mm512_dpbusd_epi32(a[j], x, y);
+    }
+    __m512i s = a[0];
+    for (int i = 1; i < 24; i++) s = _mm512_add_epi32(s, a[i]);
+    return _mm512_reduce_add_epi32(s);
+}
+
+static struct family families[] = {
+    {"fp32-ymm-fma", 12 * 8, fma_ymm, 0},
+    {"fp32-zmm-fma", 24 * 16, fma_zmm, 0},
+    {"int8-ymm-maddubs", 8 * 32, i8_maddubs, 0},
+    {"int8-zmm-vpdpbusd", 24 * 64, i8_vnni_zmm, 0},
+};
+static void detect(void) {
+    __builtin_cpu_init();
+    families[0].available = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    families[1].available = __builtin_cpu_supports("avx512f");
+    families[2].available = __builtin_cpu_supports("avx2");
+    families[3].available = __builtin_cpu_supports("avx512vnni");
+}
+
+#elif defined(__aarch64__)
+#include <arm_neon.h>
+#include <sys/auxv.h>
+
+static double fma_neon(long n) {
+    float32x4_t a[24];
+    for (int i = 0; i < 24; i++) a[i] = vdupq_n_f32((float)i);
+    const float32x4_t x = vdupq_n_f32(0.999999f), y = vdupq_n_f32(1e-7f);
+    for (long i = 0; i < n; i++)
+        for (int j = 0; j < 24; j++) a[j] = vfmaq_f32(y, a[j], x);
+    float32x4_t s = a[0];
+    for (int i = 1; i < 24; i++) s = vaddq_f32(s, a[i]);
+    return vaddvq_f32(s);
+}
+
+__attribute__((target("dotprod"))) static double i8_sdot(long n) {
+    int32x4_t a[24];
+    for (int i = 0; i < 24; i++) a[i] = vdupq_n_s32(i);
+    const int8x16_t x = vdupq_n_s8(3), y = vdupq_n_s8(-2);
+    for (long i = 0; i < n; i++)
+        for (int j = 0; j < 24; j++) a[j] = vdotq_s32(a[j], x, y);
+    int32x4_t s = a[0];
+    for (int i = 1; i < 24; i++) s = vaddq_s32(s, a[i]);
+    return vaddvq_s32(s);
+}
+
+static struct family families[] = {
+    {"fp32-neon-fmla", 24 * 4, fma_neon, 1},
+    {"int8-neon-sdot", 24 * 16, i8_sdot, 0},
+};
+static void detect(void) { families[1].available = (getauxval(AT_HWCAP) & (1 << 20)) != 0; }
+
+#else
+static struct family families[] = {{"none", 1, 0, 0}};
+static void detect(void) {}
+#endif
+
+struct job { probe_fn run; long iterations; double sink; };
+static void *worker(void *p) { struct job *j = p; j->sink = j->run(j->iterations); return 0; }
+
+static double now(void) {
+    struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+int main(int argc, char **argv) {
+    const int threads = argc > 1 ? atoi(argv[1]) : 2;
+    if (threads < 1 || threads > 256) { fprintf(stderr, "usage: peak [threads]\n"); return 2; }
+    detect();
+    for (size_t f = 0; f < sizeof families / sizeof families[0]; f++) {
+        if (!families[f].available) continue;
+        const long iterations = 400000000L / families[f].macs_per_iteration * 16;
+        double best = 0;
+        for (int rep = 0; rep < 5; rep++) {
+            pthread_t tid[256]; struct job jobs[256];
+            const double t0 = now();
+            for (int t = 0; t < threads; t++) {
+                jobs[t] = (struct job){families[f].run, iterations, 0};
+                pthread_create(&tid[t], 0, worker, &jobs[t]);
+            }
+            for (int t = 0; t < threads; t++) pthread_join(tid[t], 0);
+            const double rate = 2.0 * threads * (double)iterations * families[f].macs_per_iteration / (now() - t0) / 1e9;
+            if (rate > best) best = rate;
+        }
+        printf("%s %d %.1f\n", families[f].name, threads, best);
+    }
+    return 0;
+}
