@@ -59,7 +59,7 @@ let package = Package(
             swiftSettings: cpuFlags),
 
         .testTarget(name: "QuantTests", dependencies: ["Quant"], path: "Tests/QuantTests"),
-        .testTarget(name: "KernelsTests", dependencies: ["Kernels"], path: "Tests/KernelsTests",
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels", "CKernels"], path: "Tests/KernelsTests",
                     swiftSettings: cpuFlags),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Quant", "Kernels"],
                     path: "Tests/RuntimeTests", swiftSettings: cpuFlags),

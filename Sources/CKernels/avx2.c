@@ -220,6 +220,110 @@ void rtk_avx2_i8_rows(long mr, long nc, long k, const int8_t *a, long lda,
 }
 
 // ---------------------------------------------------------------------------------------
+// AVX-VNNI: ymm vpdpbusd on weight + 128 (unsigned) times activations (signed), four
+// products into each int32 lane without any intermediate saturation; the bias 128 * sum(a)
+// is removed with the per-row correction, as in the zmm VNNI kernels. One instruction per
+// 32 multiply-adds instead of the sign trick's four. Each kernel is instantiated twice from
+// one macro: VEX-encoded (AVX-VNNI CPUs: Alder Lake and later, Zen 5) and EVEX-encoded
+// (AVX-512 VNNI CPUs, where the tests run it: the encodings compute the same thing).
+#define RTK_AVXVNNI_VEX __attribute__((target("avx2,fma,avxvnni")))
+#define RTK_AVXVNNI_EVEX __attribute__((target("avx2,fma,avx512f,avx512vl,avx512vnni")))
+#define RTK_DP_VEX(acc, u, s) _mm256_dpbusd_avx_epi32(acc, u, s)
+#define RTK_DP_EVEX(acc, u, s) _mm256_dpbusd_epi32(acc, u, s)
+
+#define RTK_I8_DP(TAG, ATTR, DP, MR)                                                             \
+ATTR static void i8_##TAG##_##MR(long kc4, const int8_t *const *a, const uint8_t *wp,           \
+                                 const int32_t *corr, const float *scale, float *c, long ldc,   \
+                                 int accumulate) {                                              \
+    __m256i acc[MR][2];                                                                         \
+    for (int i = 0; i < MR; i++) { acc[i][0] = _mm256_setzero_si256(); acc[i][1] = acc[i][0]; } \
+    for (long g = 0; g < kc4; g++) {                                                            \
+        const __m256i w0 = _mm256_loadu_si256((const __m256i *)(wp + g * 128));                 \
+        const __m256i w1 = _mm256_loadu_si256((const __m256i *)(wp + g * 128 + 32));            \
+        for (int i = 0; i < MR; i++) {                                                          \
+            int32_t q; memcpy(&q, a[i] + 4 * g, 4);                                             \
+            const __m256i x = _mm256_set1_epi32(q);                                             \
+            acc[i][0] = DP(acc[i][0], w0, x);                                                   \
+            acc[i][1] = DP(acc[i][1], w1, x);                                                   \
+        }                                                                                       \
+    }                                                                                           \
+    for (int i = 0; i < MR; i++) {                                                              \
+        const __m256i cr = _mm256_set1_epi32(corr[i]);                                          \
+        const __m256 s = _mm256_set1_ps(scale[i]);                                              \
+        __m256 v0 = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(acc[i][0], cr)), s);      \
+        __m256 v1 = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(acc[i][1], cr)), s);      \
+        float *ci = c + i * ldc;                                                                \
+        if (accumulate) {                                                                       \
+            v0 = _mm256_add_ps(v0, _mm256_loadu_ps(ci));                                        \
+            v1 = _mm256_add_ps(v1, _mm256_loadu_ps(ci + 8));                                    \
+        }                                                                                       \
+        _mm256_storeu_ps(ci, v0);                                                               \
+        _mm256_storeu_ps(ci + 8, v1);                                                           \
+    }                                                                                           \
+}
+RTK_I8_DP(vex, RTK_AVXVNNI_VEX, RTK_DP_VEX, 1) RTK_I8_DP(vex, RTK_AVXVNNI_VEX, RTK_DP_VEX, 2)
+RTK_I8_DP(vex, RTK_AVXVNNI_VEX, RTK_DP_VEX, 3) RTK_I8_DP(vex, RTK_AVXVNNI_VEX, RTK_DP_VEX, 4)
+RTK_I8_DP(evex, RTK_AVXVNNI_EVEX, RTK_DP_EVEX, 1) RTK_I8_DP(evex, RTK_AVXVNNI_EVEX, RTK_DP_EVEX, 2)
+RTK_I8_DP(evex, RTK_AVXVNNI_EVEX, RTK_DP_EVEX, 3) RTK_I8_DP(evex, RTK_AVXVNNI_EVEX, RTK_DP_EVEX, 4)
+
+typedef void (*i8_dp_fn)(long, const int8_t *const *, const uint8_t *, const int32_t *, const float *, float *, long, int);
+static const i8_dp_fn i8_dp_table[2][4] = {{i8_vex_1, i8_vex_2, i8_vex_3, i8_vex_4},
+                                           {i8_evex_1, i8_evex_2, i8_evex_3, i8_evex_4}};
+
+void rtk_avxvnni_i8_kernel(int evex, long mr, long kc4, const int8_t *const *a, const uint8_t *wpanel,
+                           const int32_t *corr, const float *scale, float *c, long ldc, int accumulate) {
+    for (long i = 0; i < mr; i += 4) {
+        const long r = mr - i < 4 ? mr - i : 4;
+        const i8_dp_fn f = i8_dp_table[evex ? 1 : 0][r - 1];
+        f(kc4, a + i, wpanel, corr + i, scale + i, c + i * ldc, ldc, accumulate);
+        f(kc4, a + i, wpanel + 64, corr + i, scale + i, c + i * ldc + 16, ldc, accumulate);
+    }
+}
+
+#define RTK_ROWS_DP(TAG, ATTR, DP, MR)                                                           \
+ATTR static void rows_##TAG##_##MR(long nc, long k, const int8_t *a, long lda,                  \
+                                   const int8_t *w, long ldw, int32_t *out, long ldo) {         \
+    const __m256i flip = _mm256_set1_epi8((char)0x80);                                          \
+    const long k32 = k & ~31L;                                                                  \
+    for (long j = 0; j < nc; j++) {                                                             \
+        const int8_t *wr = w + j * ldw;                                                         \
+        __m256i acc[MR];                                                                        \
+        for (int i = 0; i < MR; i++) acc[i] = _mm256_setzero_si256();                           \
+        long p = 0;                                                                             \
+        for (; p < k32; p += 32) {                                                              \
+            _mm_prefetch((const char *)wr + p + 1024, _MM_HINT_T0);                             \
+            _mm_prefetch((const char *)wr + p + 16384, _MM_HINT_T1);                            \
+            const __m256i v = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(wr + p)), flip); \
+            for (int i = 0; i < MR; i++)                                                        \
+                acc[i] = DP(acc[i], v, _mm256_loadu_si256((const __m256i *)(a + i * lda + p)));  \
+        }                                                                                       \
+        if (p < k) {                                                                            \
+            int8_t tail[32] = {0};                                                              \
+            memcpy(tail, wr + p, (size_t)(k - p));                                              \
+            const __m256i v = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)tail), flip); \
+            for (int i = 0; i < MR; i++)                                                        \
+                acc[i] = DP(acc[i], v, _mm256_loadu_si256((const __m256i *)(a + i * lda + p)));  \
+        }                                                                                       \
+        for (int i = 0; i < MR; i++) out[i * ldo + j] = hsum8(acc[i]);                          \
+    }                                                                                           \
+}
+RTK_ROWS_DP(vex, RTK_AVXVNNI_VEX, RTK_DP_VEX, 1) RTK_ROWS_DP(vex, RTK_AVXVNNI_VEX, RTK_DP_VEX, 2)
+RTK_ROWS_DP(vex, RTK_AVXVNNI_VEX, RTK_DP_VEX, 3) RTK_ROWS_DP(vex, RTK_AVXVNNI_VEX, RTK_DP_VEX, 4)
+RTK_ROWS_DP(vex, RTK_AVXVNNI_VEX, RTK_DP_VEX, 5) RTK_ROWS_DP(vex, RTK_AVXVNNI_VEX, RTK_DP_VEX, 6)
+RTK_ROWS_DP(evex, RTK_AVXVNNI_EVEX, RTK_DP_EVEX, 1) RTK_ROWS_DP(evex, RTK_AVXVNNI_EVEX, RTK_DP_EVEX, 2)
+RTK_ROWS_DP(evex, RTK_AVXVNNI_EVEX, RTK_DP_EVEX, 3) RTK_ROWS_DP(evex, RTK_AVXVNNI_EVEX, RTK_DP_EVEX, 4)
+RTK_ROWS_DP(evex, RTK_AVXVNNI_EVEX, RTK_DP_EVEX, 5) RTK_ROWS_DP(evex, RTK_AVXVNNI_EVEX, RTK_DP_EVEX, 6)
+
+static const rows_avx2_fn rows_dp_table[2][6] = {
+    {rows_vex_1, rows_vex_2, rows_vex_3, rows_vex_4, rows_vex_5, rows_vex_6},
+    {rows_evex_1, rows_evex_2, rows_evex_3, rows_evex_4, rows_evex_5, rows_evex_6}};
+
+void rtk_avxvnni_i8_rows(int evex, long mr, long nc, long k, const int8_t *a, long lda,
+                         const int8_t *w, long ldw, int32_t *out, long ldo) {
+    if (mr >= 1 && mr <= 6) rows_dp_table[evex ? 1 : 0][mr - 1](nc, k, a, lda, w, ldw, out, ldo);
+}
+
+// ---------------------------------------------------------------------------------------
 // Peak probes: independent chains entirely in registers.
 RTK_AVX2 float rtk_avx2_peak_fma(long iterations) {
     __m256 acc[12];
@@ -253,6 +357,19 @@ RTK_AVX2 int32_t rtk_avx2_peak_i8(long iterations) {
     return hsum8(s);
 }
 
+RTK_AVXVNNI_VEX int32_t rtk_avxvnni_peak(long iterations) {
+    __m256i acc[12];
+    const __m256i x = _mm256_set1_epi8(3), y = _mm256_set1_epi8(-2);
+    for (int i = 0; i < 12; i++) acc[i] = _mm256_set1_epi32(i);
+    for (long it = 0; it < iterations; it++) {
+        for (int i = 0; i < 12; i++) acc[i] = _mm256_dpbusd_avx_epi32(acc[i], x, y);
+        __asm__ volatile("" ::: "memory");
+    }
+    __m256i s = acc[0];
+    for (int i = 1; i < 12; i++) s = _mm256_add_epi32(s, acc[i]);
+    return hsum8(s);
+}
+
 #else  // not x86-64: stubs, never called because rtk_cpu_features() reports no AVX2
 
 void rtk_avx2_pack_f32_from_i8(const int8_t *w, long ldw, long nc, long kc, float *out) {
@@ -270,5 +387,12 @@ void rtk_avx2_i8_rows(long mr, long nc, long k, const int8_t *a, long lda,
     (void)mr; (void)nc; (void)k; (void)a; (void)lda; (void)w; (void)ldw; (void)out; (void)ldo; }
 float rtk_avx2_peak_fma(long iterations) { (void)iterations; return 0; }
 int32_t rtk_avx2_peak_i8(long iterations) { (void)iterations; return 0; }
+void rtk_avxvnni_i8_kernel(int evex, long mr, long kc4, const int8_t *const *a, const uint8_t *wpanel,
+                           const int32_t *corr, const float *scale, float *c, long ldc, int accumulate) {
+    (void)evex; (void)mr; (void)kc4; (void)a; (void)wpanel; (void)corr; (void)scale; (void)c; (void)ldc; (void)accumulate; }
+void rtk_avxvnni_i8_rows(int evex, long mr, long nc, long k, const int8_t *a, long lda,
+                         const int8_t *w, long ldw, int32_t *out, long ldo) {
+    (void)evex; (void)mr; (void)nc; (void)k; (void)a; (void)lda; (void)w; (void)ldw; (void)out; (void)ldo; }
+int32_t rtk_avxvnni_peak(long iterations) { (void)iterations; return 0; }
 
 #endif

@@ -17,6 +17,9 @@ int rtk_cpu_features(void) {
     int out = 0;
     const int avx2 = (b >> 5) & 1;
     if (avx2 && fma) out |= RTK_CPU_AVX2;
+    unsigned a1, b1, c1, d1;
+    if ((out & RTK_CPU_AVX2) && a >= 1 && __get_cpuid_count(7, 1, &a1, &b1, &c1, &d1) && ((a1 >> 4) & 1))
+        out |= RTK_CPU_AVXVNNI;                         // VEX vpdpbusd (Alder Lake, Zen 5)
     const int avx512 = (b & (1u << 16)) && (b & (1u << 30)) && (b & (1u << 31)) && (b & (1u << 17));  // F, BW, VL, DQ
     if (avx512 && zmmState && (out & RTK_CPU_AVX2)) {
         out |= RTK_CPU_AVX512;

@@ -26,6 +26,12 @@ void rtk_pack_i8_panels(const int8_t *w, long ldw, long nc, long kc, int8_t *out
     }
 }
 
+void rtk_pack_u8_panels(const int8_t *w, long ldw, long nc, long kc, uint8_t *out) {
+    const long panels = (nc + 31) / 32, kc4 = (kc + 3) / 4;
+    rtk_pack_i8_panels(w, ldw, nc, kc, (int8_t *)out);
+    for (long i = 0; i < panels * kc4 * 128; i++) out[i] ^= 0x80;     // w + 128 as unsigned
+}
+
 // Row-major reads of 32 weight rows in 8-column slices, written panel-row by panel-row.
 #define RTK_PACK_F32(NAME, T)                                                                    \
 void NAME(const T *w, long ldw, long nc, long kc, float *out) {                                  \

@@ -302,6 +302,7 @@ func panelGemmI8<A: I8Rows>(m: Int, n: Int, ldw: Int, blocks: KBlocks, rows: A,
                 switch scheme {
                 case .vnni: rtk_pack_vnni(wb, ldw, n1 - n0, blk.kc, raw.assumingMemoryBound(to: UInt8.self))
                 case .avx2, .neon: rtk_pack_i8_panels(wb, ldw, n1 - n0, blk.kc, raw.assumingMemoryBound(to: Int8.self))
+                case .avxvnni: rtk_pack_u8_panels(wb, ldw, n1 - n0, blk.kc, raw.assumingMemoryBound(to: UInt8.self))
                 case .floatExact:
                     packF32(.i8(wb), ldw: ldw, nc: n1 - n0, kc: blk.kc, into: raw.assumingMemoryBound(to: Float.self),
                             with: .swift)
@@ -317,6 +318,9 @@ func panelGemmI8<A: I8Rows>(m: Int, n: Int, ldw: Int, blocks: KBlocks, rows: A,
                         case .vnni:
                             rtk_vnni_kernel(r, kc4, ptrs, raw.assumingMemoryBound(to: UInt8.self) + jp * kc4 * 128,
                                             corr, scale, cc, ncp, acc)
+                        case .avxvnni(let evex):
+                            rtk_avxvnni_i8_kernel(evex ? 1 : 0, r, kc4, ptrs, raw.assumingMemoryBound(to: UInt8.self) + jp * kc4 * 128,
+                                                  corr, scale, cc, ncp, acc)
                         case .avx2:
                             rtk_avx2_i8_kernel(r, kc4, ptrs, raw.assumingMemoryBound(to: Int8.self) + jp * kc4 * 128,
                                                scale, cc, ncp, acc)
@@ -431,13 +435,14 @@ func rowGemmI8(m: Int, n: Int, k: Int, qa: UnsafePointer<Int8>, kq: Int, corr: U
                 switch scheme {
                 case .vnni: rtk_vnni_rows(r, n1 - n0, k, a, kq, wt, k, out, ncp)
                 case .avx2: rtk_avx2_i8_rows(r, n1 - n0, k, a, kq, wt, k, out, ncp)
+                case .avxvnni(let evex): rtk_avxvnni_i8_rows(evex ? 1 : 0, r, n1 - n0, k, a, kq, wt, k, out, ncp)
                 case .neon(let dot): rtk_neon_i8_rows(dot ? 1 : 0, r, n1 - n0, k, a, kq, wt, k, out, ncp)
                 case .floatExact: genericI8Rows(mr: r, nc: n1 - n0, k: k, a: a, lda: kq, w: wt, ldw: k, out: out, ldo: ncp)
                 }
                 i += r
             }
             var biased = false
-            if case .vnni = scheme { biased = true }
+            switch scheme { case .vnni, .avxvnni: biased = true; default: break }
             for q in 0..<m {
                 let cr = biased ? corr[q] : 0, s = scale[q]
                 for j in 0..<(n1 - n0) { tile[q * ncp + j] = Float(itile[q * ncp + j] &- cr) * s }

@@ -16,7 +16,7 @@ import Foundation
 /// |--------------|-----------------------------------|----------------------------------------------|
 /// | `avx512vnni` | zmm 8×32 FMA microkernel (C)      | `vpdpbusd` zmm on weight+128 panels          |
 /// | `avx512`     | zmm 8×32 FMA microkernel (C)      | AVX2 sign trick (`vpmaddubsw`, ymm)          |
-/// | `avx2`       | ymm 6×16 FMA microkernel (C)      | AVX2 sign trick (`vpmaddubsw`, ymm)          |
+/// | `avx2`       | ymm 6×16 FMA microkernel (C)      | sign trick, or ymm `vpdpbusd` (AVX-VNNI)     |
 /// | `neon`       | 6×16 `fmla` microkernel (C)       | `sdot` where present, else `smull`/`sadalp` |
 /// | `generic`    | Swift `SIMD16<Float>` microkernel | float FMAs on int8 values (exact, see Gemm)  |
 public enum ISA: String, CaseIterable, Sendable, CustomStringConvertible {
@@ -41,6 +41,15 @@ public enum ISA: String, CaseIterable, Sendable, CustomStringConvertible {
 
     /// ARMv8.2 dot product (`sdot`) available: the neon level's int8 kernels use it.
     public static var hasDotProduct: Bool { features & Int(RTK_CPU_DOTPROD) != 0 }
+
+    /// AVX-VNNI (VEX ymm `vpdpbusd`, Alder Lake and later, Zen 5): the avx2 level's int8
+    /// kernels use it instead of the sign trick.
+    public static var hasAVXVNNI: Bool { features & Int(RTK_CPU_AVXVNNI) != 0 }
+
+    /// Testing only: contexts created while this is true run the avx2 level's AVX-VNNI
+    /// path with the EVEX-encoded twin of its kernels (same arithmetic, needs AVX-512
+    /// VNNI), so a machine without AVX-VNNI can still test that path end to end.
+    nonisolated(unsafe) public static var _avx2VNNIThroughEVEX = false
 
     /// Every level this CPU runs, best first (always ends with `generic`).
     public static var supported: [ISA] { allCases.filter(\.isSupported) }
@@ -78,6 +87,7 @@ public enum ISA: String, CaseIterable, Sendable, CustomStringConvertible {
     public static var cpuSummary: String {
         var s = supported.map(\.rawValue).joined(separator: ", ")
         if ISA.neon.isSupported { s += hasDotProduct ? " (with sdot)" : " (without sdot)" }
+        if hasAVXVNNI { s += " (avx2 with AVX-VNNI)" }
         return s
     }
 }
@@ -110,6 +120,9 @@ struct KernelSet {
         case vnni
         /// Exact int32 sums on signed panels (AVX2 sign trick).
         case avx2
+        /// ymm `vpdpbusd` on weight+128 panels, with the correction like `vnni` (`evex`:
+        /// the EVEX-encoded twin, for tests on AVX-512 VNNI machines).
+        case avxvnni(evex: Bool)
         /// Exact int32 sums on signed panels (`sdot` when `dot`, else widening multiplies).
         case neon(dot: Bool)
         /// Float FMAs on int8 values: exact while every partial sum stays below 2^24.
@@ -123,7 +136,11 @@ struct KernelSet {
         switch isa {
         case .avx512vnni: f32 = .avx512; pack = .avx512; i8 = .vnni; f32Strip = 8
         case .avx512: f32 = .avx512; pack = .avx512; i8 = .avx2; f32Strip = 8
-        case .avx2: f32 = .avx2; pack = .avx2; i8 = .avx2; f32Strip = 6
+        case .avx2:
+            f32 = .avx2; pack = .avx2; f32Strip = 6
+            if ISA.hasAVXVNNI { i8 = .avxvnni(evex: false) }
+            else if ISA._avx2VNNIThroughEVEX && ISA.avx512vnni.isSupported { i8 = .avxvnni(evex: true) }
+            else { i8 = .avx2 }
         case .neon: f32 = .neon; pack = .c; i8 = .neon(dot: ISA.hasDotProduct); f32Strip = 6
         case .generic: f32 = .swift; pack = .swift; i8 = .floatExact; f32Strip = 8
         }

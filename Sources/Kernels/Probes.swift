@@ -35,6 +35,8 @@ public enum Probes {
         switch isa {
         case .avx512vnni:
             return Loop(name: "vpdpbusd zmm x24", macsPerIteration: 24 * 64) { Double(rtk_peak_vnni($0)) }
+        case .avx2 where ISA.hasAVXVNNI:
+            return Loop(name: "vpdpbusd ymm (AVX-VNNI) x12", macsPerIteration: 12 * 32) { Double(rtk_avxvnni_peak($0)) }
         case .avx512, .avx2:
             return Loop(name: "vpmaddubsw+vpmaddwd+vpaddd ymm x8", macsPerIteration: 8 * 32) { Double(rtk_avx2_peak_i8($0)) }
         case .neon:

@@ -42,6 +42,7 @@ enum {
     RTK_CPU_AVX512VNNI = 1 << 2,   ///< AVX512-VNNI vpdpbusd (implies AVX512)
     RTK_CPU_NEON = 1 << 3,         ///< AArch64 Advanced SIMD (always on AArch64)
     RTK_CPU_DOTPROD = 1 << 4,      ///< ARMv8.2 sdot/udot (Linux HWCAP_ASIMDDP)
+    RTK_CPU_AVXVNNI = 1 << 5,      ///< AVX-VNNI: VEX-encoded ymm vpdpbusd (implies AVX2)
 };
 /// The features of the CPU this process runs on (0 on other architectures).
 int rtk_cpu_features(void);
@@ -75,6 +76,18 @@ void rtk_pack_f32_from_f32_c(const float *w, long ldw, long nc, long kc, float *
 /// a[i] points at 4*kc4 readable signed bytes in [-127, 127]. Requires RTK_CPU_AVX2.
 void rtk_avx2_i8_kernel(long mr, long kc4, const int8_t *const *a, const int8_t *wpanel,
                         const float *scale, float *c, long ldc, int accumulate);
+/// Packs like rtk_pack_i8_panels, but unsigned: each byte is W + 128 (128 beyond nc or kc),
+/// the operand layout of the ymm vpdpbusd kernels below.
+void rtk_pack_u8_panels(const int8_t *w, long ldw, long nc, long kc, uint8_t *out);
+/// AVX-VNNI (ymm vpdpbusd) twins of the two int8 kernels above, on rtk_pack_u8_panels
+/// panels / raw weights + 128: the sums carry + 128 * sum(a), which the panel kernel
+/// subtracts (corr[i] = 128 * sum of row i's bytes, as for rtk_vnni_kernel) and the row
+/// kernel leaves to the caller. evex = 0: VEX encoding, requires RTK_CPU_AVXVNNI;
+/// evex = 1: the same code EVEX-encoded, requires RTK_CPU_AVX512VNNI (to test it there).
+void rtk_avxvnni_i8_kernel(int evex, long mr, long kc4, const int8_t *const *a, const uint8_t *wpanel,
+                           const int32_t *corr, const float *scale, float *c, long ldc, int accumulate);
+void rtk_avxvnni_i8_rows(int evex, long mr, long nc, long k, const int8_t *a, long lda,
+                         const int8_t *w, long ldw, int32_t *out, long ldo);
 /// The same on AArch64: dot = 1 uses sdot (requires RTK_CPU_DOTPROD), 0 widening multiplies.
 void rtk_neon_i8_kernel(int dot, long mr, long kc4, const int8_t *const *a, const int8_t *wpanel,
                         const float *scale, float *c, long ldc, int accumulate);
@@ -92,6 +105,8 @@ float rtk_avx2_peak_fma(long iterations);
 /// 8 independent vpmaddubsw + vpmaddwd + vpaddd chains (8 * 32 multiply-adds), each
 /// feeding its accumulator back into vpmaddubsw so nothing is loop-invariant.
 int32_t rtk_avx2_peak_i8(long iterations);
+/// 12 independent VEX vpdpbusd ymm chains (12 * 32 multiply-adds). Requires RTK_CPU_AVXVNNI.
+int32_t rtk_avxvnni_peak(long iterations);
 /// 24 independent fmla chains (24 * 4 FMAs). Requires RTK_CPU_NEON.
 float rtk_neon_peak_fma(long iterations);
 /// dot = 1: 24 sdot chains (24 * 16 multiply-adds; requires RTK_CPU_DOTPROD);
