@@ -220,6 +220,67 @@ void rtk_avx2_i8_rows(long mr, long nc, long k, const int8_t *a, long lda,
 }
 
 // ---------------------------------------------------------------------------------------
+// Float dot form for few rows (W8A32 and float weights; the generator's 6-row products):
+// each weight row is streamed once, widened to float, and dotted with MR rows held in L1.
+// The arithmetic is exactly the generic level's (RowKernels.swift): per output, 16 lane-wise
+// FMA chains over 16-value chunks, the fixed tree sum (8 + 8, 4 + 4, 2 + 2, 1 + 1), then the
+// k % 16 tail as scalar FMAs in order, so the result is the same bits on every level.
+RTK_AVX2 static inline float tree16(__m256 lo, __m256 hi) {
+    const __m256 a = _mm256_add_ps(lo, hi);
+    const __m128 b = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+    const __m128 c = _mm_add_ps(b, _mm_movehl_ps(b, b));
+    return _mm_cvtss_f32(c) + _mm_cvtss_f32(_mm_shuffle_ps(c, c, 1));
+}
+#define RTK_W8_I8(p) _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(p))))
+#define RTK_W8_F32(p) _mm256_loadu_ps(p)
+#define RTK_FROWS_AVX2(TAG, T, LOAD8, MR)                                                        \
+RTK_AVX2 static void frows_##TAG##_##MR(long nc, long k, const float *a, long lda,              \
+                                        const T *w, long ldw, float *out, long ldo) {           \
+    const long k16 = k & ~15L;                                                                  \
+    for (long j = 0; j < nc; j++) {                                                             \
+        const T *wr = w + j * ldw;                                                              \
+        __m256 acc[MR][2];                                                                      \
+        for (int i = 0; i < MR; i++) { acc[i][0] = _mm256_setzero_ps(); acc[i][1] = acc[i][0]; } \
+        for (long p = 0; p < k16; p += 16) {                                                    \
+            if ((p & 63) == 0) {                                                                \
+                _mm_prefetch((const char *)(wr + p) + 1024, _MM_HINT_T0);                       \
+                _mm_prefetch((const char *)(wr + p) + 16384, _MM_HINT_T1);                      \
+            }                                                                                   \
+            const __m256 w0 = LOAD8(wr + p), w1 = LOAD8(wr + p + 8);                            \
+            for (int i = 0; i < MR; i++) {                                                      \
+                acc[i][0] = _mm256_fmadd_ps(_mm256_loadu_ps(a + i * lda + p), w0, acc[i][0]);   \
+                acc[i][1] = _mm256_fmadd_ps(_mm256_loadu_ps(a + i * lda + p + 8), w1, acc[i][1]); \
+            }                                                                                   \
+        }                                                                                       \
+        for (int i = 0; i < MR; i++) {                                                          \
+            float t = tree16(acc[i][0], acc[i][1]);                                             \
+            for (long r = k16; r < k; r++) t = __builtin_fmaf(a[i * lda + r], (float)wr[r], t); \
+            out[i * ldo + j] = t;                                                               \
+        }                                                                                       \
+    }                                                                                           \
+}
+RTK_FROWS_AVX2(i8, int8_t, RTK_W8_I8, 1) RTK_FROWS_AVX2(i8, int8_t, RTK_W8_I8, 2)
+RTK_FROWS_AVX2(i8, int8_t, RTK_W8_I8, 3) RTK_FROWS_AVX2(i8, int8_t, RTK_W8_I8, 4)
+RTK_FROWS_AVX2(i8, int8_t, RTK_W8_I8, 5) RTK_FROWS_AVX2(i8, int8_t, RTK_W8_I8, 6)
+RTK_FROWS_AVX2(f32, float, RTK_W8_F32, 1) RTK_FROWS_AVX2(f32, float, RTK_W8_F32, 2)
+RTK_FROWS_AVX2(f32, float, RTK_W8_F32, 3) RTK_FROWS_AVX2(f32, float, RTK_W8_F32, 4)
+RTK_FROWS_AVX2(f32, float, RTK_W8_F32, 5) RTK_FROWS_AVX2(f32, float, RTK_W8_F32, 6)
+
+typedef void (*frows_i8_fn)(long, long, const float *, long, const int8_t *, long, float *, long);
+typedef void (*frows_f32_fn)(long, long, const float *, long, const float *, long, float *, long);
+static const frows_i8_fn frows_i8_table[6] = {frows_i8_1, frows_i8_2, frows_i8_3, frows_i8_4, frows_i8_5, frows_i8_6};
+static const frows_f32_fn frows_f32_table[6] = {frows_f32_1, frows_f32_2, frows_f32_3, frows_f32_4, frows_f32_5, frows_f32_6};
+
+void rtk_avx2_f32_rows_i8(long mr, long nc, long k, const float *a, long lda, const int8_t *w, long ldw,
+                          float *out, long ldo) {
+    if (mr >= 1 && mr <= 6) frows_i8_table[mr - 1](nc, k, a, lda, w, ldw, out, ldo);
+}
+void rtk_avx2_f32_rows_f32(long mr, long nc, long k, const float *a, long lda, const float *w, long ldw,
+                           float *out, long ldo) {
+    if (mr >= 1 && mr <= 6) frows_f32_table[mr - 1](nc, k, a, lda, w, ldw, out, ldo);
+}
+
+// ---------------------------------------------------------------------------------------
 // AVX-VNNI: ymm vpdpbusd on weight + 128 (unsigned) times activations (signed), four
 // products into each int32 lane without any intermediate saturation; the bias 128 * sum(a)
 // is removed with the per-row correction, as in the zmm VNNI kernels. One instruction per
@@ -394,5 +455,11 @@ void rtk_avxvnni_i8_rows(int evex, long mr, long nc, long k, const int8_t *a, lo
                          const int8_t *w, long ldw, int32_t *out, long ldo) {
     (void)evex; (void)mr; (void)nc; (void)k; (void)a; (void)lda; (void)w; (void)ldw; (void)out; (void)ldo; }
 int32_t rtk_avxvnni_peak(long iterations) { (void)iterations; return 0; }
+void rtk_avx2_f32_rows_i8(long mr, long nc, long k, const float *a, long lda, const int8_t *w, long ldw,
+                          float *out, long ldo) {
+    (void)mr; (void)nc; (void)k; (void)a; (void)lda; (void)w; (void)ldw; (void)out; (void)ldo; }
+void rtk_avx2_f32_rows_f32(long mr, long nc, long k, const float *a, long lda, const float *w, long ldw,
+                           float *out, long ldo) {
+    (void)mr; (void)nc; (void)k; (void)a; (void)lda; (void)w; (void)ldw; (void)out; (void)ldo; }
 
 #endif

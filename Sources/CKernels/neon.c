@@ -54,6 +54,66 @@ void rtk_neon_f32_kernel(long rows, long nv, long kc, const float *const *a, lon
     }
 }
 
+// Float dot form for few rows: each weight row streamed once, widened to float, dotted
+// with MR rows. Same arithmetic as the generic level (16 lane-wise FMA chains per output,
+// the tree sum 8 + 8, 4 + 4, 2 + 2, 1 + 1, the k % 16 tail in order): the same bits.
+static inline float tree16(const float32x4_t q[4]) {
+    const float32x4_t a0 = vaddq_f32(q[0], q[2]), a1 = vaddq_f32(q[1], q[3]);   // lanes l + (l + 8)
+    const float32x4_t b = vaddq_f32(a0, a1);                                     // 4 + 4
+    const float32x2_t c = vadd_f32(vget_low_f32(b), vget_high_f32(b));           // 2 + 2
+    return vget_lane_f32(c, 0) + vget_lane_f32(c, 1);
+}
+static inline void widen16_i8(const int8_t *p, float32x4_t w[4]) {
+    const int8x16_t b = vld1q_s8(p);
+    const int16x8_t lo = vmovl_s8(vget_low_s8(b)), hi = vmovl_s8(vget_high_s8(b));
+    w[0] = vcvtq_f32_s32(vmovl_s16(vget_low_s16(lo))); w[1] = vcvtq_f32_s32(vmovl_s16(vget_high_s16(lo)));
+    w[2] = vcvtq_f32_s32(vmovl_s16(vget_low_s16(hi))); w[3] = vcvtq_f32_s32(vmovl_s16(vget_high_s16(hi)));
+}
+static inline void widen16_f32(const float *p, float32x4_t w[4]) {
+    for (int v = 0; v < 4; v++) w[v] = vld1q_f32(p + 4 * v);
+}
+#define RTK_FROWS_NEON(TAG, T, MR)                                                               \
+static void frows_##TAG##_##MR(long nc, long k, const float *a, long lda, const T *w, long ldw, \
+                               float *out, long ldo) {                                          \
+    const long k16 = k & ~15L;                                                                  \
+    for (long j = 0; j < nc; j++) {                                                             \
+        const T *wr = w + j * ldw;                                                              \
+        float32x4_t acc[MR][4];                                                                 \
+        for (int i = 0; i < MR; i++) for (int v = 0; v < 4; v++) acc[i][v] = vdupq_n_f32(0);    \
+        for (long p = 0; p < k16; p += 16) {                                                    \
+            if ((p & 63) == 0) __builtin_prefetch(wr + p + 1024 / sizeof(T), 0, 3);             \
+            float32x4_t wv[4];                                                                  \
+            widen16_##TAG(wr + p, wv);                                                          \
+            for (int i = 0; i < MR; i++)                                                        \
+                for (int v = 0; v < 4; v++)                                                     \
+                    acc[i][v] = vfmaq_f32(acc[i][v], vld1q_f32(a + i * lda + p + 4 * v), wv[v]); \
+        }                                                                                       \
+        for (int i = 0; i < MR; i++) {                                                          \
+            float t = tree16(acc[i]);                                                           \
+            for (long r = k16; r < k; r++) t = __builtin_fmaf(a[i * lda + r], (float)wr[r], t); \
+            out[i * ldo + j] = t;                                                               \
+        }                                                                                       \
+    }                                                                                           \
+}
+RTK_FROWS_NEON(i8, int8_t, 1) RTK_FROWS_NEON(i8, int8_t, 2) RTK_FROWS_NEON(i8, int8_t, 3)
+RTK_FROWS_NEON(i8, int8_t, 4) RTK_FROWS_NEON(i8, int8_t, 5) RTK_FROWS_NEON(i8, int8_t, 6)
+RTK_FROWS_NEON(f32, float, 1) RTK_FROWS_NEON(f32, float, 2) RTK_FROWS_NEON(f32, float, 3)
+RTK_FROWS_NEON(f32, float, 4) RTK_FROWS_NEON(f32, float, 5) RTK_FROWS_NEON(f32, float, 6)
+
+typedef void (*frows_i8_fn)(long, long, const float *, long, const int8_t *, long, float *, long);
+typedef void (*frows_f32_fn)(long, long, const float *, long, const float *, long, float *, long);
+static const frows_i8_fn frows_i8_table[6] = {frows_i8_1, frows_i8_2, frows_i8_3, frows_i8_4, frows_i8_5, frows_i8_6};
+static const frows_f32_fn frows_f32_table[6] = {frows_f32_1, frows_f32_2, frows_f32_3, frows_f32_4, frows_f32_5, frows_f32_6};
+
+void rtk_neon_f32_rows_i8(long mr, long nc, long k, const float *a, long lda, const int8_t *w, long ldw,
+                          float *out, long ldo) {
+    if (mr >= 1 && mr <= 6) frows_i8_table[mr - 1](nc, k, a, lda, w, ldw, out, ldo);
+}
+void rtk_neon_f32_rows_f32(long mr, long nc, long k, const float *a, long lda, const float *w, long ldw,
+                           float *out, long ldo) {
+    if (mr >= 1 && mr <= 6) frows_f32_table[mr - 1](nc, k, a, lda, w, ldw, out, ldo);
+}
+
 // Shared epilogue of the int8 panel kernels: c (=|+=) float(acc) * scale, 16 columns.
 static inline void store_scaled(const int32x4_t acc[4], float s, float *ci, int accumulate) {
     for (int v = 0; v < 4; v++) {
@@ -230,5 +290,11 @@ void rtk_neon_i8_rows(int dot, long mr, long nc, long k, const int8_t *a, long l
     (void)dot; (void)mr; (void)nc; (void)k; (void)a; (void)lda; (void)w; (void)ldw; (void)out; (void)ldo; }
 float rtk_neon_peak_fma(long iterations) { (void)iterations; return 0; }
 int32_t rtk_neon_peak_i8(int dot, long iterations) { (void)dot; (void)iterations; return 0; }
+void rtk_neon_f32_rows_i8(long mr, long nc, long k, const float *a, long lda, const int8_t *w, long ldw,
+                          float *out, long ldo) {
+    (void)mr; (void)nc; (void)k; (void)a; (void)lda; (void)w; (void)ldw; (void)out; (void)ldo; }
+void rtk_neon_f32_rows_f32(long mr, long nc, long k, const float *a, long lda, const float *w, long ldw,
+                           float *out, long ldo) {
+    (void)mr; (void)nc; (void)k; (void)a; (void)lda; (void)w; (void)ldw; (void)out; (void)ldo; }
 
 #endif

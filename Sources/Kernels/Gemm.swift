@@ -391,6 +391,7 @@ func rowGemmF32(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, w: We
                 epilogue: Epilogue, c: UnsafeMutablePointer<Float>, ldc: Int, ctx: ComputeContext) {
     let ncp = Blocking.nc
     let tasks = (n + ncp - 1) / ncp
+    let kernels = ctx.kernels
     ctx.parallelForSlots(tasks) { range, slot in
         let tile = ctx.scratch[slot].buffer(bytes: m * ncp * 4).bindMemory(to: Float.self, capacity: m * ncp)
         for t in range {
@@ -398,13 +399,16 @@ func rowGemmF32(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, w: We
             var i = 0
             while i < m {
                 let r = min(6, m - i)
-                switch w {
-                case .i8(let wp):
-                    rowDots(mr: r, nc: n1 - n0, k: k, a: a + i * lda, lda: lda, w: wp + n0 * k, ldw: k,
-                            out: tile + i * ncp, ldo: ncp)
-                case .f32(let wp):
-                    rowDots(mr: r, nc: n1 - n0, k: k, a: a + i * lda, lda: lda, w: wp + n0 * k, ldw: k,
-                            out: tile + i * ncp, ldo: ncp)
+                let ai = a + i * lda, out = tile + i * ncp
+                // the same arithmetic on every level: C for AVX2 and NEON (whose registers
+                // cannot hold the Swift kernels' twelve 16-lane accumulators), Swift elsewhere
+                switch (kernels.f32, w) {
+                case (.avx2, .i8(let wp)): rtk_avx2_f32_rows_i8(r, n1 - n0, k, ai, lda, wp + n0 * k, k, out, ncp)
+                case (.avx2, .f32(let wp)): rtk_avx2_f32_rows_f32(r, n1 - n0, k, ai, lda, wp + n0 * k, k, out, ncp)
+                case (.neon, .i8(let wp)): rtk_neon_f32_rows_i8(r, n1 - n0, k, ai, lda, wp + n0 * k, k, out, ncp)
+                case (.neon, .f32(let wp)): rtk_neon_f32_rows_f32(r, n1 - n0, k, ai, lda, wp + n0 * k, k, out, ncp)
+                case (_, .i8(let wp)): rowDots(mr: r, nc: n1 - n0, k: k, a: ai, lda: lda, w: wp + n0 * k, ldw: k, out: out, ldo: ncp)
+                case (_, .f32(let wp)): rowDots(mr: r, nc: n1 - n0, k: k, a: ai, lda: lda, w: wp + n0 * k, ldw: k, out: out, ldo: ncp)
                 }
                 i += r
             }

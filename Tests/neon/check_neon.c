@@ -65,6 +65,28 @@ int main(void) {
             }
         }
     }
+    // float dot form: the generic level's arithmetic, reproduced here in scalar C
+    for (int mr = 1; mr <= 6; mr++) for (int k = 1; k < 300; k += 41) {
+        static int8_t Wq[9 * 300]; static float Wf[9 * 300], A[6 * 300];
+        const int nc = 9; float out[6 * 9], out2[6 * 9];
+        for (int i = 0; i < nc * k; i++) { Wq[i] = (int8_t)(rnd() & 0xff); Wf[i] = (float)((int)(rnd() % 2001) - 1000) / 999.f; }
+        for (int i = 0; i < 6 * k; i++) A[i] = (float)((int)(rnd() % 2001) - 1000) / 1000.f;
+        rtk_neon_f32_rows_i8(mr, nc, k, A, k, Wq, k, out, nc);
+        rtk_neon_f32_rows_f32(mr, nc, k, A, k, Wf, k, out2, nc);
+        for (int i = 0; i < mr; i++) for (int j = 0; j < nc; j++) for (int f = 0; f < 2; f++) {
+            float s[16] = {0};
+            const int k16 = k & ~15;
+            for (int p = 0; p < k16; p++) s[p % 16] = fmaf(A[i * k + p], f ? Wf[j * k + p] : (float)Wq[j * k + p], s[p % 16]);
+            float a8[8], b4[4], c2[2];
+            for (int l = 0; l < 8; l++) a8[l] = s[l] + s[l + 8];
+            for (int l = 0; l < 4; l++) b4[l] = a8[l] + a8[l + 4];
+            for (int l = 0; l < 2; l++) c2[l] = b4[l] + b4[l + 2];
+            float t = c2[0] + c2[1];
+            for (int p = k16; p < k; p++) t = fmaf(A[i * k + p], f ? Wf[j * k + p] : (float)Wq[j * k + p], t);
+            const float got = f ? out2[i * nc + j] : out[i * nc + j];
+            if (memcmp(&t, &got, 4)) { if (fails++ < 5) printf("f32 rows %s mr %d k %d [%d,%d] %g vs %g\n", f ? "f32" : "i8", mr, k, i, j, got, t); }
+        }
+    }
     printf("peak fma %g, i8 %d\n", rtk_neon_peak_fma(10), rtk_neon_peak_i8(0, 10));
     printf("%s: %d failures\n", fails ? "FAIL" : "OK", fails);
     return fails != 0;

@@ -58,6 +58,19 @@ void rtk_avx2_f32_kernel(long rows, long nv, long kc, const float *const *a, lon
 void rtk_neon_f32_kernel(long rows, long nv, long kc, const float *const *a, long astep,
                          const float *b, long ldb, float *c, long ldc, int accumulate);
 
+/// Float dot form for mr (1...6) rows against nc rows of W (int8 widened, or float):
+///   out[i*ldo + j] = sum_{p<k} a[i*lda + p] * W[j, p]
+/// with the generic level's exact arithmetic (16 lane-wise FMA chains over 16-value chunks,
+/// tree sum 8+8, 4+4, 2+2, 1+1, then the k % 16 tail as FMAs in order): bit-identical.
+void rtk_avx2_f32_rows_i8(long mr, long nc, long k, const float *a, long lda, const int8_t *w, long ldw,
+                          float *out, long ldo);
+void rtk_avx2_f32_rows_f32(long mr, long nc, long k, const float *a, long lda, const float *w, long ldw,
+                           float *out, long ldo);
+void rtk_neon_f32_rows_i8(long mr, long nc, long k, const float *a, long lda, const int8_t *w, long ldw,
+                          float *out, long ldo);
+void rtk_neon_f32_rows_f32(long mr, long nc, long k, const float *a, long lda, const float *w, long ldw,
+                           float *out, long ldo);
+
 // ---- Plain-C packing (any architecture) ------------------------------------------------
 /// Signed int8 panels: out[((jp*kc4 + g)*32 + jj)*4 + e] = W[jp*32 + jj, 4g + e] for
 /// jp < ceil(nc/32), kc4 = ceil(kc/4); 0 beyond nc or kc. W row stride ldw bytes.
