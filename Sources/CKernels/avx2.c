@@ -115,6 +115,19 @@ RTK_PACK_F32_AVX2(rtk_avx2_pack_f32_from_f32, float, RTK_LOAD8_F32)
 // Int8 panel microkernel: MR rows (MR <= 4) x 16 columns of a signed panel
 // (rtk_pack_i8_panels layout: 4 consecutive k bytes per column, 32 columns per group).
 // 8 accumulators, w and |w| for two vectors, the broadcast, one temporary and the ones.
+// The int8 kernels' epilogue for 16 columns: c (= or +=) float(sum) * s, the same two
+// float steps (multiply, then add) as every other level's int8 kernels.
+RTK_AVX2 static inline void store_scaled16(__m256i lo, __m256i hi, float scale, float *ci, int accumulate) {
+    const __m256 s = _mm256_set1_ps(scale);
+    __m256 v0 = _mm256_mul_ps(_mm256_cvtepi32_ps(lo), s), v1 = _mm256_mul_ps(_mm256_cvtepi32_ps(hi), s);
+    if (accumulate) {
+        v0 = _mm256_add_ps(v0, _mm256_loadu_ps(ci));
+        v1 = _mm256_add_ps(v1, _mm256_loadu_ps(ci + 8));
+    }
+    _mm256_storeu_ps(ci, v0);
+    _mm256_storeu_ps(ci + 8, v1);
+}
+
 #define RTK_I8_AVX2(MR)                                                                          \
 RTK_AVX2 static void i8_avx2_##MR(long kc4, const int8_t *const *a, const int8_t *wp,           \
                                   const float *scale, float *c, long ldc, int accumulate) {     \
@@ -135,18 +148,8 @@ RTK_AVX2 static void i8_avx2_##MR(long kc4, const int8_t *const *a, const int8_t
             acc[i][1] = _mm256_add_epi32(acc[i][1], _mm256_madd_epi16(t1, ones));               \
         }                                                                                       \
     }                                                                                           \
-    for (int i = 0; i < MR; i++) {                                                              \
-        const __m256 s = _mm256_set1_ps(scale[i]);                                              \
-        __m256 v0 = _mm256_mul_ps(_mm256_cvtepi32_ps(acc[i][0]), s);                            \
-        __m256 v1 = _mm256_mul_ps(_mm256_cvtepi32_ps(acc[i][1]), s);                            \
-        float *ci = c + i * ldc;                                                                \
-        if (accumulate) {                                                                       \
-            v0 = _mm256_add_ps(v0, _mm256_loadu_ps(ci));                                        \
-            v1 = _mm256_add_ps(v1, _mm256_loadu_ps(ci + 8));                                    \
-        }                                                                                       \
-        _mm256_storeu_ps(ci, v0);                                                               \
-        _mm256_storeu_ps(ci + 8, v1);                                                           \
-    }                                                                                           \
+    for (int i = 0; i < MR; i++)                                                                \
+        store_scaled16(acc[i][0], acc[i][1], scale[i], c + i * ldc, accumulate);               \
 }
 RTK_I8_AVX2(1) RTK_I8_AVX2(2) RTK_I8_AVX2(3) RTK_I8_AVX2(4)
 
@@ -310,16 +313,8 @@ ATTR static void i8_##TAG##_##MR(long kc4, const int8_t *const *a, const uint8_t
     }                                                                                           \
     for (int i = 0; i < MR; i++) {                                                              \
         const __m256i cr = _mm256_set1_epi32(corr[i]);                                          \
-        const __m256 s = _mm256_set1_ps(scale[i]);                                              \
-        __m256 v0 = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(acc[i][0], cr)), s);      \
-        __m256 v1 = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(acc[i][1], cr)), s);      \
-        float *ci = c + i * ldc;                                                                \
-        if (accumulate) {                                                                       \
-            v0 = _mm256_add_ps(v0, _mm256_loadu_ps(ci));                                        \
-            v1 = _mm256_add_ps(v1, _mm256_loadu_ps(ci + 8));                                    \
-        }                                                                                       \
-        _mm256_storeu_ps(ci, v0);                                                               \
-        _mm256_storeu_ps(ci + 8, v1);                                                           \
+        store_scaled16(_mm256_sub_epi32(acc[i][0], cr), _mm256_sub_epi32(acc[i][1], cr), scale[i], \
+                       c + i * ldc, accumulate);                                                \
     }                                                                                           \
 }
 RTK_I8_DP(vex, RTK_AVXVNNI_VEX, RTK_DP_VEX, 1) RTK_I8_DP(vex, RTK_AVXVNNI_VEX, RTK_DP_VEX, 2)
