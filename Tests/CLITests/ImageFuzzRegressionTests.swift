@@ -1,0 +1,49 @@
+// The image fuzz targets' inputs in the normal suite: every committed seed (Tests/Fuzz/corpus/<target>)
+// decodes, and every input a fuzzer flagged (Tests/Fuzz/regressions/<target>) ends in a value or a
+// typed error within the fuzzer's 1 s hang limit. Both go through `ImageReaderProbe`, the code the
+// fuzz harness runs.
+import Foundation
+import ImageIO
+import XCTest
+
+final class ImageFuzzRegressionTests: XCTestCase {
+    static let targets = ["npy", "png", "jpeg"]
+
+    func files(_ folder: String, _ target: String) -> [URL] {
+        let dir = TestSupport.repoRoot.appendingPathComponent("Tests/Fuzz/\(folder)/\(target)")
+        return ((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []).sorted().map { dir.appendingPathComponent($0) }
+    }
+
+    /// Runs one input through the target's probe; nil when it threw a typed error.
+    func probe(_ target: String, _ url: URL) throws -> Int? {
+        let data = try Data(contentsOf: url)
+        do {
+            switch target {
+            case "npy": return try ImageReaderProbe.npy(data)
+            case "png": return try ImageReaderProbe.png(data)
+            default: return try ImageReaderProbe.jpeg(data)
+            }
+        } catch is ImageIOError {
+            return nil
+        }
+    }
+
+    func testSeedsAreReadable() throws {
+        for t in Self.targets {
+            let seeds = files("corpus", t)
+            XCTAssertFalse(seeds.isEmpty, "\(t): no seeds")
+            for s in seeds { XCTAssertNotNil(try probe(t, s), "\(t): seed \(s.lastPathComponent) does not decode") }
+        }
+    }
+
+    func testFlaggedInputsEndWithinTheHangLimit() throws {
+        for t in Self.targets {
+            for f in files("regressions", t) {
+                let start = Date()
+                _ = try probe(t, f)
+                // The fuzzer's hang limit; these inputs take milliseconds when nothing is wrong.
+                XCTAssertLessThan(Date().timeIntervalSince(start), 1.0, f.path)
+            }
+        }
+    }
+}
