@@ -213,3 +213,47 @@ final class LightningCheckpointTests: XCTestCase {
         XCTAssertTrue(lines.contains { $0.hasPrefix("reptok: warning: reptok.scale_factor: ") && $0.contains("${oc.env:") && $0.contains("using 1.0") }, e)
     }
 }
+
+/// Keys the converter does not use, and hyper-parameters only a call could produce.
+final class UnusedAndCalledEntryTests: XCTestCase {
+    /// Unused keys of every kind the reader cannot read (an expanded view, a view past its storage,
+    /// a complex storage, an object built by a call) are only listed: the conversion gives the same
+    /// tensors as without them.
+    func testUnusedKeysCannotFailAConversion() throws {
+        let dir = try makeScratchDir(self, "unused")
+        let extras = dir + "/extras.ckpt"
+        let r = try runPython([Repo.path("Tests/python/make_ckpt.py"), Repo.tinySafetensors, extras, "--lightning",
+                               "--hparams", Repo.tiny + "/hparams.json", "--unused-extras"])
+        XCTAssertEqual(r.status, 0, r.err)
+        let ck = try TorchCheckpoint(path: extras)
+        XCTAssertEqual(Set(ck.unreadableEntries.map(\.name)), ["metrics.complex", "loss_fn"])
+        XCTAssertThrowsError(try ck.floats("metrics.lying")) { e in
+            guard case .badStrides? = e as? CheckpointError else { return XCTFail("\(e)") }
+        }
+        XCTAssertEqual(try ck.floats("metrics.expanded"), [0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2])
+        let report = try convertCheckpoint(input: extras, output: dir + "/extras.gguf",
+                                           options: ConvertOptions(weights: .f32, configPath: Repo.tinyYAML))
+        _ = try convertCheckpoint(input: Repo.tinyCkpt, output: dir + "/tiny.gguf", options: ConvertOptions(weights: .f32, configPath: Repo.tinyYAML))
+        let a = try GGUFFile(path: dir + "/extras.gguf"), b = try GGUFFile(path: dir + "/tiny.gguf")
+        XCTAssertEqual(a.orderedTensorInfos.map(\.name), b.orderedTensorInfos.map(\.name))
+        for t in a.orderedTensorInfos { XCTAssertTrue(try a.tensor(t.name).data.elementsEqual(try b.tensor(t.name).data), t.name) }
+        let ignored = Set(report.ignored.values.flatMap { $0 })
+        XCTAssertTrue(ignored.isSuperset(of: ["metrics.expanded", "metrics.lying", "metrics.complex", "loss_fn"]), "\(ignored)")
+    }
+
+    /// A used hyper-parameter (cfg_scale) that only a call could produce is refused by name.
+    func testCalledHyperParameterIsRefused() throws {
+        let dir = try makeScratchDir(self, "called")
+        let path = dir + "/called.ckpt"
+        let r = try runPython([Repo.path("Tests/python/make_ckpt.py"), Repo.tinySafetensors, path,
+                               "--hparams", Repo.tiny + "/hparams.json", "--called-cfg-scale"])
+        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssertThrowsError(try convertCheckpoint(input: path, output: dir + "/x.gguf", options: ConvertOptions(configPath: Repo.tinyYAML))) { e in
+            guard case let .refusedHyperParameters(_, problems)? = e as? ConvertError else { return XCTFail("\(e)") }
+            XCTAssertEqual(problems.count, 1)
+            XCTAssertTrue(problems[0].hasPrefix("reptok.sample.cfg_scale: ") && problems[0].contains("numpy.random.uniform")
+                          && problems[0].contains("nothing was executed"), problems[0])
+        }
+        XCTAssertEqual(filesIn(dir), ["called.ckpt"])
+    }
+}
