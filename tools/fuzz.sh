@@ -61,8 +61,9 @@ for t in "${TARGETS[@]}"; do
     mkdir -p "$B/corpus/$t"
     echo "fuzz: $t for ${SECS} s"
     # -timeout: a hang is > 1 s on one input; -malloc_limit_mb: no single allocation over 100 MB.
-    # A small ASan quarantine keeps memory (and the time spent recycling it) low on long runs.
-    if ! REPTOK_FUZZ_TARGET=$t ASAN_OPTIONS=quarantine_size_mb=16:detect_leaks=1 "$bin" "$B/corpus/$t" "Tests/Fuzz/corpus/$t" \
+    # A small ASan quarantine keeps memory (and the time spent recycling it) low on long runs; the
+    # Swift backtracer is off so that libFuzzer itself reports a trap and keeps the input.
+    if ! REPTOK_FUZZ_TARGET=$t ASAN_OPTIONS=quarantine_size_mb=16:detect_leaks=1 SWIFT_BACKTRACE=enable=no "$bin" "$B/corpus/$t" "Tests/Fuzz/corpus/$t" \
             -max_total_time="$SECS" -timeout=1 -malloc_limit_mb=100 -rss_limit_mb=2048 -max_len=65536 \
             -detect_leaks=1 -print_final_stats=1 -artifact_prefix="$B/artifacts/$t-" > "$B/$t.log" 2>&1; then
         failed+=("$t")

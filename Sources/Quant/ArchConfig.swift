@@ -224,14 +224,14 @@ struct ArchResolver {
             c.imageSize = i; provenance.append(("reptok.image_size", "\(i)", .hyperParameters))
         } else {
             // The decoder draws latentH × latentW; the VAE upsamples by `factor` (256 in the release).
-            c.imageSize = c.decoder.latentH * factor; provenance.append(("reptok.image_size", "\(c.imageSize)", .derived))
+            c.imageSize = c.decoder.latentH &* factor; provenance.append(("reptok.image_size", "\(c.imageSize)", .derived))
         }
         if let v = hImageValue, hImage == nil {
             // The latent size comes from the image size unless model.yaml gives it.
             if yLatH == nil || yLatW == nil { cannotRead("reptok.decoder.latent_h/w", v, .hyperParameters) }
             cannotRead("reptok.image_size", v, .hyperParameters)
         }
-        if c.decoder.latentH * factor != c.imageSize { conflicts.append("reptok.image_size \(c.imageSize) ≠ latent \(c.decoder.latentH) × VAE factor \(factor)") }
+        if c.decoder.latentH.multipliedReportingOverflow(by: factor) != (c.imageSize, false) { conflicts.append("reptok.image_size \(c.imageSize) ≠ latent \(c.decoder.latentH) × VAE factor \(factor)") }
         if c.decoder.patchSize > 0, c.decoder.latentH % c.decoder.patchSize != 0 || c.decoder.latentW % c.decoder.patchSize != 0 {
             conflicts.append("latent \(c.decoder.latentH)×\(c.decoder.latentW) is not a multiple of the decoder patch \(c.decoder.patchSize)")
         }

@@ -226,6 +226,12 @@ public final class TorchCheckpoint: TensorSource {
                     case .uint8: d = .u8
                     case .bool: d = .bool
                     }
+                    // Listing needs only a sane shape (the converter does arithmetic on used shapes).
+                    guard let (_, nonzero) = shapeProducts(t.shape), nonzero <= max(UInt64(file.size), UInt64(TorchCheckpoint.maxExpandedElements)) else {
+                        unreadable.append((key, CheckpointError.badStrides(path: path, key: key, shape: t.shape, stride: t.stride,
+                                                                           offset: t.offset, numel: t.storage.numel)))
+                        continue
+                    }
                     list.append(SourceTensor(name: key, dtype: d, shape: t.shape))
                     refs[key] = t
                 case let .object(o):
@@ -266,7 +272,7 @@ public final class TorchCheckpoint: TensorSource {
             throw CheckpointError.storageTooSmall(path: path, key: key, storage: s.key, needBytes: o ? Int.max : need, haveBytes: e.size)
         }
         let bad = CheckpointError.badStrides(path: path, key: key, shape: t.shape, stride: t.stride, offset: t.offset, numel: s.numel)
-        guard t.offset >= 0, t.shape.allSatisfy({ $0 >= 0 }), t.stride.allSatisfy({ $0 >= 0 }) else { throw bad }
+        guard t.offset >= 0, t.shape.allSatisfy({ $0 >= 0 }), t.stride.allSatisfy({ $0 >= 0 }), shapeProducts(t.shape) != nil else { throw bad }
         var count = 1
         var last = t.offset
         for (n, st) in zip(t.shape, t.stride) {

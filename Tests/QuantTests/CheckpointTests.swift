@@ -174,13 +174,15 @@ final class CheckpointTests: XCTestCase {
     func testBadStoragesAndStrides() throws {
         let dir = try makeScratchDir(self, "ckbad")
         let storage = (0 ..< 6).flatMap { i -> [UInt8] in withUnsafeBytes(of: Float(i).bitPattern.littleEndian) { Array($0) } }
-        func ckpt(_ name: String, numel: Int, shape: [Int], stride: [Int]) throws -> TorchCheckpoint {
+        func ckpt(_ name: String, numel: Int, shape: [Int], stride: [Int], listed: Bool = true) throws -> TorchCheckpoint {
             var p = PickleBytes()
             p.op("}"); p.op("("); p.str("t"); p.tensor(key: "0", numel: numel, shape: shape, stride: stride); p.op("u"); p.op(".")
             let path = dir + "/\(name).ckpt"
             try writeZip(path, members: [("a/data.pkl", p.b), ("a/data/0", storage)])
             let ck = try TorchCheckpoint(path: path)
-            XCTAssertEqual(ck.tensors.map(\.name), ["t"], "listed without a layout check")
+            // Listed without a layout check, unless the shape alone is absurd (then it is unreadable).
+            XCTAssertEqual(ck.tensors.map(\.name), listed ? ["t"] : [], name)
+            XCTAssertEqual(ck.unreadableEntries.map(\.name), listed ? [] : ["t"], name)
             return ck
         }
         let big = try ckpt("numel", numel: 1000, shape: [6], stride: [1])
@@ -198,14 +200,21 @@ final class CheckpointTests: XCTestCase {
         let columns = try ckpt("columns", numel: 6, shape: [2, 3, 2], stride: [0, 2, 1])
         XCTAssertEqual(try columns.floats("t"), [0, 1, 2, 3, 4, 5, 0, 1, 2, 3, 4, 5])
         // An expanded view may not claim an absurd element count (its row-major copy is allocated).
-        let absurd = try ckpt("absurd", numel: 6, shape: [1 << 20, 1 << 20, 6], stride: [0, 0, 1])
+        let absurd = try ckpt("absurd", numel: 6, shape: [1 << 20, 1 << 20, 6], stride: [0, 0, 1], listed: false)
         XCTAssertThrowsError(try absurd.floats("t")) { e in
             guard case .badStrides? = e as? CheckpointError else { return XCTFail("\(e)") }
         }
-        let huge = try ckpt("huge", numel: 6, shape: [1 << 40, 1 << 40], stride: [1, 1])
+        let huge = try ckpt("huge", numel: 6, shape: [1 << 40, 1 << 40], stride: [1, 1], listed: false)
         XCTAssertThrowsError(try huge.floats("t")) { e in
             guard case .badStrides? = e as? CheckpointError else { return XCTFail("\(e)") }
         }
+        // A zero dimension makes the count 0, but the other dimensions may not multiply past Int.
+        let zero = try ckpt("zero", numel: 6, shape: [0, 1 << 40, 1 << 40], stride: [1, 1, 1], listed: false)
+        XCTAssertThrowsError(try zero.validate("t")) { e in
+            guard case .badStrides? = e as? CheckpointError else { return XCTFail("\(e)") }
+        }
+        let empty = try ckpt("empty", numel: 6, shape: [0, 3], stride: [3, 1])
+        XCTAssertEqual(try empty.floats("t"), [])
     }
 
     /// Truncated archives, compressed members, missing storages and garbage give typed errors.
