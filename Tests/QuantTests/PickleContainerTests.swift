@@ -27,17 +27,10 @@ final class PickleContainerTests: XCTestCase {
                  'be': 2.5, 'dd': {'a': [1, 2]}, 'attr': {'x': 3, 'y': {'z': 4}}, 'od': {'k': 1}, 'items': [1, 'two']}
         print(json.dumps({'pickles': {str(p): pickle.dumps(obj, protocol=p).hex() for p in range(2, 6)}, 'value': plain}))
         """
-        let r = try runPython(["-c", script])
-        XCTAssertEqual(r.status, 0, r.err)
-        struct Out: Decodable { let pickles: [String: String]; let value: ConfigValue }
-        let o = try JSONDecoder().decode(Out.self, from: Data(r.out.utf8))
-        XCTAssertEqual(o.pickles.count, 4)
-        for (proto, hex) in o.pickles.sorted(by: { $0.key < $1.key }) {
-            var bytes: [UInt8] = []
-            var it = hex.makeIterator()
-            while let h = it.next(), let l = it.next() { bytes.append(UInt8(String([h, l]), radix: 16)!) }
-            let v = try bytes.withUnsafeBytes { try RestrictedUnpickler(source: "p\(proto)").load($0) { TorchCheckpoint.plainConfig($0) } }
-            XCTAssertEqual(v, o.value, "protocol \(proto)")
+        let (expected, read) = try unpicklePythonPickles(script)
+        XCTAssertEqual(read.count, 4)
+        for (proto, v) in read {
+            XCTAssertEqual(v, expected, "protocol \(proto)")
             // Exact types: numpy ints stay integers, numpy floats are doubles.
             XCTAssertEqual(v[path: "i8"], .int(-5), "protocol \(proto)")
             XCTAssertEqual(v[path: "f4"], .double(Double(Float(0.1))), "protocol \(proto)")
