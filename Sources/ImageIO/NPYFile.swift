@@ -87,11 +87,15 @@ public enum NPYFile {
         guard fortran == "False" else { throw fail("fortran_order is \(fortran), expected False") }
         guard let shapeText = dict["shape"] else { throw fail("header has no 'shape'") }
         let shape = try parseShape(shapeText, fail: fail)
-        var count = 1
+        // The nonzero dimensions are bounded too: with a zero the count is 0, but multiplying the
+        // shape in another order must still not overflow.
+        var count = 1, nonzero = 1
         for d in shape {
             let (c, overflow) = count.multipliedReportingOverflow(by: d)
-            guard !overflow, c <= maxValues else { throw fail("shape \(shape) holds more than \(maxValues) values") }
+            let (z, overflowZ) = nonzero.multipliedReportingOverflow(by: max(d, 1))
+            guard !overflow, !overflowZ, c <= maxValues, z <= maxValues else { throw fail("shape \(shape) holds more than \(maxValues) values") }
             count = c
+            nonzero = z
         }
         let itemSize: Int
         switch descr {

@@ -49,6 +49,11 @@ struct ArchResolver {
     var provenance: [(key: String, value: String, source: ConfigSource)] = []
     var missing: [String] = []
     var conflicts: [String] = []
+    /// Hyper-parameters that are present but could not be read (unresolved interpolations, nulls,
+    /// strings), each with the value used instead.
+    var warnings: [String] = []
+    /// Hyper-parameters that only a call could produce (refused: nothing is called).
+    var refused: [String] = []
 
     init(hparams: ConfigValue?, yaml: ConfigValue?, vae: ConfigValue?, shapes: [String: [Int]]) {
         self.hparams = hparams
@@ -78,12 +83,15 @@ struct ArchResolver {
 
     /// Picks the first configured value, checks it against the tensor-derived one, records provenance.
     mutating func pick(_ key: String, _ configured: [(ConfigValue?, ConfigSource)], tensor: Int?, fallback: (Int, ConfigSource)? = nil) -> Int {
+        var unread: [(ConfigValue, ConfigSource)] = []
+        defer { for (c, src) in unread { cannotRead(key, c, src) } }
         for (c, src) in configured {
             if let i = c?.int {
                 if let t = tensor, t != i { conflicts.append("\(key): \(src.rawValue) says \(i), tensor shapes say \(t)") }
                 provenance.append((key, "\(i)", src))
                 return i
             }
+            if let c { unread.append((c, src)) }
         }
         if let t = tensor { provenance.append((key, "\(t)", .tensorShapes)); return t }
         if let (f, src) = fallback { provenance.append((key, "\(f)", src)); return f }
@@ -92,9 +100,27 @@ struct ArchResolver {
     }
 
     mutating func pickFloat(_ key: String, _ configured: [(ConfigValue?, ConfigSource)], fallback: Float) -> Float {
-        for (c, src) in configured { if let d = c?.double { provenance.append((key, "\(Float(d))", src)); return Float(d) } }
+        var unread: [(ConfigValue, ConfigSource)] = []
+        defer { for (c, src) in unread { cannotRead(key, c, src) } }
+        for (c, src) in configured {
+            if let d = c?.double { provenance.append((key, "\(Float(d))", src)); return Float(d) }
+            if let c { unread.append((c, src)) }
+        }
         provenance.append((key, "\(fallback)", .releaseConstant))
         return fallback
+    }
+
+    /// A hyper-parameter that is there but is not a number: refused when only a call could produce it,
+    /// otherwise a warning naming the value used instead (the last provenance entry for `key`).
+    mutating func cannotRead(_ key: String, _ value: ConfigValue, _ src: ConfigSource) {
+        guard src == .hyperParameters else { return }
+        if let why = value.notReadReason, why.hasPrefix("object built by") {
+            refused.append("\(key): hyper_parameters value would be the \(why); refusing (nothing was executed)")
+            return
+        }
+        let used = provenance.last(where: { $0.key == key }).map { "\($0.value) [\($0.source.rawValue)]" } ?? "none"
+        let shown = value.notReadReason.map { "<\($0)>" } ?? (value == .null ? "null" : "\"\(value)\"")
+        warnings.append("\(key): cannot read hyper_parameters value \(shown); using \(used)")
     }
 
     mutating func resolve() {
@@ -180,7 +206,8 @@ struct ArchResolver {
         // Latent size: model.yaml val_shape, else the hyper_parameters image size / VAE factor, else spec §3 (32×32).
         // Image size: hyper_parameters, else latent × VAE factor.
         let factor = c.vae.factor
-        let hImage = h("first_stage_cfg.params.image_size")?.int
+        let hImageValue = h("first_stage_cfg.params.image_size")
+        let hImage = hImageValue?.int
         let yLatH = valShape.flatMap { $0.count == 3 ? $0[1].int : nil }
         let yLatW = valShape.flatMap { $0.count == 3 ? $0[2].int : nil }
         if let lh = yLatH, let lw = yLatW {
@@ -197,9 +224,14 @@ struct ArchResolver {
             c.imageSize = i; provenance.append(("reptok.image_size", "\(i)", .hyperParameters))
         } else {
             // The decoder draws latentH × latentW; the VAE upsamples by `factor` (256 in the release).
-            c.imageSize = c.decoder.latentH * factor; provenance.append(("reptok.image_size", "\(c.imageSize)", .derived))
+            c.imageSize = c.decoder.latentH &* factor; provenance.append(("reptok.image_size", "\(c.imageSize)", .derived))
         }
-        if c.decoder.latentH * factor != c.imageSize { conflicts.append("reptok.image_size \(c.imageSize) ≠ latent \(c.decoder.latentH) × VAE factor \(factor)") }
+        if let v = hImageValue, hImage == nil {
+            // The latent size comes from the image size unless model.yaml gives it.
+            if yLatH == nil || yLatW == nil { cannotRead("reptok.decoder.latent_h/w", v, .hyperParameters) }
+            cannotRead("reptok.image_size", v, .hyperParameters)
+        }
+        if c.decoder.latentH.multipliedReportingOverflow(by: factor) != (c.imageSize, false) { conflicts.append("reptok.image_size \(c.imageSize) ≠ latent \(c.decoder.latentH) × VAE factor \(factor)") }
         if c.decoder.patchSize > 0, c.decoder.latentH % c.decoder.patchSize != 0 || c.decoder.latentW % c.decoder.patchSize != 0 {
             conflicts.append("latent \(c.decoder.latentH)×\(c.decoder.latentW) is not a multiple of the decoder patch \(c.decoder.patchSize)")
         }
@@ -237,7 +269,8 @@ struct ArchResolver {
         // Sampling defaults.
         c.sampling.numSteps = pick("reptok.sample.num_steps", [(h("sample_kwargs.num_steps"), .hyperParameters)], tensor: nil, fallback: (50, .releaseConstant))
         c.sampling.cfgScale = pickFloat("reptok.sample.cfg_scale", [(h("sample_kwargs.cfg_scale"), .hyperParameters)], fallback: 1.5)
-        if let ti = h("sample_kwargs.t_interval")?.list?.compactMap(\.double).map(Float.init), ti.count == 2 {
+        let tiValue = h("sample_kwargs.t_interval")
+        if let ti = tiValue?.list?.compactMap(\.double).map(Float.init), ti.count == 2, tiValue?.list?.count == 2 {
             if ti[0] <= ti[1] {
                 c.sampling.tInterval = ti[0] ... ti[1]
             } else {
@@ -246,6 +279,7 @@ struct ArchResolver {
             provenance.append(("reptok.sample.t_interval", "\(ti)", .hyperParameters))
         } else {
             c.sampling.tInterval = 0.3 ... 0.9; provenance.append(("reptok.sample.t_interval", "[0.3, 0.9]", .releaseConstant))
+            if let v = tiValue { cannotRead("reptok.sample.t_interval", v, .hyperParameters) }
         }
         config = c
     }

@@ -46,10 +46,20 @@ public protocol TensorSource: AnyObject {
     var nonTensorEntries: [(name: String, kind: String)] { get }
     /// Top-level checkpoint keys besides `state_dict` and `hyper_parameters` (Lightning/optimizer state).
     var otherTopLevelKeys: [String] { get }
+    /// State-dict entries that are not readable tensors (built by a call the unpickler refuses, or an
+    /// unsupported storage type), with the error to raise if the converter needs them.
+    var unreadableEntries: [(name: String, error: Error)] { get }
+    /// One-line notes about how the file was read (e.g. zip members stored without a CRC).
+    var notes: [String] { get }
     /// The tensor's values as Float, row-major (gathered when strided).
     func floats(_ name: String) throws -> [Float]
     /// Drops the resident pages of the tensor's data.
     func release(_ name: String)
+}
+
+extension TensorSource {
+    public var unreadableEntries: [(name: String, error: Error)] { [] }
+    public var notes: [String] { [] }
 }
 
 /// Errors about the content of a checkpoint (format-level errors are Zip/Pickle/SafeTensors errors).
@@ -144,6 +154,8 @@ public final class TorchCheckpoint: TensorSource {
     public let hyperParameters: ConfigValue?
     public let nonTensorEntries: [(name: String, kind: String)]
     public let otherTopLevelKeys: [String]
+    public let unreadableEntries: [(name: String, error: Error)]
+    public let notes: [String]
     /// Tensor references by name.
     public let refs: [String: TorchTensorRef]
     /// Archive folder holding `data.pkl` and `data/`.
@@ -162,13 +174,17 @@ public final class TorchCheckpoint: TensorSource {
            String(decoding: try archive.data(prefix + "byteorder"), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) == "big" {
             throw CheckpointError.bigEndian(path: path)
         }
-        let bytes = try archive.verifiedData(pkl.name)
-        let archive = self.archive, prefix = self.prefix
-        typealias Parsed = (list: [SourceTensor], refs: [String: TorchTensorRef], other: [(String, String)], otherKeys: [String], hp: ConfigValue?)
+        var notes: [String] = []
+        let bytes = try archive.verifiedData(pkl.name) { notes.append($0) }
+        typealias Parsed = (list: [SourceTensor], refs: [String: TorchTensorRef], other: [(String, String)], otherKeys: [String],
+                            hp: ConfigValue?, unreadable: [(String, Error)])
         let parsed: Parsed = try RestrictedUnpickler(source: "\(path):\(pkl.name)").load(bytes) { root -> Parsed in
-            guard case let .dict(top) = root else {
-                if case let .object(o) = root { throw CheckpointError.refusedEntry(path: path, key: "<root>", global: o.global, offset: o.offset) }
-                throw CheckpointError.notADict(path: path, kind: root.kind)
+            let top: PickleDict
+            switch root {
+            case let .dict(d): top = d
+            case let .object(o) where o.dictItems != nil: top = o.dictItems!   // a dict subclass
+            case let .object(o): throw CheckpointError.refusedEntry(path: path, key: "<root>", global: o.global, offset: o.offset)
+            default: throw CheckpointError.notADict(path: path, kind: root.kind)
             }
             var stateDict = top
             var otherKeys: [String] = []
@@ -176,21 +192,26 @@ public final class TorchCheckpoint: TensorSource {
                 otherKeys = top.keys.compactMap(\.string).filter { $0 != "state_dict" && $0 != "hyper_parameters" }
                 switch sd {
                 case let .dict(d): stateDict = d
+                case let .object(o) where o.dictItems != nil: stateDict = o.dictItems!   // an OrderedDict subclass
                 case let .object(o): throw CheckpointError.refusedEntry(path: path, key: "state_dict", global: o.global, offset: o.offset)
                 default: throw CheckpointError.notADict(path: path, kind: "dict whose state_dict is a \(sd.kind)")
                 }
             }
-            let hp = top["hyper_parameters"].map { TorchCheckpoint.plainConfig($0) }
+            let hp = top["hyper_parameters"].map { HyperParameterReader.read($0) }
 
+            // Entries are only listed here; a tensor's layout is checked when it is read, so a key the
+            // converter does not use cannot fail a conversion.
             var list: [SourceTensor] = []
             var refs: [String: TorchTensorRef] = [:]
             var other: [(String, String)] = []
+            var unreadable: [(String, Error)] = []
             for (k, v) in zip(stateDict.keys, stateDict.values) {
                 guard let key = k.string else { other.append(("\(k.kind) key", v.kind)); continue }
                 switch v {
                 case let .tensor(t):
                     guard let dt = t.storage.dtype else {
-                        throw CheckpointError.unsupportedStorage(path: path, key: key, storageType: t.storage.typeName)
+                        unreadable.append((key, CheckpointError.unsupportedStorage(path: path, key: key, storageType: t.storage.typeName)))
+                        continue
                     }
                     let d: SourceDType
                     switch dt {
@@ -205,24 +226,37 @@ public final class TorchCheckpoint: TensorSource {
                     case .uint8: d = .u8
                     case .bool: d = .bool
                     }
-                    try TorchCheckpoint.check(t, key: key, archive: archive, prefix: prefix)
+                    // Listing needs only a sane shape (the converter does arithmetic on used shapes).
+                    guard let (_, nonzero) = shapeProducts(t.shape), nonzero <= max(UInt64(file.size), UInt64(TorchCheckpoint.maxExpandedElements)) else {
+                        unreadable.append((key, CheckpointError.badStrides(path: path, key: key, shape: t.shape, stride: t.stride,
+                                                                           offset: t.offset, numel: t.storage.numel)))
+                        continue
+                    }
                     list.append(SourceTensor(name: key, dtype: d, shape: t.shape))
                     refs[key] = t
                 case let .object(o):
-                    // A state dict holds tensors; a call to anything else in it is refused by name.
-                    throw CheckpointError.refusedEntry(path: path, key: key, global: o.global, offset: o.offset)
+                    // A state dict holds tensors; a call to anything else in it is refused by name when used.
+                    unreadable.append((key, CheckpointError.refusedEntry(path: path, key: key, global: o.global, offset: o.offset)))
                 default:
                     other.append((key, v.kind))
                 }
             }
-            return (list, refs, other, otherKeys, hp)
+            return (list, refs, other, otherKeys, hp, unreadable)
         }
         hyperParameters = parsed.hp
-        let (list, refs, other, otherKeys) = (parsed.list, parsed.refs, parsed.other, parsed.otherKeys)
-        tensors = list
-        self.refs = refs
-        nonTensorEntries = other
-        otherTopLevelKeys = otherKeys
+        tensors = parsed.list
+        refs = parsed.refs
+        nonTensorEntries = parsed.other
+        otherTopLevelKeys = parsed.otherKeys
+        unreadableEntries = parsed.unreadable
+        self.notes = notes
+    }
+
+    /// Checks a listed tensor (its storage and strided extent) without reading it; `floats` does the same.
+    public func validate(_ name: String) throws {
+        if let e = unreadableEntries.first(where: { $0.name == name }) { throw e.error }
+        guard let t = refs[name] else { throw CheckpointError.missingTensor(path: path, key: name) }
+        try TorchCheckpoint.check(t, key: name, archive: archive, prefix: prefix)
     }
 
     /// Checks that the tensor's strided extent lies inside its storage and the storage inside the archive.
@@ -238,7 +272,7 @@ public final class TorchCheckpoint: TensorSource {
             throw CheckpointError.storageTooSmall(path: path, key: key, storage: s.key, needBytes: o ? Int.max : need, haveBytes: e.size)
         }
         let bad = CheckpointError.badStrides(path: path, key: key, shape: t.shape, stride: t.stride, offset: t.offset, numel: s.numel)
-        guard t.offset >= 0, t.shape.allSatisfy({ $0 >= 0 }), t.stride.allSatisfy({ $0 >= 0 }) else { throw bad }
+        guard t.offset >= 0, t.shape.allSatisfy({ $0 >= 0 }), t.stride.allSatisfy({ $0 >= 0 }), shapeProducts(t.shape) != nil else { throw bad }
         var count = 1
         var last = t.offset
         for (n, st) in zip(t.shape, t.stride) {
@@ -253,13 +287,19 @@ public final class TorchCheckpoint: TensorSource {
                 last = l
             }
         }
-        // Every element index must be inside the storage; a tensor may not hold more elements than its
-        // storage (that would need overlapping strides, which state dicts do not use).
-        guard count == 0 || (last < s.numel && count <= s.numel) else { throw bad }
+        // Every element index must be inside the storage. Strides may repeat elements (an expanded,
+        // stride-0 view is valid torch), but such a view may not claim more than `maxExpandedElements`.
+        guard count == 0 || last < s.numel else { throw bad }
+        guard count <= max(s.numel, maxExpandedElements) else { throw bad }
     }
 
+    /// Largest element count of a tensor that repeats storage elements (1 GiB as float32): reading it
+    /// allocates the full row-major copy, and a small hostile file must not make that absurd.
+    public static let maxExpandedElements = 1 << 28
+
     public func floats(_ name: String) throws -> [Float] {
-        guard let t = refs[name] else { throw CheckpointError.missingTensor(path: path, key: name) }
+        try validate(name)
+        let t = refs[name]!
         let s = t.storage
         let dtype = s.dtype!
         let data = try archive.data(prefix + "data/" + s.key)
@@ -329,38 +369,7 @@ public final class TorchCheckpoint: TensorSource {
         archive.file.release(offset: e.dataOffset, count: e.size)
     }
 
-    /// Converts unpickled hyper-parameters to a plain config tree. OmegaConf containers are read from
-    /// their pickled state (`_content` / `_val`); other opaque objects become `.null`.
-    public static func plainConfig(_ v: PickleValue, depth: Int = 0) -> ConfigValue {
-        // Configs are shallow; anything nested deeper than 64 levels is dropped (no deep recursion).
-        guard depth < 64 else { return .null }
-        let plainConfig = { (x: PickleValue) in TorchCheckpoint.plainConfig(x, depth: depth + 1) }
-        switch v {
-        case .none: return .null
-        case let .bool(b): return .bool(b)
-        case let .int(i): return .int(i)
-        case .bigInt: return .null
-        case let .float(d): return .double(d)
-        case let .string(s): return .string(s)
-        case .bytes: return .null
-        case let .tuple(t): return .list(t.map(plainConfig))
-        case let .list(l): return .list(l.items.map(plainConfig))
-        case let .dict(d):
-            var m: [String: ConfigValue] = [:]
-            for (k, x) in zip(d.keys, d.values) { if let ks = k.string { m[ks] = plainConfig(x) } else if let ki = k.int { m["\(ki)"] = plainConfig(x) } }
-            return .map(m)
-        case let .object(o):
-            if let st = o.state?.dict {
-                if let c = st["_content"] { return plainConfig(c) }
-                if let val = st["_val"] { return plainConfig(val) }
-                if let d = st["__dict__"] { return plainConfig(d) }
-            }
-            if let st = o.state, case .tuple(let parts) = st, let d = parts.first?.dict {
-                if let c = d["_content"] { return plainConfig(c) }
-                if let val = d["_val"] { return plainConfig(val) }
-            }
-            return .null
-        case .global, .storage, .tensor: return .null
-        }
-    }
+    /// Converts unpickled hyper-parameters to a plain config tree (see `HyperParameterReader`).
+    /// Values only a call could produce stay as `<not read: ...>` text.
+    public static func plainConfig(_ v: PickleValue) -> ConfigValue { HyperParameterReader.read(v) }
 }

@@ -52,6 +52,7 @@ public enum ConvertError: Error, CustomStringConvertible, Equatable {
     case nonFinite(path: String, key: String, index: Int, value: Float)
     case f16Overflow(path: String, key: String)
     case unsupportedDType(path: String, key: String, dtype: String)
+    case refusedHyperParameters(path: String, problems: [String])
 
     public var description: String {
         func list(_ a: [String]) -> String { a.prefix(12).joined(separator: ", ") + (a.count > 12 ? ", … (\(a.count) in all)" : "") }
@@ -65,6 +66,7 @@ public enum ConvertError: Error, CustomStringConvertible, Equatable {
         case let .nonFinite(p, k, i, v): return "\(p): tensor \(k) has a non-finite value (\(v)) at element \(i)"
         case let .f16Overflow(p, k): return "\(p): tensor \(k) has values beyond the float16 range (|w| > 65504); use --weights int8 or f32"
         case let .unsupportedDType(p, k, d): return "\(p): tensor \(k) has dtype \(d); expected a float type"
+        case let .refusedHyperParameters(p, s): return "\(p): \(list(s))"
         }
     }
 }
@@ -112,6 +114,10 @@ public struct ConversionReport {
     public var maxAbsError: Double
     public var worstTensor: String?
     public var seconds: Double
+    /// Hyper-parameters that could not be read, each with the value used instead.
+    public var warnings: [String] = []
+    /// How the input files were read (e.g. zip members without a CRC).
+    public var notes: [String] = []
 
     /// The summary block (sources, bytes per type, ignored keys, errors).
     public var summary: String {
@@ -222,6 +228,15 @@ public func convertCheckpoint(input: String, output: String, options: ConvertOpt
         kept[to] = kept.removeValue(forKey: from)
         origin[to] = origin.removeValue(forKey: from)
     }
+    // Entries that are not readable tensors fail the conversion only when a kept key names them.
+    for (file, component) in [(Optional(source), Component?.none), (encoderSource, .encoder), (vaeSource, .vae)] {
+        guard let file else { continue }
+        for e in file.unreadableEntries {
+            let t = component.map { componentFileTarget(forKey: e.name, component: $0) } ?? target(forKey: e.name)
+            if case .keep = t { throw e.error }
+            ignored[.unusedByInference, default: []].append(e.name)
+        }
+    }
     for e in source.nonTensorEntries { ignored[.unusedByInference, default: []].append(e.name) }
     for k in source.otherTopLevelKeys { ignored[.trainingState, default: []].append(k) }
 
@@ -241,6 +256,7 @@ public func convertCheckpoint(input: String, output: String, options: ConvertOpt
     var resolver = ArchResolver(hparams: source.hyperParameters, yaml: yaml, vae: vae, shapes: kept.mapValues(\.shape))
     resolver.resolve()
     guard resolver.missing.isEmpty else { throw ConvertError.missingTensors(path: input, keys: Array(Set(resolver.missing)).sorted(by: naturalLess)) }
+    guard resolver.refused.isEmpty else { throw ConvertError.refusedHyperParameters(path: input, problems: resolver.refused) }
     guard resolver.conflicts.isEmpty else { throw ConvertError.configConflicts(path: input, problems: resolver.conflicts) }
     let arch = resolver.config
 
@@ -358,5 +374,6 @@ public func convertCheckpoint(input: String, output: String, options: ConvertOpt
     return ConversionReport(input: input, output: output, sourceSHA256: sha, weights: options.weights, config: arch,
                             configSources: resolver.provenance, tensors: lines, ignored: ignored, bytesByType: bytesByType,
                             fileSize: size, maxRelativeL2: maxRel, meanRelativeL2: meanRel, maxAbsError: maxAbs,
-                            worstTensor: worst?.0, seconds: Date().timeIntervalSince(start))
+                            worstTensor: worst?.0, seconds: Date().timeIntervalSince(start), warnings: resolver.warnings,
+                            notes: [source, encoderSource, vaeSource].compactMap { $0 }.flatMap(\.notes))
 }

@@ -310,12 +310,10 @@ public final class GGUFFile {
             guard let type = GGMLType(rawValue: raw.type) else {
                 throw GGUFError.unsupportedTensorType(path: path, name: raw.name, type: raw.type)
             }
-            // Element count, refusing overflow and anything larger than the file.
-            var count: UInt64 = 1
-            for d in raw.ne {
-                let (p, o) = count.multipliedReportingOverflow(by: d)
-                guard !o, p <= UInt64(size) else { throw GGUFError.badTensorShape(path: path, name: raw.name, ne: raw.ne) }
-                count = p
+            // Element count, refusing overflow and anything larger than the file (the nonzero
+            // dimensions too: see `shapeProducts`).
+            guard let (count, nonzero) = shapeProducts(raw.ne), nonzero <= UInt64(size) else {
+                throw GGUFError.badTensorShape(path: path, name: raw.name, ne: raw.ne)
             }
             guard raw.offset % UInt64(align) == 0 else {
                 throw GGUFError.misalignedTensor(path: path, name: raw.name, offset: raw.offset, alignment: align)

@@ -95,6 +95,22 @@ public final class MappedFile {
     public func releaseAll() { release(offset: 0, count: size) }
 }
 
+/// The element count of a shape and the product of its nonzero dimensions, or nil for a negative
+/// dimension or a nonzero product beyond `Int`. Readers bound the nonzero product, not only the
+/// count: a zero makes the count 0, yet `[0, 2^40, 2^40].reversed().reduce(1, *)` would still trap.
+func shapeProducts<S: Sequence>(_ dims: S) -> (count: UInt64, nonzero: UInt64)? where S.Element: BinaryInteger {
+    var nonzero: UInt64 = 1
+    var hasZero = false
+    for d in dims {
+        guard d >= 0, let u = UInt64(exactly: d) else { return nil }
+        if u == 0 { hasZero = true; continue }
+        let (p, o) = nonzero.multipliedReportingOverflow(by: u)
+        guard !o, p <= UInt64(Int.max) else { return nil }
+        nonzero = p
+    }
+    return (hasZero ? 0 : nonzero, nonzero)
+}
+
 /// A cursor over a byte range that throws (through `fail`) instead of reading past the end.
 /// All multi-byte values are little-endian.
 struct ByteReader {

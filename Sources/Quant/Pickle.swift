@@ -8,6 +8,8 @@ import Foundation
 /// A Python list (a reference: pickles mutate lists after memoizing them).
 public final class PickleList {
     public var items: [PickleValue]
+    /// Nesting level (1 + the deepest item's), kept by the unpickler to refuse absurd nesting.
+    var level: Int32 = 1
     init(_ items: [PickleValue] = []) { self.items = items }
 }
 
@@ -16,6 +18,8 @@ public final class PickleDict {
     public private(set) var keys: [PickleValue] = []
     public private(set) var values: [PickleValue] = []
     private var stringIndex: [String: Int] = [:]
+    /// Nesting level (1 + the deepest item's), kept by the unpickler to refuse absurd nesting.
+    var level: Int32 = 1
 
     /// Sets `key` (replacing an existing string key in place).
     func set(_ key: PickleValue, _ value: PickleValue) {
@@ -50,7 +54,7 @@ final class PickleArena {
             switch v {
             case let .list(l): l.items = []
             case let .dict(d): d.removeAll()
-            case let .object(o): o.args = .none; o.state = nil
+            case let .object(o): o.args = .none; o.state = nil; o.dictItems?.removeAll(); o.dictItems = nil; o.listItems = []
             default: break
             }
         }
@@ -123,6 +127,13 @@ public final class PickleObject {
     public internal(set) var args: PickleValue
     /// State set by BUILD, if any.
     public internal(set) var state: PickleValue?
+    /// Items stored by SETITEM(S) when the object is a dict subclass (`defaultdict`, `OrderedDict`
+    /// subclasses, Lightning's `AttributeDict`, ...); nil when none were stored.
+    public internal(set) var dictItems: PickleDict?
+    /// Items added by APPEND(S)/ADDITEMS when the object is a list or set subclass.
+    public internal(set) var listItems: [PickleValue] = []
+    /// Nesting level (1 + the deepest argument, item or state), kept by the unpickler.
+    var level: Int32 = 1
     init(global: String, offset: Int, args: PickleValue) { self.global = global; self.offset = offset; self.args = args }
 }
 
@@ -211,8 +222,16 @@ public struct RestrictedUnpickler {
 
     public init(source: String) { self.source = source }
 
-    /// Largest number of memo entries / stack values accepted (a guard against hostile input).
-    static let maxItems = 50_000_000
+    /// Largest number of memo entries accepted (a guard against hostile input).
+    static let maxItems = 10_000_000
+    /// Largest number of values on the stack at once. Python's pickler adds items to their container
+    /// in batches of 1000, so a real pickle's stack stays near its nesting depth plus one batch; a
+    /// hostile one stacking a million fresh containers (about 100 bytes each) is refused here.
+    static let maxStack = 500_000
+    /// Deepest container nesting accepted. Python's own pickler recurses per level and stops near
+    /// 1000, so real pickles stay far below this; a hostile one nesting millions of levels is refused
+    /// early instead of building millions of containers.
+    static let maxDepth: Int32 = 10_000
 
     /// Decodes `bytes` and passes the value at STOP to `use`, returning its result. The value graph is
     /// only valid inside `use` (it is taken apart afterwards); copy out what is needed.
@@ -229,16 +248,51 @@ public struct RestrictedUnpickler {
         var stack: [PickleValue] = []
         var marks: [Int] = []
         var memo: [Int: PickleValue] = [:]
+        // Nesting levels: `levels` runs parallel to `stack` (and `memoLevels` to `memo`); `popLevel` is
+        // the deepest value the current opcode popped, so a container it makes is one level deeper.
+        var levels: [Int32] = []
+        var memoLevels: [Int: Int32] = [:]
+        var popLevel: Int32 = 0
 
         func pop(_ op: String, _ at: Int) throws -> PickleValue {
             guard let v = stack.popLast(), stack.count >= (marks.last ?? 0) else { throw PickleError.stackUnderflow(source: src, opcode: op, offset: at) }
+            popLevel = max(popLevel, levels.removeLast())
             return v
         }
         func popMark(_ op: String, _ at: Int) throws -> [PickleValue] {
             guard let m = marks.popLast(), m <= stack.count else { throw PickleError.stackUnderflow(source: src, opcode: op, offset: at) }
             let items = Array(stack[m...])
             stack.removeSubrange(m...)
+            popLevel = max(popLevel, levels[m...].max() ?? 0)
+            levels.removeSubrange(m...)
             return items
+        }
+        /// The current level of a container value (it grows as items are added after memoizing).
+        func ownLevel(_ v: PickleValue) -> Int32 {
+            switch v {
+            case let .list(l): return l.level
+            case let .dict(d): return d.level
+            case let .object(o): return o.level
+            default: return 0
+            }
+        }
+        func setLevel(_ v: PickleValue, _ l: Int32, _ at: Int) throws {
+            guard l <= RestrictedUnpickler.maxDepth else {
+                throw PickleError.malformed(source: src, what: "containers nested deeper than \(RestrictedUnpickler.maxDepth) levels", offset: at)
+            }
+            switch v {
+            case let .list(x): x.level = l
+            case let .dict(x): x.level = l
+            case let .object(x): x.level = l
+            default: break
+            }
+        }
+        /// Records items just added to the container on top of the stack (SETITEM(S), APPEND(S), BUILD).
+        func raiseTop(_ at: Int) throws {
+            guard let v = stack.last, !levels.isEmpty else { return }
+            let l = max(levels[levels.count - 1], popLevel + 1)
+            try setLevel(v, l, at)
+            levels[levels.count - 1] = l
         }
         func top(_ op: String, _ at: Int) throws -> PickleValue {
             guard let v = stack.last, stack.count > (marks.last ?? 0) else { throw PickleError.stackUnderflow(source: src, opcode: op, offset: at) }
@@ -284,41 +338,70 @@ public struct RestrictedUnpickler {
             guard n <= UInt64(r.remaining) else { throw PickleError.truncated(source: src, offset: at) }
             return Int(n)
         }
+        /// Pushes a value the current opcode made: containers are one level deeper than what it popped.
         func push(_ v: PickleValue, _ at: Int) throws {
-            guard stack.count < RestrictedUnpickler.maxItems else { throw PickleError.malformed(source: src, what: "stack too deep", offset: at) }
-            stack.append(v)
+            switch v {
+            case .list, .dict, .object, .tuple, .tensor, .storage:
+                let l = popLevel + 1
+                try setLevel(v, l, at)
+                try push(v, level: l, at)
+            default:
+                try push(v, level: 0, at)
+            }
         }
-        func memoGet(_ i: Int, _ at: Int) throws -> PickleValue {
+        func push(_ v: PickleValue, level: Int32, _ at: Int) throws {
+            guard stack.count < RestrictedUnpickler.maxStack else {
+                throw PickleError.malformed(source: src, what: "more than \(RestrictedUnpickler.maxStack) values on the stack", offset: at)
+            }
+            stack.append(v)
+            levels.append(level)
+        }
+        /// Pushes memo entry `i` again (BINGET, LONG_BINGET, GET).
+        func pushMemo(_ i: Int, _ at: Int) throws {
             guard let v = memo[i] else { throw PickleError.badMemo(source: src, index: i, offset: at) }
-            return v
+            try push(v, level: max(memoLevels[i] ?? 0, ownLevel(v)), at)
         }
         func memoPut(_ i: Int, _ at: Int) throws {
             guard memo.count < RestrictedUnpickler.maxItems else { throw PickleError.malformed(source: src, what: "memo too large", offset: at) }
             memo[i] = try top("PUT", at)
+            memoLevels[i] = levels.last ?? 0
         }
         func setItems(_ dict: PickleValue, _ items: [PickleValue], _ at: Int) throws {
             guard items.count % 2 == 0 else { throw PickleError.malformed(source: src, what: "odd number of dict items", offset: at) }
-            guard case let .dict(d) = dict else { throw PickleError.malformed(source: src, what: "SETITEM(S) on a \(dict.kind)", offset: at) }
+            let d: PickleDict
+            switch dict {
+            case let .dict(x): d = x
+            case let .object(o):
+                // A dict subclass rebuilt without a call: record its items on the opaque object.
+                if o.dictItems == nil { o.dictItems = PickleDict() }
+                d = o.dictItems!
+            default: throw PickleError.malformed(source: src, what: "SETITEM(S) on a \(dict.kind)", offset: at)
+            }
             for k in stride(from: 0, to: items.count, by: 2) { d.set(items[k], items[k + 1]) }
+            try raiseTop(at)
         }
         func appendItems(_ list: PickleValue, _ items: [PickleValue], _ at: Int) throws {
             switch list {
             case let .list(l): l.items.append(contentsOf: items)
-            case .object: break // e.g. a set subclass: contents are not needed
+            case let .object(o): o.listItems.append(contentsOf: items)   // a list or set subclass
             default: throw PickleError.malformed(source: src, what: "APPEND(S) on a \(list.kind)", offset: at)
             }
+            try raiseTop(at)
         }
 
         while true {
             let at = r.offset
             let op = try r.u8()
+            popLevel = 0
             switch op {
             case 0x80: _ = try r.u8()                                   // PROTO
             case 0x95: try r.skip(8)                                     // FRAME
             case 0x2e:                                                   // STOP
                 guard let v = stack.popLast() else { throw PickleError.stackUnderflow(source: src, opcode: "STOP", offset: at) }
                 return v
-            case 0x28: marks.append(stack.count)                         // MARK
+            case 0x28:                                                   // MARK
+                guard marks.count < RestrictedUnpickler.maxItems else { throw PickleError.malformed(source: src, what: "too many marks", offset: at) }
+                marks.append(stack.count)
             case 0x7d: try push(arena.keep(.dict(PickleDict())), at)                 // EMPTY_DICT
             case 0x5d: try push(arena.keep(.list(PickleList())), at)                 // EMPTY_LIST
             case 0x29: try push(arena.keep(.tuple([])), at)                          // EMPTY_TUPLE
@@ -331,8 +414,9 @@ public struct RestrictedUnpickler {
             case 0x91: try push(arena.keep(.list(PickleList(try popMark("FROZENSET", at)))), at)
             case 0x64:                                                   // DICT
                 let d = arena.keep(.dict(PickleDict()))
-                try setItems(d, try popMark("DICT", at), at)
+                let items = try popMark("DICT", at)
                 try push(d, at)
+                try setItems(d, items, at)
             case 0x73:                                                   // SETITEM
                 let v = try pop("SETITEM", at), k = try pop("SETITEM", at)
                 try setItems(try top("SETITEM", at), [k, v], at)
@@ -351,14 +435,14 @@ public struct RestrictedUnpickler {
             case 0x70:                                                   // PUT
                 guard let i = Int(try line()) else { throw PickleError.malformed(source: src, what: "PUT index", offset: at) }
                 try memoPut(i, at)
-            case 0x68: try push(try memoGet(Int(try r.u8()), at), at)    // BINGET
-            case 0x6a: try push(try memoGet(Int(try r.u32()), at), at)   // LONG_BINGET
+            case 0x68: try pushMemo(Int(try r.u8()), at)                 // BINGET
+            case 0x6a: try pushMemo(Int(try r.u32()), at)                // LONG_BINGET
             case 0x67:                                                   // GET
                 guard let i = Int(try line()) else { throw PickleError.malformed(source: src, what: "GET index", offset: at) }
-                try push(try memoGet(i, at), at)
+                try pushMemo(i, at)
             case 0x30: _ = try pop("POP", at)                            // POP
             case 0x31: _ = try popMark("POP_MARK", at)                   // POP_MARK
-            case 0x32: try push(try top("DUP", at), at)                  // DUP
+            case 0x32: try push(try top("DUP", at), level: levels.last ?? 0, at)   // DUP
             case 0x4e: try push(.none, at)                               // NONE
             case 0x88: try push(.bool(true), at)                         // NEWTRUE
             case 0x89: try push(.bool(false), at)                        // NEWFALSE
@@ -426,10 +510,9 @@ public struct RestrictedUnpickler {
             case 0x62:                                                   // BUILD
                 let state = try pop("BUILD", at)
                 switch try top("BUILD", at) {
-                case let .object(o): o.state = state
-                case let .dict(d):
-                    if case let .dict(s) = state { for (k, v) in zip(s.keys, s.values) { d.set(k, v) } }
-                default: break   // tensors/others: state (e.g. requires_grad) is not needed
+                case let .object(o): o.state = state; try raiseTop(at)
+                // A dict's BUILD state sets attributes (e.g. a state dict's `_metadata`), never items.
+                default: break   // dicts, tensors, others: the state (attributes, requires_grad) is not needed
                 }
             case 0x51:                                                   // BINPERSID
                 let pid = try pop("BINPERSID", at)
@@ -451,6 +534,43 @@ public struct RestrictedUnpickler {
         for (i, x) in b.enumerated() { v |= UInt64(x) << (8 * UInt64(i)) }
         if b.last! & 0x80 != 0, b.count < 8 { v |= ~UInt64(0) << (8 * UInt64(b.count)) }
         return .int(Int(Int64(bitPattern: v)))
+    }
+
+    /// The value of `numpy...scalar(dtype, bytes)`: `dtype` is the unpickled `numpy.dtype(code, ...)`
+    /// object whose BUILD state's second item is the byte order (`<`, `>`, `|`, `=`). Nil when the
+    /// dtype is not a plain bool/int/uint/float code or the bytes do not match its size.
+    static func numpyScalar(_ a: [PickleValue]) -> PickleValue? {
+        guard a.count == 2, case let .object(dt) = a[0], dt.global == "numpy.dtype",
+              let code = dt.args.sequence?.first?.string, code.count >= 2,
+              let size = Int(code.dropFirst()), [1, 2, 4, 8].contains(size) else { return nil }
+        let raw: [UInt8]
+        switch a[1] {
+        case let .bytes(b): raw = b
+        case let .string(s): raw = s.unicodeScalars.map { UInt8(truncatingIfNeeded: $0.value) }   // protocol 0/1 str
+        default: return nil
+        }
+        guard raw.count == size else { return nil }
+        var order = "<"
+        if let st = dt.state?.sequence, st.count > 1, let o = st[1].string { order = o }
+        let bytes = order == ">" ? Array(raw.reversed()) : raw
+        var bits: UInt64 = 0
+        for (i, b) in bytes.enumerated() { bits |= UInt64(b) << (8 * UInt64(i)) }
+        switch code.first! {
+        case "b" where size == 1: return .bool(bits != 0)
+        case "f":
+            switch size {
+            case 2: return .float(Double(Float16(bitPattern: UInt16(bits))))
+            case 4: return .float(Double(Float(bitPattern: UInt32(bits))))
+            case 8: return .float(Double(bitPattern: bits))
+            default: return nil
+            }
+        case "i":
+            let shift = UInt64(64 - 8 * size)
+            return .int(Int(Int64(bitPattern: bits << shift) >> Int64(shift)))
+        case "u":
+            return bits <= UInt64(Int.max) ? .int(Int(bits)) : nil
+        default: return nil
+        }
     }
 
     /// `module.name` of a class/callable value (or its kind).
@@ -508,6 +628,9 @@ public struct RestrictedUnpickler {
             return arena.keep(.list(PickleList(a.first?.sequence ?? [])))
         case "builtins.tuple", "__builtin__.tuple":
             return arena.keep(.tuple(a.first?.sequence ?? []))
+        case "numpy.core.multiarray.scalar", "numpy._core.multiarray.scalar":
+            // (dtype, raw bytes): a numpy scalar such as a float64 cfg_scale. Read, never called.
+            return RestrictedUnpickler.numpyScalar(a) ?? arena.keep(.object(PickleObject(global: "\(m).\(n)", offset: at, args: args)))
         case "_codecs.encode":
             // Protocol-2 bytes: encode(str, 'latin1').
             guard let s = a.first?.string else { return .bytes([]) }

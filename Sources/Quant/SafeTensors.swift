@@ -106,14 +106,14 @@ public final class SafeTensorsFile {
                 throw SafeTensorsError.badEntry(path: path, name: name, reason: "missing shape or data_offsets")
             }
             var shape: [Int] = []
-            var count = 1
             for s in shapeAny {
                 guard let d = SafeTensorsFile.integer(s), d >= 0 else { throw SafeTensorsError.badEntry(path: path, name: name, reason: "bad dimension \(s)") }
-                let (p, o) = count.multipliedReportingOverflow(by: d)
-                guard !o, p <= file.size else { throw SafeTensorsError.badEntry(path: path, name: name, reason: "shape \(shapeAny) is larger than the file") }
-                count = p
                 shape.append(d)
             }
+            guard let (n, nonzero) = shapeProducts(shape), nonzero <= UInt64(file.size) else {
+                throw SafeTensorsError.badEntry(path: path, name: name, reason: "shape \(shapeAny) is larger than the file")
+            }
+            let count = Int(n)
             guard let b = SafeTensorsFile.integer(offs[0]), let en = SafeTensorsFile.integer(offs[1]) else {
                 throw SafeTensorsError.badEntry(path: path, name: name, reason: "data_offsets are not integers")
             }

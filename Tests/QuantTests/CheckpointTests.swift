@@ -125,7 +125,11 @@ final class CheckpointTests: XCTestCase {
         p.op("u"); p.op(".")
         let bad = dir + "/evil.ckpt"
         try writeZip(bad, members: [("a/data.pkl", p.b), ("a/data/0", storage)])
-        XCTAssertThrowsError(try TorchCheckpoint(path: bad)) { e in
+        // Listing works (the entry is not a tensor); reading the entry is refused by name and offset.
+        let evil = try TorchCheckpoint(path: bad)
+        XCTAssertEqual(evil.tensors.map(\.name), ["w"])
+        XCTAssertEqual(evil.unreadableEntries.map(\.name), ["evil"])
+        XCTAssertThrowsError(try evil.floats("evil")) { e in
             XCTAssertEqual(e as? CheckpointError, .refusedEntry(path: bad, key: "evil", global: "posix.system", offset: evilAt), "\(e)")
             XCTAssertTrue("\(e)".contains("posix.system"))
         }
@@ -138,7 +142,9 @@ final class CheckpointTests: XCTestCase {
         q.op("u")
         q.str("hyper_parameters"); q.op("}"); q.op("(")
         q.str("cfg"); q.global("omegaconf.dictconfig", "DictConfig"); q.op(")"); q.op("R")
-        q.str("cmd"); q.global("os", "system"); q.op("("); q.str("true"); q.op("t"); q.op("R")
+        q.str("cmd"); q.global("os", "system"); q.op("("); q.str("true"); q.op("t")
+        let cmdAt = q.b.count
+        q.op("R")
         q.str("n"); q.int(7)
         q.op("u")
         q.op("u"); q.op(".")
@@ -148,7 +154,7 @@ final class CheckpointTests: XCTestCase {
         XCTAssertEqual(ck.tensors, [SourceTensor(name: "w", dtype: .f32, shape: [3, 2])])
         XCTAssertEqual(try ck.floats("w"), [0, 3, 1, 4, 2, 5], "gathered transpose of [[0,1,2],[3,4,5]]")
         XCTAssertEqual(ck.hyperParameters?[path: "n"], .int(7))
-        XCTAssertEqual(ck.hyperParameters?[path: "cmd"], .null)
+        XCTAssertEqual(ck.hyperParameters?[path: "cmd"], .string("<not read: object built by os.system (pickle byte \(cmdAt))>"))
 
         // A pickle whose root itself is a call is refused too.
         var r = PickleBytes()
@@ -162,33 +168,53 @@ final class CheckpointTests: XCTestCase {
         }
     }
 
-    /// Lying storages and strides are refused before any read past the data.
+    /// Lying storages and strides are refused before any read past the data (when the tensor is
+    /// read or validated: listing the checkpoint does not check layouts); expanded (stride-0) views
+    /// are valid torch layouts and read as their repeated rows.
     func testBadStoragesAndStrides() throws {
         let dir = try makeScratchDir(self, "ckbad")
-        let storage = [UInt8](repeating: 0, count: 24)  // 6 floats
-        func ckpt(_ name: String, numel: Int, shape: [Int], stride: [Int]) throws -> String {
+        let storage = (0 ..< 6).flatMap { i -> [UInt8] in withUnsafeBytes(of: Float(i).bitPattern.littleEndian) { Array($0) } }
+        func ckpt(_ name: String, numel: Int, shape: [Int], stride: [Int], listed: Bool = true) throws -> TorchCheckpoint {
             var p = PickleBytes()
             p.op("}"); p.op("("); p.str("t"); p.tensor(key: "0", numel: numel, shape: shape, stride: stride); p.op("u"); p.op(".")
             let path = dir + "/\(name).ckpt"
             try writeZip(path, members: [("a/data.pkl", p.b), ("a/data/0", storage)])
-            return path
+            let ck = try TorchCheckpoint(path: path)
+            // Listed without a layout check, unless the shape alone is absurd (then it is unreadable).
+            XCTAssertEqual(ck.tensors.map(\.name), listed ? ["t"] : [], name)
+            XCTAssertEqual(ck.unreadableEntries.map(\.name), listed ? [] : ["t"], name)
+            return ck
         }
         let big = try ckpt("numel", numel: 1000, shape: [6], stride: [1])
-        XCTAssertThrowsError(try TorchCheckpoint(path: big)) { e in
-            XCTAssertEqual(e as? CheckpointError, .storageTooSmall(path: big, key: "t", storage: "0", needBytes: 4000, haveBytes: 24))
+        for read in [{ try big.validate("t") }, { _ = try big.floats("t") }] {
+            XCTAssertThrowsError(try read()) { e in
+                XCTAssertEqual(e as? CheckpointError, .storageTooSmall(path: big.path, key: "t", storage: "0", needBytes: 4000, haveBytes: 24))
+            }
         }
         let past = try ckpt("past", numel: 6, shape: [2, 3], stride: [4, 1])
-        XCTAssertThrowsError(try TorchCheckpoint(path: past)) { e in
+        XCTAssertThrowsError(try past.floats("t")) { e in
             guard case .badStrides(_, "t", [2, 3], [4, 1], 0, 6)? = e as? CheckpointError else { return XCTFail("\(e)") }
         }
-        let overlap = try ckpt("overlap", numel: 6, shape: [100, 6], stride: [0, 1])
-        XCTAssertThrowsError(try TorchCheckpoint(path: overlap)) { e in
+        let expanded = try ckpt("expanded", numel: 6, shape: [100, 6], stride: [0, 1])
+        XCTAssertEqual(try expanded.floats("t"), (0 ..< 100).flatMap { _ in [0, 1, 2, 3, 4, 5] as [Float] })
+        let columns = try ckpt("columns", numel: 6, shape: [2, 3, 2], stride: [0, 2, 1])
+        XCTAssertEqual(try columns.floats("t"), [0, 1, 2, 3, 4, 5, 0, 1, 2, 3, 4, 5])
+        // An expanded view may not claim an absurd element count (its row-major copy is allocated).
+        let absurd = try ckpt("absurd", numel: 6, shape: [1 << 20, 1 << 20, 6], stride: [0, 0, 1], listed: false)
+        XCTAssertThrowsError(try absurd.floats("t")) { e in
             guard case .badStrides? = e as? CheckpointError else { return XCTFail("\(e)") }
         }
-        let huge = try ckpt("huge", numel: 6, shape: [1 << 40, 1 << 40], stride: [1, 1])
-        XCTAssertThrowsError(try TorchCheckpoint(path: huge)) { e in
+        let huge = try ckpt("huge", numel: 6, shape: [1 << 40, 1 << 40], stride: [1, 1], listed: false)
+        XCTAssertThrowsError(try huge.floats("t")) { e in
             guard case .badStrides? = e as? CheckpointError else { return XCTFail("\(e)") }
         }
+        // A zero dimension makes the count 0, but the other dimensions may not multiply past Int.
+        let zero = try ckpt("zero", numel: 6, shape: [0, 1 << 40, 1 << 40], stride: [1, 1, 1], listed: false)
+        XCTAssertThrowsError(try zero.validate("t")) { e in
+            guard case .badStrides? = e as? CheckpointError else { return XCTFail("\(e)") }
+        }
+        let empty = try ckpt("empty", numel: 6, shape: [0, 3], stride: [3, 1])
+        XCTAssertEqual(try empty.floats("t"), [])
     }
 
     /// Truncated archives, compressed members, missing storages and garbage give typed errors.
@@ -215,13 +241,13 @@ final class CheckpointTests: XCTestCase {
         p.op("}"); p.op("("); p.str("t"); p.tensor(key: "0", numel: 1, shape: [1], stride: [1]); p.op("u"); p.op(".")
         let deflated = dir + "/deflated.ckpt"
         try writeZip(deflated, members: [("a/data.pkl", p.b), ("a/data/0", [0, 0, 0, 0])], deflate: ["a/data/0"])
-        XCTAssertThrowsError(try TorchCheckpoint(path: deflated)) { e in
+        XCTAssertThrowsError(try TorchCheckpoint(path: deflated).floats("t")) { e in
             XCTAssertEqual(e as? ZipError, .compressed(path: deflated, entry: "a/data/0", method: 8))
             XCTAssertTrue("\(e)".contains("compressed"))
         }
         let missing = dir + "/missing.ckpt"
         try writeZip(missing, members: [("a/data.pkl", p.b)])
-        XCTAssertThrowsError(try TorchCheckpoint(path: missing)) { e in XCTAssertEqual(e as? ZipError, .missingEntry(path: missing, entry: "a/data/0")) }
+        XCTAssertThrowsError(try TorchCheckpoint(path: missing).validate("t")) { e in XCTAssertEqual(e as? ZipError, .missingEntry(path: missing, entry: "a/data/0")) }
 
         var t = p.b; t.removeLast(20)
         let trunc = dir + "/truncpkl.ckpt"
@@ -251,33 +277,41 @@ final class CheckpointTests: XCTestCase {
         j = json.loads(json.dumps(obj))
         print(json.dumps({'pickles': out, 'value': j}))
         """
-        let r = try runPython(["-c", script])
-        XCTAssertEqual(r.status, 0, r.err)
-        struct Out: Decodable { let pickles: [String: String]; let value: ConfigValue }
-        let o = try JSONDecoder().decode(Out.self, from: Data(r.out.utf8))
-        for (proto, hex) in o.pickles.sorted(by: { $0.key < $1.key }) {
-            var bytes: [UInt8] = []
-            var it = hex.makeIterator()
-            while let h = it.next(), let l = it.next() { bytes.append(UInt8(String([h, l]), radix: 16)!) }
-            let v = try bytes.withUnsafeBytes { try RestrictedUnpickler(source: "proto\(proto)").load($0) { TorchCheckpoint.plainConfig($0) } }
-            XCTAssertEqual(v, o.value, "protocol \(proto)")
-        }
+        let (expected, read) = try unpicklePythonPickles(script)
+        XCTAssertEqual(read.count, 6)
+        for (proto, v) in read { XCTAssertEqual(v, expected, "protocol \(proto)") }
     }
 
-    /// Millions of nested tuples and lists (a few MB of pickle) load and are released without
-    /// recursion: a recursive release would overflow the 8 MB main-thread stack and crash the test.
-    func testDeepNestingDoesNotOverflowTheStack() throws {
-        let depth = 2_000_000
-        var b: [UInt8] = [0x80, 2, UInt8(ascii: "N")]
-        b += [UInt8](repeating: 0x85, count: depth)                 // TUPLE1 × depth: ((((None,),),),)
-        b += [UInt8](repeating: UInt8(ascii: "]"), count: depth)    // EMPTY_LIST × depth
-        b += [UInt8](repeating: UInt8(ascii: "a"), count: depth - 1) // APPEND each list into the one below
-        b += [0x86, UInt8(ascii: ".")]                              // TUPLE2, STOP
-        let kinds = try b.withUnsafeBytes { try RestrictedUnpickler(source: "deep").load($0) { v -> [String] in (v.sequence ?? []).map(\.kind) } }
+    /// Nesting just under the unpickler's limit loads and is released without recursion (a recursive
+    /// release of thousands of levels would risk the stack); nesting beyond it, or millions of values
+    /// stacked up to be nested, is refused early with a typed error instead of building them all.
+    func testDeepNestingIsBoundedAndDoesNotOverflowTheStack() throws {
+        func nested(_ depth: Int) -> [UInt8] {
+            var b: [UInt8] = [0x80, 2, UInt8(ascii: "N")]
+            b += [UInt8](repeating: 0x85, count: depth - 1)             // TUPLE1 × depth: ((((None,),),),)
+            b += [UInt8](repeating: UInt8(ascii: "]"), count: depth)    // EMPTY_LIST × depth
+            b += [UInt8](repeating: UInt8(ascii: "a"), count: depth - 1) // APPEND each list into the one below
+            b += [0x86, UInt8(ascii: ".")]                              // TUPLE2, STOP
+            return b
+        }
+        let ok = nested(9_000)
+        let kinds = try ok.withUnsafeBytes { try RestrictedUnpickler(source: "deep").load($0) { v -> [String] in (v.sequence ?? []).map(\.kind) } }
         XCTAssertEqual(kinds, ["tuple", "list"])
         var cfg: ConfigValue = .null
-        try b.withUnsafeBytes { cfg = try RestrictedUnpickler(source: "deep").load($0) { TorchCheckpoint.plainConfig($0) } }
-        XCTAssertEqual(cfg.list?.count, 2, "converted down to the depth limit, then null")
+        try ok.withUnsafeBytes { cfg = try RestrictedUnpickler(source: "deep").load($0) { TorchCheckpoint.plainConfig($0) } }
+        XCTAssertEqual(cfg.list?.count, 2, "converted down to the depth limit, then a placeholder")
+
+        let stacked = [0x80, 2] + [UInt8](repeating: UInt8(ascii: "]"), count: 2_000_000) + [UInt8(ascii: ".")]
+        for (bytes, words) in [(nested(10_001), "nested deeper than 10000 levels"), (nested(2_000_000), "nested deeper than 10000 levels"),
+                               (stacked, "values on the stack")] {
+            let start = Date()
+            XCTAssertThrowsError(try bytes.withUnsafeBytes { try RestrictedUnpickler(source: "deep").load($0) { _ in 0 } }) { e in
+                guard case let .malformed(_, what, _)? = e as? PickleError else { return XCTFail("\(e)") }
+                XCTAssertTrue(what.contains(words), what)
+            }
+            // The limit is meant to fail fast; a second is the bound the hostile-file tests hold every reader to.
+            XCTAssertLessThan(Date().timeIntervalSince(start), 1.0)
+        }
     }
 
     /// MiniYAML reads both fixture model.yaml files exactly as PyYAML's safe_load does.

@@ -3,6 +3,7 @@
 
     python3 make_ckpt.py IN.safetensors OUT.ckpt [--dtype f32|f16|bf16|f64] [--transpose] [--zip64]
                          [--hole-gib N] [--hparams hparams.json] [--lightning] [--expected OUT.safetensors]
+                         [--unused-extras] [--called-cfg-scale]
 
 The pickle is produced by Python's own `pickle` (protocol 2) with stand-in modules registered under the
 names torch.save uses (`torch._utils._rebuild_tensor_v2`, `torch.FloatStorage`, `collections.OrderedDict`),
@@ -16,6 +17,11 @@ so its bytes have the same shape as a real checkpoint's; storages are stored (un
 --hole-gib N  leave a sparse hole of N GiB before the first storage, so offsets exceed 4 GiB (implies --zip64)
 --lightning   wrap as {'state_dict': ..., 'hyper_parameters': ..., 'epoch': 0} (default: bare state dict)
 --expected    also write the float32 values a correct reader must produce (after dtype rounding)
+--unused-extras  add state-dict keys the converter does not use, each of a kind it cannot read:
+              an expanded (stride-0) view, a view running past its storage, a ComplexFloatStorage
+              tensor, and an object built by calling `torchmetrics.MeanMetric`
+--called-cfg-scale  make hyper_parameters.sample_kwargs.cfg_scale an object built by calling
+              `numpy.random.uniform` (implies --lightning)
 """
 import argparse
 import collections
@@ -73,10 +79,23 @@ def _rebuild_tensor_v2(*args):
 _rebuild_tensor_v2.__module__ = "torch._utils"
 utils_mod._rebuild_tensor_v2 = _rebuild_tensor_v2
 STORAGE_CLASSES = {}
-for name in ["FloatStorage", "HalfStorage", "BFloat16Storage", "DoubleStorage", "LongStorage"]:
+for name in ["FloatStorage", "HalfStorage", "BFloat16Storage", "DoubleStorage", "LongStorage", "ComplexFloatStorage"]:
     cls = type(name, (), {"__module__": "torch"})
     setattr(torch_mod, name, cls)
     STORAGE_CLASSES[name] = cls
+
+
+class Called:
+    """Pickles as a call of `module.name()` (stand-in; never called)."""
+
+    def __init__(self, module, name):
+        mod = sys.modules.setdefault(module, types.ModuleType(module))
+        if not hasattr(mod, name):
+            setattr(mod, name, type(name, (), {"__module__": module}))
+        self.fn = getattr(mod, name)
+
+    def __reduce__(self):
+        return (self.fn, ())
 
 
 class Storage:
@@ -154,6 +173,8 @@ def main():
     ap.add_argument("--hparams")
     ap.add_argument("--lightning", action="store_true")
     ap.add_argument("--expected")
+    ap.add_argument("--unused-extras", action="store_true")
+    ap.add_argument("--called-cfg-scale", action="store_true")
     a = ap.parse_args()
 
     src = read_safetensors(a.src)
@@ -186,9 +207,20 @@ def main():
                 strides.insert(0, acc)
                 acc *= d
             state[name] = Tensor(st, 0, list(x.shape), strides)
+    if a.unused_extras:
+        n = len(storages)
+        three = Storage(str(n), STORAGE_CLASSES["FloatStorage"], np.arange(3, dtype=np.float32).tobytes(), 3)
+        cplx = Storage(str(n + 1), STORAGE_CLASSES["ComplexFloatStorage"], np.zeros(2, dtype=np.complex64).tobytes(), 2)
+        storages += [three, cplx]
+        state["metrics.expanded"] = Tensor(three, 0, [4, 3], [0, 1])
+        state["metrics.lying"] = Tensor(three, 2, [5], [1])
+        state["metrics.complex"] = Tensor(cplx, 0, [2], [1])
+        state["loss_fn"] = Called("torchmetrics", "MeanMetric")
     obj = state
-    if a.lightning:
+    if a.lightning or a.called_cfg_scale:
         hp = json.load(open(a.hparams)) if a.hparams else {}
+        if a.called_cfg_scale:
+            hp.setdefault("sample_kwargs", {})["cfg_scale"] = Called("numpy.random", "uniform")
         obj = {"state_dict": state, "hyper_parameters": hp, "epoch": 0, "global_step": 0}
     buf = io.BytesIO()
     Pickler(buf, protocol=2).dump(obj)

@@ -49,5 +49,8 @@ struct ConvertCommand: ParsableCommand {
                                      onTensor: quiet ? nil : { line in print(line.rendered); fflush(stdout) })
         let report = try convertCheckpoint(input: input, output: output, options: options)
         if !quiet { print(report.summary) }
+        // Warnings and notes go to stderr, one line each, even with --quiet.
+        for n in report.notes { FileHandle.standardError.write(Data("reptok: note: \(n)\n".utf8)) }
+        for w in report.warnings { FileHandle.standardError.write(Data("reptok: warning: \(w)\n".utf8)) }
     }
 }

@@ -1,0 +1,57 @@
+// The fuzz targets' inputs in the normal suite: every committed seed (Tests/Fuzz/corpus/<target>)
+// is a valid file its reader reads, and every input a fuzzer flagged (Tests/Fuzz/regressions/<target>)
+// ends in a value or a typed error within the fuzzer's 1 s hang limit. Both go through
+// `ReaderProbe` / `ImageReaderProbe`, the code the fuzz harnesses run.
+import Foundation
+import ImageIO
+import Quant
+import XCTest
+
+final class FuzzRegressionTests: XCTestCase {
+    static let targets = ["pickle", "zip", "safetensors", "gguf", "npy", "png", "jpeg"]
+
+    func files(_ folder: String, _ target: String) -> [URL] {
+        let dir = TestSupport.repoRoot.appendingPathComponent("Tests/Fuzz/\(folder)/\(target)")
+        return ((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []).sorted().map { dir.appendingPathComponent($0) }
+    }
+
+    /// Runs one input through the target's probe; nil when it threw a typed error.
+    func probe(_ target: String, _ url: URL) throws -> Int? {
+        let data = try Data(contentsOf: url)
+        do {
+            switch target {
+            case "pickle": return try data.withUnsafeBytes { try ReaderProbe.pickle($0).count }
+            case "zip": return try ReaderProbe.zip(path: url.path)
+            case "safetensors": return try ReaderProbe.safetensors(path: url.path)
+            case "gguf": return try ReaderProbe.gguf(path: url.path)
+            case "npy": return try ImageReaderProbe.npy(data)
+            case "png": return try ImageReaderProbe.png(data)
+            default: return try ImageReaderProbe.jpeg(data)
+            }
+        } catch is PickleError, is ZipError, is CheckpointError, is SafeTensorsError, is GGUFError, is FileAccessError, is ImageIOError {
+            return nil
+        }
+    }
+
+    func testSeedsAreReadable() throws {
+        for t in Self.targets {
+            let seeds = files("corpus", t)
+            XCTAssertFalse(seeds.isEmpty, "\(t): no seeds")
+            for s in seeds { XCTAssertNotNil(try probe(t, s), "\(t): seed \(s.lastPathComponent) does not read") }
+        }
+    }
+
+    func testFlaggedInputsEndWithinTheHangLimit() throws {
+        var count = 0
+        for t in Self.targets {
+            for f in files("regressions", t) {
+                let start = Date()
+                _ = try probe(t, f)
+                // The fuzzer's hang limit; these inputs take milliseconds when nothing is wrong.
+                XCTAssertLessThan(Date().timeIntervalSince(start), 1.0, f.path)
+                count += 1
+            }
+        }
+        XCTAssertGreaterThan(count, 0, "no regression inputs found")
+    }
+}

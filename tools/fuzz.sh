@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Coverage-guided fuzzing of every file reader (libFuzzer through `swiftc -sanitize=fuzzer`, with
+# AddressSanitizer and leak detection).
+#
+#     tools/fuzz.sh SECONDS [TARGET ...]      targets: pickle zip safetensors gguf npy png jpeg (default: all)
+#     tools/fuzz.sh 0                          build only
+#
+# Builds two fuzz binaries into $REPTOK_FUZZ_DIR (default .build-fuzz): the Quant sources with
+# Tests/Fuzz/QuantHarness.swift (pickle, zip, safetensors, gguf) and the ImageIO sources with
+# Tests/Fuzz/ImageHarness.swift and the libpng/libjpeg shim (npy, png, jpeg). Then runs each target
+# for SECONDS, starting from the committed seeds in Tests/Fuzz/corpus/<target>/ (never modified;
+# new inputs go to $REPTOK_FUZZ_DIR/corpus/<target>/). Exits non-zero when any target crashes, leaks,
+# takes more than 1 s on one input, or allocates more than 100 MB at once; the input is kept as
+# $REPTOK_FUZZ_DIR/artifacts/<target>-crash-... (add it to Tests/Fuzz/regressions/<target>/, which
+# the normal test suite runs through the same reader probes).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH=/opt/swift/usr/bin:$PATH
+SECS=${1:?usage: tools/fuzz.sh SECONDS [TARGET ...]}
+shift
+TARGETS=("$@")
+[ ${#TARGETS[@]} -eq 0 ] && TARGETS=(pickle zip safetensors gguf npy png jpeg)
+B=${REPTOK_FUZZ_DIR:-.build-fuzz}
+mkdir -p "$B/artifacts"
+SAN=(-sanitize=fuzzer,address -O -g -parse-as-library -suppress-warnings)
+
+# Runs a build step with its output in $B/build.log (the linker is chatty), showing it on failure.
+quietly() { if ! "$@" > "$B/build.log" 2>&1; then cat "$B/build.log" >&2; exit 1; fi; }
+# Rebuilds a binary only when one of its sources is newer.
+stale() { local out=$1; shift; [ ! -e "$out" ] || [ -n "$(find "$@" -newer "$out" -print -quit)" ]; }
+
+needs_quant=0; needs_image=0
+for t in "${TARGETS[@]}"; do
+    case $t in
+        pickle|zip|safetensors|gguf) needs_quant=1 ;;
+        npy|png|jpeg) needs_image=1 ;;
+        *) echo "fuzz: unknown target $t" >&2; exit 2 ;;
+    esac
+done
+
+if [ $needs_quant = 1 ] && stale "$B/fuzz-quant" Sources/Quant Tests/Fuzz/QuantHarness.swift; then
+    echo "fuzz: building $B/fuzz-quant"
+    quietly swiftc "${SAN[@]}" -module-name Quant Sources/Quant/*.swift Tests/Fuzz/QuantHarness.swift -o "$B/fuzz-quant"
+fi
+if [ $needs_image = 1 ] && stale "$B/fuzz-image" Sources/ImageIO Sources/CImageShim Tests/Fuzz/ImageHarness.swift; then
+    echo "fuzz: building $B/fuzz-image"
+    mkdir -p "$B/shim"
+    printf 'module CImageShim {\n    header "%s/Sources/CImageShim/include/rtk_image.h"\n    export *\n}\n' "$PWD" > "$B/shim/module.modulemap"
+    CFLAGS="$(pkg-config --cflags libpng libjpeg)"
+    for c in rtk_png rtk_jpeg; do
+        quietly clang -O1 -g -fsanitize=fuzzer-no-link,address $CFLAGS -I Sources/CImageShim/include -c "Sources/CImageShim/$c.c" -o "$B/shim/$c.o"
+    done
+    quietly swiftc "${SAN[@]}" -module-name ImageIO -I "$B/shim" Sources/ImageIO/*.swift Tests/Fuzz/ImageHarness.swift \
+        "$B/shim/rtk_png.o" "$B/shim/rtk_jpeg.o" $(pkg-config --libs libpng libjpeg) -o "$B/fuzz-image"
+fi
+
+[ "$SECS" = 0 ] && { echo "fuzz: built"; exit 0; }
+failed=()
+for t in "${TARGETS[@]}"; do
+    case $t in pickle|zip|safetensors|gguf) bin=$B/fuzz-quant ;; *) bin=$B/fuzz-image ;; esac
+    mkdir -p "$B/corpus/$t"
+    echo "fuzz: $t for ${SECS} s"
+    # -timeout: a hang is > 1 s on one input; -malloc_limit_mb: no single allocation over 100 MB.
+    # A small ASan quarantine keeps memory (and the time spent recycling it) low on long runs; the
+    # Swift backtracer is off so that libFuzzer itself reports a trap and keeps the input.
+    if ! REPTOK_FUZZ_TARGET=$t ASAN_OPTIONS=quarantine_size_mb=16:detect_leaks=1 SWIFT_BACKTRACE=enable=no "$bin" "$B/corpus/$t" "Tests/Fuzz/corpus/$t" \
+            -max_total_time="$SECS" -timeout=1 -malloc_limit_mb=100 -rss_limit_mb=2048 -max_len=65536 \
+            -detect_leaks=1 -print_final_stats=1 -artifact_prefix="$B/artifacts/$t-" > "$B/$t.log" 2>&1; then
+        failed+=("$t")
+        echo "fuzz: $t FAILED; last lines of $B/$t.log:" >&2
+        tail -40 "$B/$t.log" >&2
+    else
+        grep -E "stat::number_of_executed_units|stat::peak_rss_mb" "$B/$t.log" | tr '\n' ' '; echo
+    fi
+done
+if [ ${#failed[@]} -gt 0 ]; then
+    echo "fuzz: failures in: ${failed[*]}" >&2
+    exit 1
+fi
+echo "fuzz: ${#TARGETS[@]} target(s), ${SECS} s each: no crash, leak or hang"
