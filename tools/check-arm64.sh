@@ -95,7 +95,11 @@ run_step() {
     local kind=$1 name=$2; shift 2
     local t0=$SECONDS status=0
     : > "$NOTE"
-    ( set -euo pipefail; "$@" ) > "$LOGS/$name.log" 2>&1 || status=$?
+    # Not `( ... ) || status=$?`: bash ignores set -e inside a subshell whose status is tested.
+    set +e
+    ( set -euo pipefail; "$@" ) > "$LOGS/$name.log" 2>&1
+    status=$?
+    set -e
     local dt=$((SECONDS - t0)) note
     note=$(tr '\n' ' ' < "$NOTE" | sed 's/ *$//')
     if [ "$status" -eq 0 ]; then
@@ -366,26 +370,32 @@ PY
 }
 
 # ---------------------------------------------------------------------------------------------
-cd "$REPO"
-echo "check-arm64: $REPO, target CPU $CPU, $([ "$NATIVE" = 1 ] && echo "emulated compiler" || echo "cross compiler"), logs in $LOGS"
-fatal host-tools host_tools
-find_rewrites
-fatal arm64-root arm_root
-[ "$NATIVE" = 1 ] || fatal cross-root cross_root
-fatal host-build host_build
-if [ "$NATIVE" = 1 ]; then fatal arm64-build arm_build_native; else fatal arm64-build arm_build_cross; fi
+# The steps. (One function, called on the last line: bash has read all of it before it starts,
+# so editing this file while a check runs cannot change the running check.)
+main() {
+    cd "$REPO"
+    echo "check-arm64: $REPO, target CPU $CPU, $([ "$NATIVE" = 1 ] && echo "emulated compiler" || echo "cross compiler"), logs in $LOGS"
+    fatal host-tools host_tools
+    find_rewrites
+    fatal arm64-root arm_root
+    [ "$NATIVE" = 1 ] || fatal cross-root cross_root
+    fatal host-build host_build
+    if [ "$NATIVE" = 1 ]; then fatal arm64-build arm_build_native; else fatal arm64-build arm_build_cross; fi
 
-check tests-neon-sdot arm_tests max neon KernelsTests RuntimeTests
-check tests-neon-no-sdot arm_tests cortex-a72 neon KernelsTests RuntimeTests
-check tests-generic arm_tests max generic KernelsTests RuntimeTests
-if [ "$FULL_SUITE" = 1 ]; then check tests-full-suite arm_tests max -; fi
+    check tests-neon-sdot arm_tests max neon KernelsTests RuntimeTests
+    check tests-neon-no-sdot arm_tests cortex-a72 neon KernelsTests RuntimeTests
+    check tests-generic arm_tests max generic KernelsTests RuntimeTests
+    if [ "$FULL_SUITE" = 1 ]; then check tests-full-suite arm_tests max -; fi
 
-fatal out-host host_outputs
-check out-arm64 arm_outputs
-for mode in w8a32 w8a8; do
-    check "out-generate-$mode" compare "generate-$mode.png"
-    check "out-reconstruct-$mode" compare "reconstruct-$mode.png"
-    check "out-encode-$mode" compare "encode-$mode.npy"
-done
-summary
-[ ${#FAILED[@]} -eq 0 ]
+    fatal out-host host_outputs
+    check out-arm64 arm_outputs
+    local mode
+    for mode in w8a32 w8a8; do
+        check "out-generate-$mode" compare "generate-$mode.png"
+        check "out-reconstruct-$mode" compare "reconstruct-$mode.png"
+        check "out-encode-$mode" compare "encode-$mode.npy"
+    done
+    summary
+    [ ${#FAILED[@]} -eq 0 ]
+}
+main; exit $?
