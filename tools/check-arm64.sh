@@ -171,14 +171,15 @@ find_rewrites() {
 
 in_root() {
     local root=$1; shift
+    # Mount points are made after /tmp (the repository may live under /tmp).
     local mounts="mount -t proc proc '$root/proc'; mount --rbind /dev '$root/dev'; mount -t tmpfs -o mode=1777 tmpfs '$root/tmp';"
-    if [ -d "$root$REPO" ]; then mounts+=" mount --bind '$REPO' '$root$REPO';"; fi
+    mounts+=" mkdir -p '$root$REPO'; mount --bind '$REPO' '$root$REPO';"
     local m
     for m in "${MIRRORS[@]}"; do
-        [ -d "$root$m" ] && mounts+=" mount --bind '$m' '$root$m'; mount -o remount,bind,ro '$root$m';"
+        mounts+=" mkdir -p '$root$m'; mount --bind '$m' '$root$m'; mount -o remount,bind,ro '$root$m';"
     done
-    if [ "$root" = "$CROSS_ROOT" ] && [ -d "$root$SYSROOT" ]; then
-        mounts+=" mount --bind '$ARM_ROOT' '$root$SYSROOT'; mount -o remount,bind,ro '$root$SYSROOT';"
+    if [ "$root" = "$CROSS_ROOT" ]; then
+        mounts+=" mkdir -p '$root$SYSROOT'; mount --bind '$ARM_ROOT' '$root$SYSROOT'; mount -o remount,bind,ro '$root$SYSROOT';"
     fi
     cp -L /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
     unshare --mount --propagation private -- /bin/sh -euc \
@@ -213,10 +214,6 @@ make_root() {
         printf '%s\n' $packages $(cat "$root/etc/reptok-root" 2>/dev/null) | sort -u > "$root/etc/reptok-root.new"
         mv "$root/etc/reptok-root.new" "$root/etc/reptok-root"
     fi
-    # Mount points for the repository, the package mirrors (and in the cross root, the sysroot).
-    mkdir -p "$root$REPO"
-    local m
-    for m in "${MIRRORS[@]}"; do mkdir -p "$root$m"; done
     # The host's GitHub URL rewrites, exactly, in the root's system git configuration (written
     # by the host's git: same file format, no emulation; replaced on every run).
     local conf=$root/etc/gitconfig k r
@@ -245,10 +242,7 @@ arm_root() {
     fi
 }
 
-cross_root() {
-    make_root "$CROSS_ROOT" amd64 "$CROSS_PACKAGES"
-    mkdir -p "$CROSS_ROOT$SYSROOT"
-}
+cross_root() { make_root "$CROSS_ROOT" amd64 "$CROSS_PACKAGES"; }
 
 # ---------------------------------------------------------------------------------------------
 # Builds.
