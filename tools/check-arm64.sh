@@ -20,7 +20,8 @@
 #                 (about ten times slower; scratch folder .build-arm64-native).
 #   tests-*       KernelsTests + RuntimeTests under emulation at each instruction level:
 #                 REPTOK_ISA=neon with sdot visible (QEMU_CPU=max) and hidden (QEMU_CPU=cortex-a72),
-#                 and REPTOK_ISA=generic; then the whole suite once (QEMU_CPU=max).
+#                 and REPTOK_ISA=generic; then the rest of the suite, QuantTests and CLITests
+#                 (QEMU_CPU=max; --skip-full-suite leaves them out).
 #   out-*         reptok generate / reconstruct / encode with the default model, --compute w8a32
 #                 and w8a8, on aarch64 (emulated) and on the host; W8A8 and integer results must be
 #                 bit-identical, float ones within 1e-5 relative L2 (PNG: identical or PSNR >= 80 dB).
@@ -187,31 +188,35 @@ in_root() {
         sh "$@"
 }
 
-# Builds ROOT for ARCH with PACKAGES once (marker: ROOT/etc/reptok-root); afterwards only
-# installs packages added to the list since. A half-built root (ROOT.partial) is started over.
+# Builds ROOT for ARCH with PACKAGES once, in ROOT.partial, moved to ROOT when complete (marker:
+# ROOT/etc/reptok-root, the package list); afterwards only installs packages added to the list
+# since. A ROOT.partial left by an interrupted run is started over. debootstrap runs in a
+# private mount namespace, so an interruption leaves no mounts behind.
 make_root() {
     local root=$1 arch=$2 packages=$3
     if [ ! -f "$root/etc/reptok-root" ]; then
         [ ! -e "$root" ] || { echo "$root exists but is not a finished root: remove it"; return 1; }
         local tmp=$root.partial
-        rm -rf "$tmp"
+        rm -rf --one-file-system "$tmp"
         mkdir -p "$(dirname "$root")"
         if [ "$arch" = amd64 ]; then
-            debootstrap --arch=amd64 --variant=minbase "$SUITE" "$tmp" "$MIRROR"
+            unshare --mount --propagation private -- debootstrap --arch=amd64 --variant=minbase "$SUITE" "$tmp" "$MIRROR"
         else
             debootstrap --arch="$arch" --variant=minbase --foreign "$SUITE" "$tmp" "$MIRROR"
-            chroot "$tmp" /debootstrap/debootstrap --second-stage
+            unshare --mount --propagation private -- chroot "$tmp" /debootstrap/debootstrap --second-stage
         fi
+        in_root "$tmp" sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" && apt-get clean' sh $packages
+        printf '%s\n' $packages | sort -u > "$tmp/etc/reptok-root"
         mv "$tmp" "$root"
         note "built"
     else
         note "reused"
     fi
     local want=() p
-    for p in $packages; do grep -qx "$p" "$root/etc/reptok-root" 2>/dev/null || want+=("$p"); done
+    for p in $packages; do grep -qx "$p" "$root/etc/reptok-root" || want+=("$p"); done
     if [ ${#want[@]} -gt 0 ]; then
         in_root "$root" sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" && apt-get clean' sh "${want[@]}"
-        printf '%s\n' $packages $(cat "$root/etc/reptok-root" 2>/dev/null) | sort -u > "$root/etc/reptok-root.new"
+        printf '%s\n' $packages $(cat "$root/etc/reptok-root") | sort -u > "$root/etc/reptok-root.new"
         mv "$root/etc/reptok-root.new" "$root/etc/reptok-root"
     fi
     # The host's GitHub URL rewrites, exactly, in the root's system git configuration (written
@@ -285,7 +290,7 @@ arm_build_native() {
 # ---------------------------------------------------------------------------------------------
 # Tests under emulation. The XCTest runner takes a comma-separated list of Module.Class names.
 BUNDLE=$ARM_BIN/reptokPackageTests.xctest
-arm_tests() {   # arm_tests QEMU_CPU ISA|- [MODULE...]   (-: REPTOK_ISA unset; no module: all)
+arm_tests() {   # arm_tests QEMU_CPU ISA|- [MODULE...]   (-: REPTOK_ISA unset; no module: every test)
     local qcpu=$1 isa=$2; shift 2
     local list filter=() env=(QEMU_CPU="$qcpu")
     [ "$isa" = - ] || env+=(REPTOK_ISA="$isa")
@@ -379,7 +384,8 @@ main() {
     check tests-neon-sdot arm_tests max neon KernelsTests RuntimeTests
     check tests-neon-no-sdot arm_tests cortex-a72 neon KernelsTests RuntimeTests
     check tests-generic arm_tests max generic KernelsTests RuntimeTests
-    if [ "$FULL_SUITE" = 1 ]; then check tests-full-suite arm_tests max -; fi
+    # The rest of the suite (the kernel and runtime tests have run three times above).
+    if [ "$FULL_SUITE" = 1 ]; then check tests-quant-cli arm_tests max - QuantTests CLITests; fi
 
     fatal out-host host_outputs
     check out-arm64 arm_outputs
