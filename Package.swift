@@ -9,14 +9,26 @@
 // -----------
 // The SIMD kernels need the compiler to know the target CPU: without `-target-cpu`,
 // `SIMD16<Float>.addProduct` lowers to scalar `fmaf` calls (about 100x slower).
-// By default we build for the machine doing the build (`native`). For a portable
+// On x86-64 we build by default for the machine doing the build (`native`). For a portable
 // binary set REPTOK_TARGET_CPU before building, e.g.
 //     REPTOK_TARGET_CPU=haswell   swift build -c release     (AVX2 machines)
 //     REPTOK_TARGET_CPU=none      swift build -c release     (compiler default, slow)
+// On aarch64 the default is `none`: the baseline (armv8-a) already has NEON, which is all the
+// Swift SIMD code needs, and `native` is not reliable there (under qemu-user the compiler sees
+// the emulator's CPU description). Name the board's core to tune for it:
+//     REPTOK_TARGET_CPU=cortex-a72  swift build -c release   (Raspberry Pi 4)
+//     REPTOK_TARGET_CPU=cortex-a76  swift build -c release   (Raspberry Pi 5; adds dot product)
+// This default follows the machine that evaluates this manifest, so a cross build from x86-64
+// must set REPTOK_TARGET_CPU (tools/check-arm64.sh does).
 import Foundation
 import PackageDescription
 
-let targetCPU = ProcessInfo.processInfo.environment["REPTOK_TARGET_CPU"] ?? "native"
+#if arch(arm64)
+let defaultTargetCPU = "none"
+#else
+let defaultTargetCPU = "native"
+#endif
+let targetCPU = ProcessInfo.processInfo.environment["REPTOK_TARGET_CPU"] ?? defaultTargetCPU
 let cpuFlags: [SwiftSetting] = targetCPU == "none" ? [] : [.unsafeFlags(["-target-cpu", targetCPU])]
 let fastMath: [SwiftSetting] = cpuFlags + [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
 

@@ -1,0 +1,401 @@
+#!/usr/bin/env bash
+# Builds reptok for aarch64 and tests it under qemu-user emulation, on an x86-64 Debian
+# machine where we are root. One command; safe to run again (the Debian roots are cached).
+#
+#   tools/check-arm64.sh [--cpu cortex-a72|cortex-a76] [--native] [--if-cached] [--skip-full-suite]
+#
+# Steps (each prints one summary line with its time; logs go to .build-arm64/logs/):
+#   host-tools    apt: qemu-user-static binfmt-support debootstrap; mounts binfmt_misc if needed
+#                 and enables the qemu-aarch64 handler; the project's tools/setup.sh
+#   arm64-root    an arm64 Debian 13 (trixie) root with swiftlang 6.0.3, libpng-dev, libjpeg-dev,
+#                 pkg-config, python3-numpy, git (+ the PyPI gguf reader the tests use); built once,
+#                 then reused: $REPTOK_ARM64_ROOT, default ~/.cache/reptok/arm64-root
+#   cross-root    an amd64 Debian 13 root with the same swiftlang release: the cross compiler;
+#                 built once: $REPTOK_CROSS_ROOT, default ~/.cache/reptok/amd64-cross-root
+#   host-build    the x86-64 reference: swift build -c release --scratch-path .build-host
+#   arm64-build   reptok and the test bundle for aarch64-unknown-linux-gnu, release,
+#                 REPTOK_TARGET_CPU=cortex-a72 (--cpu cortex-a76 for the Pi 5's core), into
+#                 .build-arm64. Compiled natively by the cross root with the arm64 root as
+#                 sysroot; --native compiles inside the arm64 root under emulation instead
+#                 (about ten times slower; scratch folder .build-arm64-native).
+#   tests-*       KernelsTests + RuntimeTests under emulation at each instruction level:
+#                 REPTOK_ISA=neon with sdot visible (QEMU_CPU=max) and hidden (QEMU_CPU=cortex-a72),
+#                 and REPTOK_ISA=generic; then the rest of the suite, QuantTests and CLITests
+#                 (QEMU_CPU=max; --skip-full-suite leaves them out).
+#   out-*         reptok generate / reconstruct / encode with the default model, --compute w8a32
+#                 and w8a8, on aarch64 (emulated) and on the host; W8A8 and integer results must be
+#                 bit-identical, float ones within 1e-5 relative L2 (PNG: identical or PSNR >= 80 dB).
+#
+# The repository is bind-mounted into the roots at its own path. If the host's git rewrites
+# GitHub URLs to a local package mirror (url.<base>.insteadOf), that mirror is bind-mounted
+# read-only at the same path and the rewrite is copied into the roots' git configuration;
+# without such a rewrite the roots fetch packages from the network as usual.
+#
+# Environment: REPTOK_ARM64_ROOT, REPTOK_CROSS_ROOT (cache folders, outside the repository),
+# REPTOK_DEBIAN_MIRROR (default http://deb.debian.org/debian).
+# Exit status: 0 when every step passed, 1 otherwise (2 for usage errors).
+set -euo pipefail
+
+REPO=$(cd "$(dirname "$0")/.." && pwd -P)
+CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/reptok
+ARM_ROOT=${REPTOK_ARM64_ROOT:-$CACHE/arm64-root}
+CROSS_ROOT=${REPTOK_CROSS_ROOT:-$CACHE/amd64-cross-root}
+MIRROR=${REPTOK_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+SUITE=trixie
+CPU=cortex-a72
+NATIVE=0
+IF_CACHED=0
+FULL_SUITE=1
+ARM_PACKAGES="swiftlang libpng-dev libjpeg-dev pkg-config python3-numpy python3-yaml python3-tqdm python3-pip git ca-certificates"
+CROSS_PACKAGES="swiftlang libpng-dev libjpeg-dev pkg-config git ca-certificates"
+TRIPLE=aarch64-unknown-linux-gnu
+SWIFT_LIBDIR=/usr/libexec/swift/lib/swift    # Debian swiftlang's resource folder
+SYSROOT=/sysroot                              # where the cross root sees the arm64 root
+
+usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --cpu) CPU=${2:?--cpu needs a value}; shift ;;
+        --cpu=*) CPU=${1#--cpu=} ;;
+        --native) NATIVE=1 ;;
+        --if-cached) IF_CACHED=1 ;;
+        --skip-full-suite) FULL_SUITE=0 ;;
+        -h|--help) usage; exit 0 ;;
+        *) echo "check-arm64: unknown option $1 (see --help)" >&2; exit 2 ;;
+    esac
+    shift
+done
+case "$CPU" in cortex-a72|cortex-a76) ;; *) echo "check-arm64: --cpu must be cortex-a72 or cortex-a76, not $CPU" >&2; exit 2 ;; esac
+case "$ARM_ROOT$CROSS_ROOT" in "$REPO"/*) echo "check-arm64: the root caches must be outside the repository" >&2; exit 2 ;; esac
+
+die() { echo "check-arm64: $*" >&2; exit 1; }
+[ "$(id -u)" -eq 0 ] || die "needs root (debootstrap, chroot and bind mounts)"
+[ "$(uname -m)" = x86_64 ] || die "runs on an x86-64 host (this one is $(uname -m))"
+
+if [ "$IF_CACHED" = 1 ]; then
+    for r in "$ARM_ROOT" $([ "$NATIVE" = 1 ] || echo "$CROSS_ROOT"); do
+        if [ ! -f "$r/etc/reptok-root" ]; then
+            echo "check-arm64: skipped: no cached root at $r (run tools/check-arm64.sh once to build it)"
+            exit 0
+        fi
+    done
+fi
+
+if [ "$NATIVE" = 1 ]; then SCRATCH=.build-arm64-native; else SCRATCH=.build-arm64; fi
+LOGS=$REPO/$SCRATCH/logs
+OUT=$REPO/$SCRATCH/outputs
+mkdir -p "$LOGS"
+FAILED=()
+
+# ---------------------------------------------------------------------------------------------
+# Steps: `step NAME FUNCTION ARGS...` runs the function with its output in $LOGS/NAME.log and
+# prints one line: status, name, seconds, and what the function wrote to $NOTE (if anything).
+# `fatal` steps end the run on failure; `check` steps are recorded and the run goes on.
+NOTE=$LOGS/.note
+run_step() {
+    local kind=$1 name=$2; shift 2
+    local t0=$SECONDS status=0
+    : > "$NOTE"
+    # Not `( ... ) || status=$?`: bash ignores set -e inside a subshell whose status is tested.
+    set +e
+    ( set -euo pipefail; "$@" ) > "$LOGS/$name.log" 2>&1
+    status=$?
+    set -e
+    local dt=$((SECONDS - t0)) note
+    note=$(tr '\n' ' ' < "$NOTE" | sed 's/ *$//')
+    if [ "$status" -eq 0 ]; then
+        printf 'ok    %-26s %5ds  %s\n' "$name" "$dt" "$note"
+    else
+        printf 'FAIL  %-26s %5ds  %s (log: %s)\n' "$name" "$dt" "$note" "$LOGS/$name.log"
+        tail -n 25 "$LOGS/$name.log" | sed 's/^/      | /'
+        FAILED+=("$name")
+        if [ "$kind" = fatal ]; then summary; exit 1; fi
+    fi
+}
+fatal() { run_step fatal "$@"; }
+check() { run_step check "$@"; }
+note() { echo "$*" >> "$NOTE"; }
+summary() {
+    if [ ${#FAILED[@]} -eq 0 ]; then echo "check-arm64: all steps passed ($((SECONDS / 60)) min $((SECONDS % 60)) s)"
+    else echo "check-arm64: FAILED: ${FAILED[*]}"; fi
+}
+
+# ---------------------------------------------------------------------------------------------
+# Host tools, binfmt.
+host_tools() {
+    local need=()
+    command -v qemu-aarch64-static >/dev/null || need+=(qemu-user-static)
+    command -v update-binfmts >/dev/null || need+=(binfmt-support)
+    command -v debootstrap >/dev/null || need+=(debootstrap)
+    command -v unshare >/dev/null || need+=(util-linux)
+    if [ ${#need[@]} -gt 0 ]; then
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
+    fi
+    if [ ! -e /proc/sys/fs/binfmt_misc/register ]; then
+        mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc \
+            || { echo "cannot mount binfmt_misc (a container without the privilege?)"; return 1; }
+    fi
+    if ! grep -qs '^enabled' /proc/sys/fs/binfmt_misc/qemu-aarch64; then
+        update-binfmts --enable qemu-aarch64 || update-binfmts --import qemu-aarch64
+    fi
+    grep -qs '^enabled' /proc/sys/fs/binfmt_misc/qemu-aarch64 || { echo "qemu-aarch64 binfmt handler not enabled"; return 1; }
+    # F (fix binary): the kernel opens the interpreter at registration, so it works in a chroot.
+    grep -qs '^flags:.*F' /proc/sys/fs/binfmt_misc/qemu-aarch64 || { echo "qemu-aarch64 handler lacks the F flag"; return 1; }
+    PATH=/opt/swift/usr/bin:$PATH command -v swift >/dev/null || { echo "no host Swift (expected at /opt/swift/usr/bin or on PATH)"; return 1; }
+    bash "$REPO/tools/setup.sh"
+    note "$(qemu-aarch64-static --version | head -n 1)"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Roots. `in_root ROOT CMD...` runs CMD chrooted in ROOT, in a private mount namespace (the
+# mounts disappear with it): /proc, /dev, a fresh /tmp, the repository and the package
+# mirrors at their own paths, and for the cross root the arm64 root at $SYSROOT.
+MIRRORS=()       # local folders the host's git rewrites GitHub URLs to
+REWRITES=()      # "base<TAB>insteadOf" pairs, in the host's order
+find_rewrites() {
+    local key val base
+    while read -r key val; do
+        base=${key#url.}; base=${base%.insteadof}
+        REWRITES+=("$base"$'\t'"$val")
+        case "$base" in
+            file://*) base=${base#file://} ;;
+            /*) ;;
+            *) continue ;;
+        esac
+        base=${base%/}
+        [ -d "$base" ] || continue
+        case " ${MIRRORS[*]-} " in *" $base "*) ;; *) MIRRORS+=("$base") ;; esac
+    done < <({ git config --system --get-regexp '^url\..*\.insteadof$' || true
+               git config --global --get-regexp '^url\..*\.insteadof$' || true; } 2>/dev/null)
+}
+
+in_root() {
+    local root=$1; shift
+    # Mount points are made after /tmp (the repository may live under /tmp).
+    local mounts="mount -t proc proc '$root/proc'; mount --rbind /dev '$root/dev'; mount -t tmpfs -o mode=1777 tmpfs '$root/tmp';"
+    mounts+=" mkdir -p '$root$REPO'; mount --bind '$REPO' '$root$REPO';"
+    local m
+    for m in "${MIRRORS[@]}"; do
+        mounts+=" mkdir -p '$root$m'; mount --bind '$m' '$root$m'; mount -o remount,bind,ro '$root$m';"
+    done
+    if [ "$root" = "$CROSS_ROOT" ]; then
+        mounts+=" mkdir -p '$root$SYSROOT'; mount --bind '$ARM_ROOT' '$root$SYSROOT'; mount -o remount,bind,ro '$root$SYSROOT';"
+    fi
+    cp -L /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
+    unshare --mount --propagation private -- /bin/sh -euc \
+        "$mounts exec chroot '$root' /usr/bin/env -i HOME=/root LANG=C.UTF-8 PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin \"\$@\"" \
+        sh "$@"
+}
+
+# Builds ROOT for ARCH with PACKAGES once, in ROOT.partial, moved to ROOT when complete (marker:
+# ROOT/etc/reptok-root, the package list); afterwards only installs packages added to the list
+# since. A ROOT.partial left by an interrupted run is started over. debootstrap runs in a
+# private mount namespace, so an interruption leaves no mounts behind.
+make_root() {
+    local root=$1 arch=$2 packages=$3
+    if [ ! -f "$root/etc/reptok-root" ]; then
+        [ ! -e "$root" ] || { echo "$root exists but is not a finished root: remove it"; return 1; }
+        local tmp=$root.partial
+        rm -rf --one-file-system "$tmp"
+        mkdir -p "$(dirname "$root")"
+        if [ "$arch" = amd64 ]; then
+            unshare --mount --propagation private -- debootstrap --arch=amd64 --variant=minbase "$SUITE" "$tmp" "$MIRROR"
+        else
+            debootstrap --arch="$arch" --variant=minbase --foreign "$SUITE" "$tmp" "$MIRROR"
+            unshare --mount --propagation private -- chroot "$tmp" /debootstrap/debootstrap --second-stage
+        fi
+        in_root "$tmp" sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" && apt-get clean' sh $packages
+        printf '%s\n' $packages | sort -u > "$tmp/etc/reptok-root"
+        mv "$tmp" "$root"
+        note "built"
+    else
+        note "reused"
+    fi
+    local want=() p
+    for p in $packages; do grep -qx "$p" "$root/etc/reptok-root" || want+=("$p"); done
+    if [ ${#want[@]} -gt 0 ]; then
+        in_root "$root" sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" && apt-get clean' sh "${want[@]}"
+        printf '%s\n' $packages $(cat "$root/etc/reptok-root") | sort -u > "$root/etc/reptok-root.new"
+        mv "$root/etc/reptok-root.new" "$root/etc/reptok-root"
+    fi
+    # The host's GitHub URL rewrites, exactly, in the root's system git configuration (written
+    # by the host's git: same file format, no emulation; replaced on every run).
+    local conf=$root/etc/gitconfig k r
+    touch "$conf"
+    for k in $(git config --file "$conf" --name-only --get-regexp '^url\..*\.insteadof$' | sort -u); do
+        git config --file "$conf" --unset-all "$k"
+    done
+    for r in "${REWRITES[@]}"; do
+        git config --file "$conf" --add "url.${r%%$'\t'*}.insteadOf" "${r#*$'\t'}"
+    done
+    note "$root: $(du -sh --one-file-system "$root" | cut -f1),"
+    note "swiftlang $(awk '/^Package: swiftlang$/ {p = 1} p && /^Version:/ {print $2; exit}' "$root/var/lib/dpkg/status")"
+}
+
+arm_root() {
+    make_root "$ARM_ROOT" arm64 "$ARM_PACKAGES"
+    # The independent GGUF reader the QuantTests use (not packaged by Debian; pure Python, its
+    # dependencies are the python3-* packages above). The host downloads it, with its own pip
+    # configuration (index, certificates), and the root installs that wheel offline.
+    if ! ls -d "$ARM_ROOT"/usr/local/lib/python3*/dist-packages/gguf >/dev/null 2>&1; then
+        local wheels=/var/cache/reptok-wheels
+        rm -rf "$ARM_ROOT$wheels"; mkdir -p "$ARM_ROOT$wheels"
+        python3 -m pip download --quiet --no-deps --only-binary=:all: -d "$ARM_ROOT$wheels" gguf
+        in_root "$ARM_ROOT" sh -c 'pip3 install --quiet --no-index --no-deps --break-system-packages "$1"/gguf-*.whl' sh "$wheels"
+        in_root "$ARM_ROOT" python3 -c 'import gguf'
+    fi
+}
+
+cross_root() { make_root "$CROSS_ROOT" amd64 "$CROSS_PACKAGES"; }
+
+# ---------------------------------------------------------------------------------------------
+# Builds.
+host_build() {
+    cd "$REPO"
+    PATH=/opt/swift/usr/bin:$PATH nice -n 10 swift build -c release --scratch-path .build-host
+    note "$(PATH=/opt/swift/usr/bin:$PATH swift --version 2>/dev/null | head -n 1 | sed 's/ *(.*//')"
+}
+
+ARM_BIN=$REPO/$SCRATCH/$TRIPLE/release
+arm_build_cross() {
+    # The cross root's swiftlang compiles; the arm64 root supplies headers, libraries and the
+    # aarch64 Swift modules (-sdk, -resource-dir). SwiftPM's --sdk reaches clang but not swiftc,
+    # which needs it too (or Glibc is looked up in the amd64 headers: "missing required module
+    # 'SwiftGlibc'"). lld (shipped with swiftlang) links. The binaries look for the Swift
+    # runtime where Debian's swiftlang installs it on the board.
+    in_root "$CROSS_ROOT" env REPTOK_TARGET_CPU="$CPU" \
+        PKG_CONFIG_SYSROOT_DIR="$SYSROOT" \
+        PKG_CONFIG_LIBDIR="$SYSROOT/usr/lib/$TRIPLE_MULTIARCH/pkgconfig:$SYSROOT/usr/share/pkgconfig" \
+        sh -c 'cd "$1" && shift && exec nice -n 10 swift build "$@"' sh "$REPO" \
+        -c release --scratch-path "$SCRATCH" --build-tests \
+        --triple "$TRIPLE" --sdk "$SYSROOT" \
+        -Xswiftc -sdk -Xswiftc "$SYSROOT" \
+        -Xswiftc -resource-dir -Xswiftc "$SYSROOT$SWIFT_LIBDIR" \
+        -Xswiftc -use-ld=lld \
+        -Xswiftc -no-toolchain-stdlib-rpath \
+        -Xlinker -rpath -Xlinker "$SWIFT_LIBDIR/linux" \
+        -Xcc --sysroot="$SYSROOT"
+    note "REPTOK_TARGET_CPU=$CPU, cross-compiled"
+}
+TRIPLE_MULTIARCH=aarch64-linux-gnu
+
+arm_build_native() {
+    in_root "$ARM_ROOT" env REPTOK_TARGET_CPU="$CPU" \
+        sh -c 'cd "$1" && shift && exec nice -n 10 swift build "$@"' sh "$REPO" \
+        -c release --scratch-path "$SCRATCH" --build-tests
+    note "REPTOK_TARGET_CPU=$CPU, compiled under emulation"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Tests under emulation. The XCTest runner takes a comma-separated list of Module.Class names.
+BUNDLE=$ARM_BIN/reptokPackageTests.xctest
+arm_tests() {   # arm_tests QEMU_CPU ISA|- [MODULE...]   (-: REPTOK_ISA unset; no module: every test)
+    local qcpu=$1 isa=$2; shift 2
+    local list filter=() env=(QEMU_CPU="$qcpu")
+    [ "$isa" = - ] || env+=(REPTOK_ISA="$isa")
+    if [ $# -gt 0 ]; then
+        list=$(in_root "$ARM_ROOT" "$BUNDLE" --list-tests | sed -n 's,^\([A-Za-z0-9_]*\.[A-Za-z0-9_]*\)/.*,\1,p' | sort -u \
+               | grep -E "^($(IFS='|'; echo "$*"))\." | paste -sd, -)
+        [ -n "$list" ] || { echo "no test classes found for $*"; return 1; }
+        filter=("$list")
+    fi
+    in_root "$ARM_ROOT" env "${env[@]}" sh -c 'cd "$1" && shift && exec "$@"' sh "$REPO" \
+        "$BUNDLE" "${filter[@]}" > "$LOGS/.tests.out" 2>&1 || { cat "$LOGS/.tests.out"; return 1; }
+    cat "$LOGS/.tests.out"
+    note "$(grep -E '^[[:space:]]*Executed [0-9]+ tests' "$LOGS/.tests.out" | tail -n 1 | sed 's/^[[:space:]]*//')"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Outputs: the same commands on the host build and on aarch64 (QEMU_CPU=max, highest level).
+HOST_BIN=$REPO/.build-host/release/reptok
+INPUT=$OUT/input.png
+run_outputs() {   # run_outputs host|arm
+    local side=$1 dir=$OUT/$1 mode
+    rm -rf "$dir"; mkdir -p "$dir"
+    for mode in w8a32 w8a8; do
+        local cmds=(
+            "generate --class 1 --seed 1 --steps 8 --compute $mode -o $dir/generate-$mode.png"
+            "reconstruct $INPUT --steps 8 --seed 1 --compute $mode -o $dir/reconstruct-$mode.png"
+            "encode $INPUT --compute $mode -o $dir/encode-$mode.npy")
+        local c
+        for c in "${cmds[@]}"; do
+            echo "+ reptok $c"
+            # shellcheck disable=SC2086
+            if [ "$side" = host ]; then (cd "$REPO" && "$HOST_BIN" $c --quiet)
+            else in_root "$ARM_ROOT" env QEMU_CPU=max sh -c 'cd "$1" && shift && exec "$@"' sh "$REPO" "$ARM_BIN/reptok" $c --quiet; fi
+        done
+    done
+}
+host_outputs() {
+    mkdir -p "$OUT"
+    # The input image: one the host build generates (lossless PNG, so both sides read the same pixels).
+    (cd "$REPO" && "$HOST_BIN" generate --class 3 --seed 7 --steps 8 --quiet -o "$INPUT")
+    run_outputs host
+}
+arm_outputs() { run_outputs arm; }
+
+compare() {   # compare NAME: host versus arm
+    local name=$1
+    python3 - "$OUT/host/$name" "$OUT/arm/$name" "$REPO/Tests/CLITests/Fixtures/pngread.py" <<'PY' | tee -a "$NOTE"
+import math, subprocess, sys, tempfile, os
+import numpy as np
+a_path, b_path, pngread = sys.argv[1:4]
+exact = "w8a8" in os.path.basename(a_path)
+def load(path):
+    if path.endswith(".npy"):
+        return np.load(path)
+    with tempfile.NamedTemporaryFile(suffix=".rgb") as t:
+        subprocess.run([sys.executable, pngread, path, t.name], check=True, stdout=subprocess.DEVNULL)
+        return np.frombuffer(open(t.name, "rb").read(), dtype=np.uint8)
+a, b = load(a_path), load(b_path)
+if a.shape != b.shape or a.dtype != b.dtype:
+    print(f"shape/type differ: {a.shape} {a.dtype} vs {b.shape} {b.dtype}"); sys.exit(1)
+if np.array_equal(a, b):
+    print("bit-identical"); sys.exit(0)
+if a.dtype == np.uint8:
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    psnr = 10 * math.log10(255.0 ** 2 / mse)
+    diff = int(np.count_nonzero(a != b))
+    ok = not exact and psnr >= 80
+    print(f"{'' if ok else 'NOT '}within bound: PSNR {psnr:.1f} dB, {diff} of {a.size} values differ (need {'identical' if exact else '>= 80 dB'})")
+else:
+    a64, b64 = a.astype(np.float64), b.astype(np.float64)
+    rel = float(np.linalg.norm(a64 - b64) / max(np.linalg.norm(a64), 1e-30))
+    ok = not exact and rel <= 1e-5
+    print(f"{'' if ok else 'NOT '}within bound: relative L2 {rel:.2e} (need {'identical' if exact else '<= 1e-5'})")
+sys.exit(0 if ok else 1)
+PY
+}
+
+# ---------------------------------------------------------------------------------------------
+# The steps. (One function, called on the last line: bash has read all of it before it starts,
+# so editing this file while a check runs cannot change the running check.)
+main() {
+    cd "$REPO"
+    echo "check-arm64: $REPO, target CPU $CPU, $([ "$NATIVE" = 1 ] && echo "emulated compiler" || echo "cross compiler"), logs in $LOGS"
+    fatal host-tools host_tools
+    find_rewrites
+    fatal arm64-root arm_root
+    [ "$NATIVE" = 1 ] || fatal cross-root cross_root
+    fatal host-build host_build
+    if [ "$NATIVE" = 1 ]; then fatal arm64-build arm_build_native; else fatal arm64-build arm_build_cross; fi
+
+    check tests-neon-sdot arm_tests max neon KernelsTests RuntimeTests
+    check tests-neon-no-sdot arm_tests cortex-a72 neon KernelsTests RuntimeTests
+    check tests-generic arm_tests max generic KernelsTests RuntimeTests
+    # The rest of the suite (the kernel and runtime tests have run three times above).
+    if [ "$FULL_SUITE" = 1 ]; then check tests-quant-cli arm_tests max - QuantTests CLITests; fi
+
+    fatal out-host host_outputs
+    check out-arm64 arm_outputs
+    local mode
+    for mode in w8a32 w8a8; do
+        check "out-generate-$mode" compare "generate-$mode.png"
+        check "out-reconstruct-$mode" compare "reconstruct-$mode.png"
+        check "out-encode-$mode" compare "encode-$mode.npy"
+    done
+    summary
+    [ ${#FAILED[@]} -eq 0 ]
+}
+main; exit $?
