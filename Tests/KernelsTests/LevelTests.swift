@@ -113,7 +113,7 @@ final class LevelTests: XCTestCase {
         XCTAssertEqual(try ISA.resolve(""), ISA.best)
         XCTAssertEqual(try ISA.resolve("auto"), ISA.best)
         XCTAssertEqual(try ISA.resolve("generic"), .generic)
-        XCTAssertEqual(try ISA.resolve(" AVX2 ").rawValue, ISA.avx2.isSupported ? "avx2" : "x", "case and blanks ignored")
+        XCTAssertEqual(try ISA.resolve(" GENERIC "), .generic, "case and blanks ignored")
         XCTAssertThrowsError(try ISA.resolve("sse9")) { e in
             XCTAssertEqual(e as? ISAError, .unknown("sse9"))
             XCTAssertTrue("\(e)".contains("auto|avx512vnni|avx512|avx2|neon|generic"), "\(e)")
