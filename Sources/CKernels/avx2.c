@@ -176,10 +176,13 @@ RTK_AVX2 static inline int32_t hsum8(__m256i v) {
     return _mm_cvtsi128_si32(s);
 }
 
-#define RTK_ROWS_AVX2(MR)                                                                        \
-RTK_AVX2 static void rows_avx2_##MR(long nc, long k, const int8_t *a, long lda,                 \
-                                    const int8_t *w, long ldw, int32_t *out, long ldo) {        \
-    const __m256i ones = _mm256_set1_epi16(1);                                                  \
+// One loop for every x86 dot-form int8 kernel: TAG names the instance, ATTR its target,
+// LOADW(p) loads 32 weight bytes as the kernel wants them, STEP(acc, v, x) adds the four-
+// product sums of weights v and activations x into acc. The tail (k % 32) goes through a
+// zero-padded copy, so it takes the same two macros.
+#define RTK_ROWS_X86(TAG, ATTR, LOADW, STEP, MR)                                                 \
+ATTR static void rows_##TAG##_##MR(long nc, long k, const int8_t *a, long lda,                  \
+                                   const int8_t *w, long ldw, int32_t *out, long ldo) {         \
     const long k32 = k & ~31L;                                                                  \
     for (long j = 0; j < nc; j++) {                                                             \
         const int8_t *wr = w + j * ldw;                                                         \
@@ -189,28 +192,26 @@ RTK_AVX2 static void rows_avx2_##MR(long nc, long k, const int8_t *a, long lda, 
         for (; p < k32; p += 32) {                                                              \
             _mm_prefetch((const char *)wr + p + 1024, _MM_HINT_T0);                             \
             _mm_prefetch((const char *)wr + p + 16384, _MM_HINT_T1);                            \
-            const __m256i v = _mm256_loadu_si256((const __m256i *)(wr + p));                    \
-            const __m256i u = _mm256_sign_epi8(v, v);                                           \
-            for (int i = 0; i < MR; i++) {                                                      \
-                const __m256i x = _mm256_loadu_si256((const __m256i *)(a + i * lda + p));       \
-                acc[i] = _mm256_add_epi32(acc[i],                                               \
-                         _mm256_madd_epi16(_mm256_maddubs_epi16(u, _mm256_sign_epi8(x, v)), ones)); \
-            }                                                                                   \
+            const __m256i v = LOADW(wr + p);                                                    \
+            for (int i = 0; i < MR; i++)                                                        \
+                acc[i] = STEP(acc[i], v, _mm256_loadu_si256((const __m256i *)(a + i * lda + p))); \
         }                                                                                       \
         if (p < k) {                                                                            \
             int8_t tail[32] = {0};                                                              \
             memcpy(tail, wr + p, (size_t)(k - p));                                              \
-            const __m256i v = _mm256_loadu_si256((const __m256i *)tail);                        \
-            const __m256i u = _mm256_sign_epi8(v, v);                                           \
-            for (int i = 0; i < MR; i++) {                                                      \
-                const __m256i x = _mm256_loadu_si256((const __m256i *)(a + i * lda + p));       \
-                acc[i] = _mm256_add_epi32(acc[i],                                               \
-                         _mm256_madd_epi16(_mm256_maddubs_epi16(u, _mm256_sign_epi8(x, v)), ones)); \
-            }                                                                                   \
+            const __m256i v = LOADW(tail);                                                      \
+            for (int i = 0; i < MR; i++)                                                        \
+                acc[i] = STEP(acc[i], v, _mm256_loadu_si256((const __m256i *)(a + i * lda + p))); \
         }                                                                                       \
         for (int i = 0; i < MR; i++) out[i * ldo + j] = hsum8(acc[i]);                          \
     }                                                                                           \
 }
+// The sign trick (|w| unsigned, x·sign(w) signed; |w| is shared by the MR rows once the
+// compiler folds the repeated vpsignb v, v).
+#define RTK_LOADW_SIGNED(p) _mm256_loadu_si256((const __m256i *)(p))
+#define RTK_STEP_SIGN(acc, v, x) _mm256_add_epi32(acc, _mm256_madd_epi16(                        \
+    _mm256_maddubs_epi16(_mm256_sign_epi8(v, v), _mm256_sign_epi8(x, v)), _mm256_set1_epi16(1)))
+#define RTK_ROWS_AVX2(MR) RTK_ROWS_X86(avx2, RTK_AVX2, RTK_LOADW_SIGNED, RTK_STEP_SIGN, MR)
 RTK_ROWS_AVX2(1) RTK_ROWS_AVX2(2) RTK_ROWS_AVX2(3) RTK_ROWS_AVX2(4) RTK_ROWS_AVX2(5) RTK_ROWS_AVX2(6)
 
 typedef void (*rows_avx2_fn)(long, long, const int8_t *, long, const int8_t *, long, int32_t *, long);
@@ -336,33 +337,9 @@ void rtk_avxvnni_i8_kernel(int evex, long mr, long kc4, const int8_t *const *a, 
     }
 }
 
-#define RTK_ROWS_DP(TAG, ATTR, DP, MR)                                                           \
-ATTR static void rows_##TAG##_##MR(long nc, long k, const int8_t *a, long lda,                  \
-                                   const int8_t *w, long ldw, int32_t *out, long ldo) {         \
-    const __m256i flip = _mm256_set1_epi8((char)0x80);                                          \
-    const long k32 = k & ~31L;                                                                  \
-    for (long j = 0; j < nc; j++) {                                                             \
-        const int8_t *wr = w + j * ldw;                                                         \
-        __m256i acc[MR];                                                                        \
-        for (int i = 0; i < MR; i++) acc[i] = _mm256_setzero_si256();                           \
-        long p = 0;                                                                             \
-        for (; p < k32; p += 32) {                                                              \
-            _mm_prefetch((const char *)wr + p + 1024, _MM_HINT_T0);                             \
-            _mm_prefetch((const char *)wr + p + 16384, _MM_HINT_T1);                            \
-            const __m256i v = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(wr + p)), flip); \
-            for (int i = 0; i < MR; i++)                                                        \
-                acc[i] = DP(acc[i], v, _mm256_loadu_si256((const __m256i *)(a + i * lda + p)));  \
-        }                                                                                       \
-        if (p < k) {                                                                            \
-            int8_t tail[32] = {0};                                                              \
-            memcpy(tail, wr + p, (size_t)(k - p));                                              \
-            const __m256i v = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)tail), flip); \
-            for (int i = 0; i < MR; i++)                                                        \
-                acc[i] = DP(acc[i], v, _mm256_loadu_si256((const __m256i *)(a + i * lda + p)));  \
-        }                                                                                       \
-        for (int i = 0; i < MR; i++) out[i * ldo + j] = hsum8(acc[i]);                          \
-    }                                                                                           \
-}
+// Dot form: weights + 128 (unsigned) against the activations; the caller removes 128·Σa.
+#define RTK_LOADW_BIASED(p) _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(p)), _mm256_set1_epi8((char)0x80))
+#define RTK_ROWS_DP(TAG, ATTR, DP, MR) RTK_ROWS_X86(TAG, ATTR, RTK_LOADW_BIASED, DP, MR)
 RTK_ROWS_DP(vex, RTK_AVXVNNI_VEX, RTK_DP_VEX, 1) RTK_ROWS_DP(vex, RTK_AVXVNNI_VEX, RTK_DP_VEX, 2)
 RTK_ROWS_DP(vex, RTK_AVXVNNI_VEX, RTK_DP_VEX, 3) RTK_ROWS_DP(vex, RTK_AVXVNNI_VEX, RTK_DP_VEX, 4)
 RTK_ROWS_DP(vex, RTK_AVXVNNI_VEX, RTK_DP_VEX, 5) RTK_ROWS_DP(vex, RTK_AVXVNNI_VEX, RTK_DP_VEX, 6)

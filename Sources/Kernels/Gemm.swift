@@ -273,9 +273,7 @@ func panelGemmI8<A: I8Rows>(m: Int, n: Int, ldw: Int, blocks: KBlocks, rows: A,
                             c: UnsafeMutablePointer<Float>, ldc: Int, ctx: ComputeContext) {
     let tiling = PanelTiling(m: m, n: n)
     let maxKc = blocks.maxKc, maxKc4 = (maxKc + 3) / 4
-    let scheme = ctx.kernels.i8
-    let floatExact: Bool
-    if case .floatExact = scheme { floatExact = true } else { floatExact = false }
+    let scheme = ctx.kernels.i8, floatExact = scheme.isFloatExact
     ctx.parallelForSlots(tiling.tasks) { tasks, slot in
         let ncp = Blocking.nc
         // integer panels [panels][kc4][32][4] bytes, or float panels [panels][kc][32]
@@ -312,6 +310,19 @@ func panelGemmI8<A: I8Rows>(m: Int, n: Int, ldw: Int, blocks: KBlocks, rows: A,
                     let r = min(8, m1 - i)
                     rows.strip(i, r, bi, ptrs, corr, scale)
                     let acc: Int32 = bi > 0 ? 1 : 0
+                    if floatExact {
+                        // the strip's int8 activations as floats (exact), once for all panels
+                        for z in 0..<r {
+                            let src = ptrs[z]!, dst = stripA + z * maxKc4 * 4
+                            var p = 0
+                            while p + 16 <= blk.kc {
+                                store16(vfloat(UnsafeRawPointer(src + p).loadUnaligned(as: SIMD16<Int8>.self)), dst + p)
+                                p += 16
+                            }
+                            while p < blk.kc { dst[p] = Float(src[p]); p += 1 }
+                            fptrs[z] = UnsafePointer(dst)
+                        }
+                    }
                     for jp in 0..<panels {
                         let cc = tile + (i - m0) * ncp + jp * 32
                         switch scheme {
@@ -329,19 +340,6 @@ func panelGemmI8<A: I8Rows>(m: Int, n: Int, ldw: Int, blocks: KBlocks, rows: A,
                                                raw.assumingMemoryBound(to: Int8.self) + jp * kc4 * 128,
                                                scale, cc, ncp, acc)
                         case .floatExact:
-                            if jp == 0 {
-                                // the strip's int8 activations as floats (exact), once per strip
-                                for z in 0..<r {
-                                    let src = ptrs[z]!, dst = stripA + z * maxKc4 * 4
-                                    var p = 0
-                                    while p + 16 <= blk.kc {
-                                        store16(vfloat(UnsafeRawPointer(src + p).loadUnaligned(as: SIMD16<Int8>.self)), dst + p)
-                                        p += 16
-                                    }
-                                    while p < blk.kc { dst[p] = Float(src[p]); p += 1 }
-                                    fptrs[z] = UnsafePointer(dst)
-                                }
-                            }
                             floatExactBlock(rows: r, kc: blk.kc, a: UnsafePointer(fptrs),
                                             panel: raw.assumingMemoryBound(to: Float.self) + jp * blk.kc * 32,
                                             scale: scale, blockTile: blockTile, c: cc, ldc: ncp, accumulate: bi > 0)
@@ -445,10 +443,8 @@ func rowGemmI8(m: Int, n: Int, k: Int, qa: UnsafePointer<Int8>, kq: Int, corr: U
                 }
                 i += r
             }
-            var biased = false
-            switch scheme { case .vnni, .avxvnni: biased = true; default: break }
             for q in 0..<m {
-                let cr = biased ? corr[q] : 0, s = scale[q]
+                let cr = scheme.isBiased ? corr[q] : 0, s = scale[q]
                 for j in 0..<(n1 - n0) { tile[q * ncp + j] = Float(itile[q * ncp + j] &- cr) * s }
             }
             epilogue.apply(tile: tile, ldt: ncp, rows: m, n0: n0, cols: n1 - n0, c: c, ldc: ldc)
@@ -458,8 +454,8 @@ func rowGemmI8(m: Int, n: Int, k: Int, qa: UnsafePointer<Int8>, kq: Int, corr: U
 
 /// The generic level's dot form: out[i*ldo + j] = Σ_{p<k} W[j, p] · a[i*lda + p], exact.
 /// Products are summed lane-wise in float (16 lanes) over chunks short enough that every
-/// lane's partial sum is an integer below 2^24 (1024 products of ≤ 127² each), so the
-/// float sums are exact; chunk sums then go to Int32 lanes.
+/// lane's partial sum is an integer below 2^24 (at most 513 products of ≤ 128·127 each),
+/// so the float sums are exact; chunk sums then go to Int32 lanes.
 func genericI8Rows(mr: Int, nc: Int, k: Int, a: UnsafePointer<Int8>, lda: Int,
                    w: UnsafePointer<Int8>, ldw: Int, out: UnsafeMutablePointer<Int32>, ldo: Int) {
     let chunk = 16 * 1024

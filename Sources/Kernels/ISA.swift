@@ -127,6 +127,14 @@ struct KernelSet {
         case neon(dot: Bool)
         /// Float FMAs on int8 values: exact while every partial sum stays below 2^24.
         case floatExact
+
+        /// The kernels sum (W + 128)·q: the caller's correction 128·Σq is subtracted.
+        var isBiased: Bool {
+            switch self { case .vnni, .avxvnni: return true; default: return false }
+        }
+        var isFloatExact: Bool {
+            if case .floatExact = self { return true } else { return false }
+        }
     }
     let f32: F32, pack: Pack, i8: I8
     /// Rows per strip of the float panel form (the microkernel's natural height).

@@ -4,7 +4,7 @@ import CKernels
 /// Machine-ceiling probes: register-only arithmetic loops and a streaming read.
 public enum Probes {
     /// A register-only loop of one instruction family: `run(iterations)` executes
-    /// `opsPerIteration` multiply-adds per iteration on the calling thread (count 2 operations
+    /// `macsPerIteration` multiply-adds per iteration on the calling thread (count 2 operations
     /// per multiply-add for FLOP/s) and returns a value that depends on every lane.
     public struct Loop: Sendable {
         /// What the loop runs, e.g. "vfmadd231ps ymm x12".
