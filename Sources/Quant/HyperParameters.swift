@@ -85,10 +85,13 @@ struct HyperParameterReader {
     mutating func mapping(_ d: PickleDict, depth: Int) -> [String: ConfigValue] {
         var m: [String: ConfigValue] = [:]
         for (k, x) in zip(d.keys, d.values) {
-            if let ks = k.string { m[ks] = convert(x, depth: depth + 1) } else if let ki = k.int { m["\(ki)"] = convert(x, depth: depth + 1) }
+            if let key = Self.key(k) { m[key] = convert(x, depth: depth + 1) }
         }
         return m
     }
+
+    /// A config key: a string, or an integer as its text (other keys are skipped).
+    static func key(_ k: PickleValue) -> String? { k.string ?? k.int.map { "\($0)" } }
 
     /// An OmegaConf container, read from its root so interpolations can be resolved.
     mutating func omegaContainer(_ o: PickleObject) -> ConfigValue {
@@ -123,7 +126,7 @@ struct HyperParameterReader {
         case let .dict(d):
             var m: [String: ConfigValue] = [:]
             for (k, x) in zip(d.keys, d.values) {
-                guard let key = k.string ?? k.int.map({ "\($0)" }) else { continue }
+                guard let key = Self.key(k) else { continue }
                 m[key] = node(x, key)
             }
             return .map(m)

@@ -24,8 +24,7 @@ public enum ReaderProbe {
         var read = 0
         for t in ck.tensors {
             guard (try? ck.validate(t.name)) != nil else { continue }
-            let n = t.shape.reduce(1) { $0.multipliedReportingOverflow(by: $1).partialValue }
-            if n <= maxReadElements { _ = try ck.floats(t.name); read += 1 }
+            if let n = shapeProducts(t.shape)?.count, n <= UInt64(maxReadElements) { _ = try ck.floats(t.name); read += 1 }
         }
         return read
     }
