@@ -23,19 +23,24 @@ public struct ConvertOptions {
     /// Separate SD-VAE weights (diffusers safetensors, keys `decoder.…`, `post_quant_conv.…`, or LDM
     /// names); replaces the checkpoint's VAE decoder (`--vae`).
     public var vaePath: String?
+    /// Class names (`--classes`): a UTF-8 text file, one class per line in index order, each line
+    /// `name, synonym, ...` (the first is the display name); `#` lines and blank lines are skipped.
+    /// Without it the checkpoint's `hyper_parameters.class_names` (a list of such strings) is used.
+    public var classNamesPath: String?
     /// Called after each tensor is written (for streaming the report).
     public var onTensor: ((ConversionReport.TensorLine) -> Void)?
     /// Converter version recorded in the file (the CLI passes its own version).
     public var converterVersion: String
 
     public init(weights: WeightFormat = .int8, configPath: String? = nil, vaeConfigPath: String? = nil,
-                encoderPath: String? = nil, vaePath: String? = nil,
+                encoderPath: String? = nil, vaePath: String? = nil, classNamesPath: String? = nil,
                 converterVersion: String = quantConverterVersion, onTensor: ((ConversionReport.TensorLine) -> Void)? = nil) {
         self.weights = weights
         self.configPath = configPath
         self.vaeConfigPath = vaeConfigPath
         self.encoderPath = encoderPath
         self.vaePath = vaePath
+        self.classNamesPath = classNamesPath
         self.converterVersion = converterVersion
         self.onTensor = onTensor
     }
@@ -53,6 +58,7 @@ public enum ConvertError: Error, CustomStringConvertible, Equatable {
     case f16Overflow(path: String, key: String)
     case unsupportedDType(path: String, key: String, dtype: String)
     case refusedHyperParameters(path: String, problems: [String])
+    case badClassNames(path: String, reason: String)
 
     public var description: String {
         func list(_ a: [String]) -> String { a.prefix(12).joined(separator: ", ") + (a.count > 12 ? ", … (\(a.count) in all)" : "") }
@@ -67,6 +73,7 @@ public enum ConvertError: Error, CustomStringConvertible, Equatable {
         case let .f16Overflow(p, k): return "\(p): tensor \(k) has values beyond the float16 range (|w| > 65504); use --weights int8 or f32"
         case let .unsupportedDType(p, k, d): return "\(p): tensor \(k) has dtype \(d); expected a float type"
         case let .refusedHyperParameters(p, s): return "\(p): \(list(s))"
+        case let .badClassNames(p, r): return "\(p): class names: \(r)"
         }
     }
 }
@@ -277,6 +284,9 @@ public func convertCheckpoint(input: String, output: String, options: ConvertOpt
     for k in ignored.keys { ignored[k]!.sort(by: naturalLess) }
     specs.sort { naturalLess($0.name, $1.name) }
 
+    let classNames = try resolveClassNames(options.classNamesPath, hyperParameters: source.hyperParameters,
+                                           numClasses: arch.architecture.generator.numClasses, input: input)
+
     // 5. Header: metadata and the tensor table.
     let sha = try SHA256.hashFile(path: input)
     let fileName = URL(fileURLWithPath: input).lastPathComponent
@@ -295,6 +305,7 @@ public func convertCheckpoint(input: String, output: String, options: ConvertOpt
         writer.set("reptok.source.\(key).sha256", .string(try SHA256.hashFile(path: file.path)))
     }
     for (k, v) in arch.architecture.metadata() { writer.set(k, v) }
+    if let classNames { writer.set(classNamesKey, .array(classNames.map { .string($0) })) }
     writer.set("reptok.quant.max_rel_l2", .float32(0))
     writer.set("reptok.quant.mean_rel_l2", .float32(0))
     writer.set("reptok.quant.max_abs_err", .float32(0))
@@ -376,4 +387,44 @@ public func convertCheckpoint(input: String, output: String, options: ConvertOpt
                             fileSize: size, maxRelativeL2: maxRel, meanRelativeL2: meanRel, maxAbsError: maxAbs,
                             worstTensor: worst?.0, seconds: Date().timeIntervalSince(start), warnings: resolver.warnings,
                             notes: [source, encoderSource, vaeSource].compactMap { $0 }.flatMap(\.notes))
+}
+
+/// GGUF key of the class names: an array of `num_classes` strings, each `name, synonym, ...`.
+public let classNamesKey = "reptok.class_names"
+
+/// Class names for the file: from `path` (one class per line) or else from
+/// `hyper_parameters.class_names`; nil when neither gives any. Each entry must name at least one
+/// name, hold no tab or newline, and the count must equal the generator's class count.
+func resolveClassNames(_ path: String?, hyperParameters: ConfigValue?, numClasses: Int, input: String) throws -> [String]? {
+    var names: [String]
+    var origin: String
+    if let path {
+        // A class list is a few kilobytes; refuse anything absurd before reading it.
+        let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int
+        guard let size else { throw ConvertError.badClassNames(path: path, reason: "no such file") }
+        guard size <= 16 << 20 else { throw ConvertError.badClassNames(path: path, reason: "\(size) bytes (a class list is under 16 MB)") }
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw ConvertError.badClassNames(path: path, reason: "not UTF-8 text") }
+        names = text.split(separator: "\n", omittingEmptySubsequences: false)
+            .map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+            .filter { !$0.isEmpty && !$0.hasPrefix("#") }
+        origin = path
+    } else if let list = hyperParameters?[path: "class_names"]?.list {
+        names = []
+        for (i, v) in list.enumerated() {
+            guard let s = v.string else { throw ConvertError.badClassNames(path: input, reason: "hyper_parameters.class_names[\(i)] is not a string") }
+            names.append(s.trimmingCharacters(in: .whitespaces))
+        }
+        origin = input
+    } else {
+        return nil
+    }
+    guard names.count == numClasses else {
+        throw ConvertError.badClassNames(path: origin, reason: "\(names.count) names for a generator with \(numClasses) classes")
+    }
+    for (i, n) in names.enumerated() {
+        if n.contains("\t") || n.split(separator: ",").allSatisfy({ $0.trimmingCharacters(in: .whitespaces).isEmpty }) {
+            throw ConvertError.badClassNames(path: origin, reason: "class \(i) (\"\(n)\") has no name or holds a tab")
+        }
+    }
+    return names
 }

@@ -197,6 +197,30 @@ final class ConverterTests: XCTestCase {
         XCTAssertEqual(report.sourceSHA256, r.out.trimmingCharacters(in: .whitespacesAndNewlines))
     }
 
+    /// `--classes`: the names reach the metadata as an array of strings (read back by the Python
+    /// reader); a list whose length is not the generator's class count is refused before any file
+    /// is written.
+    func testClassNamesFromAFileReachTheMetadata() throws {
+        let dir = try makeScratchDir(self, "conv-classes")
+        let names = (0..<10).map { "class \($0), c\($0)" }
+        try ("# a comment\n\n" + names.joined(separator: "\n") + "\n").write(toFile: dir + "/ten.txt", atomically: true, encoding: .utf8)
+        try convertCheckpoint(input: Repo.tinyCkpt, output: dir + "/t.gguf",
+                              options: ConvertOptions(weights: .int8, configPath: Repo.tinyYAML, classNamesPath: dir + "/ten.txt"))
+        let py = try pyReadGGUF(dir + "/t.gguf")
+        XCTAssertEqual(py.metadata[classNamesKey], .array(names.map { .string($0) }))
+        try names.dropLast().joined(separator: "\n").write(toFile: dir + "/nine.txt", atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try convertCheckpoint(input: Repo.tinyCkpt, output: dir + "/n.gguf",
+                                                   options: ConvertOptions(weights: .int8, configPath: Repo.tinyYAML, classNamesPath: dir + "/nine.txt"))) { e in
+            guard case let ConvertError.badClassNames(path, reason) = e else { return XCTFail("\(e)") }
+            XCTAssertEqual(path, dir + "/nine.txt")
+            XCTAssertTrue(reason.contains("9 names") && reason.contains("10 classes"), reason)
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/n.gguf"))
+        // Without --classes, and with no hyper_parameters.class_names in the checkpoint, there is no key.
+        _ = try convert(Repo.tinyCkpt, dir + "/plain.gguf", .int8)
+        XCTAssertNil(try pyReadGGUF(dir + "/plain.gguf").metadata[classNamesKey])
+    }
+
     /// The report: per-tensor error lines, bytes per type, ignored keys by category; inspect shows the
     /// components and the error summary stored in the metadata.
     func testReportAndInspect() throws {

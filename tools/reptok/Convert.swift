@@ -35,6 +35,9 @@ struct ConvertCommand: ParsableCommand {
     @Option(name: .long, help: "Weight storage: int8 (per-channel symmetric), f16 or f32.")
     var weights: String = "int8"
 
+    @Option(name: .long, help: ArgumentHelp("Class names, one per line in index order (\"name, synonym, ...\"); default: the checkpoint's hyper_parameters.class_names.", valueName: "file"))
+    var classes: String?
+
     @Flag(name: .shortAndLong, help: "Print nothing on success.")
     var quiet = false
 
@@ -45,7 +48,7 @@ struct ConvertCommand: ParsableCommand {
     func run() throws {
         let quiet = self.quiet
         let options = ConvertOptions(weights: WeightFormat(rawValue: weights)!, configPath: config, vaeConfigPath: vaeConfig,
-                                     encoderPath: encoder, vaePath: vae, converterVersion: reptokVersion,
+                                     encoderPath: encoder, vaePath: vae, classNamesPath: classes, converterVersion: reptokVersion,
                                      onTensor: quiet ? nil : { line in print(line.rendered); fflush(stdout) })
         let report = try convertCheckpoint(input: input, output: output, options: options)
         if !quiet { print(report.summary) }
