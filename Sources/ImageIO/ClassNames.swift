@@ -68,6 +68,20 @@ public struct ClassNames: Sendable {
         self.entries = entries
     }
 
+    /// Classes from a list in index order, each its names (display name first), as a model's
+    /// metadata carries them; `path` only names the source in errors. Empty names are dropped;
+    /// a class left with none is an error.
+    public init(names: [[String]], path: String = "<memory>") throws {
+        var entries: [Entry] = []
+        for (i, list) in names.enumerated() {
+            let kept = list.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            guard !kept.isEmpty else { throw ImageIOError.badDataFile(path: path, line: i + 1, reason: "class \(i) has no name") }
+            entries.append(Entry(index: i, id: "", names: kept))
+        }
+        guard !entries.isEmpty else { throw ImageIOError.badDataFile(path: path, line: 1, reason: "no classes") }
+        self.entries = entries
+    }
+
     /// The display name of class `index`, or nil when out of range.
     public func displayName(of index: Int) -> String? {
         entries.indices.contains(index) ? entries[index].displayName : nil

@@ -5,8 +5,8 @@ import Foundation
 /// Writing: format version 1.0, `descr` `'<f4'` (little-endian float32),
 /// `fortran_order` False, header padded with spaces and ended by `\n` so the
 /// data starts at a multiple of 64 bytes (as NumPy writes it).
-/// Reading: versions 1.0, 2.0 and 3.0; `'<f4'` is read as is and `'<f8'` is
-/// narrowed to float32; every other dtype, Fortran order, a malformed header or
+/// Reading: versions 1.0, 2.0 and 3.0; `'<f4'` is read as is, `'<f8'` is
+/// narrowed to float32 and `'|u1'` (uint8, exact in float32) widened; every other dtype, Fortran order, a malformed header or
 /// a data size that does not match the shape is a `badNPY` error.
 public enum NPYFile {
     /// An array read from a `.npy` file: `values` in C (row-major) order.
@@ -101,7 +101,8 @@ public enum NPYFile {
         switch descr {
         case "'<f4'": itemSize = 4
         case "'<f8'": itemSize = 8
-        default: throw fail("dtype \(descr), expected '<f4' (float32 little-endian) or '<f8'")
+        case "'|u1'": itemSize = 1
+        default: throw fail("dtype \(descr), expected '<f4' (float32 little-endian), '<f8' or '|u1'")
         }
         let dataStart = headerStart + headerLength
         guard b.count - dataStart == count * itemSize else {
@@ -110,7 +111,9 @@ public enum NPYFile {
         var values = [Float](repeating: 0, count: count)
         for i in 0..<count {
             let at = dataStart + i * itemSize
-            if itemSize == 4 {
+            if itemSize == 1 {
+                values[i] = Float(b[at])
+            } else if itemSize == 4 {
                 var bits: UInt32 = 0
                 for k in 0..<4 { bits |= UInt32(b[at + k]) << (8 * k) }
                 values[i] = Float(bitPattern: bits)

@@ -50,6 +50,9 @@ public final class Pipeline {
     /// Provenance from the metadata: `file`, `source.file`, `source.sha256`, `weights`,
     /// `converter.version`, `quant.scheme`, `format_version`.
     public let modelInfo: [String: String]
+    /// The model's class names (`reptok.class_names`), one entry per class in label order, each
+    /// `name, synonym, ...`; nil when the file carries none.
+    public let classNames: [String]?
     public let options: PipelineOptions
 
     let file: GGUFFile
@@ -88,6 +91,16 @@ public final class Pipeline {
             if let v = file.metadata[key] { info[name] = v.string ?? v.description }
         }
         modelInfo = info
+        if let value = file.metadata[classNamesKey] {
+            guard case let .array(items) = value, items.count == config.numClasses,
+                  let names = Optional(items.compactMap(\.string)), names.count == items.count else {
+                throw RuntimeError.badMetadata(path: modelPath, key: classNamesKey,
+                                               reason: "expected \(config.numClasses) strings, found \(value)")
+            }
+            classNames = names
+        } else {
+            classNames = nil
+        }
 
         let ctx = ComputeContext(threads: options.threads, isa: options.isa)
         self.ctx = ctx

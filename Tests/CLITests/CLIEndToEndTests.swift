@@ -2,8 +2,8 @@ import Foundation
 import ImageIO
 import XCTest
 
-/// Runs the built `reptok` binary end to end on the committed tiny model
-/// (`models/reptok-tiny-int8.gguf`, random weights: images are noise) and checks
+/// Runs the built `reptok` binary end to end, mostly on the committed tiny model
+/// (`models/reptok-tiny-int8.gguf`, random weights: images are noise), and checks
 /// its files with independent readers: `Fixtures/pngread.py` (Python zlib +
 /// struct) for PNG, NumPy for `.npy`.
 final class CLIEndToEndTests: XCTestCase {
@@ -32,6 +32,8 @@ final class CLIEndToEndTests: XCTestCase {
     }()
 
     static let model = TestSupport.repoRoot.appendingPathComponent("models/reptok-tiny-int8.gguf").path
+    /// The default model: the trained digits demo, whose file carries class names.
+    static let digitsModel = TestSupport.repoRoot.appendingPathComponent("models/reptok-digits-int8.gguf").path
     /// The tiny fixture's image side (spec §12: 32×32).
     static let side = 32
 
@@ -90,8 +92,8 @@ final class CLIEndToEndTests: XCTestCase {
         }
         for command in ["generate", "reconstruct", "interpolate", "encode", "decode"] {
             let help = try ok([command, "--help"], model: nil)
-            XCTAssertTrue(help.stdout.contains("models/reptok-tiny-int8.gguf"), "\(command) --help names the default model")
-            XCTAssertTrue(help.stdout.contains("random-weight test model"), "\(command) --help says the default model is noise")
+            XCTAssertTrue(help.stdout.contains("models/reptok-digits-int8.gguf"), "\(command) --help names the default model")
+            XCTAssertTrue(help.stdout.contains("trained demo model"), "\(command) --help says what the default model is")
             XCTAssertTrue(help.stdout.contains("--threads") && help.stdout.contains("--quiet"), command)
         }
     }
@@ -219,11 +221,20 @@ final class CLIEndToEndTests: XCTestCase {
     }
 
     func testClassNameAndIndexGiveTheSameFile() throws {
+        // Names come from the model's own metadata (the digits model: "seven, 7").
         let args = ["--seed", "3", "--steps", "2", "--gen-steps", "2"]
-        try ok(["generate", "--class", "Tench"] + args + ["-o", "name.png"])
-        try ok(["generate", "--class", "0"] + args + ["-o", "index.png"])
+        try ok(["generate", "--class", "Seven"] + args + ["-o", "name.png"], model: Self.digitsModel)
+        try ok(["generate", "--class", "7"] + args + ["-o", "index.png"], model: Self.digitsModel)
         XCTAssertEqual(try bytes("name.png"), try bytes("index.png"))
-        XCTAssertEqual(fields(try ImageFile.readMetadata(path("name.png")) ?? "")["class"], "0 (tench)")
+        XCTAssertEqual(fields(try ImageFile.readMetadata(path("name.png")) ?? "")["class"], "7 (seven)")
+        let typo = try reptok(["generate", "--class", "sevn"] + args + ["-o", "typo.png"], model: Self.digitsModel)
+        XCTAssertEqual(typo.status, 2)
+        XCTAssertTrue(typo.stderr.contains("did you mean \"seven\""), typo.stderr)
+        // A 10-class model without names of its own does not borrow ImageNet's (only 1000-class models do).
+        let unnamed = try reptok(["generate", "--class", "tench"] + args + ["-o", "tench.png"])
+        XCTAssertEqual(unnamed.status, 2)
+        XCTAssertTrue(unnamed.stderr.contains("names no classes"), unnamed.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("tench.png")))
     }
 
     func testJPEGOutputWhenTheNameEndsInJpg() throws {
@@ -306,7 +317,7 @@ final class CLIEndToEndTests: XCTestCase {
         let args = ["generate", "--seed", "1", "--steps", "2", "--gen-steps", "2"]
         // From the repository root: models/ in the current folder.
         try ok(args + ["--class", "1", "-o", path("cwd.png")], model: nil, cwd: TestSupport.repoRoot)
-        XCTAssertEqual(fields(try ImageFile.readMetadata(path("cwd.png")) ?? "")["model"], "reptok-tiny-int8.gguf")
+        XCTAssertEqual(fields(try ImageFile.readMetadata(path("cwd.png")) ?? "")["model"], "reptok-digits-int8.gguf")
         // A copy laid out like a checkout (ROOT/.build/release/reptok, ROOT/models/), run from a
         // folder without models/: found through ../../models relative to the executable.
         let root = dir.appendingPathComponent("checkout")
@@ -314,19 +325,17 @@ final class CLIEndToEndTests: XCTestCase {
         try FileManager.default.createDirectory(at: release, withIntermediateDirectories: true)
         try FileManager.default.createDirectory(at: root.appendingPathComponent("models"), withIntermediateDirectories: true)
         try FileManager.default.copyItem(atPath: Self.reptok, toPath: release.appendingPathComponent("reptok").path)
-        try FileManager.default.copyItem(atPath: Self.model, toPath: root.appendingPathComponent("models/reptok-tiny-int8.gguf").path)
-        try FileManager.default.copyItem(atPath: TestSupport.repoRoot.appendingPathComponent("models/imagenet-classes.txt").path,
-                                         toPath: root.appendingPathComponent("models/imagenet-classes.txt").path)
+        try FileManager.default.copyItem(atPath: Self.digitsModel, toPath: root.appendingPathComponent("models/reptok-digits-int8.gguf").path)
         let elsewhere = dir.appendingPathComponent("elsewhere")
         try FileManager.default.createDirectory(at: elsewhere, withIntermediateDirectories: true)
-        let r = try TestSupport.run(release.appendingPathComponent("reptok").path, args + ["--class", "goldfish", "-o", path("exe.png")], cwd: elsewhere)
+        let r = try TestSupport.run(release.appendingPathComponent("reptok").path, args + ["--class", "one", "-o", path("exe.png")], cwd: elsewhere)
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertEqual(try bytes("cwd.png"), try bytes("exe.png"))
         // Without either, the error names the places it looked.
         try FileManager.default.removeItem(at: root.appendingPathComponent("models"))
         let missing = try TestSupport.run(release.appendingPathComponent("reptok").path, args + ["--class", "1", "-o", path("none.png")], cwd: elsewhere)
         XCTAssertEqual(missing.status, 2)
-        XCTAssertTrue(missing.stderr.contains("models/reptok-tiny-int8.gguf"), missing.stderr)
+        XCTAssertTrue(missing.stderr.contains("models/reptok-digits-int8.gguf"), missing.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: path("none.png")))
     }
 

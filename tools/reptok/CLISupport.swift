@@ -18,13 +18,13 @@ struct CLIError: Error, CustomStringConvertible {
 }
 
 /// The model file used when `--model` is not given.
-let defaultModelName = "reptok-tiny-int8.gguf"
+let defaultModelName = "reptok-digits-int8.gguf"
 
 /// Options every image command takes.
 struct ImageCommandOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp(
         "Converted model file (.gguf).",
-        discussion: "Default: models/\(defaultModelName), looked up in the current folder first, then in ../../models relative to the reptok executable (the repository's models/ when run as .build/release/reptok). That file is a random-weight test model: its pictures are noise."))
+        discussion: "Default: models/\(defaultModelName), looked up in the current folder first, then in ../../models relative to the reptok executable (the repository's models/ when run as .build/release/reptok). That file is the trained demo model: 32×32 handwritten digits, classes 0…9 (also zero…nine)."))
     var model: String?
 
     @Option(name: .long, help: "Worker threads (default: online cores). Output is bit-identical for any count.")
@@ -169,12 +169,14 @@ struct DecoderOptions: ParsableArguments {
 
 // MARK: - Class names
 
-/// Class index from `--class N|NAME`: digits are an index, anything else a name
-/// looked up in `imagenet-classes.txt` (current folder's models/, the model's
-/// folder, then ../../models next to the executable).
-func resolveClass(_ value: String, modelPath: String?, numClasses: Int) throws -> (index: Int, name: String?) {
+/// Class index from `--class N|NAME`: digits are an index, anything else a name. Names come
+/// from the model's own metadata (`reptok.class_names`); a 1000-class model without them uses
+/// `imagenet-classes.txt` (current folder's models/, the model's folder, then ../../models next
+/// to the executable). Returns the index and its display name (nil when the model has no names).
+func resolveClass(_ value: String, pipeline: Pipeline, modelPath: String?) throws -> (index: Int, name: String?) {
     let trimmed = value.trimmingCharacters(in: .whitespaces)
-    let names = loadClassNames(modelPath: modelPath)
+    let numClasses = pipeline.config.numClasses
+    let names = try classNames(of: pipeline, modelPath: modelPath)
     if let index = Int(trimmed) {
         guard index >= 0, index < numClasses else {
             throw CLIError("class \(index) is out of range: this model has \(numClasses) classes (0...\(numClasses - 1))")
@@ -182,13 +184,14 @@ func resolveClass(_ value: String, modelPath: String?, numClasses: Int) throws -
         return (index, names?.displayName(of: index))
     }
     guard let names else {
-        throw CLIError("class name \"\(trimmed)\" given but imagenet-classes.txt was not found; give a class index 0...\(numClasses - 1)")
+        let why = numClasses == imageNetClassCount ? "imagenet-classes.txt was not found" : "this model's file names no classes"
+        throw CLIError("class name \"\(trimmed)\" given but \(why); give a class index 0...\(numClasses - 1)")
     }
     switch names.lookup(trimmed) {
     case .found(let index):
         let name = names.displayName(of: index) ?? trimmed
         guard index < numClasses else {
-            throw CLIError("class \"\(name)\" is ImageNet class \(index), out of range: this model has \(numClasses) classes (0...\(numClasses - 1))")
+            throw CLIError("class \"\(name)\" is class \(index), out of range: this model has \(numClasses) classes (0...\(numClasses - 1))")
         }
         return (index, name)
     case .ambiguous(let indices):
@@ -205,7 +208,20 @@ func resolveClass(_ value: String, modelPath: String?, numClasses: Int) throws -
     }
 }
 
-/// The class-name file, or nil when none is found.
+/// ImageNet-1k's class count: models with this many classes and no names of their own use
+/// `imagenet-classes.txt`.
+let imageNetClassCount = 1000
+
+/// The model's class names: its metadata, else ImageNet's for a 1000-class model, else nil.
+func classNames(of pipeline: Pipeline, modelPath: String?) throws -> ClassNames? {
+    if let own = pipeline.classNames {
+        return try ClassNames(names: own.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } },
+                              path: modelPath ?? "<model>")
+    }
+    return pipeline.config.numClasses == imageNetClassCount ? loadClassNames(modelPath: modelPath) : nil
+}
+
+/// The ImageNet class-name file, or nil when none is found.
 func loadClassNames(modelPath: String?) -> ClassNames? {
     var candidates = ["models/imagenet-classes.txt"]
     if let modelPath { candidates.append(URL(fileURLWithPath: modelPath).deletingLastPathComponent().appendingPathComponent("imagenet-classes.txt").path) }

@@ -7,7 +7,7 @@ import Runtime
 struct GenerateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "generate",
-        abstract: "Generate images of an ImageNet class.",
+        abstract: "Generate images of a class (a digit with the default model, an ImageNet class with the release).",
         discussion: """
         The generator turns noise into a RepTok token (guided by --cfg inside --cfg-interval), the decoder \
         turns the token into a latent, and the VAE into pixels. Noise is splitmix64 + Box–Muller \
@@ -16,10 +16,11 @@ struct GenerateCommand: ParsableCommand {
         With --count k, image i uses seed s+i and goes to OUT-000.png, OUT-001.png, … (or one contact sheet \
         with --grid).
 
-        Example: reptok generate --class "golden retriever" --seed 1 -o dog.png
+        Examples: reptok generate --class 7 --seed 1 -o seven.png   (the default digits model)
+                  reptok generate --model reptok-xl-int8.gguf --class "golden retriever" --seed 1 -o dog.png
         """)
 
-    @Option(name: .long, help: ArgumentHelp("Class: ImageNet index, or English name (e.g. \"golden retriever\"; case-insensitive).", valueName: "N|NAME"))
+    @Option(name: .long, help: ArgumentHelp("Class: index, or a name from the model's metadata (\"seven\"), or for a 1000-class model an ImageNet name (\"golden retriever\"); case-insensitive.", valueName: "N|NAME"))
     var `class`: String
 
     @Option(name: .long, help: "Number of images (seeds s, s+1, …).")
@@ -61,7 +62,7 @@ struct GenerateCommand: ParsableCommand {
         let pipeline = try common.loadPipeline(timer)
         let config = pipeline.config
         let modelPath = try common.resolvedModelPath()
-        let (label, className) = try resolveClass(self.class, modelPath: modelPath, numClasses: config.numClasses)
+        let (label, className) = try resolveClass(self.class, pipeline: pipeline, modelPath: modelPath)
         let genSteps = self.genSteps ?? config.sampling.numSteps
         let cfg = self.cfg ?? config.sampling.cfgScale
         let interval = try cfgInterval.map(parseInterval) ?? config.sampling.tInterval
