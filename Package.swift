@@ -76,7 +76,7 @@ let package = Package(
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Quant", "Kernels"],
                     path: "Tests/RuntimeTests", swiftSettings: cpuFlags),
         // Depends on the `reptok` executable so `swift test` builds the binary that the end-to-end tests run.
-        .testTarget(name: "CLITests", dependencies: ["ImageIO", "Quant", "reptok"], path: "Tests/CLITests",
+        .testTarget(name: "CLITests", dependencies: ["ImageIO", "Kernels", "Quant", "Runtime", "reptok"], path: "Tests/CLITests",
                     exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v5]

@@ -6,7 +6,8 @@ import Foundation
 /// For every image:
 /// - token cosine: `encode_A(image)` vs `encode_B(image)`;
 /// - reconstruction: each file runs its own encode → decode (same decoder noise, `steps` Euler
-///   steps) → VAE; PSNR and SSIM of A's image against B's, on [0, 1].
+///   steps) → VAE; PSNR and SSIM of A's image against B's, on [0, 1]; and the PSNR of each
+///   reconstruction against the input image itself.
 ///
 /// On the first image, with B's token and B's reconstructed latent z₀:
 /// - decoder velocity relative L2 at t ∈ `velocityTimes`, on `z_t = t·ε + (1−t)·z₀` (the flow's
@@ -19,6 +20,9 @@ public enum AccuracyEval {
         public var tokenCosine: Double
         public var reconstructionPSNR: Double
         public var reconstructionSSIM: Double
+        /// PSNR of A's and of B's reconstruction against the input, on [0, 1].
+        public var modelVsInputPSNR: Double
+        public var referenceVsInputPSNR: Double
     }
 
     /// The whole table.
@@ -39,16 +43,17 @@ public enum AccuracyEval {
             func pad(_ text: String, _ width: Int) -> String {
                 text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
             }
-            func row(_ name: String, _ cosine: Double, _ psnr: Double, _ ssim: Double) -> String {
-                pad(name, 28) + String(format: " %12.7f %10.2f %8.5f", cosine, psnr, ssim)
+            func row(_ name: String, _ cosine: Double, _ psnr: Double, _ ssim: Double, _ inA: Double, _ inB: Double) -> String {
+                pad(name, 28) + String(format: " %12.7f %10.2f %8.5f %11.2f %11.2f", cosine, psnr, ssim, inA, inB)
             }
-            lines.append(pad("image", 28) + "    token cos    PSNR dB     SSIM")
-            for r in images { lines.append(row(r.name, r.tokenCosine, r.reconstructionPSNR, r.reconstructionSSIM)) }
+            lines.append(pad("image", 28) + "    token cos    PSNR dB     SSIM  A/input dB  B/input dB")
+            for r in images {
+                lines.append(row(r.name, r.tokenCosine, r.reconstructionPSNR, r.reconstructionSSIM, r.modelVsInputPSNR, r.referenceVsInputPSNR))
+            }
             if images.count > 1 {
-                let n = Double(images.count)
-                lines.append(row("mean", images.map(\.tokenCosine).reduce(0, +) / n,
-                                 images.map(\.reconstructionPSNR).reduce(0, +) / n,
-                                 images.map(\.reconstructionSSIM).reduce(0, +) / n))
+                func mean(_ f: (ImageResult) -> Double) -> Double { images.map(f).reduce(0, +) / Double(images.count) }
+                lines.append(row("mean", mean(\.tokenCosine), mean(\.reconstructionPSNR), mean(\.reconstructionSSIM),
+                                 mean(\.modelVsInputPSNR), mean(\.referenceVsInputPSNR)))
             }
             for v in velocity {
                 lines.append(String(format: "decoder velocity rel L2 at t = %.2f: %.5f", v.t, v.relativeL2))
@@ -94,7 +99,9 @@ public enum AccuracyEval {
             let imageA = try timed(&timeA) { try a.decode(token: tokenA, noise: noise, steps: steps) }
             results.append(ImageResult(name: item.name, tokenCosine: Metrics.cosine(tokenA, tokenB),
                                        reconstructionPSNR: Metrics.psnr(imageA, imageB),
-                                       reconstructionSSIM: Metrics.ssim(imageA, imageB, channels: 3, height: s, width: s)))
+                                       reconstructionSSIM: Metrics.ssim(imageA, imageB, channels: 3, height: s, width: s),
+                                       modelVsInputPSNR: Metrics.psnr(imageA, item.image),
+                                       referenceVsInputPSNR: Metrics.psnr(imageB, item.image)))
             guard index == 0 else { continue }
             // Decoder velocity along B's path, conditioned on B's token.
             for t in velocityTimes {
