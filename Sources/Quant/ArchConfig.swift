@@ -1,5 +1,5 @@
 // Architecture sizes of a checkpoint, resolved from (in order) hyper_parameters, model.yaml,
-// vae-config.json, tensor shapes, and the release constants of spec §3.
+// vae-config.json, tensor shapes, and the release constants of docs/model.md, 'Release sizes'.
 import Foundation
 
 /// Where a resolved value came from (shown in the conversion report).
@@ -9,7 +9,7 @@ public enum ConfigSource: String, Sendable {
     case vaeConfig = "vae-config.json"
     case tensorShapes = "tensor shapes"
     case derived = "derived"
-    case releaseConstant = "release constant (spec §3)"
+    case releaseConstant = "release constant"
 }
 
 /// What the converter resolves: the architecture the file records as metadata, plus the two
@@ -203,7 +203,7 @@ struct ArchResolver {
         c.vae.scalingFactor = pickFloat("reptok.vae.scaling_factor", [(v("scaling_factor"), .vaeConfig)], fallback: 0.18215)
         c.vae.shiftFactor = pickFloat("reptok.vae.shift_factor", [(v("shift_factor"), .vaeConfig)], fallback: 0)
 
-        // Latent size: model.yaml val_shape, else the hyper_parameters image size / VAE factor, else spec §3 (32×32).
+        // Latent size: model.yaml val_shape, else the hyper_parameters image size / VAE factor, else docs/model.md, 'Release sizes' (32×32).
         // Image size: hyper_parameters, else latent × VAE factor.
         let factor = c.vae.factor
         let hImageValue = h("first_stage_cfg.params.image_size")

@@ -250,7 +250,7 @@ public func convertCheckpoint(input: String, output: String, options: ConvertOpt
     }
     guard absent.isEmpty else { throw ConvertError.missingComponents(path: input, components: absent) }
 
-    // 3. Sizes: hyper_parameters → model.yaml → vae-config.json → tensor shapes → spec §3.
+    // 3. Sizes: hyper_parameters → model.yaml → vae-config.json → tensor shapes → docs/model.md, 'Release sizes'.
     let yaml = try options.configPath.map { try MiniYAML.load(path: $0) }
     let vae = try options.vaeConfigPath.map { try ConfigValue.loadJSON(path: $0) }
     var resolver = ArchResolver(hparams: source.hyperParameters, yaml: yaml, vae: vae, shapes: kept.mapValues(\.shape))

@@ -1,4 +1,4 @@
-// Checkpoint key → GGUF name: wrapper stripping, the component table of spec §2, LDM→diffusers VAE names.
+// Checkpoint key → GGUF name: wrapper stripping, the component table of docs/model.md, 'Checkpoint layout', LDM→diffusers VAE names.
 import Foundation
 
 /// The model parts a converted file holds.

@@ -1,4 +1,4 @@
-// The model architecture (spec §3): the one description of every size and sampling default that a
+// The model architecture (docs/model.md, 'Release sizes'): the one description of every size and sampling default that a
 // converted file records as `reptok.*` metadata (docs/gguf-format.md). The converter resolves it,
 // synthetic presets store it as JSON, the runtime reads it back; writer and reader live here together.
 import Foundation
@@ -35,12 +35,12 @@ public enum ArchitectureError: Error, CustomStringConvertible, Equatable {
 
 /// Every size and sampling default a converted file records as `reptok.*` metadata
 /// (docs/gguf-format.md), grouped per component. Sizes are element counts unless noted; the numbers
-/// in parentheses are the release model's (spec §3, `ModelPreset.xl`).
+/// in parentheses are the release model's (docs/model.md, 'Release sizes', `ModelPreset.xl`).
 ///
 /// Codable with camelCase property names; presets store it as snake_case JSON (`models/presets/`).
 /// `metadata()` writes it, `init(metadata:path:)` reads it back and checks it.
 public struct ModelArchitecture: Codable, Equatable, Sendable {
-    /// DINOv2 encoder (spec §5).
+    /// DINOv2 encoder (docs/model.md, 'Encoder').
     public struct Encoder: Codable, Equatable, Sendable {
         /// Token width C (768). Also the RepTok token size.
         public var width = 0
@@ -67,14 +67,14 @@ public struct ModelArchitecture: Codable, Equatable, Sendable {
         public var grid: Int { patchSize > 0 ? inputSize / patchSize : 0 }
     }
 
-    /// Adapter (spec §6): token → decoder condition.
+    /// Adapter (docs/model.md, 'Adapter'): token → decoder condition.
     public struct Adapter: Codable, Equatable, Sendable {
         /// Output width (= decoder width, 1152).
         public var width = 0
         public init(width: Int = 0) { self.width = width }
     }
 
-    /// Decoder transformer (spec §8).
+    /// Decoder transformer (docs/model.md, 'Decoder transformer').
     public struct Decoder: Codable, Equatable, Sendable {
         /// Model width (1152) = heads × headDim.
         public var width = 0
@@ -104,7 +104,7 @@ public struct ModelArchitecture: Codable, Equatable, Sendable {
         }
     }
 
-    /// Mapping network and time embedding (spec §7).
+    /// Mapping network and time embedding (docs/model.md, 'Time conditioning').
     public struct Mapping: Codable, Equatable, Sendable {
         /// Width M of the conditioning vector (1024).
         public var width = 0
@@ -119,7 +119,7 @@ public struct ModelArchitecture: Codable, Equatable, Sendable {
         }
     }
 
-    /// SD-VAE decoder (spec §9).
+    /// SD-VAE decoder (docs/model.md, 'VAE decoder').
     public struct VAE: Codable, Equatable, Sendable {
         /// Channels of the encoder's down blocks ([128, 256, 512, 512], 1 to 16 entries); the decoder
         /// walks them in reverse and upsamples by 2^(count − 1).
@@ -140,7 +140,7 @@ public struct ModelArchitecture: Codable, Equatable, Sendable {
         public var factor: Int { 1 << max(blockOutChannels.count - 1, 0) }
     }
 
-    /// MLP-Mixer generator (spec §10).
+    /// MLP-Mixer generator (docs/model.md, 'Generator').
     public struct Generator: Codable, Equatable, Sendable {
         /// Token size C (= encoder width, 768).
         public var channels = 0
@@ -160,7 +160,7 @@ public struct ModelArchitecture: Codable, Equatable, Sendable {
         }
     }
 
-    /// Sampling defaults (spec §2).
+    /// Sampling defaults (docs/model.md, 'Checkpoint layout').
     public struct Sampling: Codable, Equatable, Sendable {
         /// Euler steps (50).
         public var numSteps = 50
@@ -175,7 +175,7 @@ public struct ModelArchitecture: Codable, Equatable, Sendable {
 
     /// Output image side S in pixels (256) = latentH × vae.factor.
     public var imageSize = 0
-    /// Token scale (spec §5/§6), 1.0 unless the checkpoint says otherwise. Finite, nonzero.
+    /// Token scale (docs/model.md, 'Encoder' and 'Adapter'), 1.0 unless the checkpoint says otherwise. Finite, nonzero.
     public var scaleFactor: Float = 1
     public var encoder = Encoder()
     public var adapter = Adapter()

@@ -24,7 +24,7 @@ public enum SyntheticModelError: Error, CustomStringConvertible, Equatable {
 
 /// A named architecture for synthetic models: the `ModelArchitecture` a converted file records, plus
 /// the one checkpoint-layout fact that is not metadata. Stored as JSON with snake_case keys in
-/// `models/presets/<name>.json`; `ModelPreset.xl` is the release model of spec §3.
+/// `models/presets/<name>.json`; `ModelPreset.xl` is the release model of docs/model.md, 'Release sizes'.
 ///
 /// The encoder positional table is written already resized to the input grid (as the converter does).
 /// Architecture fields read and write through: `preset.decoder.heads` is `preset.architecture.decoder.heads`.
@@ -53,7 +53,7 @@ public struct ModelPreset: Codable, Equatable, Sendable {
         set { architecture[keyPath: path] = newValue }
     }
 
-    /// The release model, RepTok XL on ImageNet 256 (spec §3): ≈1.24 G inference parameters.
+    /// The release model, RepTok XL on ImageNet 256 (docs/model.md, 'Release sizes'): ≈1.24 G inference parameters.
     public static let xl: ModelPreset = {
         var a = ModelArchitecture()
         a.imageSize = 256
@@ -66,10 +66,10 @@ public struct ModelPreset: Codable, Equatable, Sendable {
         a.vae = .init(blockOutChannels: [128, 256, 512, 512], layersPerBlock: 2, normGroups: 32, scalingFactor: 0.18215, shiftFactor: 0)
         a.generator = .init(channels: 768, dim: 1536, depth: 28, expansionToken: 3, expansionChannel: 4, numClasses: 1000)
         a.sampling = .init(numSteps: 50, cfgScale: 1.5, tInterval: 0.3 ... 0.9)
-        return ModelPreset(name: "xl", description: "RepTok XL, ImageNet 256 (spec §3 release shapes)", adapterExtraTokens: 2, architecture: a)
+        return ModelPreset(name: "xl", description: "RepTok XL, ImageNet 256 (release shapes, docs/model.md)", adapterExtraTokens: 2, architecture: a)
     }()
 
-    /// The sizes of the tiny test fixture (spec §12), for quick runs and for checking the writer
+    /// The sizes of the tiny test fixture (docs/model.md, 'Reference fixtures'), for quick runs and for checking the writer
     /// against the converter.
     public static let tiny: ModelPreset = {
         var a = ModelArchitecture()
@@ -83,7 +83,7 @@ public struct ModelPreset: Codable, Equatable, Sendable {
         a.vae = .init(blockOutChannels: [64, 128], layersPerBlock: 1, normGroups: 32, scalingFactor: 0.18215, shiftFactor: 0)
         a.generator = .init(channels: 128, dim: 96, depth: 2, expansionToken: 3, expansionChannel: 4, numClasses: 10)
         a.sampling = .init(numSteps: 50, cfgScale: 1.5, tInterval: 0.3 ... 0.9)
-        return ModelPreset(name: "tiny", description: "sizes of the tiny test fixture (spec §12)", adapterExtraTokens: 2, architecture: a)
+        return ModelPreset(name: "tiny", description: "sizes of the tiny test fixture (docs/model.md)", adapterExtraTokens: 2, architecture: a)
     }()
 
     /// Built-in presets by name.

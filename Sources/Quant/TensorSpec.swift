@@ -7,7 +7,7 @@ enum TensorLayout: Equatable {
     case reshape
     /// `[O,I,kh,kw]` → `[O,kh,kw,I]` (input channel fastest, for NHWC activations).
     case convToOHWI
-    /// Derived: the encoder's positional table resized to the input grid (spec §5).
+    /// Derived: the encoder's positional table resized to the input grid (docs/model.md, 'Encoder').
     case positionalTable
 }
 

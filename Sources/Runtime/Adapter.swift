@@ -1,4 +1,4 @@
-// Adapter (spec §6): RepTok token t [C] → decoder conditioning token c [W].
+// Adapter (docs/model.md, 'Adapter'): RepTok token t [C] → decoder conditioning token c [W].
 import Foundation
 import Kernels
 

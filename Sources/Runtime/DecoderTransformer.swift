@@ -1,4 +1,4 @@
-// Decoder transformer (spec §8): one velocity evaluation v(z, t) over the SD-VAE latent.
+// Decoder transformer (docs/model.md, 'Decoder transformer'): one velocity evaluation v(z, t) over the SD-VAE latent.
 import Foundation
 import Kernels
 
@@ -123,7 +123,7 @@ final class DecoderTransformer {
         rmsNorm(input, rows: cfg.tokens, dim: w, scale: ada.p, eps: 1e-6, out: out)
     }
 
-    /// v(z, t): latent `z` [Cl, H, W], `cond` [M] (= cond(t), spec §7), `c` [W] (adapter output)
+    /// v(z, t): latent `z` [Cl, H, W], `cond` [M] (= cond(t), docs/model.md, 'Time conditioning'), `c` [W] (adapter output)
     /// → velocity written to `out` [Cl, H, W]. `out` may not alias `z`.
     func velocity(z: UnsafePointer<Float>, cond: UnsafePointer<Float>, c: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>) {
         let d = cfg

@@ -1,4 +1,4 @@
-// Generator (spec §10): class-conditional MLP-Mixer flow model in token space.
+// Generator (docs/model.md, 'Generator'): class-conditional MLP-Mixer flow model in token space.
 import Foundation
 import Kernels
 

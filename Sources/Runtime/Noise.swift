@@ -13,9 +13,9 @@ import Foundation
 public struct NoiseGenerator {
     /// Which consumer a stream feeds; generator and decoder noise of one seed never overlap.
     public enum Stream: UInt64, Sendable {
-        /// Noise token of the generator (spec §10), `[C]` per sample.
+        /// Noise token of the generator (docs/model.md, 'Generator'), `[C]` per sample.
         case generator = 1
-        /// Initial latent of the decoder (spec §8), `[Cl, h, w]`.
+        /// Initial latent of the decoder (docs/model.md, 'Decoder transformer'), `[Cl, h, w]`.
         case decoder = 2
     }
 

@@ -37,7 +37,7 @@ public enum InterpolationMode: String, CaseIterable, Sendable {
     case slerp
 }
 
-/// Runs every RepTok model of one converted file (spec §4–§10).
+/// Runs every RepTok model of one converted file (docs/model.md).
 ///
 /// Construction reads and checks all metadata and every tensor's name, type and shape; nothing is
 /// computed before that succeeds. Weights stay in the memory map (int8 is used in place; f16 is
@@ -160,7 +160,7 @@ public final class Pipeline {
         ImagePrep.prepare(rgb: rgb, width: width, height: height, size: config.imageSize)
     }
 
-    /// Image `[3, S, S]` in [-1, 1] → RepTok token `[C]` (spec §4 step 3 and §5).
+    /// Image `[3, S, S]` in [-1, 1] → RepTok token `[C]` (docs/model.md, 'Image preparation' step 3 and 'Encoder').
     public func encode(image: [Float]) throws -> [Float] {
         try encode(image: image, tap: nil)
     }
@@ -179,7 +179,7 @@ public final class Pipeline {
 
     // MARK: - Decoder pieces
 
-    /// Adapter output c `[W]` for a token `[C]` (spec §6; the trace's `x_extra`).
+    /// Adapter output c `[W]` for a token `[C]` (docs/model.md, 'Adapter'; the trace's `x_extra`).
     public func conditioning(token: [Float]) throws -> [Float] {
         try check(token, config.tokenDim, "token")
         tokenIn.load(token)
@@ -187,13 +187,13 @@ public final class Pipeline {
         return c.array()
     }
 
-    /// Time conditioning cond(t) `[M]` (spec §7; the trace's `dec_cond_norm`).
+    /// Time conditioning cond(t) `[M]` (docs/model.md, 'Time conditioning'; the trace's `dec_cond_norm`).
     public func timeConditioning(t: Float) -> [Float] {
         time.forward(t: t, out: cond.p)
         return cond.array()
     }
 
-    /// One decoder velocity v(z, t) `[Cl, h, w]` for latent `z` and `token` (spec §8).
+    /// One decoder velocity v(z, t) `[Cl, h, w]` for latent `z` and `token` (docs/model.md, 'Decoder transformer').
     public func decoderVelocity(latent z: [Float], t: Float, token: [Float]) throws -> [Float] {
         try check(z, config.latentCount, "latent")
         try check(token, config.tokenDim, "token")
@@ -206,7 +206,7 @@ public final class Pipeline {
     }
 
     /// Integrates the decoder flow from `noise` (t = 1) to a latent (t = 0) in `steps` steps.
-    /// Euler is the reference (spec §8); `.heun` uses 2·steps evaluations. Few-step decoding
+    /// Euler is the reference (docs/model.md, 'Decoder transformer'); `.heun` uses 2·steps evaluations. Few-step decoding
     /// (4…16 steps) is supported: the result is a blurrier version of the 50-step image.
     public func decodeLatent(token: [Float], noise: [Float], steps: Int, sampler: Sampler = .euler,
                              progress: ProgressHandler? = nil) throws -> [Float] {
@@ -232,7 +232,7 @@ public final class Pipeline {
         return latent.array()
     }
 
-    /// SD-VAE decoder: latent `[Cl, h, w]` → image `[3, S, S]` in ≈[-1, 1] (spec §9).
+    /// SD-VAE decoder: latent `[Cl, h, w]` → image `[3, S, S]` in ≈[-1, 1] (docs/model.md, 'VAE decoder').
     public func vaeDecode(latent z: [Float], progress: ProgressHandler? = nil) throws -> [Float] {
         try check(z, config.latentCount, "latent")
         latent.load(z)
@@ -274,7 +274,7 @@ public final class Pipeline {
 
     /// Class `label` → token `[C]`, from generator-stream noise of `seed`
     /// (`NoiseGenerator(seed:stream: .generator)`). Euler t: 0 → 1 with guidance `cfgScale` inside
-    /// `interval` (spec §10).
+    /// `interval` (docs/model.md, 'Generator').
     public func generate(label: Int, seed: UInt64, steps: Int, cfgScale: Float, interval: ClosedRange<Float>,
                          progress: ProgressHandler? = nil) throws -> [Float] {
         let noise = NoiseGenerator.gaussian(count: config.tokenDim, seed: seed, stream: .generator)

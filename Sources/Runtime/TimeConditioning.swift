@@ -1,4 +1,4 @@
-// Time conditioning of the decoder (spec §7): t → cond [M].
+// Time conditioning of the decoder (docs/model.md, 'Time conditioning'): t → cond [M].
 import Foundation
 import Kernels
 

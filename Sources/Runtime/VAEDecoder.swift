@@ -1,4 +1,4 @@
-// SD-VAE decoder (spec §9): latent [Cl, h, w] → image [3, S, S] in ≈[-1, 1]. NHWC activations.
+// SD-VAE decoder (docs/model.md, 'VAE decoder'): latent [Cl, h, w] → image [3, S, S] in ≈[-1, 1]. NHWC activations.
 import Foundation
 import Kernels
 

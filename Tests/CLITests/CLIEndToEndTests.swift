@@ -32,7 +32,7 @@ final class CLIEndToEndTests: XCTestCase {
     }()
 
     static let model = TestSupport.repoRoot.appendingPathComponent("models/reptok-tiny-int8.gguf").path
-    /// The tiny fixture's image side (spec §12: 32×32).
+    /// The tiny fixture's image side (docs/model.md, 'Reference fixtures': 32×32).
     static let side = 32
 
     private var dir: URL!
@@ -246,7 +246,7 @@ final class CLIEndToEndTests: XCTestCase {
             print(a.shape[0])
             """, path("card.npy")])
         XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertEqual(r.stdout.trimmingCharacters(in: .whitespacesAndNewlines), "128", "tiny fixture token width (spec §12)")
+        XCTAssertEqual(r.stdout.trimmingCharacters(in: .whitespacesAndNewlines), "128", "tiny fixture token width (docs/model.md)")
 
         try ok(["decode", path("card.npy"), "--seed", "5", "--steps", "3", "-o", "dec.png"])
         try ok(["reconstruct", cardJPEG, "--seed", "5", "--steps", "3", "-o", "rec.png"])

@@ -158,7 +158,7 @@ enum HandPNG {
     }
 
     /// An Adam7-interlaced 8-bit PNG: `pixels[y][x]` holds one pixel's `bytesPerPixel` bytes.
-    /// The seven passes (PNG spec §8.2) are written one after the other, each row with filter 0;
+    /// The seven passes (section 8.2 of the PNG specification) are written one after the other, each row with filter 0;
     /// empty passes are left out.
     static func makeAdam7(width: Int, height: Int, colorType: UInt8, pixels: [[[UInt8]]]) -> [UInt8] {
         let passes = [(0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2)]

@@ -80,7 +80,7 @@ final class LightningCheckpointTests: XCTestCase {
         XCTAssertEqual(report.config.sampling.cfgScale, Float(Self.expected.cfg_scale))
         XCTAssertEqual(report.config.sampling.numSteps, Self.expected.num_steps)
         XCTAssertEqual(report.config.encoder.inputSize, 224, "no --config: the release constant")
-        XCTAssertEqual(report.warnings, ["reptok.scale_factor: cannot read hyper_parameters value \"${oc.env:REPTOK_TINY_SCALE_FACTOR,1.0}\"; using 1.0 [release constant (spec §3)]"])
+        XCTAssertEqual(report.warnings, ["reptok.scale_factor: cannot read hyper_parameters value \"${oc.env:REPTOK_TINY_SCALE_FACTOR,1.0}\"; using 1.0 [release constant]"])
         XCTAssertEqual(report.notes, [])
         let ignored = report.ignored.values.flatMap { $0 }
         XCTAssertFalse(ignored.contains("_metadata"))

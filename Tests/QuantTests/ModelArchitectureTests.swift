@@ -63,7 +63,7 @@ final class ModelArchitectureTests: XCTestCase {
     }
 
     /// The reader on the converter's file of the tiny fixture gives the fixture's sizes (model.yaml
-    /// and the checkpoint's shapes, spec §12), and writes back exactly the file's entries.
+    /// and the checkpoint's shapes, docs/model.md, 'Reference fixtures'), and writes back exactly the file's entries.
     func testReadsTheConvertedFixture() throws {
         let dir = try makeScratchDir(self, "arch-fixture")
         _ = try convertCheckpoint(input: Repo.tinySafetensors, output: dir + "/t.gguf", options: ConvertOptions(configPath: Repo.tinyYAML))

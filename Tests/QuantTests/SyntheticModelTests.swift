@@ -1,6 +1,6 @@
 // The synthetic (random-weight) model writer: same layout as the converter (checked on the tiny
 // fixture with the independent Python reader), preset files, determinism, cache check, value scales,
-// release parameter counts against spec §3.
+// release parameter counts against docs/model.md, 'Release sizes'.
 import Foundation
 import Quant
 import XCTest
@@ -58,9 +58,9 @@ final class SyntheticModelTests: XCTestCase {
         }
     }
 
-    /// The release preset's parameter counts equal the ones spec §3 measured on the public code, to the
-    /// digits the spec gives. The file holds the encoder's positional table resized to 16×16 (257 rows)
-    /// and no `mask_token`; the spec's 86.6 M counts the 1370-row table and the mask token, so those are
+    /// The release preset's parameter counts equal the ones measured on the public code (docs/model.md, 'Release sizes'), to the
+    /// digits docs/model.md gives. The file holds the encoder's positional table resized to 16×16 (257 rows)
+    /// and no `mask_token`; the documented 86.6 M counts the 1370-row table and the mask token, so those are
     /// added back here.
     func testReleasePresetMatchesSpecParameterCounts() throws {
         let layout = SyntheticModel.tensorLayout(.xl).filter { !$0.name.hasSuffix(".weight.scale") }
@@ -68,7 +68,7 @@ final class SyntheticModelTests: XCTestCase {
             Double(layout.filter { $0.name.hasPrefix(prefix) }.reduce(0) { $0 + $1.shape.reduce(1, *) })
         }
         let encoder = count("enc.") + Double((1370 - 257) * 768 + 768)
-        /// Tolerances: half a unit of the last digit the spec prints.
+        /// Tolerances: half a unit of the last digit docs/model.md prints.
         XCTAssertEqual(encoder / 1e6, 86.6, accuracy: 0.05)
         XCTAssertEqual(count("dec.backbone.mid_level.") / 1e6, 549, accuracy: 0.5)
         XCTAssertEqual(count("dec.backbone.mid_merge.") / 1e6, 1.3, accuracy: 0.05)
@@ -79,7 +79,7 @@ final class SyntheticModelTests: XCTestCase {
         // parameter count in bytes plus the float tensors' extra 3 bytes per value and the row scales.
         let parameters = layout.reduce(0.0) { $0 + Double($1.shape.reduce(1, *)) }
         let bytes = SyntheticModel.tensorLayout(.xl).reduce(0.0) { $0 + Double($1.shape.reduce(1, *) * $1.type.elementSize) }
-        /// Tolerance: the spec's "about 1.24" has two decimals.
+        /// Tolerance: the documented "about 1.24" has two decimals.
         XCTAssertEqual(parameters / 1e9, 1.24, accuracy: 0.005)
         /// Float tensors (norms, biases, tables, scales) are well under 1% of the parameters.
         XCTAssertEqual(bytes / parameters, 1, accuracy: 0.01)

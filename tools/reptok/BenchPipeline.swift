@@ -394,7 +394,7 @@ enum PipelineStage: String, CaseIterable {
 /// QKᵀ (2·T·T·d per head) and PV (2·T·T·d per head), i.e. 4·T²·width per layer. Norms, activations,
 /// softmax, RoPE and residual adds are not counted (they are O(T·width), under 1 %).
 enum PipelineFLOPs {
-    /// Encoder on one image (spec §5). T = 1 + R + g² tokens (261), C width, H MLP hidden, L layers,
+    /// Encoder on one image (docs/model.md, 'Encoder'). T = 1 + R + g² tokens (261), C width, H MLP hidden, L layers,
     /// p patch: patch embedding 2·g²·(3p²)·C, then per layer
     /// 2·T·C·3C (qkv) + 4·T²·C (attention) + 2·T·C·C (proj) + 2·T·C·H + 2·T·H·C (MLP).
     static func encoder(_ c: ModelConfig) -> Double {
@@ -405,7 +405,7 @@ enum PipelineFLOPs {
         return patch + Double(e.depth) * layer
     }
 
-    /// One decoder velocity (spec §6–§8), including the adapter and the time conditioning.
+    /// One decoder velocity (docs/model.md, 'Adapter' to 'Decoder transformer'), including the adapter and the time conditioning.
     /// N = patch tokens (256), T = N + 1, W width, F SwiGLU hidden, M mapping width, P = p²·Cl (16):
     /// adapter 2·C·W; time_in_proj 2·(2F_t)·M; mapping per block 2·M·2H_m + 2·H_m·M;
     /// pre_proj 2·N·P·W; merge 2·T·W·W; per layer 2·(2·M·W) (the two AdaRMSNorm linears)
@@ -420,7 +420,7 @@ enum PipelineFLOPs {
         return conditioning + 2 * N * P * W + 2 * T * W * W + Double(d.depth) * layer + 2 * N * W * P
     }
 
-    /// SD-VAE decoder (spec §9). A 3×3 conv at h×w from cin to cout counts 2·h·w·9·cin·cout, a 1×1
+    /// SD-VAE decoder (docs/model.md, 'VAE decoder'). A 3×3 conv at h×w from cin to cout counts 2·h·w·9·cin·cout, a 1×1
     /// conv 2·h·w·cin·cout. Mid attention over n = h·w pixels of C0 channels: 4 linears 4·2·n·C0²
     /// plus 4·n²·C0.
     static func vae(_ c: ModelConfig) -> Double {
@@ -443,7 +443,7 @@ enum PipelineFLOPs {
         return total + conv3(chans.last!, 3)                                   // conv_out
     }
 
-    /// One generator velocity for `batch` samples (2 = guided: conditional + unconditional), spec §10.
+    /// One generator velocity for `batch` samples (2 = guided: conditional + unconditional), docs/model.md, 'Generator'.
     /// R = 3·batch rows, C token size, D width, e token expansion, H = D·e′: time embedding
     /// 2·256·C + 2·C·C (shared by the batch); in 2·R·C·D; per layer token mixing
     /// 2·(batch·D)·3·3e + 2·(batch·D)·3e·3 and channel mixing 2·R·D·H + 2·R·H·D; out 2·batch·D·C.
