@@ -1,6 +1,7 @@
 // Checkpoint → one GGUF file: map keys, resolve sizes, check shapes, then stream tensor by tensor
 // (read, check finite, change layout, quantize, write, release pages).
 import Foundation
+import Support
 
 /// Version string written as `reptok.converter.version`.
 public let quantConverterVersion = "0.1.0"
@@ -164,7 +165,7 @@ public func formatBytes(_ n: Int) -> String {
 /// Streams: only one tensor (plus its converted copy) is in memory at a time, and the source pages of
 /// each tensor are released after use. The output appears atomically; on any error nothing is left.
 public func convertCheckpoint(input: String, output: String, options: ConvertOptions) throws -> ConversionReport {
-    let start = Date()
+    let start = MonotonicClock.nanoseconds()
     let source = try openTensorSource(path: input)
     // The output folder must exist before any work is done.
     var isDir: ObjCBool = false
@@ -374,6 +375,6 @@ public func convertCheckpoint(input: String, output: String, options: ConvertOpt
     return ConversionReport(input: input, output: output, sourceSHA256: sha, weights: options.weights, config: arch,
                             configSources: resolver.provenance, tensors: lines, ignored: ignored, bytesByType: bytesByType,
                             fileSize: size, maxRelativeL2: maxRel, meanRelativeL2: meanRel, maxAbsError: maxAbs,
-                            worstTensor: worst?.0, seconds: Date().timeIntervalSince(start), warnings: resolver.warnings,
+                            worstTensor: worst?.0, seconds: Double(MonotonicClock.nanoseconds() - start) * 1e-9, warnings: resolver.warnings,
                             notes: [source, encoderSource, vaeSource].compactMap { $0 }.flatMap(\.notes))
 }

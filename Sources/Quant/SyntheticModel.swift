@@ -2,6 +2,7 @@
 // types, shapes, order and metadata keys as `convertCheckpoint`), built from an architecture preset.
 // Used by `reptok bench pipeline` to measure the release-size model without the release checkpoint.
 import Foundation
+import Support
 
 /// Errors from reading a preset or writing a synthetic model (I/O failures are `FileAccessError`
 /// and `GGUFWriterError`).
@@ -238,7 +239,7 @@ public enum SyntheticModel {
     @discardableResult
     public static func write(preset: ModelPreset, output: String, weights: WeightFormat = .int8, seed: UInt64 = 0,
                              onTensor: ((Int, Int, String) -> Void)? = nil) throws -> SyntheticModelReport {
-        let start = Date()
+        let start = MonotonicClock.nanoseconds()
         try preset.validate()
         var isDir: ObjCBool = false
         let outDir = URL(fileURLWithPath: output).deletingLastPathComponent().path
@@ -304,7 +305,7 @@ public enum SyntheticModel {
 
         let size = (try? FileManager.default.attributesOfItem(atPath: output)[.size] as? Int) ?? 0
         return SyntheticModelReport(path: output, fingerprint: print, tensors: writer.declaredTensors.count, parameters: parameters,
-                                    fileSize: size, seconds: Date().timeIntervalSince(start))
+                                    fileSize: size, seconds: Double(MonotonicClock.nanoseconds() - start) * 1e-9)
     }
 
     /// The float values of one file tensor, in file layout (the distributions are in the type's doc).
@@ -337,17 +338,13 @@ public enum SyntheticModel {
             base = 0; amplitude = 0.1
         }
         // Counter-based splitmix64: element i of tensor `name` is mix(key + (i+1)·γ).
-        var key = seed &* 0x9E37_79B9_7F4A_7C15 ^ 0xD1B5_4A32_D192_ED03
+        var key = seed &* SplitMix64.gamma ^ 0xD1B5_4A32_D192_ED03
         for b in name.utf8 { key = (key ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
         var out = [Float](repeating: 0, count: count)
         out.withUnsafeMutableBufferPointer { o in
-            var z = key
+            var rng = SplitMix64(state: key)
             for i in 0 ..< count {
-                z = z &+ 0x9E37_79B9_7F4A_7C15
-                var x = z
-                x = (x ^ (x >> 30)) &* 0xBF58_476D_1CE4_E5B9
-                x = (x ^ (x >> 27)) &* 0x94D0_49BB_1331_11EB
-                x ^= x >> 31
+                let x = rng.next()
                 // Top 24 bits as a signed integer: exactly representable, U in [−1, 1).
                 let u = Float(Int64(bitPattern: x) >> 40) * (1 / 8_388_608)
                 o[i] = base + amplitude * u

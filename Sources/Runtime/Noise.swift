@@ -1,5 +1,6 @@
 // Documented Gaussian noise: splitmix64 + Box–Muller, one independent stream per use.
 import Foundation
+import Support
 
 /// Deterministic standard-normal noise, the same on every platform.
 ///
@@ -19,29 +20,15 @@ public struct NoiseGenerator {
         case decoder = 2
     }
 
-    private var state: UInt64
+    private var bits: SplitMix64
     private var spare: Float?
 
-    static let golden: UInt64 = 0x9E37_79B9_7F4A_7C15
-
-    /// The splitmix64 finaliser.
-    @inline(__always)
-    static func mix(_ v: UInt64) -> UInt64 {
-        var z = v
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
     public init(seed: UInt64, stream: Stream) {
-        state = NoiseGenerator.mix(seed ^ (stream.rawValue &* NoiseGenerator.golden))
+        bits = SplitMix64(state: SplitMix64.mix(seed ^ (stream.rawValue &* SplitMix64.gamma)))
     }
 
     /// Next 64 random bits (splitmix64).
-    public mutating func next() -> UInt64 {
-        state &+= NoiseGenerator.golden
-        return NoiseGenerator.mix(state)
-    }
+    public mutating func next() -> UInt64 { bits.next() }
 
     /// Next standard-normal value.
     public mutating func nextGaussian() -> Float {

@@ -1,6 +1,7 @@
 // `reptok trace`: every reference tensor of a fixture (docs/model.md, 'Reference fixtures'), computed by the runtime alone.
 import Foundation
 import Quant
+import Support
 
 /// Runs the runtime on the inputs of a golden file (fixture format, docs/model.md, 'Reference fixtures') and returns the
 /// outputs under the golden names, in float32.
@@ -30,9 +31,8 @@ public enum Trace {
             return Int(v)
         }
         func timed<T>(_ what: String, _ body: () throws -> T) rethrows -> T {
-            let start = DispatchTime.now().uptimeNanoseconds
-            let r = try body()
-            log?(String(format: "%@: %.2f s", what, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9))
+            let (r, seconds) = try MonotonicClock.measure(body)
+            log?(String(format: "%@: %.2f s", what, seconds))
             return r
         }
 

@@ -1,5 +1,6 @@
 import Foundation
 import ImageIO
+import Support
 import XCTest
 
 /// ImageIO against independent references: PNG files built byte by byte here

@@ -3,6 +3,7 @@ import Foundation
 import Kernels
 import Quant
 import Runtime
+import Support
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -181,9 +182,9 @@ struct BenchPipelineCommand: ParsableCommand {
             do {
                 let pipeline = try Pipeline(modelPath: modelPath, options: PipelineOptions(threads: threads, mode: mode, lowMemory: false))
                 let body = try stage.workload(pipeline)
-                ProcessMemory.resetPeak()
+                ResourceUsage.resetPeakMemory()
                 (timing.first, timing.runs, timing.cpu) = try timedRuns(runs: runs, body)
-                timing.peakRSSBytes = ProcessMemory.peakBytes()
+                timing.peakRSSBytes = ResourceUsage.peakMemoryBytes()
             }
             if best == nil || timing.cpuPerWall > best!.cpuPerWall { best = timing }
             // The stage had its cores: done. Otherwise another process took one; wait and measure again.
@@ -199,7 +200,10 @@ struct BenchPipelineCommand: ParsableCommand {
                     "--gen-steps", "\(genSteps)", "--dec-steps", "\(decSteps)"]
         if let threads { args += ["--threads", "\(threads)"] }
         if lowMemory { args.append("--low-memory") }
-        let child = try ChildProcess.run(executable: currentExecutable(), arguments: args)
+        let child: ChildProcess
+        do {
+            child = try ChildProcess.run(ResourceUsage.executablePath() ?? CommandLine.arguments[0], args)
+        } catch { throw CLIError(oneLine(error)) }
         guard child.exitStatus == 0 else {
             throw CLIError("generate child exited with status \(child.exitStatus): \(child.stderr.split(separator: "\n").last ?? "")")
         }
@@ -253,7 +257,7 @@ struct BenchGenerateOnceCommand: ParsableCommand {
     }
 
     func run() throws {
-        let t0 = monotonicSeconds()
+        let t0 = MonotonicClock.seconds()
         let pipeline: Pipeline
         do {
             pipeline = try Pipeline(modelPath: model, options: PipelineOptions(threads: threads, mode: MatrixMode(rawValue: mode)!, lowMemory: lowMemory))
@@ -263,9 +267,9 @@ struct BenchGenerateOnceCommand: ParsableCommand {
         let token = try pipeline.generate(label: label, seed: seed, steps: genSteps, cfgScale: s.cfgScale, interval: s.tInterval)
         pipeline.releaseGeneratorWeights()      // as `reptok generate` does
         let image = try pipeline.decode(token: token, seed: seed, steps: decSteps)
-        let seconds = monotonicSeconds() - t0
+        let seconds = MonotonicClock.seconds() - t0
         let out: [String: Any] = ["seconds": seconds, "finite": image.allSatisfy(\.isFinite),
-                                  "peak_rss_mb": Double(ProcessMemory.peakBytes()) / 1e6]
+                                  "peak_rss_mb": Double(ResourceUsage.peakMemoryBytes()) / 1e6]
         let data = try JSONSerialization.data(withJSONObject: out, options: [.sortedKeys])
         print(String(decoding: data, as: UTF8.self))
     }
@@ -492,125 +496,19 @@ struct GenerateTiming {
     var genSteps, decSteps: Int
 }
 
-/// Seconds of the monotonic clock.
-func monotonicSeconds() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
-}
-
-/// Process CPU seconds so far (user + system, every thread).
-func processCPUSeconds() -> Double {
-    var ru = rusage()
-    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &ru)
-    return Double(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + Double(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6
-}
-
 /// One warm-up call, then `runs` timed calls: seconds of the warm-up, wall and CPU seconds of each run.
 private func timedRuns(runs: Int, _ body: () throws -> Void) throws -> (first: Double, wall: [Double], cpu: [Double]) {
-    let start = monotonicSeconds()
+    let start = MonotonicClock.seconds()
     try body()
-    let first = monotonicSeconds() - start
+    let first = MonotonicClock.seconds() - start
     var wall: [Double] = [], cpu: [Double] = []
     for _ in 0 ..< runs {
-        let t0 = monotonicSeconds(), c0 = processCPUSeconds()
+        let t0 = MonotonicClock.seconds(), c0 = ResourceUsage.cpuSeconds()
         try body()
-        wall.append(monotonicSeconds() - t0)
-        cpu.append(processCPUSeconds() - c0)
+        wall.append(MonotonicClock.seconds() - t0)
+        cpu.append(ResourceUsage.cpuSeconds() - c0)
     }
     return (first, wall, cpu)
-}
-
-/// The process's own memory accounting.
-enum ProcessMemory {
-    /// Resets the peak resident set (VmHWM) to the current RSS (Linux ≥ 4.0: `5` into
-    /// /proc/self/clear_refs). Without it, the peak is the process's lifetime peak.
-    static func resetPeak() {
-        let fd = open("/proc/self/clear_refs", O_WRONLY)
-        guard fd >= 0 else { return }
-        _ = write(fd, "5", 1)
-        close(fd)
-    }
-
-    /// Peak resident set in bytes since the last reset: VmHWM from /proc/self/status, else
-    /// `getrusage(RUSAGE_SELF).ru_maxrss`.
-    static func peakBytes() -> Int {
-        if let s = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-           let line = s.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
-           let kb = Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") {
-            return kb * 1024
-        }
-        var ru = rusage()
-        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &ru)
-        return ru.ru_maxrss * 1024
-    }
-}
-
-/// A finished child process: exit status, output, and its own peak RSS from `wait4`.
-struct ChildProcess {
-    var exitStatus: Int32
-    var stdout: String
-    var stderr: String
-    /// `ru_maxrss` of this child alone (wait4 reports the waited child's usage).
-    var maxRSSBytes: Int
-    /// User + system CPU seconds of the child (wait4).
-    var cpuSeconds: Double
-    /// Wall seconds from spawn to exit.
-    var wallSeconds: Double
-
-    /// Runs `executable arguments…` with stdout and stderr captured, and waits with `wait4`.
-    static func run(executable: String, arguments: [String]) throws -> ChildProcess {
-        var outPipe: [Int32] = [0, 0], errPipe: [Int32] = [0, 0]
-        guard pipe(&outPipe) == 0, pipe(&errPipe) == 0 else { throw CLIError("pipe: \(String(cString: strerror(errno)))") }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
-        posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
-        for fd in outPipe + errPipe { posix_spawn_file_actions_addclose(&actions, fd) }
-        let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
-        defer { for p in argv { free(p) } }
-        var pid = pid_t()
-        let started = monotonicSeconds()
-        let rc = posix_spawn(&pid, executable, &actions, nil, argv, environ)
-        close(outPipe[1]); close(errPipe[1])
-        guard rc == 0 else {
-            close(outPipe[0]); close(errPipe[0])
-            throw CLIError("cannot start \(executable): \(String(cString: strerror(rc)))")
-        }
-        // stderr is drained on a thread so neither pipe can fill and block the child.
-        final class Box: @unchecked Sendable { var data = Data() }
-        let errBox = Box()
-        let errDone = DispatchSemaphore(value: 0)
-        let errFD = errPipe[0]
-        Thread.detachNewThread {
-            errBox.data = FileHandle(fileDescriptor: errFD, closeOnDealloc: true).readDataToEndOfFile()
-            errDone.signal()
-        }
-        let outData = FileHandle(fileDescriptor: outPipe[0], closeOnDealloc: true).readDataToEndOfFile()
-        errDone.wait()
-        let errData = errBox.data
-        var status: Int32 = 0
-        var ru = rusage()
-        while wait4(pid, &status, 0, &ru) < 0 {
-            guard errno == EINTR else { throw CLIError("wait4: \(String(cString: strerror(errno)))") }
-        }
-        // Exited normally: low 7 bits 0, exit code in bits 8–15; killed by a signal: 128 + signal.
-        let exit = status & 0x7F == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
-        return ChildProcess(exitStatus: exit, stdout: String(decoding: outData, as: UTF8.self),
-                            stderr: String(decoding: errData, as: UTF8.self), maxRSSBytes: ru.ru_maxrss * 1024,
-                            cpuSeconds: Double(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + Double(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6,
-                            wallSeconds: monotonicSeconds() - started)
-    }
-}
-
-/// This executable's path (/proc/self/exe), so the children run the same build.
-func currentExecutable() -> String {
-    var buffer = [CChar](repeating: 0, count: 4096)
-    let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-    guard n > 0 else { return CommandLine.arguments[0] }
-    buffer[n] = 0
-    return String(cString: buffer)
 }
 
 /// `$XDG_CACHE_HOME/reptok`, else `~/.cache/reptok`.
