@@ -74,14 +74,17 @@ let package = Package(
             path: "tools/reptok",
             swiftSettings: cpuFlags),
 
-        .testTarget(name: "QuantTests", dependencies: ["Quant"], path: "Tests/QuantTests"),
-        .testTarget(name: "KernelsTests", dependencies: ["Kernels", "CKernels"], path: "Tests/KernelsTests",
-                    swiftSettings: cpuFlags),
-        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Quant", "Kernels"],
+        // Helpers every test target shares: repository paths, temporary folders, processes, test data.
+        .target(name: "TestSupport", dependencies: ["Support"], path: "Tests/TestSupport"),
+        .testTarget(name: "QuantTests", dependencies: ["Quant", "TestSupport"], path: "Tests/QuantTests"),
+        // Runtime for `Metrics.relativeL2`, the one relative-L2 measure.
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels", "CKernels", "Runtime", "TestSupport"],
+                    path: "Tests/KernelsTests", swiftSettings: cpuFlags),
+        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Quant", "Kernels", "TestSupport"],
                     path: "Tests/RuntimeTests", swiftSettings: cpuFlags),
         // Depends on the `reptok` executable so `swift test` builds the binary that the end-to-end tests run.
-        .testTarget(name: "CLITests", dependencies: ["ImageIO", "Quant", "Support", "reptok"], path: "Tests/CLITests",
-                    exclude: ["Fixtures"]),
+        .testTarget(name: "CLITests", dependencies: ["ImageIO", "Quant", "Support", "TestSupport", "reptok"],
+                    path: "Tests/CLITests", exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v5]
 )

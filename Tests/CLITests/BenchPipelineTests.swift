@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// `reptok bench pipeline` end to end on the tiny preset: the JSON fields the report promises, a cached model

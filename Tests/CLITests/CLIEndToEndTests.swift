@@ -1,5 +1,6 @@
 import Foundation
 import ImageIO
+import TestSupport
 import XCTest
 
 /// Runs the built `reptok` binary end to end on the committed tiny model
@@ -10,26 +11,7 @@ final class CLIEndToEndTests: XCTestCase {
     // MARK: Set-up
 
     /// The `reptok` executable next to the test bundle (SwiftPM puts both in `.build/<config>/`).
-    /// `Bundle.allBundles` is not asked on Linux: Swift 6.0's Foundation crashes in it (NULL array)
-    /// when no bundle was loaded; there the runner executable itself is in that folder.
-    static let reptok: String = {
-        var folders = [Bundle.main.bundleURL, Bundle.main.bundleURL.deletingLastPathComponent()]
-        #if !os(Linux)
-        folders += Bundle.allBundles.map { $0.bundleURL.deletingLastPathComponent() }
-        #endif
-        if let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
-            folders.append(URL(fileURLWithPath: exe).deletingLastPathComponent())
-        }
-        for folder in folders {
-            let candidate = folder.appendingPathComponent("reptok").path
-            var isDir: ObjCBool = false
-            if FileManager.default.fileExists(atPath: candidate, isDirectory: &isDir), !isDir.boolValue,
-               FileManager.default.isExecutableFile(atPath: candidate) {
-                return candidate
-            }
-        }
-        return ""
-    }()
+    static let reptok = TestSupport.reptok
 
     static let model = TestSupport.repoRoot.appendingPathComponent("models/reptok-tiny-int8.gguf").path
     /// The tiny fixture's image side (docs/model.md, 'Reference fixtures': 32×32).

@@ -2,6 +2,7 @@
 // docs/gguf-format.md, and against a file the converter wrote.
 import Foundation
 import Quant
+import TestSupport
 import XCTest
 
 final class ModelArchitectureTests: XCTestCase {
@@ -65,7 +66,7 @@ final class ModelArchitectureTests: XCTestCase {
     /// The reader on the converter's file of the tiny fixture gives the fixture's sizes (model.yaml
     /// and the checkpoint's shapes, docs/model.md, 'Reference fixtures'), and writes back exactly the file's entries.
     func testReadsTheConvertedFixture() throws {
-        let dir = try makeScratchDir(self, "arch-fixture")
+        let dir = try TestSupport.makeTempDir("arch-fixture", removedAfter: self).path
         _ = try convertCheckpoint(input: Repo.tinySafetensors, output: dir + "/t.gguf", options: ConvertOptions(configPath: Repo.tinyYAML))
         let f = try GGUFFile(path: dir + "/t.gguf")
         let a = try ModelArchitecture(metadata: f.metadata, path: dir + "/t.gguf")

@@ -3,6 +3,7 @@
 // release parameter counts against docs/model.md, 'Release sizes'.
 import Foundation
 import Quant
+import TestSupport
 import XCTest
 
 final class SyntheticModelTests: XCTestCase {
@@ -16,7 +17,7 @@ final class SyntheticModelTests: XCTestCase {
     /// metadata keys in the same order with the same values apart from provenance — read back by the
     /// PyPI `gguf` package, for int8 and f32 files.
     func testTinyPresetHasTheLayoutOfTheConvertedFixture() throws {
-        let dir = try makeScratchDir(self, "synth-layout")
+        let dir = try TestSupport.makeTempDir("synth-layout", removedAfter: self).path
         for w in [WeightFormat.int8, .f32] {
             let conv = dir + "/converted-\(w.rawValue).gguf", synth = dir + "/synthetic-\(w.rawValue).gguf"
             _ = try convertCheckpoint(input: Repo.tinySafetensors, output: conv,
@@ -49,7 +50,7 @@ final class SyntheticModelTests: XCTestCase {
             let file = try ModelPreset.load(path: Repo.path("models/presets/\(name).json"))
             XCTAssertEqual(file, preset, name)
             XCTAssertEqual(try ModelPreset.named(name), preset)
-            let dir = try makeScratchDir(self, "synth-json-\(name)")
+            let dir = try TestSupport.makeTempDir("synth-json-\(name)", removedAfter: self).path
             try preset.json().write(to: URL(fileURLWithPath: dir + "/p.json"))
             XCTAssertEqual(try ModelPreset.load(path: dir + "/p.json"), preset, name)
         }
@@ -88,7 +89,7 @@ final class SyntheticModelTests: XCTestCase {
     /// Same preset, format and seed give byte-identical files; another seed gives other values with the
     /// same layout. `matches` accepts exactly the file written for its arguments.
     func testDeterministicAndRecognizedByFingerprint() throws {
-        let dir = try makeScratchDir(self, "synth-det")
+        let dir = try TestSupport.makeTempDir("synth-det", removedAfter: self).path
         let a = dir + "/a.gguf", b = dir + "/b.gguf", c = dir + "/c.gguf"
         let ra = try SyntheticModel.write(preset: .tiny, output: a, seed: 1)
         try SyntheticModel.write(preset: .tiny, output: b, seed: 1)
@@ -118,7 +119,7 @@ final class SyntheticModelTests: XCTestCase {
     /// quantizer on U·√(3/k) weights), dequantized weights have standard deviation 1/√k, and the float
     /// tensors sit near their documented centres.
     func testValueScales() throws {
-        let dir = try makeScratchDir(self, "synth-values")
+        let dir = try TestSupport.makeTempDir("synth-values", removedAfter: self).path
         let path = dir + "/t.gguf"
         try SyntheticModel.write(preset: .tiny, output: path, seed: 3)
         let f = try GGUFFile(path: path)
@@ -175,7 +176,7 @@ final class SyntheticModelTests: XCTestCase {
 
     /// An inconsistent preset is refused with every problem named, before any file is created.
     func testInvalidPresetIsRefusedBeforeWriting() throws {
-        let dir = try makeScratchDir(self, "synth-bad")
+        let dir = try TestSupport.makeTempDir("synth-bad", removedAfter: self).path
         var p = ModelPreset.tiny
         p.decoder.heads = 5
         p.generator.channels = 100
