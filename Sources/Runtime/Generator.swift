@@ -1,6 +1,7 @@
 // Generator (docs/model.md, 'Generator'): class-conditional MLP-Mixer flow model in token space.
 import Foundation
 import Kernels
+import Quant
 
 /// `MLPMixer1D` with one token: the sequence is three rows `[x + pos, label embedding, time
 /// embedding]`. Weights under `gen.` (EMA copy, chosen by the converter).
@@ -58,8 +59,7 @@ final class Generator {
         self.ctx = ctx
         let c = g.channels, d = g.dim, k = g.numClasses, e3 = Generator.rows * g.expansionToken, dh = d * g.expansionChannel
         let b = Generator.maxBatch, r = Generator.rows
-        // The time embedding's input size is read from the file (256 in DiT-style embedders).
-        let tIn = loader.file.tensorInfos["gen.t_embedder.mlp.0.weight"]?.shape.last ?? 256
+        let tIn = Generator.timeFeatures(in: loader.file)
         guard tIn >= 2, tIn % 2 == 0 else {
             throw RuntimeError.tensorShape(path: loader.file.path, name: "gen.t_embedder.mlp.0.weight", expected: [c, 256], actual: [c, tIn])
         }
@@ -94,6 +94,12 @@ final class Generator {
         channelHidden = FloatBuffer(b * r * dh)
         head = FloatBuffer(b * d)
         v = FloatBuffer(b * c)
+    }
+
+    /// The time embedding's input width: the last dimension of `gen.t_embedder.mlp.0.weight` in the
+    /// file (256 in DiT-style embedders; 256 also when the tensor is absent, which the loader reports).
+    static func timeFeatures(in file: GGUFFile) -> Int {
+        file.tensorInfos["gen.t_embedder.mlp.0.weight"]?.shape.last ?? 256
     }
 
     /// Velocity at token `x` [C], time t ∈ [0, 1], for class `label` (0 ..< K, or K for the
