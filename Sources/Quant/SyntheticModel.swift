@@ -23,7 +23,7 @@ public enum SyntheticModelError: Error, CustomStringConvertible, Equatable {
     }
 }
 
-/// A named architecture for synthetic models: the `ModelArchitecture` a converted file records, plus
+/// A named architecture for synthetic models: the `ModelConfig` a converted file records, plus
 /// the one checkpoint-layout fact that is not metadata. Stored as JSON with snake_case keys in
 /// `models/presets/<name>.json`; `ModelPreset.xl` is the release model of docs/model.md, 'Release sizes'.
 ///
@@ -39,9 +39,9 @@ public struct ModelPreset: Codable, Equatable, Sendable {
     /// metadata does not record them: the converter writes the tensor when the checkpoint has it.
     public var adapterExtraTokens: Int
     /// Every size and sampling default the file records as metadata.
-    public var architecture: ModelArchitecture
+    public var architecture: ModelConfig
 
-    public init(name: String, description: String, adapterExtraTokens: Int, architecture: ModelArchitecture) {
+    public init(name: String, description: String, adapterExtraTokens: Int, architecture: ModelConfig) {
         self.name = name
         self.description = description
         self.adapterExtraTokens = adapterExtraTokens
@@ -49,14 +49,14 @@ public struct ModelPreset: Codable, Equatable, Sendable {
     }
 
     /// The architecture's fields, read and written through.
-    public subscript<T>(dynamicMember path: WritableKeyPath<ModelArchitecture, T>) -> T {
+    public subscript<T>(dynamicMember path: WritableKeyPath<ModelConfig, T>) -> T {
         get { architecture[keyPath: path] }
         set { architecture[keyPath: path] = newValue }
     }
 
     /// The release model, RepTok XL on ImageNet 256 (docs/model.md, 'Release sizes'): ≈1.24 G inference parameters.
     public static let xl: ModelPreset = {
-        var a = ModelArchitecture()
+        var a = ModelConfig()
         a.imageSize = 256
         a.scaleFactor = 1
         a.encoder = .init(width: 768, depth: 12, heads: 12, patchSize: 14, inputSize: 224, registers: 4, mlpHidden: 3072, lnEps: 1e-6)
@@ -73,7 +73,7 @@ public struct ModelPreset: Codable, Equatable, Sendable {
     /// The sizes of the tiny test fixture (docs/model.md, 'Reference fixtures'), for quick runs and for checking the writer
     /// against the converter.
     public static let tiny: ModelPreset = {
-        var a = ModelArchitecture()
+        var a = ModelConfig()
         a.imageSize = 32
         a.scaleFactor = 1
         a.encoder = .init(width: 128, depth: 2, heads: 2, patchSize: 14, inputSize: 56, registers: 4, mlpHidden: 512, lnEps: 1e-6)
@@ -130,7 +130,7 @@ public struct ModelPreset: Codable, Equatable, Sendable {
         return (try? e.encode(self)) ?? Data()
     }
 
-    /// Throws `invalidPreset` listing every inconsistency (`ModelArchitecture.problems()`, the checks
+    /// Throws `invalidPreset` listing every inconsistency (`ModelConfig.problems()`, the checks
     /// the runtime makes, plus the converter's DINOv2 rule heads = width / 64), and refuses sizes
     /// above 16 G parameters.
     public func validate() throws {
@@ -149,8 +149,8 @@ public struct ModelPreset: Codable, Equatable, Sendable {
 
     /// The converter's resolved configuration for these sizes (what a real conversion of a checkpoint
     /// with these shapes records).
-    public var archConfig: ArchConfig {
-        ArchConfig(architecture: architecture, encPosGrid: architecture.encoder.grid, adapterNewReg: adapterExtraTokens)
+    public var checkpointLayout: CheckpointLayout {
+        CheckpointLayout(encPosGrid: architecture.encoder.grid, adapterNewReg: adapterExtraTokens)
     }
 }
 
@@ -170,7 +170,7 @@ public struct SyntheticModelReport: Sendable {
 /// Writes random-weight GGUF files that a `Pipeline` loads exactly as a converted checkpoint.
 ///
 /// The tensor list, order, layouts and metadata keys are the converter's (`requiredTensors` and
-/// `ModelArchitecture.metadata()`); only the provenance differs: `general.name` = `synthetic-<preset>`,
+/// `ModelConfig.metadata()`); only the provenance differs: `general.name` = `synthetic-<preset>`,
 /// `reptok.source.file` = `synthetic:<preset>:seed<seed>`, `reptok.source.sha256` = `fingerprint`.
 /// Linear/Conv weights are drawn in float and quantized by the converter's `quantizeInt8PerRow`, so
 /// the int8 values, scales and `reptok.quant.*` error keys are what a conversion would write.
@@ -191,7 +191,7 @@ public enum SyntheticModel {
 
     /// The file tensors of a preset, in file order (natural name order), before int8 scale companions.
     static func tensorSpecs(_ preset: ModelPreset) -> [TensorSpec] {
-        requiredTensors(preset.archConfig).sorted { naturalLess($0.name, $1.name) }
+        requiredTensors(preset.architecture, preset.checkpointLayout).sorted { naturalLess($0.name, $1.name) }
     }
 
     /// The file's tensor table for `preset`: (name, type, shape in PyTorch order), in file order, each
@@ -247,7 +247,6 @@ public enum SyntheticModel {
             throw FileAccessError.writeFailed(path: output, reason: "folder \(outDir) does not exist")
         }
         let specs = tensorSpecs(preset)
-        let arch = preset.archConfig
         let print = fingerprint(preset: preset, weights: weights, seed: seed)
 
         // 1. Header: the converter's metadata keys in the converter's order.
@@ -260,7 +259,7 @@ public enum SyntheticModel {
         writer.set("reptok.source.sha256", .string(print))
         writer.set("reptok.weights", .string(weights.rawValue))
         writer.set("reptok.quant.scheme", .string(weights == .int8 ? "per_channel_symmetric_int8" : "none"))
-        for (k, v) in arch.architecture.metadata() { writer.set(k, v) }
+        for (k, v) in preset.architecture.metadata() { writer.set(k, v) }
         writer.set("reptok.quant.max_rel_l2", .float32(0))
         writer.set("reptok.quant.mean_rel_l2", .float32(0))
         writer.set("reptok.quant.max_abs_err", .float32(0))

@@ -1,6 +1,7 @@
 // Decoder transformer (docs/model.md, 'Decoder transformer'): one velocity evaluation v(z, t) over the SD-VAE latent.
 import Foundation
 import Kernels
+import Quant
 
 /// The flow-matching transformer of the decoder. Weights under `dec.backbone.`.
 ///

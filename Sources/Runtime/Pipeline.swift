@@ -24,10 +24,11 @@ public struct PipelineOptions {
     }
 }
 
-/// Progress callback: `stage` is "encode", "generate", "decode" or "vae"; `step` counts velocity
-/// evaluations (1 … total) of that stage. Return `false` to cancel: the call then throws
+/// Progress callback: `component` is `.encoder`, `.generator`, `.decoder` or `.vae` (its `activity`
+/// names it for people: encode, generate, decode, vae); `step` counts velocity evaluations
+/// (1 … total) of that component. Return `false` to cancel: the call then throws
 /// `RuntimeError.cancelled`.
-public typealias ProgressHandler = (_ stage: String, _ step: Int, _ total: Int) -> Bool
+public typealias ProgressHandler = (_ component: Component, _ step: Int, _ total: Int) -> Bool
 
 /// How `Pipeline.interpolate` mixes two tokens.
 public enum InterpolationMode: String, CaseIterable, Sendable {
@@ -94,15 +95,16 @@ public final class Pipeline {
         let loader = WeightLoader(file: file)
         self.loader = loader
         let mode = options.mode
-        loader.stage = "encoder"
+        loader.component = .encoder
         encoder = try Encoder(loader: loader, config: config, mode: mode, ctx: ctx)
-        loader.stage = "decoder"
+        loader.component = .adapter
         adapter = try Adapter(loader: loader, config: config, mode: mode, ctx: ctx)
+        loader.component = .decoder
         time = try TimeConditioning(loader: loader, config: config, mode: mode, ctx: ctx)
         decoder = try DecoderTransformer(loader: loader, config: config, mode: mode, ctx: ctx)
-        loader.stage = "vae"
+        loader.component = .vae
         vae = try VAEDecoder(loader: loader, config: config, mode: mode, ctx: ctx)
-        loader.stage = "generator"
+        loader.component = .generator
         generator = try Generator(loader: loader, config: config, mode: mode, ctx: ctx)
 
         tokenIn = FloatBuffer(config.tokenDim)
@@ -133,14 +135,17 @@ public final class Pipeline {
     }
 
     /// Calls `progress`, turning `false` into `RuntimeError.cancelled`.
-    private func report(_ progress: ProgressHandler?, _ stage: String, _ step: Int, _ total: Int) throws {
-        if let progress, !progress(stage, step, total) { throw RuntimeError.cancelled }
+    private func report(_ progress: ProgressHandler?, _ component: Component, _ step: Int, _ total: Int) throws {
+        if let progress, !progress(component, step, total) { throw RuntimeError.cancelled }
     }
 
-    private func release(_ stage: String) {
+    /// With `lowMemory`: drops the pages of `components`' weights (and the VAE's large scratch).
+    private func release(_ components: Component...) {
         guard options.lowMemory else { return }
-        loader.releasePages(stage: stage)
-        if stage == "vae" { vae.dropScratch() }
+        for c in components {
+            loader.releasePages(of: c)
+            if c == .vae { vae.dropScratch() }
+        }
     }
 
     /// Drops the generator's weight pages from memory, whatever `lowMemory` says. The pages stay
@@ -149,7 +154,7 @@ public final class Pipeline {
     /// VAE then run without the generator resident, which takes a release-size `generate` from
     /// about 1.44 GB to about 0.9 GB peak RSS at no cost in time.
     public func releaseGeneratorWeights() {
-        loader.releasePages(stage: "generator")
+        loader.releasePages(of: .generator)
     }
 
     // MARK: - Image preparation and encoding
@@ -172,8 +177,8 @@ public final class Pipeline {
         let input = ImagePrep.encoderInput(image: image, size: config.imageSize, inputSize: config.encoder.inputSize)
         tap?("enc_input", input)
         let token = encoder.forward(input: input, tap: tap)
-        release("encoder")
-        try report(progress, "encode", 1, 1)
+        release(.encoder)
+        try report(progress, .encoder, 1, 1)
         return token
     }
 
@@ -227,8 +232,8 @@ public final class Pipeline {
                                     time.forward(t: t, out: condP)
                                     decoder.velocity(z: z, cond: condP, c: cP, out: out)
                                 },
-                                progress: { try self.report(progress, "decode", $0, total) })
-        release("decoder")
+                                progress: { try self.report(progress, .decoder, $0, total) })
+        release(.adapter, .decoder)
         return latent.array()
     }
 
@@ -237,8 +242,8 @@ public final class Pipeline {
         try check(z, config.latentCount, "latent")
         latent.load(z)
         vae.decode(latent: latent.p, out: image.p)
-        release("vae")
-        try report(progress, "vae", 1, 1)
+        release(.vae)
+        try report(progress, .vae, 1, 1)
         return image.array()
     }
 
@@ -296,8 +301,8 @@ public final class Pipeline {
                                     let guided = GeneratorEuler.usesGuidance(t: t, interval: interval)
                                     generator.velocity(x: x, t: t, label: label, guidance: guided ? cfgScale : nil, out: out)
                                 },
-                                progress: { try self.report(progress, "generate", $0, steps) })
-        release("generator")
+                                progress: { try self.report(progress, .generator, $0, steps) })
+        release(.generator)
         return tokenIn.array()
     }
 

@@ -90,8 +90,8 @@ struct BenchPipelineCommand: ParsableCommand {
         for m in modes.split(separator: ",") where MatrixMode(rawValue: String(m)) == nil {
             throw ValidationError("--modes: unknown mode \(m) (w8a8, w8a32)")
         }
-        for s in (only ?? "").split(separator: ",") where !PipelineStage.allCases.map(\.rawValue).contains(String(s)) {
-            throw ValidationError("--only: unknown stage \(s) (\(PipelineStage.allCases.map(\.rawValue).joined(separator: ", ")))")
+        for s in (only ?? "").split(separator: ",") where Component(benchName: String(s)) == nil {
+            throw ValidationError("--only: unknown stage \(s) (\(Component.timedStages.map(\.benchName).joined(separator: ", ")))")
         }
     }
 
@@ -137,14 +137,14 @@ struct BenchPipelineCommand: ParsableCommand {
         let file = try GGUFFile(path: modelPath)
         report.modelBytes = file.fileSize
         let config = try ModelConfig.load(metadata: file.metadata, path: modelPath)
-        let stages = only.map { $0.split(separator: ",").compactMap { PipelineStage(rawValue: String($0)) } } ?? PipelineStage.allCases
+        let stages = only.map { $0.split(separator: ",").compactMap { Component(benchName: String($0)) } } ?? Component.timedStages
         let modeList = modes.split(separator: ",").compactMap { MatrixMode(rawValue: String($0)) }
         for stage in stages {
             report.stageInfo[stage] = .init(flops: stage.flops(file, config), weightBytes: stage.weightBytes(file, config))
         }
         for mode in modeList {
             for stage in stages {
-                note("\(stage.rawValue) \(mode.rawValue)")
+                note("\(stage.benchName) \(mode.rawValue)")
                 report.stages[stage, default: [:]][mode] = try timeStage(stage, mode: mode, threads: report.threads, modelPath: modelPath)
             }
         }
@@ -176,7 +176,7 @@ struct BenchPipelineCommand: ParsableCommand {
     }
 
     /// Median seconds and peak RSS of one stage on a freshly opened pipeline.
-    func timeStage(_ stage: PipelineStage, mode: MatrixMode, threads used: Int, modelPath: String) throws -> StageTiming {
+    func timeStage(_ stage: Component, mode: MatrixMode, threads used: Int, modelPath: String) throws -> StageTiming {
         var best: StageTiming? = nil
         for attempt in 1 ... retries + 1 {
             var timing = StageTiming()

@@ -54,8 +54,8 @@ struct PipelineBenchReport {
     var fp32PeakRuns: [Double] = []
     var int8Peak = 0.0
     var readBandwidth = 0.0
-    var stageInfo: [PipelineStage: Info] = [:]
-    var stages: [PipelineStage: [MatrixMode: StageTiming]] = [:]
+    var stageInfo: [Component: Info] = [:]
+    var stages: [Component: [MatrixMode: StageTiming]] = [:]
     var generate: GenerateTiming?
     var generateLowMemory: GenerateTiming?
 
@@ -74,8 +74,8 @@ struct PipelineBenchReport {
                                     "cpu_per_wall": t.cpuPerWall, "attempt": t.attempt,
                                     "weight_gbs": info.weightBytes / t.median / 1e9] as [String: Any]
             }
-            stagesJSON[stage.rawValue] = m
-            infoJSON[stage.rawValue] = ["gflop": info.flops / 1e9, "weight_mb": info.weightBytes / 1e6,
+            stagesJSON[stage.benchName] = m
+            infoJSON[stage.benchName] = ["gflop": info.flops / 1e9, "weight_mb": info.weightBytes / 1e6,
                                         "pytorch_seconds": stage.pytorchSeconds, "target_w8a8_seconds": stage.targetW8A8,
                                         "target_w8a32_seconds": stage.targetW8A32] as [String: Any]
         }
@@ -109,13 +109,13 @@ struct PipelineBenchReport {
         }
         s += "\nstage            GFLOP  weights  mode    seconds    (min)  GFLOP/s  of fp32 peak  weight GB/s  CPU/wall  peak RSS"
         s += release ? "   target  PyTorch\n" : "\n"
-        for stage in PipelineStage.allCases {
+        for stage in Component.timedStages {
             guard let modes = stages[stage], let info = stageInfo[stage] else { continue }
             var first = true
             for mode in MatrixMode.allCases.reversed() {
                 guard let t = modes[mode] else { continue }
                 let gflops = info.flops / t.median / 1e9
-                let head = first ? stage.rawValue.padding(toLength: 14, withPad: " ", startingAt: 0) + pad(f(info.flops / 1e9, 1), 7)
+                let head = first ? stage.benchName.padding(toLength: 14, withPad: " ", startingAt: 0) + pad(f(info.flops / 1e9, 1), 7)
                     + pad(String(format: "%.0f MB", info.weightBytes / 1e6), 9) : String(repeating: " ", count: 30)
                 first = false
                 s += head + "  " + mode.rawValue.padding(toLength: 6, withPad: " ", startingAt: 0) + pad(f(t.median, 3), 9)

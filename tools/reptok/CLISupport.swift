@@ -293,11 +293,11 @@ final class StageTimer {
 
     /// The pipeline's progress callback.
     var handler: ProgressHandler {
-        { [self] stage, step, total in
+        { [self] component, step, total in
             let t = now()
-            charge(stage, t - lastEvent)
+            charge(component.activity, t - lastEvent)
             lastEvent = t
-            if showBar && total > 1 { draw(stage, step, total, t) }  // single-step stages get no bar
+            if showBar && total > 1 { draw(component.activity, step, total, t) }  // single-step stages get no bar
             return true
         }
     }

@@ -1,14 +1,15 @@
-// The model architecture (docs/model.md, 'Release sizes'): the one description of every size and sampling default that a
-// converted file records as `reptok.*` metadata (docs/gguf-format.md). The converter resolves it,
-// synthetic presets store it as JSON, the runtime reads it back; writer and reader live here together.
+// The model configuration (docs/model.md, 'Release sizes'): the one description of every size,
+// constant and sampling default that a converted file records as `reptok.*` metadata
+// (docs/gguf-format.md). The converter resolves it, synthetic presets store it as JSON, the runtime
+// reads it back; writer, reader and the sizes derived from it live here together.
 import Foundation
 
-/// Errors from reading an architecture out of GGUF metadata. Every case names the file; the
+/// Errors from reading a model configuration out of GGUF metadata. Every case names the file; the
 /// metadata cases name the key.
-public enum ArchitectureError: Error, CustomStringConvertible, Equatable {
+public enum ModelConfigError: Error, CustomStringConvertible, Equatable {
     /// `general.architecture` is not `reptok`.
     case wrongArchitecture(path: String, found: String)
-    /// `reptok.format_version` is not `ModelArchitecture.supportedFormatVersion`.
+    /// `reptok.format_version` is not `ModelConfig.supportedFormatVersion`.
     case unsupportedFormatVersion(path: String, found: Int, supported: Int)
     /// A required metadata key is absent.
     case missingMetadata(path: String, key: String)
@@ -39,7 +40,7 @@ public enum ArchitectureError: Error, CustomStringConvertible, Equatable {
 ///
 /// Codable with camelCase property names; presets store it as snake_case JSON (`models/presets/`).
 /// `metadata()` writes it, `init(metadata:path:)` reads it back and checks it.
-public struct ModelArchitecture: Codable, Equatable, Sendable {
+public struct ModelConfig: Codable, Equatable, Sendable {
     /// DINOv2 encoder (docs/model.md, 'Encoder').
     public struct Encoder: Codable, Equatable, Sendable {
         /// Token width C (768). Also the RepTok token size.
@@ -229,41 +230,41 @@ public struct ModelArchitecture: Codable, Equatable, Sendable {
     /// Reads and checks the metadata of a converted file: identity (`general.architecture`,
     /// `reptok.format_version`), every size within its bound (refusing absurd sizes before anything
     /// is allocated), then `problems()`. Optional keys: `encoder.registers` (0), `vae.shift_factor`
-    /// (0) and `sample.*` (the release defaults). Throws `ArchitectureError` naming the key and `path`.
+    /// (0) and `sample.*` (the release defaults). Throws `ModelConfigError` naming the key and `path`.
     public init(metadata md: [String: GGUFValue], path: String) throws {
         func value(_ key: String) throws -> GGUFValue {
-            guard let v = md[key] else { throw ArchitectureError.missingMetadata(path: path, key: key) }
+            guard let v = md[key] else { throw ModelConfigError.missingMetadata(path: path, key: key) }
             return v
         }
         /// Positive integer, at most `limit`.
         func int(_ key: String, limit: Int = 1 << 20) throws -> Int {
             let v = try value(key)
-            guard let i = v.int else { throw ArchitectureError.badMetadata(path: path, key: key, reason: "expected an integer, found \(v)") }
-            guard i >= 1, i <= limit else { throw ArchitectureError.badMetadata(path: path, key: key, reason: "\(i) is outside 1...\(limit)") }
+            guard let i = v.int else { throw ModelConfigError.badMetadata(path: path, key: key, reason: "expected an integer, found \(v)") }
+            guard i >= 1, i <= limit else { throw ModelConfigError.badMetadata(path: path, key: key, reason: "\(i) is outside 1...\(limit)") }
             return i
         }
         func float(_ key: String) throws -> Float {
             let v = try value(key)
-            guard let f = v.float, f.isFinite else { throw ArchitectureError.badMetadata(path: path, key: key, reason: "expected a finite number, found \(v)") }
+            guard let f = v.float, f.isFinite else { throw ModelConfigError.badMetadata(path: path, key: key, reason: "expected a finite number, found \(v)") }
             return f
         }
 
         // Identity of the file.
         let archValue = try value("general.architecture")
         guard let arch = archValue.string else {
-            throw ArchitectureError.badMetadata(path: path, key: "general.architecture", reason: "expected a string, found \(archValue)")
+            throw ModelConfigError.badMetadata(path: path, key: "general.architecture", reason: "expected a string, found \(archValue)")
         }
-        guard arch == "reptok" else { throw ArchitectureError.wrongArchitecture(path: path, found: arch) }
+        guard arch == "reptok" else { throw ModelConfigError.wrongArchitecture(path: path, found: arch) }
         guard let version = try value("reptok.format_version").int else {
-            throw ArchitectureError.badMetadata(path: path, key: "reptok.format_version", reason: "expected an integer")
+            throw ModelConfigError.badMetadata(path: path, key: "reptok.format_version", reason: "expected an integer")
         }
         guard version == Self.supportedFormatVersion else {
-            throw ArchitectureError.unsupportedFormatVersion(path: path, found: version, supported: Self.supportedFormatVersion)
+            throw ModelConfigError.unsupportedFormatVersion(path: path, found: version, supported: Self.supportedFormatVersion)
         }
 
         imageSize = try int("reptok.image_size", limit: 8192)
         scaleFactor = try float("reptok.scale_factor")
-        guard scaleFactor != 0 else { throw ArchitectureError.badMetadata(path: path, key: "reptok.scale_factor", reason: "must not be 0") }
+        guard scaleFactor != 0 else { throw ModelConfigError.badMetadata(path: path, key: "reptok.scale_factor", reason: "must not be 0") }
 
         encoder = Encoder(width: try int("reptok.encoder.width"), depth: try int("reptok.encoder.depth", limit: 1024),
                           heads: try int("reptok.encoder.heads", limit: 1024), patchSize: try int("reptok.encoder.patch_size", limit: 1024),
@@ -281,7 +282,7 @@ public struct ModelArchitecture: Codable, Equatable, Sendable {
                           hidden: try int("reptok.mapping.hidden"), timeFeatures: try int("reptok.mapping.time_features"))
         let blocksValue = try value("reptok.vae.block_out_channels")
         guard let blocks = blocksValue.intArray, !blocks.isEmpty, blocks.count <= 16, blocks.allSatisfy({ $0 >= 1 && $0 <= 1 << 16 }) else {
-            throw ArchitectureError.badMetadata(path: path, key: "reptok.vae.block_out_channels", reason: "expected 1 to 16 positive integers, found \(blocksValue)")
+            throw ModelConfigError.badMetadata(path: path, key: "reptok.vae.block_out_channels", reason: "expected 1 to 16 positive integers, found \(blocksValue)")
         }
         vae = VAE(blockOutChannels: blocks, layersPerBlock: try int("reptok.vae.layers_per_block", limit: 64),
                   normGroups: try int("reptok.vae.norm_groups", limit: 1 << 16),
@@ -296,12 +297,12 @@ public struct ModelArchitecture: Codable, Equatable, Sendable {
         let cfg = md["reptok.sample.cfg_scale"]?.float ?? 1.5
         let iv = md["reptok.sample.t_interval"]?.floatArray ?? [0.3, 0.9]
         guard steps >= 1, iv.count == 2, iv[0] <= iv[1], cfg.isFinite else {
-            throw ArchitectureError.badMetadata(path: path, key: "reptok.sample.*", reason: "num_steps \(steps), cfg_scale \(cfg), t_interval \(iv)")
+            throw ModelConfigError.badMetadata(path: path, key: "reptok.sample.*", reason: "num_steps \(steps), cfg_scale \(cfg), t_interval \(iv)")
         }
         sampling = Sampling(numSteps: steps, cfgScale: cfg, tInterval: iv[0] ... iv[1])
 
         let p = problems()
-        guard p.isEmpty else { throw ArchitectureError.inconsistent(path: path, problems: p) }
+        guard p.isEmpty else { throw ModelConfigError.inconsistent(path: path, problems: p) }
     }
 
     // MARK: Checks
@@ -359,4 +360,35 @@ public struct ModelArchitecture: Codable, Equatable, Sendable {
         }
         return p
     }
+}
+
+// MARK: - Derived sizes
+
+extension ModelConfig {
+    /// RepTok token size (C = encoder width).
+    public var tokenDim: Int { encoder.width }
+    /// Classes of the generator (K).
+    public var numClasses: Int { generator.numClasses }
+    /// Latent shape [channels, height, width].
+    public var latentShape: [Int] { [decoder.latentChannels, decoder.latentH, decoder.latentW] }
+    /// Values in one latent.
+    public var latentCount: Int { decoder.latentChannels * decoder.latentH * decoder.latentW }
+    /// Values in one output image [3, S, S].
+    public var imageCount: Int { 3 * imageSize * imageSize }
+}
+
+extension ModelConfig.Encoder {
+    /// Head size = width / heads (64).
+    public var headDim: Int { width / heads }
+    /// Sequence length 1 + R + g² (261).
+    public var tokens: Int { 1 + registers + grid * grid }
+}
+
+extension ModelConfig.Decoder {
+    /// Patch tokens (latentH/p × latentW/p = 256).
+    public var patchTokens: Int { (latentH / patchSize) * (latentW / patchSize) }
+    /// Values per patch: p × p × latent channels (16).
+    public var patchValues: Int { patchSize * patchSize * latentChannels }
+    /// Sequence length: conditioning token + patch tokens (257).
+    public var tokens: Int { 1 + patchTokens }
 }
