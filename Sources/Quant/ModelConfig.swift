@@ -72,7 +72,9 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     public struct Adapter: Codable, Equatable, Sendable {
         /// Output width (= decoder width, 1152).
         public var width = 0
-        public init(width: Int = 0) { self.width = width }
+        /// LayerNorm epsilon of `backbone.ln` (1e-5).
+        public var lnEps: Float = 1e-5
+        public init(width: Int = 0, lnEps: Float = 1e-5) { self.width = width; self.lnEps = lnEps }
     }
 
     /// Decoder transformer (docs/model.md, 'Decoder transformer').
@@ -97,11 +99,16 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         public var latentW = 0
         /// Latent patch side (2).
         public var patchSize = 0
+        /// Epsilon of the AdaRMSNorms and of the split's RMSNorm (1e-6).
+        public var rmsEps: Float = 1e-6
+        /// Epsilon of the cosine scaling of q and k (1e-6).
+        public var qkEps: Float = 1e-6
         public init(width: Int = 0, depth: Int = 0, heads: Int = 0, headDim: Int = 0, ffHidden: Int = 0, ropeFreqs: Int = 0,
-                    latentChannels: Int = 0, latentH: Int = 0, latentW: Int = 0, patchSize: Int = 0) {
+                    latentChannels: Int = 0, latentH: Int = 0, latentW: Int = 0, patchSize: Int = 0,
+                    rmsEps: Float = 1e-6, qkEps: Float = 1e-6) {
             self.width = width; self.depth = depth; self.heads = heads; self.headDim = headDim; self.ffHidden = ffHidden
             self.ropeFreqs = ropeFreqs; self.latentChannels = latentChannels; self.latentH = latentH; self.latentW = latentW
-            self.patchSize = patchSize
+            self.patchSize = patchSize; self.rmsEps = rmsEps; self.qkEps = qkEps
         }
     }
 
@@ -115,8 +122,10 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         public var hidden = 0
         /// Fourier features F (rows of `time_emb.weight`, 512); the embedding has 2F values.
         public var timeFeatures = 0
-        public init(width: Int = 0, depth: Int = 0, hidden: Int = 0, timeFeatures: Int = 0) {
-            self.width = width; self.depth = depth; self.hidden = hidden; self.timeFeatures = timeFeatures
+        /// Epsilon of the mapping network's RMSNorms (1e-6).
+        public var rmsEps: Float = 1e-6
+        public init(width: Int = 0, depth: Int = 0, hidden: Int = 0, timeFeatures: Int = 0, rmsEps: Float = 1e-6) {
+            self.width = width; self.depth = depth; self.hidden = hidden; self.timeFeatures = timeFeatures; self.rmsEps = rmsEps
         }
     }
 
@@ -133,9 +142,12 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         public var scalingFactor: Float = 0
         /// Latent shift factor (0).
         public var shiftFactor: Float = 0
-        public init(blockOutChannels: [Int] = [], layersPerBlock: Int = 0, normGroups: Int = 0, scalingFactor: Float = 0, shiftFactor: Float = 0) {
+        /// GroupNorm epsilon (1e-6).
+        public var normEps: Float = 1e-6
+        public init(blockOutChannels: [Int] = [], layersPerBlock: Int = 0, normGroups: Int = 0, scalingFactor: Float = 0, shiftFactor: Float = 0,
+                    normEps: Float = 1e-6) {
             self.blockOutChannels = blockOutChannels; self.layersPerBlock = layersPerBlock; self.normGroups = normGroups
-            self.scalingFactor = scalingFactor; self.shiftFactor = shiftFactor
+            self.scalingFactor = scalingFactor; self.shiftFactor = shiftFactor; self.normEps = normEps
         }
         /// Spatial upsampling of the decoder, 2^(blocks − 1) (8).
         public var factor: Int { 1 << max(blockOutChannels.count - 1, 0) }
@@ -155,9 +167,12 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         public var expansionChannel = 0
         /// Classes K (1000); the label table has K + 1 rows, row K is "unconditional".
         public var numClasses = 0
-        public init(channels: Int = 0, dim: Int = 0, depth: Int = 0, expansionToken: Int = 0, expansionChannel: Int = 0, numClasses: Int = 0) {
+        /// LayerNorm epsilon of the mixer (1e-5).
+        public var lnEps: Float = 1e-5
+        public init(channels: Int = 0, dim: Int = 0, depth: Int = 0, expansionToken: Int = 0, expansionChannel: Int = 0, numClasses: Int = 0,
+                    lnEps: Float = 1e-5) {
             self.channels = channels; self.dim = dim; self.depth = depth; self.expansionToken = expansionToken
-            self.expansionChannel = expansionChannel; self.numClasses = numClasses
+            self.expansionChannel = expansionChannel; self.numClasses = numClasses; self.lnEps = lnEps
         }
     }
 
@@ -206,20 +221,24 @@ public struct ModelConfig: Codable, Equatable, Sendable {
             ("reptok.encoder.heads", u(e.heads)), ("reptok.encoder.patch_size", u(e.patchSize)),
             ("reptok.encoder.input_size", u(e.inputSize)), ("reptok.encoder.registers", u(e.registers)),
             ("reptok.encoder.mlp_hidden", u(e.mlpHidden)), ("reptok.encoder.ln_eps", .float32(e.lnEps)),
-            ("reptok.adapter.width", u(adapter.width)),
+            ("reptok.adapter.width", u(adapter.width)), ("reptok.adapter.ln_eps", .float32(adapter.lnEps)),
             ("reptok.decoder.width", u(d.width)), ("reptok.decoder.depth", u(d.depth)),
             ("reptok.decoder.heads", u(d.heads)), ("reptok.decoder.head_dim", u(d.headDim)),
             ("reptok.decoder.ff_hidden", u(d.ffHidden)), ("reptok.decoder.rope_freqs", u(d.ropeFreqs)),
             ("reptok.decoder.latent_channels", u(d.latentChannels)), ("reptok.decoder.latent_h", u(d.latentH)),
             ("reptok.decoder.latent_w", u(d.latentW)), ("reptok.decoder.patch_size", u(d.patchSize)),
+            ("reptok.decoder.rms_eps", .float32(d.rmsEps)), ("reptok.decoder.qk_eps", .float32(d.qkEps)),
             ("reptok.mapping.width", u(m.width)), ("reptok.mapping.depth", u(m.depth)),
             ("reptok.mapping.hidden", u(m.hidden)), ("reptok.mapping.time_features", u(m.timeFeatures)),
+            ("reptok.mapping.rms_eps", .float32(m.rmsEps)),
             ("reptok.vae.block_out_channels", .array(vae.blockOutChannels.map(u))),
             ("reptok.vae.layers_per_block", u(vae.layersPerBlock)), ("reptok.vae.norm_groups", u(vae.normGroups)),
             ("reptok.vae.scaling_factor", .float32(vae.scalingFactor)), ("reptok.vae.shift_factor", .float32(vae.shiftFactor)),
+            ("reptok.vae.norm_eps", .float32(vae.normEps)),
             ("reptok.generator.channels", u(g.channels)), ("reptok.generator.dim", u(g.dim)),
             ("reptok.generator.depth", u(g.depth)), ("reptok.generator.expansion_token", u(g.expansionToken)),
             ("reptok.generator.expansion_channel", u(g.expansionChannel)), ("reptok.generator.num_classes", u(g.numClasses)),
+            ("reptok.generator.ln_eps", .float32(g.lnEps)),
             ("reptok.sample.num_steps", u(sampling.numSteps)), ("reptok.sample.cfg_scale", .float32(sampling.cfgScale)),
             ("reptok.sample.t_interval", .array([sampling.tInterval.lowerBound, sampling.tInterval.upperBound].map { .float32($0) })),
         ]
@@ -230,7 +249,8 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     /// Reads and checks the metadata of a converted file: identity (`general.architecture`,
     /// `reptok.format_version`), every size within its bound (refusing absurd sizes before anything
     /// is allocated), then `problems()`. Optional keys: `encoder.registers` (0), `vae.shift_factor`
-    /// (0) and `sample.*` (the release defaults). Throws `ModelConfigError` naming the key and `path`.
+    /// (0), `sample.*` (the release defaults) and the normalization epsilons other than
+    /// `encoder.ln_eps` (the release's values; files written before those keys existed). Throws `ModelConfigError` naming the key and `path`.
     public init(metadata md: [String: GGUFValue], path: String) throws {
         func value(_ key: String) throws -> GGUFValue {
             guard let v = md[key] else { throw ModelConfigError.missingMetadata(path: path, key: key) }
@@ -246,6 +266,14 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         func float(_ key: String) throws -> Float {
             let v = try value(key)
             guard let f = v.float, f.isFinite else { throw ModelConfigError.badMetadata(path: path, key: key, reason: "expected a finite number, found \(v)") }
+            return f
+        }
+        /// A normalization epsilon: `fallback` when the key is absent (files written before it existed).
+        func eps(_ key: String, _ fallback: Float) throws -> Float {
+            guard let v = md[key] else { return fallback }
+            guard let f = v.float, f.isFinite, f >= 0 else {
+                throw ModelConfigError.badMetadata(path: path, key: key, reason: "expected a finite number ≥ 0, found \(v)")
+            }
             return f
         }
 
@@ -271,27 +299,30 @@ public struct ModelConfig: Codable, Equatable, Sendable {
                           inputSize: try int("reptok.encoder.input_size", limit: 8192),
                           registers: md["reptok.encoder.registers"]?.int ?? 0,
                           mlpHidden: try int("reptok.encoder.mlp_hidden"), lnEps: try float("reptok.encoder.ln_eps"))
-        adapter = Adapter(width: try int("reptok.adapter.width"))
+        adapter = Adapter(width: try int("reptok.adapter.width"), lnEps: try eps("reptok.adapter.ln_eps", 1e-5))
         decoder = Decoder(width: try int("reptok.decoder.width"), depth: try int("reptok.decoder.depth", limit: 1024),
                           heads: try int("reptok.decoder.heads", limit: 1024), headDim: try int("reptok.decoder.head_dim", limit: 4096),
                           ffHidden: try int("reptok.decoder.ff_hidden"), ropeFreqs: try int("reptok.decoder.rope_freqs", limit: 4096),
                           latentChannels: try int("reptok.decoder.latent_channels", limit: 1024),
                           latentH: try int("reptok.decoder.latent_h", limit: 1024), latentW: try int("reptok.decoder.latent_w", limit: 1024),
-                          patchSize: try int("reptok.decoder.patch_size", limit: 64))
+                          patchSize: try int("reptok.decoder.patch_size", limit: 64),
+                          rmsEps: try eps("reptok.decoder.rms_eps", 1e-6), qkEps: try eps("reptok.decoder.qk_eps", 1e-6))
         mapping = Mapping(width: try int("reptok.mapping.width"), depth: try int("reptok.mapping.depth", limit: 1024),
-                          hidden: try int("reptok.mapping.hidden"), timeFeatures: try int("reptok.mapping.time_features"))
+                          hidden: try int("reptok.mapping.hidden"), timeFeatures: try int("reptok.mapping.time_features"),
+                          rmsEps: try eps("reptok.mapping.rms_eps", 1e-6))
         let blocksValue = try value("reptok.vae.block_out_channels")
         guard let blocks = blocksValue.intArray, !blocks.isEmpty, blocks.count <= 16, blocks.allSatisfy({ $0 >= 1 && $0 <= 1 << 16 }) else {
             throw ModelConfigError.badMetadata(path: path, key: "reptok.vae.block_out_channels", reason: "expected 1 to 16 positive integers, found \(blocksValue)")
         }
         vae = VAE(blockOutChannels: blocks, layersPerBlock: try int("reptok.vae.layers_per_block", limit: 64),
                   normGroups: try int("reptok.vae.norm_groups", limit: 1 << 16),
-                  scalingFactor: try float("reptok.vae.scaling_factor"), shiftFactor: md["reptok.vae.shift_factor"]?.float ?? 0)
+                  scalingFactor: try float("reptok.vae.scaling_factor"), shiftFactor: md["reptok.vae.shift_factor"]?.float ?? 0,
+                  normEps: try eps("reptok.vae.norm_eps", 1e-6))
         generator = Generator(channels: try int("reptok.generator.channels"), dim: try int("reptok.generator.dim"),
                               depth: try int("reptok.generator.depth", limit: 1024),
                               expansionToken: try int("reptok.generator.expansion_token", limit: 1024),
                               expansionChannel: try int("reptok.generator.expansion_channel", limit: 1024),
-                              numClasses: try int("reptok.generator.num_classes"))
+                              numClasses: try int("reptok.generator.num_classes"), lnEps: try eps("reptok.generator.ln_eps", 1e-5))
         // Sampling defaults: the release's values when absent.
         let steps = md["reptok.sample.num_steps"]?.int ?? 50
         let cfg = md["reptok.sample.cfg_scale"]?.float ?? 1.5
@@ -352,6 +383,11 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         if g.channels != e.width { p.append("generator.channels \(g.channels) ≠ encoder.width \(e.width)") }
         if !(scaleFactor.isFinite && scaleFactor != 0) { p.append("scale_factor must be finite and nonzero") }
         if !e.lnEps.isFinite { p.append("encoder.ln_eps must be finite") }
+        for (v, w) in [(adapter.lnEps, "adapter.ln_eps"), (d.rmsEps, "decoder.rms_eps"), (d.qkEps, "decoder.qk_eps"),
+                       (m.rmsEps, "mapping.rms_eps"), (vae.normEps, "vae.norm_eps"), (g.lnEps, "generator.ln_eps")]
+        where !(v.isFinite && v >= 0) {
+            p.append("\(w) must be finite and ≥ 0 (is \(v))")
+        }
         if !(vae.scalingFactor.isFinite && vae.scalingFactor != 0) || !vae.shiftFactor.isFinite {
             p.append("vae scaling/shift factors must be finite, scaling nonzero")
         }

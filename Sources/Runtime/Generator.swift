@@ -11,10 +11,10 @@ import Quant
 final class Generator {
     /// One mixer layer: token mixing over the 3 rows, then channel mixing.
     struct Layer {
-        let tokenNormW, tokenNormB: UnsafePointer<Float>    // [D], eps 1e-5
+        let tokenNormW, tokenNormB: UnsafePointer<Float>    // [D], eps cfg.lnEps
         let tokenFc1: Linear                                // [3e, 3] + bias (Conv1d k=1 over rows)
         let tokenFc2: Linear                                // [3, 3e] + bias
-        let channelNormW, channelNormB: UnsafePointer<Float> // [D], eps 1e-5
+        let channelNormW, channelNormB: UnsafePointer<Float> // [D], eps cfg.lnEps
         let channelFc1: Linear                              // [D·e′, D] + bias
         let channelFc2: Linear                              // [D, D·e′] + bias
     }
@@ -147,7 +147,7 @@ final class Generator {
         // 4. Mixer layers.
         for l in layers {
             // 4a. Token mixing: n = LN(x), transposed to columns: nT[s·D + j, r] = n[s·3 + r, j]
-            layerNorm(x.p, rows: rowsTotal, dim: d, weight: l.tokenNormW, bias: l.tokenNormB, eps: 1e-5, out: n.p)
+            layerNorm(x.p, rows: rowsTotal, dim: d, weight: l.tokenNormW, bias: l.tokenNormB, eps: cfg.lnEps, out: n.p)
             for s in 0 ..< batch {
                 for rr in 0 ..< r {
                     let src = n.p + (s * r + rr) * d
@@ -171,7 +171,7 @@ final class Generator {
                 }
             }
             // 4e. Channel mixing: x += fc2(GELU(fc1(LN(x))))                               [B·3, D]
-            layerNorm(x.p, rows: rowsTotal, dim: d, weight: l.channelNormW, bias: l.channelNormB, eps: 1e-5, out: n.p)
+            layerNorm(x.p, rows: rowsTotal, dim: d, weight: l.channelNormW, bias: l.channelNormB, eps: cfg.lnEps, out: n.p)
             matmul(n.p, lda: d, m: rowsTotal, l.channelFc1.weight, bias: l.channelFc1.bias, activation: .gelu,
                    into: channelHidden.p, ldc: dh, mode: mode, ctx: ctx)
             matmul(channelHidden.p, lda: dh, m: rowsTotal, l.channelFc2.weight, bias: l.channelFc2.bias, accumulate: true,
@@ -180,7 +180,7 @@ final class Generator {
 
         // 5. Output: LN then Linear(D → C) on row 0 of each sample                       [B, C]
         for s in 0 ..< batch {
-            layerNorm(x.p + s * r * d, rows: 1, dim: d, weight: outNormW, bias: outNormB, eps: 1e-5, out: head.p + s * d)
+            layerNorm(x.p + s * r * d, rows: 1, dim: d, weight: outNormW, bias: outNormB, eps: cfg.lnEps, out: head.p + s * d)
         }
         matmul(head.p, lda: d, m: batch, outProj.weight, bias: outProj.bias, into: v.p, ldc: c, mode: mode, ctx: ctx)
     }

@@ -27,6 +27,12 @@ final class ModelConfigTests: XCTestCase {
         odd.vae = .init(blockOutChannels: [48, 96, 144], layersPerBlock: 3, normGroups: 16, scalingFactor: 0.5, shiftFactor: -0.25)
         odd.generator = .init(channels: 192, dim: 80, depth: 6, expansionToken: 2, expansionChannel: 5, numClasses: 7)
         odd.sampling = .init(numSteps: 9, cfgScale: 2.5, tInterval: 0.125 ... 0.75)
+        odd.adapter.lnEps = 3e-5
+        odd.decoder.rmsEps = 2e-6
+        odd.decoder.qkEps = 3e-6
+        odd.mapping.rmsEps = 4e-6
+        odd.vae.normEps = 5e-6
+        odd.generator.lnEps = 6e-5
         XCTAssertEqual(odd.problems(), [])
         for a in [ModelPreset.xl.architecture, ModelPreset.tiny.architecture, odd] {
             XCTAssertEqual(try ModelConfig(metadata: metadata(a), path: "m.gguf"), a)
