@@ -24,9 +24,6 @@ public struct Linear {
         self.weight = weight
         self.bias = bias
     }
-
-    /// `true` when the weight is stored as int8.
-    public var isInt8: Bool { if case .i8 = weight.storage { return true }; return false }
 }
 
 /// Loads the tensors of one GGUF file, checking name, type and shape, and remembers which
@@ -80,9 +77,6 @@ final class WeightLoader {
         try checkShape(t, shape)
         return try floatData(t)
     }
-
-    /// `true` when the file holds `name`.
-    func has(_ name: String) -> Bool { file.tensorInfos[name] != nil }
 
     /// The layer `prefix` with weight `prefix.weight` of `shape` ([out, ...] — all dims after the
     /// first are flattened into k) and, when `bias` is true, `prefix.bias` [out].

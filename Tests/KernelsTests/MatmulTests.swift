@@ -1,6 +1,6 @@
 import TestSupport
 import XCTest
-import Kernels
+@testable import Kernels
 import Runtime
 
 /// matmul and sgemm against the scalar/double references in `Reference`.
