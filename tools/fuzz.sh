@@ -40,7 +40,7 @@ for t in "${TARGETS[@]}"; do
 done
 
 # Both readers' modules import Support (atomic files, clock): built once as a static library.
-SUPPORT=(-I "$B/support" "$B/support/libSupport.a")
+# (The archive goes after the sources on each command line: the linker reads archives in order.)
 if stale "$B/support/libSupport.a" Sources/Support; then
     echo "fuzz: building $B/support/libSupport.a"
     mkdir -p "$B/support"
@@ -49,7 +49,8 @@ if stale "$B/support/libSupport.a" Sources/Support; then
 fi
 if [ $needs_quant = 1 ] && stale "$B/fuzz-quant" Sources/Quant Sources/Support Tests/Fuzz/QuantHarness.swift; then
     echo "fuzz: building $B/fuzz-quant"
-    quietly swiftc "${SAN[@]}" -module-name Quant "${SUPPORT[@]}" Sources/Quant/*.swift Tests/Fuzz/QuantHarness.swift -o "$B/fuzz-quant"
+    quietly swiftc "${SAN[@]}" -module-name Quant -I "$B/support" Sources/Quant/*.swift Tests/Fuzz/QuantHarness.swift \
+        "$B/support/libSupport.a" -o "$B/fuzz-quant"
 fi
 if [ $needs_image = 1 ] && stale "$B/fuzz-image" Sources/ImageIO Sources/Support Sources/CImageShim Tests/Fuzz/ImageHarness.swift; then
     echo "fuzz: building $B/fuzz-image"
@@ -59,8 +60,8 @@ if [ $needs_image = 1 ] && stale "$B/fuzz-image" Sources/ImageIO Sources/Support
     for c in rtk_png rtk_jpeg; do
         quietly clang -O1 -g -fsanitize=fuzzer-no-link,address $CFLAGS -I Sources/CImageShim/include -c "Sources/CImageShim/$c.c" -o "$B/shim/$c.o"
     done
-    quietly swiftc "${SAN[@]}" -module-name ImageIO -I "$B/shim" "${SUPPORT[@]}" Sources/ImageIO/*.swift Tests/Fuzz/ImageHarness.swift \
-        "$B/shim/rtk_png.o" "$B/shim/rtk_jpeg.o" $(pkg-config --libs libpng libjpeg) -o "$B/fuzz-image"
+    quietly swiftc "${SAN[@]}" -module-name ImageIO -I "$B/shim" -I "$B/support" Sources/ImageIO/*.swift Tests/Fuzz/ImageHarness.swift \
+        "$B/shim/rtk_png.o" "$B/shim/rtk_jpeg.o" "$B/support/libSupport.a" $(pkg-config --libs libpng libjpeg) -o "$B/fuzz-image"
 fi
 
 [ "$SECS" = 0 ] && { echo "fuzz: built"; exit 0; }
