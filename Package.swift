@@ -3,7 +3,9 @@
 // reptok: RepTok image generation on small Linux machines.
 //
 // Dependencies point one way: Kernels <- Runtime <- CLI (tools/reptok), Quant <- Runtime.
-// ImageIO (libpng/libjpeg) is used only by the CLI.
+// ImageIO (libpng/libjpeg) is used only by the CLI. Support (atomic files, clock, resource usage,
+// child processes, splitmix64) depends on nothing of ours and may be used by any target.
+// docs/architecture.md draws the graph.
 //
 // Build flags
 // -----------
@@ -49,35 +51,40 @@ let package = Package(
         .systemLibrary(name: "CJPEG", path: "Sources/CJPEG", pkgConfig: "libjpeg",
                        providers: [.apt(["libjpeg-dev"])]),
 
+        // Operating-system plumbing shared by every layer. No model knowledge.
+        .target(name: "Support", path: "Sources/Support"),
         // Formats, readers, quantization, conversion. No model math.
-        .target(name: "Quant", path: "Sources/Quant"),
+        .target(name: "Quant", dependencies: ["Support"], path: "Sources/Quant"),
         // SIMD kernels on raw buffers. No model knowledge.
         // AVX-512 / VNNI helpers in C with per-function target attributes (any -target-cpu).
         .target(name: "CKernels", path: "Sources/CKernels"),
         .target(name: "Kernels", dependencies: ["CKernels"], path: "Sources/Kernels", swiftSettings: fastMath),
         // Model graphs, samplers, pipeline.
-        .target(name: "Runtime", dependencies: ["Kernels", "Quant"], path: "Sources/Runtime",
+        .target(name: "Runtime", dependencies: ["Kernels", "Quant", "Support"], path: "Sources/Runtime",
                 swiftSettings: fastMath),
         // setjmp-guarded C wrappers: libpng/libjpeg report errors by longjmp, which must not cross Swift frames.
         .target(name: "CImageShim", dependencies: ["CPNG", "CJPEG"], path: "Sources/CImageShim"),
         // PNG / JPEG / .npy reading and writing.
-        .target(name: "ImageIO", dependencies: ["CImageShim"], path: "Sources/ImageIO"),
+        .target(name: "ImageIO", dependencies: ["CImageShim", "Support"], path: "Sources/ImageIO"),
 
         .executableTarget(
             name: "reptok",
-            dependencies: ["Runtime", "Quant", "Kernels", "ImageIO",
+            dependencies: ["Runtime", "Quant", "Kernels", "ImageIO", "Support",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "tools/reptok",
             swiftSettings: cpuFlags),
 
-        .testTarget(name: "QuantTests", dependencies: ["Quant"], path: "Tests/QuantTests"),
-        .testTarget(name: "KernelsTests", dependencies: ["Kernels", "CKernels"], path: "Tests/KernelsTests",
-                    swiftSettings: cpuFlags),
-        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Quant", "Kernels"],
+        // Helpers every test target shares: repository paths, temporary folders, processes, test data.
+        .target(name: "TestSupport", dependencies: ["Support"], path: "Tests/TestSupport"),
+        .testTarget(name: "QuantTests", dependencies: ["Quant", "TestSupport"], path: "Tests/QuantTests"),
+        // Runtime for `Metrics.relativeL2`, the one relative-L2 measure.
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels", "CKernels", "Runtime", "TestSupport"],
+                    path: "Tests/KernelsTests", swiftSettings: cpuFlags),
+        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Quant", "Kernels", "TestSupport"],
                     path: "Tests/RuntimeTests", swiftSettings: cpuFlags),
         // Depends on the `reptok` executable so `swift test` builds the binary that the end-to-end tests run.
-        .testTarget(name: "CLITests", dependencies: ["ImageIO", "Kernels", "Quant", "Runtime", "reptok"], path: "Tests/CLITests",
-                    exclude: ["Fixtures"]),
+        .testTarget(name: "CLITests", dependencies: ["ImageIO", "Kernels", "Quant", "Runtime", "Support", "TestSupport", "reptok"],
+                    path: "Tests/CLITests", exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -2,21 +2,26 @@
 # Accuracy check on the medium fixture (real ViT-B/14 encoder and SD-VAE sizes): slow and large
 # (1.4 GB checkpoint, ~1 GB of converted files), so it is not part of `swift test`.
 #
-#   tools/check-medium.sh [WORKDIR]          (default WORKDIR: $TMPDIR/reptok-medium)
+#   REPTOK_MEDIUM_FIXTURE=DIR REPTOK_REGEN=SCRIPT tools/check-medium.sh [WORKDIR]
+#                                            (default WORKDIR: $TMPDIR/reptok-medium)
 #
-# 1. regenerates the checkpoint with ../shared/tools/regen-fixture.py (numpy, ~10 s; kept in WORKDIR),
+# Two inputs are required and not part of this repository: REPTOK_MEDIUM_FIXTURE, a medium-size
+# fixture in the release layout (model.yaml, vae-config.json, golden.safetensors, recipe.json and
+# keep.safetensors; docs/model.md, 'Reference fixtures'), and REPTOK_REGEN, the script that
+# regenerates that fixture's checkpoint from its recipe (`python3 SCRIPT FIXTURE OUT.safetensors`).
+#
+# 1. regenerates the checkpoint with $REPTOK_REGEN (numpy, ~10 s; kept in WORKDIR),
 # 2. converts it to f32 and int8 GGUF files,
 # 3. runs `reptok trace` on the golden inputs: f32, int8 --compute w8a32, int8 --compute w8a8,
 # 4. compares with the goldens in python/numpy (tools/compare-trace.py): f32 relative L2 bounds
-#    (1e-4 single evaluations, 1e-3 loops/images), int8 minimums of the issue.
+#    (1e-4 single evaluations, 1e-3 loops/images), the int8 minimums.
 # Exit status 1 if any bound is missed.
 #
-# Environment: REPTOK_MEDIUM_FIXTURE (fixture folder), REPTOK_REGEN (regen script),
-# REPTOK_SCRATCH (SwiftPM scratch path, default .build), REPTOK_THREADS (trace threads).
+# Other environment: REPTOK_SCRATCH (SwiftPM scratch path, default .build), REPTOK_THREADS (trace threads).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-FIXTURE=${REPTOK_MEDIUM_FIXTURE:-$ROOT/../shared/fixtures/medium}
-REGEN=${REPTOK_REGEN:-$ROOT/../shared/tools/regen-fixture.py}
+FIXTURE=${REPTOK_MEDIUM_FIXTURE:?set REPTOK_MEDIUM_FIXTURE to the medium fixture folder (model.yaml, vae-config.json, golden.safetensors)}
+REGEN=${REPTOK_REGEN:?set REPTOK_REGEN to the script that regenerates the fixture checkpoint (python3 SCRIPT FIXTURE OUT)}
 WORK=${1:-${TMPDIR:-/tmp}/reptok-medium}
 SCRATCH=${REPTOK_SCRATCH:-.build}
 THREADS=${REPTOK_THREADS:+--threads $REPTOK_THREADS}

@@ -5,7 +5,7 @@
 
 --kind f32   : relative L2 of every traced tensor; single evaluations <= 1e-4, loops/images <= 1e-3.
 --kind w8a32 : token cosine, dec_velocity relative L2, dec_image and vae_image_out PSNR (on [0, 1])
---kind w8a8    against the issue's minimums; the other tensors are listed for information.
+--kind w8a8    against the int8 minimums; the other tensors are listed for information.
 Exit status 1 when a bound is missed.
 """
 import argparse, json, math, struct, sys

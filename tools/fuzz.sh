@@ -5,7 +5,8 @@
 #     tools/fuzz.sh SECONDS [TARGET ...]      targets: pickle zip safetensors gguf npy png jpeg (default: all)
 #     tools/fuzz.sh 0                          build only
 #
-# Builds two fuzz binaries into $REPTOK_FUZZ_DIR (default .build-fuzz): the Quant sources with
+# Builds two fuzz binaries into $REPTOK_FUZZ_DIR (default .build-fuzz), both linked with the Support
+# module (built first as a static library): the Quant sources with
 # Tests/Fuzz/QuantHarness.swift (pickle, zip, safetensors, gguf) and the ImageIO sources with
 # Tests/Fuzz/ImageHarness.swift and the libpng/libjpeg shim (npy, png, jpeg). Then runs each target
 # for SECONDS, starting from the committed seeds in Tests/Fuzz/corpus/<target>/ (never modified;
@@ -38,11 +39,20 @@ for t in "${TARGETS[@]}"; do
     esac
 done
 
-if [ $needs_quant = 1 ] && stale "$B/fuzz-quant" Sources/Quant Tests/Fuzz/QuantHarness.swift; then
-    echo "fuzz: building $B/fuzz-quant"
-    quietly swiftc "${SAN[@]}" -module-name Quant Sources/Quant/*.swift Tests/Fuzz/QuantHarness.swift -o "$B/fuzz-quant"
+# Both readers' modules import Support (atomic files, clock): built once as a static library.
+# (The archive goes after the sources on each command line: the linker reads archives in order.)
+if stale "$B/support/libSupport.a" Sources/Support; then
+    echo "fuzz: building $B/support/libSupport.a"
+    mkdir -p "$B/support"
+    quietly swiftc "${SAN[@]}" -module-name Support -emit-module -emit-module-path "$B/support/Support.swiftmodule" \
+        -emit-library -static Sources/Support/*.swift -o "$B/support/libSupport.a"
 fi
-if [ $needs_image = 1 ] && stale "$B/fuzz-image" Sources/ImageIO Sources/CImageShim Tests/Fuzz/ImageHarness.swift; then
+if [ $needs_quant = 1 ] && stale "$B/fuzz-quant" Sources/Quant Sources/Support Tests/Fuzz/QuantHarness.swift; then
+    echo "fuzz: building $B/fuzz-quant"
+    quietly swiftc "${SAN[@]}" -module-name Quant -I "$B/support" Sources/Quant/*.swift Tests/Fuzz/QuantHarness.swift \
+        "$B/support/libSupport.a" -o "$B/fuzz-quant"
+fi
+if [ $needs_image = 1 ] && stale "$B/fuzz-image" Sources/ImageIO Sources/Support Sources/CImageShim Tests/Fuzz/ImageHarness.swift; then
     echo "fuzz: building $B/fuzz-image"
     mkdir -p "$B/shim"
     printf 'module CImageShim {\n    header "%s/Sources/CImageShim/include/rtk_image.h"\n    export *\n}\n' "$PWD" > "$B/shim/module.modulemap"
@@ -50,8 +60,8 @@ if [ $needs_image = 1 ] && stale "$B/fuzz-image" Sources/ImageIO Sources/CImageS
     for c in rtk_png rtk_jpeg; do
         quietly clang -O1 -g -fsanitize=fuzzer-no-link,address $CFLAGS -I Sources/CImageShim/include -c "Sources/CImageShim/$c.c" -o "$B/shim/$c.o"
     done
-    quietly swiftc "${SAN[@]}" -module-name ImageIO -I "$B/shim" Sources/ImageIO/*.swift Tests/Fuzz/ImageHarness.swift \
-        "$B/shim/rtk_png.o" "$B/shim/rtk_jpeg.o" $(pkg-config --libs libpng libjpeg) -o "$B/fuzz-image"
+    quietly swiftc "${SAN[@]}" -module-name ImageIO -I "$B/shim" -I "$B/support" Sources/ImageIO/*.swift Tests/Fuzz/ImageHarness.swift \
+        "$B/shim/rtk_png.o" "$B/shim/rtk_jpeg.o" "$B/support/libSupport.a" $(pkg-config --libs libpng libjpeg) -o "$B/fuzz-image"
 fi
 
 [ "$SECS" = 0 ] && { echo "fuzz: built"; exit 0; }

@@ -38,7 +38,7 @@ public struct ClassNames: Sendable {
 
     /// Reads and validates a class-name file.
     public static func load(_ path: String) throws -> ClassNames {
-        let data = try AtomicFile.read(path, maxBytes: 16 << 20)
+        let data = try FileData.read(path, maxBytes: 16 << 20)
         guard let text = String(data: data, encoding: .utf8) else {
             throw ImageIOError.badDataFile(path: path, line: 1, reason: "not UTF-8 text")
         }

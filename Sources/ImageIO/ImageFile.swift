@@ -35,7 +35,7 @@ public enum ImageFile {
 
     /// Reads a PNG or JPEG (chosen by the file's signature, not its name) as RGB8.
     public static func read(_ path: String, maxPixels: Int = defaultMaxPixels) throws -> RGBImage {
-        let data = try AtomicFile.read(path, maxBytes: defaultMaxBytes)
+        let data = try FileData.read(path, maxBytes: defaultMaxBytes)
         switch ImageFormat(signature: data) {
         case .png: return try PNGCodec.decode(data, path: path, maxPixels: maxPixels)
         case .jpeg: return try JPEGCodec.decode(data, path: path, maxPixels: maxPixels)
@@ -50,7 +50,7 @@ public enum ImageFile {
                              metadata: String? = nil, jpegQuality: Int = 92) throws {
         let data = try encode(image, format: format ?? ImageFormat(outputPath: path),
                               metadata: metadata, jpegQuality: jpegQuality)
-        try AtomicFile.write(data, to: path)
+        try FileData.write(data, to: path)
     }
 
     /// Encodes without writing (see `write`).
@@ -65,7 +65,7 @@ public enum ImageFile {
     /// The reptok metadata stored by `write`: the PNG `tEXt` chunk `reptok` or
     /// the JPEG COM marker. Nil when the file has none.
     public static func readMetadata(_ path: String) throws -> String? {
-        let data = try AtomicFile.read(path, maxBytes: defaultMaxBytes)
+        let data = try FileData.read(path, maxBytes: defaultMaxBytes)
         switch ImageFormat(signature: data) {
         case .png: return try PNGCodec.textChunks(data, path: path).first(where: { $0.key == "reptok" })?.text
         case .jpeg: return JPEGCodec.comment(data)

@@ -49,12 +49,12 @@ public enum NPYFile {
 
     /// Writes a float32 `.npy` atomically.
     public static func write(_ values: [Float], shape: [Int], to path: String) throws {
-        try AtomicFile.write(encode(values, shape: shape), to: path)
+        try FileData.write(encode(values, shape: shape), to: path)
     }
 
     /// Reads a float `.npy` file (see the type's documentation).
     public static func read(_ path: String) throws -> Array {
-        try decode(AtomicFile.read(path, maxBytes: maxValues * 8 + 65536), path: path)
+        try decode(FileData.read(path, maxBytes: maxValues * 8 + 65536), path: path)
     }
 
     /// Decodes `.npy` bytes; `path` only names the file in errors.

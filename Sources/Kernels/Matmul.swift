@@ -88,9 +88,10 @@ public func matmul(_ a: UnsafePointer<Float>, lda: Int, m: Int,
     }
 }
 
-/// Plain float GEMM C[m,n] = alpha * A[m,k] · B[k,n] (+ C if accumulate) -- for small float work.
+/// Plain float GEMM C[m,n] = alpha * A[m,k] · B[k,n] (+ C if accumulate): the GEMM engine with a
+/// float B. Internal: no model uses it; the kernel tests run it (`@testable import Kernels`).
 /// A: [m, k] row stride lda; B: [k, n] row stride ldb; C: [m, n] row stride ldc (no overlap).
-public func sgemm(m: Int, n: Int, k: Int, alpha: Float,
+func sgemm(m: Int, n: Int, k: Int, alpha: Float,
                   a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                   accumulate: Bool, c: UnsafeMutablePointer<Float>, ldc: Int, ctx: ComputeContext) {
     precondition(m >= 0 && n >= 0 && k >= 0 && lda >= k && ldb >= n && ldc >= n, "sgemm: bad shape or strides")

@@ -2,7 +2,7 @@
 // Both filters are separable: taps and weights are computed once per axis (in Double,
 // stored as Float), then applied along the width into a temporary, then along the height.
 
-/// Bilinear, align_corners = false, no antialias (spec §4 step 3): output i samples
+/// Bilinear, align_corners = false, no antialias (docs/model.md, 'Image preparation' step 3): output i samples
 /// c = max((i + 0.5)·in/out − 0.5, 0) from ⌊c⌋ and min(⌊c⌋ + 1, in − 1).
 public func resizeBilinear(_ x: UnsafePointer<Float>, height: Int, width: Int, channels: Int,
                            out: UnsafeMutablePointer<Float>, outHeight: Int, outWidth: Int) {
@@ -11,7 +11,7 @@ public func resizeBilinear(_ x: UnsafePointer<Float>, height: Int, width: Int, c
                     taps: { Reference.bilinearTaps(input: $0, output: $1) })
 }
 
-/// PyTorch-style antialiased bicubic (a = -0.5), separable (spec §5).
+/// PyTorch-style antialiased bicubic (a = -0.5), separable (docs/model.md, 'Encoder').
 public func resizeBicubicAA(_ x: UnsafePointer<Float>, height: Int, width: Int, channels: Int,
                             out: UnsafeMutablePointer<Float>, outHeight: Int, outWidth: Int) {
     separableResize(x, height: height, width: width, channels: channels, out: out,

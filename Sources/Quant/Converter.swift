@@ -1,6 +1,7 @@
 // Checkpoint → one GGUF file: map keys, resolve sizes, check shapes, then stream tensor by tensor
 // (read, check finite, change layout, quantize, write, release pages).
 import Foundation
+import Support
 
 /// Version string written as `reptok.converter.version`.
 public let quantConverterVersion = "0.1.0"
@@ -106,7 +107,9 @@ public struct ConversionReport {
     public var output: String
     public var sourceSHA256: String
     public var weights: WeightFormat
-    public var config: ArchConfig
+    public var config: ModelConfig
+    /// The source checkpoint's positional grid and adapter extra tokens.
+    public var layout: CheckpointLayout
     /// (metadata key, value, where it came from).
     public var configSources: [(key: String, value: String, source: ConfigSource)]
     public var tensors: [TensorLine]
@@ -171,7 +174,7 @@ public func formatBytes(_ n: Int) -> String {
 /// Streams: only one tensor (plus its converted copy) is in memory at a time, and the source pages of
 /// each tensor are released after use. The output appears atomically; on any error nothing is left.
 public func convertCheckpoint(input: String, output: String, options: ConvertOptions) throws -> ConversionReport {
-    let start = Date()
+    let start = MonotonicClock.nanoseconds()
     let source = try openTensorSource(path: input)
     // The output folder must exist before any work is done.
     var isDir: ObjCBool = false
@@ -257,18 +260,18 @@ public func convertCheckpoint(input: String, output: String, options: ConvertOpt
     }
     guard absent.isEmpty else { throw ConvertError.missingComponents(path: input, components: absent) }
 
-    // 3. Sizes: hyper_parameters → model.yaml → vae-config.json → tensor shapes → spec §3.
+    // 3. Sizes: hyper_parameters → model.yaml → vae-config.json → tensor shapes → docs/model.md, 'Release sizes'.
     let yaml = try options.configPath.map { try MiniYAML.load(path: $0) }
     let vae = try options.vaeConfigPath.map { try ConfigValue.loadJSON(path: $0) }
-    var resolver = ArchResolver(hparams: source.hyperParameters, yaml: yaml, vae: vae, shapes: kept.mapValues(\.shape))
+    var resolver = ConfigResolver(hparams: source.hyperParameters, yaml: yaml, vae: vae, shapes: kept.mapValues(\.shape))
     resolver.resolve()
     guard resolver.missing.isEmpty else { throw ConvertError.missingTensors(path: input, keys: Array(Set(resolver.missing)).sorted(by: naturalLess)) }
     guard resolver.refused.isEmpty else { throw ConvertError.refusedHyperParameters(path: input, problems: resolver.refused) }
     guard resolver.conflicts.isEmpty else { throw ConvertError.configConflicts(path: input, problems: resolver.conflicts) }
-    let arch = resolver.config
+    let arch = resolver.config, layout = resolver.layout
 
     // 4. The full tensor list, checked against the checkpoint before anything is written.
-    var specs = requiredTensors(arch)
+    var specs = requiredTensors(arch, layout)
     var missing: [String] = [], wrong: [String] = []
     for s in specs where !s.optional {
         guard let t = kept[s.name] else { missing.append(s.name); continue }
@@ -285,7 +288,7 @@ public func convertCheckpoint(input: String, output: String, options: ConvertOpt
     specs.sort { naturalLess($0.name, $1.name) }
 
     let classNames = try resolveClassNames(options.classNamesPath, hyperParameters: source.hyperParameters,
-                                           numClasses: arch.architecture.generator.numClasses, input: input)
+                                           numClasses: arch.generator.numClasses, input: input)
 
     // 5. Header: metadata and the tensor table.
     let sha = try SHA256.hashFile(path: input)
@@ -304,7 +307,7 @@ public func convertCheckpoint(input: String, output: String, options: ConvertOpt
         writer.set("reptok.source.\(key).file", .string(URL(fileURLWithPath: file.path).lastPathComponent))
         writer.set("reptok.source.\(key).sha256", .string(try SHA256.hashFile(path: file.path)))
     }
-    for (k, v) in arch.architecture.metadata() { writer.set(k, v) }
+    for (k, v) in arch.metadata() { writer.set(k, v) }
     if let classNames { writer.set(classNamesKey, .array(classNames.map { .string($0) })) }
     writer.set("reptok.quant.max_rel_l2", .float32(0))
     writer.set("reptok.quant.mean_rel_l2", .float32(0))
@@ -337,8 +340,8 @@ public func convertCheckpoint(input: String, output: String, options: ConvertOpt
         case .convToOHWI: values = permuteToOHWI(values, t.shape)
         case .positionalTable:
             let c = arch.encoder.width
-            if arch.encPosGrid != arch.encoder.grid {
-                values = resizePositionalTable(values, grid: arch.encPosGrid, channels: c, to: arch.encoder.grid)
+            if layout.encPosGrid != arch.encoder.grid {
+                values = resizePositionalTable(values, grid: layout.encPosGrid, channels: c, to: arch.encoder.grid)
             }
         }
         let type = fileType(s)
@@ -382,10 +385,10 @@ public func convertCheckpoint(input: String, output: String, options: ConvertOpt
     try writer.finish()
 
     let size = (try? FileManager.default.attributesOfItem(atPath: output)[.size] as? Int) ?? 0
-    return ConversionReport(input: input, output: output, sourceSHA256: sha, weights: options.weights, config: arch,
+    return ConversionReport(input: input, output: output, sourceSHA256: sha, weights: options.weights, config: arch, layout: layout,
                             configSources: resolver.provenance, tensors: lines, ignored: ignored, bytesByType: bytesByType,
                             fileSize: size, maxRelativeL2: maxRel, meanRelativeL2: meanRel, maxAbsError: maxAbs,
-                            worstTensor: worst?.0, seconds: Date().timeIntervalSince(start), warnings: resolver.warnings,
+                            worstTensor: worst?.0, seconds: Double(MonotonicClock.nanoseconds() - start) * 1e-9, warnings: resolver.warnings,
                             notes: [source, encoderSource, vaeSource].compactMap { $0 }.flatMap(\.notes))
 }
 

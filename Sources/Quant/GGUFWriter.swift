@@ -1,5 +1,6 @@
 // Streaming GGUF v3 writer: metadata and the tensor table first, then tensor data one tensor at a time.
 import Foundation
+import Support
 
 /// Errors from writing a GGUF file (I/O failures are `FileAccessError`).
 public enum GGUFWriterError: Error, CustomStringConvertible, Equatable {
@@ -110,8 +111,8 @@ public final class GGUFWriter {
         }
         dataStart = (h.count + alignment - 1) / alignment * alignment
         h += [UInt8](repeating: 0, count: dataStart - h.count)
-        let f = try AtomicFile(path: path)
-        try f.write(h)
+        let f = try FileAccessError.wrapping { try AtomicFile(path: path) }
+        try FileAccessError.wrapping { try f.write(h) }
         file = f
     }
 
@@ -124,9 +125,11 @@ public final class GGUFWriter {
         let d = decls[next]
         guard bytes.count == d.bytes else { throw GGUFWriterError.wrongByteCount(name: name, expected: d.bytes, got: bytes.count) }
         precondition(f.position == dataStart + d.offset, "writer position out of step")
-        try f.write(bytes)
         let padded = (d.bytes + alignment - 1) / alignment * alignment
-        try f.writeZeros(padded - d.bytes)
+        try FileAccessError.wrapping {
+            try f.write(bytes)
+            try f.writeZeros(padded - d.bytes)
+        }
         next += 1
     }
 
@@ -148,7 +151,7 @@ public final class GGUFWriter {
         }
         var b: [UInt8] = []
         try b.appendValue(value, key: key)
-        try f.overwrite(at: at, b)
+        try FileAccessError.wrapping { try f.overwrite(at: at, b) }
         values[key] = value
     }
 
@@ -156,7 +159,7 @@ public final class GGUFWriter {
     public func finish() throws {
         guard let f = file else { throw GGUFWriterError.notStarted }
         guard next == decls.count else { throw GGUFWriterError.missingTensorData(names: decls[next...].map(\.name)) }
-        try f.commit()
+        try FileAccessError.wrapping { try f.commit() }
     }
 
     /// Removes the temporary file (also done automatically when the writer is released unfinished).

@@ -1,9 +1,23 @@
-// Checkpoint key → GGUF name: wrapper stripping, the component table of spec §2, LDM→diffusers VAE names.
+// Checkpoint key → GGUF name: wrapper stripping, the component table of docs/model.md, 'Checkpoint layout', LDM→diffusers VAE names.
 import Foundation
 
-/// The model parts a converted file holds.
+/// The model parts a converted file holds: the one name for them in the converter (key table,
+/// report), the runtime's loader (which tensors each part read, released by `--low-memory`), the
+/// progress callback and `reptok bench pipeline`.
 public enum Component: String, CaseIterable, Sendable {
     case encoder, adapter, decoder, vae, generator
+
+    /// What the part does, as progress bars and timing summaries name it: encode, adapter, decode,
+    /// vae, generate.
+    public var activity: String {
+        switch self {
+        case .encoder: return "encode"
+        case .adapter: return "adapter"
+        case .decoder: return "decode"
+        case .vae: return "vae"
+        case .generator: return "generate"
+        }
+    }
 
     /// GGUF name prefix.
     public var prefix: String {

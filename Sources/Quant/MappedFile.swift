@@ -5,6 +5,7 @@ import Glibc
 import Darwin
 #endif
 import Foundation
+import Support
 
 /// Errors raised while opening or mapping a file.
 public enum FileAccessError: Error, CustomStringConvertible, Equatable {
@@ -33,8 +34,20 @@ public enum FileAccessError: Error, CustomStringConvertible, Equatable {
     }
 }
 
-/// The text for the current `errno`.
-func errnoText() -> String { String(cString: strerror(errno)) }
+extension FileAccessError {
+    /// An atomic write's failure as this module's error (same path and reason).
+    init(_ e: AtomicFileError) {
+        switch e {
+        case let .isDirectory(path): self = .isDirectory(path: path)
+        case let .failed(path, reason): self = .writeFailed(path: path, reason: reason)
+        }
+    }
+
+    /// Runs `body`, rethrowing `AtomicFileError`s as `FileAccessError`s.
+    static func wrapping<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch let e as AtomicFileError { throw FileAccessError(e) }
+    }
+}
 
 /// A whole file mapped read-only (`PROT_READ`, `MAP_PRIVATE`). The mapping lives as long as the object.
 ///
@@ -53,18 +66,18 @@ public final class MappedFile {
     public init(path: String) throws {
         self.path = path
         var st = stat()
-        guard stat(path, &st) == 0 else { throw FileAccessError.cannotOpen(path: path, reason: errnoText()) }
+        guard stat(path, &st) == 0 else { throw FileAccessError.cannotOpen(path: path, reason: errnoMessage()) }
         if (st.st_mode & S_IFMT) == S_IFDIR { throw FileAccessError.isDirectory(path: path) }
         guard (st.st_mode & S_IFMT) == S_IFREG else { throw FileAccessError.notRegularFile(path: path) }
         let fd = open(path, O_RDONLY)
-        guard fd >= 0 else { throw FileAccessError.cannotOpen(path: path, reason: errnoText()) }
+        guard fd >= 0 else { throw FileAccessError.cannotOpen(path: path, reason: errnoMessage()) }
         defer { close(fd) }
         var fst = stat()
-        guard fstat(fd, &fst) == 0 else { throw FileAccessError.cannotOpen(path: path, reason: errnoText()) }
+        guard fstat(fd, &fst) == 0 else { throw FileAccessError.cannotOpen(path: path, reason: errnoMessage()) }
         let size = Int(fst.st_size)
         guard size > 0 else { throw FileAccessError.emptyFile(path: path) }
         guard let p = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), p != MAP_FAILED else {
-            throw FileAccessError.mapFailed(path: path, reason: errnoText())
+            throw FileAccessError.mapFailed(path: path, reason: errnoMessage())
         }
         self.size = size
         self.base = UnsafeRawPointer(p)

@@ -68,7 +68,7 @@ public func toFloat16(_ w: [Float]) -> (bits: [UInt16], error: QuantError)? {
 /// Separable antialiased bicubic weights (PyTorch `interpolate(mode="bicubic", antialias=True)`,
 /// a = −0.5), in Float64. For output index i: s = inSize/outSize, center = s·(i+0.5), support 2·max(s,1),
 /// taps ⌊center − support + 0.5⌋ … ⌊center + support + 0.5⌋ − 1 clipped to [0, inSize−1], weight
-/// cubic((j − center + 0.5)/max(s,1)), normalized to sum 1 (spec §5).
+/// cubic((j − center + 0.5)/max(s,1)), normalized to sum 1 (docs/model.md, 'Encoder').
 /// - Returns: per output index, the first tap and the weights.
 public func antialiasedBicubicWeights(inSize: Int, outSize: Int) -> [(start: Int, weights: [Double])] {
     let a = -0.5
@@ -92,7 +92,7 @@ public func antialiasedBicubicWeights(inSize: Int, outSize: Int) -> [(start: Int
     }
 }
 
-/// The encoder's positional table for a g×g patch grid (spec §5): the cls row unchanged, then the
+/// The encoder's positional table for a g×g patch grid (docs/model.md, 'Encoder'): the cls row unchanged, then the
 /// n×n grid (rows 1…n², channels last) resized to g×g with antialiased bicubic, in Float64.
 /// - Parameters:
 ///   - table: `[1 + n², c]` row-major (the checkpoint's `pos_embed` without its leading 1).

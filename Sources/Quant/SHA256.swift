@@ -5,6 +5,7 @@ import Glibc
 import Darwin
 #endif
 import Foundation
+import Support
 
 /// Incremental SHA-256. `update` any number of times, then `finalize()` once.
 public struct SHA256 {
@@ -86,7 +87,7 @@ public struct SHA256 {
     /// does not add to RSS).
     public static func hashFile(path: String) throws -> String {
         let fd = open(path, O_RDONLY)
-        guard fd >= 0 else { throw FileAccessError.cannotOpen(path: path, reason: errnoText()) }
+        guard fd >= 0 else { throw FileAccessError.cannotOpen(path: path, reason: errnoMessage()) }
         defer { close(fd) }
         var s = SHA256()
         let chunk = 4 << 20
@@ -96,7 +97,7 @@ public struct SHA256 {
             let n = read(fd, buf, chunk)
             if n < 0 {
                 if errno == EINTR { continue }
-                throw FileAccessError.cannotOpen(path: path, reason: errnoText())
+                throw FileAccessError.cannotOpen(path: path, reason: errnoMessage())
             }
             if n == 0 { break }
             s.update(UnsafeRawBufferPointer(start: buf, count: n))

@@ -3,6 +3,7 @@
 // Format: u64 header length N, N bytes of JSON {name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__": {...}},
 // then the data section; offsets are relative to its start (8 + N).
 import Foundation
+import Support
 
 /// Element types of safetensors that reptok reads.
 public enum SafeTensorsDType: String, Sendable {
@@ -217,16 +218,18 @@ public enum SafeTensorsWriter {
         header += parts.joined(separator: ",") + "}"
         var h = Array(header.utf8)
         h += [UInt8](repeating: 0x20, count: (8 - h.count % 8) % 8)
-        let f = try AtomicFile(path: path)
         var len: [UInt8] = []
         len.appendLE(UInt64(h.count))
-        try f.write(len)
-        try f.write(h)
-        for t in tensors {
-            let le = t.values.map { $0.bitPattern.littleEndian }
-            try le.withUnsafeBytes { try f.write($0) }
+        try FileAccessError.wrapping {
+            let f = try AtomicFile(path: path)
+            try f.write(len)
+            try f.write(h)
+            for t in tensors {
+                let le = t.values.map { $0.bitPattern.littleEndian }
+                try le.withUnsafeBytes { try f.write($0) }
+            }
+            try f.commit()
         }
-        try f.commit()
     }
 
     /// A JSON string literal.

@@ -2,6 +2,7 @@
 // types, shapes, order and metadata keys as `convertCheckpoint`), built from an architecture preset.
 // Used by `reptok bench pipeline` to measure the release-size model without the release checkpoint.
 import Foundation
+import Support
 
 /// Errors from reading a preset or writing a synthetic model (I/O failures are `FileAccessError`
 /// and `GGUFWriterError`).
@@ -22,9 +23,9 @@ public enum SyntheticModelError: Error, CustomStringConvertible, Equatable {
     }
 }
 
-/// A named architecture for synthetic models: the `ModelArchitecture` a converted file records, plus
+/// A named architecture for synthetic models: the `ModelConfig` a converted file records, plus
 /// the one checkpoint-layout fact that is not metadata. Stored as JSON with snake_case keys in
-/// `models/presets/<name>.json`; `ModelPreset.xl` is the release model of spec §3.
+/// `models/presets/<name>.json`; `ModelPreset.xl` is the release model of docs/model.md, 'Release sizes'.
 ///
 /// The encoder positional table is written already resized to the input grid (as the converter does).
 /// Architecture fields read and write through: `preset.decoder.heads` is `preset.architecture.decoder.heads`.
@@ -38,9 +39,9 @@ public struct ModelPreset: Codable, Equatable, Sendable {
     /// metadata does not record them: the converter writes the tensor when the checkpoint has it.
     public var adapterExtraTokens: Int
     /// Every size and sampling default the file records as metadata.
-    public var architecture: ModelArchitecture
+    public var architecture: ModelConfig
 
-    public init(name: String, description: String, adapterExtraTokens: Int, architecture: ModelArchitecture) {
+    public init(name: String, description: String, adapterExtraTokens: Int, architecture: ModelConfig) {
         self.name = name
         self.description = description
         self.adapterExtraTokens = adapterExtraTokens
@@ -48,14 +49,14 @@ public struct ModelPreset: Codable, Equatable, Sendable {
     }
 
     /// The architecture's fields, read and written through.
-    public subscript<T>(dynamicMember path: WritableKeyPath<ModelArchitecture, T>) -> T {
+    public subscript<T>(dynamicMember path: WritableKeyPath<ModelConfig, T>) -> T {
         get { architecture[keyPath: path] }
         set { architecture[keyPath: path] = newValue }
     }
 
-    /// The release model, RepTok XL on ImageNet 256 (spec §3): ≈1.24 G inference parameters.
+    /// The release model, RepTok XL on ImageNet 256 (docs/model.md, 'Release sizes'): ≈1.24 G inference parameters.
     public static let xl: ModelPreset = {
-        var a = ModelArchitecture()
+        var a = ModelConfig()
         a.imageSize = 256
         a.scaleFactor = 1
         a.encoder = .init(width: 768, depth: 12, heads: 12, patchSize: 14, inputSize: 224, registers: 4, mlpHidden: 3072, lnEps: 1e-6)
@@ -66,13 +67,13 @@ public struct ModelPreset: Codable, Equatable, Sendable {
         a.vae = .init(blockOutChannels: [128, 256, 512, 512], layersPerBlock: 2, normGroups: 32, scalingFactor: 0.18215, shiftFactor: 0)
         a.generator = .init(channels: 768, dim: 1536, depth: 28, expansionToken: 3, expansionChannel: 4, numClasses: 1000)
         a.sampling = .init(numSteps: 50, cfgScale: 1.5, tInterval: 0.3 ... 0.9)
-        return ModelPreset(name: "xl", description: "RepTok XL, ImageNet 256 (spec §3 release shapes)", adapterExtraTokens: 2, architecture: a)
+        return ModelPreset(name: "xl", description: "RepTok XL, ImageNet 256 (release shapes, docs/model.md)", adapterExtraTokens: 2, architecture: a)
     }()
 
-    /// The sizes of the tiny test fixture (spec §12), for quick runs and for checking the writer
+    /// The sizes of the tiny test fixture (docs/model.md, 'Reference fixtures'), for quick runs and for checking the writer
     /// against the converter.
     public static let tiny: ModelPreset = {
-        var a = ModelArchitecture()
+        var a = ModelConfig()
         a.imageSize = 32
         a.scaleFactor = 1
         a.encoder = .init(width: 128, depth: 2, heads: 2, patchSize: 14, inputSize: 56, registers: 4, mlpHidden: 512, lnEps: 1e-6)
@@ -83,7 +84,7 @@ public struct ModelPreset: Codable, Equatable, Sendable {
         a.vae = .init(blockOutChannels: [64, 128], layersPerBlock: 1, normGroups: 32, scalingFactor: 0.18215, shiftFactor: 0)
         a.generator = .init(channels: 128, dim: 96, depth: 2, expansionToken: 3, expansionChannel: 4, numClasses: 10)
         a.sampling = .init(numSteps: 50, cfgScale: 1.5, tInterval: 0.3 ... 0.9)
-        return ModelPreset(name: "tiny", description: "sizes of the tiny test fixture (spec §12)", adapterExtraTokens: 2, architecture: a)
+        return ModelPreset(name: "tiny", description: "sizes of the tiny test fixture (docs/model.md)", adapterExtraTokens: 2, architecture: a)
     }()
 
     /// Built-in presets by name.
@@ -129,7 +130,7 @@ public struct ModelPreset: Codable, Equatable, Sendable {
         return (try? e.encode(self)) ?? Data()
     }
 
-    /// Throws `invalidPreset` listing every inconsistency (`ModelArchitecture.problems()`, the checks
+    /// Throws `invalidPreset` listing every inconsistency (`ModelConfig.problems()`, the checks
     /// the runtime makes, plus the converter's DINOv2 rule heads = width / 64), and refuses sizes
     /// above 16 G parameters.
     public func validate() throws {
@@ -148,8 +149,8 @@ public struct ModelPreset: Codable, Equatable, Sendable {
 
     /// The converter's resolved configuration for these sizes (what a real conversion of a checkpoint
     /// with these shapes records).
-    public var archConfig: ArchConfig {
-        ArchConfig(architecture: architecture, encPosGrid: architecture.encoder.grid, adapterNewReg: adapterExtraTokens)
+    public var checkpointLayout: CheckpointLayout {
+        CheckpointLayout(encPosGrid: architecture.encoder.grid, adapterNewReg: adapterExtraTokens)
     }
 }
 
@@ -169,7 +170,7 @@ public struct SyntheticModelReport: Sendable {
 /// Writes random-weight GGUF files that a `Pipeline` loads exactly as a converted checkpoint.
 ///
 /// The tensor list, order, layouts and metadata keys are the converter's (`requiredTensors` and
-/// `ModelArchitecture.metadata()`); only the provenance differs: `general.name` = `synthetic-<preset>`,
+/// `ModelConfig.metadata()`); only the provenance differs: `general.name` = `synthetic-<preset>`,
 /// `reptok.source.file` = `synthetic:<preset>:seed<seed>`, `reptok.source.sha256` = `fingerprint`.
 /// Linear/Conv weights are drawn in float and quantized by the converter's `quantizeInt8PerRow`, so
 /// the int8 values, scales and `reptok.quant.*` error keys are what a conversion would write.
@@ -190,7 +191,7 @@ public enum SyntheticModel {
 
     /// The file tensors of a preset, in file order (natural name order), before int8 scale companions.
     static func tensorSpecs(_ preset: ModelPreset) -> [TensorSpec] {
-        requiredTensors(preset.archConfig).sorted { naturalLess($0.name, $1.name) }
+        requiredTensors(preset.architecture, preset.checkpointLayout).sorted { naturalLess($0.name, $1.name) }
     }
 
     /// The file's tensor table for `preset`: (name, type, shape in PyTorch order), in file order, each
@@ -238,7 +239,7 @@ public enum SyntheticModel {
     @discardableResult
     public static func write(preset: ModelPreset, output: String, weights: WeightFormat = .int8, seed: UInt64 = 0,
                              onTensor: ((Int, Int, String) -> Void)? = nil) throws -> SyntheticModelReport {
-        let start = Date()
+        let start = MonotonicClock.nanoseconds()
         try preset.validate()
         var isDir: ObjCBool = false
         let outDir = URL(fileURLWithPath: output).deletingLastPathComponent().path
@@ -246,7 +247,6 @@ public enum SyntheticModel {
             throw FileAccessError.writeFailed(path: output, reason: "folder \(outDir) does not exist")
         }
         let specs = tensorSpecs(preset)
-        let arch = preset.archConfig
         let print = fingerprint(preset: preset, weights: weights, seed: seed)
 
         // 1. Header: the converter's metadata keys in the converter's order.
@@ -259,7 +259,7 @@ public enum SyntheticModel {
         writer.set("reptok.source.sha256", .string(print))
         writer.set("reptok.weights", .string(weights.rawValue))
         writer.set("reptok.quant.scheme", .string(weights == .int8 ? "per_channel_symmetric_int8" : "none"))
-        for (k, v) in arch.architecture.metadata() { writer.set(k, v) }
+        for (k, v) in preset.architecture.metadata() { writer.set(k, v) }
         writer.set("reptok.quant.max_rel_l2", .float32(0))
         writer.set("reptok.quant.mean_rel_l2", .float32(0))
         writer.set("reptok.quant.max_abs_err", .float32(0))
@@ -304,7 +304,7 @@ public enum SyntheticModel {
 
         let size = (try? FileManager.default.attributesOfItem(atPath: output)[.size] as? Int) ?? 0
         return SyntheticModelReport(path: output, fingerprint: print, tensors: writer.declaredTensors.count, parameters: parameters,
-                                    fileSize: size, seconds: Date().timeIntervalSince(start))
+                                    fileSize: size, seconds: Double(MonotonicClock.nanoseconds() - start) * 1e-9)
     }
 
     /// The float values of one file tensor, in file layout (the distributions are in the type's doc).
@@ -337,17 +337,13 @@ public enum SyntheticModel {
             base = 0; amplitude = 0.1
         }
         // Counter-based splitmix64: element i of tensor `name` is mix(key + (i+1)·γ).
-        var key = seed &* 0x9E37_79B9_7F4A_7C15 ^ 0xD1B5_4A32_D192_ED03
+        var key = seed &* SplitMix64.gamma ^ 0xD1B5_4A32_D192_ED03
         for b in name.utf8 { key = (key ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
         var out = [Float](repeating: 0, count: count)
         out.withUnsafeMutableBufferPointer { o in
-            var z = key
+            var rng = SplitMix64(state: key)
             for i in 0 ..< count {
-                z = z &+ 0x9E37_79B9_7F4A_7C15
-                var x = z
-                x = (x ^ (x >> 30)) &* 0xBF58_476D_1CE4_E5B9
-                x = (x ^ (x >> 27)) &* 0x94D0_49BB_1331_11EB
-                x ^= x >> 31
+                let x = rng.next()
                 // Top 24 bits as a signed integer: exactly representable, U in [−1, 1).
                 let u = Float(Int64(bitPattern: x) >> 40) * (1 / 8_388_608)
                 o[i] = base + amplitude * u

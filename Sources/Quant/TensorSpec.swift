@@ -7,7 +7,7 @@ enum TensorLayout: Equatable {
     case reshape
     /// `[O,I,kh,kw]` → `[O,kh,kw,I]` (input channel fastest, for NHWC activations).
     case convToOHWI
-    /// Derived: the encoder's positional table resized to the input grid (spec §5).
+    /// Derived: the encoder's positional table resized to the input grid (docs/model.md, 'Encoder').
     case positionalTable
 }
 
@@ -26,8 +26,8 @@ struct TensorSpec {
     var optional = false
 }
 
-/// Builds the tensor list for `c`, component by component.
-func requiredTensors(_ c: ArchConfig) -> [TensorSpec] {
+/// Builds the tensor list for `c` read from a checkpoint laid out as `layout`, component by component.
+func requiredTensors(_ c: ModelConfig, _ layout: CheckpointLayout) -> [TensorSpec] {
     var out: [TensorSpec] = []
     /// A Linear/Conv weight `[o, ...]` stored as `[o, prod(rest)]` (or OHWI for 3×3 convs).
     func weight(_ n: String, _ src: [Int], _ layout: TensorLayout = .reshape) {
@@ -51,7 +51,7 @@ func requiredTensors(_ c: ArchConfig) -> [TensorSpec] {
     let C = c.encoder.width, p = c.encoder.patchSize, g = c.encoder.grid
     float("enc.cls_token", [1, 1, C], [C])
     if c.encoder.registers > 0 { float("enc.register_tokens", [1, c.encoder.registers, C], [c.encoder.registers, C]) }
-    out.append(TensorSpec(name: "enc.pos_embed", sourceShape: [1, 1 + c.encPosGrid * c.encPosGrid, C], outputShape: [1 + g * g, C],
+    out.append(TensorSpec(name: "enc.pos_embed", sourceShape: [1, 1 + layout.encPosGrid * layout.encPosGrid, C], outputShape: [1 + g * g, C],
                           layout: .positionalTable, quantizable: false))
     weight("enc.patch_embed.proj.weight", [C, 3, p, p])
     float("enc.patch_embed.proj.bias", [C])
@@ -70,7 +70,7 @@ func requiredTensors(_ c: ArchConfig) -> [TensorSpec] {
 
     // Adapter.
     let A = c.adapter.width
-    if c.adapterNewReg > 0 { float("adapter.new_reg", [1, c.adapterNewReg, C], [c.adapterNewReg, C], optional: true) }
+    if layout.adapterNewReg > 0 { float("adapter.new_reg", [1, layout.adapterNewReg, C], [layout.adapterNewReg, C], optional: true) }
     float("adapter.temp_pos_embed", [1, 1, 1, C], [C])
     linear("adapter.backbone.fc", A, C, bias: true)
     norm("adapter.backbone.ln", A)

@@ -1,6 +1,7 @@
-// Adapter (spec §6): RepTok token t [C] → decoder conditioning token c [W].
+// Adapter (docs/model.md, 'Adapter'): RepTok token t [C] → decoder conditioning token c [W].
 import Foundation
 import Kernels
+import Quant
 
 /// The ResidualProjection of the adapter, evaluated on the token row only:
 /// `u = t·scale_factor + temp_pos_embed`, `c = LN(fc(u)) + pad(u)` (pad: zeros from C up to W).
@@ -9,12 +10,13 @@ final class Adapter {
     let tokenWidth: Int                            // C
     let width: Int                                 // W (decoder width)
     let scaleFactor: Float
+    let lnEps: Float                               // adapter.lnEps (1e-5)
     let mode: MatrixMode
     let ctx: ComputeContext
 
     let tempPos: UnsafePointer<Float>              // [C]
     let fc: Linear                                 // [W, C] + bias [W]
-    let lnW, lnB: UnsafePointer<Float>             // [W], eps 1e-5
+    let lnW, lnB: UnsafePointer<Float>             // [W]
 
     let u: FloatBuffer                             // [C]
     let y: FloatBuffer                             // [W]
@@ -23,6 +25,7 @@ final class Adapter {
         tokenWidth = config.encoder.width
         width = config.adapter.width
         scaleFactor = config.scaleFactor
+        lnEps = config.adapter.lnEps
         self.mode = mode
         self.ctx = ctx
         tempPos = try loader.floats("adapter.temp_pos_embed", [tokenWidth])
@@ -39,8 +42,8 @@ final class Adapter {
         for j in 0 ..< tokenWidth { u.p[j] = token[j] * scaleFactor + tempPos[j] }
         // 2. y = fc(u)                                                      [W]
         matmul(u.p, lda: tokenWidth, m: 1, fc.weight, bias: fc.bias, into: y.p, ldc: width, mode: mode, ctx: ctx)
-        // 3. c = LN(y) (eps 1e-5)                                           [W]
-        layerNorm(y.p, rows: 1, dim: width, weight: lnW, bias: lnB, eps: 1e-5, out: out)
+        // 3. c = LN(y)                                                     [W]
+        layerNorm(y.p, rows: 1, dim: width, weight: lnW, bias: lnB, eps: lnEps, out: out)
         // 4. c[0 ..< C] += u (the zero-padded residual)
         add(out, u.p, count: tokenWidth, out: out)
     }

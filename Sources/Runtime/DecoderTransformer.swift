@@ -1,6 +1,7 @@
-// Decoder transformer (spec §8): one velocity evaluation v(z, t) over the SD-VAE latent.
+// Decoder transformer (docs/model.md, 'Decoder transformer'): one velocity evaluation v(z, t) over the SD-VAE latent.
 import Foundation
 import Kernels
+import Quant
 
 /// The flow-matching transformer of the decoder. Weights under `dec.backbone.`.
 ///
@@ -114,16 +115,16 @@ final class DecoderTransformer {
         ada = FloatBuffer(w)
     }
 
-    /// AdaRMSNorm: out = x · (1 + L(cond)) · (mean(x²) + 1e-6)^−½ over all T rows.
+    /// AdaRMSNorm: out = x · (1 + L(cond)) · (mean(x²) + ε)^−½ over all T rows (ε = `rmsEps`, 1e-6).
     private func adaNorm(_ l: Linear, cond: UnsafePointer<Float>, input: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>) {
         let w = cfg.width
         // ada = L(cond) + 1                                                 [W]
         matmul(cond, lda: condWidth, m: 1, l.weight, bias: nil, into: ada.p, ldc: w, mode: mode, ctx: ctx)
         for j in 0 ..< w { ada.p[j] += 1 }
-        rmsNorm(input, rows: cfg.tokens, dim: w, scale: ada.p, eps: 1e-6, out: out)
+        rmsNorm(input, rows: cfg.tokens, dim: w, scale: ada.p, eps: cfg.rmsEps, out: out)
     }
 
-    /// v(z, t): latent `z` [Cl, H, W], `cond` [M] (= cond(t), spec §7), `c` [W] (adapter output)
+    /// v(z, t): latent `z` [Cl, H, W], `cond` [M] (= cond(t), docs/model.md, 'Time conditioning'), `c` [W] (adapter output)
     /// → velocity written to `out` [Cl, H, W]. `out` may not alias `z`.
     func velocity(z: UnsafePointer<Float>, cond: UnsafePointer<Float>, c: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>) {
         let d = cfg
@@ -156,9 +157,9 @@ final class DecoderTransformer {
             adaNorm(l.attnNorm, cond: cond, input: x.p, out: n.p)
             // 4b. [q | k | v] = n Wqkvᵀ                                                       [T, 3W]
             matmul(n.p, lda: w, m: t, l.qkv.weight, bias: nil, into: qkv.p, ldc: 3 * w, mode: mode, ctx: ctx)
-            // 4c. Cosine-similarity scaling of q and k per head: · √scale_h / √(Σ² + 1e-6)
-            cosineScaleHeads(qkv.p, rows: t, stride: 3 * w, heads: heads, headDim: hd, scales: l.headScale, eps: 1e-6)
-            cosineScaleHeads(qkv.p + w, rows: t, stride: 3 * w, heads: heads, headDim: hd, scales: l.headScale, eps: 1e-6)
+            // 4c. Cosine-similarity scaling of q and k per head: · √scale_h / √(Σ² + ε), ε = qkEps (1e-6)
+            cosineScaleHeads(qkv.p, rows: t, stride: 3 * w, heads: heads, headDim: hd, scales: l.headScale, eps: cfg.qkEps)
+            cosineScaleHeads(qkv.p + w, rows: t, stride: 3 * w, heads: heads, headDim: hd, scales: l.headScale, eps: cfg.qkEps)
             // 4d. Axial RoPE on the first 2A dims of every q and k head
             ropeHeads(qkv.p, rows: t, stride: 3 * w, heads: heads, headDim: hd, angles: angles, cos: l.ropeCos, sin: l.ropeSin)
             ropeHeads(qkv.p + w, rows: t, stride: 3 * w, heads: heads, headDim: hd, angles: angles, cos: l.ropeCos, sin: l.ropeSin)
@@ -178,7 +179,7 @@ final class DecoderTransformer {
         }
 
         // 5. Split: drop row 0, RMSNorm with scale, project to p·p·Cl per patch.            [N, pv]
-        rmsNorm(x.p + w, rows: t - 1, dim: w, scale: splitNorm, eps: 1e-6, out: n.p)
+        rmsNorm(x.p + w, rows: t - 1, dim: w, scale: splitNorm, eps: cfg.rmsEps, out: n.p)
         matmul(n.p, lda: w, m: t - 1, splitProj.weight, bias: nil, into: patches.p, ldc: pv, mode: mode, ctx: ctx)
         // 6. Unpatch: values (dy, dx, channel) back into the latent grid.                   [Cl, H, W]
         for pi in 0 ..< lh / p {

@@ -1,6 +1,7 @@
-// DINOv2 encoder with registers (spec §5): encoder input [3, E, E] → RepTok token [C].
+// DINOv2 encoder with registers (docs/model.md, 'Encoder'): encoder input [3, E, E] → RepTok token [C].
 import Foundation
 import Kernels
+import Quant
 
 /// Called with intermediate tensors by name (for `reptok trace`); nil in normal use.
 public typealias TapHandler = (_ name: String, _ values: [Float]) -> Void
@@ -73,7 +74,7 @@ final class Encoder {
         hidden = FloatBuffer(t * h)
     }
 
-    /// Encoder input `[3, E, E]` (normalised, spec §4) → token t `[C]` (already divided by the
+    /// Encoder input `[3, E, E]` (normalised, docs/model.md, 'Image preparation') → token t `[C]` (already divided by the
     /// scale factor). `tap` receives `enc_pos_embed`, `enc_tokens_in`, `enc_block0_out`.
     func forward(input: [Float], tap: TapHandler? = nil) -> [Float] {
         let c = cfg.width, p = cfg.patchSize, g = cfg.grid, r = cfg.registers, t = cfg.tokens

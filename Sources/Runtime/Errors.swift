@@ -1,22 +1,16 @@
 // Typed errors of the Runtime module. Every case carries what was expected and what was found.
 import Foundation
+import Quant
 
 /// Errors raised by `Pipeline` and the model loaders.
 ///
-/// Loading errors (`wrongArchitecture` … `inconsistentConfig`) are raised by `Pipeline.init`
-/// before any computation starts. Reading errors of the GGUF container itself (truncated file,
-/// bad magic, ...) come from `Quant.GGUFError` and are passed through unchanged.
+/// Loading errors (`config` … `tensorType`) are raised by `Pipeline.init` before any computation
+/// starts. Reading errors of the GGUF container itself (truncated file, bad magic, ...) come from
+/// `Quant.GGUFError` and are passed through unchanged.
 public enum RuntimeError: Error, CustomStringConvertible, Equatable {
-    /// `general.architecture` is not `reptok`.
-    case wrongArchitecture(path: String, found: String)
-    /// `reptok.format_version` is not one this runtime reads.
-    case unsupportedFormatVersion(path: String, found: Int, supported: Int)
-    /// A required metadata key is absent.
-    case missingMetadata(path: String, key: String)
-    /// A metadata value has the wrong type or an impossible value.
-    case badMetadata(path: String, key: String, reason: String)
-    /// Metadata values contradict each other (for example width ≠ heads × head size).
-    case inconsistentConfig(path: String, reason: String)
+    /// The file's metadata does not describe a model this runtime can run (wrong architecture or
+    /// format version, a missing, malformed or inconsistent `reptok.*` key).
+    case config(ModelConfigError)
     /// A tensor the model needs is absent.
     case missingTensor(path: String, name: String)
     /// A tensor has another shape than the metadata implies (PyTorch order).
@@ -36,16 +30,8 @@ public enum RuntimeError: Error, CustomStringConvertible, Equatable {
 
     public var description: String {
         switch self {
-        case let .wrongArchitecture(path, found):
-            return "\(path): general.architecture is \"\(found)\", expected \"reptok\" (convert the checkpoint with `reptok convert`)"
-        case let .unsupportedFormatVersion(path, found, supported):
-            return "\(path): reptok.format_version is \(found), this runtime reads version \(supported)"
-        case let .missingMetadata(path, key):
-            return "\(path): metadata key \(key) is missing"
-        case let .badMetadata(path, key, reason):
-            return "\(path): metadata \(key): \(reason)"
-        case let .inconsistentConfig(path, reason):
-            return "\(path): inconsistent model configuration: \(reason)"
+        case let .config(e):
+            return e.description
         case let .missingTensor(path, name):
             return "\(path): tensor \(name) is missing"
         case let .tensorShape(path, name, expected, actual):
@@ -62,6 +48,18 @@ public enum RuntimeError: Error, CustomStringConvertible, Equatable {
             return message
         case .cancelled:
             return "cancelled"
+        }
+    }
+}
+
+extension ModelConfig {
+    /// Reads and checks the metadata of a converted file (`init(metadata:path:)`); its errors come
+    /// wrapped as `RuntimeError.config`.
+    public static func load(metadata md: [String: GGUFValue], path: String) throws -> ModelConfig {
+        do {
+            return try ModelConfig(metadata: md, path: path)
+        } catch let e as ModelConfigError {
+            throw RuntimeError.config(e)
         }
     }
 }

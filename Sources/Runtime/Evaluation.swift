@@ -1,5 +1,6 @@
 // `reptok eval`: how much accuracy a converted file (e.g. int8) loses against a reference file (f32).
 import Foundation
+import Support
 
 /// Accuracy loss of a model file A against a reference file B of the same checkpoint.
 ///
@@ -79,9 +80,9 @@ public enum AccuracyEval {
         guard steps >= 1 else { throw RuntimeError.invalidSteps(steps) }
         var timeA = 0.0, timeB = 0.0
         func timed<T>(_ acc: inout Double, _ body: () throws -> T) rethrows -> T {
-            let start = DispatchTime.now().uptimeNanoseconds
-            defer { acc += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
-            return try body()
+            let (value, seconds) = try MonotonicClock.measure(body)
+            acc += seconds
+            return value
         }
         let noise = NoiseGenerator.gaussian(count: a.config.latentCount, seed: seed, stream: .decoder)
         let s = a.config.imageSize

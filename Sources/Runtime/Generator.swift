@@ -1,6 +1,7 @@
-// Generator (spec §10): class-conditional MLP-Mixer flow model in token space.
+// Generator (docs/model.md, 'Generator'): class-conditional MLP-Mixer flow model in token space.
 import Foundation
 import Kernels
+import Quant
 
 /// `MLPMixer1D` with one token: the sequence is three rows `[x + pos, label embedding, time
 /// embedding]`. Weights under `gen.` (EMA copy, chosen by the converter).
@@ -10,10 +11,10 @@ import Kernels
 final class Generator {
     /// One mixer layer: token mixing over the 3 rows, then channel mixing.
     struct Layer {
-        let tokenNormW, tokenNormB: UnsafePointer<Float>    // [D], eps 1e-5
+        let tokenNormW, tokenNormB: UnsafePointer<Float>    // [D], eps cfg.lnEps
         let tokenFc1: Linear                                // [3e, 3] + bias (Conv1d k=1 over rows)
         let tokenFc2: Linear                                // [3, 3e] + bias
-        let channelNormW, channelNormB: UnsafePointer<Float> // [D], eps 1e-5
+        let channelNormW, channelNormB: UnsafePointer<Float> // [D], eps cfg.lnEps
         let channelFc1: Linear                              // [D·e′, D] + bias
         let channelFc2: Linear                              // [D, D·e′] + bias
     }
@@ -58,8 +59,7 @@ final class Generator {
         self.ctx = ctx
         let c = g.channels, d = g.dim, k = g.numClasses, e3 = Generator.rows * g.expansionToken, dh = d * g.expansionChannel
         let b = Generator.maxBatch, r = Generator.rows
-        // The time embedding's input size is read from the file (256 in DiT-style embedders).
-        let tIn = loader.file.tensorInfos["gen.t_embedder.mlp.0.weight"]?.shape.last ?? 256
+        let tIn = Generator.timeFeatures(in: loader.file)
         guard tIn >= 2, tIn % 2 == 0 else {
             throw RuntimeError.tensorShape(path: loader.file.path, name: "gen.t_embedder.mlp.0.weight", expected: [c, 256], actual: [c, tIn])
         }
@@ -94,6 +94,12 @@ final class Generator {
         channelHidden = FloatBuffer(b * r * dh)
         head = FloatBuffer(b * d)
         v = FloatBuffer(b * c)
+    }
+
+    /// The time embedding's input width: the last dimension of `gen.t_embedder.mlp.0.weight` in the
+    /// file (256 in DiT-style embedders; 256 also when the tensor is absent, which the loader reports).
+    static func timeFeatures(in file: GGUFFile) -> Int {
+        file.tensorInfos["gen.t_embedder.mlp.0.weight"]?.shape.last ?? 256
     }
 
     /// Velocity at token `x` [C], time t ∈ [0, 1], for class `label` (0 ..< K, or K for the
@@ -141,7 +147,7 @@ final class Generator {
         // 4. Mixer layers.
         for l in layers {
             // 4a. Token mixing: n = LN(x), transposed to columns: nT[s·D + j, r] = n[s·3 + r, j]
-            layerNorm(x.p, rows: rowsTotal, dim: d, weight: l.tokenNormW, bias: l.tokenNormB, eps: 1e-5, out: n.p)
+            layerNorm(x.p, rows: rowsTotal, dim: d, weight: l.tokenNormW, bias: l.tokenNormB, eps: cfg.lnEps, out: n.p)
             for s in 0 ..< batch {
                 for rr in 0 ..< r {
                     let src = n.p + (s * r + rr) * d
@@ -165,7 +171,7 @@ final class Generator {
                 }
             }
             // 4e. Channel mixing: x += fc2(GELU(fc1(LN(x))))                               [B·3, D]
-            layerNorm(x.p, rows: rowsTotal, dim: d, weight: l.channelNormW, bias: l.channelNormB, eps: 1e-5, out: n.p)
+            layerNorm(x.p, rows: rowsTotal, dim: d, weight: l.channelNormW, bias: l.channelNormB, eps: cfg.lnEps, out: n.p)
             matmul(n.p, lda: d, m: rowsTotal, l.channelFc1.weight, bias: l.channelFc1.bias, activation: .gelu,
                    into: channelHidden.p, ldc: dh, mode: mode, ctx: ctx)
             matmul(channelHidden.p, lda: dh, m: rowsTotal, l.channelFc2.weight, bias: l.channelFc2.bias, accumulate: true,
@@ -174,7 +180,7 @@ final class Generator {
 
         // 5. Output: LN then Linear(D → C) on row 0 of each sample                       [B, C]
         for s in 0 ..< batch {
-            layerNorm(x.p + s * r * d, rows: 1, dim: d, weight: outNormW, bias: outNormB, eps: 1e-5, out: head.p + s * d)
+            layerNorm(x.p + s * r * d, rows: 1, dim: d, weight: outNormW, bias: outNormB, eps: cfg.lnEps, out: head.p + s * d)
         }
         matmul(head.p, lda: d, m: batch, outProj.weight, bias: outProj.bias, into: v.p, ldc: c, mode: mode, ctx: ctx)
     }

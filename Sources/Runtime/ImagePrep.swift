@@ -1,10 +1,10 @@
-// Image preparation (spec §4): any RGB image → [3, S, S] in [-1, 1] → encoder input [3, E, E].
+// Image preparation (docs/model.md, 'Image preparation'): any RGB image → [3, S, S] in [-1, 1] → encoder input [3, E, E].
 import Foundation
 import Kernels
 
-/// Image preparation, spec §4.
+/// Image preparation, docs/model.md, 'Image preparation'.
 ///
-/// Choices (the spec leaves them open):
+/// Choices (the reference leaves them open; docs/model.md, 'Image preparation'):
 /// - Center crop: the largest centered square, offset `⌊(w − side)/2⌋`, `⌊(h − side)/2⌋`.
 /// - Resize to S×S: antialiased bicubic (a = −0.5, support scaled with the downscale factor: the
 ///   filter of PIL's `Image.BICUBIC` and PyTorch's `antialias=True`), computed in float, then
@@ -53,7 +53,7 @@ public enum ImagePrep {
         return out
     }
 
-    /// Planar `[3, S, S]` in [-1, 1] → DINOv2 input `[3, E, E]` (spec §4 step 3):
+    /// Planar `[3, S, S]` in [-1, 1] → DINOv2 input `[3, E, E]` (docs/model.md, 'Image preparation' step 3):
     /// average-pool by `⌊S/E⌋` when that is > 1, bilinear resize (align_corners = false, no
     /// antialias) to E×E, `u = (x+1)/2`, then `(u − mean)/std` per channel.
     static func encoderInput(image: [Float], size: Int, inputSize: Int) -> [Float] {

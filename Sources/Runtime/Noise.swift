@@ -1,5 +1,6 @@
 // Documented Gaussian noise: splitmix64 + Box–Muller, one independent stream per use.
 import Foundation
+import Support
 
 /// Deterministic standard-normal noise, the same on every platform.
 ///
@@ -13,35 +14,21 @@ import Foundation
 public struct NoiseGenerator {
     /// Which consumer a stream feeds; generator and decoder noise of one seed never overlap.
     public enum Stream: UInt64, Sendable {
-        /// Noise token of the generator (spec §10), `[C]` per sample.
+        /// Noise token of the generator (docs/model.md, 'Generator'), `[C]` per sample.
         case generator = 1
-        /// Initial latent of the decoder (spec §8), `[Cl, h, w]`.
+        /// Initial latent of the decoder (docs/model.md, 'Decoder transformer'), `[Cl, h, w]`.
         case decoder = 2
     }
 
-    private var state: UInt64
+    private var bits: SplitMix64
     private var spare: Float?
 
-    static let golden: UInt64 = 0x9E37_79B9_7F4A_7C15
-
-    /// The splitmix64 finaliser.
-    @inline(__always)
-    static func mix(_ v: UInt64) -> UInt64 {
-        var z = v
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
     public init(seed: UInt64, stream: Stream) {
-        state = NoiseGenerator.mix(seed ^ (stream.rawValue &* NoiseGenerator.golden))
+        bits = SplitMix64(state: SplitMix64.mix(seed ^ (stream.rawValue &* SplitMix64.gamma)))
     }
 
     /// Next 64 random bits (splitmix64).
-    public mutating func next() -> UInt64 {
-        state &+= NoiseGenerator.golden
-        return NoiseGenerator.mix(state)
-    }
+    public mutating func next() -> UInt64 { bits.next() }
 
     /// Next standard-normal value.
     public mutating func nextGaussian() -> Float {

@@ -24,10 +24,11 @@ public struct PipelineOptions {
     }
 }
 
-/// Progress callback: `stage` is "encode", "generate", "decode" or "vae"; `step` counts velocity
-/// evaluations (1 … total) of that stage. Return `false` to cancel: the call then throws
+/// Progress callback: `component` is `.encoder`, `.generator`, `.decoder` or `.vae` (its `activity`
+/// names it for people: encode, generate, decode, vae); `step` counts velocity evaluations
+/// (1 … total) of that component. Return `false` to cancel: the call then throws
 /// `RuntimeError.cancelled`.
-public typealias ProgressHandler = (_ stage: String, _ step: Int, _ total: Int) -> Bool
+public typealias ProgressHandler = (_ component: Component, _ step: Int, _ total: Int) -> Bool
 
 /// How `Pipeline.interpolate` mixes two tokens.
 public enum InterpolationMode: String, CaseIterable, Sendable {
@@ -37,7 +38,7 @@ public enum InterpolationMode: String, CaseIterable, Sendable {
     case slerp
 }
 
-/// Runs every RepTok model of one converted file (spec §4–§10).
+/// Runs every RepTok model of one converted file (docs/model.md).
 ///
 /// Construction reads and checks all metadata and every tensor's name, type and shape; nothing is
 /// computed before that succeeds. Weights stay in the memory map (int8 is used in place; f16 is
@@ -107,15 +108,16 @@ public final class Pipeline {
         let loader = WeightLoader(file: file)
         self.loader = loader
         let mode = options.mode
-        loader.stage = "encoder"
+        loader.component = .encoder
         encoder = try Encoder(loader: loader, config: config, mode: mode, ctx: ctx)
-        loader.stage = "decoder"
+        loader.component = .adapter
         adapter = try Adapter(loader: loader, config: config, mode: mode, ctx: ctx)
+        loader.component = .decoder
         time = try TimeConditioning(loader: loader, config: config, mode: mode, ctx: ctx)
         decoder = try DecoderTransformer(loader: loader, config: config, mode: mode, ctx: ctx)
-        loader.stage = "vae"
+        loader.component = .vae
         vae = try VAEDecoder(loader: loader, config: config, mode: mode, ctx: ctx)
-        loader.stage = "generator"
+        loader.component = .generator
         generator = try Generator(loader: loader, config: config, mode: mode, ctx: ctx)
 
         tokenIn = FloatBuffer(config.tokenDim)
@@ -146,14 +148,17 @@ public final class Pipeline {
     }
 
     /// Calls `progress`, turning `false` into `RuntimeError.cancelled`.
-    private func report(_ progress: ProgressHandler?, _ stage: String, _ step: Int, _ total: Int) throws {
-        if let progress, !progress(stage, step, total) { throw RuntimeError.cancelled }
+    private func report(_ progress: ProgressHandler?, _ component: Component, _ step: Int, _ total: Int) throws {
+        if let progress, !progress(component, step, total) { throw RuntimeError.cancelled }
     }
 
-    private func release(_ stage: String) {
+    /// With `lowMemory`: drops the pages of `components`' weights (and the VAE's large scratch).
+    private func release(_ components: Component...) {
         guard options.lowMemory else { return }
-        loader.releasePages(stage: stage)
-        if stage == "vae" { vae.dropScratch() }
+        for c in components {
+            loader.releasePages(of: c)
+            if c == .vae { vae.dropScratch() }
+        }
     }
 
     /// Drops the generator's weight pages from memory, whatever `lowMemory` says. The pages stay
@@ -162,7 +167,7 @@ public final class Pipeline {
     /// VAE then run without the generator resident, which takes a release-size `generate` from
     /// about 1.44 GB to about 0.9 GB peak RSS at no cost in time.
     public func releaseGeneratorWeights() {
-        loader.releasePages(stage: "generator")
+        loader.releasePages(of: .generator)
     }
 
     // MARK: - Image preparation and encoding
@@ -173,7 +178,7 @@ public final class Pipeline {
         ImagePrep.prepare(rgb: rgb, width: width, height: height, size: config.imageSize)
     }
 
-    /// Image `[3, S, S]` in [-1, 1] → RepTok token `[C]` (spec §4 step 3 and §5).
+    /// Image `[3, S, S]` in [-1, 1] → RepTok token `[C]` (docs/model.md, 'Image preparation' step 3 and 'Encoder').
     public func encode(image: [Float]) throws -> [Float] {
         try encode(image: image, tap: nil)
     }
@@ -185,14 +190,14 @@ public final class Pipeline {
         let input = ImagePrep.encoderInput(image: image, size: config.imageSize, inputSize: config.encoder.inputSize)
         tap?("enc_input", input)
         let token = encoder.forward(input: input, tap: tap)
-        release("encoder")
-        try report(progress, "encode", 1, 1)
+        release(.encoder)
+        try report(progress, .encoder, 1, 1)
         return token
     }
 
     // MARK: - Decoder pieces
 
-    /// Adapter output c `[W]` for a token `[C]` (spec §6; the trace's `x_extra`).
+    /// Adapter output c `[W]` for a token `[C]` (docs/model.md, 'Adapter'; the trace's `x_extra`).
     public func conditioning(token: [Float]) throws -> [Float] {
         try check(token, config.tokenDim, "token")
         tokenIn.load(token)
@@ -200,13 +205,13 @@ public final class Pipeline {
         return c.array()
     }
 
-    /// Time conditioning cond(t) `[M]` (spec §7; the trace's `dec_cond_norm`).
+    /// Time conditioning cond(t) `[M]` (docs/model.md, 'Time conditioning'; the trace's `dec_cond_norm`).
     public func timeConditioning(t: Float) -> [Float] {
         time.forward(t: t, out: cond.p)
         return cond.array()
     }
 
-    /// One decoder velocity v(z, t) `[Cl, h, w]` for latent `z` and `token` (spec §8).
+    /// One decoder velocity v(z, t) `[Cl, h, w]` for latent `z` and `token` (docs/model.md, 'Decoder transformer').
     public func decoderVelocity(latent z: [Float], t: Float, token: [Float]) throws -> [Float] {
         try check(z, config.latentCount, "latent")
         try check(token, config.tokenDim, "token")
@@ -219,7 +224,7 @@ public final class Pipeline {
     }
 
     /// Integrates the decoder flow from `noise` (t = 1) to a latent (t = 0) in `steps` steps.
-    /// Euler is the reference (spec §8); `.heun` uses 2·steps evaluations. Few-step decoding
+    /// Euler is the reference (docs/model.md, 'Decoder transformer'); `.heun` uses 2·steps evaluations. Few-step decoding
     /// (4…16 steps) is supported: the result is a blurrier version of the 50-step image.
     public func decodeLatent(token: [Float], noise: [Float], steps: Int, sampler: Sampler = .euler,
                              progress: ProgressHandler? = nil) throws -> [Float] {
@@ -240,18 +245,18 @@ public final class Pipeline {
                                     time.forward(t: t, out: condP)
                                     decoder.velocity(z: z, cond: condP, c: cP, out: out)
                                 },
-                                progress: { try self.report(progress, "decode", $0, total) })
-        release("decoder")
+                                progress: { try self.report(progress, .decoder, $0, total) })
+        release(.adapter, .decoder)
         return latent.array()
     }
 
-    /// SD-VAE decoder: latent `[Cl, h, w]` → image `[3, S, S]` in ≈[-1, 1] (spec §9).
+    /// SD-VAE decoder: latent `[Cl, h, w]` → image `[3, S, S]` in ≈[-1, 1] (docs/model.md, 'VAE decoder').
     public func vaeDecode(latent z: [Float], progress: ProgressHandler? = nil) throws -> [Float] {
         try check(z, config.latentCount, "latent")
         latent.load(z)
         vae.decode(latent: latent.p, out: image.p)
-        release("vae")
-        try report(progress, "vae", 1, 1)
+        release(.vae)
+        try report(progress, .vae, 1, 1)
         return image.array()
     }
 
@@ -287,7 +292,7 @@ public final class Pipeline {
 
     /// Class `label` → token `[C]`, from generator-stream noise of `seed`
     /// (`NoiseGenerator(seed:stream: .generator)`). Euler t: 0 → 1 with guidance `cfgScale` inside
-    /// `interval` (spec §10).
+    /// `interval` (docs/model.md, 'Generator').
     public func generate(label: Int, seed: UInt64, steps: Int, cfgScale: Float, interval: ClosedRange<Float>,
                          progress: ProgressHandler? = nil) throws -> [Float] {
         let noise = NoiseGenerator.gaussian(count: config.tokenDim, seed: seed, stream: .generator)
@@ -309,8 +314,8 @@ public final class Pipeline {
                                     let guided = GeneratorEuler.usesGuidance(t: t, interval: interval)
                                     generator.velocity(x: x, t: t, label: label, guidance: guided ? cfgScale : nil, out: out)
                                 },
-                                progress: { try self.report(progress, "generate", $0, steps) })
-        release("generator")
+                                progress: { try self.report(progress, .generator, $0, steps) })
+        release(.generator)
         return tokenIn.array()
     }
 

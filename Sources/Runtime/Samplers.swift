@@ -1,7 +1,7 @@
 // Fixed-step flow-matching integrators for the decoder (t: 1 → 0) and the generator (t: 0 → 1).
 import Foundation
 
-/// Integrator choice of the decoder. `.euler` is the reference (spec §8); `.heun` is an option
+/// Integrator choice of the decoder. `.euler` is the reference (docs/model.md, 'Decoder transformer'); `.heun` is an option
 /// with two velocity evaluations per step.
 public enum Sampler: String, CaseIterable, Sendable {
     case euler, heun
@@ -34,7 +34,7 @@ protocol FlowScheduler {
                    velocity: VelocityField, progress: (Int) throws -> Void) throws
 }
 
-/// Decoder Euler, noise (t = 1) → data (t = 0). **Matches the reference** (spec §8):
+/// Decoder Euler, noise (t = 1) → data (t = 0). **Matches the reference** (docs/model.md, 'Decoder transformer'):
 /// for i = N … 1: `t = i/N`, `z ← z − (1/N)·v(z, t)`.
 struct DecoderEuler: FlowScheduler {
     func evaluations(steps: Int) -> Int { steps }
@@ -81,7 +81,7 @@ struct DecoderHeun: FlowScheduler {
     }
 }
 
-/// Generator Euler, noise (t = 0) → data (t = 1). **Matches the reference** (spec §10):
+/// Generator Euler, noise (t = 0) → data (t = 1). **Matches the reference** (docs/model.md, 'Generator'):
 /// `t_k = k/N`, `x ← x + (t_{k+1} − t_k)·v(x, t_k)` for k = 0 … N−1. Classifier-free guidance is
 /// part of the velocity field; it applies when `usesGuidance(t:interval:)` is true.
 struct GeneratorEuler: FlowScheduler {

@@ -1,6 +1,7 @@
-// Time conditioning of the decoder (spec §7): t → cond [M].
+// Time conditioning of the decoder (docs/model.md, 'Time conditioning'): t → cond [M].
 import Foundation
 import Kernels
+import Quant
 
 /// Fourier time embedding, `time_in_proj`, then the mapping network (RMSNorm + SwiGLU blocks).
 /// Weights under `dec.` (`time_emb`, `time_in_proj`, `mapping.*`).
@@ -61,15 +62,15 @@ final class TimeConditioning {
         // 2. h = time_in_proj(e)                                            [M]
         matmul(e.p, lda: 2 * f, m: 1, inProj.weight, bias: nil, into: h.p, ldc: m, mode: mode, ctx: ctx)
         // 3. h = RMSNorm_in(h)
-        rmsNorm(h.p, rows: 1, dim: m, scale: inNorm, eps: 1e-6, out: h.p)
+        rmsNorm(h.p, rows: 1, dim: m, scale: inNorm, eps: cfg.rmsEps, out: h.p)
         // 4. Blocks: h += down(SwiGLU(up(RMSNorm(h))))
         for b in blocks {
-            rmsNorm(h.p, rows: 1, dim: m, scale: b.norm, eps: 1e-6, out: n.p)
+            rmsNorm(h.p, rows: 1, dim: m, scale: b.norm, eps: cfg.rmsEps, out: n.p)
             matmul(n.p, lda: m, m: 1, b.up.weight, bias: nil, into: upOut.p, ldc: 2 * hm, mode: mode, ctx: ctx)
             swiglu(upOut.p, rows: 1, hidden: hm, out: act.p)
             matmul(act.p, lda: hm, m: 1, b.down.weight, bias: nil, accumulate: true, into: h.p, ldc: m, mode: mode, ctx: ctx)
         }
         // 5. cond = RMSNorm_out(h)
-        rmsNorm(h.p, rows: 1, dim: m, scale: outNorm, eps: 1e-6, out: out)
+        rmsNorm(h.p, rows: 1, dim: m, scale: outNorm, eps: cfg.rmsEps, out: out)
     }
 }

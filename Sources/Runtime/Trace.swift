@@ -1,8 +1,9 @@
-// `reptok trace`: every reference tensor of a fixture (spec §12), computed by the runtime alone.
+// `reptok trace`: every reference tensor of a fixture (docs/model.md, 'Reference fixtures'), computed by the runtime alone.
 import Foundation
 import Quant
+import Support
 
-/// Runs the runtime on the inputs of a golden file (fixture format, spec §12) and returns the
+/// Runs the runtime on the inputs of a golden file (fixture format, docs/model.md, 'Reference fixtures') and returns the
 /// outputs under the golden names, in float32.
 ///
 /// Inputs read: `image_u8`, `token` (golden, see below), `dec_noise`, `dec_t`, `dec_steps`,
@@ -16,7 +17,7 @@ import Quant
 /// - `e2e_image` decodes the runtime's **own** `gen_tokens[0]` from `e2e_noise`.
 /// - `x_extra` is the adapter applied to the runtime's own token.
 /// - Guided quantities use the file's `reptok.sample.cfg_scale` and `t_interval` (1.5, [0.3, 0.9]
-///   in every fixture); the single generator evaluations are at t = 0.5 (spec §12).
+///   in every fixture); the single generator evaluations are at t = 0.5 (docs/model.md, 'Reference fixtures').
 public enum Trace {
     /// One output tensor.
     public typealias Tensor = (name: String, shape: [Int], values: [Float])
@@ -30,9 +31,8 @@ public enum Trace {
             return Int(v)
         }
         func timed<T>(_ what: String, _ body: () throws -> T) rethrows -> T {
-            let start = DispatchTime.now().uptimeNanoseconds
-            let r = try body()
-            log?(String(format: "%@: %.2f s", what, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9))
+            let (r, seconds) = try MonotonicClock.measure(body)
+            log?(String(format: "%@: %.2f s", what, seconds))
             return r
         }
 

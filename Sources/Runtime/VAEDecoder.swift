@@ -1,6 +1,7 @@
-// SD-VAE decoder (spec §9): latent [Cl, h, w] → image [3, S, S] in ≈[-1, 1]. NHWC activations.
+// SD-VAE decoder (docs/model.md, 'VAE decoder'): latent [Cl, h, w] → image [3, S, S] in ≈[-1, 1]. NHWC activations.
 import Foundation
 import Kernels
+import Quant
 
 /// diffusers `AutoencoderKL` decoder. Weights under `vae.`; 3×3 conv weights are `[O, 3, 3, I]`
 /// (input channel fastest, matching NHWC activations), 1×1 convs `[O, I]`.
@@ -157,7 +158,7 @@ final class VAEDecoder {
         let c = convOut.k / 9
         let px = height * width
         groupNorm(x, pixels: px, channels: c, groups: cfg.normGroups, weight: normOut.weight, bias: normOut.bias,
-                  eps: 1e-6, silu: true, out: n, ctx: ctx)
+                  eps: cfg.normEps, silu: true, out: n, ctx: ctx)
         conv3x3(n, height: height, width: width, inChannels: c, convOut.weight, bias: convOut.bias, out: h, mode: mode, ctx: ctx)
         // 7. NHWC → planar [3, S, S]
         for i in 0 ..< px {
@@ -171,12 +172,12 @@ final class VAEDecoder {
         let px = height * width, g = cfg.normGroups
         // n = silu(GN1(x))                                                      [px, cin]
         groupNorm(x, pixels: px, channels: r.cin, groups: g, weight: r.norm1.weight, bias: r.norm1.bias,
-                  eps: 1e-6, silu: true, out: n, ctx: ctx)
+                  eps: cfg.normEps, silu: true, out: n, ctx: ctx)
         // h = conv1(n)                                                          [px, cout]
         conv3x3(n, height: height, width: width, inChannels: r.cin, r.conv1.weight, bias: r.conv1.bias, out: h, mode: mode, ctx: ctx)
         // n = silu(GN2(h))                                                      [px, cout]
         groupNorm(h, pixels: px, channels: r.cout, groups: g, weight: r.norm2.weight, bias: r.norm2.bias,
-                  eps: 1e-6, silu: true, out: n, ctx: ctx)
+                  eps: cfg.normEps, silu: true, out: n, ctx: ctx)
         // h = conv2(n)                                                          [px, cout]
         conv3x3(n, height: height, width: width, inChannels: r.cout, r.conv2.weight, bias: r.conv2.bias, out: h, mode: mode, ctx: ctx)
         // h += shortcut(x)  (1×1 conv when the channel count changes, else identity)
@@ -194,7 +195,7 @@ final class VAEDecoder {
         let q = attnBuffers[0].p, k = attnBuffers[1].p, v = attnBuffers[2].p, o = attnBuffers[3].p   // [px, C] each
         // n = GN(x)
         groupNorm(x, pixels: pixels, channels: c, groups: cfg.normGroups, weight: a.norm.weight, bias: a.norm.bias,
-                  eps: 1e-6, silu: false, out: n, ctx: ctx)
+                  eps: cfg.normEps, silu: false, out: n, ctx: ctx)
         // q, k, v = n Wᵀ + b
         matmul(n, lda: c, m: pixels, a.q.weight, bias: a.q.bias, into: q, ldc: c, mode: mode, ctx: ctx)
         matmul(n, lda: c, m: pixels, a.k.weight, bias: a.k.bias, into: k, ldc: c, mode: mode, ctx: ctx)

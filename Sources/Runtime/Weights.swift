@@ -24,20 +24,17 @@ public struct Linear {
         self.weight = weight
         self.bias = bias
     }
-
-    /// `true` when the weight is stored as int8.
-    public var isInt8: Bool { if case .i8 = weight.storage { return true }; return false }
 }
 
 /// Loads the tensors of one GGUF file, checking name, type and shape, and remembers which
-/// tensors each stage used so that `--low-memory` can release their pages afterwards.
+/// tensors each component used so that `--low-memory` can release their pages afterwards.
 /// Every pointer it hands out stays valid as long as the loader is alive.
 final class WeightLoader {
     let file: GGUFFile
-    /// Stage name ("encoder", "decoder", "vae", "generator") → tensor names used by it.
-    private(set) var stageTensors: [String: [String]] = [:]
-    /// The stage that the next loads are recorded under.
-    var stage = ""
+    /// Component → tensor names it loaded.
+    private(set) var componentTensors: [Component: [String]] = [:]
+    /// The component that the next loads are recorded under.
+    var component = Component.encoder
     /// Widened copies of F16/BF16 tensors, freed in `deinit`.
     private var owned: [UnsafeMutableBufferPointer<Float>] = []
 
@@ -47,7 +44,7 @@ final class WeightLoader {
 
     private func tensor(_ name: String) throws -> GGUFTensor {
         guard file.tensorInfos[name] != nil else { throw RuntimeError.missingTensor(path: file.path, name: name) }
-        stageTensors[stage, default: []].append(name)
+        componentTensors[component, default: []].append(name)
         return try file.tensor(name)
     }
 
@@ -81,9 +78,6 @@ final class WeightLoader {
         return try floatData(t)
     }
 
-    /// `true` when the file holds `name`.
-    func has(_ name: String) -> Bool { file.tensorInfos[name] != nil }
-
     /// The layer `prefix` with weight `prefix.weight` of `shape` ([out, ...] — all dims after the
     /// first are flattened into k) and, when `bias` is true, `prefix.bias` [out].
     /// int8 weights need `prefix.weight.scale` [out] (F32).
@@ -103,8 +97,8 @@ final class WeightLoader {
         return Linear(weight: weight, bias: b)
     }
 
-    /// Drops the resident pages of every tensor used by `stage` (they are re-read on next use).
-    func releasePages(stage: String) {
-        if let names = stageTensors[stage] { file.releasePages(of: names) }
+    /// Drops the resident pages of every tensor `component` loaded (they are re-read on next use).
+    func releasePages(of component: Component) {
+        if let names = componentTensors[component] { file.releasePages(of: names) }
     }
 }

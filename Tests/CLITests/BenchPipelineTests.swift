@@ -1,13 +1,14 @@
 import Foundation
+import TestSupport
 import XCTest
 
-/// `reptok bench pipeline` end to end on the tiny preset: the JSON fields of issue 6, a cached model
+/// `reptok bench pipeline` end to end on the tiny preset: the JSON fields the report promises, a cached model
 /// that is reused, and FLOP counts checked against an independent count from the written file's
 /// weight shapes (read by the PyPI `gguf` package).
 final class BenchPipelineTests: XCTestCase {
     /// Independent FLOP count per stage from the tensor table: every int8 weight [n, k] costs
     /// 2·rows·n·k, with `rows` the number of activation rows it multiplies (written per layer kind
-    /// from spec §5–§10), plus attention's 4·T²·width per layer. Prints JSON {stage: flops}.
+    /// from docs/model.md), plus attention's 4·T²·width per layer. Prints JSON {stage: flops}.
     static let countScript = #"""
     import json, sys, gguf
     r = gguf.GGUFReader(sys.argv[1], "r")

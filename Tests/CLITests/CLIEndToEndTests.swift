@@ -1,5 +1,6 @@
 import Foundation
 import ImageIO
+import TestSupport
 import XCTest
 
 /// Runs the built `reptok` binary end to end, mostly on the committed tiny model
@@ -10,31 +11,12 @@ final class CLIEndToEndTests: XCTestCase {
     // MARK: Set-up
 
     /// The `reptok` executable next to the test bundle (SwiftPM puts both in `.build/<config>/`).
-    /// `Bundle.allBundles` is not asked on Linux: Swift 6.0's Foundation crashes in it (NULL array)
-    /// when no bundle was loaded; there the runner executable itself is in that folder.
-    static let reptok: String = {
-        var folders = [Bundle.main.bundleURL, Bundle.main.bundleURL.deletingLastPathComponent()]
-        #if !os(Linux)
-        folders += Bundle.allBundles.map { $0.bundleURL.deletingLastPathComponent() }
-        #endif
-        if let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
-            folders.append(URL(fileURLWithPath: exe).deletingLastPathComponent())
-        }
-        for folder in folders {
-            let candidate = folder.appendingPathComponent("reptok").path
-            var isDir: ObjCBool = false
-            if FileManager.default.fileExists(atPath: candidate, isDirectory: &isDir), !isDir.boolValue,
-               FileManager.default.isExecutableFile(atPath: candidate) {
-                return candidate
-            }
-        }
-        return ""
-    }()
+    static let reptok = TestSupport.reptok
 
     static let model = TestSupport.repoRoot.appendingPathComponent("models/reptok-tiny-int8.gguf").path
     /// The default model: the trained digits demo, whose file carries class names.
     static let digitsModel = TestSupport.repoRoot.appendingPathComponent("models/reptok-digits-int8.gguf").path
-    /// The tiny fixture's image side (spec §12: 32×32).
+    /// The tiny fixture's image side (docs/model.md, 'Reference fixtures': 32×32).
     static let side = 32
 
     private var dir: URL!
@@ -257,7 +239,7 @@ final class CLIEndToEndTests: XCTestCase {
             print(a.shape[0])
             """, path("card.npy")])
         XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertEqual(r.stdout.trimmingCharacters(in: .whitespacesAndNewlines), "128", "tiny fixture token width (spec §12)")
+        XCTAssertEqual(r.stdout.trimmingCharacters(in: .whitespacesAndNewlines), "128", "tiny fixture token width (docs/model.md)")
 
         try ok(["decode", path("card.npy"), "--seed", "5", "--steps", "3", "-o", "dec.png"])
         try ok(["reconstruct", cardJPEG, "--seed", "5", "--steps", "3", "-o", "rec.png"])

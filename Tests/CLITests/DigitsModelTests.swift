@@ -2,6 +2,7 @@ import Foundation
 import ImageIO
 import Kernels
 import Runtime
+import TestSupport
 import XCTest
 
 /// The default model, trained on scikit-learn's handwritten digits, judged by a classifier that

@@ -5,6 +5,7 @@
 import Foundation
 import ImageIO
 import Quant
+import TestSupport
 import XCTest
 
 final class FuzzRegressionTests: XCTestCase {

@@ -3,6 +3,7 @@
 // a failed allocation. Memory and time are measured on the child process (`wait4`), so they cover
 // the whole command: start-up, reading, and the error.
 import Foundation
+import TestSupport
 import XCTest
 
 final class HostileFileTests: XCTestCase {

@@ -1,5 +1,7 @@
 import Foundation
 import ImageIO
+import Support
+import TestSupport
 import XCTest
 
 /// ImageIO against independent references: PNG files built byte by byte here

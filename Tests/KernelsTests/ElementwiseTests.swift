@@ -1,3 +1,4 @@
+import TestSupport
 import XCTest
 import Foundation
 import Kernels
@@ -92,7 +93,7 @@ final class ElementwiseTests: XCTestCase {
 
     /// The reference taps themselves, against hand-computed values (independent of the code
     /// under test): bilinear 256→224 output 0 samples c = 0.0714… from rows 0 and 1, the
-    /// upsampling edges clamp; the antialiased cubic 37→16 taps start where spec §5 says
+    /// upsampling edges clamp; the antialiased cubic 37→16 taps start where docs/model.md, 'Encoder' says
     /// and sum to 1; the cubic kernel at hand-evaluated points.
     func testReferenceTapsByHand() {
         let b = Reference.bilinearTaps(input: 256, output: 224)

@@ -1,5 +1,6 @@
+import TestSupport
 import XCTest
-import Kernels
+@testable import Kernels
 
 /// Results must be the same bits for 1, 2 and 3 threads (the task tiling depends only on
 /// the shape). Each case runs the kernel with every context and compares bit patterns.

@@ -2,27 +2,12 @@
 // (the `reptok convert` command), and leaves no file in the output folder.
 import Foundation
 import Quant
+import TestSupport
 import XCTest
 
 final class BadInputTests: XCTestCase {
     /// The `reptok` executable next to the test bundle (SwiftPM builds both into `.build/<config>/`).
-    /// On Linux the test runner is an executable in that folder (/proc/self/exe). `Bundle.allBundles`
-    /// is not asked there: Swift 6.0's Foundation crashes in it (NULL array) when no bundle was loaded.
-    static let reptok: String = {
-        var folders: [URL] = []
-        #if !os(Linux)
-        folders += Bundle.allBundles.map { $0.bundleURL.deletingLastPathComponent() }
-        #endif
-        if let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
-            folders.append(URL(fileURLWithPath: exe).deletingLastPathComponent())
-        }
-        for f in folders {
-            let c = f.appendingPathComponent("reptok").path
-            var isDir: ObjCBool = false
-            if FileManager.default.fileExists(atPath: c, isDirectory: &isDir), !isDir.boolValue, FileManager.default.isExecutableFile(atPath: c) { return c }
-        }
-        return ""
-    }()
+    static let reptok = TestSupport.reptok
 
     /// One bad input: the file, what the API must throw, and words the CLI message must contain.
     struct Case {
@@ -111,7 +96,7 @@ final class BadInputTests: XCTestCase {
 
     /// Each bad input: the API throws the expected typed error and writes nothing.
     func testBadInputsThrowTypedErrorsAndWriteNothing() throws {
-        let dir = try makeScratchDir(self, "bad-api")
+        let dir = try TestSupport.makeTempDir("bad-api", removedAfter: self).path
         try FileManager.default.createDirectory(atPath: dir + "/in", withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: dir + "/out", withIntermediateDirectories: true)
         for c in try makeCases(dir) {
@@ -128,32 +113,24 @@ final class BadInputTests: XCTestCase {
     /// nothing on stdout's last line claiming success, and no output file.
     func testBadInputsThroughCLI() throws {
         XCTAssertFalse(Self.reptok.isEmpty, "reptok executable not found next to the test bundle")
-        let dir = try makeScratchDir(self, "bad-cli")
+        let dir = try TestSupport.makeTempDir("bad-cli", removedAfter: self).path
         try FileManager.default.createDirectory(atPath: dir + "/in", withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: dir + "/out", withIntermediateDirectories: true)
         for c in try makeCases(dir) {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: Self.reptok)
-            p.arguments = ["convert", c.input, "-o", dir + "/out/x.gguf", "--config", Repo.tinyYAML]
-            let err = Pipe(), out = Pipe()
-            p.standardError = err
-            p.standardOutput = out
-            try p.run()
-            let o = out.fileHandleForReading.readDataToEndOfFile()
-            let e = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            p.waitUntilExit()
-            XCTAssertEqual(p.terminationStatus, 2, "\(c.name): \(e)")
+            let r = try TestSupport.run(Self.reptok, ["convert", c.input, "-o", dir + "/out/x.gguf", "--config", Repo.tinyYAML])
+            let o = r.stdout, e = r.stderr
+            XCTAssertEqual(r.status, 2, "\(c.name): \(e)")
             XCTAssertTrue(e.hasPrefix("reptok: "), "\(c.name): \(e)")
             XCTAssertEqual(e.split(separator: "\n").count, 1, "\(c.name): one line: \(e)")
             for w in c.words { XCTAssertTrue(e.contains(w), "\(c.name): message lacks \"\(w)\": \(e)") }
-            XCTAssertFalse(String(decoding: o, as: UTF8.self).contains("converted "), c.name)
+            XCTAssertFalse(o.contains("converted "), c.name)
             XCTAssertEqual(filesIn(dir + "/out"), [], "\(c.name): output folder must stay empty")
         }
     }
 
     /// Converting onto the input file itself is refused (the input is left intact).
     func testOutputSameAsInputIsRefused() throws {
-        let dir = try makeScratchDir(self, "bad-same")
+        let dir = try TestSupport.makeTempDir("bad-same", removedAfter: self).path
         let copy = dir + "/t.safetensors"
         try FileManager.default.copyItem(atPath: Repo.tinySafetensors, toPath: copy)
         XCTAssertThrowsError(try convertCheckpoint(input: copy, output: copy, options: ConvertOptions(configPath: Repo.tinyYAML))) { e in

@@ -1,6 +1,7 @@
 // PyTorch zip checkpoints: zip (incl. zip64), restricted unpickler, storages, strides; plus the YAML reader.
 import Foundation
 import Quant
+import TestSupport
 import XCTest
 
 /// Builds pickle bytes by hand (protocol 2 opcodes) for hostile-input tests.
@@ -45,8 +46,8 @@ func writeZip(_ path: String, members: [(String, [UInt8])], deflate: Set<String>
             z.writestr(a[i], open(a[i+1], 'rb').read(), compress_type=zipfile.ZIP_DEFLATED if a[i+2] == '1' else zipfile.ZIP_STORED)
             os.remove(a[i+1])
     """
-    let r = try runPython(["-c", script, path] + args)
-    XCTAssertEqual(r.status, 0, r.err)
+    let r = try TestSupport.runPython(["-c", script, path] + args)
+    XCTAssertEqual(r.status, 0, r.stderr)
 }
 
 final class CheckpointTests: XCTestCase {
@@ -73,14 +74,14 @@ final class CheckpointTests: XCTestCase {
     /// zip64 records, bfloat16 storages and transposed (non-contiguous) strides: values equal what
     /// numpy computed for the same rounding and transposition.
     func testZip64BFloat16Transposed() throws {
-        let dir = try makeScratchDir(self, "ck64")
+        let dir = try TestSupport.makeTempDir("ck64", removedAfter: self).path
         for (dtype, zip64) in [("bf16", true), ("f16", false), ("f64", true)] {
             let out = dir + "/\(dtype).ckpt", exp = dir + "/\(dtype).exp.safetensors"
             var args = [Repo.path("Tests/python/make_ckpt.py"), Repo.tinySafetensors, out, "--dtype", dtype, "--transpose",
                         "--lightning", "--hparams", Repo.tiny + "/hparams.json", "--expected", exp]
             if zip64 { args.append("--zip64") }
-            let r = try runPython(args)
-            XCTAssertEqual(r.status, 0, r.err)
+            let r = try TestSupport.runPython(args)
+            XCTAssertEqual(r.status, 0, r.stderr)
             let ck = try TorchCheckpoint(path: out)
             let ex = try SafeTensorsFile(path: exp)
             XCTAssertEqual(ck.tensors.count, ex.names.count)
@@ -95,10 +96,10 @@ final class CheckpointTests: XCTestCase {
 
     /// A zip64 archive with a sparse 4.5 GiB hole: storage offsets above 4 GiB read correctly.
     func testOffsetsBeyond4GiB() throws {
-        let dir = try makeScratchDir(self, "ck4g")
+        let dir = try TestSupport.makeTempDir("ck4g", removedAfter: self).path
         let out = dir + "/big.ckpt", exp = dir + "/big.exp.safetensors"
-        let r = try runPython([Repo.path("Tests/python/make_ckpt.py"), Repo.tinySafetensors, out, "--hole-gib", "4.5", "--expected", exp])
-        XCTAssertEqual(r.status, 0, r.err)
+        let r = try TestSupport.runPython([Repo.path("Tests/python/make_ckpt.py"), Repo.tinySafetensors, out, "--hole-gib", "4.5", "--expected", exp])
+        XCTAssertEqual(r.status, 0, r.stderr)
         let ck = try TorchCheckpoint(path: out)
         XCTAssertGreaterThan(ck.archive.entries.map(\.dataOffset).max()!, 1 << 32)
         let ex = try SafeTensorsFile(path: exp)
@@ -110,7 +111,7 @@ final class CheckpointTests: XCTestCase {
     /// A state-dict entry built by a disallowed global is refused by name and byte offset;
     /// the same global inside hyper_parameters stays an opaque value and the tensors still load.
     func testDisallowedGlobal() throws {
-        let dir = try makeScratchDir(self, "ckevil")
+        let dir = try TestSupport.makeTempDir("ckevil", removedAfter: self).path
         let storage = (0 ..< 6).flatMap { i -> [UInt8] in withUnsafeBytes(of: Float(i).bitPattern.littleEndian) { Array($0) } }
 
         var p = PickleBytes()
@@ -172,7 +173,7 @@ final class CheckpointTests: XCTestCase {
     /// read or validated: listing the checkpoint does not check layouts); expanded (stride-0) views
     /// are valid torch layouts and read as their repeated rows.
     func testBadStoragesAndStrides() throws {
-        let dir = try makeScratchDir(self, "ckbad")
+        let dir = try TestSupport.makeTempDir("ckbad", removedAfter: self).path
         let storage = (0 ..< 6).flatMap { i -> [UInt8] in withUnsafeBytes(of: Float(i).bitPattern.littleEndian) { Array($0) } }
         func ckpt(_ name: String, numel: Int, shape: [Int], stride: [Int], listed: Bool = true) throws -> TorchCheckpoint {
             var p = PickleBytes()
@@ -219,7 +220,7 @@ final class CheckpointTests: XCTestCase {
 
     /// Truncated archives, compressed members, missing storages and garbage give typed errors.
     func testBadArchives() throws {
-        let dir = try makeScratchDir(self, "ckzip")
+        let dir = try TestSupport.makeTempDir("ckzip", removedAfter: self).path
         let full = [UInt8](try Data(contentsOf: URL(fileURLWithPath: Repo.tinyCkpt)))
         for cut in [full.count / 2, full.count - 10, 100] {
             let p = dir + "/cut\(cut).ckpt"
@@ -329,13 +330,13 @@ final class CheckpointTests: XCTestCase {
           neg: -3
           s: ${mul:${.width},3}
         """
-        let dir = try makeScratchDir(self, "yaml")
+        let dir = try TestSupport.makeTempDir("yaml", removedAfter: self).path
         let extraPath = dir + "/extra.yaml"
         try extra.write(toFile: extraPath, atomically: true, encoding: .utf8)
         for path in [Repo.tinyYAML, extraPath] {
-            let r = try runPython(["-c", "import yaml,json,sys; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))", path])
-            XCTAssertEqual(r.status, 0, r.err)
-            let expected = try JSONDecoder().decode(ConfigValue.self, from: Data(r.out.utf8))
+            let r = try TestSupport.runPython(["-c", "import yaml,json,sys; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))", path])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            let expected = try JSONDecoder().decode(ConfigValue.self, from: Data(r.stdout.utf8))
             XCTAssertEqual(try MiniYAML.load(path: path), expected, path)
         }
         XCTAssertThrowsError(try MiniYAML.parse("a: 1\n  b: 2\n")) { e in

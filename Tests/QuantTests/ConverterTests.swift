@@ -2,6 +2,7 @@
 // Python reader, bad inputs (API and CLI), configuration resolution.
 import Foundation
 import Quant
+import TestSupport
 import XCTest
 
 /// Checkpoint key of a GGUF name, written out independently of the converter's rule table
@@ -32,7 +33,7 @@ final class ConverterTests: XCTestCase {
     /// The torch .ckpt and the .safetensors of the tiny fixture give byte-identical tensor data (int8 and f32),
     /// and the same metadata apart from the source's name and digest.
     func testCkptAndSafetensorsGiveIdenticalTensors() throws {
-        let dir = try makeScratchDir(self, "conv-same")
+        let dir = try TestSupport.makeTempDir("conv-same", removedAfter: self).path
         for w in [WeightFormat.int8, .f32] {
             _ = try convert(Repo.tinyCkpt, dir + "/a.gguf", w)
             _ = try convert(Repo.tinySafetensors, dir + "/b.gguf", w)
@@ -55,7 +56,7 @@ final class ConverterTests: XCTestCase {
     /// f32 output equals the source exactly (bitwise), after the documented layout changes; the derived
     /// positional table matches the official implementation's `enc_pos_embed`; the generator is the EMA copy.
     func testF32EqualsSource() throws {
-        let dir = try makeScratchDir(self, "conv-f32")
+        let dir = try TestSupport.makeTempDir("conv-f32", removedAfter: self).path
         let report = try convert(Repo.tinySafetensors, dir + "/f.gguf", .f32)
         XCTAssertEqual(report.maxRelativeL2, 0)
         let g = try GGUFFile(path: dir + "/f.gguf")
@@ -111,7 +112,7 @@ final class ConverterTests: XCTestCase {
 
     /// Every int8 weight dequantizes to within scale/2 of its source; scales are max|w|/127 per output row.
     func testInt8WithinHalfScale() throws {
-        let dir = try makeScratchDir(self, "conv-i8")
+        let dir = try TestSupport.makeTempDir("conv-i8", removedAfter: self).path
         _ = try convert(Repo.tinyCkpt, dir + "/q.gguf", .int8)
         _ = try convert(Repo.tinyCkpt, dir + "/f.gguf", .f32)
         let q = try GGUFFile(path: dir + "/q.gguf"), f = try GGUFFile(path: dir + "/f.gguf")
@@ -155,7 +156,7 @@ final class ConverterTests: XCTestCase {
 
     /// f16 weights are exactly Float16(w) of the source.
     func testF16IsRoundedSource() throws {
-        let dir = try makeScratchDir(self, "conv-f16")
+        let dir = try TestSupport.makeTempDir("conv-f16", removedAfter: self).path
         _ = try convert(Repo.tinySafetensors, dir + "/h.gguf", .f16)
         _ = try convert(Repo.tinySafetensors, dir + "/f.gguf", .f32)
         let h = try GGUFFile(path: dir + "/h.gguf"), f = try GGUFFile(path: dir + "/f.gguf")
@@ -173,7 +174,7 @@ final class ConverterTests: XCTestCase {
     /// The PyPI `gguf` reader lists the same tensors, types, shapes, offsets and data as our reader, and
     /// the metadata round-trips.
     func testPythonReaderAgrees() throws {
-        let dir = try makeScratchDir(self, "conv-py")
+        let dir = try TestSupport.makeTempDir("conv-py", removedAfter: self).path
         let path = dir + "/t.gguf"
         let report = try convert(Repo.tinyCkpt, path, .int8)
         let g = try GGUFFile(path: path)
@@ -193,15 +194,15 @@ final class ConverterTests: XCTestCase {
         if case let .double(m)? = py.metadata["reptok.quant.max_rel_l2"] {
             XCTAssertEqual(m, Double(Float(report.maxRelativeL2)), "patched after streaming")
         } else { XCTFail("max_rel_l2 missing") }
-        let r = try runPython(["-c", "import hashlib,sys; print(hashlib.sha256(open(sys.argv[1],'rb').read()).hexdigest())", Repo.tinyCkpt])
-        XCTAssertEqual(report.sourceSHA256, r.out.trimmingCharacters(in: .whitespacesAndNewlines))
+        let r = try TestSupport.runPython(["-c", "import hashlib,sys; print(hashlib.sha256(open(sys.argv[1],'rb').read()).hexdigest())", Repo.tinyCkpt])
+        XCTAssertEqual(report.sourceSHA256, r.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
     }
 
     /// `--classes`: the names reach the metadata as an array of strings (read back by the Python
     /// reader); a list whose length is not the generator's class count is refused before any file
     /// is written.
     func testClassNamesFromAFileReachTheMetadata() throws {
-        let dir = try makeScratchDir(self, "conv-classes")
+        let dir = try TestSupport.makeTempDir("conv-classes", removedAfter: self).path
         let names = (0..<10).map { "class \($0), c\($0)" }
         try ("# a comment\n\n" + names.joined(separator: "\n") + "\n").write(toFile: dir + "/ten.txt", atomically: true, encoding: .utf8)
         try convertCheckpoint(input: Repo.tinyCkpt, output: dir + "/t.gguf",
@@ -224,7 +225,7 @@ final class ConverterTests: XCTestCase {
     /// The report: per-tensor error lines, bytes per type, ignored keys by category; inspect shows the
     /// components and the error summary stored in the metadata.
     func testReportAndInspect() throws {
-        let dir = try makeScratchDir(self, "conv-report")
+        let dir = try TestSupport.makeTempDir("conv-report", removedAfter: self).path
         var streamed: [String] = []
         let report = try convertCheckpoint(input: Repo.tinyCkpt, output: dir + "/t.gguf",
                                            options: ConvertOptions(weights: .int8, configPath: Repo.tinyYAML, onTensor: { streamed.append($0.name) }))
@@ -259,7 +260,7 @@ final class ConverterTests: XCTestCase {
     /// image size follows the latent; the checkpoint's hyper_parameters (image 32) give latent 16.
     /// A --vae-config or model.yaml that contradicts the tensors stops the conversion naming both values.
     func testConfigResolution() throws {
-        let dir = try makeScratchDir(self, "conv-cfg")
+        let dir = try TestSupport.makeTempDir("conv-cfg", removedAfter: self).path
         let r1 = try convert(Repo.tinySafetensors, dir + "/a.gguf", .int8, config: nil)
         XCTAssertEqual(r1.config.encoder.inputSize, 224)
         XCTAssertEqual([r1.config.decoder.latentH, r1.config.decoder.latentW], [32, 32])
@@ -294,10 +295,10 @@ final class ConverterTests: XCTestCase {
     /// A zip64 checkpoint with bfloat16 storages and transposed strides converts to the same data as
     /// the float32 safetensors holding the same (bf16-rounded) values.
     func testZip64BFloat16CheckpointConverts() throws {
-        let dir = try makeScratchDir(self, "conv-bf16")
-        let r = try runPython([Repo.path("Tests/python/make_ckpt.py"), Repo.tinySafetensors, dir + "/bf.ckpt", "--dtype", "bf16", "--transpose",
+        let dir = try TestSupport.makeTempDir("conv-bf16", removedAfter: self).path
+        let r = try TestSupport.runPython([Repo.path("Tests/python/make_ckpt.py"), Repo.tinySafetensors, dir + "/bf.ckpt", "--dtype", "bf16", "--transpose",
                                "--zip64", "--lightning", "--hparams", Repo.tiny + "/hparams.json", "--expected", dir + "/bf.safetensors"])
-        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssertEqual(r.status, 0, r.stderr)
         _ = try convert(dir + "/bf.ckpt", dir + "/a.gguf", .int8)
         _ = try convert(dir + "/bf.safetensors", dir + "/b.gguf", .int8)
         let a = try GGUFFile(path: dir + "/a.gguf"), b = try GGUFFile(path: dir + "/b.gguf")
@@ -308,7 +309,7 @@ final class ConverterTests: XCTestCase {
     /// VAE keys in the original LDM naming (up.<3-b>.block, mid.attn_1 1×1 convs, nin_shortcut) convert to
     /// the same file as the diffusers names.
     func testLDMVAENamesAreRenamed() throws {
-        let dir = try makeScratchDir(self, "conv-ldm")
+        let dir = try TestSupport.makeTempDir("conv-ldm", removedAfter: self).path
         let src = try SafeTensorsFile(path: Repo.tinySafetensors)
         let ups = 2
         func ldm(_ k: String) -> (String, [Int]?) {
@@ -351,7 +352,7 @@ final class ConverterTests: XCTestCase {
     /// A checkpoint without encoder and VAE, plus a DINOv2-hub-style encoder file and a diffusers VAE file
     /// (with its encoder half, which is ignored), converts to the same tensors as the full checkpoint.
     func testSeparateComponentFiles() throws {
-        let dir = try makeScratchDir(self, "conv-parts")
+        let dir = try TestSupport.makeTempDir("conv-parts", removedAfter: self).path
         let src = try SafeTensorsFile(path: Repo.tinySafetensors)
         let encP = "first_stage.encoder.encoder.", vaeP = "first_stage.decoder.decoder.ae.ae."
         func part(_ names: [String], strip: String) throws -> [(name: String, shape: [Int], values: [Float])] {

@@ -1,13 +1,14 @@
 // GGUF writer/reader round trips, checked against the independent Python `gguf` package.
 import Foundation
 import Quant
+import TestSupport
 import XCTest
 
 final class GGUFTests: XCTestCase {
     /// Writes every metadata type and several tensor types; our reader and the Python reader agree
     /// on every value, shape, type, offset and data byte.
     func testRoundTripMatchesPythonReader() throws {
-        let dir = try makeScratchDir(self, "gguf")
+        let dir = try TestSupport.makeTempDir("gguf", removedAfter: self).path
         let path = dir + "/t.gguf"
         let w = GGUFWriter(path: path)
         w.set("general.architecture", .string("reptok"))
@@ -65,7 +66,7 @@ final class GGUFTests: XCTestCase {
 
     /// An unfinished writer leaves no file behind; a wrong-size write is refused.
     func testAbortedWriteLeavesNothing() throws {
-        let dir = try makeScratchDir(self, "gguf-abort")
+        let dir = try TestSupport.makeTempDir("gguf-abort", removedAfter: self).path
         do {
             let w = GGUFWriter(path: dir + "/x.gguf")
             try w.declareTensor(name: "a", type: .f32, shape: [4])
@@ -80,7 +81,7 @@ final class GGUFTests: XCTestCase {
 
     /// Corrupt headers give typed errors, never a crash or a huge allocation.
     func testCorruptFilesAreRefused() throws {
-        let dir = try makeScratchDir(self, "gguf-bad")
+        let dir = try TestSupport.makeTempDir("gguf-bad", removedAfter: self).path
         let good = dir + "/g.gguf"
         let w = GGUFWriter(path: good)
         w.set("k", .string("v"))
@@ -122,7 +123,7 @@ final class GGUFTests: XCTestCase {
 
     /// releasePages keeps the data readable (pages are re-read from the file).
     func testReleasePagesKeepsData() throws {
-        let dir = try makeScratchDir(self, "gguf-rel")
+        let dir = try TestSupport.makeTempDir("gguf-rel", removedAfter: self).path
         let w = GGUFWriter(path: dir + "/r.gguf")
         let vals = (0 ..< 5000).map { Float($0) * 0.5 }
         try w.declareTensor(name: "big", type: .f32, shape: [5000])

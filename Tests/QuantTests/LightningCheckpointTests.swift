@@ -4,6 +4,7 @@
 // (plain.ckpt: `torch.save(model.state_dict())`).
 import Foundation
 import Quant
+import TestSupport
 import XCTest
 
 final class LightningCheckpointTests: XCTestCase {
@@ -50,8 +51,8 @@ final class LightningCheckpointTests: XCTestCase {
                 data = open(pkl, 'rb').read() if i.filename.endswith('/data.pkl') else z.read(i.filename)
                 w.writestr(i.filename, data, compress_type=zipfile.ZIP_STORED)
         """
-        let r = try runPython(["-c", script, Self.hydra, pkl, out])
-        XCTAssertEqual(r.status, 0, r.err)
+        let r = try TestSupport.runPython(["-c", script, Self.hydra, pkl, out])
+        XCTAssertEqual(r.status, 0, r.stderr)
     }
 
     func metadata(_ path: String, _ key: String) throws -> GGUFValue? { try GGUFFile(path: path).metadata[key] }
@@ -60,7 +61,7 @@ final class LightningCheckpointTests: XCTestCase {
     /// root, the numpy cfg_scale read, the `${oc.env:...}` scale factor left unknown with a warning,
     /// the defaultdict under `loops`, the expanded unused buffer and `_metadata` skipped.
     func testHydraComposedCheckpoint() throws {
-        let dir = try makeScratchDir(self, "hydra")
+        let dir = try TestSupport.makeTempDir("hydra", removedAfter: self).path
         let ck = try TorchCheckpoint(path: Self.hydra)
         XCTAssertEqual(ck.tensors.count, Self.expected.tensors + 1, "every parameter and the expanded buffer")
         XCTAssertFalse(ck.nonTensorEntries.contains { $0.name == "_metadata" })
@@ -80,7 +81,7 @@ final class LightningCheckpointTests: XCTestCase {
         XCTAssertEqual(report.config.sampling.cfgScale, Float(Self.expected.cfg_scale))
         XCTAssertEqual(report.config.sampling.numSteps, Self.expected.num_steps)
         XCTAssertEqual(report.config.encoder.inputSize, 224, "no --config: the release constant")
-        XCTAssertEqual(report.warnings, ["reptok.scale_factor: cannot read hyper_parameters value \"${oc.env:REPTOK_TINY_SCALE_FACTOR,1.0}\"; using 1.0 [release constant (spec §3)]"])
+        XCTAssertEqual(report.warnings, ["reptok.scale_factor: cannot read hyper_parameters value \"${oc.env:REPTOK_TINY_SCALE_FACTOR,1.0}\"; using 1.0 [release constant]"])
         XCTAssertEqual(report.notes, [])
         let ignored = report.ignored.values.flatMap { $0 }
         XCTAssertFalse(ignored.contains("_metadata"))
@@ -99,7 +100,7 @@ final class LightningCheckpointTests: XCTestCase {
     /// and without interpolations, a whole DictConfig, 16-mixed with GradScaler state, bf16-mixed, and
     /// Lightning AttributeDicts: each converts to the plain tensors with image 32 and latent 16×16.
     func testLightningVariantsConvertToThePlainTensors() throws {
-        let dir = try makeScratchDir(self, "variants")
+        let dir = try TestSupport.makeTempDir("variants", removedAfter: self).path
         let ref = try reference(dir, config: false)
         let cases: [(String, Float)] = [("dictconfig", 1.5), ("dictconfig-interp", 1.5), ("whole-dictconfig", 1.5),
                                         ("16-mixed", 1.5), ("bf16-mixed", 1.5), ("attributedict", Float(Self.expected.cfg_scale))]
@@ -123,7 +124,7 @@ final class LightningCheckpointTests: XCTestCase {
     /// float32 one rounded to nearest even (done here, independently of torch's rounding in the file),
     /// and the checkpoint converts with the same sizes.
     func testHalfPrecisionRuns() throws {
-        let dir = try makeScratchDir(self, "half")
+        let dir = try TestSupport.makeTempDir("half", removedAfter: self).path
         let plain = try TorchCheckpoint(path: Self.plain)
         func bf16(_ x: Float) -> Float {
             let u = x.bitPattern
@@ -167,14 +168,14 @@ final class LightningCheckpointTests: XCTestCase {
             at += 46 + n + m + k
         open(out, 'wb').write(b)
         """
-        let r = try runPython(["-c", script, src, out, mode])
-        XCTAssertEqual(r.status, 0, r.err)
+        let r = try TestSupport.runPython(["-c", script, src, out, mode])
+        XCTAssertEqual(r.status, 0, r.stderr)
     }
 
     /// Members written without a CRC (field 0) are accepted with a one-line note; a nonzero CRC that
     /// does not match is still an error.
     func testZeroCRCIsAcceptedAndMismatchIsNot() throws {
-        let dir = try makeScratchDir(self, "crc")
+        let dir = try TestSupport.makeTempDir("crc", removedAfter: self).path
         let noCRC = dir + "/nocrc.ckpt", bad = dir + "/badcrc.ckpt"
         try rewriteCRC(Self.hydra, noCRC, "zero")
         XCTAssertTrue(try ZipArchive(path: noCRC).entries.allSatisfy { $0.crc32 == 0 })
@@ -195,18 +196,12 @@ final class LightningCheckpointTests: XCTestCase {
     /// each on stderr, and the conversion succeeds.
     func testWarningAndNoteLinesFromTheCLI() throws {
         XCTAssertFalse(BadInputTests.reptok.isEmpty, "reptok executable not found next to the test bundle")
-        let dir = try makeScratchDir(self, "cliwarn")
+        let dir = try TestSupport.makeTempDir("cliwarn", removedAfter: self).path
         let noCRC = dir + "/nocrc.ckpt"
         try rewriteCRC(Self.hydra, noCRC, "zero")
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: BadInputTests.reptok)
-        p.arguments = ["convert", noCRC, "-o", dir + "/x.gguf", "--quiet"]
-        let err = Pipe()
-        p.standardError = err
-        try p.run()
-        let e = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        XCTAssertEqual(p.terminationStatus, 0, e)
+        let r = try TestSupport.run(BadInputTests.reptok, ["convert", noCRC, "-o", dir + "/x.gguf", "--quiet"])
+        let e = r.stderr
+        XCTAssertEqual(r.status, 0, e)
         let lines = e.split(separator: "\n").map(String.init)
         XCTAssertEqual(lines.count, 2, e)
         XCTAssertTrue(lines.contains { $0.hasPrefix("reptok: note: ") && $0.contains("without a CRC-32") }, e)
@@ -220,11 +215,11 @@ final class UnusedAndCalledEntryTests: XCTestCase {
     /// a complex storage, an object built by a call) are only listed: the conversion gives the same
     /// tensors as without them.
     func testUnusedKeysCannotFailAConversion() throws {
-        let dir = try makeScratchDir(self, "unused")
+        let dir = try TestSupport.makeTempDir("unused", removedAfter: self).path
         let extras = dir + "/extras.ckpt"
-        let r = try runPython([Repo.path("Tests/python/make_ckpt.py"), Repo.tinySafetensors, extras, "--lightning",
+        let r = try TestSupport.runPython([Repo.path("Tests/python/make_ckpt.py"), Repo.tinySafetensors, extras, "--lightning",
                                "--hparams", Repo.tiny + "/hparams.json", "--unused-extras"])
-        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssertEqual(r.status, 0, r.stderr)
         let ck = try TorchCheckpoint(path: extras)
         XCTAssertEqual(Set(ck.unreadableEntries.map(\.name)), ["metrics.complex", "loss_fn"])
         XCTAssertThrowsError(try ck.floats("metrics.lying")) { e in
@@ -243,11 +238,11 @@ final class UnusedAndCalledEntryTests: XCTestCase {
 
     /// A used hyper-parameter (cfg_scale) that only a call could produce is refused by name.
     func testCalledHyperParameterIsRefused() throws {
-        let dir = try makeScratchDir(self, "called")
+        let dir = try TestSupport.makeTempDir("called", removedAfter: self).path
         let path = dir + "/called.ckpt"
-        let r = try runPython([Repo.path("Tests/python/make_ckpt.py"), Repo.tinySafetensors, path,
+        let r = try TestSupport.runPython([Repo.path("Tests/python/make_ckpt.py"), Repo.tinySafetensors, path,
                                "--hparams", Repo.tiny + "/hparams.json", "--called-cfg-scale"])
-        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertThrowsError(try convertCheckpoint(input: path, output: dir + "/x.gguf", options: ConvertOptions(configPath: Repo.tinyYAML))) { e in
             guard case let .refusedHyperParameters(_, problems)? = e as? ConvertError else { return XCTFail("\(e)") }
             XCTAssertEqual(problems.count, 1)

@@ -1,6 +1,7 @@
 // safetensors reader/writer and SHA-256, against Python's numpy/json and hashlib.
 import Foundation
 import Quant
+import TestSupport
 import XCTest
 
 final class SafeTensorsTests: XCTestCase {
@@ -20,10 +21,10 @@ final class SafeTensorsTests: XCTestCase {
         u=h['image_u8']; b=np.frombuffer(d[u['data_offsets'][0]:u['data_offsets'][1]],dtype=np.uint8)
         print(json.dumps({'token':[float(x) for x in a],'u8sum':int(b.astype(np.int64).sum()),'names':sorted(k for k in h if k!='__metadata__')}))
         """
-        let r = try runPython(["-c", script, Repo.tinyGolden])
-        XCTAssertEqual(r.status, 0, r.err)
+        let r = try TestSupport.runPython(["-c", script, Repo.tinyGolden])
+        XCTAssertEqual(r.status, 0, r.stderr)
         struct Out: Decodable { let token: [Float]; let u8sum: Int; let names: [String] }
-        let o = try JSONDecoder().decode(Out.self, from: Data(r.out.utf8))
+        let o = try JSONDecoder().decode(Out.self, from: Data(r.stdout.utf8))
         XCTAssertEqual(try st.floats("token"), o.token)
         XCTAssertEqual(try st.uint8s("image_u8").reduce(0) { $0 + Int($1) }, o.u8sum)
         XCTAssertEqual(st.names.sorted(), o.names)
@@ -31,7 +32,7 @@ final class SafeTensorsTests: XCTestCase {
 
     /// The writer's output reads back exactly, and numpy reads the same values.
     func testWriterRoundTrip() throws {
-        let dir = try makeScratchDir(self, "st")
+        let dir = try TestSupport.makeTempDir("st", removedAfter: self).path
         let p = dir + "/w.safetensors"
         let a: [Float] = [1, -2, 3.5, 0.1, 0, -0.0]
         try SafeTensorsWriter.write(path: p, tensors: [("x", [2, 3], a), ("y\"q", [1], [7])])
@@ -39,16 +40,16 @@ final class SafeTensorsTests: XCTestCase {
         XCTAssertEqual(try st.floats("x").map(\.bitPattern), a.map(\.bitPattern))
         XCTAssertEqual(try st.info("x").shape, [2, 3])
         XCTAssertEqual(try st.floats("y\"q"), [7])
-        let r = try runPython(["-c", "import json,struct,sys,numpy as np\nf=open(sys.argv[1],'rb');n=struct.unpack('<Q',f.read(8))[0];h=json.loads(f.read(n));d=f.read();x=h['x'];print(np.frombuffer(d[x['data_offsets'][0]:x['data_offsets'][1]],dtype=np.float32).tolist(), x['shape'], (8+n)%8)", p])
-        XCTAssertEqual(r.status, 0, r.err)
-        XCTAssertEqual(r.out.trimmingCharacters(in: .whitespacesAndNewlines), "[1.0, -2.0, 3.5, 0.10000000149011612, 0.0, -0.0] [2, 3] 0")
+        let r = try TestSupport.runPython(["-c", "import json,struct,sys,numpy as np\nf=open(sys.argv[1],'rb');n=struct.unpack('<Q',f.read(8))[0];h=json.loads(f.read(n));d=f.read();x=h['x'];print(np.frombuffer(d[x['data_offsets'][0]:x['data_offsets'][1]],dtype=np.float32).tolist(), x['shape'], (8+n)%8)", p])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.stdout.trimmingCharacters(in: .whitespacesAndNewlines), "[1.0, -2.0, 3.5, 0.10000000149011612, 0.0, -0.0] [2, 3] 0")
         XCTAssertThrowsError(try SafeTensorsWriter.write(path: dir + "/bad.safetensors", tensors: [("x", [4], [1])]))
         XCTAssertEqual(filesIn(dir), ["w.safetensors"])
     }
 
     /// Lying headers give typed errors.
     func testBadHeaders() throws {
-        let dir = try makeScratchDir(self, "st-bad")
+        let dir = try TestSupport.makeTempDir("st-bad", removedAfter: self).path
         func file(_ header: String, data: Int, lenOverride: UInt64? = nil) throws -> String {
             let h = Array(header.utf8)
             var b: [UInt8] = []
@@ -91,9 +92,9 @@ final class SafeTensorsTests: XCTestCase {
         var s = SHA256()
         for r in [0 ..< 1, 1 ..< 63, 63 ..< 64, 64 ..< 200, 200 ..< 1000] { s.update(msg[r]) }
         XCTAssertEqual(SHA256.hex(s.finalize()), SHA256.hash(msg))
-        let r = try runPython(["-c", "import hashlib,sys; print(hashlib.sha256(open(sys.argv[1],'rb').read()).hexdigest()); print(hashlib.sha256(bytes((i*31)%256 for i in range(1000))).hexdigest())", Repo.tinyCkpt])
-        XCTAssertEqual(r.status, 0, r.err)
-        let lines = r.out.split(separator: "\n").map(String.init)
+        let r = try TestSupport.runPython(["-c", "import hashlib,sys; print(hashlib.sha256(open(sys.argv[1],'rb').read()).hexdigest()); print(hashlib.sha256(bytes((i*31)%256 for i in range(1000))).hexdigest())", Repo.tinyCkpt])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let lines = r.stdout.split(separator: "\n").map(String.init)
         XCTAssertEqual(try SHA256.hashFile(path: Repo.tinyCkpt), lines[0])
         XCTAssertEqual(SHA256.hash(msg), lines[1])
     }

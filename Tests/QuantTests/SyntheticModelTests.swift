@@ -1,8 +1,9 @@
 // The synthetic (random-weight) model writer: same layout as the converter (checked on the tiny
 // fixture with the independent Python reader), preset files, determinism, cache check, value scales,
-// release parameter counts against spec §3.
+// release parameter counts against docs/model.md, 'Release sizes'.
 import Foundation
 import Quant
+import TestSupport
 import XCTest
 
 final class SyntheticModelTests: XCTestCase {
@@ -16,7 +17,7 @@ final class SyntheticModelTests: XCTestCase {
     /// metadata keys in the same order with the same values apart from provenance — read back by the
     /// PyPI `gguf` package, for int8 and f32 files.
     func testTinyPresetHasTheLayoutOfTheConvertedFixture() throws {
-        let dir = try makeScratchDir(self, "synth-layout")
+        let dir = try TestSupport.makeTempDir("synth-layout", removedAfter: self).path
         for w in [WeightFormat.int8, .f32] {
             let conv = dir + "/converted-\(w.rawValue).gguf", synth = dir + "/synthetic-\(w.rawValue).gguf"
             _ = try convertCheckpoint(input: Repo.tinySafetensors, output: conv,
@@ -49,7 +50,7 @@ final class SyntheticModelTests: XCTestCase {
             let file = try ModelPreset.load(path: Repo.path("models/presets/\(name).json"))
             XCTAssertEqual(file, preset, name)
             XCTAssertEqual(try ModelPreset.named(name), preset)
-            let dir = try makeScratchDir(self, "synth-json-\(name)")
+            let dir = try TestSupport.makeTempDir("synth-json-\(name)", removedAfter: self).path
             try preset.json().write(to: URL(fileURLWithPath: dir + "/p.json"))
             XCTAssertEqual(try ModelPreset.load(path: dir + "/p.json"), preset, name)
         }
@@ -58,9 +59,9 @@ final class SyntheticModelTests: XCTestCase {
         }
     }
 
-    /// The release preset's parameter counts equal the ones spec §3 measured on the public code, to the
-    /// digits the spec gives. The file holds the encoder's positional table resized to 16×16 (257 rows)
-    /// and no `mask_token`; the spec's 86.6 M counts the 1370-row table and the mask token, so those are
+    /// The release preset's parameter counts equal the ones measured on the public code (docs/model.md, 'Release sizes'), to the
+    /// digits docs/model.md gives. The file holds the encoder's positional table resized to 16×16 (257 rows)
+    /// and no `mask_token`; the documented 86.6 M counts the 1370-row table and the mask token, so those are
     /// added back here.
     func testReleasePresetMatchesSpecParameterCounts() throws {
         let layout = SyntheticModel.tensorLayout(.xl).filter { !$0.name.hasSuffix(".weight.scale") }
@@ -68,7 +69,7 @@ final class SyntheticModelTests: XCTestCase {
             Double(layout.filter { $0.name.hasPrefix(prefix) }.reduce(0) { $0 + $1.shape.reduce(1, *) })
         }
         let encoder = count("enc.") + Double((1370 - 257) * 768 + 768)
-        /// Tolerances: half a unit of the last digit the spec prints.
+        /// Tolerances: half a unit of the last digit docs/model.md prints.
         XCTAssertEqual(encoder / 1e6, 86.6, accuracy: 0.05)
         XCTAssertEqual(count("dec.backbone.mid_level.") / 1e6, 549, accuracy: 0.5)
         XCTAssertEqual(count("dec.backbone.mid_merge.") / 1e6, 1.3, accuracy: 0.05)
@@ -79,7 +80,7 @@ final class SyntheticModelTests: XCTestCase {
         // parameter count in bytes plus the float tensors' extra 3 bytes per value and the row scales.
         let parameters = layout.reduce(0.0) { $0 + Double($1.shape.reduce(1, *)) }
         let bytes = SyntheticModel.tensorLayout(.xl).reduce(0.0) { $0 + Double($1.shape.reduce(1, *) * $1.type.elementSize) }
-        /// Tolerance: the spec's "about 1.24" has two decimals.
+        /// Tolerance: the documented "about 1.24" has two decimals.
         XCTAssertEqual(parameters / 1e9, 1.24, accuracy: 0.005)
         /// Float tensors (norms, biases, tables, scales) are well under 1% of the parameters.
         XCTAssertEqual(bytes / parameters, 1, accuracy: 0.01)
@@ -88,7 +89,7 @@ final class SyntheticModelTests: XCTestCase {
     /// Same preset, format and seed give byte-identical files; another seed gives other values with the
     /// same layout. `matches` accepts exactly the file written for its arguments.
     func testDeterministicAndRecognizedByFingerprint() throws {
-        let dir = try makeScratchDir(self, "synth-det")
+        let dir = try TestSupport.makeTempDir("synth-det", removedAfter: self).path
         let a = dir + "/a.gguf", b = dir + "/b.gguf", c = dir + "/c.gguf"
         let ra = try SyntheticModel.write(preset: .tiny, output: a, seed: 1)
         try SyntheticModel.write(preset: .tiny, output: b, seed: 1)
@@ -118,7 +119,7 @@ final class SyntheticModelTests: XCTestCase {
     /// quantizer on U·√(3/k) weights), dequantized weights have standard deviation 1/√k, and the float
     /// tensors sit near their documented centres.
     func testValueScales() throws {
-        let dir = try makeScratchDir(self, "synth-values")
+        let dir = try TestSupport.makeTempDir("synth-values", removedAfter: self).path
         let path = dir + "/t.gguf"
         try SyntheticModel.write(preset: .tiny, output: path, seed: 3)
         let f = try GGUFFile(path: path)
@@ -175,7 +176,7 @@ final class SyntheticModelTests: XCTestCase {
 
     /// An inconsistent preset is refused with every problem named, before any file is created.
     func testInvalidPresetIsRefusedBeforeWriting() throws {
-        let dir = try makeScratchDir(self, "synth-bad")
+        let dir = try TestSupport.makeTempDir("synth-bad", removedAfter: self).path
         var p = ModelPreset.tiny
         p.decoder.heads = 5
         p.generator.channels = 100

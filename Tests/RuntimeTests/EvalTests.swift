@@ -39,7 +39,7 @@ final class EvalTests: XCTestCase {
         XCTAssertEqual(r.vaePSNR, .infinity)
     }
 
-    /// int8 against f32 on the built-in test card, with the minimums (same reasons as
+    /// int8 against f32 on the built-in test card, with the int8 accuracy minimums (same reasons as
     /// Int8PathTests; the reference here is our own f32 path, equal to the golden to ~1e-6).
     func testInt8AgainstF32MeetsTheMinimums() throws {
         let b = try Pipeline(modelPath: try TinyFixture.model(.f32))

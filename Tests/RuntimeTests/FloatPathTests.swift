@@ -6,11 +6,11 @@ import XCTest
 
 final class FloatPathTests: XCTestCase {
     /// Single evaluations: the reference and a correct float32 implementation agree to ~1e-6
-    /// relative (spec §11); 1e-4 leaves room for a different summation order and for libm's
+    /// relative (docs/model.md, 'Numerics'); 1e-4 leaves room for a different summation order and for libm's
     /// erf/exp/cos differing in the last bit, and still catches any wrong formula (those are ≥ 1e-2).
     static let singleTolerance = 1e-4
     /// Loops and images: float32 rounding differences grow through the Euler loop and the VAE's
-    /// ~20 convolutions (spec §11); 1e-3 is the bound for them.
+    /// ~20 convolutions (docs/model.md, 'Numerics'); 1e-3 is the bound for them.
     static let loopTolerance = 1e-3
 
     static let single = ["enc_input", "enc_pos_embed", "enc_tokens_in", "enc_block0_out", "token",
@@ -19,7 +19,7 @@ final class FloatPathTests: XCTestCase {
 
     func check(_ weights: WeightFormat, singleTolerance: Double, loopTolerance: Double) throws {
         let ours = try TinyFixture.trace(weights)
-        XCTAssertEqual(Set(ours.keys), Set(Self.single + Self.loops), "trace writes exactly the issue's outputs")
+        XCTAssertEqual(Set(ours.keys), Set(Self.single + Self.loops), "trace writes exactly the golden file's outputs")
         for name in Self.single + Self.loops {
             let golden = try TinyFixture.goldenFloats(name)
             guard let mine = ours[name], mine.count == golden.count else {

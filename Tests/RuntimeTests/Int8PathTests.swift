@@ -1,4 +1,4 @@
-// The int8 paths (W8A32 and W8A8) against the goldens: the minimum accuracy.
+// The int8 paths (W8A32 and W8A8) against the goldens: the minimum accuracy of each int8 mode.
 import Foundation
 import Kernels
 import Quant
@@ -6,10 +6,10 @@ import Runtime
 import XCTest
 
 final class Int8PathTests: XCTestCase {
-    /// The minimums (medium-fixture simulation, with margin): token cosine, decoder
+    /// The int8 minimums (medium-fixture simulation, with margin): token cosine, decoder
     /// velocity relative L2, decoded image PSNR, VAE PSNR (dB on [0, 1]).
     struct Minimums { let cosine: Double; let velocity: Double; let imagePSNR: Double; let vaePSNR: Double }
-    /// W8A32: per-channel weight rounding only (≤ s/2 per weight, spec §11).
+    /// W8A32: per-channel weight rounding only (≤ s/2 per weight, docs/model.md, 'Numerics').
     static let w8a32 = Minimums(cosine: 0.9998, velocity: 0.03, imagePSNR: 42, vaePSNR: 45)
     /// W8A8: activation rounding per row adds about as much error again.
     static let w8a8 = Minimums(cosine: 0.999, velocity: 0.07, imagePSNR: 36, vaePSNR: 38)

@@ -81,7 +81,7 @@ final class PipelineTests: XCTestCase {
         let p = try Pipeline(modelPath: try TinyFixture.model(.int8))
         var seen: [(String, Int, Int)] = []
         XCTAssertThrowsError(try p.decode(token: [Float](repeating: 0, count: 128), seed: 0, steps: 5, progress: { stage, step, total in
-            seen.append((stage, step, total))
+            seen.append((stage.activity, step, total))
             return step < 2
         })) { XCTAssertEqual($0 as? RuntimeError, .cancelled) }
         XCTAssertEqual(seen.map(\.1), [1, 2])
@@ -112,12 +112,12 @@ final class PipelineTests: XCTestCase {
         // Wrong architecture.
         try rewrite(good, dir + "/arch.gguf", metadata: { $0["general.architecture"] = .string("llama") })
         XCTAssertThrowsError(try Pipeline(modelPath: dir + "/arch.gguf")) {
-            XCTAssertEqual($0 as? RuntimeError, .wrongArchitecture(path: dir + "/arch.gguf", found: "llama"))
+            XCTAssertEqual($0 as? RuntimeError, .config(.wrongArchitecture(path: dir + "/arch.gguf", found: "llama")))
         }
         // Unsupported format version.
         try rewrite(good, dir + "/version.gguf", metadata: { $0["reptok.format_version"] = .uint32(2) })
         XCTAssertThrowsError(try Pipeline(modelPath: dir + "/version.gguf")) {
-            XCTAssertEqual($0 as? RuntimeError, .unsupportedFormatVersion(path: dir + "/version.gguf", found: 2, supported: 1))
+            XCTAssertEqual($0 as? RuntimeError, .config(.unsupportedFormatVersion(path: dir + "/version.gguf", found: 2, supported: 1)))
         }
         // Missing tensor.
         let missing = "dec.backbone.mid_level.1.ff.up_proj.weight"
@@ -136,7 +136,7 @@ final class PipelineTests: XCTestCase {
         // Missing metadata key.
         try rewrite(good, dir + "/nokey.gguf", metadata: { $0["reptok.encoder.depth"] = nil })
         XCTAssertThrowsError(try Pipeline(modelPath: dir + "/nokey.gguf")) {
-            XCTAssertEqual($0 as? RuntimeError, .missingMetadata(path: dir + "/nokey.gguf", key: "reptok.encoder.depth"))
+            XCTAssertEqual($0 as? RuntimeError, .config(.missingMetadata(path: dir + "/nokey.gguf", key: "reptok.encoder.depth")))
         }
         // Truncated file: the tensor table points past the end.
         let data = try Data(contentsOf: URL(fileURLWithPath: good))

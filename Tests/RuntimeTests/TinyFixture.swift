@@ -4,18 +4,17 @@ import Foundation
 import Kernels
 import Quant
 import Runtime
+import TestSupport
 import XCTest
 
 enum TinyFixture {
     /// Tests/Fixtures/tiny in this repository.
-    static let dir: String = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Fixtures/tiny").path
+    static let dir = TestSupport.path("Tests/Fixtures/tiny")
     static var golden: String { dir + "/golden.safetensors" }
 
     /// Temporary folder of this test process, removed at exit.
     static let tmp: String = {
-        let path = NSTemporaryDirectory() + "reptok-runtime-tests-\(getpid())"
-        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        let path = try! TestSupport.makeTempDir("runtimeTests").path
         atexit { try? FileManager.default.removeItem(atPath: TinyFixture.tmp) }
         return path
     }()

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Kernels
+import Support
 
 /// `reptok bench kernels [--json] [--threads N] [--reps R]`
 ///
@@ -52,22 +53,15 @@ struct BenchKernelsCommand: ParsableCommand {
     }
 }
 
-/// Seconds of monotonic clock.
-private func now() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
-}
-
 /// Median (or, with `best`, minimum) of the timings of `reps` calls of `body` after one
 /// warm-up call.
 private func medianTime(reps: Int, best: Bool = BenchKernels.reportBest, _ body: () -> Void) -> Double {
     body()
     var t: [Double] = []
     for _ in 0..<reps {
-        let t0 = now()
+        let t0 = MonotonicClock.seconds()
         body()
-        t.append(now() - t0)
+        t.append(MonotonicClock.seconds() - t0)
     }
     t.sort()
     return best ? t[0] : t[t.count / 2]

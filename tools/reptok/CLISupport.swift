@@ -4,6 +4,7 @@ import ImageIO
 import Kernels
 import Quant
 import Runtime
+import Support
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -93,11 +94,8 @@ func executableRelative(_ relative: String) -> [String] {
     if argv0.contains("/") {
         folders.append(URL(fileURLWithPath: argv0).deletingLastPathComponent())
     }
-    var buffer = [CChar](repeating: 0, count: 4096)
-    let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-    if n > 0 {
-        buffer[n] = 0
-        let real = URL(fileURLWithPath: String(cString: buffer)).deletingLastPathComponent()
+    if let exe = ResourceUsage.executablePath() {
+        let real = URL(fileURLWithPath: exe).deletingLastPathComponent()
         folders.append(real)
         folders.append(real.appendingPathComponent(".."))
     }
@@ -274,8 +272,8 @@ func formatFloat(_ v: Float) -> String {
 final class StageTimer {
     let showBar: Bool
     let quiet: Bool
-    private let start = DispatchTime.now().uptimeNanoseconds
-    private var lastEvent = DispatchTime.now().uptimeNanoseconds
+    private let start = MonotonicClock.nanoseconds()
+    private var lastEvent = MonotonicClock.nanoseconds()
     private var stageOrder: [String] = []
     private var stageNanos: [String: UInt64] = [:]
     private var barStage = ""
@@ -288,7 +286,7 @@ final class StageTimer {
         showBar = !quiet && isatty(2) == 1
     }
 
-    private func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+    private func now() -> UInt64 { MonotonicClock.nanoseconds() }
 
     private func charge(_ stage: String, _ nanos: UInt64) {
         if stageNanos[stage] == nil { stageOrder.append(stage) }
@@ -311,11 +309,11 @@ final class StageTimer {
 
     /// The pipeline's progress callback.
     var handler: ProgressHandler {
-        { [self] stage, step, total in
+        { [self] component, step, total in
             let t = now()
-            charge(stage, t - lastEvent)
+            charge(component.activity, t - lastEvent)
             lastEvent = t
-            if showBar && total > 1 { draw(stage, step, total, t) }  // single-step stages get no bar
+            if showBar && total > 1 { draw(component.activity, step, total, t) }  // single-step stages get no bar
             return true
         }
     }

@@ -2,13 +2,14 @@
 // docs/gguf-format.md, and against a file the converter wrote.
 import Foundation
 import Quant
+import TestSupport
 import XCTest
 
-final class ModelArchitectureTests: XCTestCase {
+final class ModelConfigTests: XCTestCase {
     /// The identity keys the reader requires besides the architecture.
     static let identity: [String: GGUFValue] = ["general.architecture": .string("reptok"), "reptok.format_version": .uint32(1)]
 
-    func metadata(_ a: ModelArchitecture) -> [String: GGUFValue] {
+    func metadata(_ a: ModelConfig) -> [String: GGUFValue] {
         Dictionary(a.metadata(), uniquingKeysWith: { x, _ in x }).merging(Self.identity) { x, _ in x }
     }
 
@@ -26,9 +27,15 @@ final class ModelArchitectureTests: XCTestCase {
         odd.vae = .init(blockOutChannels: [48, 96, 144], layersPerBlock: 3, normGroups: 16, scalingFactor: 0.5, shiftFactor: -0.25)
         odd.generator = .init(channels: 192, dim: 80, depth: 6, expansionToken: 2, expansionChannel: 5, numClasses: 7)
         odd.sampling = .init(numSteps: 9, cfgScale: 2.5, tInterval: 0.125 ... 0.75)
+        odd.adapter.lnEps = 3e-5
+        odd.decoder.rmsEps = 2e-6
+        odd.decoder.qkEps = 3e-6
+        odd.mapping.rmsEps = 4e-6
+        odd.vae.normEps = 5e-6
+        odd.generator.lnEps = 6e-5
         XCTAssertEqual(odd.problems(), [])
         for a in [ModelPreset.xl.architecture, ModelPreset.tiny.architecture, odd] {
-            XCTAssertEqual(try ModelArchitecture(metadata: metadata(a), path: "m.gguf"), a)
+            XCTAssertEqual(try ModelConfig(metadata: metadata(a), path: "m.gguf"), a)
         }
         // Every metadata entry of `odd` differs from the tiny preset's (both are u32/f32 values).
         let tiny = Dictionary(ModelPreset.tiny.architecture.metadata(), uniquingKeysWith: { x, _ in x })
@@ -63,12 +70,12 @@ final class ModelArchitectureTests: XCTestCase {
     }
 
     /// The reader on the converter's file of the tiny fixture gives the fixture's sizes (model.yaml
-    /// and the checkpoint's shapes, spec §12), and writes back exactly the file's entries.
+    /// and the checkpoint's shapes, docs/model.md, 'Reference fixtures'), and writes back exactly the file's entries.
     func testReadsTheConvertedFixture() throws {
-        let dir = try makeScratchDir(self, "arch-fixture")
+        let dir = try TestSupport.makeTempDir("arch-fixture", removedAfter: self).path
         _ = try convertCheckpoint(input: Repo.tinySafetensors, output: dir + "/t.gguf", options: ConvertOptions(configPath: Repo.tinyYAML))
         let f = try GGUFFile(path: dir + "/t.gguf")
-        let a = try ModelArchitecture(metadata: f.metadata, path: dir + "/t.gguf")
+        let a = try ModelConfig(metadata: f.metadata, path: dir + "/t.gguf")
         XCTAssertEqual(a, ModelPreset.tiny.architecture)
         for (k, v) in a.metadata() { XCTAssertEqual(f.metadata[k], v, k) }
     }
@@ -76,10 +83,10 @@ final class ModelArchitectureTests: XCTestCase {
     /// Bad metadata: each error names the file and the key (or lists the contradictions).
     func testReaderErrors() throws {
         let good = metadata(ModelPreset.tiny.architecture)
-        func read(_ change: (inout [String: GGUFValue]) -> Void) -> ArchitectureError? {
+        func read(_ change: (inout [String: GGUFValue]) -> Void) -> ModelConfigError? {
             var md = good
             change(&md)
-            do { _ = try ModelArchitecture(metadata: md, path: "x.gguf"); return nil } catch { return error as? ArchitectureError }
+            do { _ = try ModelConfig(metadata: md, path: "x.gguf"); return nil } catch { return error as? ModelConfigError }
         }
         XCTAssertEqual(read { $0["reptok.decoder.depth"] = nil }, .missingMetadata(path: "x.gguf", key: "reptok.decoder.depth"))
         XCTAssertEqual(read { $0["general.architecture"] = .string("llama") }, .wrongArchitecture(path: "x.gguf", found: "llama"))
@@ -103,7 +110,7 @@ final class ModelArchitectureTests: XCTestCase {
         for k in ["reptok.encoder.registers", "reptok.vae.shift_factor", "reptok.sample.num_steps", "reptok.sample.cfg_scale", "reptok.sample.t_interval"] {
             bare[k] = nil
         }
-        let a = try ModelArchitecture(metadata: bare, path: "x.gguf")
+        let a = try ModelConfig(metadata: bare, path: "x.gguf")
         XCTAssertEqual(a.encoder.registers, 0)
         XCTAssertEqual(a.vae.shiftFactor, 0)
         XCTAssertEqual(a.sampling.numSteps, 50)

@@ -1,12 +1,13 @@
-// Shared helpers for QuantTests: fixture paths, scratch folders, running the Python checkers.
+// Helpers of the QuantTests only: fixture paths, the Python checkers' output (the shared helpers are
+// in the TestSupport target).
 import Foundation
 import Quant
+import TestSupport
 import XCTest
 
-/// Repository paths, located from this file (`Tests/QuantTests/TestSupport.swift`).
+/// Fixture paths in the repository.
 enum Repo {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static func path(_ rel: String) -> String { root.appendingPathComponent(rel).path }
+    static func path(_ rel: String) -> String { TestSupport.path(rel) }
     static let tiny = path("Tests/Fixtures/tiny")
     static let tinyCkpt = path("Tests/Fixtures/tiny/reptok.ckpt")
     static let tinySafetensors = path("Tests/Fixtures/tiny/reptok.safetensors")
@@ -15,42 +16,18 @@ enum Repo {
     static let checkGGUF = path("Tests/python/check_gguf.py")
 }
 
-/// A fresh empty folder under the system temp dir, removed by the caller's `addTeardownBlock`.
-func makeScratchDir(_ test: XCTestCase, _ tag: String) throws -> String {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("quant-\(tag)-\(getpid())-\(UInt32.random(in: 0 ... .max))").path
-    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    test.addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
-    return dir
-}
-
 /// Files in `dir` (names), for checking that nothing was left behind.
 func filesIn(_ dir: String) -> [String] { ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted() }
-
-/// Runs `python3 args...`, returning (status, stdout, stderr).
-func runPython(_ args: [String]) throws -> (status: Int32, out: String, err: String) {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    p.arguments = ["python3"] + args
-    let out = Pipe(), err = Pipe()
-    p.standardOutput = out
-    p.standardError = err
-    try p.run()
-    // Read before waiting so a large output cannot fill the pipe and deadlock.
-    let o = out.fileHandleForReading.readDataToEndOfFile()
-    let e = err.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
-}
 
 /// Runs a Python script printing `{"pickles": {protocol: hex}, "value": json}` and reads each
 /// protocol's pickle with the restricted unpickler as hyper-parameters. Returns Python's value and
 /// ours per protocol (sorted), failing the test when Python fails.
 func unpicklePythonPickles(_ script: String, file: StaticString = #filePath, line: UInt = #line) throws
     -> (expected: ConfigValue, read: [(proto: String, value: ConfigValue)]) {
-    let r = try runPython(["-c", script])
-    XCTAssertEqual(r.status, 0, r.err, file: file, line: line)
+    let r = try TestSupport.runPython(["-c", script])
+    XCTAssertEqual(r.status, 0, r.stderr, file: file, line: line)
     struct Out: Decodable { let pickles: [String: String]; let value: ConfigValue }
-    let o = try JSONDecoder().decode(Out.self, from: Data(r.out.utf8))
+    let o = try JSONDecoder().decode(Out.self, from: Data(r.stdout.utf8))
     let read = try o.pickles.sorted(by: { $0.key < $1.key }).map { proto, hex -> (String, ConfigValue) in
         var bytes: [UInt8] = []
         var it = hex.makeIterator()
@@ -83,10 +60,10 @@ enum PyValue: Decodable, Equatable {
 
 /// Runs the independent reader on `path`; fails the test when python exits non-zero.
 func pyReadGGUF(_ path: String, file: StaticString = #filePath, line: UInt = #line) throws -> PyGGUF {
-    let r = try runPython([Repo.checkGGUF, path])
+    let r = try TestSupport.runPython([Repo.checkGGUF, path])
     guard r.status == 0 else {
-        XCTFail("check_gguf.py failed (\(r.status)): \(r.err)", file: file, line: line)
+        XCTFail("check_gguf.py failed (\(r.status)): \(r.stderr)", file: file, line: line)
         throw NSError(domain: "python", code: Int(r.status))
     }
-    return try JSONDecoder().decode(PyGGUF.self, from: Data(r.out.utf8))
+    return try JSONDecoder().decode(PyGGUF.self, from: Data(r.stdout.utf8))
 }

@@ -1,5 +1,5 @@
-// Architecture sizes of a checkpoint, resolved from (in order) hyper_parameters, model.yaml,
-// vae-config.json, tensor shapes, and the release constants of spec §3.
+// The model configuration of a checkpoint, resolved from (in order) hyper_parameters, model.yaml,
+// vae-config.json, tensor shapes, and the release constants of docs/model.md, 'Release sizes'.
 import Foundation
 
 /// Where a resolved value came from (shown in the conversion report).
@@ -9,42 +9,34 @@ public enum ConfigSource: String, Sendable {
     case vaeConfig = "vae-config.json"
     case tensorShapes = "tensor shapes"
     case derived = "derived"
-    case releaseConstant = "release constant (spec §3)"
+    case releaseConstant = "release constant"
 }
 
-/// What the converter resolves: the architecture the file records as metadata, plus the two
-/// checkpoint-layout facts that shape its tensors but are not metadata.
-@dynamicMemberLookup
-public struct ArchConfig: Equatable, Sendable {
-    /// Every `reptok.*` size and default the file records (docs/gguf-format.md).
-    public var architecture = ModelArchitecture()
+/// Two facts about the source checkpoint that shape the converter's input tensors but are not
+/// model sizes (and so not in `ModelConfig` or the file's metadata).
+public struct CheckpointLayout: Equatable, Sendable {
     /// Side of the checkpoint's square positional grid (37 in the release); the converter writes the
     /// table resized to `encoder.grid`.
     public var encPosGrid = 0
     /// Adapter extra tokens (`new_reg` rows, 2 in the release; 0 when absent).
     public var adapterNewReg = 0
 
-    public init(architecture: ModelArchitecture = ModelArchitecture(), encPosGrid: Int = 0, adapterNewReg: Int = 0) {
-        self.architecture = architecture
+    public init(encPosGrid: Int = 0, adapterNewReg: Int = 0) {
         self.encPosGrid = encPosGrid
         self.adapterNewReg = adapterNewReg
     }
-
-    /// The architecture's fields, read and written through (`config.encoder.width`).
-    public subscript<T>(dynamicMember path: WritableKeyPath<ModelArchitecture, T>) -> T {
-        get { architecture[keyPath: path] }
-        set { architecture[keyPath: path] = newValue }
-    }
 }
 
-/// Resolves an `ArchConfig`. Collects every missing key and every conflict, then throws them together.
-struct ArchResolver {
+/// Resolves a `ModelConfig` and the `CheckpointLayout` from a checkpoint and its configs. Collects
+/// every missing key and every conflict, then throws them together.
+struct ConfigResolver {
     let hparams: ConfigValue?
     let yaml: ConfigValue?
     let vae: ConfigValue?
     /// Shapes of the kept tensors by GGUF name (source layout).
     let shapes: [String: [Int]]
-    var config = ArchConfig()
+    var config = ModelConfig()
+    var layout = CheckpointLayout()
     /// (metadata key, value text, source) for the report.
     var provenance: [(key: String, value: String, source: ConfigSource)] = []
     var missing: [String] = []
@@ -124,7 +116,7 @@ struct ArchResolver {
     }
 
     mutating func resolve() {
-        var c = ArchConfig()
+        var c = ModelConfig()
 
         // Encoder (DINOv2): everything but the input size is in the tensors.
         let cls = shape("enc.cls_token", rank: 3)
@@ -144,14 +136,14 @@ struct ArchResolver {
         if let p = pos {
             let n = Int(Double(p[1] - 1).squareRoot().rounded())
             if n * n + 1 != p[1] { conflicts.append("enc.pos_embed: \(p[1]) rows is not 1 + a square grid") }
-            c.encPosGrid = n
+            layout.encPosGrid = n
         }
         if c.encoder.patchSize > 0, c.encoder.inputSize % c.encoder.patchSize != 0 { conflicts.append("reptok.encoder.input_size: \(c.encoder.inputSize) is not a multiple of the patch size \(c.encoder.patchSize)") }
 
         // Adapter.
         let fc = shape("adapter.backbone.fc.weight", rank: 2)
         c.adapter.width = pick("reptok.adapter.width", [], tensor: fc?[0])
-        c.adapterNewReg = shapes["adapter.new_reg"].map { $0.count == 3 ? $0[1] : 0 } ?? 0
+        layout.adapterNewReg = shapes["adapter.new_reg"].map { $0.count == 3 ? $0[1] : 0 } ?? 0
 
         // Decoder transformer.
         let merge = shape("dec.backbone.mid_merge.proj.weight", rank: 2)
@@ -203,7 +195,7 @@ struct ArchResolver {
         c.vae.scalingFactor = pickFloat("reptok.vae.scaling_factor", [(v("scaling_factor"), .vaeConfig)], fallback: 0.18215)
         c.vae.shiftFactor = pickFloat("reptok.vae.shift_factor", [(v("shift_factor"), .vaeConfig)], fallback: 0)
 
-        // Latent size: model.yaml val_shape, else the hyper_parameters image size / VAE factor, else spec §3 (32×32).
+        // Latent size: model.yaml val_shape, else the hyper_parameters image size / VAE factor, else docs/model.md, 'Release sizes' (32×32).
         // Image size: hyper_parameters, else latent × VAE factor.
         let factor = c.vae.factor
         let hImageValue = h("first_stage_cfg.params.image_size")

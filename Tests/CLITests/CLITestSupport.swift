@@ -1,69 +1,12 @@
 import Foundation
+import TestSupport
 import XCTest
 
-/// Paths, processes and hand-made PNG files shared by the CLI and ImageIO tests.
-enum TestSupport {
+/// Fixtures and independent readers of the CLI and ImageIO tests (the shared helpers are in the
+/// TestSupport target).
+extension TestSupport {
     /// `Tests/CLITests/Fixtures` in the source tree.
-    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
-    /// The repository root (holds `models/`).
-    static let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent()
-
-    /// A fresh empty folder under the system temporary folder.
-    static func makeTempDir(_ name: String = #function) throws -> URL {
-        let safe = name.filter { $0.isLetter || $0.isNumber }
-        let url = FileManager.default.temporaryDirectory
-            .appendingPathComponent("reptok-clitests-\(safe)-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
-    }
-
-    /// Result of running a process to completion.
-    struct Run {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-    }
-
-    /// Runs `executable` with `arguments` and no standard input; captures both outputs.
-    static func run(_ executable: String, _ arguments: [String], cwd: URL? = nil,
-                    environment: [String: String]? = nil) throws -> Run {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        if let cwd { process.currentDirectoryURL = cwd }
-        if let environment { process.environment = environment }
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        // Read both pipes concurrently so a chatty child cannot block on a full pipe.
-        final class Box: @unchecked Sendable { var data = Data() }
-        let errBox = Box()
-        let group = DispatchGroup()
-        group.enter()
-        DispatchQueue.global().async {
-            errBox.data = err.fileHandleForReading.readDataToEndOfFile()
-            group.leave()
-        }
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        group.wait()
-        let errData = errBox.data
-        process.waitUntilExit()
-        return Run(status: process.terminationStatus,
-                   stdout: String(decoding: outData, as: UTF8.self),
-                   stderr: String(decoding: errData, as: UTF8.self))
-    }
-
-    /// `python3` from PATH.
-    static var python3: String {
-        for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":") {
-            let candidate = "\(dir)/python3"
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-        }
-        return "/usr/bin/python3"
-    }
+    static let fixtures = repoRoot.appendingPathComponent("Tests/CLITests/Fixtures")
 
     /// Runs the independent PNG checker (`Fixtures/pngread.py`, zlib + struct
     /// only) on `path`; returns its JSON summary and, when `rgbOut` is given,
@@ -158,7 +101,7 @@ enum HandPNG {
     }
 
     /// An Adam7-interlaced 8-bit PNG: `pixels[y][x]` holds one pixel's `bytesPerPixel` bytes.
-    /// The seven passes (PNG spec §8.2) are written one after the other, each row with filter 0;
+    /// The seven passes (section 8.2 of the PNG specification) are written one after the other, each row with filter 0;
     /// empty passes are left out.
     static func makeAdam7(width: Int, height: Int, colorType: UInt8, pixels: [[[UInt8]]]) -> [UInt8] {
         let passes = [(0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2)]

@@ -1,0 +1,81 @@
+// Floating-point operation counts of the forward passes in this folder (Encoder.swift,
+// Adapter.swift, TimeConditioning.swift, DecoderTransformer.swift, VAEDecoder.swift,
+// Generator.swift), as functions of the sizes a converted file records. `reptok bench pipeline`
+// divides them by measured times; Tests/CLITests/BenchPipelineTests.swift checks them against an
+// independent count from a file's weight shapes.
+import Foundation
+import Quant
+
+/// Floating-point operation counts of one call of each stage, as functions of the model sizes.
+///
+/// Convention: a matrix product of [M, K] by [K, N] counts 2·M·K·N (one multiply and one add per
+/// term), including the m = 1 products (conditioning vectors); attention counts its two products,
+/// QKᵀ (2·T·T·d per head) and PV (2·T·T·d per head), i.e. 4·T²·width per layer. Norms, activations,
+/// softmax, RoPE and residual adds are not counted (they are O(T·width), under 1 %).
+public enum FLOPs {
+    /// Encoder on one image (docs/model.md, 'Encoder'). T = 1 + R + g² tokens (261), C width, H MLP hidden, L layers,
+    /// p patch: patch embedding 2·g²·(3p²)·C, then per layer
+    /// 2·T·C·3C (qkv) + 4·T²·C (attention) + 2·T·C·C (proj) + 2·T·C·H + 2·T·H·C (MLP).
+    public static func encoder(_ c: ModelConfig) -> Double {
+        let e = c.encoder
+        let g = Double(e.grid), p = Double(e.patchSize), C = Double(e.width), H = Double(e.mlpHidden), T = Double(e.tokens)
+        let patch = 2 * g * g * 3 * p * p * C
+        let layer = 2 * T * C * 3 * C + 4 * T * T * C + 2 * T * C * C + 4 * T * C * H
+        return patch + Double(e.depth) * layer
+    }
+
+    /// One decoder velocity (docs/model.md, 'Adapter' to 'Decoder transformer'), including the adapter and the time conditioning.
+    /// N = patch tokens (256), T = N + 1, W width, F SwiGLU hidden, M mapping width, P = p²·Cl (16):
+    /// adapter 2·C·W; time_in_proj 2·(2F_t)·M; mapping per block 2·M·2H_m + 2·H_m·M;
+    /// pre_proj 2·N·P·W; merge 2·T·W·W; per layer 2·(2·M·W) (the two AdaRMSNorm linears)
+    /// + 2·T·W·3W (qkv) + 4·T²·W (attention) + 2·T·W·W (out) + 2·T·W·2F (up) + 2·T·F·W (down);
+    /// post_proj 2·N·W·P.
+    public static func decoderStep(_ c: ModelConfig) -> Double {
+        let d = c.decoder, m = c.mapping
+        let N = Double(d.patchTokens), T = Double(d.tokens), W = Double(d.width), F = Double(d.ffHidden)
+        let M = Double(m.width), Hm = Double(m.hidden), P = Double(d.patchValues), C = Double(c.tokenDim)
+        let conditioning = 2 * C * W + 2 * (2 * Double(m.timeFeatures)) * M + Double(m.depth) * (2 * M * 2 * Hm + 2 * Hm * M)
+        let layer = 2 * (2 * M * W) + 2 * T * W * 3 * W + 4 * T * T * W + 2 * T * W * W + 2 * T * W * 2 * F + 2 * T * F * W
+        return conditioning + 2 * N * P * W + 2 * T * W * W + Double(d.depth) * layer + 2 * N * W * P
+    }
+
+    /// SD-VAE decoder (docs/model.md, 'VAE decoder'). A 3×3 conv at h×w from cin to cout counts 2·h·w·9·cin·cout, a 1×1
+    /// conv 2·h·w·cin·cout. Mid attention over n = h·w pixels of C0 channels: 4 linears 4·2·n·C0²
+    /// plus 4·n²·C0.
+    public static func vae(_ c: ModelConfig) -> Double {
+        let chans = Array(c.vae.blockOutChannels.reversed()).map(Double.init)
+        let cl = Double(c.decoder.latentChannels)
+        var hw = Double(c.decoder.latentH * c.decoder.latentW)
+        func conv3(_ cin: Double, _ cout: Double) -> Double { 2 * hw * 9 * cin * cout }
+        func resnet(_ cin: Double, _ cout: Double) -> Double {
+            conv3(cin, cout) + conv3(cout, cout) + (cin != cout ? 2 * hw * cin * cout : 0)
+        }
+        let c0 = chans[0]
+        var total = 2 * hw * cl * cl + conv3(cl, c0)                          // post_quant_conv, conv_in
+        total += resnet(c0, c0) + 4 * 2 * hw * c0 * c0 + 4 * hw * hw * c0 + resnet(c0, c0)   // mid block
+        var cin = c0
+        for (b, cout) in chans.enumerated() {
+            for r in 0 ... c.vae.layersPerBlock { total += resnet(r == 0 ? cin : cout, cout) }
+            if b < chans.count - 1 { hw *= 4; total += conv3(cout, cout) }   // nearest 2×, then 3×3 conv
+            cin = cout
+        }
+        return total + conv3(chans.last!, 3)                                   // conv_out
+    }
+
+    /// One generator velocity for `batch` samples (2 = guided: conditional + unconditional),
+    /// docs/model.md, 'Generator'. R = 3·batch rows, C token size, D width, e token expansion,
+    /// H = D·e′, F_g the time embedding's input width (`timeFeatures`, 256; read from the file by
+    /// `generatorTimeFeatures`): time embedding 2·F_g·C + 2·C·C (shared by the batch); in 2·R·C·D;
+    /// per layer token mixing 2·(batch·D)·3·3e + 2·(batch·D)·3e·3 and channel mixing
+    /// 2·R·D·H + 2·R·H·D; out 2·batch·D·C.
+    public static func generatorStep(_ c: ModelConfig, timeFeatures: Int, batch: Int) -> Double {
+        let g = c.generator
+        let B = Double(batch), R = 3 * B, C = Double(g.channels), D = Double(g.dim)
+        let e3 = 3 * Double(g.expansionToken), H = D * Double(g.expansionChannel)
+        let layer = 2 * (B * D) * 3 * e3 * 2 + 2 * R * D * H * 2
+        return 2 * Double(timeFeatures) * C + 2 * C * C + 2 * R * C * D + Double(g.depth) * layer + 2 * B * D * C
+    }
+
+    /// The generator's time-embedding input width in `file`, as `Generator` reads it.
+    public static func generatorTimeFeatures(_ file: GGUFFile) -> Int { Generator.timeFeatures(in: file) }
+}
