@@ -95,8 +95,8 @@ public final class Pipeline {
         if let value = file.metadata[classNamesKey] {
             guard case let .array(items) = value, items.count == config.numClasses,
                   let names = Optional(items.compactMap(\.string)), names.count == items.count else {
-                throw RuntimeError.badMetadata(path: modelPath, key: classNamesKey,
-                                               reason: "expected \(config.numClasses) strings, found \(value)")
+                throw RuntimeError.config(.badMetadata(path: modelPath, key: classNamesKey,
+                                               reason: "expected \(config.numClasses) strings, found \(value)"))
             }
             classNames = names
         } else {

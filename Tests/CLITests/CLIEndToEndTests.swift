@@ -1,5 +1,6 @@
 import Foundation
 import ImageIO
+import Quant
 import TestSupport
 import XCTest
 
@@ -341,6 +342,26 @@ final class CLIEndToEndTests: XCTestCase {
 
     // MARK: Bad input
 
+    /// A random-weight model with the tiny sizes but 1000 classes and no names of its own: the
+    /// release's case, where `--class` takes ImageNet names from `models/imagenet-classes.txt`.
+    private func writeImageNetSizedModel() throws -> String {
+        var arch = try ModelPreset.named("tiny").architecture
+        arch.generator.numClasses = 1000
+        let out = path("tiny-1000-classes.gguf")
+        try SyntheticModel.write(preset: ModelPreset(name: "tiny-1000", description: "tiny sizes, 1000 classes",
+                                                     adapterExtraTokens: 2, architecture: arch), output: out)
+        return out
+    }
+
+    func testImageNetNamesServeThousandClassModelsWithoutNames() throws {
+        let model = try writeImageNetSizedModel()
+        let args = ["--seed", "2", "--steps", "2", "--gen-steps", "2"]
+        try ok(["generate", "--class", "Goldfish"] + args + ["-o", "name.png"], model: model)
+        try ok(["generate", "--class", "1"] + args + ["-o", "index.png"], model: model)
+        XCTAssertEqual(try bytes("name.png"), try bytes("index.png"))
+        XCTAssertEqual(fields(try ImageFile.readMetadata(path("name.png")) ?? "")["class"], "1 (goldfish)")
+    }
+
     func testEveryBadInputExitsWithStatus2AndWritesNothing() throws {
         // Inputs, made before the checks; none of them may change and nothing may be added.
         try Data("just text".utf8).write(to: URL(fileURLWithPath: path("notes.png")))
@@ -354,6 +375,7 @@ final class CLIEndToEndTests: XCTestCase {
             w.write_header_to_file(); w.write_kv_data_to_file(); w.write_tensors_to_file(); w.close()
             """, path("llama.gguf")])
         XCTAssertEqual(llama.status, 0, llama.stderr)
+        let imageNetSized = try writeImageNetSizedModel()
         let before = try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted()
 
         let gen = ["--seed", "1", "--steps", "2", "--gen-steps", "2"]
@@ -366,10 +388,11 @@ final class CLIEndToEndTests: XCTestCase {
             ("model not GGUF", ["generate", "--class", "1", "-o", "o.png"] + gen, path("notes.png"), "not a usable RepTok model"),
             ("model of another architecture", ["generate", "--class", "1", "-o", "o.png"] + gen, path("llama.gguf"), "not a usable RepTok model"),
             ("model missing", ["generate", "--class", "1", "-o", "o.png"] + gen, path("none.gguf"), "no such model file"),
-            ("unknown class name", ["generate", "--class", "golden retreiver", "-o", "o.png"] + gen, Self.model, "did you mean \"golden retriever\""),
-            ("ambiguous class name", ["generate", "--class", "crane", "-o", "o.png"] + gen, Self.model, "ambiguous"),
+            ("unknown class name", ["generate", "--class", "golden retreiver", "-o", "o.png"] + gen, imageNetSized, "did you mean \"golden retriever\""),
+            ("ambiguous class name", ["generate", "--class", "crane", "-o", "o.png"] + gen, imageNetSized, "ambiguous"),
             ("class index out of range", ["generate", "--class", "10", "-o", "o.png"] + gen, Self.model, "out of range"),
-            ("named class outside the model", ["generate", "--class", "toilet tissue", "-o", "o.png"] + gen, Self.model, "out of range"),
+            ("class name on a model without names", ["generate", "--class", "goldfish", "-o", "o.png"] + gen, Self.model, "names no classes"),
+            ("unknown digit name", ["generate", "--class", "eleven", "-o", "o.png"] + gen, Self.digitsModel, "unknown class name"),
             ("negative class", ["generate", "--class=-1", "-o", "o.png"] + gen, Self.model, "out of range"),
             ("steps 0", ["generate", "--class", "1", "-o", "o.png", "--steps", "0"], Self.model, "at least 1"),
             ("gen-steps 0", ["generate", "--class", "1", "-o", "o.png", "--gen-steps", "0"], Self.model, "at least 1"),
