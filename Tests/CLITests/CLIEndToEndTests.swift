@@ -195,6 +195,11 @@ final class CLIEndToEndTests: XCTestCase {
         let sheet = try ImageFile.read(path("sheet.png"))
         // 3 images → 2 columns × 2 rows of 32-pixel cells with 2-pixel gaps around and between.
         XCTAssertEqual([sheet.width, sheet.height], [2 * Self.side + 3 * 2, 2 * Self.side + 3 * 2])
+        // --columns 3: one row of three.
+        try ok(["generate"] + args + ["--seed", "10", "--count", "3", "--grid", "--columns", "3", "-o", "row.png"])
+        let row = try ImageFile.read(path("row.png"))
+        XCTAssertEqual([row.width, row.height], [3 * Self.side + 4 * 2, Self.side + 2 * 2])
+        XCTAssertEqual(try reptok(["generate"] + args + ["--count", "3", "--columns", "2", "-o", "nogrid.png"]).status, 2, "--columns needs --grid")
         let second = try ImageFile.read(path("many-001.png"))
         for y in 0..<Self.side {  // cell 1 (row 0, column 1) is image 1
             let rowStart = ((2 + y) * sheet.width + 2 + Self.side + 2) * 3

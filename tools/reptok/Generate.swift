@@ -40,6 +40,9 @@ struct GenerateCommand: ParsableCommand {
     @Flag(name: .long, help: "With --count: write one contact sheet instead of one file per image.")
     var grid = false
 
+    @Option(name: .long, help: "With --grid: images per row (default: the smallest square that holds them).")
+    var columns: Int?
+
     @OptionGroup var output: ImageOutputOptions
     @OptionGroup var common: ImageCommandOptions
 
@@ -47,6 +50,10 @@ struct GenerateCommand: ParsableCommand {
         if let genSteps, genSteps < 1 { throw ValidationError("--gen-steps must be at least 1 (got \(genSteps))") }
         guard (1...4096).contains(count) else { throw ValidationError("--count must be 1...4096 (got \(count))") }
         if let cfg, !cfg.isFinite { throw ValidationError("--cfg must be a finite number") }
+        if let columns {
+            guard grid else { throw ValidationError("--columns needs --grid") }
+            guard (1...count).contains(columns) else { throw ValidationError("--columns must be 1...\(count) (the --count) (got \(columns))") }
+        }
         if let cfgInterval { _ = try parseInterval(cfgInterval) }
         if let seed = decoder.seed, count > 1, seed > UInt64.max - UInt64(count - 1) {
             throw ValidationError("--seed \(seed) + --count \(count) overflows 64 bits")
@@ -105,10 +112,10 @@ struct GenerateCommand: ParsableCommand {
 
         try timer.measure("write") {
             if grid && count > 1 {
-                let columns = Int(Double(count).squareRoot().rounded(.up))
+                let columns = self.columns ?? Int(Double(count).squareRoot().rounded(.up))
                 let sheet = try RGBImage.grid(images, columns: columns, gap: 2)
                 let seeds = "\(firstSeed)...\(firstSeed + UInt64(count - 1))"
-                try writeImage(sheet, to: paths[0], metadata: metadata(seedText: seeds, extra: ["--seed", "\(firstSeed)", "--count", "\(count)", "--grid"]) + "\ngrid: \(columns) columns, row by row, seeds in order", quality: output.quality)
+                try writeImage(sheet, to: paths[0], metadata: metadata(seedText: seeds, extra: ["--seed", "\(firstSeed)", "--count", "\(count)", "--grid", "--columns", "\(columns)"]) + "\ngrid: \(columns) columns, row by row, seeds in order", quality: output.quality)
             } else {
                 for (i, image) in images.enumerated() {
                     let s = firstSeed + UInt64(i)
