@@ -135,6 +135,29 @@ final class DigitsModelTests: XCTestCase {
         }
     }
 
+    /// `reptok eval --digits` end to end: one row per held-out digit (50), and its mean token
+    /// cosine, PSNR against the input and class counts meet the same targets as the measurements
+    /// of this file (it has its own resize and classifier, so the two are not compared digit by digit).
+    func testEvalDigitsReportsAccuracyAndPSNRAgainstTheInput() throws {
+        let r = try TestSupport.run(TestSupport.reptok, ["eval", "--model", Self.int8Model, "--reference", Self.f32Model,
+                                                         "--digits", Self.root.appendingPathComponent("models/digits").path, "--steps", "25"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let lines = r.stdout.split(separator: "\n").map(String.init)
+        XCTAssertEqual(lines.filter { $0.hasPrefix("digit #") }.count, 50, r.stdout)
+        let mean = lines.first { $0.hasPrefix("mean") }?.split(separator: " ").compactMap { Double($0) } ?? []
+        XCTAssertEqual(mean.count, 5, "token cos, PSNR, SSIM, A/input, B/input: \(r.stdout)")
+        if mean.count == 5 {
+            XCTAssertGreaterThan(mean[0], 0.9999, "token cosine")
+            XCTAssertGreaterThanOrEqual(mean[3], 20, "int8 PSNR against the input")
+            XCTAssertGreaterThanOrEqual(mean[4], 20, "f32 PSNR against the input")
+        }
+        let accuracy = lines.first { $0.hasPrefix("class accuracy") } ?? ""
+        let counts = accuracy.split(whereSeparator: { !$0.isNumber && $0 != "/" }).filter { $0.contains("/") }
+            .compactMap { Int($0.split(separator: "/")[0]) }
+        XCTAssertEqual(counts.count, 2, accuracy)
+        XCTAssertTrue(counts.allSatisfy { $0 >= 40 }, accuracy)
+    }
+
     func testHeldOutDigitsReconstruct() throws {
         let d = try Self.loadDigits()
         var picked: [Int] = []
