@@ -102,6 +102,11 @@ struct ConfigResolver {
         return fallback
     }
 
+    /// A value no config gives (the normalization epsilons): the release's, recorded as such.
+    mutating func releaseConstant(_ key: String, _ value: Float) {
+        provenance.append((key, "\(value)", .releaseConstant))
+    }
+
     /// A hyper-parameter that is there but is not a number: refused when only a call could produce it,
     /// otherwise a warning naming the value used instead (the last provenance entry for `key`).
     mutating func cannotRead(_ key: String, _ value: ConfigValue, _ src: ConfigSource) {
@@ -134,6 +139,7 @@ struct ConfigResolver {
         c.encoder.registers = pick("reptok.encoder.registers", [], tensor: shapes[N.Encoder.registerTokens]?.dropFirst().first ?? 0)
         c.encoder.mlpHidden = pick("reptok.encoder.mlp_hidden", [], tensor: fc1?[0])
         c.encoder.lnEps = 1e-6
+        releaseConstant("reptok.encoder.ln_eps", c.encoder.lnEps)
         if let p = pos {
             let n = Int(Double(p[1] - 1).squareRoot().rounded())
             if n * n + 1 != p[1] { conflicts.append("\(N.Encoder.posEmbed): \(p[1]) rows is not 1 + a square grid") }
@@ -144,6 +150,7 @@ struct ConfigResolver {
         // Adapter.
         let fc = shape(N.Adapter.fc.weight, rank: 2)
         c.adapter.width = pick("reptok.adapter.width", [], tensor: fc?[0])
+        releaseConstant("reptok.adapter.ln_eps", c.adapter.lnEps)
         layout.adapterNewReg = shapes[N.Adapter.newReg].map { $0.count == 3 ? $0[1] : 0 } ?? 0
 
         // Decoder transformer.
@@ -161,6 +168,8 @@ struct ConfigResolver {
         if c.decoder.heads * c.decoder.headDim != c.decoder.width { conflicts.append("reptok.decoder.heads × head_dim = \(c.decoder.heads) × \(c.decoder.headDim) ≠ width \(c.decoder.width)") }
         c.decoder.ffHidden = pick("reptok.decoder.ff_hidden", [], tensor: down?[1])
         c.decoder.ropeFreqs = pick("reptok.decoder.rope_freqs", [], tensor: freqs?[2])
+        releaseConstant("reptok.decoder.rms_eps", c.decoder.rmsEps)
+        releaseConstant("reptok.decoder.qk_eps", c.decoder.qkEps)
 
         // Latent: channels from the VAE, size from val_shape (or the image size, or the release constant).
         let pqc = shape(N.VAE.postQuantConv.weight, rank: 4)
@@ -195,6 +204,7 @@ struct ConfigResolver {
         c.vae.normGroups = pick("reptok.vae.norm_groups", [(v("norm_num_groups"), .vaeConfig)], tensor: nil, fallback: (32, .releaseConstant))
         c.vae.scalingFactor = pickFloat("reptok.vae.scaling_factor", [(v("scaling_factor"), .vaeConfig)], fallback: 0.18215)
         c.vae.shiftFactor = pickFloat("reptok.vae.shift_factor", [(v("shift_factor"), .vaeConfig)], fallback: 0)
+        releaseConstant("reptok.vae.norm_eps", c.vae.normEps)
 
         // Latent size: model.yaml val_shape, else the hyper_parameters image size / VAE factor, else docs/model.md, 'Release sizes' (32×32).
         // Image size: hyper_parameters, else latent × VAE factor.
@@ -239,6 +249,7 @@ struct ConfigResolver {
         c.mapping.depth = pick("reptok.mapping.depth", [(y("mapping.depth"), .modelYAML)], tensor: mblocks > 0 ? mblocks : nil)
         c.mapping.hidden = pick("reptok.mapping.hidden", [(y("mapping.d_ff"), .modelYAML)], tensor: mdown?[1])
         c.mapping.timeFeatures = pick("reptok.mapping.time_features", [], tensor: temb?[0])
+        releaseConstant("reptok.mapping.rms_eps", c.mapping.rmsEps)
 
         // Generator.
         let g = "flow_cfg.params.net_cfg.params."
@@ -257,6 +268,7 @@ struct ConfigResolver {
         c.generator.expansionChannel = pick("reptok.generator.expansion_channel", [(h(g + "expansion_factor_token"), .hyperParameters)],
                                tensor: (gch != nil && c.generator.dim > 0) ? gch![0] / c.generator.dim : nil)
         c.generator.numClasses = pick("reptok.generator.num_classes", [(h(g + "num_classes"), .hyperParameters)], tensor: gtab.map { $0[0] - 1 })
+        releaseConstant("reptok.generator.ln_eps", c.generator.lnEps)
         if c.generator.channels != c.encoder.width { conflicts.append("reptok.generator.channels \(c.generator.channels) ≠ encoder width \(c.encoder.width)") }
 
         // Sampling defaults.
