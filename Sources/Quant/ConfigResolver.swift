@@ -102,6 +102,11 @@ struct ConfigResolver {
         return fallback
     }
 
+    /// A value no config gives (the normalization epsilons): the release's, recorded as such.
+    mutating func releaseConstant(_ key: String, _ value: Float) {
+        provenance.append((key, "\(value)", .releaseConstant))
+    }
+
     /// A hyper-parameter that is there but is not a number: refused when only a call could produce it,
     /// otherwise a warning naming the value used instead (the last provenance entry for `key`).
     mutating func cannotRead(_ key: String, _ value: ConfigValue, _ src: ConfigSource) {
@@ -116,43 +121,46 @@ struct ConfigResolver {
     }
 
     mutating func resolve() {
+        typealias N = TensorNames
         var c = ModelConfig()
 
         // Encoder (DINOv2): everything but the input size is in the tensors.
-        let cls = shape("enc.cls_token", rank: 3)
-        let patch = shape("enc.patch_embed.proj.weight", rank: 4)
-        let pos = shape("enc.pos_embed", rank: 3)
-        let fc1 = shape("enc.blocks.0.mlp.fc1.weight", rank: 2)
+        let cls = shape(N.Encoder.clsToken, rank: 3)
+        let patch = shape(N.Encoder.patchEmbed.weight, rank: 4)
+        let pos = shape(N.Encoder.posEmbed, rank: 3)
+        let fc1 = shape(N.Encoder.block(0).fc1.weight, rank: 2)
         c.encoder.width = pick("reptok.encoder.width", [(y("encoder.dino.embed_dim"), .modelYAML)], tensor: cls?[2])
-        c.encoder.depth = pick("reptok.encoder.depth", [], tensor: count("enc.blocks.") > 0 ? count("enc.blocks.") : nil)
+        c.encoder.depth = pick("reptok.encoder.depth", [], tensor: count(N.Encoder.blocks) > 0 ? count(N.Encoder.blocks) : nil)
         c.encoder.heads = c.encoder.width / 64
         provenance.append(("reptok.encoder.heads", "\(c.encoder.heads)", .derived))
         c.encoder.patchSize = pick("reptok.encoder.patch_size", [], tensor: patch?[2])
-        if let p = patch, p[2] != p[3] { conflicts.append("enc.patch_embed.proj.weight: non-square kernel \(p)") }
+        if let p = patch, p[2] != p[3] { conflicts.append("\(N.Encoder.patchEmbed.weight): non-square kernel \(p)") }
         c.encoder.inputSize = pick("reptok.encoder.input_size", [(y("encoder.dino.model_size"), .modelYAML)], tensor: nil, fallback: (224, .releaseConstant))
-        c.encoder.registers = pick("reptok.encoder.registers", [], tensor: shapes["enc.register_tokens"]?.dropFirst().first ?? 0)
+        c.encoder.registers = pick("reptok.encoder.registers", [], tensor: shapes[N.Encoder.registerTokens]?.dropFirst().first ?? 0)
         c.encoder.mlpHidden = pick("reptok.encoder.mlp_hidden", [], tensor: fc1?[0])
         c.encoder.lnEps = 1e-6
+        releaseConstant("reptok.encoder.ln_eps", c.encoder.lnEps)
         if let p = pos {
             let n = Int(Double(p[1] - 1).squareRoot().rounded())
-            if n * n + 1 != p[1] { conflicts.append("enc.pos_embed: \(p[1]) rows is not 1 + a square grid") }
+            if n * n + 1 != p[1] { conflicts.append("\(N.Encoder.posEmbed): \(p[1]) rows is not 1 + a square grid") }
             layout.encPosGrid = n
         }
         if c.encoder.patchSize > 0, c.encoder.inputSize % c.encoder.patchSize != 0 { conflicts.append("reptok.encoder.input_size: \(c.encoder.inputSize) is not a multiple of the patch size \(c.encoder.patchSize)") }
 
         // Adapter.
-        let fc = shape("adapter.backbone.fc.weight", rank: 2)
+        let fc = shape(N.Adapter.fc.weight, rank: 2)
         c.adapter.width = pick("reptok.adapter.width", [], tensor: fc?[0])
-        layout.adapterNewReg = shapes["adapter.new_reg"].map { $0.count == 3 ? $0[1] : 0 } ?? 0
+        releaseConstant("reptok.adapter.ln_eps", c.adapter.lnEps)
+        layout.adapterNewReg = shapes[N.Adapter.newReg].map { $0.count == 3 ? $0[1] : 0 } ?? 0
 
         // Decoder transformer.
-        let merge = shape("dec.backbone.mid_merge.proj.weight", rank: 2)
-        let pre = shape("dec.backbone.mid_merge.pre_proj.proj.weight", rank: 2)
-        let scale = shape("dec.backbone.mid_level.0.self_attn.scale", rank: 1)
-        let down = shape("dec.backbone.mid_level.0.ff.down_proj.weight", rank: 2)
-        let freqs = shape("dec.backbone.mid_level.0.self_attn.pos_emb.freqs", rank: 3)
+        let merge = shape(N.Decoder.mergeProj.weight, rank: 2)
+        let pre = shape(N.Decoder.preProj.weight, rank: 2)
+        let scale = shape(N.Decoder.layer(0).headScale, rank: 1)
+        let down = shape(N.Decoder.layer(0).down.weight, rank: 2)
+        let freqs = shape(N.Decoder.layer(0).ropeFreqs, rank: 3)
         c.decoder.width = pick("reptok.decoder.width", [(y("backbone.main_level.width"), .modelYAML)], tensor: merge?[0])
-        let layers = count("dec.backbone.mid_level.")
+        let layers = count(N.Decoder.layers)
         c.decoder.depth = pick("reptok.decoder.depth", [(y("backbone.main_level.depth"), .modelYAML)], tensor: layers > 0 ? layers : nil)
         c.decoder.heads = pick("reptok.decoder.heads", [], tensor: scale?[0])
         c.decoder.headDim = pick("reptok.decoder.head_dim", [(y("backbone.main_level.layer_params.d_head"), .modelYAML)],
@@ -160,24 +168,26 @@ struct ConfigResolver {
         if c.decoder.heads * c.decoder.headDim != c.decoder.width { conflicts.append("reptok.decoder.heads × head_dim = \(c.decoder.heads) × \(c.decoder.headDim) ≠ width \(c.decoder.width)") }
         c.decoder.ffHidden = pick("reptok.decoder.ff_hidden", [], tensor: down?[1])
         c.decoder.ropeFreqs = pick("reptok.decoder.rope_freqs", [], tensor: freqs?[2])
+        releaseConstant("reptok.decoder.rms_eps", c.decoder.rmsEps)
+        releaseConstant("reptok.decoder.qk_eps", c.decoder.qkEps)
 
         // Latent: channels from the VAE, size from val_shape (or the image size, or the release constant).
-        let pqc = shape("vae.post_quant_conv.weight", rank: 4)
+        let pqc = shape(N.VAE.postQuantConv.weight, rank: 4)
         let valShape = y("val_shape")?.list
         c.decoder.latentChannels = pick("reptok.decoder.latent_channels", [(valShape?.first, .modelYAML), (v("latent_channels"), .vaeConfig)], tensor: pqc?[0])
         let yamlPatch = y("backbone.main_level.proj_params.in_params.pre_proj_params.patch_size")
         var tensorPatch: Int? = nil
         if let p = pre, c.decoder.latentChannels > 0 {
             let r = Int(Double(p[1] / c.decoder.latentChannels).squareRoot().rounded())
-            if r * r * c.decoder.latentChannels == p[1] { tensorPatch = r } else { conflicts.append("dec.backbone.mid_merge.pre_proj.proj.weight: \(p[1]) inputs is not p²×\(c.decoder.latentChannels)") }
+            if r * r * c.decoder.latentChannels == p[1] { tensorPatch = r } else { conflicts.append("\(N.Decoder.preProj.weight): \(p[1]) inputs is not p²×\(c.decoder.latentChannels)") }
         }
         c.decoder.patchSize = pick("reptok.decoder.patch_size", [(yamlPatch?.list?.first ?? yamlPatch, .modelYAML)], tensor: tensorPatch)
 
         // VAE decoder.
         var tensorChannels: [Int] = []
-        let ups = count("vae.decoder.up_blocks.")
+        let ups = count(N.VAE.upBlocks)
         for b in 0 ..< ups {
-            if let s = shapes["vae.decoder.up_blocks.\(b).resnets.0.conv2.weight"] { tensorChannels.insert(s[0], at: 0) }
+            if let s = shapes[N.VAE.upBlock(b).resnet(0).conv2.weight] { tensorChannels.insert(s[0], at: 0) }
         }
         if let vc = v("block_out_channels")?.list?.compactMap(\.int), !vc.isEmpty {
             if !tensorChannels.isEmpty, vc != tensorChannels { conflicts.append("reptok.vae.block_out_channels: vae-config.json says \(vc), tensor shapes say \(tensorChannels)") }
@@ -187,13 +197,14 @@ struct ConfigResolver {
             c.vae.blockOutChannels = tensorChannels
             provenance.append(("reptok.vae.block_out_channels", "\(tensorChannels)", .tensorShapes))
         } else {
-            missing.append("vae.decoder.up_blocks.0.resnets.0.conv2.weight")
+            missing.append(N.VAE.upBlock(0).resnet(0).conv2.weight)
         }
-        let resnets = count("vae.decoder.up_blocks.0.resnets.")
+        let resnets = count(N.VAE.upBlock(0).resnets)
         c.vae.layersPerBlock = pick("reptok.vae.layers_per_block", [(v("layers_per_block"), .vaeConfig)], tensor: resnets > 0 ? resnets - 1 : nil)
         c.vae.normGroups = pick("reptok.vae.norm_groups", [(v("norm_num_groups"), .vaeConfig)], tensor: nil, fallback: (32, .releaseConstant))
         c.vae.scalingFactor = pickFloat("reptok.vae.scaling_factor", [(v("scaling_factor"), .vaeConfig)], fallback: 0.18215)
         c.vae.shiftFactor = pickFloat("reptok.vae.shift_factor", [(v("shift_factor"), .vaeConfig)], fallback: 0)
+        releaseConstant("reptok.vae.norm_eps", c.vae.normEps)
 
         // Latent size: model.yaml val_shape, else the hyper_parameters image size / VAE factor, else docs/model.md, 'Release sizes' (32×32).
         // Image size: hyper_parameters, else latent × VAE factor.
@@ -230,32 +241,34 @@ struct ConfigResolver {
         c.scaleFactor = pickFloat("reptok.scale_factor", [(h("first_stage_cfg.params.scale_factor"), .hyperParameters)], fallback: 1)
 
         // Mapping network.
-        let tin = shape("dec.time_in_proj.weight", rank: 2)
-        let temb = shape("dec.time_emb.weight", rank: 2)
-        let mdown = shape("dec.mapping.blocks.0.down_proj.weight", rank: 2)
+        let tin = shape(N.TimeConditioning.timeInProj.weight, rank: 2)
+        let temb = shape(N.TimeConditioning.timeEmb, rank: 2)
+        let mdown = shape(N.TimeConditioning.block(0).down.weight, rank: 2)
         c.mapping.width = pick("reptok.mapping.width", [(y("mapping.width"), .modelYAML)], tensor: tin?[0])
-        let mblocks = count("dec.mapping.blocks.")
+        let mblocks = count(N.TimeConditioning.blocks)
         c.mapping.depth = pick("reptok.mapping.depth", [(y("mapping.depth"), .modelYAML)], tensor: mblocks > 0 ? mblocks : nil)
         c.mapping.hidden = pick("reptok.mapping.hidden", [(y("mapping.d_ff"), .modelYAML)], tensor: mdown?[1])
         c.mapping.timeFeatures = pick("reptok.mapping.time_features", [], tensor: temb?[0])
+        releaseConstant("reptok.mapping.rms_eps", c.mapping.rmsEps)
 
         // Generator.
         let g = "flow_cfg.params.net_cfg.params."
-        let gpos = shape("gen.pos_embed", rank: 3)
-        let gin = shape("gen.mixer.0.weight", rank: 2)
-        let gtok = shape("gen.mixer.1.0.fn.0.weight", rank: 3)
-        let gch = shape("gen.mixer.1.1.fn.0.weight", rank: 2)
-        let gtab = shape("gen.label_embedder.embedding_table.weight", rank: 2)
+        let gpos = shape(N.Generator.posEmbed, rank: 3)
+        let gin = shape(N.Generator.inProj.weight, rank: 2)
+        let gtok = shape(N.Generator.layer(1).tokenFc1.weight, rank: 3)
+        let gch = shape(N.Generator.layer(1).channelFc1.weight, rank: 2)
+        let gtab = shape(N.Generator.labelTable, rank: 2)
         c.generator.channels = pick("reptok.generator.channels", [(h(g + "channels"), .hyperParameters)], tensor: gpos?[2])
         c.generator.dim = pick("reptok.generator.dim", [(h(g + "dim"), .hyperParameters)], tensor: gin?[0])
         var depth = 0
-        while shapes["gen.mixer.\(depth + 1).0.fn.0.weight"] != nil { depth += 1 }
+        while shapes[N.Generator.layer(depth + 1).tokenFc1.weight] != nil { depth += 1 }
         c.generator.depth = pick("reptok.generator.depth", [(h(g + "depth"), .hyperParameters)], tensor: depth > 0 ? depth : nil)
         c.generator.expansionToken = pick("reptok.generator.expansion_token", [(h(g + "expansion_factor"), .hyperParameters)],
                              tensor: gtok.map { $0[0] / max($0[1], 1) })
         c.generator.expansionChannel = pick("reptok.generator.expansion_channel", [(h(g + "expansion_factor_token"), .hyperParameters)],
                                tensor: (gch != nil && c.generator.dim > 0) ? gch![0] / c.generator.dim : nil)
         c.generator.numClasses = pick("reptok.generator.num_classes", [(h(g + "num_classes"), .hyperParameters)], tensor: gtab.map { $0[0] - 1 })
+        releaseConstant("reptok.generator.ln_eps", c.generator.lnEps)
         if c.generator.channels != c.encoder.width { conflicts.append("reptok.generator.channels \(c.generator.channels) ≠ encoder width \(c.encoder.width)") }
 
         // Sampling defaults.

@@ -207,7 +207,7 @@ public func convertCheckpoint(input: String, output: String, options: ConvertOpt
         case let .keep(component, name, ema):
             if (component == .encoder && encoderSource != nil) || (component == .vae && vaeSource != nil) {
                 ignored[.replacedByComponentFile, default: []].append(t.name)
-            } else if name.hasPrefix("gen."), !ema {
+            } else if name.hasPrefix(Component.generator.prefix), !ema {
                 if raw[name] != nil { duplicates.append(t.name) }
                 raw[name] = t
             } else {
@@ -216,7 +216,7 @@ public func convertCheckpoint(input: String, output: String, options: ConvertOpt
             }
         }
     }
-    if kept.keys.contains(where: { $0.hasPrefix("gen.") }) {
+    if kept.keys.contains(where: { $0.hasPrefix(Component.generator.prefix) }) {
         ignored[.nonEMAGenerator, default: []] += raw.values.map(\.name)
     } else {
         for (k, v) in raw { kept[k] = v }
@@ -251,8 +251,9 @@ public func convertCheckpoint(input: String, output: String, options: ConvertOpt
     for k in source.otherTopLevelKeys { ignored[.trainingState, default: []].append(k) }
 
     // 2. Every component must be there.
-    let presence: [(Component, String)] = [(.encoder, "enc.blocks."), (.adapter, "adapter.backbone."), (.decoder, "dec.backbone."),
-                                           (.decoder, "dec.time_in_proj."), (.vae, "vae.decoder."), (.generator, "gen.mixer.")]
+    let presence: [(Component, String)] = [(.encoder, TensorNames.Encoder.blocks), (.adapter, TensorNames.Adapter.backbone),
+                                           (.decoder, TensorNames.Decoder.backbone), (.decoder, TensorNames.TimeConditioning.timeInProj.prefix + "."),
+                                           (.vae, TensorNames.VAE.decoder), (.generator, TensorNames.Generator.mixer)]
     var absent: [String] = []
     for (comp, p) in presence where !kept.keys.contains(where: { $0.hasPrefix(p) }) {
         let text = "\(comp.title) (no keys under \(comp.checkpointPrefixes))"
@@ -319,7 +320,7 @@ public func convertCheckpoint(input: String, output: String, options: ConvertOpt
     }
     for s in specs {
         try writer.declareTensor(name: s.name, type: fileType(s), shape: s.outputShape)
-        if fileType(s) == .i8 { try writer.declareTensor(name: s.name + ".scale", type: .f32, shape: [s.outputShape[0]]) }
+        if fileType(s) == .i8 { try writer.declareTensor(name: TensorNames.scale(of: s.name), type: .f32, shape: [s.outputShape[0]]) }
     }
     try writer.begin()
 
@@ -352,7 +353,7 @@ public func convertCheckpoint(input: String, output: String, options: ConvertOpt
             let rows = s.outputShape[0], cols = values.count / max(rows, 1)
             let (q, scales, e) = quantizeInt8PerRow(values, rows: rows, cols: cols)
             try writer.writeTensor(name: s.name, values: q)
-            try writer.writeTensor(name: s.name + ".scale", values: scales.map { $0.bitPattern.littleEndian })
+            try writer.writeTensor(name: TensorNames.scale(of: s.name), values: scales.map { $0.bitPattern.littleEndian })
             bytesByType[.i8, default: 0] += q.count
             bytesByType[.f32, default: 0] += 4 * scales.count
             bytes = q.count + 4 * scales.count

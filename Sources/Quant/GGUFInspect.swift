@@ -22,7 +22,7 @@ public func describeGGUF(path: String, tensors: Bool = false) throws -> String {
         guard !ts.isEmpty else { out.append("  \(title.padding(toLength: 42, withPad: " ", startingAt: 0))  missing"); continue }
         var byType: [GGMLType: Int] = [:]
         for t in ts { byType[t.type, default: 0] += t.byteCount }
-        let params = ts.filter { !$0.name.hasSuffix(".scale") || $0.type != .f32 || g.tensorInfos[String($0.name.dropLast(6))]?.type != .i8 }
+        let params = ts.filter { !$0.name.hasSuffix(TensorNames.scaleSuffix) || $0.type != .f32 || g.tensorInfos[String($0.name.dropLast(TensorNames.scaleSuffix.count))]?.type != .i8 }
             .reduce(0) { $0 + $1.count }
         let types = byType.keys.sorted { $0.rawValue < $1.rawValue }.map { "\($0) \(formatBytes(byType[$0]!))" }.joined(separator: ", ")
         out.append("  \(title.padding(toLength: 42, withPad: " ", startingAt: 0))  \(String(format: "%4d", ts.count)) tensors  \(String(format: "%7.2f", Double(params) / 1e6)) M params  \(formatBytes(byType.values.reduce(0, +)))  (\(types))")

@@ -19,7 +19,7 @@ public enum Component: String, CaseIterable, Sendable {
         }
     }
 
-    /// GGUF name prefix.
+    /// GGUF name prefix (every name in `TensorNames` starts with its component's).
     public var prefix: String {
         switch self {
         case .encoder: return "enc."
@@ -43,14 +43,31 @@ public enum Component: String, CaseIterable, Sendable {
 
     /// The checkpoint prefix(es) the component is found under (for error messages).
     public var checkpointPrefixes: String {
+        typealias P = CheckpointPrefix
         switch self {
-        case .encoder: return "first_stage.encoder.encoder."
-        case .adapter: return "first_stage.decoder.decoder.encoder.dino.{new_reg,temp_pos_embed,backbone.*}"
-        case .decoder: return "first_stage.decoder.decoder.{time_emb,time_in_proj,mapping,backbone}.*"
-        case .vae: return "first_stage.decoder.decoder.ae.ae.{decoder,post_quant_conv}.*"
-        case .generator: return "ema_model.net.* (or model.net.*)"
+        case .encoder: return P.encoder
+        case .adapter: return P.adapter + "{new_reg,temp_pos_embed,backbone.*}"
+        case .decoder: return P.decoder + "{time_emb,time_in_proj,mapping,backbone}.*"
+        case .vae: return P.vae + "{decoder,post_quant_conv}.*"
+        case .generator: return P.generatorEMA + "* (or " + P.generator + "*)"
         }
     }
+}
+
+/// The checkpoint prefixes (after wrapper stripping) of the parts, each spelled once: `keyRules`
+/// maps them to `Component.prefix`, and the error messages name them.
+enum CheckpointPrefix {
+    static let encoder = "first_stage.encoder.encoder."
+    /// The decoder's time conditioning and transformer; the adapter and VAE sit below it.
+    static let decoder = "first_stage.decoder.decoder."
+    /// The adapter, next to the decoder's second encoder copy (`model.`) and target model (`target_model.`).
+    static let adapter = decoder + "encoder.dino."
+    static let vae = decoder + "ae.ae."
+    /// The generator's EMA copy (`model_ema.net.` in some exports).
+    static let generatorEMA = "ema_model.net."
+    static let generatorEMAAlternate = "model_ema.net."
+    /// The generator's raw (non-EMA) weights.
+    static let generator = "model.net."
 }
 
 /// Why a checkpoint key is not written.
@@ -72,20 +89,25 @@ enum KeyTarget: Equatable {
     case ignore(IgnoredCategory)
 }
 
+/// A kept key: the GGUF name is the component's prefix plus the key relative to its checkpoint prefix.
+func keep(_ component: Component, _ relative: String, ema: Bool = false) -> KeyTarget {
+    .keep(component: component, name: component.prefix + relative, ema: ema)
+}
+
 /// The declarative table from checkpoint prefixes (after wrapper stripping) to GGUF prefixes.
 /// First match wins, so more specific prefixes come first.
 let keyRules: [(prefix: String, target: (String) -> KeyTarget)] = [
-    ("ema_model.net.", { .keep(component: .generator, name: "gen." + $0, ema: true) }),
-    ("model_ema.net.", { .keep(component: .generator, name: "gen." + $0, ema: true) }),
-    ("model.net.", { .keep(component: .generator, name: "gen." + $0, ema: false) }),
-    ("first_stage.encoder.encoder.", { $0.hasPrefix("mask_token") ? .ignore(.unusedByInference) : .keep(component: .encoder, name: "enc." + $0, ema: false) }),
-    ("first_stage.decoder.decoder.encoder.dino.model.", { _ in .ignore(.encoderCopy) }),
-    ("first_stage.decoder.decoder.encoder.dino.target_model.", { _ in .ignore(.targetModel) }),
-    ("first_stage.decoder.decoder.encoder.dino.", { .keep(component: .adapter, name: "adapter." + $0, ema: false) }),
-    ("first_stage.decoder.decoder.ae.ae.encoder.", { _ in .ignore(.vaeEncoder) }),
-    ("first_stage.decoder.decoder.ae.ae.quant_conv.", { _ in .ignore(.vaeEncoder) }),
-    ("first_stage.decoder.decoder.ae.ae.", { .keep(component: .vae, name: "vae." + ldmToDiffusersVAE($0), ema: false) }),
-    ("first_stage.decoder.decoder.", { .keep(component: .decoder, name: "dec." + $0, ema: false) }),
+    (CheckpointPrefix.generatorEMA, { keep(.generator, $0, ema: true) }),
+    (CheckpointPrefix.generatorEMAAlternate, { keep(.generator, $0, ema: true) }),
+    (CheckpointPrefix.generator, { keep(.generator, $0) }),
+    (CheckpointPrefix.encoder, { $0.hasPrefix("mask_token") ? .ignore(.unusedByInference) : keep(.encoder, $0) }),
+    (CheckpointPrefix.adapter + "model.", { _ in .ignore(.encoderCopy) }),
+    (CheckpointPrefix.adapter + "target_model.", { _ in .ignore(.targetModel) }),
+    (CheckpointPrefix.adapter, { keep(.adapter, $0) }),
+    (CheckpointPrefix.vae + "encoder.", { _ in .ignore(.vaeEncoder) }),
+    (CheckpointPrefix.vae + "quant_conv.", { _ in .ignore(.vaeEncoder) }),
+    (CheckpointPrefix.vae, { keep(.vae, ldmToDiffusersVAE($0)) }),
+    (CheckpointPrefix.decoder, { keep(.decoder, $0) }),
     ("optimizer", { _ in .ignore(.trainingState) }),
     ("lr_scheduler", { _ in .ignore(.trainingState) }),
 ]
@@ -99,11 +121,11 @@ func componentFileTarget(forKey key: String, component: Component) -> KeyTarget 
     case .encoder:
         for p in ["model.", "backbone.", "encoder."] where k.hasPrefix(p) && !k.hasPrefix("blocks.") { k = String(k.dropFirst(p.count)); break }
         if k.hasPrefix("mask_token") { return .ignore(.unusedByInference) }
-        return .keep(component: .encoder, name: "enc." + k, ema: false)
+        return keep(.encoder, k)
     case .vae:
         for p in ["first_stage_model.", "vae."] where k.hasPrefix(p) { k = String(k.dropFirst(p.count)); break }
         if k.hasPrefix("encoder.") || k.hasPrefix("quant_conv.") { return .ignore(.vaeEncoder) }
-        if k.hasPrefix("decoder.") || k.hasPrefix("post_quant_conv.") { return .keep(component: .vae, name: "vae." + ldmToDiffusersVAE(k), ema: false) }
+        if k.hasPrefix("decoder.") || k.hasPrefix("post_quant_conv.") { return keep(.vae, ldmToDiffusersVAE(k)) }
         return .ignore(.unrecognized)
     default:
         return .ignore(.unrecognized)
@@ -158,7 +180,7 @@ func ldmToDiffusersVAE(_ k: String) -> String {
 
 /// Resolves `up_blocks.ldm<i>` (from LDM names) to `up_blocks.<n-1-i>` once the block count is known.
 func remapLDMUpBlocks(_ names: [String]) -> [String: String] {
-    let marker = "vae.decoder.up_blocks.ldm"
+    let marker = TensorNames.VAE.upBlocks + "ldm"
     var maxIdx = -1
     for n in names where n.hasPrefix(marker) {
         if let i = Int(n.dropFirst(marker.count).prefix { $0.isNumber }) { maxIdx = max(maxIdx, i) }
@@ -167,7 +189,7 @@ func remapLDMUpBlocks(_ names: [String]) -> [String: String] {
     for n in names where n.hasPrefix(marker) {
         let digits = n.dropFirst(marker.count).prefix { $0.isNumber }
         guard let i = Int(digits) else { continue }
-        out[n] = "vae.decoder.up_blocks.\(maxIdx - i)" + n.dropFirst(marker.count + digits.count)
+        out[n] = TensorNames.VAE.upBlocks + "\(maxIdx - i)" + n.dropFirst(marker.count + digits.count)
     }
     return out
 }

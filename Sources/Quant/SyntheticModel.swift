@@ -201,7 +201,7 @@ public enum SyntheticModel {
         for s in tensorSpecs(preset) {
             let t = fileType(s, weights)
             out.append((s.name, t, s.outputShape))
-            if t == .i8 { out.append((s.name + ".scale", .f32, [s.outputShape[0]])) }
+            if t == .i8 { out.append((TensorNames.scale(of: s.name), .f32, [s.outputShape[0]])) }
         }
         return out
     }
@@ -266,7 +266,7 @@ public enum SyntheticModel {
         for s in specs {
             let t = fileType(s, weights)
             try writer.declareTensor(name: s.name, type: t, shape: s.outputShape)
-            if t == .i8 { try writer.declareTensor(name: s.name + ".scale", type: .f32, shape: [s.outputShape[0]]) }
+            if t == .i8 { try writer.declareTensor(name: TensorNames.scale(of: s.name), type: .f32, shape: [s.outputShape[0]]) }
         }
         try writer.begin()
 
@@ -282,7 +282,7 @@ public enum SyntheticModel {
                 let rows = s.outputShape[0]
                 let (q, scales, e) = quantizeInt8PerRow(values, rows: rows, cols: values.count / max(rows, 1))
                 try writer.writeTensor(name: s.name, values: q)
-                try writer.writeTensor(name: s.name + ".scale", values: scales.map { $0.bitPattern.littleEndian })
+                try writer.writeTensor(name: TensorNames.scale(of: s.name), values: scales.map { $0.bitPattern.littleEndian })
                 errors.append((s.name, e))
             case .f16:
                 // |values| ≤ 10 + 1: always within the float16 range.
@@ -328,7 +328,7 @@ public enum SyntheticModel {
             base = 10; amplitude = 1
         } else if name.hasSuffix(".gamma") {
             base = 0.1; amplitude = 0.01
-        } else if name == "dec.time_emb.weight" {
+        } else if name == TensorNames.TimeConditioning.timeEmb {
             base = 0; amplitude = Float(3).squareRoot()
         } else if name.hasSuffix(".scale") || (name.hasSuffix(".weight") && !name.contains("embedding_table")) {
             // RMSNorm scales, LayerNorm/GroupNorm weights (including the generator's final `mixer.<L+1>`).

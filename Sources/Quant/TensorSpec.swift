@@ -27,7 +27,9 @@ struct TensorSpec {
 }
 
 /// Builds the tensor list for `c` read from a checkpoint laid out as `layout`, component by component.
+/// The names are `TensorNames`'.
 func requiredTensors(_ c: ModelConfig, _ layout: CheckpointLayout) -> [TensorSpec] {
+    typealias N = TensorNames
     var out: [TensorSpec] = []
     /// A Linear/Conv weight `[o, ...]` stored as `[o, prod(rest)]` (or OHWI for 3×3 convs).
     func weight(_ n: String, _ src: [Int], _ layout: TensorLayout = .reshape) {
@@ -41,122 +43,123 @@ func requiredTensors(_ c: ModelConfig, _ layout: CheckpointLayout) -> [TensorSpe
     func float(_ n: String, _ src: [Int], _ dst: [Int]? = nil, optional: Bool = false) {
         out.append(TensorSpec(name: n, sourceShape: src, outputShape: dst ?? src, layout: .reshape, quantizable: false, optional: optional))
     }
-    func linear(_ n: String, _ o: Int, _ i: Int, bias: Bool) {
-        weight(n + ".weight", [o, i])
-        if bias { float(n + ".bias", [o]) }
+    func linear(_ l: TensorNames.Layer, _ o: Int, _ i: Int, bias: Bool) {
+        weight(l.weight, [o, i])
+        if bias { float(l.bias, [o]) }
     }
-    func norm(_ n: String, _ d: Int) { float(n + ".weight", [d]); float(n + ".bias", [d]) }
+    func norm(_ l: TensorNames.Layer, _ d: Int) { float(l.weight, [d]); float(l.bias, [d]) }
 
     // Encoder.
     let C = c.encoder.width, p = c.encoder.patchSize, g = c.encoder.grid
-    float("enc.cls_token", [1, 1, C], [C])
-    if c.encoder.registers > 0 { float("enc.register_tokens", [1, c.encoder.registers, C], [c.encoder.registers, C]) }
-    out.append(TensorSpec(name: "enc.pos_embed", sourceShape: [1, 1 + layout.encPosGrid * layout.encPosGrid, C], outputShape: [1 + g * g, C],
+    float(N.Encoder.clsToken, [1, 1, C], [C])
+    if c.encoder.registers > 0 { float(N.Encoder.registerTokens, [1, c.encoder.registers, C], [c.encoder.registers, C]) }
+    out.append(TensorSpec(name: N.Encoder.posEmbed, sourceShape: [1, 1 + layout.encPosGrid * layout.encPosGrid, C], outputShape: [1 + g * g, C],
                           layout: .positionalTable, quantizable: false))
-    weight("enc.patch_embed.proj.weight", [C, 3, p, p])
-    float("enc.patch_embed.proj.bias", [C])
+    weight(N.Encoder.patchEmbed.weight, [C, 3, p, p])
+    float(N.Encoder.patchEmbed.bias, [C])
     for b in 0 ..< c.encoder.depth {
-        let k = "enc.blocks.\(b)."
-        norm(k + "norm1", C)
-        linear(k + "attn.qkv", 3 * C, C, bias: true)
-        linear(k + "attn.proj", C, C, bias: true)
-        float(k + "ls1.gamma", [C])
-        norm(k + "norm2", C)
-        linear(k + "mlp.fc1", c.encoder.mlpHidden, C, bias: true)
-        linear(k + "mlp.fc2", C, c.encoder.mlpHidden, bias: true)
-        float(k + "ls2.gamma", [C])
+        let k = N.Encoder.block(b)
+        norm(k.norm1, C)
+        linear(k.qkv, 3 * C, C, bias: true)
+        linear(k.proj, C, C, bias: true)
+        float(k.ls1, [C])
+        norm(k.norm2, C)
+        linear(k.fc1, c.encoder.mlpHidden, C, bias: true)
+        linear(k.fc2, C, c.encoder.mlpHidden, bias: true)
+        float(k.ls2, [C])
     }
-    norm("enc.norm", C)
+    norm(N.Encoder.norm, C)
 
     // Adapter.
     let A = c.adapter.width
-    if layout.adapterNewReg > 0 { float("adapter.new_reg", [1, layout.adapterNewReg, C], [layout.adapterNewReg, C], optional: true) }
-    float("adapter.temp_pos_embed", [1, 1, 1, C], [C])
-    linear("adapter.backbone.fc", A, C, bias: true)
-    norm("adapter.backbone.ln", A)
+    if layout.adapterNewReg > 0 { float(N.Adapter.newReg, [1, layout.adapterNewReg, C], [layout.adapterNewReg, C], optional: true) }
+    float(N.Adapter.tempPosEmbed, [1, 1, 1, C], [C])
+    linear(N.Adapter.fc, A, C, bias: true)
+    norm(N.Adapter.ln, A)
 
     // Time conditioning and mapping network.
     let M = c.mapping.width, F = c.mapping.timeFeatures
-    float("dec.time_emb.weight", [F, 1], [F])
-    linear("dec.time_in_proj", M, 2 * F, bias: false)
-    float("dec.mapping.in_norm.scale", [M])
+    float(N.TimeConditioning.timeEmb, [F, 1], [F])
+    linear(N.TimeConditioning.timeInProj, M, 2 * F, bias: false)
+    float(N.TimeConditioning.inNorm, [M])
     for b in 0 ..< c.mapping.depth {
-        let k = "dec.mapping.blocks.\(b)."
-        float(k + "norm.scale", [M])
-        linear(k + "up_proj", 2 * c.mapping.hidden, M, bias: false)
-        linear(k + "down_proj", M, c.mapping.hidden, bias: false)
+        let k = N.TimeConditioning.block(b)
+        float(k.norm, [M])
+        linear(k.up, 2 * c.mapping.hidden, M, bias: false)
+        linear(k.down, M, c.mapping.hidden, bias: false)
     }
-    float("dec.mapping.out_norm.scale", [M])
+    float(N.TimeConditioning.outNorm, [M])
 
     // Decoder transformer.
     let W = c.decoder.width, pv = c.decoder.patchSize * c.decoder.patchSize * c.decoder.latentChannels
-    linear("dec.backbone.mid_merge.pre_proj.proj", W, pv, bias: false)
-    linear("dec.backbone.mid_merge.proj", W, W, bias: false)
+    linear(N.Decoder.preProj, W, pv, bias: false)
+    linear(N.Decoder.mergeProj, W, W, bias: false)
     for l in 0 ..< c.decoder.depth {
-        let k = "dec.backbone.mid_level.\(l)."
-        linear(k + "self_attn.norm.linear", W, M, bias: false)
-        linear(k + "self_attn.qkv_proj", 3 * W, W, bias: false)
-        float(k + "self_attn.scale", [c.decoder.heads])
-        float(k + "self_attn.pos_emb.freqs", [2, c.decoder.heads, c.decoder.ropeFreqs])
-        linear(k + "self_attn.out_proj", W, W, bias: false)
-        linear(k + "ff.norm.linear", W, M, bias: false)
-        linear(k + "ff.up_proj", 2 * c.decoder.ffHidden, W, bias: false)
-        linear(k + "ff.down_proj", W, c.decoder.ffHidden, bias: false)
+        let k = N.Decoder.layer(l)
+        linear(k.attnNorm, W, M, bias: false)
+        linear(k.qkv, 3 * W, W, bias: false)
+        float(k.headScale, [c.decoder.heads])
+        float(k.ropeFreqs, [2, c.decoder.heads, c.decoder.ropeFreqs])
+        linear(k.outProj, W, W, bias: false)
+        linear(k.ffNorm, W, M, bias: false)
+        linear(k.up, 2 * c.decoder.ffHidden, W, bias: false)
+        linear(k.down, W, c.decoder.ffHidden, bias: false)
     }
-    float("dec.backbone.mid_split.post_proj.norm.scale", [W])
-    linear("dec.backbone.mid_split.post_proj.proj", pv, W, bias: false)
+    float(N.Decoder.splitNorm, [W])
+    linear(N.Decoder.splitProj, pv, W, bias: false)
 
     // VAE decoder.
     let L = c.decoder.latentChannels
     let rev = Array(c.vae.blockOutChannels.reversed())
     if let top = rev.first, let bottom = c.vae.blockOutChannels.first {
-        weight("vae.post_quant_conv.weight", [L, L, 1, 1]); float("vae.post_quant_conv.bias", [L])
-        weight("vae.decoder.conv_in.weight", [top, L, 3, 3], .convToOHWI); float("vae.decoder.conv_in.bias", [top])
-        func resnet(_ k: String, _ cin: Int, _ cout: Int) {
-            norm(k + ".norm1", cin)
-            weight(k + ".conv1.weight", [cout, cin, 3, 3], .convToOHWI); float(k + ".conv1.bias", [cout])
-            norm(k + ".norm2", cout)
-            weight(k + ".conv2.weight", [cout, cout, 3, 3], .convToOHWI); float(k + ".conv2.bias", [cout])
-            if cin != cout { weight(k + ".conv_shortcut.weight", [cout, cin, 1, 1]); float(k + ".conv_shortcut.bias", [cout]) }
+        weight(N.VAE.postQuantConv.weight, [L, L, 1, 1]); float(N.VAE.postQuantConv.bias, [L])
+        weight(N.VAE.convIn.weight, [top, L, 3, 3], .convToOHWI); float(N.VAE.convIn.bias, [top])
+        func resnet(_ k: TensorNames.VAE.Resnet, _ cin: Int, _ cout: Int) {
+            norm(k.norm1, cin)
+            weight(k.conv1.weight, [cout, cin, 3, 3], .convToOHWI); float(k.conv1.bias, [cout])
+            norm(k.norm2, cout)
+            weight(k.conv2.weight, [cout, cout, 3, 3], .convToOHWI); float(k.conv2.bias, [cout])
+            if cin != cout { weight(k.convShortcut.weight, [cout, cin, 1, 1]); float(k.convShortcut.bias, [cout]) }
         }
-        resnet("vae.decoder.mid_block.resnets.0", top, top)
-        let a = "vae.decoder.mid_block.attentions.0."
-        norm(a + "group_norm", top)
-        for n in ["to_q", "to_k", "to_v", "to_out.0"] { linear(a + n, top, top, bias: true) }
-        resnet("vae.decoder.mid_block.resnets.1", top, top)
+        resnet(N.VAE.midResnet(0), top, top)
+        let a = N.VAE.midAttention
+        norm(a.groupNorm, top)
+        for n in [a.toQ, a.toK, a.toV, a.toOut] { linear(n, top, top, bias: true) }
+        resnet(N.VAE.midResnet(1), top, top)
         var cin = top
         for (b, cout) in rev.enumerated() {
+            let block = N.VAE.upBlock(b)
             for r in 0 ... c.vae.layersPerBlock {
-                resnet("vae.decoder.up_blocks.\(b).resnets.\(r)", r == 0 ? cin : cout, cout)
+                resnet(block.resnet(r), r == 0 ? cin : cout, cout)
             }
             if b < rev.count - 1 {
-                weight("vae.decoder.up_blocks.\(b).upsamplers.0.conv.weight", [cout, cout, 3, 3], .convToOHWI)
-                float("vae.decoder.up_blocks.\(b).upsamplers.0.conv.bias", [cout])
+                weight(block.upsampler.weight, [cout, cout, 3, 3], .convToOHWI)
+                float(block.upsampler.bias, [cout])
             }
             cin = cout
         }
-        norm("vae.decoder.conv_norm_out", bottom)
-        weight("vae.decoder.conv_out.weight", [3, bottom, 3, 3], .convToOHWI); float("vae.decoder.conv_out.bias", [3])
+        norm(N.VAE.convNormOut, bottom)
+        weight(N.VAE.convOut.weight, [3, bottom, 3, 3], .convToOHWI); float(N.VAE.convOut.bias, [3])
     }
 
     // Generator.
     let G = c.generator.channels, D = c.generator.dim, e3 = 3 * c.generator.expansionToken, dh = D * c.generator.expansionChannel
-    float("gen.pos_embed", [1, 1, G], [G])
-    linear("gen.t_embedder.mlp.0", G, 256, bias: true)
-    linear("gen.t_embedder.mlp.2", G, G, bias: true)
-    float("gen.label_embedder.embedding_table.weight", [c.generator.numClasses + 1, G])
-    linear("gen.mixer.0", D, G, bias: true)
+    float(N.Generator.posEmbed, [1, 1, G], [G])
+    linear(N.Generator.timeFc1, G, 256, bias: true)
+    linear(N.Generator.timeFc2, G, G, bias: true)
+    float(N.Generator.labelTable, [c.generator.numClasses + 1, G])
+    linear(N.Generator.inProj, D, G, bias: true)
     for i in 1 ... max(c.generator.depth, 1) where c.generator.depth > 0 {
-        let k = "gen.mixer.\(i)."
-        norm(k + "0.norm", D)
-        weight(k + "0.fn.0.weight", [e3, 3, 1]); float(k + "0.fn.0.bias", [e3])
-        weight(k + "0.fn.3.weight", [3, e3, 1]); float(k + "0.fn.3.bias", [3])
-        norm(k + "1.norm", D)
-        linear(k + "1.fn.0", dh, D, bias: true)
-        linear(k + "1.fn.3", D, dh, bias: true)
+        let k = N.Generator.layer(i)
+        norm(k.tokenNorm, D)
+        weight(k.tokenFc1.weight, [e3, 3, 1]); float(k.tokenFc1.bias, [e3])
+        weight(k.tokenFc2.weight, [3, e3, 1]); float(k.tokenFc2.bias, [3])
+        norm(k.channelNorm, D)
+        linear(k.channelFc1, dh, D, bias: true)
+        linear(k.channelFc2, D, dh, bias: true)
     }
-    norm("gen.mixer.\(c.generator.depth + 1)", D)
-    linear("gen.mixer.\(c.generator.depth + 2)", G, D, bias: true)
+    norm(N.Generator.outNorm(depth: c.generator.depth), D)
+    linear(N.Generator.outProj(depth: c.generator.depth), G, D, bias: true)
     return out
 }
 

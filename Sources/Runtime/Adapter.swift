@@ -5,7 +5,7 @@ import Quant
 
 /// The ResidualProjection of the adapter, evaluated on the token row only:
 /// `u = t·scale_factor + temp_pos_embed`, `c = LN(fc(u)) + pad(u)` (pad: zeros from C up to W).
-/// Weights under `adapter.`.
+/// Weights named by `TensorNames.Adapter`.
 final class Adapter {
     let tokenWidth: Int                            // C
     let width: Int                                 // W (decoder width)
@@ -28,10 +28,11 @@ final class Adapter {
         lnEps = config.adapter.lnEps
         self.mode = mode
         self.ctx = ctx
-        tempPos = try loader.floats("adapter.temp_pos_embed", [tokenWidth])
-        fc = try loader.linear("adapter.backbone.fc", [width, tokenWidth], bias: true)
-        lnW = try loader.floats("adapter.backbone.ln.weight", [width])
-        lnB = try loader.floats("adapter.backbone.ln.bias", [width])
+        typealias N = TensorNames.Adapter
+        tempPos = try loader.floats(N.tempPosEmbed, [tokenWidth])
+        fc = try loader.linear(N.fc, [width, tokenWidth], bias: true)
+        lnW = try loader.floats(N.ln.weight, [width])
+        lnB = try loader.floats(N.ln.bias, [width])
         u = FloatBuffer(tokenWidth)
         y = FloatBuffer(width)
     }

@@ -3,7 +3,7 @@ import Foundation
 import Kernels
 import Quant
 
-/// The flow-matching transformer of the decoder. Weights under `dec.backbone.`.
+/// The flow-matching transformer of the decoder. Weights named by `TensorNames.Decoder` (under `dec.backbone.`).
 ///
 /// Sequence: row 0 is the conditioning token c (position (0, 0)), rows 1…N the latent's p×p
 /// patches row by row (position = mean of the patch's cells on the [-1, 1] canvas).
@@ -49,10 +49,11 @@ final class DecoderTransformer {
         self.mode = mode
         self.ctx = ctx
         let w = d.width, m = config.mapping.width, pv = d.patchValues, fr = d.ropeFreqs, t = d.tokens
-        preProj = try loader.linear("dec.backbone.mid_merge.pre_proj.proj", [w, pv], bias: false)
-        mergeProj = try loader.linear("dec.backbone.mid_merge.proj", [w, w], bias: false)
-        splitNorm = try loader.floats("dec.backbone.mid_split.post_proj.norm.scale", [w])
-        splitProj = try loader.linear("dec.backbone.mid_split.post_proj.proj", [pv, w], bias: false)
+        typealias N = TensorNames.Decoder
+        preProj = try loader.linear(N.preProj, [w, pv], bias: false)
+        mergeProj = try loader.linear(N.mergeProj, [w, w], bias: false)
+        splitNorm = try loader.floats(N.splitNorm, [w])
+        splitProj = try loader.linear(N.splitProj, [pv, w], bias: false)
 
         // Token positions (y, x) on the [-1, 1] canvas: cell i of L sits at −1 + (2i+1)/L; a patch
         // at the mean of its cells = −1 + p(2·pi + 1)/L. Row 0 (the condition) sits at (0, 0).
@@ -69,9 +70,9 @@ final class DecoderTransformer {
         var lastFreqs: [Float] = []
         var built: [Layer] = []
         for i in 0 ..< d.depth {
-            let b = "dec.backbone.mid_level.\(i)."
+            let b = N.layer(i)
             // θ[row, h] = [y·F[0,h,0..<fr] | x·F[1,h,0..<fr]]; cos/sin tables [T, heads, 2fr] + [same].
-            let freqsPtr = try loader.floats(b + "self_attn.pos_emb.freqs", [2, d.heads, fr])
+            let freqsPtr = try loader.floats(b.ropeFreqs, [2, d.heads, fr])
             let freqs = Array(UnsafeBufferPointer(start: freqsPtr, count: 2 * d.heads * fr))
             if freqs != lastFreqs {
                 let a = 2 * fr
@@ -93,13 +94,13 @@ final class DecoderTransformer {
                 lastFreqs = freqs
             }
             let table = tables[tables.count - 1]
-            built.append(Layer(attnNorm: try loader.linear(b + "self_attn.norm.linear", [w, m], bias: false),
-                               qkv: try loader.linear(b + "self_attn.qkv_proj", [3 * w, w], bias: false),
-                               headScale: try loader.floats(b + "self_attn.scale", [d.heads]),
-                               outProj: try loader.linear(b + "self_attn.out_proj", [w, w], bias: false),
-                               ffNorm: try loader.linear(b + "ff.norm.linear", [w, m], bias: false),
-                               up: try loader.linear(b + "ff.up_proj", [2 * d.ffHidden, w], bias: false),
-                               down: try loader.linear(b + "ff.down_proj", [w, d.ffHidden], bias: false),
+            built.append(Layer(attnNorm: try loader.linear(b.attnNorm, [w, m], bias: false),
+                               qkv: try loader.linear(b.qkv, [3 * w, w], bias: false),
+                               headScale: try loader.floats(b.headScale, [d.heads]),
+                               outProj: try loader.linear(b.outProj, [w, w], bias: false),
+                               ffNorm: try loader.linear(b.ffNorm, [w, m], bias: false),
+                               up: try loader.linear(b.up, [2 * d.ffHidden, w], bias: false),
+                               down: try loader.linear(b.down, [w, d.ffHidden], bias: false),
                                ropeCos: UnsafePointer(table.p), ropeSin: UnsafePointer(table.p + t * d.heads * 2 * fr)))
         }
         layers = built

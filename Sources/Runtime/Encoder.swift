@@ -6,7 +6,7 @@ import Quant
 /// Called with intermediate tensors by name (for `reptok trace`); nil in normal use.
 public typealias TapHandler = (_ name: String, _ values: [Float]) -> Void
 
-/// DINOv2 ViT with register tokens. Weights under `enc.` (docs/gguf-format.md).
+/// DINOv2 ViT with register tokens. Weights named by `TensorNames.Encoder` (docs/gguf-format.md).
 final class Encoder {
     /// One pre-norm transformer block with LayerScale.
     struct Block {
@@ -47,23 +47,24 @@ final class Encoder {
         self.mode = mode
         self.ctx = ctx
         let c = e.width, p = e.patchSize, g = e.grid, h = e.mlpHidden
-        patchEmbed = try loader.linear("enc.patch_embed.proj", [c, 3 * p * p], bias: true)
-        clsToken = try loader.floats("enc.cls_token", [c])
-        registers = e.registers > 0 ? try loader.floats("enc.register_tokens", [e.registers, c]) : clsToken
-        posEmbed = try loader.floats("enc.pos_embed", [1 + g * g, c])
+        typealias N = TensorNames.Encoder
+        patchEmbed = try loader.linear(N.patchEmbed, [c, 3 * p * p], bias: true)
+        clsToken = try loader.floats(N.clsToken, [c])
+        registers = e.registers > 0 ? try loader.floats(N.registerTokens, [e.registers, c]) : clsToken
+        posEmbed = try loader.floats(N.posEmbed, [1 + g * g, c])
         blocks = try (0 ..< e.depth).map { i in
-            let b = "enc.blocks.\(i)."
-            return Block(norm1W: try loader.floats(b + "norm1.weight", [c]), norm1B: try loader.floats(b + "norm1.bias", [c]),
-                         qkv: try loader.linear(b + "attn.qkv", [3 * c, c], bias: true),
-                         proj: try loader.linear(b + "attn.proj", [c, c], bias: true),
-                         ls1: try loader.floats(b + "ls1.gamma", [c]),
-                         norm2W: try loader.floats(b + "norm2.weight", [c]), norm2B: try loader.floats(b + "norm2.bias", [c]),
-                         fc1: try loader.linear(b + "mlp.fc1", [h, c], bias: true),
-                         fc2: try loader.linear(b + "mlp.fc2", [c, h], bias: true),
-                         ls2: try loader.floats(b + "ls2.gamma", [c]))
+            let b = N.block(i)
+            return Block(norm1W: try loader.floats(b.norm1.weight, [c]), norm1B: try loader.floats(b.norm1.bias, [c]),
+                         qkv: try loader.linear(b.qkv, [3 * c, c], bias: true),
+                         proj: try loader.linear(b.proj, [c, c], bias: true),
+                         ls1: try loader.floats(b.ls1, [c]),
+                         norm2W: try loader.floats(b.norm2.weight, [c]), norm2B: try loader.floats(b.norm2.bias, [c]),
+                         fc1: try loader.linear(b.fc1, [h, c], bias: true),
+                         fc2: try loader.linear(b.fc2, [c, h], bias: true),
+                         ls2: try loader.floats(b.ls2, [c]))
         }
-        normW = try loader.floats("enc.norm.weight", [c])
-        normB = try loader.floats("enc.norm.bias", [c])
+        normW = try loader.floats(N.norm.weight, [c])
+        normB = try loader.floats(N.norm.bias, [c])
 
         let t = e.tokens
         patches = FloatBuffer(g * g * 3 * p * p)

@@ -4,7 +4,7 @@ import Kernels
 import Quant
 
 /// `MLPMixer1D` with one token: the sequence is three rows `[x + pos, label embedding, time
-/// embedding]`. Weights under `gen.` (EMA copy, chosen by the converter).
+/// embedding]`. Weights named by `TensorNames.Generator` (EMA copy, chosen by the converter).
 ///
 /// A call evaluates one or two samples at once: the guided velocity runs the conditional and the
 /// unconditional pass as one batch of two, so every weight is read once per step.
@@ -61,27 +61,28 @@ final class Generator {
         let b = Generator.maxBatch, r = Generator.rows
         let tIn = Generator.timeFeatures(in: loader.file)
         guard tIn >= 2, tIn % 2 == 0 else {
-            throw RuntimeError.tensorShape(path: loader.file.path, name: "gen.t_embedder.mlp.0.weight", expected: [c, 256], actual: [c, tIn])
+            throw RuntimeError.tensorShape(path: loader.file.path, name: TensorNames.Generator.timeFc1.weight, expected: [c, 256], actual: [c, tIn])
         }
         timeHalf = tIn / 2
 
-        posEmbed = try loader.floats("gen.pos_embed", [c])
-        labelTable = try loader.floats("gen.label_embedder.embedding_table.weight", [k + 1, c])
-        timeFc1 = try loader.linear("gen.t_embedder.mlp.0", [c, tIn], bias: true)
-        timeFc2 = try loader.linear("gen.t_embedder.mlp.2", [c, c], bias: true)
-        inProj = try loader.linear("gen.mixer.0", [d, c], bias: true)
+        typealias N = TensorNames.Generator
+        posEmbed = try loader.floats(N.posEmbed, [c])
+        labelTable = try loader.floats(N.labelTable, [k + 1, c])
+        timeFc1 = try loader.linear(N.timeFc1, [c, tIn], bias: true)
+        timeFc2 = try loader.linear(N.timeFc2, [c, c], bias: true)
+        inProj = try loader.linear(N.inProj, [d, c], bias: true)
         layers = try (1 ... g.depth).map { i in
-            let p = "gen.mixer.\(i)."
-            return Layer(tokenNormW: try loader.floats(p + "0.norm.weight", [d]), tokenNormB: try loader.floats(p + "0.norm.bias", [d]),
-                         tokenFc1: try loader.linear(p + "0.fn.0", [e3, r], bias: true),
-                         tokenFc2: try loader.linear(p + "0.fn.3", [r, e3], bias: true),
-                         channelNormW: try loader.floats(p + "1.norm.weight", [d]), channelNormB: try loader.floats(p + "1.norm.bias", [d]),
-                         channelFc1: try loader.linear(p + "1.fn.0", [dh, d], bias: true),
-                         channelFc2: try loader.linear(p + "1.fn.3", [d, dh], bias: true))
+            let p = N.layer(i)
+            return Layer(tokenNormW: try loader.floats(p.tokenNorm.weight, [d]), tokenNormB: try loader.floats(p.tokenNorm.bias, [d]),
+                         tokenFc1: try loader.linear(p.tokenFc1, [e3, r], bias: true),
+                         tokenFc2: try loader.linear(p.tokenFc2, [r, e3], bias: true),
+                         channelNormW: try loader.floats(p.channelNorm.weight, [d]), channelNormB: try loader.floats(p.channelNorm.bias, [d]),
+                         channelFc1: try loader.linear(p.channelFc1, [dh, d], bias: true),
+                         channelFc2: try loader.linear(p.channelFc2, [d, dh], bias: true))
         }
-        outNormW = try loader.floats("gen.mixer.\(g.depth + 1).weight", [d])
-        outNormB = try loader.floats("gen.mixer.\(g.depth + 1).bias", [d])
-        outProj = try loader.linear("gen.mixer.\(g.depth + 2)", [c, d], bias: true)
+        outNormW = try loader.floats(N.outNorm(depth: g.depth).weight, [d])
+        outNormB = try loader.floats(N.outNorm(depth: g.depth).bias, [d])
+        outProj = try loader.linear(N.outProj(depth: g.depth), [c, d], bias: true)
 
         timeFeatures = FloatBuffer(tIn)
         timeHidden = FloatBuffer(c)
@@ -99,7 +100,7 @@ final class Generator {
     /// The time embedding's input width: the last dimension of `gen.t_embedder.mlp.0.weight` in the
     /// file (256 in DiT-style embedders; 256 also when the tensor is absent, which the loader reports).
     static func timeFeatures(in file: GGUFFile) -> Int {
-        file.tensorInfos["gen.t_embedder.mlp.0.weight"]?.shape.last ?? 256
+        file.tensorInfos[TensorNames.Generator.timeFc1.weight]?.shape.last ?? 256
     }
 
     /// Velocity at token `x` [C], time t ∈ [0, 1], for class `label` (0 ..< K, or K for the

@@ -4,7 +4,7 @@ import Kernels
 import Quant
 
 /// Fourier time embedding, `time_in_proj`, then the mapping network (RMSNorm + SwiGLU blocks).
-/// Weights under `dec.` (`time_emb`, `time_in_proj`, `mapping.*`).
+/// Weights named by `TensorNames.TimeConditioning` (under `dec.`: `time_emb`, `time_in_proj`, `mapping.*`).
 final class TimeConditioning {
     struct Block {
         let norm: UnsafePointer<Float>             // [M] RMSNorm scale
@@ -33,16 +33,17 @@ final class TimeConditioning {
         cfg = m
         self.mode = mode
         self.ctx = ctx
-        timeW = try loader.floats("dec.time_emb.weight", [m.timeFeatures])
-        inProj = try loader.linear("dec.time_in_proj", [m.width, 2 * m.timeFeatures], bias: false)
-        inNorm = try loader.floats("dec.mapping.in_norm.scale", [m.width])
+        typealias N = TensorNames.TimeConditioning
+        timeW = try loader.floats(N.timeEmb, [m.timeFeatures])
+        inProj = try loader.linear(N.timeInProj, [m.width, 2 * m.timeFeatures], bias: false)
+        inNorm = try loader.floats(N.inNorm, [m.width])
         blocks = try (0 ..< m.depth).map { i in
-            let b = "dec.mapping.blocks.\(i)."
-            return Block(norm: try loader.floats(b + "norm.scale", [m.width]),
-                         up: try loader.linear(b + "up_proj", [2 * m.hidden, m.width], bias: false),
-                         down: try loader.linear(b + "down_proj", [m.width, m.hidden], bias: false))
+            let b = N.block(i)
+            return Block(norm: try loader.floats(b.norm, [m.width]),
+                         up: try loader.linear(b.up, [2 * m.hidden, m.width], bias: false),
+                         down: try loader.linear(b.down, [m.width, m.hidden], bias: false))
         }
-        outNorm = try loader.floats("dec.mapping.out_norm.scale", [m.width])
+        outNorm = try loader.floats(N.outNorm, [m.width])
         e = FloatBuffer(2 * m.timeFeatures)
         h = FloatBuffer(m.width)
         n = FloatBuffer(m.width)

@@ -3,7 +3,7 @@ import Foundation
 import Kernels
 import Quant
 
-/// diffusers `AutoencoderKL` decoder. Weights under `vae.`; 3×3 conv weights are `[O, 3, 3, I]`
+/// diffusers `AutoencoderKL` decoder. Weights named by `TensorNames.VAE`; 3×3 conv weights are `[O, 3, 3, I]`
 /// (input channel fastest, matching NHWC activations), 1×1 convs `[O, I]`.
 final class VAEDecoder {
     /// GroupNorm affine parameters.
@@ -62,26 +62,27 @@ final class VAEDecoder {
         let chans = Array(v.blockOutChannels.reversed())          // up-block output channels
         let c0 = chans[0]
 
-        func norm(_ prefix: String, _ c: Int) throws -> Norm {
-            Norm(weight: try loader.floats(prefix + ".weight", [c]), bias: try loader.floats(prefix + ".bias", [c]))
+        typealias N = TensorNames.VAE
+        func norm(_ names: TensorNames.Layer, _ c: Int) throws -> Norm {
+            Norm(weight: try loader.floats(names.weight, [c]), bias: try loader.floats(names.bias, [c]))
         }
-        func resnet(_ prefix: String, _ cin: Int, _ cout: Int) throws -> Resnet {
+        func resnet(_ names: N.Resnet, _ cin: Int, _ cout: Int) throws -> Resnet {
             Resnet(cin: cin, cout: cout,
-                   norm1: try norm(prefix + ".norm1", cin), conv1: try loader.linear(prefix + ".conv1", [cout, 3, 3, cin], bias: true),
-                   norm2: try norm(prefix + ".norm2", cout), conv2: try loader.linear(prefix + ".conv2", [cout, 3, 3, cout], bias: true),
-                   shortcut: cin != cout ? try loader.linear(prefix + ".conv_shortcut", [cout, cin], bias: true) : nil)
+                   norm1: try norm(names.norm1, cin), conv1: try loader.linear(names.conv1, [cout, 3, 3, cin], bias: true),
+                   norm2: try norm(names.norm2, cout), conv2: try loader.linear(names.conv2, [cout, 3, 3, cout], bias: true),
+                   shortcut: cin != cout ? try loader.linear(names.convShortcut, [cout, cin], bias: true) : nil)
         }
 
-        postQuant = try loader.linear("vae.post_quant_conv", [cl, cl], bias: true)
-        convIn = try loader.linear("vae.decoder.conv_in", [c0, 3, 3, cl], bias: true)
-        mid1 = try resnet("vae.decoder.mid_block.resnets.0", c0, c0)
-        let a = "vae.decoder.mid_block.attentions.0."
-        midAttn = Attention(norm: try norm(a + "group_norm", c0),
-                            q: try loader.linear(a + "to_q", [c0, c0], bias: true),
-                            k: try loader.linear(a + "to_k", [c0, c0], bias: true),
-                            v: try loader.linear(a + "to_v", [c0, c0], bias: true),
-                            o: try loader.linear(a + "to_out.0", [c0, c0], bias: true))
-        mid2 = try resnet("vae.decoder.mid_block.resnets.1", c0, c0)
+        postQuant = try loader.linear(N.postQuantConv, [cl, cl], bias: true)
+        convIn = try loader.linear(N.convIn, [c0, 3, 3, cl], bias: true)
+        mid1 = try resnet(N.midResnet(0), c0, c0)
+        let a = N.midAttention
+        midAttn = Attention(norm: try norm(a.groupNorm, c0),
+                            q: try loader.linear(a.toQ, [c0, c0], bias: true),
+                            k: try loader.linear(a.toK, [c0, c0], bias: true),
+                            v: try loader.linear(a.toV, [c0, c0], bias: true),
+                            o: try loader.linear(a.toOut, [c0, c0], bias: true))
+        mid2 = try resnet(N.midResnet(1), c0, c0)
 
         var blocks: [UpBlock] = []
         var cin = c0
@@ -90,12 +91,12 @@ final class VAEDecoder {
         for (b, cout) in chans.enumerated() {
             var resnets: [Resnet] = []
             for r in 0 ..< v.layersPerBlock + 1 {
-                resnets.append(try resnet("vae.decoder.up_blocks.\(b).resnets.\(r)", r == 0 ? cin : cout, cout))
+                resnets.append(try resnet(N.upBlock(b).resnet(r), r == 0 ? cin : cout, cout))
             }
             largest = max(largest, side * max(cin, cout))
             var up: Linear? = nil
             if b < chans.count - 1 {
-                up = try loader.linear("vae.decoder.up_blocks.\(b).upsamplers.0.conv", [cout, 3, 3, cout], bias: true)
+                up = try loader.linear(N.upBlock(b).upsampler, [cout, 3, 3, cout], bias: true)
                 side *= 4
                 largest = max(largest, side * cout)
             }
@@ -103,8 +104,8 @@ final class VAEDecoder {
             cin = cout
         }
         upBlocks = blocks
-        normOut = try norm("vae.decoder.conv_norm_out", cin)
-        convOut = try loader.linear("vae.decoder.conv_out", [3, 3, 3, cin], bias: true)
+        normOut = try norm(N.convNormOut, cin)
+        convOut = try loader.linear(N.convOut, [3, 3, 3, cin], bias: true)
         maxActivation = max(largest, side * 3)
     }
 

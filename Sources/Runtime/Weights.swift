@@ -78,22 +78,22 @@ final class WeightLoader {
         return try floatData(t)
     }
 
-    /// The layer `prefix` with weight `prefix.weight` of `shape` ([out, ...] — all dims after the
-    /// first are flattened into k) and, when `bias` is true, `prefix.bias` [out].
-    /// int8 weights need `prefix.weight.scale` [out] (F32).
-    func linear(_ prefix: String, _ shape: [Int], bias: Bool) throws -> Linear {
+    /// The layer `names` with weight `names.weight` of `shape` ([out, ...] — all dims after the
+    /// first are flattened into k) and, when `bias` is true, `names.bias` [out].
+    /// int8 weights need `names.weightScale` [out] (F32).
+    func linear(_ names: TensorNames.Layer, _ shape: [Int], bias: Bool) throws -> Linear {
         let n = shape[0]
         let k = shape.dropFirst().reduce(1, *)
-        let t = try tensor(prefix + ".weight")
+        let t = try tensor(names.weight)
         try checkShape(t, shape)
         let weight: WeightMatrix
         if t.type == .i8 {
-            let scales = try floats(prefix + ".weight.scale", [n])
+            let scales = try floats(names.weightScale, [n])
             weight = WeightMatrix(i8: t.data.baseAddress!.assumingMemoryBound(to: Int8.self), scales: scales, n: n, k: k)
         } else {
             weight = WeightMatrix(f32: try floatData(t), n: n, k: k)
         }
-        let b = bias ? try floats(prefix + ".bias", [n]) : nil
+        let b = bias ? try floats(names.bias, [n]) : nil
         return Linear(weight: weight, bias: b)
     }
 

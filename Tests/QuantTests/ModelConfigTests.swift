@@ -71,13 +71,24 @@ final class ModelConfigTests: XCTestCase {
 
     /// The reader on the converter's file of the tiny fixture gives the fixture's sizes (model.yaml
     /// and the checkpoint's shapes, docs/model.md, 'Reference fixtures'), and writes back exactly the file's entries.
+    /// The conversion report gives every one of those entries a source (the normalization epsilons
+    /// theirs as release constants; latent_h and latent_w share one line).
     func testReadsTheConvertedFixture() throws {
         let dir = try TestSupport.makeTempDir("arch-fixture", removedAfter: self).path
-        _ = try convertCheckpoint(input: Repo.tinySafetensors, output: dir + "/t.gguf", options: ConvertOptions(configPath: Repo.tinyYAML))
+        let report = try convertCheckpoint(input: Repo.tinySafetensors, output: dir + "/t.gguf", options: ConvertOptions(configPath: Repo.tinyYAML))
         let f = try GGUFFile(path: dir + "/t.gguf")
         let a = try ModelConfig(metadata: f.metadata, path: dir + "/t.gguf")
         XCTAssertEqual(a, ModelPreset.tiny.architecture)
         for (k, v) in a.metadata() { XCTAssertEqual(f.metadata[k], v, k) }
+        let sources = Dictionary(report.configSources.map { ($0.key, $0.source) }, uniquingKeysWith: { first, _ in first })
+        for (k, _) in a.metadata() {
+            let line = k.hasPrefix("reptok.decoder.latent_") ? "reptok.decoder.latent_h/w" : k
+            XCTAssertNotNil(sources[line], "no source for \(k)")
+        }
+        for k in ["reptok.encoder.ln_eps", "reptok.adapter.ln_eps", "reptok.decoder.rms_eps", "reptok.decoder.qk_eps",
+                  "reptok.mapping.rms_eps", "reptok.vae.norm_eps", "reptok.generator.ln_eps"] {
+            XCTAssertEqual(sources[k], .releaseConstant, k)
+        }
     }
 
     /// Bad metadata: each error names the file and the key (or lists the contradictions).

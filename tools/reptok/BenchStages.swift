@@ -105,15 +105,13 @@ extension Component {
     func weightBytes(_ f: GGUFFile, _ c: ModelConfig) -> Double {
         let prefixes: [String]
         switch self {
-        case .encoder: prefixes = ["enc."]
-        case .decoder: prefixes = ["dec.", "adapter.backbone.", "adapter.temp_pos_embed"]
-        case .vae: prefixes = ["vae."]
-        case .generator: prefixes = ["gen."]
+        case .encoder, .vae, .generator: prefixes = [prefix]
+        case .decoder: prefixes = [Component.decoder.prefix, TensorNames.Adapter.backbone, TensorNames.Adapter.tempPosEmbed]
         case .adapter: prefixes = []   // counted in the decoder step
         }
         var total = 0.0
         for t in f.orderedTensorInfos where prefixes.contains(where: { t.name.hasPrefix($0) }) {
-            total += t.name == "gen.label_embedder.embedding_table.weight" ? Double(2 * c.generator.channels * 4) : Double(t.byteCount)
+            total += t.name == TensorNames.Generator.labelTable ? Double(2 * c.generator.channels * 4) : Double(t.byteCount)
         }
         return total
     }
