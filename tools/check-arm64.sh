@@ -263,12 +263,14 @@ arm_build_cross() {
     # aarch64 Swift modules (-sdk, -resource-dir). SwiftPM's --sdk reaches clang but not swiftc,
     # which needs it too (or Glibc is looked up in the amd64 headers: "missing required module
     # 'SwiftGlibc'"). lld (shipped with swiftlang) links. The binaries look for the Swift
-    # runtime where Debian's swiftlang installs it on the board.
+    # runtime where Debian's swiftlang installs it on the board. -enable-testing: the kernel tests
+    # reach internal functions (`@testable import Kernels`), as `swift test -c release` allows on
+    # the host; `swift build --build-tests -c release` does not turn testability on by itself.
     in_root "$CROSS_ROOT" env REPTOK_TARGET_CPU="$CPU" \
         PKG_CONFIG_SYSROOT_DIR="$SYSROOT" \
         PKG_CONFIG_LIBDIR="$SYSROOT/usr/lib/$TRIPLE_MULTIARCH/pkgconfig:$SYSROOT/usr/share/pkgconfig" \
         sh -c 'cd "$1" && shift && exec nice -n 10 swift build "$@"' sh "$REPO" \
-        -c release --scratch-path "$SCRATCH" --build-tests \
+        -c release --scratch-path "$SCRATCH" --build-tests -Xswiftc -enable-testing \
         --triple "$TRIPLE" --sdk "$SYSROOT" \
         -Xswiftc -sdk -Xswiftc "$SYSROOT" \
         -Xswiftc -resource-dir -Xswiftc "$SYSROOT$SWIFT_LIBDIR" \
@@ -283,7 +285,7 @@ TRIPLE_MULTIARCH=aarch64-linux-gnu
 arm_build_native() {
     in_root "$ARM_ROOT" env REPTOK_TARGET_CPU="$CPU" \
         sh -c 'cd "$1" && shift && exec nice -n 10 swift build "$@"' sh "$REPO" \
-        -c release --scratch-path "$SCRATCH" --build-tests
+        -c release --scratch-path "$SCRATCH" --build-tests -Xswiftc -enable-testing
     note "REPTOK_TARGET_CPU=$CPU, compiled under emulation"
 }
 
