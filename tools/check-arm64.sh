@@ -294,7 +294,9 @@ arm_build_native() {
 BUNDLE=$ARM_BIN/reptokPackageTests.xctest
 arm_tests() {   # arm_tests QEMU_CPU ISA|- [MODULE...]   (-: REPTOK_ISA unset; no module: every test)
     local qcpu=$1 isa=$2; shift 2
-    local list filter=() env=(QEMU_CPU="$qcpu")
+    # REPTOK_TEST_SLOWDOWN: the tests' wall-clock bounds (hostile inputs must fail fast) grow
+    # by this factor, since every emulated instruction costs 10-20 times more.
+    local list filter=() env=(QEMU_CPU="$qcpu" REPTOK_TEST_SLOWDOWN=20)
     [ "$isa" = - ] || env+=(REPTOK_ISA="$isa")
     if [ $# -gt 0 ]; then
         list=$(in_root "$ARM_ROOT" "$BUNDLE" --list-tests | sed -n 's,^\([A-Za-z0-9_]*\.[A-Za-z0-9_]*\)/.*,\1,p' | sort -u \

@@ -12,6 +12,15 @@ public enum TestSupport {
         .deletingLastPathComponent().deletingLastPathComponent()
 
     /// `relative` (e.g. "Tests/Fixtures/tiny") inside the repository.
+    /// Factor for the tests' wall-clock bounds (`REPTOK_TEST_SLOWDOWN`, default 1, at least 1).
+    /// The bounds catch runaway work (a reader that walks a hostile input quadratically takes
+    /// hours, not seconds); under instruction emulation every instruction costs 10–20× more, so
+    /// `tools/check-arm64.sh` sets 20 there. Nothing else reads it.
+    public static let slowdown: Double = {
+        guard let text = ProcessInfo.processInfo.environment["REPTOK_TEST_SLOWDOWN"], let v = Double(text), v.isFinite else { return 1 }
+        return max(v, 1)
+    }()
+
     public static func path(_ relative: String) -> String { repoRoot.appendingPathComponent(relative).path }
 
     /// A fresh empty folder under the system temporary folder, named after `name` (letters and digits).
