@@ -4,28 +4,14 @@ import Foundation
 import Support
 
 enum FileData {
-    /// Reads a whole file, refusing files above `maxBytes`.
+    /// Reads a whole file, refusing files above `maxBytes` (`FileRead.whole`); failures are
+    /// `ImageIOError.fileNotFound` / `.unreadable`.
     static func read(_ path: String, maxBytes: Int = 1 << 30) throws -> Data {
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
-            throw ImageIOError.fileNotFound(path: path)
-        }
-        guard !isDir.boolValue else { throw ImageIOError.unreadable(path: path, reason: "is a folder") }
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw ImageIOError.unreadable(path: path, reason: "permission denied")
-        }
-        defer { try? handle.close() }
-        do {
-            let size = try handle.seekToEnd()
-            guard size <= UInt64(maxBytes) else {
-                throw ImageIOError.unreadable(path: path, reason: "file is \(size) bytes, above the limit of \(maxBytes)")
+        do { return try FileRead.whole(path, maxBytes: maxBytes) } catch let e as FileReadError {
+            switch e {
+            case let .notFound(p): throw ImageIOError.fileNotFound(path: p)
+            case let .unreadable(p, reason): throw ImageIOError.unreadable(path: p, reason: reason)
             }
-            try handle.seek(toOffset: 0)
-            return try handle.readToEnd() ?? Data()
-        } catch let error as ImageIOError {
-            throw error
-        } catch {
-            throw ImageIOError.unreadable(path: path, reason: "\(error.localizedDescription)")
         }
     }
 

@@ -403,11 +403,15 @@ func resolveClassNames(_ path: String?, hyperParameters: ConfigValue?, numClasse
     var names: [String]
     var origin: String
     if let path {
-        // A class list is a few kilobytes; refuse anything absurd before reading it.
-        let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int
-        guard let size else { throw ConvertError.badClassNames(path: path, reason: "no such file") }
-        guard size <= 16 << 20 else { throw ConvertError.badClassNames(path: path, reason: "\(size) bytes (a class list is under 16 MB)") }
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw ConvertError.badClassNames(path: path, reason: "not UTF-8 text") }
+        // A class list is a few kilobytes; 16 MB refuses anything absurd before it is read.
+        let data: Data
+        do { data = try FileRead.whole(path, maxBytes: 16 << 20) } catch let e as FileReadError {
+            switch e {
+            case .notFound: throw ConvertError.badClassNames(path: path, reason: "no such file")
+            case let .unreadable(_, reason): throw ConvertError.badClassNames(path: path, reason: reason)
+            }
+        }
+        guard let text = String(data: data, encoding: .utf8) else { throw ConvertError.badClassNames(path: path, reason: "not UTF-8 text") }
         names = text.split(separator: "\n", omittingEmptySubsequences: false)
             .map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
             .filter { !$0.isEmpty && !$0.hasPrefix("#") }

@@ -128,6 +128,14 @@ public enum GGUFValue: Equatable, CustomStringConvertible, Sendable {
         return out
     }
 
+    /// A string array; `nil` when not an array or an element is not a string.
+    public var stringArray: [String]? {
+        guard case let .array(a) = self else { return nil }
+        var out: [String] = []
+        for v in a { guard let s = v.string else { return nil }; out.append(s) }
+        return out
+    }
+
     public var description: String {
         switch self {
         case let .uint8(v): return "\(v)"

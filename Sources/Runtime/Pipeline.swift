@@ -93,8 +93,7 @@ public final class Pipeline {
         }
         modelInfo = info
         if let value = file.metadata[classNamesKey] {
-            guard case let .array(items) = value, items.count == config.numClasses,
-                  let names = Optional(items.compactMap(\.string)), names.count == items.count else {
+            guard let names = value.stringArray, names.count == config.numClasses else {
                 throw RuntimeError.config(.badMetadata(path: modelPath, key: classNamesKey,
                                                reason: "expected \(config.numClasses) strings, found \(value)"))
             }
