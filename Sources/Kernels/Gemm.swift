@@ -21,9 +21,10 @@ enum Blocking {
     static let kcI8 = 768
     /// Columns per task (multiple of 32).
     static let nc = 64
-    /// Rows per task when m is large; m <= mcWhole keeps all rows in one task.
-    static let mc = 256
-    static let mcWhole = 512
+    /// Most rows per row block: the activation block a thread keeps in L2 while the weight
+    /// panels stream past, mcMax × kc (float: 288 × 192 × 4 B; int8: 288 × 768 B) ≈ 216 KB,
+    /// plus one 24 KB panel, within 256 KB.
+    static let mcMax = 288
     /// At most this many rows use the row form.
     static let smallM = 8
 }
@@ -204,62 +205,93 @@ func quantizeRowFast(_ x: UnsafePointer<Float>, k: Int, kq: Int, into q: UnsafeM
 
 // MARK: panel form
 
-/// C tile geometry of the panel form.
+/// C tile geometry of the panel form: row blocks of at most `Blocking.mcMax` rows (split
+/// evenly, so 257 rows stay one block and 1024 become four of 256) and tasks of
+/// `Blocking.nc` columns, numbered row-block-major.
 struct PanelTiling {
     let m: Int, n: Int, mc: Int, mBlocks: Int, nBlocks: Int
     init(m: Int, n: Int) {
         self.m = m; self.n = n
-        mc = m <= Blocking.mcWhole ? max(m, 1) : Blocking.mc
+        let blocks = max(1, (m + Blocking.mcMax - 1) / Blocking.mcMax)
+        mc = blocks == 1 ? max(m, 1) : ((m + blocks - 1) / blocks + 23) / 24 * 24
         mBlocks = (m + mc - 1) / mc
         nBlocks = (n + Blocking.nc - 1) / Blocking.nc
     }
     var tasks: Int { mBlocks * nBlocks }
+
+    /// The tasks `range` (one thread's share) as groups of one row block and a run of
+    /// consecutive column blocks: (rows, columns). A thread computes a group K block by K
+    /// block, so the activation block (≤ mcMax rows × one K block) is read from memory once
+    /// per K block and stays in L2 while every weight panel of the group streams past it.
+    func groups(_ range: Range<Int>, _ body: (Range<Int>, Range<Int>) -> Void) {
+        var t = range.lowerBound
+        while t < range.upperBound {
+            let mb = t / nBlocks, nb0 = t % nBlocks
+            let nb1 = min(nBlocks, nb0 + (range.upperBound - t))
+            body((mb * mc)..<min(m, (mb + 1) * mc), (nb0 * Blocking.nc)..<min(n, nb1 * Blocking.nc))
+            t += nb1 - nb0
+        }
+    }
+
+    /// Floats of the largest group tile a share of `range.count` tasks needs.
+    func tileFloats(tasks: Int) -> Int { mc * min(tasks, nBlocks) * Blocking.nc + 16 }
+}
+
+/// The largest task share `parallelForSlots(tasks)` gives one slot.
+@inline(__always)
+func largestShare(_ tasks: Int, _ ctx: ComputeContext) -> Int {
+    let parts = max(1, min(ctx.threads, tasks))
+    return (tasks + parts - 1) / parts
 }
 
 /// Float32 panel GEMM: raw[i, j] = Σ_p A[i, p] · W[j, p] (W as stored, int8 widened),
 /// then the epilogue into C.
+///
+/// Loop order per thread and group (rows R, columns J): for each K block, for each
+/// 32-column weight panel of J (packed once, 24 KB, L1-resident), for each strip of rows
+/// of R (read from L2: the block is R × kc floats ≤ 216 KB), the microkernel adds into
+/// the group's tile R × J. Each output is one FMA chain in K order whatever the grouping,
+/// so the bits do not depend on the thread count.
 func panelGemmF32<A: F32Rows>(m: Int, n: Int, ldw: Int, blocks: KBlocks, rows: A,
                               weights: WeightSource, epilogue: Epilogue,
                               c: UnsafeMutablePointer<Float>, ldc: Int, ctx: ComputeContext) {
     let tiling = PanelTiling(m: m, n: n)
     let maxKc = blocks.maxKc
     let kernels = ctx.kernels, strip = kernels.f32Strip
+    let tileFloats = tiling.tileFloats(tasks: largestShare(tiling.tasks, ctx))
     ctx.parallelForSlots(tiling.tasks) { tasks, slot in
-        let ncp = Blocking.nc
-        let panelFloats = ncp * maxKc, tileFloats = tiling.mc * ncp
+        let panelFloats = 32 * maxKc
         let raw = ctx.scratch[slot].buffer(bytes: (panelFloats + tileFloats) * 4 + 8 * 8 + 64)
         let panel = raw.bindMemory(to: Float.self, capacity: panelFloats + tileFloats)
         let tile = panel + panelFloats
         let ptrs = (raw + (panelFloats + tileFloats) * 4).bindMemory(to: UnsafePointer<Float>.self, capacity: 8)
-        for t in tasks {
-            let mb = t / tiling.nBlocks, nb = t % tiling.nBlocks
-            let m0 = mb * tiling.mc, m1 = min(m, m0 + tiling.mc)
-            let n0 = nb * ncp, n1 = min(n, n0 + ncp)
-            let panels = (n1 - n0 + 31) / 32
+        tiling.groups(tasks) { rowRange, cols in
+            let ldt = (cols.count + 31) / 32 * 32                  // tile row stride: whole 32-column panels
             for (bi, blk) in blocks.enumerated() {
-                // pack W[n0..<n1, k0..<k0+kc] into float panels
-                let src: WeightSource
-                switch weights {
-                case .f32(let p): src = .f32(p + n0 * ldw + blk.k0)
-                case .i8(let p): src = .i8(p + n0 * ldw + blk.k0)
-                }
-                packF32(src, ldw: ldw, nc: n1 - n0, kc: blk.kc, into: panel, with: kernels.pack)
-                // strips of the microkernel's height x every panel
-                var i = m0
-                while i < m1 {
-                    let r = min(strip, m1 - i)
-                    rows.strip(i, r, bi, ptrs)
-                    for jp in 0..<panels {
-                        kernels.f32Kernel(rows: r, nv: 2, kc: blk.kc, a: UnsafePointer(ptrs), aStep: 1,
-                                          b: panel + jp * blk.kc * 32, ldb: 32,
-                                          c: tile + (i - m0) * ncp + jp * 32, ldc: ncp, accumulate: bi > 0)
+                var j = cols.lowerBound
+                while j < cols.upperBound {
+                    // pack W[j..<j+32, k0..<k0+kc] into one float panel (zero past the last column)
+                    let src: WeightSource
+                    switch weights {
+                    case .f32(let p): src = .f32(p + j * ldw + blk.k0)
+                    case .i8(let p): src = .i8(p + j * ldw + blk.k0)
                     }
-                    i += r
+                    packF32(src, ldw: ldw, nc: min(32, cols.upperBound - j), kc: blk.kc, into: panel, with: kernels.pack)
+                    var i = rowRange.lowerBound
+                    while i < rowRange.upperBound {
+                        let r = min(strip, rowRange.upperBound - i)
+                        rows.strip(i, r, bi, ptrs)
+                        kernels.f32Kernel(rows: r, nv: 2, kc: blk.kc, a: UnsafePointer(ptrs), aStep: 1, b: panel, ldb: 32,
+                                          c: tile + (i - rowRange.lowerBound) * ldt + (j - cols.lowerBound), ldc: ldt,
+                                          accumulate: bi > 0)
+                        i += r
+                    }
+                    j += 32
                 }
             }
-            if blocks.isEmpty { for z in 0..<(tileFloats) { tile[z] = 0 } }
-            epilogue.apply(tile: tile, ldt: ncp, rows: m1 - m0, n0: n0, cols: n1 - n0,
-                           c: c + m0 * ldc, ldc: ldc)
+            if blocks.isEmpty { tile.initialize(repeating: 0, count: rowRange.count * ldt) }
+            epilogue.apply(tile: tile, ldt: ldt, rows: rowRange.count, n0: cols.lowerBound, cols: cols.count,
+                           c: c + rowRange.lowerBound * ldc, ldc: ldc)
         }
     }
 }
@@ -267,18 +299,18 @@ func panelGemmF32<A: F32Rows>(m: Int, n: Int, ldw: Int, blocks: KBlocks, rows: A
 /// Int8 panel GEMM: raw[i, j] = Σ_blocks scale_i,b · Σ_p q_a[i, p] · W[j, p] (exact Int32
 /// within a block), then the epilogue (which multiplies by the weight row scales). Every
 /// level computes the same block sums and the same float steps (`float(sum) · scale`, then
-/// `+ previous`), so the output is bit-identical across levels.
+/// `+ previous`), so the output is bit-identical across levels. Loop order as in
+/// `panelGemmF32` (the quantized block is R × kc bytes ≤ 216 KB).
 func panelGemmI8<A: I8Rows>(m: Int, n: Int, ldw: Int, blocks: KBlocks, rows: A,
                             weights: UnsafePointer<Int8>, epilogue: Epilogue,
                             c: UnsafeMutablePointer<Float>, ldc: Int, ctx: ComputeContext) {
     let tiling = PanelTiling(m: m, n: n)
     let maxKc = blocks.maxKc, maxKc4 = (maxKc + 3) / 4
     let scheme = ctx.kernels.i8, floatExact = scheme.isFloatExact
+    let tileFloats = tiling.tileFloats(tasks: largestShare(tiling.tasks, ctx))
     ctx.parallelForSlots(tiling.tasks) { tasks, slot in
-        let ncp = Blocking.nc
-        // integer panels [panels][kc4][32][4] bytes, or float panels [panels][kc][32]
-        let panelBytes = floatExact ? ncp * maxKc * 4 : ncp * maxKc4 * 4
-        let tileFloats = tiling.mc * ncp
+        // one integer panel [kc4][32][4] bytes, or one float panel [kc][32]
+        let panelBytes = floatExact ? 32 * maxKc * 4 : 32 * maxKc4 * 4
         // generic level only: the strip's activations as floats [8][kc4*4], one block tile [8][32]
         let stripFloats = floatExact ? 8 * maxKc4 * 4 + 8 * 32 : 0
         let raw = ctx.scratch[slot].buffer(bytes: panelBytes + (tileFloats + stripFloats) * 4 + 8 * (8 + 8 + 4 + 4) + 64)
@@ -289,69 +321,71 @@ func panelGemmI8<A: I8Rows>(m: Int, n: Int, ldw: Int, blocks: KBlocks, rows: A,
         let fptrs = (extra + 64).bindMemory(to: UnsafePointer<Float>.self, capacity: 8)
         let corr = (extra + 128).bindMemory(to: Int32.self, capacity: 8)
         let scale = (extra + 160).bindMemory(to: Float.self, capacity: 8)
-        for t in tasks {
-            let mb = t / tiling.nBlocks, nb = t % tiling.nBlocks
-            let m0 = mb * tiling.mc, m1 = min(m, m0 + tiling.mc)
-            let n0 = nb * ncp, n1 = min(n, n0 + ncp)
-            let panels = (n1 - n0 + 31) / 32
+        tiling.groups(tasks) { rowRange, cols in
+            let ldt = (cols.count + 31) / 32 * 32
             for (bi, blk) in blocks.enumerated() {
                 let kc4 = (blk.kc + 3) / 4
-                let wb = weights + n0 * ldw + blk.k0
-                switch scheme {
-                case .vnni: rtk_pack_vnni(wb, ldw, n1 - n0, blk.kc, raw.assumingMemoryBound(to: UInt8.self))
-                case .avx2, .neon: rtk_pack_i8_panels(wb, ldw, n1 - n0, blk.kc, raw.assumingMemoryBound(to: Int8.self))
-                case .avxvnni: rtk_pack_u8_panels(wb, ldw, n1 - n0, blk.kc, raw.assumingMemoryBound(to: UInt8.self))
-                case .floatExact:
-                    packF32(.i8(wb), ldw: ldw, nc: n1 - n0, kc: blk.kc, into: raw.assumingMemoryBound(to: Float.self),
-                            with: .swift)
-                }
-                var i = m0
-                while i < m1 {
-                    let r = min(8, m1 - i)
-                    rows.strip(i, r, bi, ptrs, corr, scale)
-                    let acc: Int32 = bi > 0 ? 1 : 0
-                    if floatExact {
-                        // the strip's int8 activations as floats (exact), once for all panels
-                        for z in 0..<r {
-                            let src = ptrs[z]!, dst = stripA + z * maxKc4 * 4
-                            var p = 0
-                            while p + 16 <= blk.kc {
-                                store16(vfloat(UnsafeRawPointer(src + p).loadUnaligned(as: SIMD16<Int8>.self)), dst + p)
-                                p += 16
-                            }
-                            while p < blk.kc { dst[p] = Float(src[p]); p += 1 }
-                            fptrs[z] = UnsafePointer(dst)
-                        }
+                var j = cols.lowerBound
+                while j < cols.upperBound {
+                    let wb = weights + j * ldw + blk.k0, nc = min(32, cols.upperBound - j)
+                    switch scheme {
+                    case .vnni: rtk_pack_vnni(wb, ldw, nc, blk.kc, raw.assumingMemoryBound(to: UInt8.self))
+                    case .avx2, .neon: rtk_pack_i8_panels(wb, ldw, nc, blk.kc, raw.assumingMemoryBound(to: Int8.self))
+                    case .avxvnni: rtk_pack_u8_panels(wb, ldw, nc, blk.kc, raw.assumingMemoryBound(to: UInt8.self))
+                    case .floatExact:
+                        packF32(.i8(wb), ldw: ldw, nc: nc, kc: blk.kc, into: raw.assumingMemoryBound(to: Float.self),
+                                with: .swift)
                     }
-                    for jp in 0..<panels {
-                        let cc = tile + (i - m0) * ncp + jp * 32
+                    var i = rowRange.lowerBound
+                    while i < rowRange.upperBound {
+                        let r = min(8, rowRange.upperBound - i)
+                        rows.strip(i, r, bi, ptrs, corr, scale)
+                        let cc = tile + (i - rowRange.lowerBound) * ldt + (j - cols.lowerBound)
+                        let acc: Int32 = bi > 0 ? 1 : 0
                         switch scheme {
                         case .vnni:
-                            rtk_vnni_kernel(r, kc4, ptrs, raw.assumingMemoryBound(to: UInt8.self) + jp * kc4 * 128,
-                                            corr, scale, cc, ncp, acc)
+                            rtk_vnni_kernel(r, kc4, ptrs, raw.assumingMemoryBound(to: UInt8.self), corr, scale, cc, ldt, acc)
                         case .avxvnni(let evex):
-                            rtk_avxvnni_i8_kernel(evex ? 1 : 0, r, kc4, ptrs, raw.assumingMemoryBound(to: UInt8.self) + jp * kc4 * 128,
-                                                  corr, scale, cc, ncp, acc)
+                            rtk_avxvnni_i8_kernel(evex ? 1 : 0, r, kc4, ptrs, raw.assumingMemoryBound(to: UInt8.self),
+                                                  corr, scale, cc, ldt, acc)
                         case .avx2:
-                            rtk_avx2_i8_kernel(r, kc4, ptrs, raw.assumingMemoryBound(to: Int8.self) + jp * kc4 * 128,
-                                               scale, cc, ncp, acc)
+                            rtk_avx2_i8_kernel(r, kc4, ptrs, raw.assumingMemoryBound(to: Int8.self), scale, cc, ldt, acc)
                         case .neon(let dot):
-                            rtk_neon_i8_kernel(dot ? 1 : 0, r, kc4, ptrs,
-                                               raw.assumingMemoryBound(to: Int8.self) + jp * kc4 * 128,
-                                               scale, cc, ncp, acc)
+                            rtk_neon_i8_kernel(dot ? 1 : 0, r, kc4, ptrs, raw.assumingMemoryBound(to: Int8.self),
+                                               scale, cc, ldt, acc)
                         case .floatExact:
+                            widenStrip(rows: r, kc: blk.kc, ptrs: ptrs, into: stripA, stride: maxKc4 * 4, fptrs: fptrs)
                             floatExactBlock(rows: r, kc: blk.kc, a: UnsafePointer(fptrs),
-                                            panel: raw.assumingMemoryBound(to: Float.self) + jp * blk.kc * 32,
-                                            scale: scale, blockTile: blockTile, c: cc, ldc: ncp, accumulate: bi > 0)
+                                            panel: raw.assumingMemoryBound(to: Float.self),
+                                            scale: scale, blockTile: blockTile, c: cc, ldc: ldt, accumulate: bi > 0)
                         }
+                        i += r
                     }
-                    i += r
+                    j += 32
                 }
             }
-            if blocks.isEmpty { for z in 0..<(tileFloats) { tile[z] = 0 } }
-            epilogue.apply(tile: tile, ldt: ncp, rows: m1 - m0, n0: n0, cols: n1 - n0,
-                           c: c + m0 * ldc, ldc: ldc)
+            if blocks.isEmpty { tile.initialize(repeating: 0, count: rowRange.count * ldt) }
+            epilogue.apply(tile: tile, ldt: ldt, rows: rowRange.count, n0: cols.lowerBound, cols: cols.count,
+                           c: c + rowRange.lowerBound * ldc, ldc: ldc)
         }
+    }
+}
+
+/// The generic level's strip of int8 activations as floats (exact): rows r < 8 of kc
+/// values each, into dst rows of `stride` floats; fptrs[r] points at each.
+@inline(__always)
+func widenStrip(rows: Int, kc: Int, ptrs: UnsafePointer<UnsafePointer<Int8>?>, into dst: UnsafeMutablePointer<Float>,
+                stride: Int, fptrs: UnsafeMutablePointer<UnsafePointer<Float>>) {
+    for z in 0..<rows {
+        guard let src = ptrs[z] else { continue }
+        let d = dst + z * stride
+        var p = 0
+        while p + 16 <= kc {
+            store16(vfloat(UnsafeRawPointer(src + p).loadUnaligned(as: SIMD16<Int8>.self)), d + p)
+            p += 16
+        }
+        while p < kc { d[p] = Float(src[p]); p += 1 }
+        fptrs[z] = UnsafePointer(d)
     }
 }
 

@@ -32,8 +32,8 @@ final class AttentionTests: XCTestCase {
 
     func testSizes() {
         for ctx in levelContexts() {
-            for s in kernelTestSizes {
-                check(tokens: s, heads: 2, d: 24, ctx: ctx)       // token counts around the 32-query and 64-key blocks
+            for s in kernelTestSizes + [128, 129] {
+                check(tokens: s, heads: 2, d: 24, ctx: ctx)       // token counts around the 32-query and 128-key blocks
                 check(tokens: 33, heads: 1, d: s, ctx: ctx)       // head sizes around the 8-row and 16-lane blocks
             }
         }
