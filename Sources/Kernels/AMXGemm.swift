@@ -37,55 +37,76 @@ extension KernelSet.Tiles {
 
 /// Per-thread buffers of the AMX driver, carved from one scratch allocation.
 private struct AMXScratch {
-    let bpack: UnsafeMutablePointer<Int8>        // [chunks][16 groups][16 rows][4]
+    let bpack: UnsafeMutablePointer<Int8>        // [packs][chunks][16 groups][16 rows][4]
+    let scales: UnsafeMutablePointer<Float>      // [packs][16]
     let wpad: UnsafeMutablePointer<Int8>         // [16][64]
     let ctmp: UnsafeMutablePointer<Int32>        // [4][16][16]
     let sums: UnsafeMutablePointer<Int32>        // [16][64]
     let tile: UnsafeMutablePointer<Float>        // [tileRows][64]
     let ptrs: UnsafeMutablePointer<UnsafePointer<Int8>?>   // [16]
     let corr: UnsafeMutablePointer<Int32>        // [16]
-    let scale: UnsafeMutablePointer<Float>       // [16]
 
-    init(_ arena: ScratchArena, chunks: Int, tileRows: Int) {
-        let bBytes = max(chunks, 1) * 1024, tileFloats = tileRows * Blocking.nc
-        let raw = arena.buffer(bytes: bBytes + 1024 + 1024 * 4 + 16 * 64 * 4 + tileFloats * 4 + 16 * 8 + 16 * 4 + 16 * 4 + 64)
+    /// `packs` packed B strips of `chunks` 64-byte k chunks each.
+    init(_ arena: ScratchArena, packs: Int, chunks: Int, tileRows: Int) {
+        let bBytes = max(packs * chunks, 1) * 1024, sBytes = max(packs, 1) * 64, tileFloats = tileRows * Blocking.nc
+        let raw = arena.buffer(bytes: bBytes + sBytes + 1024 + 1024 * 4 + 16 * 64 * 4 + tileFloats * 4 + 16 * 8 + 16 * 4 + 64)
         var o = 0
         bpack = (raw + o).bindMemory(to: Int8.self, capacity: bBytes); o += bBytes
+        scales = (raw + o).bindMemory(to: Float.self, capacity: sBytes / 4); o += sBytes
         wpad = (raw + o).bindMemory(to: Int8.self, capacity: 1024); o += 1024
         ctmp = (raw + o).bindMemory(to: Int32.self, capacity: 1024); o += 1024 * 4
         sums = (raw + o).bindMemory(to: Int32.self, capacity: 16 * 64); o += 16 * 64 * 4
         tile = (raw + o).bindMemory(to: Float.self, capacity: tileFloats); o += tileFloats * 4
         ptrs = (raw + o).bindMemory(to: UnsafePointer<Int8>?.self, capacity: 16); o += 16 * 8
-        corr = (raw + o).bindMemory(to: Int32.self, capacity: 16); o += 16 * 4
-        scale = (raw + o).bindMemory(to: Float.self, capacity: 16)
+        corr = (raw + o).bindMemory(to: Int32.self, capacity: 16)
     }
 }
 
 /// `panelGemmI8` on tiles: the same tasks (`PanelTiling`, 64 columns = four 16-channel
-/// slices), the same K blocks and the same float steps.
+/// slices), the same K blocks and the same float steps. The activations of a task's row
+/// block are packed into the B layout once per thread and reused by all the thread's tasks
+/// of that row block (tasks are numbered row block first, and each thread takes a
+/// contiguous range), since packing a 64-byte chunk costs more than its four `tdpbssd`.
+/// Buffer: 16-row strips × K blocks × the longest block's chunks, e.g. 16 × 5 × 12 KB
+/// (≈ 1 MB) for 256 rows of k = 3456.
 func amxPanelGemmI8<A: I8Rows>(m: Int, n: Int, ldw: Int, blocks: KBlocks, rows: A,
                                weights: UnsafePointer<Int8>, epilogue: Epilogue,
                                c: UnsafeMutablePointer<Float>, ldc: Int, ctx: ComputeContext,
                                tiles: KernelSet.Tiles) {
     let tiling = PanelTiling(m: m, n: n)
     let chunks = (blocks.maxKc + 63) / 64, strip = tiles.strip, wBytes = n * ldw
+    let nb = blocks.count, strips = (tiling.mc + 15) / 16
     ctx.parallelForSlots(tiling.tasks) { tasks, slot in
         let ncp = Blocking.nc
-        let s = AMXScratch(ctx.scratch[slot], chunks: chunks, tileRows: tiling.mc)
+        let s = AMXScratch(ctx.scratch[slot], packs: strips * nb, chunks: chunks, tileRows: tiling.mc)
+        var packedRowBlock = -1
         for t in tasks {
-            let mb = t / tiling.nBlocks, nb = t % tiling.nBlocks
+            let mb = t / tiling.nBlocks, nbk = t % tiling.nBlocks
             let m0 = mb * tiling.mc, m1 = min(m, m0 + tiling.mc)
-            let n0 = nb * ncp, n1 = min(n, n0 + ncp)
+            let n0 = nbk * ncp, n1 = min(n, n0 + ncp)
+            if mb != packedRowBlock {
+                // pack [strip][block]: rows i ..< i + r of block bi, and their scales
+                for (bi, blk) in blocks.enumerated() {
+                    var i = m0
+                    while i < m1 {
+                        let r = min(16, m1 - i), pack = ((i - m0) / 16) * nb + bi
+                        rows.strip(i, min(8, r), bi, s.ptrs, s.corr, s.scales + pack * 16)
+                        if r > 8 { rows.strip(i + 8, r - 8, bi, s.ptrs + 8, s.corr + 8, s.scales + pack * 16 + 8) }
+                        rtk_amx_pack_b(s.ptrs, r, blk.kc, s.bpack + pack * chunks * 1024)
+                        i += r
+                    }
+                }
+                packedRowBlock = mb
+            }
             for (bi, blk) in blocks.enumerated() {
                 let start = n0 * ldw + blk.k0
                 var i = m0
                 while i < m1 {
-                    let r = min(16, m1 - i)
-                    rows.strip(i, min(8, r), bi, s.ptrs, s.corr, s.scale)
-                    if r > 8 { rows.strip(i + 8, r - 8, bi, s.ptrs + 8, s.corr + 8, s.scale + 8) }
-                    rtk_amx_pack_b(s.ptrs, r, blk.kc, s.bpack)
-                    strip(r, n1 - n0, blk.kc, s.bpack, weights + start, ldw, wBytes - start, s.wpad, s.ctmp, s.sums, ncp)
-                    scaleSums(rows: r, sums: s.sums, scale: s.scale, c: s.tile + (i - m0) * ncp, accumulate: bi > 0)
+                    let r = min(16, m1 - i), pack = ((i - m0) / 16) * nb + bi
+                    strip(r, n1 - n0, blk.kc, s.bpack + pack * chunks * 1024, weights + start, ldw, wBytes - start,
+                          s.wpad, s.ctmp, s.sums, ncp)
+                    scaleSums(rows: r, sums: s.sums, scale: s.scales + pack * 16, c: s.tile + (i - m0) * ncp,
+                              accumulate: bi > 0)
                     i += r
                 }
             }
@@ -122,9 +143,9 @@ func amxRowGemmI8(m: Int, n: Int, k: Int, qa: UnsafePointer<Int8>, kq: Int, scal
     let ncp = Blocking.nc, tasks = (n + ncp - 1) / ncp
     let chunks = (k + 63) / 64, strip = tiles.strip
     ctx.parallelForSlots(tasks) { range, slot in
-        let s = AMXScratch(ctx.scratch[slot], chunks: chunks, tileRows: m)
+        let s = AMXScratch(ctx.scratch[slot], packs: 1, chunks: chunks, tileRows: m)
         for i in 0..<m { s.ptrs[i] = qa + i * kq }
-        rtk_amx_pack_b(s.ptrs, m, k, s.bpack)
+        rtk_amx_pack_b(s.ptrs, m, k, s.bpack)          // once per thread: the rows are the same for every task
         for t in range {
             let n0 = t * ncp, n1 = min(n, n0 + ncp)
             if k > 0 {

@@ -123,11 +123,12 @@ final class AMXTests: XCTestCase {
     /// Whole products on the tile levels: matmul in both forms (few rows, panel) and conv3x3,
     /// W8A8, bit-identical to generic and to every other level this CPU runs; k not a
     /// multiple of 64 (588: the encoder's patch embedding), K blocks past 768, m and n not
-    /// multiples of 16, a 3-channel first convolution.
+    /// multiples of 16, a 3-channel first convolution; more than 512 rows (several row
+    /// blocks, so a thread packs the activations again when its tasks reach the next one).
     func testW8A8IsBitIdenticalToEveryLevel() {
         var rng = TestRNG(33)
         let others = ISA.supported.filter { !tileLevels.contains($0) }
-        for (m, k, n) in [(6, 588, 40), (3, 70, 9), (17, 588, 33), (40, 1700, 70), (261, 64, 33), (9, 1, 5)] {
+        for (m, k, n) in [(6, 588, 40), (3, 70, 9), (17, 588, 33), (40, 1700, 70), (261, 64, 33), (9, 1, 5), (600, 70, 40)] {
             let a = rng.floats(m * k), wq = rng.int8s(n * k)
             let ws = (0..<n).map { _ in 0.001 + abs(rng.float()) * 0.01 }, b = rng.floats(n)
             let run = { (isa: ISA) -> [Float] in
@@ -142,7 +143,7 @@ final class AMXTests: XCTestCase {
             let reference = run(.generic)
             for isa in tileLevels + others { XCTAssertTrue(bitsEqual(run(isa), reference), "matmul \(m)x\(k)x\(n): \(isa) vs generic") }
         }
-        for (h, w, cin, cout) in [(5, 7, 3, 17), (4, 5, 300, 24), (3, 3, 90, 65)] {
+        for (h, w, cin, cout) in [(5, 7, 3, 17), (4, 5, 300, 24), (3, 3, 90, 65), (24, 23, 3, 17)] {
             let x = rng.floats(h * w * cin), wq = rng.int8s(cout * 9 * cin)
             let ws = (0..<cout).map { _ in 0.001 + abs(rng.float()) * 0.01 }, b = rng.floats(cout)
             let conv = { (isa: ISA) -> [Float] in
@@ -174,6 +175,11 @@ final class AMXTests: XCTestCase {
             }
         }
         XCTAssertEqual(KernelSet(.amxEmulated).tiles, .emulated)
+        XCTAssertEqual(KernelSet(.amx).tiles, .hardware)
+        // the split x86 paths: avx2 is the sign trick only, avxvnni the biased vpdpbusd
+        XCTAssertFalse(KernelSet(.avx2).i8.isBiased)
+        XCTAssertTrue(KernelSet(.avxvnni).i8.isBiased)
+        XCTAssertTrue(KernelSet(.generic).i8.isFloatExact)
         XCTAssertNil(KernelSet(.avx512vnni).tiles)
         XCTAssertNil(Probes.int8(.amxEmulated), "no probe for a scalar model")
         XCTAssertEqual(Probes.amx == nil, !ISA.amx.isSupported)
