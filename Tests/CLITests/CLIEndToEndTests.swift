@@ -193,6 +193,32 @@ final class CLIEndToEndTests: XCTestCase {
         }
     }
 
+    /// `inspect` on a model and `bench kernels` name the kernel level (`REPTOK_ISA` here);
+    /// `bench kernels` reports the AMX int8 probe, or why it is not available.
+    func testInspectAndBenchKernelsNameTheLevel() throws {
+        let version = try ok(["--version"], model: nil).stdout
+        let hasAMX = version.contains("runs amx,")
+        var env = ProcessInfo.processInfo.environment
+        env["REPTOK_ISA"] = "generic"
+        let inspected = try TestSupport.run(Self.reptok, ["inspect", Self.model], cwd: dir, environment: env)
+        XCTAssertEqual(inspected.status, 0, inspected.stderr)
+        XCTAssertTrue(inspected.stdout.contains("kernels on this machine: generic (this CPU runs "), inspected.stdout)
+        // ceilings only, one repetition, one thread: a few seconds on a loaded 2-vCPU machine
+        let bench = try TestSupport.run(Self.reptok, ["bench", "kernels", "--only", "ceilings", "--reps", "1", "--threads", "1", "--json"],
+                                        cwd: dir, environment: env)
+        XCTAssertEqual(bench.status, 0, bench.stderr)
+        let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(bench.stdout.utf8)) as? [String: Any], bench.stdout)
+        XCTAssertEqual(json["isa"] as? String, "generic")
+        let probe = try XCTUnwrap(json["amx_probe"] as? String)
+        if hasAMX {
+            XCTAssertGreaterThan(try XCTUnwrap(json["amx_int8_peak_gops"] as? Double), 0)
+            XCTAssertTrue(probe.hasPrefix("tdpbssd"), probe)
+        } else {
+            XCTAssertTrue(json["amx_int8_peak_gops"] is NSNull, "\(json["amx_int8_peak_gops"] ?? "missing")")
+            XCTAssertTrue(probe.hasPrefix("not available"), probe)
+        }
+    }
+
     func testSeedsMatterAndARandomSeedIsRecordedAndReproduces() throws {
         let args = ["--class", "2", "--steps", "2", "--gen-steps", "3"]
         try ok(["generate"] + args + ["--seed", "1", "-o", "s1.png"])

@@ -131,8 +131,8 @@ struct KernelBenchReport {
         var s = "threads \(threads), instruction level \(isa) (CPU: \(ISA.cpuSummary))\n"
         s += "ceilings: float32 peak \(f(fp32Peak)) GFLOP/s (\(fp32Probe)); read bandwidth \(f(readBW)) GB/s"
         if int8Peak > 0 { s += "; int8 peak \(f(int8Peak)) GOP/s (\(int8Probe))" }
-        s += "\nAMX int8 probe: " + (amxPeak.map { "\(f($0)) GOP/s (\(amxProbe))" } ?? amxProbe)
         s += "\n  (higher of start \(f(ceilingsStart.0)) / \(f(ceilingsStart.1)) and end \(f(ceilingsEnd.0)) / \(f(ceilingsEnd.1)))"
+        s += "\nAMX int8 probe: " + (amxPeak.map { "\(f($0)) GOP/s (\(amxProbe))" } ?? amxProbe)
         s += "\n\nGEMM (M, K, N)          mode    GFLOP/s   of fp32 peak   w8a8/w8a32\n"
         for g in gemm {
             let other = gemm.first { $0.m == g.m && $0.k == g.k && $0.n == g.n && $0.mode == .w8a32 }
