@@ -12,7 +12,25 @@
 #include <unistd.h>
 #endif
 
-#define RTK_AMX_ATTR __attribute__((target("amx-tile,amx-int8")))
+#define RTK_AMX_ATTR __attribute__((target("amx-tile,amx-int8,avx512f,avx512bw,avx512vl,avx512dq")))
+#define RTK_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq")))
+#include "x86_transpose.h"
+
+// The result slices back to rows with zmm 16 x 16 transposes (a scalar loop here would cost
+// more than the tdpbssd that made the sums). Same contract as rtk_amx_transpose_out.
+RTK_AVX512 void rtk_amx_transpose_out_avx512(long mr, long nc, const int32_t *ctmp, int32_t *out, long ldo) {
+    for (long s = 0; s < 4; s++) {
+        const long cols = nc - 16 * s;
+        __m512i r[16];
+        if (cols > 0) {
+            for (int q = 0; q < 16; q++) r[q] = _mm512_loadu_si512((const void *)(ctmp + s * 256 + q * 16));
+            transpose16(r);
+        }
+        const __mmask16 keep = cols >= 16 ? (__mmask16)0xFFFF : cols <= 0 ? 0 : (__mmask16)((1u << cols) - 1);
+        for (long i = 0; i < mr; i++)
+            _mm512_storeu_si512((void *)(out + i * ldo + 16 * s), _mm512_maskz_mov_epi32(keep, cols > 0 ? r[i] : _mm512_setzero_si512()));
+    }
+}
 
 int rtk_amx_request(void) {
     if (!(rtk_cpu_features() & RTK_CPU_AMX)) return 0;
@@ -34,6 +52,7 @@ int rtk_amx_request(void) {
 #define RTK_TILE_DPBSSD(c, a, b) _tile_dpbssd(c, a, b)
 #define RTK_TILE_STORE(t, p, s) _tile_stored(t, p, s)
 #define RTK_TILE_RELEASE() _tile_release()
+#define RTK_AMX_TRANSPOSE rtk_amx_transpose_out_avx512
 #include "amx_driver.h"
 
 RTK_AMX_ATTR int32_t rtk_amx_peak(long iterations) {
@@ -71,4 +90,8 @@ void rtk_amx_strip(long mr, long nc, long kc, const int8_t *bpack, const int8_t 
     __builtin_trap();
 }
 int32_t rtk_amx_peak(long iterations) { (void)iterations; __builtin_trap(); }
+void rtk_amx_transpose_out_avx512(long mr, long nc, const int32_t *ctmp, int32_t *out, long ldo) {
+    (void)mr; (void)nc; (void)ctmp; (void)out; (void)ldo;
+    __builtin_trap();
+}
 #endif

@@ -27,12 +27,13 @@ static inline void rtk_amx_pad_rows(const int8_t *w, long ldw, long wlimit, long
 }
 
 /// ctmp holds Cᵀ slices [4][16 weight rows][16 activation rows]: out[i*ldo + j] = sum of
-/// activation row i and weight row j, for i < mr, j < nc; zero for nc ≤ j < 64.
+/// activation row i and weight row j, for i < mr, j < nc; zero for nc ≤ j < 64 (ldo ≥ 64).
+/// Slices at or past nc are not read.
 static inline void rtk_amx_transpose_out(long mr, long nc, const int32_t *ctmp, int32_t *out, long ldo) {
     for (long i = 0; i < mr; i++) {
         int32_t *o = out + i * ldo;
         for (long j = 0; j < nc; j++) o[j] = ctmp[(j >> 4) * 256 + (j & 15) * 16 + i];
-        for (long j = nc; j < 64 && j < ldo; j++) o[j] = 0;
+        for (long j = nc; j < 64; j++) o[j] = 0;
     }
 }
 #endif

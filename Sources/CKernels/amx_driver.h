@@ -8,6 +8,8 @@
 //   RTK_TILE_DPBSSD(c, a, b) tdpbssd tmm c += tmm a · tmm b (signed × signed)
 //   RTK_TILE_STORE(t, p, s) tilestored tmm t to p, row stride s bytes
 //   RTK_TILE_RELEASE()  tilerelease
+//   RTK_AMX_TRANSPOSE   the Cᵀ → C copy (rtk_amx_transpose_out's contract): zmm transposes
+//                       on the hardware path, plain C on the model
 // Tile numbers are literals (the real instructions encode them).
 //
 // Layout (all tiles configured 16 rows × 64 bytes, once per call):
@@ -53,7 +55,7 @@ RTK_AMX_FN(long mr, long nc, long kc, const int8_t *bpack, const int8_t *w, long
     if (slices > 2) RTK_TILE_STORE(2, ctmp + 512, 64);
     if (slices > 3) RTK_TILE_STORE(3, ctmp + 768, 64);
     RTK_TILE_RELEASE();
-    rtk_amx_transpose_out(mr, nc, ctmp, out, ldo);
+    RTK_AMX_TRANSPOSE(mr, nc, ctmp, out, ldo);
 }
 
 #undef RTK_AMX_SLICE

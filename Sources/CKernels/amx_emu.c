@@ -102,4 +102,9 @@ void rtk_amx_pack_b(const int8_t *const *a, long mr, long kc, int8_t *out) {
 #define RTK_TILE_DPBSSD(c, a, b) rtk_amx_emu_tdpbssd(&ts_, (c), (a), (b))
 #define RTK_TILE_STORE(t, p, s) rtk_amx_emu_tilestored(&ts_, (t), (p), (s))
 #define RTK_TILE_RELEASE() rtk_amx_emu_tilerelease(&ts_)
+#define RTK_AMX_TRANSPOSE rtk_amx_transpose_out
 #include "amx_driver.h"
+
+void rtk_amx_transpose_out_c(long mr, long nc, const int32_t *ctmp, int32_t *out, long ldo) {
+    rtk_amx_transpose_out(mr, nc, ctmp, out, ldo);
+}

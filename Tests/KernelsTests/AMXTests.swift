@@ -120,6 +120,24 @@ final class AMXTests: XCTestCase {
         }
     }
 
+    /// The hardware driver's zmm transpose of the result tiles equals the model's plain-C one
+    /// (so that step is tested on every AVX-512 machine, with or without tiles), zeros past
+    /// nc and untouched rows past mr included.
+    func testResultTransposeMatchesTheModels() throws {
+        try XCTSkipIf(!ISA.avx512.isSupported, "this CPU has no AVX-512")
+        var rng = TestRNG(34)
+        let ctmp = (0..<1024).map { _ in Int32(truncatingIfNeeded: rng.next()) }
+        for (mr, nc) in [(1, 1), (16, 64), (5, 17), (16, 33), (9, 48), (3, 15), (16, 16)] {
+            var c = [Int32](repeating: -3, count: 17 * 64), v = c
+            rtk_amx_transpose_out_c(mr, nc, ctmp, &c, 64)
+            rtk_amx_transpose_out_avx512(mr, nc, ctmp, &v, 64)
+            XCTAssertEqual(c, v, "mr \(mr) nc \(nc)")
+            XCTAssertEqual(c[(mr - 1) * 64 + nc - 1], ctmp[((nc - 1) / 16) * 256 + ((nc - 1) % 16) * 16 + mr - 1])
+            if nc < 64 { XCTAssertEqual(c[nc], 0, "zero past nc") }
+            XCTAssertEqual(c[mr * 64], -3, "row past mr untouched")
+        }
+    }
+
     /// Whole products on the tile levels: matmul in both forms (few rows, panel) and conv3x3,
     /// W8A8, bit-identical to generic and to every other level this CPU runs; k not a
     /// multiple of 64 (588: the encoder's patch embedding), K blocks past 768, m and n not

@@ -173,7 +173,7 @@ int rtk_amx_request(void);
 /// zero past kc and for rows past mr. a[i] must be readable up to kc rounded up to 4.
 void rtk_amx_pack_b(const int8_t *const *a, long mr, long kc, int8_t *out);
 /// Exact int32 sums of a strip of mr (1...16) activation rows against nc (1...64) weight rows:
-///   out[i*ldo + j] = sum_{p<kc} W[j, p] * a[i][p]     (j < nc; 0 for nc <= j < min(64, ldo))
+///   out[i*ldo + j] = sum_{p<kc} W[j, p] * a[i][p]     (j < nc; 0 for nc <= j < 64; ldo >= 64)
 /// with bpack from rtk_amx_pack_b, w = &W[first row, first column] (row stride ldw bytes),
 /// wlimit = bytes readable from w (to the end of W); tiles may read any byte of W before
 /// that, and a 16 x 64 read that would pass it is copied into wpad (1024 bytes) first.
@@ -183,6 +183,12 @@ void rtk_amx_strip(long mr, long nc, long kc, const int8_t *bpack, const int8_t 
                    int8_t *wpad, int32_t *ctmp, int32_t *out, long ldo);
 void rtk_amx_emu_strip(long mr, long nc, long kc, const int8_t *bpack, const int8_t *w, long ldw, long wlimit,
                        int8_t *wpad, int32_t *ctmp, int32_t *out, long ldo);
+/// The drivers' last step, exposed for tests: ctmp = four Cᵀ tiles [4][16][16] int32 to
+/// out[i*ldo + j] = ctmp[(j/16)*256 + (j%16)*16 + i] for i < mr, j < nc, 0 for nc <= j < 64
+/// (ldo >= 64). _c: plain C (the model's); _avx512: zmm transposes (the hardware driver's;
+/// requires RTK_CPU_AVX512).
+void rtk_amx_transpose_out_c(long mr, long nc, const int32_t *ctmp, int32_t *out, long ldo);
+void rtk_amx_transpose_out_avx512(long mr, long nc, const int32_t *ctmp, int32_t *out, long ldo);
 /// 4 independent tdpbssd accumulator tiles per iteration (4 * 16 * 16 * 64 multiply-adds).
 /// Requires rtk_amx_request() == 1.
 int32_t rtk_amx_peak(long iterations);
