@@ -8,6 +8,7 @@
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
 #include <immintrin.h>
 #if defined(__linux__)
+#include <errno.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #endif
@@ -38,9 +39,10 @@ int rtk_amx_request(void) {
     // Linux keeps the 8 KB tile data state off until a process asks for it (ARCH_REQ_XCOMP_PERM
     // with the XTILEDATA feature number); without it the first tile instruction faults.
     const long archReqXcompPerm = 0x1023, xfeatureXtiledata = 18;
-    return syscall(SYS_arch_prctl, archReqXcompPerm, xfeatureXtiledata) == 0 ? 1 : 0;
+    // (It fails with ENOSPC when a thread's signal stack is too small for the larger frames.)
+    return syscall(SYS_arch_prctl, archReqXcompPerm, xfeatureXtiledata) == 0 ? 1 : -errno;
 #else
-    return 0;                                           // no known way to ask: stay on AVX-512
+    return -1;                                          // no known way to ask: stay on AVX-512
 #endif
 }
 

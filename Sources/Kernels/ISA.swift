@@ -37,7 +37,9 @@ public enum ISA: String, CaseIterable, Sendable, CustomStringConvertible {
 
     /// The tile data state was granted to this process (asked once, on first use, before any
     /// kernel can run a tile instruction); false when the CPU has no AMX.
-    static let amxGranted: Bool = rtk_amx_request() == 1
+    static var amxGranted: Bool { amxRequest == 1 }
+    /// `rtk_amx_request()`'s answer: 1 granted, 0 no AMX, −errno refused.
+    static let amxRequest = Int(rtk_amx_request())
 
     /// The CPU has AMX-INT8 but the operating system refused the tile state, so the `amx`
     /// level is unavailable and `avx512vnni` is used instead (said in `cpuSummary`).
@@ -94,7 +96,10 @@ public enum ISA: String, CaseIterable, Sendable, CustomStringConvertible {
     public static var cpuSummary: String {
         var s = supported.map { $0 == .amxEmulated ? "amx-emulated (tests: AMX tiles in scalar C)" : $0.rawValue }
             .joined(separator: ", ")
-        if amxRefused { s += " (this CPU has AMX but the OS refused the tile state: avx512vnni is used)" }
+        if amxRefused {
+            let reason = amxRequest < 0 ? String(cString: strerror(Int32(-amxRequest))) : "refused"
+            s += " (this CPU has AMX but the OS refused the tile state: \(reason); avx512vnni is used)"
+        }
         return s
     }
 }

@@ -165,8 +165,8 @@ int32_t rtk_peak_vnni(long iterations);
 
 // ---- AMX int8 (level amx; amx-emulated runs the same driver on a scalar tile model) ------
 /// Asks the kernel for the tile data state (Linux: arch_prctl ARCH_REQ_XCOMP_PERM,
-/// XTILEDATA); 1 when granted and the CPU has RTK_CPU_AMX, else 0. Call once per process
-/// before any thread runs a tile instruction.
+/// XTILEDATA): 1 when granted, 0 when the CPU lacks RTK_CPU_AMX, minus the errno of the
+/// refusal otherwise. Call once per process before any thread runs a tile instruction.
 int rtk_amx_request(void);
 /// Packs the activations of a strip for the B tiles: mr (1...16) rows a[i] of kc signed
 /// bytes into ceil(kc/64) chunks of 1024 bytes, out[q*1024 + g*64 + i*4 + e] = a[i][64q + 4g + e],
