@@ -19,7 +19,7 @@
 #                 sysroot; --native compiles inside the arm64 root under emulation instead
 #                 (about ten times slower; scratch folder .build-arm64-native).
 #   tests-*       KernelsTests + RuntimeTests under emulation at each instruction level:
-#                 REPTOK_ISA=neon with sdot visible (QEMU_CPU=max) and hidden (QEMU_CPU=cortex-a72),
+#                 REPTOK_ISA=neondot with sdot visible (QEMU_CPU=max), neon with it hidden (QEMU_CPU=cortex-a72),
 #                 and REPTOK_ISA=generic; then the rest of the suite, QuantTests and CLITests
 #                 (QEMU_CPU=max; --skip-full-suite leaves them out).
 #   out-*         reptok generate / reconstruct / encode with the default model, --compute w8a32
@@ -385,7 +385,7 @@ main() {
     fatal host-build host_build
     if [ "$NATIVE" = 1 ]; then fatal arm64-build arm_build_native; else fatal arm64-build arm_build_cross; fi
 
-    check tests-neon-sdot arm_tests max neon KernelsTests RuntimeTests
+    check tests-neon-sdot arm_tests max neondot KernelsTests RuntimeTests
     check tests-neon-no-sdot arm_tests cortex-a72 neon KernelsTests RuntimeTests
     check tests-generic arm_tests max generic KernelsTests RuntimeTests
     # The rest of the suite (the kernel and runtime tests have run three times above).

@@ -25,6 +25,10 @@ int rtk_cpu_features(void) {
         out |= RTK_CPU_AVX512;
         if ((c >> 11) & 1) out |= RTK_CPU_AVX512VNNI;
     }
+    // AMX-TILE (edx 24) and AMX-INT8 (edx 25), with the tile configuration and data state
+    // (XCR0 bits 17 and 18) enabled by the OS; the data state still needs rtk_amx_request().
+    const int amx = ((d >> 24) & 1) && ((d >> 25) & 1) && ((lo >> 17) & 3) == 3;
+    if (amx && (out & RTK_CPU_AVX512VNNI)) out |= RTK_CPU_AMX;
     return out;
 }
 

@@ -135,14 +135,9 @@ enum WeightSource {
 /// row stride ldw elements; columns past nc are 0.
 func packF32(_ w: WeightSource, ldw: Int, nc: Int, kc: Int, into out: UnsafeMutablePointer<Float>,
              with pack: KernelSet.Pack) {
-    switch (pack, w) {
-    case (.avx512, .i8(let p)): rtk_pack_f32_from_i8(p, ldw, nc, kc, out); return
-    case (.avx512, .f32(let p)): rtk_pack_f32_from_f32(p, ldw, nc, kc, out); return
-    case (.avx2, .i8(let p)): rtk_avx2_pack_f32_from_i8(p, ldw, nc, kc, out); return
-    case (.avx2, .f32(let p)): rtk_avx2_pack_f32_from_f32(p, ldw, nc, kc, out); return
-    case (.c, .i8(let p)): rtk_pack_f32_from_i8_c(p, ldw, nc, kc, out); return
-    case (.c, .f32(let p)): rtk_pack_f32_from_f32_c(p, ldw, nc, kc, out); return
-    case (.swift, _): break
+    switch w {
+    case .i8(let p): if let f = pack.fromI8 { f(p, ldw, nc, kc, out); return }
+    case .f32(let p): if let f = pack.fromF32 { f(p, ldw, nc, kc, out); return }
     }
     let panels = (nc + 31) / 32
     for jp in 0..<panels {
@@ -304,6 +299,10 @@ func panelGemmF32<A: F32Rows>(m: Int, n: Int, ldw: Int, blocks: KBlocks, rows: A
 func panelGemmI8<A: I8Rows>(m: Int, n: Int, ldw: Int, blocks: KBlocks, rows: A,
                             weights: UnsafePointer<Int8>, epilogue: Epilogue,
                             c: UnsafeMutablePointer<Float>, ldc: Int, ctx: ComputeContext) {
+    if let tiles = ctx.kernels.tiles {
+        return amxPanelGemmI8(m: m, n: n, ldw: ldw, blocks: blocks, rows: rows, weights: weights, epilogue: epilogue,
+                              c: c, ldc: ldc, ctx: ctx, tiles: tiles)
+    }
     let tiling = PanelTiling(m: m, n: n)
     let maxKc = blocks.maxKc, maxKc4 = (maxKc + 3) / 4
     let scheme = ctx.kernels.i8, floatExact = scheme.isFloatExact
@@ -327,33 +326,16 @@ func panelGemmI8<A: I8Rows>(m: Int, n: Int, ldw: Int, blocks: KBlocks, rows: A,
                 let kc4 = (blk.kc + 3) / 4
                 var j = cols.lowerBound
                 while j < cols.upperBound {
-                    let wb = weights + j * ldw + blk.k0, nc = min(32, cols.upperBound - j)
-                    switch scheme {
-                    case .vnni: rtk_pack_vnni(wb, ldw, nc, blk.kc, raw.assumingMemoryBound(to: UInt8.self))
-                    case .avx2, .neon: rtk_pack_i8_panels(wb, ldw, nc, blk.kc, raw.assumingMemoryBound(to: Int8.self))
-                    case .avxvnni: rtk_pack_u8_panels(wb, ldw, nc, blk.kc, raw.assumingMemoryBound(to: UInt8.self))
-                    case .floatExact:
-                        packF32(.i8(wb), ldw: ldw, nc: nc, kc: blk.kc, into: raw.assumingMemoryBound(to: Float.self),
-                                with: .swift)
-                    }
+                    scheme.pack(weights + j * ldw + blk.k0, ldw, min(32, cols.upperBound - j), blk.kc, raw)
                     var i = rowRange.lowerBound
                     while i < rowRange.upperBound {
                         let r = min(8, rowRange.upperBound - i)
                         rows.strip(i, r, bi, ptrs, corr, scale)
                         let cc = tile + (i - rowRange.lowerBound) * ldt + (j - cols.lowerBound)
                         let acc: Int32 = bi > 0 ? 1 : 0
-                        switch scheme {
-                        case .vnni:
-                            rtk_vnni_kernel(r, kc4, ptrs, raw.assumingMemoryBound(to: UInt8.self), corr, scale, cc, ldt, acc)
-                        case .avxvnni(let evex):
-                            rtk_avxvnni_i8_kernel(evex ? 1 : 0, r, kc4, ptrs, raw.assumingMemoryBound(to: UInt8.self),
-                                                  corr, scale, cc, ldt, acc)
-                        case .avx2:
-                            rtk_avx2_i8_kernel(r, kc4, ptrs, raw.assumingMemoryBound(to: Int8.self), scale, cc, ldt, acc)
-                        case .neon(let dot):
-                            rtk_neon_i8_kernel(dot ? 1 : 0, r, kc4, ptrs, raw.assumingMemoryBound(to: Int8.self),
-                                               scale, cc, ldt, acc)
-                        case .floatExact:
+                        if let kernel = scheme.kernel {
+                            kernel(r, kc4, ptrs, raw, corr, scale, cc, ldt, acc)
+                        } else {
                             widenStrip(rows: r, kc: blk.kc, ptrs: ptrs, into: stripA, stride: maxKc4 * 4, fptrs: fptrs)
                             floatExactBlock(rows: r, kc: blk.kc, a: UnsafePointer(fptrs),
                                             panel: raw.assumingMemoryBound(to: Float.self),
@@ -434,13 +416,9 @@ func rowGemmF32(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, w: We
                 let ai = a + i * lda, out = tile + i * ncp
                 // the same arithmetic on every level: C for AVX2 and NEON (whose registers
                 // cannot hold the Swift kernels' twelve 16-lane accumulators), Swift elsewhere
-                switch (kernels.f32, w) {
-                case (.avx2, .i8(let wp)): rtk_avx2_f32_rows_i8(r, n1 - n0, k, ai, lda, wp + n0 * k, k, out, ncp)
-                case (.avx2, .f32(let wp)): rtk_avx2_f32_rows_f32(r, n1 - n0, k, ai, lda, wp + n0 * k, k, out, ncp)
-                case (.neon, .i8(let wp)): rtk_neon_f32_rows_i8(r, n1 - n0, k, ai, lda, wp + n0 * k, k, out, ncp)
-                case (.neon, .f32(let wp)): rtk_neon_f32_rows_f32(r, n1 - n0, k, ai, lda, wp + n0 * k, k, out, ncp)
-                case (_, .i8(let wp)): rowDots(mr: r, nc: n1 - n0, k: k, a: ai, lda: lda, w: wp + n0 * k, ldw: k, out: out, ldo: ncp)
-                case (_, .f32(let wp)): rowDots(mr: r, nc: n1 - n0, k: k, a: ai, lda: lda, w: wp + n0 * k, ldw: k, out: out, ldo: ncp)
+                switch w {
+                case .i8(let wp): kernels.f32RowsI8(r, n1 - n0, k, ai, lda, wp + n0 * k, k, out, ncp)
+                case .f32(let wp): kernels.f32RowsF32(r, n1 - n0, k, ai, lda, wp + n0 * k, k, out, ncp)
                 }
                 i += r
             }
@@ -455,6 +433,10 @@ func rowGemmF32(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, w: We
 func rowGemmI8(m: Int, n: Int, k: Int, qa: UnsafePointer<Int8>, kq: Int, corr: UnsafePointer<Int32>,
                scale: UnsafePointer<Float>, w: UnsafePointer<Int8>, epilogue: Epilogue,
                c: UnsafeMutablePointer<Float>, ldc: Int, ctx: ComputeContext) {
+    if let tiles = ctx.kernels.tiles {
+        return amxRowGemmI8(m: m, n: n, k: k, qa: qa, kq: kq, scale: scale, w: w, epilogue: epilogue,
+                            c: c, ldc: ldc, ctx: ctx, tiles: tiles)
+    }
     let ncp = Blocking.nc
     let tasks = (n + ncp - 1) / ncp
     let scheme = ctx.kernels.i8
@@ -468,13 +450,7 @@ func rowGemmI8(m: Int, n: Int, k: Int, qa: UnsafePointer<Int8>, kq: Int, corr: U
             while i < m {
                 let r = min(6, m - i)
                 let a = qa + i * kq, wt = w + n0 * k, out = itile + i * ncp
-                switch scheme {
-                case .vnni: rtk_vnni_rows(r, n1 - n0, k, a, kq, wt, k, out, ncp)
-                case .avx2: rtk_avx2_i8_rows(r, n1 - n0, k, a, kq, wt, k, out, ncp)
-                case .avxvnni(let evex): rtk_avxvnni_i8_rows(evex ? 1 : 0, r, n1 - n0, k, a, kq, wt, k, out, ncp)
-                case .neon(let dot): rtk_neon_i8_rows(dot ? 1 : 0, r, n1 - n0, k, a, kq, wt, k, out, ncp)
-                case .floatExact: genericI8Rows(mr: r, nc: n1 - n0, k: k, a: a, lda: kq, w: wt, ldw: k, out: out, ldo: ncp)
-                }
+                scheme.rows(r, n1 - n0, k, a, kq, wt, k, out, ncp)
                 i += r
             }
             for q in 0..<m {

@@ -1,5 +1,5 @@
-// Instruction-set levels: what the CPU offers, what the user asked for, and which kernel
-// implementation each level uses.
+// Instruction-set levels: what the CPU offers, what the user asked for. The kernels each
+// level runs are in its row of the table in Levels.swift.
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -12,50 +12,58 @@ import Foundation
 /// the same results (W8A8: bit-identical int32 sums and epilogue on every level; float
 /// GEMMs: the same fused multiply-add chains, so bit-identical too).
 ///
-/// | level        | float32 GEMM                      | int8 GEMM (W8A8)                             |
-/// |--------------|-----------------------------------|----------------------------------------------|
-/// | `avx512vnni` | zmm 8×32 FMA microkernel (C)      | `vpdpbusd` zmm on weight+128 panels          |
-/// | `avx512`     | zmm 8×32 FMA microkernel (C)      | AVX2 sign trick (`vpmaddubsw`, ymm)          |
-/// | `avx2`       | ymm 6×16 FMA microkernel (C)      | sign trick, or ymm `vpdpbusd` (AVX-VNNI)     |
-/// | `neon`       | 6×16 `fmla` microkernel (C)       | `sdot` where present, else `smull`/`sadalp` |
-/// | `generic`    | Swift `SIMD16<Float>` microkernel | float FMAs on int8 values (exact, see Gemm)  |
+/// | level          | float32 GEMM                      | int8 GEMM (W8A8)                              |
+/// |----------------|-----------------------------------|-----------------------------------------------|
+/// | `amx`          | zmm 8×32 FMA microkernel (C)      | AMX tiles, `tdpbssd` (signed × signed)        |
+/// | `avx512vnni`   | zmm 8×32 FMA microkernel (C)      | `vpdpbusd` zmm on weight+128 panels           |
+/// | `avx512`       | zmm 8×32 FMA microkernel (C)      | AVX2 sign trick (`vpmaddubsw`, ymm)           |
+/// | `avxvnni`      | ymm 6×16 FMA microkernel (C)      | VEX ymm `vpdpbusd` (AVX-VNNI) on weight+128   |
+/// | `avx2`         | ymm 6×16 FMA microkernel (C)      | AVX2 sign trick (`vpmaddubsw`, ymm)           |
+/// | `neondot`      | 6×16 `fmla` microkernel (C)       | `sdot`                                        |
+/// | `neon`         | 6×16 `fmla` microkernel (C)       | `smull`/`sadalp` widening multiplies          |
+/// | `generic`      | Swift `SIMD16<Float>` microkernel | float FMAs on int8 values (exact, see Gemm)   |
+/// | `amx-emulated` | the host's best level's           | the `amx` driver on a scalar tile model (C)   |
+///
+/// `amx-emulated` runs everywhere and is never chosen automatically: it exists so that the
+/// tests (and CI) run the whole AMX code path on machines without tiles.
 public enum ISA: String, CaseIterable, Sendable, CustomStringConvertible {
-    case avx512vnni, avx512, avx2, neon, generic
+    case amx, avx512vnni, avx512, avxvnni, avx2, neondot, neon, generic
+    case amxEmulated = "amx-emulated"
 
     public var description: String { rawValue }
 
     /// The CPU's feature bits (`RTK_CPU_*`), read once.
     static let features = Int(rtk_cpu_features())
 
+    /// The tile data state was granted to this process (asked once, on first use, before any
+    /// kernel can run a tile instruction); false when the CPU has no AMX.
+    static var amxGranted: Bool { amxRequest == 1 }
+    /// `rtk_amx_request()`'s answer: 1 granted, 0 no AMX, −errno refused.
+    static let amxRequest = Int(rtk_amx_request())
+
+    /// The CPU has AMX-INT8 but the operating system refused the tile state, so the `amx`
+    /// level is unavailable and `avx512vnni` is used instead (said in `cpuSummary`).
+    public static var amxRefused: Bool { features & Int(RTK_CPU_AMX) != 0 && !amxGranted }
+
     /// True when this process's CPU can run the level.
     public var isSupported: Bool {
-        let f = ISA.features
-        switch self {
-        case .avx512vnni: return f & Int(RTK_CPU_AVX512VNNI) != 0
-        case .avx512: return f & Int(RTK_CPU_AVX512) != 0
-        case .avx2: return f & Int(RTK_CPU_AVX2) != 0
-        case .neon: return f & Int(RTK_CPU_NEON) != 0
-        case .generic: return true
-        }
+        if self == .amx { return ISA.features & Int(RTK_CPU_AMX) != 0 && ISA.amxGranted }
+        return ISA.features & LevelTable.required(self) == LevelTable.required(self)
     }
 
-    /// ARMv8.2 dot product (`sdot`) available: the neon level's int8 kernels use it.
-    public static var hasDotProduct: Bool { features & Int(RTK_CPU_DOTPROD) != 0 }
+    /// A level that runs on real hardware (every level but `amx-emulated`).
+    public var isHardware: Bool { self != .amxEmulated }
 
-    /// AVX-VNNI (VEX ymm `vpdpbusd`, Alder Lake and later, Zen 5): the avx2 level's int8
-    /// kernels use it instead of the sign trick.
-    public static var hasAVXVNNI: Bool { features & Int(RTK_CPU_AVXVNNI) != 0 }
-
-    /// Testing only: contexts created while this is true run the avx2 level's AVX-VNNI
-    /// path with the EVEX-encoded twin of its kernels (same arithmetic, needs AVX-512
-    /// VNNI), so a machine without AVX-VNNI can still test that path end to end.
-    nonisolated(unsafe) public static var _avx2VNNIThroughEVEX = false
-
-    /// Every level this CPU runs, best first (always ends with `generic`).
+    /// Every level this CPU runs, best first: the hardware levels, ending with `generic`,
+    /// then `amx-emulated` (which runs everywhere).
     public static var supported: [ISA] { allCases.filter(\.isSupported) }
 
-    /// The best level this CPU runs.
-    public static var best: ISA { supported[0] }
+    /// The best level this CPU runs (never `amx-emulated`).
+    public static var best: ISA { supported.first { $0.isHardware } ?? .generic }
+
+    /// The best level this CPU runs without tiles: what `amx-emulated` uses for everything
+    /// but its int8 products.
+    public static var bestWithoutTiles: ISA { supported.first { $0.isHardware && $0 != .amx } ?? .generic }
 
     /// The environment variable that caps the level.
     public static let environmentKey = "REPTOK_ISA"
@@ -83,11 +91,15 @@ public enum ISA: String, CaseIterable, Sendable, CustomStringConvertible {
     /// bad value as an error; library users who need that should call `fromEnvironment`.)
     public static let active: ISA = (try? fromEnvironment()) ?? best
 
-    /// One line naming the CPU's levels, for `--version` and error messages.
+    /// One line naming the CPU's levels, for `--version` and error messages. Each item
+    /// starts with a level's name; notes follow in parentheses, without commas.
     public static var cpuSummary: String {
-        var s = supported.map(\.rawValue).joined(separator: ", ")
-        if ISA.neon.isSupported { s += hasDotProduct ? " (with sdot)" : " (without sdot)" }
-        if hasAVXVNNI { s += " (avx2 with AVX-VNNI)" }
+        var s = supported.map { $0 == .amxEmulated ? "amx-emulated (tests: AMX tiles in scalar C)" : $0.rawValue }
+            .joined(separator: ", ")
+        if amxRefused {
+            let reason = amxRequest < 0 ? String(cString: strerror(Int32(-amxRequest))) : "refused"
+            s += " (this CPU has AMX but the OS refused the tile state: \(reason); avx512vnni is used)"
+        }
         return s
     }
 }
@@ -107,67 +119,6 @@ public enum ISAError: Error, CustomStringConvertible, Equatable {
         case .unsupported(let isa, let supported):
             return "\(ISA.environmentKey)=\(isa) needs an instruction set this CPU lacks; it has: "
                 + supported.map(\.rawValue).joined(separator: ", ")
-        }
-    }
-}
-
-/// The kernel implementations of one level (chosen once per context).
-struct KernelSet {
-    enum F32 { case swift, avx512, avx2, neon }
-    enum Pack { case swift, avx512, avx2, c }
-    enum I8 {
-        /// `vpdpbusd` on weight+128 panels; sums carry the 128·Σa correction.
-        case vnni
-        /// Exact int32 sums on signed panels (AVX2 sign trick).
-        case avx2
-        /// ymm `vpdpbusd` on weight+128 panels, with the correction like `vnni` (`evex`:
-        /// the EVEX-encoded twin, for tests on AVX-512 VNNI machines).
-        case avxvnni(evex: Bool)
-        /// Exact int32 sums on signed panels (`sdot` when `dot`, else widening multiplies).
-        case neon(dot: Bool)
-        /// Float FMAs on int8 values: exact while every partial sum stays below 2^24.
-        case floatExact
-
-        /// The kernels sum (W + 128)·q: the caller's correction 128·Σq is subtracted.
-        var isBiased: Bool {
-            switch self { case .vnni, .avxvnni: return true; default: return false }
-        }
-        var isFloatExact: Bool {
-            if case .floatExact = self { return true } else { return false }
-        }
-    }
-    let f32: F32, pack: Pack, i8: I8
-    /// Rows per strip of the float panel form (the microkernel's natural height).
-    let f32Strip: Int
-
-    init(_ isa: ISA) {
-        switch isa {
-        case .avx512vnni: f32 = .avx512; pack = .avx512; i8 = .vnni; f32Strip = 8
-        case .avx512: f32 = .avx512; pack = .avx512; i8 = .avx2; f32Strip = 8
-        case .avx2:
-            f32 = .avx2; pack = .avx2; f32Strip = 6
-            if ISA.hasAVXVNNI { i8 = .avxvnni(evex: false) }
-            else if ISA._avx2VNNIThroughEVEX && ISA.avx512vnni.isSupported { i8 = .avxvnni(evex: true) }
-            else { i8 = .avx2 }
-        case .neon: f32 = .neon; pack = .c; i8 = .neon(dot: ISA.hasDotProduct); f32Strip = 6
-        case .generic: f32 = .swift; pack = .swift; i8 = .floatExact; f32Strip = 8
-        }
-    }
-
-    /// c[i*ldc + j] (= or +=) Σ_{p<kc} a[i][p*aStep] · b[p*ldb + j], i < rows (≤ 8),
-    /// j < 16·nv: one FMA chain per output in p order on every level.
-    @inline(__always)
-    func f32Kernel(rows: Int, nv: Int, kc: Int, a: UnsafePointer<UnsafePointer<Float>>, aStep: Int,
-                   b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
-                   accumulate: Bool) {
-        let ap = UnsafeRawPointer(a).assumingMemoryBound(to: UnsafePointer<Float>?.self)
-        switch f32 {
-        case .swift:
-            f32Microkernel(rows: rows, nv: nv, kc: kc, a: a, aStep: aStep, b: b, ldb: ldb, c: c, ldc: ldc,
-                           accumulate: accumulate)
-        case .avx512: rtk_avx512_f32_kernel(rows, nv, kc, ap, aStep, b, ldb, c, ldc, accumulate ? 1 : 0)
-        case .avx2: rtk_avx2_f32_kernel(rows, nv, kc, ap, aStep, b, ldb, c, ldc, accumulate ? 1 : 0)
-        case .neon: rtk_neon_f32_kernel(rows, nv, kc, ap, aStep, b, ldb, c, ldc, accumulate ? 1 : 0)
         }
     }
 }

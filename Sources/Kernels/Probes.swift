@@ -14,40 +14,19 @@ public enum Probes {
     }
 
     /// The float32 FMA loop of a level: the instructions its float microkernel issues
-    /// (zmm FMAs for the AVX-512 levels, ymm FMAs for avx2, fmla for neon; the Swift
-    /// SIMD16 loop for generic, whatever the compiler makes of it).
-    public static func fp32(_ isa: ISA) -> Loop {
-        switch isa {
-        case .avx512vnni, .avx512:
-            return Loop(name: "vfmadd231ps zmm x24", macsPerIteration: 24 * 16) { Double(rtk_peak_fma_f32($0)) }
-        case .avx2:
-            return Loop(name: "vfmadd231ps ymm x12", macsPerIteration: 12 * 8) { Double(rtk_avx2_peak_fma($0)) }
-        case .neon:
-            return Loop(name: "fmla v.4s x24", macsPerIteration: 24 * 4) { Double(rtk_neon_peak_fma($0)) }
-        case .generic:
-            return Loop(name: "Swift SIMD16<Float> addingProduct x24", macsPerIteration: 24 * 16) { Double(swiftFMALoop($0)) }
-        }
-    }
+    /// (zmm FMAs for the AVX-512 levels, ymm FMAs for avx2 and avxvnni, fmla for the neon
+    /// levels; the Swift SIMD16 loop for generic, whatever the compiler makes of it).
+    public static func fp32(_ isa: ISA) -> Loop { KernelSet(isa).fp32Probe }
 
     /// The int8 multiply-add loop of a level's W8A8 kernels; nil for generic, whose W8A8
-    /// runs float FMAs (its ceiling is the fp32 loop).
-    public static func int8(_ isa: ISA) -> Loop? {
-        switch isa {
-        case .avx512vnni:
-            return Loop(name: "vpdpbusd zmm x24", macsPerIteration: 24 * 64) { Double(rtk_peak_vnni($0)) }
-        case .avx2 where ISA.hasAVXVNNI:
-            return Loop(name: "vpdpbusd ymm (AVX-VNNI) x12", macsPerIteration: 12 * 32) { Double(rtk_avxvnni_peak($0)) }
-        case .avx512, .avx2:
-            return Loop(name: "vpmaddubsw+vpmaddwd+vpaddd ymm x8", macsPerIteration: 8 * 32) { Double(rtk_avx2_peak_i8($0)) }
-        case .neon:
-            if ISA.hasDotProduct {
-                return Loop(name: "sdot v.4s x24", macsPerIteration: 24 * 16) { Double(rtk_neon_peak_i8(1, $0)) }
-            }
-            return Loop(name: "smull+smlal2+sadalp x12", macsPerIteration: 12 * 16) { Double(rtk_neon_peak_i8(0, $0)) }
-        case .generic:
-            return nil
-        }
-    }
+    /// runs float FMAs (its ceiling is the fp32 loop), and for amx-emulated (a scalar model).
+    public static func int8(_ isa: ISA) -> Loop? { KernelSet(isa).int8Probe }
+
+    /// Four `tdpbssd` accumulator tiles in flight (16·16·64 multiply-adds each per iteration).
+    static let amxInt8 = Loop(name: "tdpbssd x4 tiles", macsPerIteration: 4 * 16 * 16 * 64) { Double(rtk_amx_peak($0)) }
+
+    /// The AMX int8 loop when this process may run tiles (the `amx` level is supported), else nil.
+    public static var amx: Loop? { ISA.amx.isSupported ? amxInt8 : nil }
 
     /// 24 independent SIMD16<Float> FMA chains in Swift.
     static func swiftFMALoop(_ iterations: Int) -> Float {

@@ -157,7 +157,8 @@ final class CLIEndToEndTests: XCTestCase {
             }
         }
         // a level that is no level, and one this CPU lacks: exit 2, one line, no file
-        let lacking = ["avx512vnni", "avx512", "avx2", "neon"].first { !levels.contains($0) }!
+        XCTAssertTrue(levels.contains("amx-emulated"), "the tile model runs everywhere: \(version)")
+        let lacking = ["amx", "avx512vnni", "avx512", "avxvnni", "avx2", "neondot", "neon"].first { !levels.contains($0) }!
         for (value, expect) in [("sse9", "is not a level"), (lacking, "this CPU lacks")] {
             env["REPTOK_ISA"] = value
             let r = try TestSupport.run(Self.reptok, ["generate", "--model", Self.model, "--class", "4", "-o", "bad.png"],
@@ -166,6 +167,55 @@ final class CLIEndToEndTests: XCTestCase {
             XCTAssertTrue(r.stderr.hasPrefix("reptok: REPTOK_ISA=\(value)") && r.stderr.contains(expect), r.stderr)
             XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
             XCTAssertFalse(FileManager.default.fileExists(atPath: path("bad.png")))
+        }
+    }
+
+    /// The AMX path (on the tile model here, on the tiles where the CPU grants them) writes
+    /// the same W8A8 image of the trained digits model as avx512vnni (where present) and
+    /// generic: encoder-free generation through the generator, decoder and VAE, every int8
+    /// product on tiles. Few steps keep the scalar tile model fast.
+    func testDigitsGenerateW8A8IsBitIdenticalOnTheTilePath() throws {
+        let version = try ok(["--version"], model: nil).stdout
+        var levels = ["amx-emulated", "generic"]
+        if version.contains(" avx512vnni") { levels.append("avx512vnni") }
+        if version.contains("runs amx,") { levels.append("amx") }
+        var env = ProcessInfo.processInfo.environment
+        var first: Data?
+        for isa in levels {
+            env["REPTOK_ISA"] = isa
+            let out = "d-\(isa).png"
+            let r = try TestSupport.run(Self.reptok, ["generate", "--model", Self.digitsModel, "--class", "7", "--seed", "3",
+                                                      "--steps", "4", "--gen-steps", "3", "--compute", "w8a8", "-o", out],
+                                        cwd: dir, environment: env)
+            XCTAssertEqual(r.status, 0, "\(isa): \(r.stderr)")
+            let data = try bytes(out)
+            if let first { XCTAssertEqual(data, first, "digits W8A8: \(isa) differs from \(levels[0])") } else { first = data }
+        }
+    }
+
+    /// `inspect` on a model and `bench kernels` name the kernel level (`REPTOK_ISA` here);
+    /// `bench kernels` reports the AMX int8 probe, or why it is not available.
+    func testInspectAndBenchKernelsNameTheLevel() throws {
+        let version = try ok(["--version"], model: nil).stdout
+        let hasAMX = version.contains("runs amx,")
+        var env = ProcessInfo.processInfo.environment
+        env["REPTOK_ISA"] = "generic"
+        let inspected = try TestSupport.run(Self.reptok, ["inspect", Self.model], cwd: dir, environment: env)
+        XCTAssertEqual(inspected.status, 0, inspected.stderr)
+        XCTAssertTrue(inspected.stdout.contains("kernels on this machine: generic (this CPU runs "), inspected.stdout)
+        // ceilings only, one repetition, one thread: a few seconds on a loaded 2-vCPU machine
+        let bench = try TestSupport.run(Self.reptok, ["bench", "kernels", "--only", "ceilings", "--reps", "1", "--threads", "1", "--json"],
+                                        cwd: dir, environment: env)
+        XCTAssertEqual(bench.status, 0, bench.stderr)
+        let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(bench.stdout.utf8)) as? [String: Any], bench.stdout)
+        XCTAssertEqual(json["isa"] as? String, "generic")
+        let probe = try XCTUnwrap(json["amx_probe"] as? String)
+        if hasAMX {
+            XCTAssertGreaterThan(try XCTUnwrap(json["amx_int8_peak_gops"] as? Double), 0)
+            XCTAssertTrue(probe.hasPrefix("tdpbssd"), probe)
+        } else {
+            XCTAssertTrue(json["amx_int8_peak_gops"] is NSNull, "\(json["amx_int8_peak_gops"] ?? "missing")")
+            XCTAssertTrue(probe.hasPrefix("not available"), probe)
         }
     }
 

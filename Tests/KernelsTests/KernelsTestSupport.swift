@@ -27,7 +27,8 @@ func bitsEqual(_ x: [Float], _ y: [Float]) -> Bool {
 }
 
 /// One 2-thread context per instruction level this CPU runs, best first (an AVX-512 VNNI
-/// machine: avx512vnni, avx512, avx2, generic; an AVX2 one: avx2, generic; AArch64: neon,
-/// generic): every kernel test runs on every level the machine supports.
+/// machine with AVX-VNNI: avx512vnni, avx512, avxvnni, avx2, generic; an AVX2 one: avx2,
+/// generic; AArch64: neondot, neon, generic), then amx-emulated (the AMX path on the scalar
+/// tile model, which runs everywhere): every kernel test runs on every level the machine supports.
 let levelContextList = ISA.supported.map { ComputeContext(threads: 2, isa: $0) }
 func levelContexts() -> [ComputeContext] { levelContextList }

@@ -13,10 +13,11 @@ final class LevelTests: XCTestCase {
     /// Runs `run` on every level and compares each result with the generic level's.
     func compareLevels(_ name: String, bitwise: Bool, _ run: (ComputeContext) -> [Float]) {
         let contexts = levelContexts()
-        let reference = run(contexts.last!)             // generic (always last)
-        XCTAssertEqual(contexts.last!.isa, .generic)
+        guard let generic = contexts.first(where: { $0.isa == .generic }) else { return XCTFail("no generic level") }
+        XCTAssertTrue(contexts.contains { $0.isa == .amxEmulated }, "the AMX path on the tile model is one of the levels")
+        let reference = run(generic)
         XCTAssertFalse(reference.contains { !$0.isFinite }, name)
-        for ctx in contexts.dropLast() {
+        for ctx in contexts where ctx.isa != .generic {
             let r = run(ctx)
             if bitwise {
                 XCTAssertTrue(bitsEqual(r, reference), "\(name): \(ctx.isa) differs from generic (max |d| \(maxAbs(r, reference)))")
@@ -118,9 +119,10 @@ final class LevelTests: XCTestCase {
         XCTAssertEqual(try ISA.resolve(" GENERIC "), .generic, "case and blanks ignored")
         XCTAssertThrowsError(try ISA.resolve("sse9")) { e in
             XCTAssertEqual(e as? ISAError, .unknown("sse9"))
-            XCTAssertTrue("\(e)".contains("auto|avx512vnni|avx512|avx2|neon|generic"), "\(e)")
+            XCTAssertTrue("\(e)".contains("auto|amx|avx512vnni|avx512|avxvnni|avx2|neondot|neon|generic|amx-emulated"), "\(e)")
         }
-        XCTAssertEqual(ISA.supported.last, .generic)
+        XCTAssertEqual(ISA.supported.last, .amxEmulated, "the tile model runs everywhere")
+        XCTAssertEqual(ISA.supported.filter(\.isHardware).last, .generic)
         XCTAssertEqual(ISA.supported.first, ISA.best)
         // a level this CPU lacks (every machine lacks either neon or the x86 levels)
         let missing = ISA.allCases.first { !$0.isSupported }!
@@ -129,8 +131,15 @@ final class LevelTests: XCTestCase {
             XCTAssertTrue("\(e)".contains("this CPU lacks"), "\(e)")
         }
         // x86 feature nesting: VNNI implies AVX-512 implies AVX2
+        if ISA.amx.isSupported { XCTAssertTrue(ISA.avx512vnni.isSupported) }
         if ISA.avx512vnni.isSupported { XCTAssertTrue(ISA.avx512.isSupported) }
         if ISA.avx512.isSupported { XCTAssertTrue(ISA.avx2.isSupported) }
+        if ISA.avxvnni.isSupported && !ISA._avxvnniThroughEVEX { XCTAssertTrue(ISA.avx2.isSupported) }
+        if ISA.neondot.isSupported { XCTAssertTrue(ISA.neon.isSupported) }
         XCTAssertFalse(ISA.neon.isSupported && ISA.avx2.isSupported)
+        // every level names its int8 path: the plain avx2 level never uses vpdpbusd
+        XCTAssertEqual(Probes.int8(.avx2)?.name, "vpmaddubsw+vpmaddwd+vpaddd ymm x8")
+        XCTAssertEqual(Probes.int8(.neon)?.name, "smull+smlal2+sadalp x12")
+        XCTAssertEqual(Probes.int8(.neondot)?.name, "sdot v.4s x24")
     }
 }

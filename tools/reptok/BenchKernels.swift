@@ -78,6 +78,10 @@ struct KernelBenchReport {
     var fp32Probe = "", int8Probe = ""
     var statistic = "median"
     var fp32Peak = 0.0, int8Peak = 0.0, readBW = 0.0
+    /// The AMX int8 probe (four tdpbssd accumulator tiles, all threads), GOP/s; nil when this
+    /// process cannot run tiles (no AMX, or the OS refused the tile state).
+    var amxPeak: Double?
+    var amxProbe = ""
     /// (fp32 peak, read bandwidth) measured before and after the kernels; the reported
     /// ceilings are the higher of the two.
     var ceilingsStart = (0.0, 0.0), ceilingsEnd = (0.0, 0.0)
@@ -97,6 +101,7 @@ struct KernelBenchReport {
         [
             "fp32_peak_gflops": fp32Peak, "read_bandwidth_gbs": readBW,
             "int8_peak_gops": int8Peak, "threads": threads, "isa": isa.rawValue, "vnni": isa == .avx512vnni,
+            "amx_int8_peak_gops": amxPeak.map { $0 as Any } ?? NSNull(), "amx_probe": amxProbe,
             "fp32_probe": fp32Probe, "int8_probe": int8Probe, "statistic": statistic,
             "ceilings_start": ["fp32_peak_gflops": ceilingsStart.0, "read_bandwidth_gbs": ceilingsStart.1],
             "ceilings_end": ["fp32_peak_gflops": ceilingsEnd.0, "read_bandwidth_gbs": ceilingsEnd.1],
@@ -127,6 +132,7 @@ struct KernelBenchReport {
         s += "ceilings: float32 peak \(f(fp32Peak)) GFLOP/s (\(fp32Probe)); read bandwidth \(f(readBW)) GB/s"
         if int8Peak > 0 { s += "; int8 peak \(f(int8Peak)) GOP/s (\(int8Probe))" }
         s += "\n  (higher of start \(f(ceilingsStart.0)) / \(f(ceilingsStart.1)) and end \(f(ceilingsEnd.0)) / \(f(ceilingsEnd.1)))"
+        s += "\nAMX int8 probe: " + (amxPeak.map { "\(f($0)) GOP/s (\(amxProbe))" } ?? amxProbe)
         s += "\n\nGEMM (M, K, N)          mode    GFLOP/s   of fp32 peak   w8a8/w8a32\n"
         for g in gemm {
             let other = gemm.first { $0.m == g.m && $0.k == g.k && $0.n == g.n && $0.mode == .w8a32 }
@@ -204,13 +210,19 @@ final class BenchKernels {
         r.statistic = best ? "min" : "median"
         r.isa = ctx.isa
         r.fp32Probe = Probes.fp32(ctx.isa).name
-        r.int8Probe = Probes.int8(ctx.isa)?.name ?? "none: the generic level runs W8A8 on float FMAs"
+        r.int8Probe = Probes.int8(ctx.isa)?.name
+            ?? (ctx.isa == .generic ? "none: the generic level runs W8A8 on float FMAs"
+                                    : "none: \(ctx.isa) runs its int8 products on a scalar model of the tiles")
+        r.amxProbe = Probes.amx?.name
+            ?? (ISA.amxRefused ? "not available (this CPU has AMX but the OS refused the tile state)"
+                               : "not available (this CPU has no AMX)")
         func note(_ s: String) {
             if progress { FileHandle.standardError.write(Data("bench: \(s)\n".utf8)) }
         }
         if wants("ceilings") {
             note("ceilings (start)")
             (r.fp32Peak, r.int8Peak) = peaks()
+            r.amxPeak = Probes.amx.map(measurePeak)
             r.readBW = readBandwidth()
             r.ceilingsStart = (r.fp32Peak, r.readBW)
         }
@@ -251,17 +263,19 @@ final class BenchKernels {
     /// Float32 FMA peak (GFLOP/s) and int8 multiply-add peak (GOP/s; 0 for the generic
     /// level) of the context's level, all threads.
     func peaks() -> (Double, Double) {
-        func measure(_ loop: Probes.Loop) -> Double {
-            // 9.6 G multiply-adds per thread and repetition, whatever the loop's width
-            let iters = 600_000_000 / loop.macsPerIteration * 16
-            let sink = UnsafeMutablePointer<Double>.allocate(capacity: ctx.threads)
-            defer { sink.deallocate() }
-            let t = medianTime(reps: reps) {
-                ctx.parallelFor(ctx.threads) { r in for th in r { sink[th] = loop.run(iters) } }
-            }
-            return Double(ctx.threads) * Double(iters) * Double(loop.macsPerIteration) * 2 / t / 1e9
+        (measurePeak(Probes.fp32(ctx.isa)), Probes.int8(ctx.isa).map(measurePeak) ?? 0)
+    }
+
+    /// One probe loop on all threads: 2 × multiply-adds per second, in G.
+    func measurePeak(_ loop: Probes.Loop) -> Double {
+        // 9.6 G multiply-adds per thread and repetition, whatever the loop's width
+        let iters = 600_000_000 / loop.macsPerIteration * 16
+        let sink = UnsafeMutablePointer<Double>.allocate(capacity: ctx.threads)
+        defer { sink.deallocate() }
+        let t = medianTime(reps: reps) {
+            ctx.parallelFor(ctx.threads) { r in for th in r { sink[th] = loop.run(iters) } }
         }
-        return (measure(Probes.fp32(ctx.isa)), Probes.int8(ctx.isa).map(measure) ?? 0)
+        return Double(ctx.threads) * Double(iters) * Double(loop.macsPerIteration) * 2 / t / 1e9
     }
 
     /// Streaming read bandwidth (GB/s) over a 512 MB buffer, all threads.

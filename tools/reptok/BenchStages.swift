@@ -16,7 +16,7 @@ enum MachineClass: String {
     /// step (4.06 s), PyTorch dynamic int8 and fp32 for encoder and VAE.
     case zen1
 
-    static var current: MachineClass { ISA.best == .avx2 ? .zen1 : .zen4 }
+    static var current: MachineClass { ISA.best == .avx2 || ISA.best == .avxvnni ? .zen1 : .zen4 }
 
     var label: String {
         switch self {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Kernels
 import Quant
 
 /// `reptok inspect FILE`: dispatches on the file's magic bytes — a GGUF model file gets its
@@ -23,6 +24,7 @@ struct InspectCommand: ParsableCommand {
         let head = FileHandle(forReadingAtPath: file).flatMap { try? $0.read(upToCount: 4) } ?? Data()
         if head == Data("GGUF".utf8) {
             print(try describeGGUF(path: file, tensors: tensors))
+            print("kernels on this machine: \(ISA.active) (this CPU runs \(ISA.cpuSummary))")
         } else if isImageFile(path: file) {
             print(try inspectImage(path: file))
         } else {

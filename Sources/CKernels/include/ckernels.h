@@ -4,6 +4,8 @@
 //   avx2.c    AVX2 + FMA float32 microkernel, int8 kernels (sign trick), probes
 //   neon.c    AArch64 float32 and int8 (sdot, or widening multiplies) kernels, probes
 //   pack.c    plain-C weight packing shared by the avx2 and neon kernels
+//   amx.c     AMX tile permission, int8 strip driver on the tile instructions, probe
+//   amx_emu.c scalar model of the tile instructions and the same driver on it (any machine)
 //
 // Every ISA-specific function is compiled with a per-function target attribute (or only
 // on its architecture, with stubs elsewhere), so the target builds for any -target-cpu.
@@ -43,6 +45,7 @@ enum {
     RTK_CPU_NEON = 1 << 3,         ///< AArch64 Advanced SIMD (always on AArch64)
     RTK_CPU_DOTPROD = 1 << 4,      ///< ARMv8.2 sdot/udot (Linux HWCAP_ASIMDDP)
     RTK_CPU_AVXVNNI = 1 << 5,      ///< AVX-VNNI: VEX-encoded ymm vpdpbusd (implies AVX2)
+    RTK_CPU_AMX = 1 << 6,          ///< AMX-TILE + AMX-INT8 with tile state in XCR0 (implies AVX512VNNI)
 };
 /// The features of the CPU this process runs on (0 on other architectures).
 int rtk_cpu_features(void);
@@ -159,6 +162,55 @@ void rtk_vnni_rows(long mr, long nc, long k, const int8_t *a, long lda,
 /// Requires RTK_CPU_AVX512 (the int8 twin below, RTK_CPU_AVX512VNNI).
 float rtk_peak_fma_f32(long iterations);
 int32_t rtk_peak_vnni(long iterations);
+
+// ---- AMX int8 (level amx; amx-emulated runs the same driver on a scalar tile model) ------
+/// Asks the kernel for the tile data state (Linux: arch_prctl ARCH_REQ_XCOMP_PERM,
+/// XTILEDATA): 1 when granted, 0 when the CPU lacks RTK_CPU_AMX, minus the errno of the
+/// refusal otherwise. Call once per process before any thread runs a tile instruction.
+int rtk_amx_request(void);
+/// Packs the activations of a strip for the B tiles: mr (1...16) rows a[i] of kc signed
+/// bytes into ceil(kc/64) chunks of 1024 bytes, out[q*1024 + g*64 + i*4 + e] = a[i][64q + 4g + e],
+/// zero past kc and for rows past mr. a[i] must be readable up to kc rounded up to 4.
+void rtk_amx_pack_b(const int8_t *const *a, long mr, long kc, int8_t *out);
+/// Exact int32 sums of a strip of mr (1...16) activation rows against nc (1...64) weight rows:
+///   out[i*ldo + j] = sum_{p<kc} W[j, p] * a[i][p]     (j < nc; 0 for nc <= j < 64; ldo >= 64)
+/// with bpack from rtk_amx_pack_b, w = &W[first row, first column] (row stride ldw bytes),
+/// wlimit = bytes readable from w (to the end of W); tiles may read any byte of W before
+/// that, and a 16 x 64 read that would pass it is copied into wpad (1024 bytes) first.
+/// ctmp: 1024 int32 of scratch. rtk_amx_strip runs the tile instructions (requires
+/// rtk_amx_request() == 1); rtk_amx_emu_strip the same code on the scalar tile model.
+void rtk_amx_strip(long mr, long nc, long kc, const int8_t *bpack, const int8_t *w, long ldw, long wlimit,
+                   int8_t *wpad, int32_t *ctmp, int32_t *out, long ldo);
+void rtk_amx_emu_strip(long mr, long nc, long kc, const int8_t *bpack, const int8_t *w, long ldw, long wlimit,
+                       int8_t *wpad, int32_t *ctmp, int32_t *out, long ldo);
+/// The drivers' last step, exposed for tests: ctmp = four Cᵀ tiles [4][16][16] int32 to
+/// out[i*ldo + j] = ctmp[(j/16)*256 + (j%16)*16 + i] for i < mr, j < nc, 0 for nc <= j < 64
+/// (ldo >= 64). _c: plain C (the model's); _avx512: zmm transposes (the hardware driver's;
+/// requires RTK_CPU_AVX512).
+void rtk_amx_transpose_out_c(long mr, long nc, const int32_t *ctmp, int32_t *out, long ldo);
+void rtk_amx_transpose_out_avx512(long mr, long nc, const int32_t *ctmp, int32_t *out, long ldo);
+/// 4 independent tdpbssd accumulator tiles per iteration (4 * 16 * 16 * 64 multiply-adds).
+/// Requires rtk_amx_request() == 1.
+int32_t rtk_amx_peak(long iterations);
+
+/// The scalar tile model: eight tiles of 16 rows x 64 bytes and their configuration.
+typedef struct {
+    uint8_t tile[8][16][64];
+    uint8_t rows[8], colsb[8];
+    int configured;
+} rtk_tile_state;
+/// ldtilecfg: palette 1 (or 0 to release), per-tile rows (<= 16) and colsb (<= 64); zeroes every tile.
+void rtk_amx_emu_ldtilecfg(rtk_tile_state *s, const void *config);
+/// tilezero tmm t.
+void rtk_amx_emu_tilezero(rtk_tile_state *s, int t);
+/// tileloadd: rows x colsb bytes from base (row stride `stride` bytes); the rest of the tile 0.
+void rtk_amx_emu_tileloadd(rtk_tile_state *s, int t, const void *base, long stride);
+/// tilestored: rows x colsb bytes to base (row stride `stride` bytes).
+void rtk_amx_emu_tilestored(const rtk_tile_state *s, int t, void *base, long stride);
+/// tdpbssd c += a . b: c[i][j] (int32) += sum_{g < colsb(a)/4} sum_e a[i][4g+e] * b[g][4j+e].
+void rtk_amx_emu_tdpbssd(rtk_tile_state *s, int c, int a, int b);
+/// tilerelease: back to the unconfigured state.
+void rtk_amx_emu_tilerelease(rtk_tile_state *s);
 
 #ifdef __cplusplus
 }

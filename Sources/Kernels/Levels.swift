@@ -1,0 +1,215 @@
+// The dispatch table: for each instruction-set level, the kernels it runs and what it needs
+// from the CPU. A new level is one more row here (see "Adding a level" in docs/kernels.md);
+// the GEMM engine and the probes only call through `KernelSet`.
+import CKernels
+
+/// Float microkernel: c[i*ldc + j] (= or +=) Σ_{p<kc} a[i][p*aStep] · b[p*ldb + j], i < rows
+/// (≤ 8), j < 16·nv; accumulate 0 stores.
+typealias F32KernelFn = (_ rows: Int, _ nv: Int, _ kc: Int, _ a: UnsafePointer<UnsafePointer<Float>?>, _ aStep: Int,
+                         _ b: UnsafePointer<Float>, _ ldb: Int, _ c: UnsafeMutablePointer<Float>, _ ldc: Int,
+                         _ accumulate: Int32) -> Void
+/// Float panels [ceil(nc/32)][kc][32] from W rows (row stride ldw elements): (w, ldw, nc, kc, out).
+typealias PackI8Fn = (UnsafePointer<Int8>, Int, Int, Int, UnsafeMutablePointer<Float>) -> Void
+typealias PackF32Fn = (UnsafePointer<Float>, Int, Int, Int, UnsafeMutablePointer<Float>) -> Void
+/// Float dot form (mr ≤ 6 rows): out[i*ldo + j] = Σ_{p<k} a[i*lda + p] · W[j, p].
+typealias F32RowsFn<W> = (_ mr: Int, _ nc: Int, _ k: Int, _ a: UnsafePointer<Float>, _ lda: Int,
+                          _ w: UnsafePointer<W>, _ ldw: Int, _ out: UnsafeMutablePointer<Float>, _ ldo: Int) -> Void
+/// Int8 weight panels of the level's int8 kernel: (w, ldw, nc, kc, out bytes).
+typealias PackPanelsFn = (UnsafePointer<Int8>, Int, Int, Int, UnsafeMutableRawPointer) -> Void
+/// Int8 panel kernel, mr ≤ 8 rows × one 32-column panel: c (= or +=) float(Σ W·a − corr) · scale
+/// (corr used by biased kernels only); arguments (mr, kc4, a, panel, corr, scale, c, ldc, accumulate).
+typealias I8KernelFn = (Int, Int, UnsafePointer<UnsafePointer<Int8>?>, UnsafeRawPointer, UnsafePointer<Int32>,
+                        UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Int32) -> Void
+/// Int8 dot form (mr ≤ 6 rows): out[i*ldo + j] = Σ_{p<k} W'[j, p] · a[i*lda + p], W' = W
+/// (or W + 128 for biased kernels); arguments (mr, nc, k, a, lda, w, ldw, out, ldo).
+typealias I8RowsFn = (Int, Int, Int, UnsafePointer<Int8>, Int, UnsafePointer<Int8>, Int,
+                      UnsafeMutablePointer<Int32>, Int) -> Void
+
+/// The kernel implementations of one level (chosen once per context).
+struct KernelSet {
+    /// Float panel packing; nil members use the Swift loop in `packF32`.
+    struct Pack {
+        var fromI8: PackI8Fn?
+        var fromF32: PackF32Fn?
+        static let swift = Pack(fromI8: nil, fromF32: nil)
+    }
+    /// The W8A8 kernels of the panel and row forms.
+    struct I8 {
+        /// Packs a weight block for `kernel` (for the generic level: float panels).
+        var pack: PackPanelsFn
+        /// The panel kernel; nil for the generic level, whose blocks run `floatExactBlock`.
+        var kernel: I8KernelFn?
+        var rows: I8RowsFn
+        /// The kernels sum (W + 128)·q: the caller's correction 128·Σq is subtracted.
+        var isBiased: Bool
+        /// Float FMAs on int8 values: exact while every partial sum stays below 2^24.
+        var isFloatExact: Bool { kernel == nil }
+    }
+    /// Where the AMX tile driver runs.
+    enum Tiles { case hardware, emulated }
+
+    var f32: F32KernelFn
+    /// Rows per strip of the float panel form (the microkernel's natural height).
+    var f32Strip: Int
+    var pack: Pack
+    var f32RowsI8: F32RowsFn<Int8>
+    var f32RowsF32: F32RowsFn<Float>
+    var i8: I8
+    /// Non-nil: W8A8 products of both forms go to the AMX driver (`amxPanelGemmI8`,
+    /// `amxRowGemmI8`) instead of `i8`.
+    var tiles: Tiles?
+    /// The register-only loops of `reptok bench kernels`: the float FMAs the level issues,
+    /// and its int8 multiply-add (nil when it has none).
+    var fp32Probe: Probes.Loop
+    var int8Probe: Probes.Loop?
+
+    init(_ isa: ISA) { self = LevelTable.kernels(isa) }
+    init(f32: @escaping F32KernelFn, f32Strip: Int, pack: Pack, f32RowsI8: @escaping F32RowsFn<Int8>,
+         f32RowsF32: @escaping F32RowsFn<Float>, i8: I8, tiles: Tiles? = nil, fp32Probe: Probes.Loop,
+         int8Probe: Probes.Loop?) {
+        self.f32 = f32; self.f32Strip = f32Strip; self.pack = pack; self.f32RowsI8 = f32RowsI8
+        self.f32RowsF32 = f32RowsF32; self.i8 = i8; self.tiles = tiles; self.fp32Probe = fp32Probe
+        self.int8Probe = int8Probe
+    }
+
+    /// c[i*ldc + j] (= or +=) Σ_{p<kc} a[i][p*aStep] · b[p*ldb + j], i < rows (≤ 8),
+    /// j < 16·nv: one FMA chain per output in p order on every level.
+    @inline(__always)
+    func f32Kernel(rows: Int, nv: Int, kc: Int, a: UnsafePointer<UnsafePointer<Float>>, aStep: Int,
+                   b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
+                   accumulate: Bool) {
+        let ap = UnsafeRawPointer(a).assumingMemoryBound(to: UnsafePointer<Float>?.self)
+        f32(rows, nv, kc, ap, aStep, b, ldb, c, ldc, accumulate ? 1 : 0)
+    }
+}
+
+/// One row per level.
+enum LevelTable {
+    /// The `RTK_CPU_*` bits a level needs (`amx` also needs the OS's tile grant, see `ISA`).
+    static func required(_ isa: ISA) -> Int {
+        switch isa {
+        case .amx: return Int(RTK_CPU_AMX | RTK_CPU_AVX512VNNI | RTK_CPU_AVX512 | RTK_CPU_AVX2)
+        case .avx512vnni: return Int(RTK_CPU_AVX512VNNI | RTK_CPU_AVX512 | RTK_CPU_AVX2)
+        case .avx512: return Int(RTK_CPU_AVX512 | RTK_CPU_AVX2)
+        case .avxvnni:
+            // testing: the EVEX twin of the AVX-VNNI kernels on AVX-512 VNNI machines
+            if ISA._avxvnniThroughEVEX && ISA.features & Int(RTK_CPU_AVX512VNNI) != 0 { return Int(RTK_CPU_AVX512VNNI) }
+            return Int(RTK_CPU_AVXVNNI | RTK_CPU_AVX2)
+        case .avx2: return Int(RTK_CPU_AVX2)
+        case .neondot: return Int(RTK_CPU_NEON | RTK_CPU_DOTPROD)
+        case .neon: return Int(RTK_CPU_NEON)
+        case .generic, .amxEmulated: return 0
+        }
+    }
+
+    // The pieces several levels share.
+    static let avx512F32: F32KernelFn = { rtk_avx512_f32_kernel($0, $1, $2, $3, $4, $5, $6, $7, $8, $9) }
+    static let avx2F32: F32KernelFn = { rtk_avx2_f32_kernel($0, $1, $2, $3, $4, $5, $6, $7, $8, $9) }
+    static let neonF32: F32KernelFn = { rtk_neon_f32_kernel($0, $1, $2, $3, $4, $5, $6, $7, $8, $9) }
+    static let swiftF32: F32KernelFn = { rows, nv, kc, a, aStep, b, ldb, c, ldc, acc in
+        f32Microkernel(rows: rows, nv: nv, kc: kc,
+                       a: UnsafeRawPointer(a).assumingMemoryBound(to: UnsafePointer<Float>.self), aStep: aStep,
+                       b: b, ldb: ldb, c: c, ldc: ldc, accumulate: acc != 0)
+    }
+    static let avx512Pack = KernelSet.Pack(fromI8: { rtk_pack_f32_from_i8($0, $1, $2, $3, $4) },
+                                           fromF32: { rtk_pack_f32_from_f32($0, $1, $2, $3, $4) })
+    static let avx2Pack = KernelSet.Pack(fromI8: { rtk_avx2_pack_f32_from_i8($0, $1, $2, $3, $4) },
+                                         fromF32: { rtk_avx2_pack_f32_from_f32($0, $1, $2, $3, $4) })
+    static let cPack = KernelSet.Pack(fromI8: { rtk_pack_f32_from_i8_c($0, $1, $2, $3, $4) },
+                                      fromF32: { rtk_pack_f32_from_f32_c($0, $1, $2, $3, $4) })
+    static let swiftRowsI8: F32RowsFn<Int8> = { rowDots(mr: $0, nc: $1, k: $2, a: $3, lda: $4, w: $5, ldw: $6, out: $7, ldo: $8) }
+    static let swiftRowsF32: F32RowsFn<Float> = { rowDots(mr: $0, nc: $1, k: $2, a: $3, lda: $4, w: $5, ldw: $6, out: $7, ldo: $8) }
+    static let avx2RowsI8: F32RowsFn<Int8> = { rtk_avx2_f32_rows_i8($0, $1, $2, $3, $4, $5, $6, $7, $8) }
+    static let avx2RowsF32: F32RowsFn<Float> = { rtk_avx2_f32_rows_f32($0, $1, $2, $3, $4, $5, $6, $7, $8) }
+    static let neonRowsI8: F32RowsFn<Int8> = { rtk_neon_f32_rows_i8($0, $1, $2, $3, $4, $5, $6, $7, $8) }
+    static let neonRowsF32: F32RowsFn<Float> = { rtk_neon_f32_rows_f32($0, $1, $2, $3, $4, $5, $6, $7, $8) }
+
+    static let vnniI8 = KernelSet.I8(
+        pack: { rtk_pack_vnni($0, $1, $2, $3, $4.assumingMemoryBound(to: UInt8.self)) },
+        kernel: { rtk_vnni_kernel($0, $1, $2, $3.assumingMemoryBound(to: UInt8.self), $4, $5, $6, $7, $8) },
+        rows: { rtk_vnni_rows($0, $1, $2, $3, $4, $5, $6, $7, $8) }, isBiased: true)
+    static func avxvnniI8(evex: Int32) -> KernelSet.I8 {
+        KernelSet.I8(
+            pack: { rtk_pack_u8_panels($0, $1, $2, $3, $4.assumingMemoryBound(to: UInt8.self)) },
+            kernel: { rtk_avxvnni_i8_kernel(evex, $0, $1, $2, $3.assumingMemoryBound(to: UInt8.self), $4, $5, $6, $7, $8) },
+            rows: { rtk_avxvnni_i8_rows(evex, $0, $1, $2, $3, $4, $5, $6, $7, $8) }, isBiased: true)
+    }
+    static let signTrickI8 = KernelSet.I8(
+        pack: { rtk_pack_i8_panels($0, $1, $2, $3, $4.assumingMemoryBound(to: Int8.self)) },
+        kernel: { mr, kc4, a, p, _, s, c, ldc, acc in
+            rtk_avx2_i8_kernel(mr, kc4, a, p.assumingMemoryBound(to: Int8.self), s, c, ldc, acc) },
+        rows: { rtk_avx2_i8_rows($0, $1, $2, $3, $4, $5, $6, $7, $8) }, isBiased: false)
+    static func neonI8(dot: Int32) -> KernelSet.I8 {
+        KernelSet.I8(
+            pack: { rtk_pack_i8_panels($0, $1, $2, $3, $4.assumingMemoryBound(to: Int8.self)) },
+            kernel: { mr, kc4, a, p, _, s, c, ldc, acc in
+                rtk_neon_i8_kernel(dot, mr, kc4, a, p.assumingMemoryBound(to: Int8.self), s, c, ldc, acc) },
+            rows: { rtk_neon_i8_rows(dot, $0, $1, $2, $3, $4, $5, $6, $7, $8) }, isBiased: false)
+    }
+    static let floatExactI8 = KernelSet.I8(
+        pack: { packF32(.i8($0), ldw: $1, nc: $2, kc: $3, into: $4.assumingMemoryBound(to: Float.self), with: .swift) },
+        kernel: nil,
+        rows: { genericI8Rows(mr: $0, nc: $1, k: $2, a: $3, lda: $4, w: $5, ldw: $6, out: $7, ldo: $8) }, isBiased: false)
+
+    static let zmmFMA = Probes.Loop(name: "vfmadd231ps zmm x24", macsPerIteration: 24 * 16) { Double(rtk_peak_fma_f32($0)) }
+    static let ymmFMA = Probes.Loop(name: "vfmadd231ps ymm x12", macsPerIteration: 12 * 8) { Double(rtk_avx2_peak_fma($0)) }
+    static let signTrickProbe = Probes.Loop(name: "vpmaddubsw+vpmaddwd+vpaddd ymm x8", macsPerIteration: 8 * 32) {
+        Double(rtk_avx2_peak_i8($0))
+    }
+
+    /// The row of `isa`.
+    static func kernels(_ isa: ISA) -> KernelSet {
+        switch isa {
+        case .amx:
+            var k = kernels(.avx512vnni)
+            k.tiles = .hardware
+            k.int8Probe = Probes.amxInt8
+            return k
+        case .amxEmulated:
+            // everything but the int8 products as the host's best level; no int8 probe
+            // (the scalar model's speed says nothing about any hardware)
+            var k = kernels(ISA.bestWithoutTiles)
+            k.tiles = .emulated
+            k.int8Probe = nil
+            return k
+        case .avx512vnni, .avx512:
+            return KernelSet(f32: avx512F32, f32Strip: 8, pack: avx512Pack, f32RowsI8: swiftRowsI8, f32RowsF32: swiftRowsF32,
+                             i8: isa == .avx512vnni ? vnniI8 : signTrickI8, fp32Probe: zmmFMA,
+                             int8Probe: isa == .avx512vnni
+                                ? Probes.Loop(name: "vpdpbusd zmm x24", macsPerIteration: 24 * 64) { Double(rtk_peak_vnni($0)) }
+                                : signTrickProbe)
+        case .avxvnni:
+            let evex: Int32 = ISA.features & Int(RTK_CPU_AVXVNNI) != 0 ? 0 : 1
+            return KernelSet(f32: avx2F32, f32Strip: 6, pack: avx2Pack, f32RowsI8: avx2RowsI8, f32RowsF32: avx2RowsF32,
+                             i8: avxvnniI8(evex: evex), fp32Probe: ymmFMA,
+                             int8Probe: evex == 0
+                                ? Probes.Loop(name: "vpdpbusd ymm (AVX-VNNI) x12", macsPerIteration: 12 * 32) { Double(rtk_avxvnni_peak($0)) }
+                                : nil)
+        case .avx2:
+            return KernelSet(f32: avx2F32, f32Strip: 6, pack: avx2Pack, f32RowsI8: avx2RowsI8, f32RowsF32: avx2RowsF32,
+                             i8: signTrickI8, fp32Probe: ymmFMA, int8Probe: signTrickProbe)
+        case .neondot, .neon:
+            let dot: Int32 = isa == .neondot ? 1 : 0
+            return KernelSet(f32: neonF32, f32Strip: 6, pack: cPack, f32RowsI8: neonRowsI8, f32RowsF32: neonRowsF32,
+                             i8: neonI8(dot: dot),
+                             fp32Probe: Probes.Loop(name: "fmla v.4s x24", macsPerIteration: 24 * 4) { Double(rtk_neon_peak_fma($0)) },
+                             int8Probe: dot == 1
+                                ? Probes.Loop(name: "sdot v.4s x24", macsPerIteration: 24 * 16) { Double(rtk_neon_peak_i8(1, $0)) }
+                                : Probes.Loop(name: "smull+smlal2+sadalp x12", macsPerIteration: 12 * 16) { Double(rtk_neon_peak_i8(0, $0)) })
+        case .generic:
+            return KernelSet(f32: swiftF32, f32Strip: 8, pack: .swift, f32RowsI8: swiftRowsI8, f32RowsF32: swiftRowsF32,
+                             i8: floatExactI8,
+                             fp32Probe: Probes.Loop(name: "Swift SIMD16<Float> addingProduct x24", macsPerIteration: 24 * 16) {
+                                 Double(Probes.swiftFMALoop($0))
+                             },
+                             int8Probe: nil)
+        }
+    }
+}
+
+extension ISA {
+    /// Testing only: while true, the `avxvnni` level is available on machines with AVX-512
+    /// VNNI but no AVX-VNNI, running the EVEX-encoded twin of its kernels (same arithmetic),
+    /// so that path can be tested end to end there.
+    nonisolated(unsafe) public static var _avxvnniThroughEVEX = false
+}
