@@ -372,6 +372,8 @@ def main(argv=None):
     def log(s):
         print(s, file=sys.stderr, flush=True)
 
+    preset, arch = load_preset(args.preset)
+
     # 1. The caps, before torch is imported (each library reads its variable once, when it loads).
     for k in CAP_VARS:
         os.environ.pop(k, None)
@@ -388,7 +390,6 @@ def main(argv=None):
     torch.manual_seed(args.seed)
     level = seen["aten"].lower()
     cpu = cpu_info()
-    preset, arch = load_preset(args.preset)
     log(f"torch {torch.__version__}, {cpu['cpu']}, {args.threads} threads, level {level} (requested {args.isa}); "
         f"oneDNN {seen['onednn']} ({seen['onednn_convolution']}), FBGEMM {seen['fbgemm']}, MKL {seen['mkl']}; load {os.getloadavg()[0]:.2f}")
 
