@@ -11,7 +11,7 @@ import Support
 import Glibc
 #endif
 
-/// `reptok bench pipeline [--preset xl] [--json] [--cache DIR] [--threads N] [--runs N]`
+/// `reptok bench pipeline [--preset xl] [--json] [--cache DIR] [--threads N] [--runs N] [--compare FILE.json]`
 ///
 /// Measures the whole model at release size without the release checkpoint:
 /// 1. writes, once, a random-weight GGUF of the preset (`SyntheticModel`, the converter's exact
@@ -24,6 +24,8 @@ import Glibc
 ///    shared) is measured again, up to `--retries` times, keeping the least disturbed attempt;
 /// 4. runs one full generate (generator steps, decoder steps, VAE) in a child process, without and
 ///    with `--low-memory`, and reads each child's peak RSS from `wait4`.
+/// With `--compare`, a result of tools/bench-torch/bench_torch.py is read (and refused, before any
+/// measuring, if malformed) and every stage and mode gets PyTorch's seconds and the ratio ours / PyTorch.
 struct BenchPipelineCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pipeline",
@@ -66,6 +68,11 @@ struct BenchPipelineCommand: ParsableCommand {
     @Option(name: .long, help: "Only these modes, comma-separated: w8a8, w8a32.")
     var modes: String = "w8a8,w8a32"
 
+    @Option(name: .long, help: ArgumentHelp(
+        "PyTorch's times from tools/bench-torch/bench_torch.py --json: print PyTorch's seconds and the ratio ours / PyTorch beside each stage and mode.",
+        discussion: "w8a32 is compared with PyTorch fp32, w8a8 with PyTorch dynamic int8 and with fp32. A file measured at another instruction level than this run's kernels gives a warning; a malformed file is an error."))
+    var compare: String?
+
     @Flag(name: .long, help: "Skip the ceiling probes (no GFLOP/s fractions; for profilers).")
     var noCeilings = false
 
@@ -99,6 +106,8 @@ struct BenchPipelineCommand: ParsableCommand {
         func note(_ s: String) { if !json { FileHandle.standardError.write(Data("bench: \(s)\n".utf8)) } }
         let preset: ModelPreset
         do { preset = try ModelPreset.named(self.preset) } catch { throw CLIError(oneLine(error)) }
+        // Read before anything is measured: a bad file fails in a second, not after the run.
+        let reference = try compare.map { try TorchReference.load(path: $0) }
 
         // 1. The synthetic model, written once per preset and seed.
         let folder = cache ?? defaultCacheFolder()
@@ -162,6 +171,14 @@ struct BenchPipelineCommand: ParsableCommand {
         if !noCeilings {
             note("ceilings again")
             report.fp32PeakRuns.append(ceilings.peaks().0)
+        }
+
+        if let reference {
+            report.torch = reference
+            report.compareWarnings = reference.warnings(kernelLevel: report.isa, gflop: report.stageInfo.reduce(into: [:]) {
+                $0[$1.key.benchName] = $1.value.flops / 1e9
+            })
+            for w in report.compareWarnings { FileHandle.standardError.write(Data("reptok: warning: \(w)\n".utf8)) }
         }
 
         let data = try JSONSerialization.data(withJSONObject: report.json(), options: [.sortedKeys])

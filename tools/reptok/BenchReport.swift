@@ -58,6 +58,9 @@ struct PipelineBenchReport {
     var stages: [Component: [MatrixMode: StageTiming]] = [:]
     var generate: GenerateTiming?
     var generateLowMemory: GenerateTiming?
+    /// PyTorch's times from `--compare`, and the warnings about them.
+    var torch: TorchReference?
+    var compareWarnings: [String] = []
 
     /// The higher of the peak measurements (other load on the machine only lowers it).
     var fp32Peak: Double { fp32PeakRuns.max() ?? 0 }
@@ -73,6 +76,14 @@ struct PipelineBenchReport {
                                     "peak_rss_mb": Double(t.peakRSSBytes) / 1e6, "runs": t.runs, "min_seconds": t.minimum, "first_seconds": t.first,
                                     "cpu_per_wall": t.cpuPerWall, "attempt": t.attempt,
                                     "weight_gbs": info.weightBytes / t.median / 1e9] as [String: Any]
+                if let torch {
+                    var c: [String: Any] = [:]
+                    for (p, secs, ratio) in torch.comparison(stage: stage, mode: mode, ours: t.median) {
+                        c["\(p.rawValue)_seconds"] = secs
+                        c["ratio_\(p.rawValue)"] = ratio
+                    }
+                    m[mode.rawValue] = (m[mode.rawValue] as? [String: Any] ?? [:]).merging(["pytorch": c]) { $1 }
+                }
             }
             stagesJSON[stage.benchName] = m
             infoJSON[stage.benchName] = ["gflop": info.flops / 1e9, "weight_mb": info.weightBytes / 1e6,
@@ -92,6 +103,7 @@ struct PipelineBenchReport {
         }
         if let g = generate { out["generate"] = gen(g) }
         if let g = generateLowMemory { out["generate_low_memory"] = gen(g) }
+        if let torch { out["compare"] = torch.json(warnings: compareWarnings) }
         return out
     }
 
@@ -107,8 +119,10 @@ struct PipelineBenchReport {
             if int8Peak > 0 { s += ", int8 dot peak \(f(int8Peak, 1)) GOP/s" }
             s += ", read bandwidth \(f(readBandwidth, 1)) GB/s\n"
         }
-        s += "\nstage            GFLOP  weights  mode    seconds    (min)  GFLOP/s  of fp32 peak  weight GB/s  CPU/wall  peak RSS"
-        s += release ? "   target  PyTorch\n" : "\n"
+        s += "\nstage            GFLOP  weights  mode    seconds      (min)  GFLOP/s  of fp32 peak  weight GB/s  CPU/wall  peak RSS"
+        s += release ? "   target  PyTorch" : ""
+        if torch != nil { s += "  torch fp32  ours/fp32  torch int8  ours/int8" }
+        s += "\n"
         for stage in Component.timedStages {
             guard let modes = stages[stage], let info = stageInfo[stage] else { continue }
             var first = true
@@ -118,14 +132,21 @@ struct PipelineBenchReport {
                 let head = first ? stage.benchName.padding(toLength: 14, withPad: " ", startingAt: 0) + pad(f(info.flops / 1e9, 1), 7)
                     + pad(String(format: "%.0f MB", info.weightBytes / 1e6), 9) : String(repeating: " ", count: 30)
                 first = false
-                s += head + "  " + mode.rawValue.padding(toLength: 6, withPad: " ", startingAt: 0) + pad(f(t.median, 3), 9)
-                    + pad("(" + f(t.minimum, 3) + ")", 9)
+                s += head + "  " + mode.rawValue.padding(toLength: 6, withPad: " ", startingAt: 0) + pad(formatSeconds(t.median), 9)
+                    + pad("(" + formatSeconds(t.minimum) + ")", 11)
                     + pad(f(gflops, 1), 9) + pad(fp32Peak > 0 ? f(gflops / fp32Peak, 2) + "×" : "-", 14)
                     + pad(f(info.weightBytes / t.median / 1e9, 1), 13) + pad(f(t.cpuPerWall, 2) + (t.attempt > 1 ? "#\(t.attempt)" : "  "), 10)
                     + pad(mb(t.peakRSSBytes), 10)
                 if release {
                     let target = mode == .w8a8 ? stage.targetW8A8 : stage.targetW8A32
-                    s += pad("≤" + f(target, 3), 9) + pad(f(stage.pytorchSeconds, 2), 9) + (t.median <= target ? "  met" : "  missed")
+                    s += pad("≤" + f(target, 3), 9) + pad(f(stage.pytorchSeconds, 2), 9) + (t.median <= target ? "  met   " : "  missed")
+                }
+                if let torch {
+                    let c = torch.comparison(stage: stage, mode: mode, ours: t.median)
+                    for p in TorchReference.Precision.allCases {
+                        let hit = c.first { $0.0 == p }
+                        s += pad(hit.map { formatSeconds($0.seconds) } ?? "-", 12) + pad(hit.map { formatRatio($0.ratio) } ?? "-", 11)
+                    }
                 }
                 s += "\n"
             }
@@ -137,6 +158,10 @@ struct PipelineBenchReport {
         }
         s += "\n\n(seconds: median of the runs after a warm-up; of fp32 peak = GFLOP/s ÷ float32 FMA peak; weight GB/s = stage weight bytes ÷ seconds;\n"
         s += " CPU/wall = process CPU seconds per second, ≈ threads when undisturbed, #n = kept the n-th measurement)"
+        if let torch {
+            s += "\n(torch: PyTorch \(torch.torch) from \(torch.path), level \(torch.isa), \(torch.cpu); ours/… = our seconds ÷ PyTorch's;"
+            s += " w8a32 is compared with fp32, w8a8 with int8 and fp32)"
+        }
         return s
     }
 }

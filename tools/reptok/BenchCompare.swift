@@ -1,0 +1,143 @@
+// `reptok bench pipeline --compare FILE.json`: PyTorch's seconds per stage, as written by
+// tools/bench-torch/bench_torch.py, read and checked before anything is measured, and the ratios
+// (ours / PyTorch) the report prints beside each stage and mode.
+import Foundation
+import Kernels
+import Quant
+import Support
+
+/// Why a `--compare` file was refused. One line each, naming the file.
+enum TorchReferenceError: Error, CustomStringConvertible, Equatable {
+    /// The file could not be read (missing, a folder, too large).
+    case unreadable(path: String, reason: String)
+    /// The file is not a bench_torch.py result: not JSON, a missing or mistyped field, an unknown
+    /// stage or precision, a time that is not a positive finite number of seconds.
+    case malformed(path: String, reason: String)
+
+    var description: String {
+        switch self {
+        case let .unreadable(p, r): return "--compare \(p): \(r)"
+        case let .malformed(p, r): return "--compare \(p): not a bench_torch.py result: \(r)"
+        }
+    }
+}
+
+/// PyTorch's times for the stages of `bench pipeline`, from one bench_torch.py run.
+struct TorchReference {
+    /// The two precisions bench_torch.py measures: float32 eager and dynamic int8.
+    enum Precision: String, CaseIterable { case fp32, int8 }
+
+    var path: String
+    /// PyTorch's instruction level: `avx512`, `avx2` (ATen's capability, lower case), or another
+    /// capability name on other CPUs (`default`, `neon`, …).
+    var isa: String
+    var torch: String
+    var cpu: String
+    /// Seconds per stage (`Component.benchName`) and precision.
+    var seconds: [String: [Precision: Double]]
+    /// GFLOP per stage as PyTorch's FLOP counter saw it (optional in the file).
+    var gflop: [String: Double]
+
+    /// A result file is a few kilobytes; anything above this is not one.
+    static let maxBytes = 1 << 20
+
+    /// Reads and checks `path`: `isa`, `torch`, `cpu` strings; `stages` an object of known stage
+    /// names, each an object of `fp32` and/or `int8` seconds (positive, finite). Other top-level
+    /// fields are allowed (bench_torch.py writes more); `stage_info.<stage>.gflop` is read when present.
+    static func load(path: String) throws -> TorchReference {
+        let data: Data
+        do { data = try FileRead.whole(path, maxBytes: maxBytes) } catch let FileReadError.notFound(p) {
+            throw TorchReferenceError.unreadable(path: p, reason: "no such file")
+        } catch let FileReadError.unreadable(p, r) {
+            throw TorchReferenceError.unreadable(path: p, reason: r)
+        }
+        func bad(_ reason: String) -> TorchReferenceError { .malformed(path: path, reason: reason) }
+        guard let any = try? JSONSerialization.jsonObject(with: data), let root = any as? [String: Any] else {
+            throw bad("not a JSON object")
+        }
+        func string(_ key: String) throws -> String {
+            guard let s = root[key] as? String, !s.isEmpty else { throw bad("\"\(key)\" must be a non-empty string") }
+            return s
+        }
+        let isa = try string("isa").lowercased(), torch = try string("torch"), cpu = try string("cpu")
+        guard let stages = root["stages"] as? [String: Any], !stages.isEmpty else {
+            throw bad("\"stages\" must be a non-empty object")
+        }
+        var seconds: [String: [Precision: Double]] = [:]
+        for (name, value) in stages.sorted(by: { $0.key < $1.key }) {
+            guard Component(benchName: name) != nil else {
+                throw bad("unknown stage \"\(name)\" (\(Component.timedStages.map(\.benchName).joined(separator: ", ")))")
+            }
+            guard let modes = value as? [String: Any], !modes.isEmpty else { throw bad("stage \"\(name)\" must be a non-empty object") }
+            for (key, v) in modes.sorted(by: { $0.key < $1.key }) {
+                guard let p = Precision(rawValue: key) else { throw bad("stage \"\(name)\": unknown precision \"\(key)\" (fp32, int8)") }
+                // JSON booleans also bridge to NSNumber (objCType "c"); only real numbers are seconds.
+                guard let n = v as? NSNumber, String(cString: n.objCType) != "c", n.doubleValue.isFinite, n.doubleValue > 0 else {
+                    throw bad("stage \"\(name)\" \(key): seconds must be a positive number (is \(v))")
+                }
+                seconds[name, default: [:]][p] = n.doubleValue
+            }
+        }
+        var gflop: [String: Double] = [:]
+        if let info = root["stage_info"] as? [String: Any] {
+            for (name, v) in info {
+                if let g = (v as? [String: Any])?["gflop"] as? Double, g.isFinite, g > 0 { gflop[name] = g }
+            }
+        }
+        return TorchReference(path: path, isa: isa, torch: torch, cpu: cpu, seconds: seconds, gflop: gflop)
+    }
+
+    /// PyTorch's name for the level a reptok kernel level corresponds to: both AVX-512 levels are
+    /// PyTorch's `avx512`, AVX2 (with or without AVX-VNNI) its `avx2`, the generic Swift kernels its
+    /// `default`; other names pass through.
+    static func pytorchLevel(ofKernelLevel level: String) -> String {
+        if level.hasPrefix("avx512") { return "avx512" }
+        if level.hasPrefix("avx2") || level == "avxvnni" { return "avx2" }
+        if level == "generic" { return "default" }
+        return level
+    }
+
+    /// Warning lines for this file against a run at kernel level `level` with these stage GFLOP
+    /// counts: another instruction level, or a stage whose FLOP count differs by more than 1 %
+    /// (another model size; PyTorch's generator computes its output row and time embedding for every
+    /// row and sample, ≈ 0.2 % more at the release size).
+    func warnings(kernelLevel level: String, gflop ours: [String: Double]) -> [String] {
+        var out: [String] = []
+        let wanted = TorchReference.pytorchLevel(ofKernelLevel: level)
+        if isa != wanted {
+            out.append("\(path) was measured at PyTorch level \(isa), this run's kernels are \(level) (PyTorch level \(wanted)): the ratios compare different instruction sets")
+        }
+        for (name, theirs) in gflop.sorted(by: { $0.key < $1.key }) {
+            guard let mine = ours[name], abs(theirs / mine - 1) > 0.01 else { continue }
+            out.append(String(format: "%@: PyTorch's %@ does %.3g GFLOP, ours %.3g: not the same model size", path, name, theirs, mine))
+        }
+        return out
+    }
+
+    /// The PyTorch precisions our `mode` is compared with: w8a32 with fp32; w8a8 with int8 and fp32.
+    static func precisions(for mode: MatrixMode) -> [Precision] {
+        mode == .w8a8 ? [.int8, .fp32] : [.fp32]
+    }
+
+    /// For one stage and mode: PyTorch's seconds and our ratio (ours / PyTorch) per compared
+    /// precision that the file has.
+    func comparison(stage: Component, mode: MatrixMode, ours: Double) -> [(Precision, seconds: Double, ratio: Double)] {
+        TorchReference.precisions(for: mode).compactMap { p in
+            seconds[stage.benchName]?[p].map { (p, $0, ours / $0) }
+        }
+    }
+
+    /// The `compare` object of the JSON report.
+    func json(warnings: [String]) -> [String: Any] {
+        ["file": path, "isa": isa, "torch": torch, "cpu": cpu, "warnings": warnings]
+    }
+}
+
+/// Seconds for the report: 3 decimals from 0.1 s up, else 3 significant digits (the tiny preset's
+/// stages take microseconds).
+func formatSeconds(_ s: Double) -> String {
+    String(format: s >= 0.1 ? "%.3f" : "%.3g", s)
+}
+
+/// A ratio with 3 significant digits and a × sign.
+func formatRatio(_ r: Double) -> String { String(format: "%.3g×", r) }
