@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# reptok and PyTorch alternated on one machine, in one sitting, both capped to one level:
+# ROUNDS × (bench_torch.py, then `reptok bench pipeline --compare` on that round's file), then
+# the median over rounds of each side's seconds and of the per-round ratio ours/PyTorch.
+# Usage: tools/bench-torch/side-by-side.sh LEVEL [ROUNDS] [OUT_DIR]
+#   LEVEL: a reptok level (REPTOK_ISA): avx512vnni | avx512 | avxvnni | avx2 | generic | amx;
+#          PyTorch is capped to avx512 for the AVX-512 levels and amx (AMX off: see README), to
+#          avx2 for avxvnni and avx2, and runs as it likes ("auto") for generic.
+#   ROUNDS: default 2. OUT_DIR: where the per-round JSON files go (default a new temp folder).
+# Needs torch for python3 (README.md beside this script) and a release build.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+level=${1:?usage: side-by-side.sh LEVEL [ROUNDS] [OUT_DIR]}
+rounds=${2:-2}
+out=${3:-$(mktemp -d)}
+mkdir -p "$out"
+R=${REPTOK:-.build/release/reptok}
+preset=${PRESET:-xl}          # PRESET=tiny: a quick check of the script itself
+[ -x "$R" ] || { echo "side-by-side: build first (swift build -c release)" >&2; exit 2; }
+case "$level" in
+    avx512vnni|avx512|amx) torch_isa=avx512 ;;
+    avxvnni|avx2) torch_isa=avx2 ;;
+    generic) torch_isa=auto ;;
+    *) echo "side-by-side: unknown level $level" >&2; exit 2 ;;
+esac
+for r in $(seq "$rounds"); do
+    echo "side-by-side: round $r/$rounds: PyTorch ($torch_isa)" >&2
+    python3 tools/bench-torch/bench_torch.py --preset "$preset" --isa "$torch_isa" --json "$out/torch-$r.json" 2>"$out/torch-$r.log"
+    echo "side-by-side: round $r/$rounds: reptok ($level)" >&2
+    REPTOK_ISA=$level "$R" bench pipeline --preset "$preset" --no-generate --compare "$out/torch-$r.json" \
+        --save "$out/reptok-$r.json" > "$out/reptok-$r.txt" 2>"$out/reptok-$r.log"
+done
+python3 - "$out" "$rounds" "$level" <<'PY'
+import json, statistics, sys
+out, rounds, level = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+ours = [json.load(open(f"{out}/reptok-{r}.json")) for r in range(1, rounds + 1)]
+theirs = [json.load(open(f"{out}/torch-{r}.json")) for r in range(1, rounds + 1)]
+med = statistics.median
+print(f"level {level} (PyTorch {theirs[0].get('isa')}, torch {theirs[0].get('torch')}), CPU {theirs[0].get('cpu')}, "
+      f"{rounds} alternated rounds; seconds = median over rounds; ratio = median of per-round ours/PyTorch")
+print(f"{'stage':16s} {'mode':6s} {'reptok s':>9s} {'vs':>5s} {'PyTorch s':>10s} {'ratio':>7s}")
+pairs = [("w8a32", "fp32"), ("w8a8", "int8"), ("w8a8", "fp32")]
+for stage in ("encoder", "decoder_step", "vae", "generator_step"):
+    for mode, tmode in pairs:
+        a = [o["stages"].get(stage, {}).get(mode, {}).get("seconds") for o in ours]
+        b = [t["stages"].get(stage, {}).get(tmode) for t in theirs]
+        if any(x is None for x in a + b):
+            continue
+        print(f"{stage:16s} {mode:6s} {med(a):9.3f} {tmode:>5s} {med(b):10.3f} {med([x / y for x, y in zip(a, b)]):7.2f}")
+PY
+echo "side-by-side: files in $out" >&2
