@@ -133,6 +133,24 @@ final class TorchRNGCLITests: XCTestCase {
         XCTAssertTrue(Self.crop(strip, x: 0, y: 0) == (try pixels("d.png")), "strip frame 0 is the decode")
     }
 
+    /// `--rng reptok --class random` draws each image's class from its own seed's class stream, so
+    /// the per-file reproduce line may name the drawn class and still gives the same image.
+    func testReptokRandomClassReproducesFromTheResolvedClass() throws {
+        _ = try XCTUnwrap(Self.modelPath, "tiny fixture conversion failed")
+        try run(["generate", "--model", Self.modelName, "--seed", "5", "--class", "random", "--count", "2",
+                 "--gen-steps", "3", "--steps", "2", "-q", "-o", "c.png"])
+        for i in 0 ..< 2 {
+            let md = try metadata("c-00\(i).png")
+            XCTAssertEqual(md["rng"], "reptok")
+            let label = try XCTUnwrap(md["class"]?.split(separator: " ").first.map(String.init))
+            XCTAssertEqual(md["class"], "\(label) (random)")
+            XCTAssertTrue(md["reproduce"]?.contains("--class \(label) --rng reptok --seed \(5 + i)") ?? false, md["reproduce"] ?? "")
+            try run(["generate", "--model", Self.modelName, "--seed", "\(5 + i)", "--class", label,
+                     "--gen-steps", "3", "--steps", "2", "-q", "-o", "c\(i)-again.png"])
+            XCTAssertTrue(try pixels("c\(i)-again.png") == (try pixels("c-00\(i).png")), "image \(i)")
+        }
+    }
+
     func testBadRNGOptionsExitWithStatus2() throws {
         _ = try XCTUnwrap(Self.modelPath, "tiny fixture conversion failed")
         let base = ["generate", "--model", Self.modelName, "-q", "-o", "bad.png"]

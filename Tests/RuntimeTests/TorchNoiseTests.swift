@@ -71,6 +71,20 @@ final class TorchNoiseTests: XCTestCase {
         XCTAssertLessThanOrEqual(Metrics.relativeL2(rec, try g.floats("reconstruct12_images")), Self.imageTolerance, "reconstruct")
     }
 
+    /// `--rng reptok --class random`: classes cover the range, depend on the seed only, and the
+    /// class stream is not the generator's or decoder's.
+    func testReptokRandomClassStream() {
+        let labels = (0 ..< 200).map { NoiseGenerator.label(seed: UInt64($0), classes: 10) }
+        XCTAssertEqual(Set(labels), Set(0 ..< 10))
+        XCTAssertEqual(labels, (0 ..< 200).map { NoiseGenerator.label(seed: UInt64($0), classes: 10) })
+        var label = NoiseGenerator(seed: 3, stream: .label), gen = NoiseGenerator(seed: 3, stream: .generator)
+        var dec = NoiseGenerator(seed: 3, stream: .decoder)
+        let first = label.next()
+        XCTAssertNotEqual(first, gen.next())
+        XCTAssertNotEqual(first, dec.next())
+        XCTAssertEqual(NoiseGenerator.label(seed: 3, classes: 1000), Int(first % 1000))
+    }
+
     /// The batch is one draw: image 0 of a batch of 2 differs from a batch of 1 with the same seed
     /// (the decoder noise starts after all generator noise), unlike `--rng reptok`.
     func testBatchShapeMatters() throws {
