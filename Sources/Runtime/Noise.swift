@@ -18,6 +18,8 @@ public struct NoiseGenerator {
         case generator = 1
         /// Initial latent of the decoder (docs/model.md, 'Decoder transformer'), `[Cl, h, w]`.
         case decoder = 2
+        /// The class of `--class random` (`label()`).
+        case label = 3
     }
 
     private var bits: SplitMix64
@@ -41,6 +43,14 @@ public struct NoiseGenerator {
         let r = (-2 * log(u1)).squareRoot()
         spare = Float(r * sin(2 * Double.pi * u2))
         return Float(r * cos(2 * Double.pi * u2))
+    }
+
+    /// A class index in 0..<classes from the `.label` stream of `seed`: `next() mod classes`
+    /// (the bias of the modulo is below 2⁻⁵⁰ for any class count a model has).
+    public static func label(seed: UInt64, classes: Int) -> Int {
+        precondition(classes > 0, "label: no classes")
+        var g = NoiseGenerator(seed: seed, stream: .label)
+        return Int(g.next() % UInt64(classes))
     }
 
     /// `count` standard-normal values of `stream` for `seed`.

@@ -153,9 +153,28 @@ struct DecoderOptions: ParsableArguments {
     @Option(name: .long, help: "Decoder sampler: euler (reference) or heun (2 evaluations per step).")
     var sampler: String = "euler"
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Random numbers: reptok (default) or torch (PyTorch's CPU generator in the official code's order: same seed, same noise as the official notebooks).",
+        discussion: "With torch, --seed S is torch.manual_seed(S): generate draws the classes of --class random (randint), the generator noise randn(N, 1, C) and then the decoder noise randn(N, Cl, h, w) from that one stream for a batch of N = --count; reconstruct, decode and interpolate draw randn(1, Cl, h, w). reptok draws per image (image i of --count uses seed S+i, whatever N is). The metadata records the choice.",
+        valueName: "reptok|torch"))
+    var rng: String = NoiseRNG.reptok.rawValue
+
     func validate() throws {
         if let steps, steps < 1 { throw ValidationError("--steps must be at least 1 (got \(steps))") }
         guard Sampler(rawValue: sampler) != nil else { throw ValidationError("--sampler must be euler or heun (got \(sampler))") }
+        guard NoiseRNG(rawValue: rng) != nil else { throw ValidationError("--rng must be reptok or torch (got \(rng))") }
+    }
+
+    /// The `--rng` choice (validated).
+    var noiseRNG: NoiseRNG { NoiseRNG(rawValue: rng) ?? .reptok }
+
+    /// Decoder noise `[Cl, h, w]` of one image for `seed`: our decoder stream, or
+    /// `torch.manual_seed(seed); torch.randn(1, Cl, h, w)`.
+    func noise(_ pipeline: Pipeline, seed: UInt64) -> [Float] {
+        switch noiseRNG {
+        case .reptok: return NoiseGenerator.gaussian(count: pipeline.config.latentCount, seed: seed, stream: .decoder)
+        case .torch: return TorchNoise.decoderNoise(config: pipeline.config, count: 1, seed: seed)[0]
+        }
     }
 
     /// Steps (the model's default when not given), sampler, and the seed (a random one,

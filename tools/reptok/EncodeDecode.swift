@@ -83,17 +83,18 @@ struct DecodeCommand: ParsableCommand {
         try checkTokenLength(token, pipeline: pipeline, path: input)
         let (steps, sampler, seed) = decoder.resolve(pipeline)
         timer.mark()
-        let decoded = try pipeline.decode(token: token, seed: seed, steps: steps, sampler: sampler, progress: timer.handler)
+        let decoded = try pipeline.decode(token: token, noise: decoder.noise(pipeline, seed: seed), steps: steps, sampler: sampler, progress: timer.handler)
         let image = try rgbImage(decoded, size: pipeline.config.imageSize)
 
         var md = ImageMetadata(command: "decode", pipeline: pipeline, options: common)
         md.add("input", URL(fileURLWithPath: input).lastPathComponent)
         md.add("input-sha256", (try? SHA256.hashFile(path: input)) ?? "?")
+        md.add("rng", decoder.rng)
         md.add("seed", "\(seed)")
         md.add("steps", "\(steps)")
         md.add("sampler", sampler.rawValue)
         let args = ["reptok", "decode", URL(fileURLWithPath: input).lastPathComponent, "--model", pipeline.modelInfo["file"] ?? "?",
-                    "--seed", "\(seed)", "--steps", "\(steps)", "--sampler", sampler.rawValue, "--compute", common.compute]
+                    "--rng", decoder.rng, "--seed", "\(seed)", "--steps", "\(steps)", "--sampler", sampler.rawValue, "--compute", common.compute]
         md.add("reproduce", args.map(shellQuote).joined(separator: " ") + " -o OUT")
         try timer.measure("write") { try writeImage(image, to: output.output, metadata: md.text, quality: output.quality) }
         timer.summary("decoded \(input) → \(output.output)", threads: pipeline.threads)

@@ -68,9 +68,10 @@ struct InterpolateCommand: ParsableCommand {
             }
         }
         let mixes = Pipeline.interpolate(tokens[0], tokens[1], frames: frames, mode: mode)
+        let noise = decoder.noise(pipeline, seed: seed)
         var images: [RGBImage] = []
         for mix in mixes {
-            let decoded = try pipeline.decode(token: mix, seed: seed, steps: steps, sampler: sampler, progress: timer.handler)
+            let decoded = try pipeline.decode(token: mix, noise: noise, steps: steps, sampler: sampler, progress: timer.handler)
             images.append(try rgbImage(decoded, size: size))
         }
         let strip = try RGBImage.grid(images, columns: frames, gap: 0)
@@ -80,12 +81,13 @@ struct InterpolateCommand: ParsableCommand {
         md.add("input-sha256", [a, b].map { (try? SHA256.hashFile(path: $0)) ?? "?" }.joined(separator: ", "))
         md.add("frames", "\(frames) (alpha = i/\(frames - 1), left to right)")
         md.add("mode", mode.rawValue)
+        md.add("rng", decoder.rng)
         md.add("seed", "\(seed)")
         md.add("steps", "\(steps)")
         md.add("sampler", sampler.rawValue)
         let args = ["reptok", "interpolate", URL(fileURLWithPath: a).lastPathComponent, URL(fileURLWithPath: b).lastPathComponent,
                     "--model", pipeline.modelInfo["file"] ?? "?", "--frames", "\(frames)", "--mode", mode.rawValue,
-                    "--seed", "\(seed)", "--steps", "\(steps)", "--sampler", sampler.rawValue, "--compute", common.compute]
+                    "--rng", decoder.rng, "--seed", "\(seed)", "--steps", "\(steps)", "--sampler", sampler.rawValue, "--compute", common.compute]
         md.add("reproduce", args.map(shellQuote).joined(separator: " ") + " -o OUT")
         try timer.measure("write") { try writeImage(strip, to: output.output, metadata: md.text, quality: output.quality) }
         timer.summary("interpolated \(frames) frames → \(output.output)", threads: pipeline.threads)
