@@ -103,6 +103,7 @@ void rtk_q4_kernel_c(long rows, long ng, const int8_t *const *a, const int32_t *
 
 #define RTK_Q4_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni")))
 #define RTK_Q4_AVX2 __attribute__((target("avx2,fma")))
+#define RTK_Q4_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq")))
 
 // R rows (1...6) x 32 columns; float accumulators stay in registers over all ng groups.
 RTK_Q4_VNNI static inline __attribute__((always_inline)) void
@@ -213,7 +214,102 @@ RTK_Q4_AVX2 void rtk_q4_kernel_avx2(long rows, long ng, const int8_t *const *a, 
     }
 }
 
+
+// Packing, AVX-512: for 16 columns at once, each column's 16 nibble bytes of a group are one
+// 128-bit load (rows are read sequentially), four columns 4 apart share a zmm, and a 4x4
+// transpose of dwords inside the 128-bit lanes leaves dword t of columns 0...15, in order, in
+// one zmm: the 64 contiguous bytes of the panel's quad t. Scales come from a gather of lines
+// the loads just brought in. Columns past nc are masked off (nothing read) and written as 0.
+RTK_Q4_AVX512 void rtk_q4_pack_avx512(const uint8_t *w, long row_bytes, long nc, long g0, long ng,
+                                      uint8_t *panel, float *dpanel) {
+    const long panels = (nc + 31) / 32;
+    const __m512i lanes = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    const __m512i low4 = _mm512_set1_epi32(0x0f0f0f0f), low16 = _mm512_set1_epi32(0xffff);
+    const __m512i idx = _mm512_mullo_epi32(lanes, _mm512_set1_epi32((int)row_bytes));
+    for (long jp = 0; jp < panels; jp++) {
+        for (int h = 0; h < 2; h++) {
+            const long j0 = jp * 32 + h * 16;
+            const long live = nc - j0 < 0 ? 0 : (nc - j0 > 16 ? 16 : nc - j0);
+            const __mmask16 m = (__mmask16)((1u << live) - 1u);
+            const uint8_t *base = w + j0 * row_bytes + g0 * 18;
+            uint8_t *po = panel + jp * ng * 1024 + h * 64;
+            float *dp = dpanel + jp * ng * 32 + h * 16;
+            for (long g = 0; g < ng; g++) {
+                const uint8_t *bg = base + g * 18;
+                // 16 rows are read side by side, each sequentially: prefetch every row 1 KB and
+                // 8 KB ahead (a prefetch past the matrix is harmless: it never faults)
+                if ((g & 3) == 0) {
+                    for (int z = 0; z < 16; z++) {
+                        rtk_prefetch(bg + z * row_bytes + 1024);
+                        rtk_prefetch_l2(bg + z * row_bytes + 8192);
+                    }
+                }
+                __m512i z4[4];
+                for (int a = 0; a < 4; a++) {
+                    __m512i v = _mm512_setzero_si512();
+                    for (int l = 0; l < 4; l++) {
+                        const int col = 4 * l + a;
+                        const __m128i x = live == 16 ? _mm_loadu_si128((const __m128i *)(bg + col * row_bytes + 2))
+                                                     : _mm_maskz_loadu_epi32(col < live ? 0xf : 0, bg + col * row_bytes + 2);
+                        if (l == 0) v = _mm512_inserti32x4(v, x, 0);
+                        else if (l == 1) v = _mm512_inserti32x4(v, x, 1);
+                        else if (l == 2) v = _mm512_inserti32x4(v, x, 2);
+                        else v = _mm512_inserti32x4(v, x, 3);
+                    }
+                    z4[a] = v;
+                }
+                const __m512i t0 = _mm512_unpacklo_epi32(z4[0], z4[1]), t1 = _mm512_unpackhi_epi32(z4[0], z4[1]);
+                const __m512i t2 = _mm512_unpacklo_epi32(z4[2], z4[3]), t3 = _mm512_unpackhi_epi32(z4[2], z4[3]);
+                const __m512i q[4] = {_mm512_unpacklo_epi64(t0, t2), _mm512_unpackhi_epi64(t0, t2),
+                                      _mm512_unpacklo_epi64(t1, t3), _mm512_unpackhi_epi64(t1, t3)};
+                for (int t = 0; t < 4; t++) {
+                    _mm512_storeu_si512(po + (g * 8 + t) * 128, _mm512_and_si512(q[t], low4));
+                    _mm512_storeu_si512(po + (g * 8 + 4 + t) * 128, _mm512_and_si512(_mm512_srli_epi32(q[t], 4), low4));
+                }
+                const __m512i dv = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), m, idx, bg, 1);
+                _mm512_storeu_ps(dp + g * 32, _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_and_si512(dv, low16))));
+            }
+        }
+    }
+}
+
+RTK_Q4_AVX2 void rtk_q4_pack_avx2(const uint8_t *w, long row_bytes, long nc, long g0, long ng,
+                                  uint8_t *panel, float *dpanel) {
+    const long panels = (nc + 31) / 32;
+    const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256i low4 = _mm256_set1_epi32(0x0f0f0f0f);
+    const __m256i idx = _mm256_mullo_epi32(lanes, _mm256_set1_epi32((int)row_bytes));
+    for (long jp = 0; jp < panels; jp++) {
+        for (int q = 0; q < 4; q++) {
+            const long j0 = jp * 32 + q * 8;
+            const long live = nc - j0 < 0 ? 0 : (nc - j0 > 8 ? 8 : nc - j0);
+            const __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)live), lanes);
+            const uint8_t *base = w + j0 * row_bytes + g0 * 18;
+            uint8_t *po = panel + jp * ng * 1024 + q * 32;
+            float *dp = dpanel + jp * ng * 32 + q * 8;
+            for (long g = 0; g < ng; g++) {
+                const uint8_t *bg = base + g * 18;
+                const __m256i dv = _mm256_mask_i32gather_epi32(_mm256_setzero_si256(), (const int *)bg, idx, m, 1);
+                int32_t dw[8];
+                _mm256_storeu_si256((__m256i *)dw, dv);
+                for (int z = 0; z < 8; z++) dp[g * 32 + z] = half_to_float((uint16_t)dw[z]);
+                for (int t = 0; t < 4; t++) {
+                    const __m256i x = _mm256_mask_i32gather_epi32(_mm256_setzero_si256(), (const int *)(bg + 2 + 4 * t), idx, m, 1);
+                    _mm256_storeu_si256((__m256i *)(po + (g * 8 + t) * 128), _mm256_and_si256(x, low4));
+                    _mm256_storeu_si256((__m256i *)(po + (g * 8 + 4 + t) * 128), _mm256_and_si256(_mm256_srli_epi32(x, 4), low4));
+                }
+            }
+        }
+    }
+}
+
 #else
+void rtk_q4_pack_avx512(const uint8_t *w, long row_bytes, long nc, long g0, long ng, uint8_t *panel, float *dpanel) {
+    rtk_q4_pack(w, row_bytes, nc, g0, ng, panel, dpanel);
+}
+void rtk_q4_pack_avx2(const uint8_t *w, long row_bytes, long nc, long g0, long ng, uint8_t *panel, float *dpanel) {
+    rtk_q4_pack(w, row_bytes, nc, g0, ng, panel, dpanel);
+}
 void rtk_q4_kernel_vnni(long rows, long ng, const int8_t *const *a, const int32_t *const *corr,
                         const uint8_t *panel, const float *dpanel, float *c, long ldc, int accumulate) {
     rtk_q4_kernel_c(rows, ng, a, corr, panel, dpanel, c, ldc, accumulate);

@@ -17,6 +17,10 @@ enum BlockingQ4 {
     /// Groups of 32 inputs per K block: a 32-column panel of unpacked nibbles is
     /// groups · 1 KB (24 KB at 24 groups, L1 resident), plus groups · 128 bytes of scales.
     static let groupsPerBlock = 24
+    /// The row form (m ≤ 8 rows) packs up to this many groups at once (8192 inputs: a 64-column
+    /// task's panels are then at most 512 KB, L2 resident), so each weight row is read as one
+    /// long sequential run, which the hardware prefetchers follow.
+    static let groupsPerRowBlock = 256
     /// Floats of dequantized weights per W4A32 chunk (4 MB, L2/L3 resident).
     static let chunkFloats = 1 << 20
 }
@@ -64,8 +68,8 @@ func matmulQ4(_ a: UnsafePointer<Float>, lda: Int, m: Int, blocks w: UnsafeRawPo
                             accumulate: accumulate)
     epilogue.alpha = 1
     let tiling = PanelTiling(m: m, n: n)
-    let kernel = Q4Kernel(ctx.kernels)
-    let gpb = BlockingQ4.groupsPerBlock
+    let kernel = Q4Kernel(ctx.kernels), pack = ctx.kernels.pack
+    let gpb = m <= Blocking.smallM ? BlockingQ4.groupsPerRowBlock : BlockingQ4.groupsPerBlock
     let maxNg = min(gpb, max(groups, 1))
     ctx.parallelForSlots(tiling.tasks) { tasks, slot in
         let ncp = Blocking.nc
@@ -85,8 +89,12 @@ func matmulQ4(_ a: UnsafePointer<Float>, lda: Int, m: Int, blocks w: UnsafeRawPo
             var g0 = 0
             while g0 < groups {
                 let ng = min(gpb, groups - g0)
-                rtk_q4_pack(w.assumingMemoryBound(to: UInt8.self) + n0 * rowBytes, rowBytes, n1 - n0, g0, ng,
-                            panel, dpanel)
+                let wt = w.assumingMemoryBound(to: UInt8.self) + n0 * rowBytes
+                switch pack {
+                case .avx512: rtk_q4_pack_avx512(wt, rowBytes, n1 - n0, g0, ng, panel, dpanel)
+                case .avx2: rtk_q4_pack_avx2(wt, rowBytes, n1 - n0, g0, ng, panel, dpanel)
+                case .c, .swift: rtk_q4_pack(wt, rowBytes, n1 - n0, g0, ng, panel, dpanel)
+                }
                 var i = m0
                 while i < m1 {
                     let r = min(8, m1 - i)

@@ -22,6 +22,7 @@ public func quantizeQ4_0(_ w: [Float], rows: Int, cols: Int) -> (blocks: [UInt8]
     var out = [UInt8](repeating: 0, count: groups * Q4_0.blockBytes)
     var errSq = 0.0, normSq = 0.0, maxAbs = 0.0
     var overflow = false
+    withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { nib in
     w.withUnsafeBufferPointer { w in
         out.withUnsafeMutableBufferPointer { out in
             for g in 0 ..< groups {
@@ -33,8 +34,8 @@ public func quantizeQ4_0(_ w: [Float], rows: Int, cols: Int) -> (blocks: [UInt8]
                 let d = Float(h)
                 let blk = out.baseAddress! + g * Q4_0.blockBytes
                 blk[0] = UInt8(h.bitPattern & 0xff); blk[1] = UInt8(h.bitPattern >> 8)
-                var nib = [UInt8](repeating: 8, count: 32)
                 for p in 0 ..< 32 {
+                    nib[p] = 8
                     if d != 0 {
                         let v = min(max((x[p] / d).rounded(.toNearestOrAwayFromZero), -8), 7)
                         nib[p] = UInt8(Int(v) + 8)
@@ -47,6 +48,7 @@ public func quantizeQ4_0(_ w: [Float], rows: Int, cols: Int) -> (blocks: [UInt8]
                 for b in 0 ..< 16 { blk[2 + b] = nib[b] | nib[b + 16] << 4 }
             }
         }
+    }
     }
     if overflow { return nil }
     return (out, QuantError(relativeL2: normSq > 0 ? (errSq / normSq).squareRoot() : 0, maxAbs: maxAbs))

@@ -150,6 +150,33 @@ final class Q4MatmulTests: XCTestCase {
         }
     }
 
+    /// The gather packings of the avx512 and avx2 levels write the same bytes as the plain C one,
+    /// at column counts around their 16- and 8-column steps, including the zeroed tail columns.
+    func testSIMDPackingsMatchC() {
+        var rng = TestRNG(10)
+        let k = 224
+        for n in [1, 7, 8, 9, 16, 17, 31, 33, 64] {
+            let w = Self.blocks(n: n, k: k, rng: &rng)
+            let ng = 5, g0 = 2, panels = (n + 31) / 32
+            func packed(_ f: (UnsafePointer<UInt8>, Int, Int, Int, Int, UnsafeMutablePointer<UInt8>, UnsafeMutablePointer<Float>) -> Void) -> ([UInt8], [Float]) {
+                var p = [UInt8](repeating: 0xAA, count: panels * ng * 1024 + 1)
+                var d = [Float](repeating: -1, count: panels * ng * 32 + 1)
+                w.withUnsafeBufferPointer { f($0.baseAddress!, WeightMatrix.q4RowBytes(k: k), n, g0, ng, &p, &d) }
+                return (p, d)
+            }
+            let c = packed { rtk_q4_pack($0, $1, $2, $3, $4, $5, $6) }
+            XCTAssertEqual(c.0.last, 0xAA); XCTAssertEqual(c.1.last, -1)
+            if ISA.avx512.isSupported {
+                let v = packed { rtk_q4_pack_avx512($0, $1, $2, $3, $4, $5, $6) }
+                XCTAssertEqual(v.0, c.0, "avx512 n \(n)"); XCTAssertTrue(bitsEqual(v.1, c.1), "avx512 scales n \(n)")
+            }
+            if ISA.avx2.isSupported {
+                let v = packed { rtk_q4_pack_avx2($0, $1, $2, $3, $4, $5, $6) }
+                XCTAssertEqual(v.0, c.0, "avx2 n \(n)"); XCTAssertTrue(bitsEqual(v.1, c.1), "avx2 scales n \(n)")
+            }
+        }
+    }
+
     /// The panel packing puts group element p of column j where the microkernels read it:
     /// quad t of a group holds elements 4t…4t+3 (low nibbles first, then high), scales as floats.
     func testPackLayout() {

@@ -174,6 +174,9 @@ void rtk_q4_dequant_rows(const uint8_t *w, long row_bytes, long rows, long group
 /// panel [ceil(nc/32)][ng*8][32][4] unsigned nibbles (0...15; quad t of a group is its
 /// elements 4t...4t+3), dpanel [ceil(nc/32)][ng][32] float scales. Columns past nc: 0.
 void rtk_q4_pack(const uint8_t *w, long row_bytes, long nc, long g0, long ng, uint8_t *panel, float *dpanel);
+/// The same packing with AVX-512 (16-column gathers) and AVX2 (8-column gathers).
+void rtk_q4_pack_avx512(const uint8_t *w, long row_bytes, long nc, long g0, long ng, uint8_t *panel, float *dpanel);
+void rtk_q4_pack_avx2(const uint8_t *w, long row_bytes, long nc, long g0, long ng, uint8_t *panel, float *dpanel);
 /// W4A8 microkernel over one 32-column panel, rows (any count) x ng groups:
 /// for each row i and column j, S_g = sum_{p<32} nib[j, g, p] * a[i][32g + p] - corr[i][g]
 /// (corr = 8 * sum of the group's activations, so S_g is the exact int32 group sum of
