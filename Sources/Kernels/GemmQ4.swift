@@ -134,6 +134,25 @@ private func matmulQ4Float(_ a: UnsafePointer<Float>, lda: Int, m: Int, blocks w
                            bias: UnsafePointer<Float>?, activation: Activation, colScale: UnsafePointer<Float>?,
                            accumulate: Bool, into c: UnsafeMutablePointer<Float>, ldc: Int, ctx: ComputeContext) {
     let rowBytes = WeightMatrix.q4RowBytes(k: k), groups = k / 32
+    let wb = w.assumingMemoryBound(to: UInt8.self)
+    if m <= Blocking.smallM {
+        // Row form: each 64-column task dequantizes its rows into its thread's prep buffer (L2
+        // resident) and runs the float row form on them (nested, so inline on this thread), so
+        // the weights are read from memory once and never written out whole.
+        let tasks = (n + Blocking.nc - 1) / Blocking.nc
+        ctx.parallelForSlots(tasks) { range, _ in
+            let buf = ctx.prepArena().buffer(bytes: Blocking.nc * max(k, 1) * 4 + 64)
+                .bindMemory(to: Float.self, capacity: Blocking.nc * max(k, 1))
+            for t in range {
+                let n0 = t * Blocking.nc, cols = min(Blocking.nc, n - n0)
+                rtk_q4_dequant_rows(wb + n0 * rowBytes, rowBytes, cols, groups, buf, k)
+                matmul(a, lda: lda, m: m, WeightMatrix(f32: buf, n: cols, k: k), bias: bias.map { $0 + n0 },
+                       activation: activation, colScale: colScale.map { $0 + n0 }, accumulate: accumulate,
+                       into: c + n0, ldc: ldc, mode: .w8a32, ctx: ctx)
+            }
+        }
+        return
+    }
     // Chunks are whole 64-column tasks of the float engine, and at least one task per thread.
     let byMemory = max(1, BlockingQ4.chunkFloats / max(k, 1) / Blocking.nc) * Blocking.nc
     let chunk = max(byMemory, Blocking.nc * ctx.threads)
