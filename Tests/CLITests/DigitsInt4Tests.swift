@@ -31,7 +31,7 @@ final class DigitsInt4Tests: XCTestCase {
                                                              "--steps", "25", "--json"])
             XCTAssertEqual(r.status, 0, r.stderr)
             let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], r.stdout)
-            print("digits int4 \(mode): \(r.stdout)")
+            print("digits int4 \(mode): class accuracy \(json["class_accuracy"] ?? "?"), psnr_vs_input \(json["psnr_vs_input"] ?? "?"), token_cosine \(json["token_cosine"] ?? "?"), velocity_rel_l2 \(json["velocity_rel_l2"] ?? "?")")
             XCTAssertEqual(json["model_weights"] as? String, "int4")
             let acc = try XCTUnwrap(json["class_accuracy"] as? [String: Int])
             XCTAssertEqual(acc["total"], 50)
