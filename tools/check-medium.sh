@@ -11,10 +11,10 @@
 # regenerates that fixture's checkpoint from its recipe (`python3 SCRIPT FIXTURE OUT.safetensors`).
 #
 # 1. regenerates the checkpoint with $REPTOK_REGEN (numpy, ~10 s; kept in WORKDIR),
-# 2. converts it to f32 and int8 GGUF files,
-# 3. runs `reptok trace` on the golden inputs: f32, int8 --compute w8a32, int8 --compute w8a8,
+# 2. converts it to f32, int8 and int4 GGUF files,
+# 3. runs `reptok trace` on the golden inputs: f32, int8 and int4, each --compute w8a32 and w8a8,
 # 4. compares with the goldens in python/numpy (tools/compare-trace.py): f32 relative L2 bounds
-#    (1e-4 single evaluations, 1e-3 loops/images), the int8 minimums.
+#    (1e-4 single evaluations, 1e-3 loops/images), the int8 and int4 minimums.
 # Exit status 1 if any bound is missed.
 #
 # Other environment: REPTOK_SCRATCH (SwiftPM scratch path, default .build), REPTOK_THREADS (trace threads).
@@ -37,7 +37,7 @@ echo "== building reptok"
 (cd "$ROOT" && swift build -c release --scratch-path "$SCRATCH" --product reptok >/dev/null)
 BIN="$(cd "$ROOT" && swift build -c release --scratch-path "$SCRATCH" --show-bin-path)/reptok"
 
-for w in f32 int8; do
+for w in f32 int8 int4; do
     echo "== converting ($w)"
     /usr/bin/time -f "   %e s, %M KB max RSS" "$BIN" convert "$WORK/medium.safetensors" -o "$WORK/medium-$w.gguf" \
         --config "$FIXTURE/model.yaml" --vae-config "$FIXTURE/vae-config.json" --weights "$w" -q
@@ -53,4 +53,6 @@ run() {  # model compute kind
 run f32 w8a32 f32
 run int8 w8a32 w8a32
 run int8 w8a8 w8a8
+run int4 w8a32 w4a32
+run int4 w8a8 w4a8
 exit $status

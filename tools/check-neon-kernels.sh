@@ -19,7 +19,7 @@ QEMU=$(command -v qemu-aarch64 || command -v qemu-aarch64-static)
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 flags=(--target=aarch64-linux-gnu -isystem /usr/aarch64-linux-gnu/include -O2 -Wall -Werror -ISources/CKernels/include)
-for f in cpu neon pack avx2 avx512; do clang "${flags[@]}" -c "Sources/CKernels/$f.c" -o "$out/$f.o"; done
+for f in cpu neon pack avx2 avx512 q4; do clang "${flags[@]}" -c "Sources/CKernels/$f.c" -o "$out/$f.o"; done
 clang "${flags[@]}" -c Tests/neon/check_neon.c -o "$out/check.o"
 aarch64-linux-gnu-gcc -o "$out/check_neon" "$out"/*.o -lm
 for cpu in cortex-a72 max; do

@@ -70,6 +70,14 @@ public func conv3x3(_ x: UnsafePointer<Float>, height: Int, width: Int, inChanne
     if pixels == 0 || cout == 0 { return }
     var epilogue = Epilogue(wScale: nil, bias: bias, colScale: nil, activation: .none, accumulate: false)
     switch w.storage {
+    case .q4(let blocks):
+        // No int4 convolution kernel (the converter keeps convolutions in int8): the weights
+        // are dequantized (exactly) and run in float32.
+        let wf = UnsafeMutablePointer<Float>.allocate(capacity: max(cout * w.k, 1))
+        defer { wf.deallocate() }
+        dequantizeQ4(blocks, n: cout, k: w.k, into: wf)
+        convF32(x, height: height, width: width, cin: cin, weights: .f32(wf), n: cout,
+                epilogue: epilogue, out: out, ctx: ctx)
     case .f32(let wp):
         convF32(x, height: height, width: width, cin: cin, weights: .f32(wp), n: cout,
                 epilogue: epilogue, out: out, ctx: ctx)

@@ -62,6 +62,9 @@ struct KernelSet {
     /// and its int8 multiply-add (nil when it has none).
     var fp32Probe: Probes.Loop
     var int8Probe: Probes.Loop?
+    /// The int4 (Q4_0) W4A8 microkernel and nibble unpacking (`GemmQ4.swift`); portable C
+    /// unless a level sets its own.
+    var q4 = Q4Level(kernel: .c, pack: .c)
 
     init(_ isa: ISA) { self = LevelTable.kernels(isa) }
     init(f32: @escaping F32KernelFn, f32Strip: Int, pack: Pack, f32RowsI8: @escaping F32RowsFn<Int8>,
@@ -173,21 +176,27 @@ enum LevelTable {
             k.int8Probe = nil
             return k
         case .avx512vnni, .avx512:
-            return KernelSet(f32: avx512F32, f32Strip: 8, pack: avx512Pack, f32RowsI8: swiftRowsI8, f32RowsF32: swiftRowsF32,
+            var k = KernelSet(f32: avx512F32, f32Strip: 8, pack: avx512Pack, f32RowsI8: swiftRowsI8, f32RowsF32: swiftRowsF32,
                              i8: isa == .avx512vnni ? vnniI8 : signTrickI8, fp32Probe: zmmFMA,
                              int8Probe: isa == .avx512vnni
                                 ? Probes.Loop(name: "vpdpbusd zmm x24", macsPerIteration: 24 * 64) { Double(rtk_peak_vnni($0)) }
                                 : signTrickProbe)
+            k.q4 = Q4Level(kernel: isa == .avx512vnni ? .vnni : .avx2, pack: .avx512)
+            return k
         case .avxvnni:
             let evex: Int32 = ISA.features & Int(RTK_CPU_AVXVNNI) != 0 ? 0 : 1
-            return KernelSet(f32: avx2F32, f32Strip: 6, pack: avx2Pack, f32RowsI8: avx2RowsI8, f32RowsF32: avx2RowsF32,
+            var k = KernelSet(f32: avx2F32, f32Strip: 6, pack: avx2Pack, f32RowsI8: avx2RowsI8, f32RowsF32: avx2RowsF32,
                              i8: avxvnniI8(evex: evex), fp32Probe: ymmFMA,
                              int8Probe: evex == 0
                                 ? Probes.Loop(name: "vpdpbusd ymm (AVX-VNNI) x12", macsPerIteration: 12 * 32) { Double(rtk_avxvnni_peak($0)) }
                                 : nil)
+            k.q4 = Q4Level(kernel: .avx2, pack: .avx2)
+            return k
         case .avx2:
-            return KernelSet(f32: avx2F32, f32Strip: 6, pack: avx2Pack, f32RowsI8: avx2RowsI8, f32RowsF32: avx2RowsF32,
-                             i8: signTrickI8, fp32Probe: ymmFMA, int8Probe: signTrickProbe)
+            var k = KernelSet(f32: avx2F32, f32Strip: 6, pack: avx2Pack, f32RowsI8: avx2RowsI8, f32RowsF32: avx2RowsF32,
+                              i8: signTrickI8, fp32Probe: ymmFMA, int8Probe: signTrickProbe)
+            k.q4 = Q4Level(kernel: .avx2, pack: .avx2)
+            return k
         case .neondot, .neon:
             let dot: Int32 = isa == .neondot ? 1 : 0
             return KernelSet(f32: neonF32, f32Strip: 6, pack: cPack, f32RowsI8: neonRowsI8, f32RowsF32: neonRowsF32,

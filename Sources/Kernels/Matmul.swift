@@ -39,6 +39,11 @@ public func matmul(_ a: UnsafePointer<Float>, lda: Int, m: Int,
     let n = w.n, k = w.k
     precondition(m >= 0 && lda >= k && ldc >= n, "matmul: bad shape or strides")
     if m == 0 || n == 0 { return }
+    if case .q4(let blocks) = w.storage {   // int4 weights: their own drivers (GemmQ4.swift)
+        matmulQ4(a, lda: lda, m: m, blocks: blocks, n: n, k: k, bias: bias, activation: activation,
+                 colScale: colScale, accumulate: accumulate, into: c, ldc: ldc, mode: mode, ctx: ctx)
+        return
+    }
     var epilogue = Epilogue(wScale: nil, bias: bias, colScale: colScale, activation: activation,
                             accumulate: accumulate)
     // Float activations (float weights, or int8 weights in W8A32): row or panel form.
@@ -53,6 +58,7 @@ public func matmul(_ a: UnsafePointer<Float>, lda: Int, m: Int,
         }
     }
     switch w.storage {
+    case .q4: return   // handled above
     case .f32(let wp):
         floatPath(.f32(wp), epilogue)
     case .i8(let wq, let ws):

@@ -46,7 +46,10 @@ public enum Reference {
             let row = a + i * lda
             var rowScale: Float = 0
             let useInt: Bool
-            if case .i8 = w.storage, mode == .w8a8 { useInt = true } else { useInt = false }
+            switch w.storage {
+            case .i8, .q4: useInt = mode == .w8a8
+            case .f32: useInt = false
+            }
             if useInt { rowScale = quantizeRow(row, count: k, into: qa) }
             for j in 0..<n {
                 var s: Double
@@ -64,6 +67,13 @@ public enum Reference {
                         for p in 0..<k { t += Double(row[p]) * Double(wq[j * k + p]) }
                         s = t * Double(ws[j])
                     }
+                case .q4:
+                    if mode == .w8a8 {
+                        s = Double(q4a8Raw(qa, rowScale: rowScale, w, j))
+                    } else {
+                        s = 0
+                        for p in 0..<k { s += Double(row[p]) * Double(w.value(j, p)) }
+                    }
                 }
                 if let bias { s += Double(bias[j]) }
                 s = applyActivation(s, activation)
@@ -72,6 +82,27 @@ public enum Reference {
                 o.pointee = accumulate ? o.pointee + Float(s) : Float(s)
             }
         }
+    }
+
+    /// W4A8 raw value of one output, the arithmetic every level's kernel follows: for each group g
+    /// of 32 inputs, the exact integer S_g = Σ (nibble − 8) · q, then acc = fma(Float(S_g), d_g, acc)
+    /// in increasing g from 0, and finally acc · rowScale (before bias, activation, column scale).
+    static func q4a8Raw(_ qa: UnsafePointer<Int8>, rowScale: Float, _ w: WeightMatrix, _ j: Int) -> Float {
+        guard case .q4(let b) = w.storage else { return 0 }
+        let row = b + j * WeightMatrix.q4RowBytes(k: w.k)
+        var acc: Float = 0
+        for g in 0..<(w.k / 32) {
+            let blk = row + g * 18
+            let d = Float(Float16(bitPattern: UInt16(blk.load(as: UInt8.self)) | UInt16(blk.load(fromByteOffset: 1, as: UInt8.self)) << 8))
+            var sum: Int32 = 0
+            for p in 0..<32 {
+                let byte = blk.load(fromByteOffset: 2 + p % 16, as: UInt8.self)
+                let nib = Int32(p < 16 ? byte & 15 : byte >> 4)
+                sum += (nib - 8) * Int32(qa[g * 32 + p])
+            }
+            acc = acc.addingProduct(Float(sum), d)
+        }
+        return acc * rowScale
     }
 
     /// C[m,n] = alpha * A[m,k] · B[k,n] (+ C if accumulate), Double accumulation.
@@ -287,6 +318,8 @@ public enum Reference {
                             let pix = yy * width + xs
                             let wo = j * w.k + (ty * 3 + tx) * cin
                             switch w.storage {
+                            case .q4:
+                                for c in 0..<cin { s += Double(x[pix * cin + c]) * Double(w.value(j, wo - j * w.k + c)) }
                             case .f32(let wp):
                                 for c in 0..<cin { s += Double(x[pix * cin + c]) * Double(wp[wo + c]) }
                             case .i8(let wq, let ws):

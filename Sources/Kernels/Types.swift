@@ -1,9 +1,10 @@
 // Shared value types of the kernel API: weight matrices, GEMM modes, epilogue activations.
 
-/// How `matmul` and `conv3x3` treat an int8 weight matrix.
+/// How `matmul` and `conv3x3` treat an int8 (or int4) weight matrix.
 /// - `w8a32`: weights are widened to float32 in registers; float32 FMA accumulation.
 /// - `w8a8`: activations are quantized to int8 per row on the fly (symmetric,
 ///   scale = max|row| / 127, round to nearest even), products accumulate in int32.
+/// int4 weights follow the same two modes (W4A32, W4A8); see `matmulQ4`.
 /// Float32 weights ignore the mode and always run in float32.
 public enum MatrixMode: String, Sendable, CaseIterable { case w8a32, w8a8 }
 
@@ -15,6 +16,10 @@ public struct WeightMatrix {
         case f32(UnsafePointer<Float>)
         /// int8 values [n, k] with one float32 scale per row [n]: W[j, p] = q[j, p] * scales[j].
         case i8(UnsafePointer<Int8>, scales: UnsafePointer<Float>)
+        /// int4 in GGML Q4_0 blocks, [n][k/32] blocks of 18 bytes (k a multiple of 32): an
+        /// fp16 scale d, then 16 bytes whose low nibbles are the group's elements 0…15 and
+        /// high nibbles its elements 16…31; W[j, p] = (nibble − 8) · d.
+        case q4(UnsafeRawPointer)
     }
     public let storage: Storage
     /// Rows (outputs) and columns (inputs).
@@ -30,12 +35,28 @@ public struct WeightMatrix {
         storage = .i8(i8, scales: scales); self.n = n; self.k = k
     }
 
+    /// int4 weights in Q4_0 blocks (see `Storage.q4`); k must be a multiple of 32.
+    public init(q4: UnsafeRawPointer, n: Int, k: Int) {
+        precondition(n >= 0 && k >= 0 && k % 32 == 0, "WeightMatrix: int4 needs k to be a multiple of 32")
+        storage = .q4(q4); self.n = n; self.k = k
+    }
+
+    /// Bytes of one Q4_0 row of k weights.
+    @inlinable
+    public static func q4RowBytes(k: Int) -> Int { k / 32 * 18 }
+
     /// Dequantized value W[j, p] (scalar helper for references and tests).
     @inlinable
     public func value(_ j: Int, _ p: Int) -> Float {
         switch storage {
         case .f32(let w): return w[j * k + p]
         case .i8(let q, let s): return Float(q[j * k + p]) * s[j]
+        case .q4(let b):
+            let blk = b + j * WeightMatrix.q4RowBytes(k: k) + (p / 32) * 18
+            let d = Float(Float16(bitPattern: UInt16(blk.load(as: UInt8.self)) | UInt16(blk.load(fromByteOffset: 1, as: UInt8.self)) << 8))
+            let byte = blk.load(fromByteOffset: 2 + p % 16, as: UInt8.self)
+            let nib = p % 32 < 16 ? byte & 15 : byte >> 4
+            return Float(Int(nib) - 8) * d
         }
     }
 }

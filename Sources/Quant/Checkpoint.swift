@@ -350,6 +350,7 @@ public final class TorchCheckpoint: TensorSource {
         case .i32: return Float(Int32(littleEndian: data.loadUnaligned(fromByteOffset: at, as: Int32.self)))
         case .i16: return Float(Int16(littleEndian: data.loadUnaligned(fromByteOffset: at, as: Int16.self)))
         case .i8: return Float(Int8(bitPattern: data[at]))
+        case .q4_0: return .nan   // no torch dtype maps to a block type
         }
     }
 

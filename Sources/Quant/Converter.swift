@@ -8,7 +8,8 @@ public let quantConverterVersion = "0.1.0"
 
 /// Storage of Linear/Conv weights in the output.
 public enum WeightFormat: String, CaseIterable, Sendable {
-    case int8, f16, f32
+    /// int4 is GGML Q4_0 (groups of 32 inputs) for Linear layers, int8 for the VAE (`int4FileType`).
+    case int8, int4, f16, f32
 }
 
 /// Conversion settings.
@@ -71,7 +72,7 @@ public enum ConvertError: Error, CustomStringConvertible, Equatable {
         case let .wrongShapes(p, s): return "\(p): \(s.count) tensor(s) with the wrong shape: \(list(s))"
         case let .configConflicts(p, s): return "\(p): inconsistent architecture: \(list(s))"
         case let .nonFinite(p, k, i, v): return "\(p): tensor \(k) has a non-finite value (\(v)) at element \(i)"
-        case let .f16Overflow(p, k): return "\(p): tensor \(k) has values beyond the float16 range (|w| > 65504); use --weights int8 or f32"
+        case let .f16Overflow(p, k): return "\(p): tensor \(k) has values beyond the float16 range (|w| > 65504, or a group scale |w|/8 beyond it for int4); use --weights int8 or f32"
         case let .unsupportedDType(p, k, d): return "\(p): tensor \(k) has dtype \(d); expected a float type"
         case let .refusedHyperParameters(p, s): return "\(p): \(list(s))"
         case let .badClassNames(p, r): return "\(p): class names: \(r)"
@@ -302,7 +303,7 @@ public func convertCheckpoint(input: String, output: String, options: ConvertOpt
     writer.set("reptok.source.file", .string(fileName))
     writer.set("reptok.source.sha256", .string(sha))
     writer.set("reptok.weights", .string(options.weights.rawValue))
-    writer.set("reptok.quant.scheme", .string(options.weights == .int8 ? "per_channel_symmetric_int8" : "none"))
+    writer.set("reptok.quant.scheme", .string(quantScheme(options.weights)))
     for (key, file) in [("encoder", encoderSource), ("vae", vaeSource)] {
         guard let file else { continue }
         writer.set("reptok.source.\(key).file", .string(URL(fileURLWithPath: file.path).lastPathComponent))
@@ -316,7 +317,12 @@ public func convertCheckpoint(input: String, output: String, options: ConvertOpt
 
     func fileType(_ s: TensorSpec) -> GGMLType {
         guard s.quantizable else { return .f32 }
-        switch options.weights { case .int8: return .i8; case .f16: return .f16; case .f32: return .f32 }
+        switch options.weights {
+        case .int8: return .i8
+        case .int4: return int4FileType(name: s.name, outputShape: s.outputShape)
+        case .f16: return .f16
+        case .f32: return .f32
+        }
     }
     for s in specs {
         try writer.declareTensor(name: s.name, type: fileType(s), shape: s.outputShape)
@@ -357,6 +363,15 @@ public func convertCheckpoint(input: String, output: String, options: ConvertOpt
             bytesByType[.i8, default: 0] += q.count
             bytesByType[.f32, default: 0] += 4 * scales.count
             bytes = q.count + 4 * scales.count
+            error = e
+        case .q4_0:
+            let rows = s.outputShape[0], cols = values.count / max(rows, 1)
+            guard let (blocks, e) = quantizeQ4_0(values, rows: rows, cols: cols) else {
+                throw ConvertError.f16Overflow(path: input, key: t.name)
+            }
+            try writer.writeTensor(name: s.name, values: blocks)
+            bytesByType[.q4_0, default: 0] += blocks.count
+            bytes = blocks.count
             error = e
         case .f16:
             guard let (bits, e) = toFloat16(values) else { throw ConvertError.f16Overflow(path: input, key: t.name) }

@@ -8,10 +8,15 @@
 // A string is u64 length + UTF-8 bytes; an array is u32 element type + u64 count + elements.
 import Foundation
 
-/// Tensor element types, numbered as in ggml (`enum ggml_type`). Only the non-block types are listed.
+/// Tensor element types, numbered as in ggml (`enum ggml_type`): the non-block types, and the
+/// one block type reptok writes, `Q4_0`.
 public enum GGMLType: UInt32, CustomStringConvertible, Sendable {
     case f32 = 0
     case f16 = 1
+    /// Blocks of 32 weights along the innermost dimension, 18 bytes each: an fp16 scale d, then
+    /// 16 bytes whose low nibbles are elements 0…15 and high nibbles elements 16…31;
+    /// value = (nibble − 8) · d (ggml's `block_q4_0`).
+    case q4_0 = 2
     case i8 = 24
     case i16 = 25
     case i32 = 26
@@ -19,9 +24,18 @@ public enum GGMLType: UInt32, CustomStringConvertible, Sendable {
     case f64 = 28
     case bf16 = 30
 
-    /// Bytes per element.
+    /// Elements per block (32 for Q4_0, 1 otherwise); the innermost dimension must be a multiple.
+    public var blockElements: Int { self == .q4_0 ? 32 : 1 }
+
+    /// Bytes of `count` elements (count a multiple of `blockElements`).
+    public func byteCount(_ count: Int) -> Int {
+        self == .q4_0 ? count / 32 * 18 : count * elementSize
+    }
+
+    /// Bytes per element (0 for the block type Q4_0: use `byteCount`).
     public var elementSize: Int {
         switch self {
+        case .q4_0: return 0
         case .i8: return 1
         case .f16, .bf16, .i16: return 2
         case .f32, .i32: return 4
@@ -34,6 +48,7 @@ public enum GGMLType: UInt32, CustomStringConvertible, Sendable {
         switch self {
         case .f32: return "F32"
         case .f16: return "F16"
+        case .q4_0: return "Q4_0"
         case .i8: return "I8"
         case .i16: return "I16"
         case .i32: return "I32"
@@ -326,7 +341,10 @@ public final class GGUFFile {
             guard raw.offset % UInt64(align) == 0 else {
                 throw GGUFError.misalignedTensor(path: path, name: raw.name, offset: raw.offset, alignment: align)
             }
-            let bytes = Int(count) * type.elementSize
+            guard type.blockElements == 1 || (raw.ne.first ?? 0) % UInt64(type.blockElements) == 0 else {
+                throw GGUFError.badTensorShape(path: path, name: raw.name, ne: raw.ne)
+            }
+            let bytes = type.byteCount(Int(count))
             guard raw.offset <= UInt64(size), file.contains(offset: dataStart + Int(raw.offset), count: bytes) else {
                 throw GGUFError.tensorOutOfBounds(path: path, name: raw.name, offset: dataStart &+ Int(truncatingIfNeeded: raw.offset), bytes: bytes, fileSize: size)
             }
@@ -405,9 +423,10 @@ public final class GGUFFile {
 
 /// Converts `count` little-endian elements of `type` to Float (integers by value).
 func decodeFloats(_ data: UnsafeRawBufferPointer, type: GGMLType, count: Int) -> [Float] {
-    precondition(data.count >= count * type.elementSize, "buffer shorter than its tensor")
+    precondition(data.count >= type.byteCount(count), "buffer shorter than its tensor")
     return [Float](unsafeUninitializedCapacity: count) { out, n in
         switch type {
+        case .q4_0: dequantizeQ4_0(data, count: count, into: out.baseAddress!)
         case .f32: for i in 0 ..< count { out[i] = Float(bitPattern: UInt32(littleEndian: data.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))) }
         case .f16: for i in 0 ..< count { out[i] = Float(Float16(bitPattern: UInt16(littleEndian: data.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))) }
         case .bf16: for i in 0 ..< count { out[i] = Float(bitPattern: UInt32(UInt16(littleEndian: data.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) << 16) }

@@ -74,9 +74,11 @@ public final class GGUFWriter {
     public func declareTensor(name: String, type: GGMLType, shape: [Int]) throws {
         guard file == nil else { throw GGUFWriterError.alreadyStarted }
         guard declIndex[name] == nil else { throw GGUFWriterError.duplicateTensor(name: name) }
-        guard !shape.isEmpty, shape.allSatisfy({ $0 >= 0 }) else { throw GGUFWriterError.badShape(name: name, shape: shape) }
+        guard !shape.isEmpty, shape.allSatisfy({ $0 >= 0 }), shape.last! % type.blockElements == 0 else {
+            throw GGUFWriterError.badShape(name: name, shape: shape)
+        }
         declIndex[name] = decls.count
-        decls.append(Decl(name: name, type: type, shape: shape, bytes: shape.reduce(1, *) * type.elementSize, offset: 0))
+        decls.append(Decl(name: name, type: type, shape: shape, bytes: type.byteCount(shape.reduce(1, *)), offset: 0))
     }
 
     /// Names of the declared tensors, in order.

@@ -230,7 +230,12 @@ public enum SyntheticModel {
 
     static func fileType(_ s: TensorSpec, _ weights: WeightFormat) -> GGMLType {
         guard s.quantizable else { return .f32 }
-        switch weights { case .int8: return .i8; case .f16: return .f16; case .f32: return .f32 }
+        switch weights {
+        case .int8: return .i8
+        case .int4: return int4FileType(name: s.name, outputShape: s.outputShape)
+        case .f16: return .f16
+        case .f32: return .f32
+        }
     }
 
     /// Writes the random-weight model of `preset` to `output` (atomically: a temporary file in the same
@@ -258,7 +263,7 @@ public enum SyntheticModel {
         writer.set("reptok.source.file", .string("synthetic:\(preset.name):seed\(seed)"))
         writer.set("reptok.source.sha256", .string(print))
         writer.set("reptok.weights", .string(weights.rawValue))
-        writer.set("reptok.quant.scheme", .string(weights == .int8 ? "per_channel_symmetric_int8" : "none"))
+        writer.set("reptok.quant.scheme", .string(quantScheme(weights)))
         for (k, v) in preset.architecture.metadata() { writer.set(k, v) }
         writer.set("reptok.quant.max_rel_l2", .float32(0))
         writer.set("reptok.quant.mean_rel_l2", .float32(0))
@@ -283,6 +288,13 @@ public enum SyntheticModel {
                 let (q, scales, e) = quantizeInt8PerRow(values, rows: rows, cols: values.count / max(rows, 1))
                 try writer.writeTensor(name: s.name, values: q)
                 try writer.writeTensor(name: TensorNames.scale(of: s.name), values: scales.map { $0.bitPattern.littleEndian })
+                errors.append((s.name, e))
+            case .q4_0:
+                let rows = s.outputShape[0]
+                guard let (blocks, e) = quantizeQ4_0(values, rows: rows, cols: values.count / max(rows, 1)) else {
+                    throw ConvertError.f16Overflow(path: output, key: s.name)
+                }
+                try writer.writeTensor(name: s.name, values: blocks)
                 errors.append((s.name, e))
             case .f16:
                 // |values| ≤ 10 + 1: always within the float16 range.

@@ -38,6 +38,33 @@ public enum AccuracyEval {
         public var secondsModel: Double
         public var secondsReference: Double
 
+        /// The table as a JSON object (for `JSONSerialization`): means over the images of
+        /// `token_cosine`, `psnr_vs_reference` (dB), `ssim`, `psnr_vs_input` {`model`, `reference`},
+        /// `velocity_rel_l2` {t: value} (t printed with two decimals), `vae_psnr`, the per-image
+        /// rows under `images`, and `steps`, `seed`. A non-finite value (identical images) is null.
+        public func json() -> [String: Any] {
+            func num(_ x: Double) -> Any { x.isFinite ? x : NSNull() }
+            func mean(_ f: (ImageResult) -> Double) -> Double {
+                images.isEmpty ? .nan : images.map(f).reduce(0, +) / Double(images.count)
+            }
+            var vel: [String: Any] = [:]
+            for v in velocity { vel[String(format: "%.2f", v.t)] = num(v.relativeL2) }
+            return [
+                "steps": steps, "seed": seed,
+                "token_cosine": num(mean(\.tokenCosine)),
+                "psnr_vs_reference": num(mean(\.reconstructionPSNR)),
+                "ssim": num(mean(\.reconstructionSSIM)),
+                "psnr_vs_input": ["model": num(mean(\.modelVsInputPSNR)), "reference": num(mean(\.referenceVsInputPSNR))],
+                "velocity_rel_l2": vel,
+                "vae_psnr": num(vaePSNR),
+                "images": images.map { r -> [String: Any] in
+                    ["name": r.name, "token_cosine": num(r.tokenCosine), "psnr_vs_reference": num(r.reconstructionPSNR),
+                     "ssim": num(r.reconstructionSSIM),
+                     "psnr_vs_input": ["model": num(r.modelVsInputPSNR), "reference": num(r.referenceVsInputPSNR)]]
+                },
+            ]
+        }
+
         /// The table as text, one quantity per line.
         public func formatted(model: String, reference: String) -> String {
             var lines = ["accuracy of \(model) against \(reference) (\(steps) Euler steps, seed \(seed))"]

@@ -3,6 +3,7 @@
 // - F32 tensors are used in place (the file aligns data to 64 bytes).
 // - I8 tensors (with their F32 `.scale` companion) are used in place by the int8 kernels; they are
 //   never copied into float arrays.
+// - Q4_0 tensors (int4, scales inside the blocks) are used in place by the int4 kernels.
 // - F16/BF16 tensors are widened to float32 once, at load; the copies live as long as the loader.
 import Foundation
 import Kernels
@@ -80,14 +81,19 @@ final class WeightLoader {
 
     /// The layer `names` with weight `names.weight` of `shape` ([out, ...] — all dims after the
     /// first are flattened into k) and, when `bias` is true, `names.bias` [out].
-    /// int8 weights need `names.weightScale` [out] (F32).
+    /// int8 weights need `names.weightScale` [out] (F32); Q4_0 weights carry their scales in their blocks.
     func linear(_ names: TensorNames.Layer, _ shape: [Int], bias: Bool) throws -> Linear {
         let n = shape[0]
         let k = shape.dropFirst().reduce(1, *)
         let t = try tensor(names.weight)
         try checkShape(t, shape)
         let weight: WeightMatrix
-        if t.type == .i8 {
+        if t.type == .q4_0 {
+            guard k % 32 == 0, shape.count == 2 else {
+                throw RuntimeError.tensorType(path: file.path, name: t.name, expected: "I8 or F32 (Q4_0 needs an input width that is a multiple of 32)", actual: "Q4_0")
+            }
+            weight = WeightMatrix(q4: t.data.baseAddress!, n: n, k: k)
+        } else if t.type == .i8 {
             let scales = try floats(names.weightScale, [n])
             weight = WeightMatrix(i8: t.data.baseAddress!.assumingMemoryBound(to: Int8.self), scales: scales, n: n, k: k)
         } else {

@@ -1,4 +1,5 @@
 import Foundation
+import Quant
 import TestSupport
 import XCTest
 
@@ -114,5 +115,30 @@ final class BenchPipelineTests: XCTestCase {
         let r2 = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(again.stdout.utf8)) as? [String: Any])
         XCTAssertEqual(r2["cache_reused"] as? Bool, true)
         XCTAssertEqual((r2["stages"] as? [String: Any])?.keys.sorted(), ["generator_step"])
+    }
+
+    /// `--weights int4`: the synthetic model is written with Q4_0 Linear layers (int8 VAE) into its
+    /// own cache file, timed, and reused by the next run.
+    func testInt4SyntheticModelIsWrittenAndReused() throws {
+        let reptok = CLIEndToEndTests.reptok
+        let dir = try TestSupport.makeTempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let args = ["bench", "pipeline", "--preset", "tiny", "--weights", "int4", "--json", "--cache", dir.path, "--runs", "1",
+                    "--threads", "1", "--retries", "0", "--only", "generator_step,decoder_step", "--no-ceilings", "--no-generate"]
+        for reused in [false, true] {
+            let run = try TestSupport.run(reptok, args)
+            XCTAssertEqual(run.status, 0, run.stderr)
+            let report = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any], run.stdout)
+            XCTAssertEqual(report["cache_reused"] as? Bool, reused)
+            let model = try XCTUnwrap(report["model"] as? String)
+            XCTAssertTrue(model.hasSuffix("synthetic-tiny-int4-seed0.gguf"), model)
+            let g = try GGUFFile(path: model)
+            XCTAssertEqual(g.metadata["reptok.weights"]?.string, "int4")
+            XCTAssertTrue(g.orderedTensorInfos.contains { $0.type == .q4_0 && $0.name.hasPrefix("gen.") })
+            XCTAssertTrue(g.orderedTensorInfos.filter { $0.name.hasPrefix("vae.") }.allSatisfy { $0.type != .q4_0 })
+            let stages = try XCTUnwrap(report["stages"] as? [String: [String: [String: Any]]])
+            XCTAssertEqual(Set(stages.keys), ["decoder_step", "generator_step"])
+            for (name, modes) in stages { for (mode, m) in modes { XCTAssertGreaterThan(m["seconds"] as? Double ?? 0, 0, "\(name) \(mode)") } }
+        }
     }
 }

@@ -39,7 +39,11 @@ func unpicklePythonPickles(_ script: String, file: StaticString = #filePath, lin
 
 /// What `Tests/python/check_gguf.py` reports for a file.
 struct PyGGUF: Decodable {
-    struct Tensor: Decodable { let name: String; let type: String; let shape: [Int]; let n_bytes: Int; let offset: Int; let sha256: String }
+    struct Tensor: Decodable {
+        let name: String; let type: String; let shape: [Int]; let n_bytes: Int; let offset: Int; let sha256: String
+        /// Block types only: digest of the package's dequantized float32 values.
+        let dequant_sha256: String?
+    }
     let alignment: Int
     let tensors: [Tensor]
     let metadata: [String: PyValue]

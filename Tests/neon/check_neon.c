@@ -88,6 +88,40 @@ int main(void) {
         }
     }
     printf("peak fma %g, i8 %d\n", rtk_neon_peak_fma(10), rtk_neon_peak_i8(0, 10));
+    // int4 (Q4_0) W4A8: the portable C packing and kernel that the neon level runs, against
+    // exact group sums and the fmaf chain read straight from the blocks (bit for bit)
+    for (int nc = 1; nc <= 32; nc += 10) for (int ng = 1; ng <= 5; ng += 2) for (int mr = 1; mr <= 8; mr += 3) {
+        static uint8_t W[32 * 5 * 18], P[5 * 1024];
+        static float D[5 * 32];
+        static int8_t A[8][160];
+        static int32_t corr[8][5];
+        const int8_t *ap[8]; const int32_t *cp[8];
+        for (int j = 0; j < 32 * ng; j++) {
+            uint8_t *b = W + j * 18;
+            const uint16_t h = (uint16_t)(0x1000 + rnd() % 0x2000) | (uint16_t)((rnd() & 1) << 15);   // normal fp16 of either sign
+            b[0] = (uint8_t)h; b[1] = (uint8_t)(h >> 8);
+            for (int z = 0; z < 16; z++) b[2 + z] = (uint8_t)rnd();
+        }
+        for (int i = 0; i < 8; i++) {
+            for (int p = 0; p < 160; p++) A[i][p] = (int8_t)((int)(rnd() % 255) - 127);
+            for (int g = 0; g < ng; g++) { int t = 0; for (int p = 0; p < 32; p++) t += A[i][g * 32 + p]; corr[i][g] = 8 * t; }
+            ap[i] = A[i]; cp[i] = corr[i];
+        }
+        rtk_q4_pack(W, ng * 18, nc, 0, ng, P, D);
+        float C[8 * 32];
+        rtk_q4_kernel_c(mr, ng, ap, cp, P, D, C, 32, 0);
+        for (int i = 0; i < mr; i++) for (int j = 0; j < nc; j++) {
+            float acc = 0;
+            for (int g = 0; g < ng; g++) {
+                const uint8_t *b = W + j * ng * 18 + g * 18;
+                const float d = rtk_half_to_float((uint16_t)(b[0] | (b[1] << 8)));
+                int sum = 0;
+                for (int p = 0; p < 32; p++) sum += ((p < 16 ? (b[2 + p] & 15) : (b[2 + p - 16] >> 4)) - 8) * A[i][g * 32 + p];
+                acc = fmaf((float)sum, d, acc);
+            }
+            if (memcmp(&acc, &C[i * 32 + j], 4)) { if (fails++ < 5) printf("q4 nc %d ng %d mr %d [%d,%d] %g vs %g\n", nc, ng, mr, i, j, C[i*32+j], acc); }
+        }
+    }
     printf("%s: %d failures\n", fails ? "FAIL" : "OK", fails);
     return fails != 0;
 }

@@ -5,8 +5,9 @@
 
 Output: {"alignment": int, "metadata": {key: value}, "tensors": [{"name", "type", "shape", "n_bytes",
 "offset", "sha256"}]} where `shape` is the *PyTorch* order (the reverse of gguf's ne order), `type` is
-the ggml type name (F32, F16, I8, ...), `offset` is the absolute file offset of the data and `sha256` the
-digest of the tensor's data bytes. Metadata strings/numbers/arrays are decoded; exits non-zero if the
+the ggml type name (F32, F16, I8, Q4_0, ...), `offset` is the absolute file offset of the data and `sha256` the
+digest of the tensor's data bytes. Quantized block types (Q4_0) also get `dequant_sha256`: the digest of the
+values as the package dequantizes them (float32, little-endian, row-major). Metadata strings/numbers/arrays are decoded; exits non-zero if the
 package cannot read the file.
 """
 import hashlib
@@ -40,7 +41,12 @@ def main(path):
     tensors = []
     for t in reader.tensors:
         raw = np.ascontiguousarray(t.data).view(np.uint8).tobytes()
+        extra = {}
+        if t.tensor_type == gguf.GGMLQuantizationType.Q4_0:
+            values = gguf.quants.dequantize(t.data, t.tensor_type).astype("<f4")
+            extra["dequant_sha256"] = hashlib.sha256(np.ascontiguousarray(values).tobytes()).hexdigest()
         tensors.append({
+            **extra,
             "name": t.name,
             "type": t.tensor_type.name,
             "shape": [int(x) for x in reversed(t.shape.tolist())],

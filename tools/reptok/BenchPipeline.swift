@@ -62,6 +62,9 @@ struct BenchPipelineCommand: ParsableCommand {
     @Option(name: .long, help: "Seed of the synthetic weights.")
     var seed: UInt64 = 0
 
+    @Option(name: .long, help: "Weight storage of the synthetic model: int8 or int4 (Q4_0 Linear layers, int8 VAE).")
+    var weights = "int8"
+
     @Option(name: .long, help: "Only these stages, comma-separated: encoder, decoder_step, vae, generator_step.")
     var only: String?
 
@@ -114,13 +117,16 @@ struct BenchPipelineCommand: ParsableCommand {
         do { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) } catch {
             throw CLIError("cannot create the cache folder \(folder): \(error.localizedDescription)")
         }
-        let modelPath = (folder as NSString).appendingPathComponent("synthetic-\(preset.name)-int8-seed\(seed).gguf")
-        let reused = SyntheticModel.matches(path: modelPath, preset: preset, weights: .int8, seed: seed)
+        guard let format = WeightFormat(rawValue: weights), format == .int8 || format == .int4 else {
+            throw CLIError("--weights must be int8 or int4 (got \(weights))")
+        }
+        let modelPath = (folder as NSString).appendingPathComponent("synthetic-\(preset.name)-\(format.rawValue)-seed\(seed).gguf")
+        let reused = SyntheticModel.matches(path: modelPath, preset: preset, weights: format, seed: seed)
         if !reused {
             note("writing \(modelPath) (once)")
             var last = -1
             do {
-                let r = try SyntheticModel.write(preset: preset, output: modelPath, weights: .int8, seed: seed) { i, n, _ in
+                let r = try SyntheticModel.write(preset: preset, output: modelPath, weights: format, seed: seed) { i, n, _ in
                     let pct = 100 * i / max(n, 1)
                     if pct / 10 != last / 10 { last = pct; note("  \(pct) %") }
                 }

@@ -32,7 +32,7 @@ struct ConvertCommand: ParsableCommand {
     @Option(name: .long, help: "Separate SD-VAE weights (diffusers or LDM .safetensors/.ckpt) to use as the VAE decoder.")
     var vae: String?
 
-    @Option(name: .long, help: "Weight storage: int8 (per-channel symmetric), f16 or f32.")
+    @Option(name: .long, help: "Weight storage: int8 (per-channel symmetric), int4 (GGML Q4_0, groups of 32; the VAE stays int8), f16 or f32. The input may also be an f32 .gguf file of ours.")
     var weights: String = "int8"
 
     @Option(name: .long, help: ArgumentHelp("Class names, one per line in index order (\"name, synonym, ...\"); default: the checkpoint's hyper_parameters.class_names.", valueName: "file"))
@@ -42,7 +42,7 @@ struct ConvertCommand: ParsableCommand {
     var quiet = false
 
     func validate() throws {
-        if WeightFormat(rawValue: weights) == nil { throw ValidationError("--weights must be int8, f16 or f32 (got \(weights))") }
+        if WeightFormat(rawValue: weights) == nil { throw ValidationError("--weights must be int8, int4, f16 or f32 (got \(weights))") }
     }
 
     func run() throws {
@@ -50,7 +50,8 @@ struct ConvertCommand: ParsableCommand {
         let options = ConvertOptions(weights: WeightFormat(rawValue: weights)!, configPath: config, vaeConfigPath: vaeConfig,
                                      encoderPath: encoder, vaePath: vae, classNamesPath: classes, converterVersion: reptokVersion,
                                      onTensor: quiet ? nil : { line in print(line.rendered); fflush(stdout) })
-        let report = try convertCheckpoint(input: input, output: output, options: options)
+        let report = isGGUFFile(input) ? try requantizeGGUF(input: input, output: output, options: options)
+                                       : try convertCheckpoint(input: input, output: output, options: options)
         if !quiet { print(report.summary) }
         // Warnings and notes go to stderr, one line each, even with --quiet.
         for n in report.notes { FileHandle.standardError.write(Data("reptok: note: \(n)\n".utf8)) }

@@ -43,6 +43,9 @@ struct EvalCommand: ParsableCommand {
     @Option(name: .long, help: "Worker threads (default: online cores).")
     var threads: Int?
 
+    @Flag(name: .long, help: "Print one JSON object (token_cosine, velocity_rel_l2 per t, psnr_vs_reference, psnr_vs_input {model, reference}, vae_psnr; with --digits class_accuracy {model, reference, total}) instead of the table.")
+    var json = false
+
     func run() throws {
         guard let mode = MatrixMode(rawValue: compute) else {
             throw ValidationError("--compute must be w8a32 or w8a8, not \(compute)")
@@ -72,13 +75,26 @@ struct EvalCommand: ParsableCommand {
             inputs.append(("test card", a.prepareImage(rgb: AccuracyEval.testCard(size: s), width: s, height: s)))
         }
         let report = try AccuracyEval.run(model: a, reference: b, images: inputs, steps: steps, seed: seed)
-        let label = (model as NSString).lastPathComponent + (a.modelInfo["weights"] == "int8" ? " (\(compute))" : "")
-        print(report.formatted(model: label,
-                               reference: (reference as NSString).lastPathComponent))
+        let label = (model as NSString).lastPathComponent + (a.modelInfo["weights"] == "f32" ? "" : " (\(compute))")
+        var accuracy: (model: (right: Int, total: Int), reference: (right: Int, total: Int))?
         if let digitSet {
-            let ga = try digitSet.generationAccuracy(a, perClass: 5)
-            let gb = try digitSet.generationAccuracy(b, perClass: 5)
-            print("class accuracy of generations (3-NN on the training digits): model \(ga.right)/\(ga.total), reference \(gb.right)/\(gb.total)")
+            accuracy = (try digitSet.generationAccuracy(a, perClass: 5), try digitSet.generationAccuracy(b, perClass: 5))
+        }
+        if json {
+            var out = report.json()
+            out["model"] = model; out["reference"] = reference; out["compute"] = compute
+            out["model_weights"] = a.modelInfo["weights"] ?? "?"
+            if let accuracy {
+                out["class_accuracy"] = ["model": accuracy.model.right, "reference": accuracy.reference.right,
+                                         "total": accuracy.model.total]
+            }
+            let data = try JSONSerialization.data(withJSONObject: out, options: [.sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+            return
+        }
+        print(report.formatted(model: label, reference: (reference as NSString).lastPathComponent))
+        if let accuracy {
+            print("class accuracy of generations (3-NN on the training digits): model \(accuracy.model.right)/\(accuracy.model.total), reference \(accuracy.reference.right)/\(accuracy.reference.total)")
         }
     }
 }

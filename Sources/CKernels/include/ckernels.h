@@ -212,6 +212,35 @@ void rtk_amx_emu_tdpbssd(rtk_tile_state *s, int c, int a, int b);
 /// tilerelease: back to the unconfigured state.
 void rtk_amx_emu_tilerelease(rtk_tile_state *s);
 
+
+// ---- int4 weights (GGML Q4_0 blocks; q4.c) -----------------------------------------------
+// A Q4_0 row of k weights is k/32 blocks of 18 bytes: an fp16 scale d, then 16 bytes whose
+// low nibbles are the group's elements 0...15 and high nibbles its elements 16...31;
+// W = (nibble - 8) * d.
+/// fp16 bit pattern to float (exact).
+float rtk_half_to_float(uint16_t h);
+/// out[j*ldo + p] = W[j, p] as float (exact: a 4-bit integer times an fp16 scale), for
+/// rows j < rows and groups*32 columns; rows start row_bytes apart.
+void rtk_q4_dequant_rows(const uint8_t *w, long row_bytes, long rows, long groups, float *out, long ldo);
+/// Unpacks groups [g0, g0+ng) of rows [0, nc) into panels of 32 columns:
+/// panel [ceil(nc/32)][ng*8][32][4] unsigned nibbles (0...15; quad t of a group is its
+/// elements 4t...4t+3), dpanel [ceil(nc/32)][ng][32] float scales. Columns past nc: 0.
+void rtk_q4_pack(const uint8_t *w, long row_bytes, long nc, long g0, long ng, uint8_t *panel, float *dpanel);
+/// The same packing with AVX-512 (16-column gathers) and AVX2 (8-column gathers).
+void rtk_q4_pack_avx512(const uint8_t *w, long row_bytes, long nc, long g0, long ng, uint8_t *panel, float *dpanel);
+void rtk_q4_pack_avx2(const uint8_t *w, long row_bytes, long nc, long g0, long ng, uint8_t *panel, float *dpanel);
+/// W4A8 microkernel over one 32-column panel, rows (any count) x ng groups:
+/// for each row i and column j, S_g = sum_{p<32} nib[j, g, p] * a[i][32g + p] - corr[i][g]
+/// (corr = 8 * sum of the group's activations, so S_g is the exact int32 group sum of
+/// (nib - 8) * a), then acc = fma((float)S_g, d[j, g], acc) in increasing g, acc starting
+/// from 0 or from c (accumulate). Bit-identical across the three implementations.
+void rtk_q4_kernel_c(long rows, long ng, const int8_t *const *a, const int32_t *const *corr,
+                     const uint8_t *panel, const float *dpanel, float *c, long ldc, int accumulate);
+void rtk_q4_kernel_vnni(long rows, long ng, const int8_t *const *a, const int32_t *const *corr,
+                        const uint8_t *panel, const float *dpanel, float *c, long ldc, int accumulate);
+void rtk_q4_kernel_avx2(long rows, long ng, const int8_t *const *a, const int32_t *const *corr,
+                        const uint8_t *panel, const float *dpanel, float *c, long ldc, int accumulate);
+
 #ifdef __cplusplus
 }
 #endif

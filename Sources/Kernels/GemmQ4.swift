@@ -1,0 +1,174 @@
+// Products with int4 weights (GGML Q4_0 blocks, `WeightMatrix.Storage.q4`): the two drivers
+// behind `matmul` for such weights.
+//
+// - W4A32 (float activations): column chunks of the weights are dequantized into float rows
+//   (exact: a 4-bit integer times an fp16 scale is a float32 value), then run through the float
+//   engine, whose fused multiply-add chains are bit-identical on every level.
+// - W4A8 (int8 activations): every 64-column task unpacks its weights, one K block at a time,
+//   into 32-column panels of nibbles (read once from memory, also for the generator's few rows),
+//   then a W4A8 microkernel sums each group of 32 inputs exactly in int32 and scales it:
+//   acc = fma(float(S_g), d_g, acc) for g in increasing order, then acc · rowScale. Integer
+//   sums are exact on every level and the float steps are the same, so the output is
+//   bit-identical across levels and thread counts.
+import CKernels
+
+/// Block sizes of the int4 drivers.
+enum BlockingQ4 {
+    /// Groups of 32 inputs per K block: a 32-column panel of unpacked nibbles is
+    /// groups · 1 KB (24 KB at 24 groups, L1 resident), plus groups · 128 bytes of scales.
+    static let groupsPerBlock = 24
+    /// The row form (m ≤ 8 rows) packs up to this many groups at once (8192 inputs: a 64-column
+    /// task's panels are then at most 512 KB, L2 resident), so each weight row is read as one
+    /// long sequential run, which the hardware prefetchers follow.
+    static let groupsPerRowBlock = 256
+    /// Floats of dequantized weights per W4A32 chunk (4 MB, L2/L3 resident).
+    static let chunkFloats = 1 << 20
+}
+
+/// The W4A8 microkernel of a level: `vpdpbusd` zmm, `vpmaddubsw` ymm, or portable C.
+enum Q4Kernel { case vnni, avx2, c }
+/// The nibble unpacking of a level: AVX-512 loads and in-lane transposes, AVX2 gathers, or C.
+enum Q4Pack { case avx512, avx2, c }
+/// A level's int4 row of the dispatch table (`KernelSet.q4`).
+struct Q4Level { var kernel: Q4Kernel; var pack: Q4Pack }
+
+/// `matmul` for int4 weights (same contract). `mode` .w8a32 runs W4A32, .w8a8 runs W4A8.
+func matmulQ4(_ a: UnsafePointer<Float>, lda: Int, m: Int, blocks w: UnsafeRawPointer, n: Int, k: Int,
+              bias: UnsafePointer<Float>?, activation: Activation, colScale: UnsafePointer<Float>?,
+              accumulate: Bool, into c: UnsafeMutablePointer<Float>, ldc: Int, mode: MatrixMode,
+              ctx: ComputeContext) {
+    if mode == .w8a32 {
+        matmulQ4Float(a, lda: lda, m: m, blocks: w, n: n, k: k, bias: bias, activation: activation,
+                      colScale: colScale, accumulate: accumulate, into: c, ldc: ldc, ctx: ctx)
+        return
+    }
+    let groups = k / 32
+    let rowBytes = WeightMatrix.q4RowBytes(k: k)
+    // Quantize every row of A once, with per-group sums 8·Σq (the nibbles carry +8).
+    let kq = max(k, 32)
+    let prep = ctx.prepArena().buffer(bytes: m * kq + m * max(groups, 1) * 4 + m * 4 + 192)
+    let q = prep.bindMemory(to: Int8.self, capacity: m * kq)
+    let corr = (prep + (m * kq + 63) / 64 * 64).bindMemory(to: Int32.self, capacity: m * max(groups, 1))
+    let scale = (UnsafeMutableRawPointer(corr) + m * max(groups, 1) * 4).bindMemory(to: Float.self, capacity: m)
+    let quantize = { (rows: Range<Int>) in
+        for i in rows {
+            let cg = corr + i * max(groups, 1)
+            scale[i] = quantizeRowFast(a + i * lda, k: k, kq: kq, into: q + i * kq, blockLen: 32, sums: cg)
+            // quantizeRowFast gives 128·Σq per group; the kernels subtract 8·Σq (exact: a multiple of 16)
+            for g in 0..<groups { cg[g] = cg[g] >> 4 }
+        }
+    }
+    if m <= Blocking.smallM { quantize(0..<m) } else { ctx.parallelFor(m, quantize) }
+    var epilogue = Epilogue(wScale: nil, bias: bias, colScale: colScale, activation: activation,
+                            accumulate: accumulate)
+    epilogue.alpha = 1
+    let tiling = PanelTiling(m: m, n: n)
+    let kernel = ctx.kernels.q4.kernel, pack = ctx.kernels.q4.pack
+    let gpb = m <= Blocking.smallM ? BlockingQ4.groupsPerRowBlock : BlockingQ4.groupsPerBlock
+    let maxNg = min(gpb, max(groups, 1))
+    ctx.parallelForSlots(tiling.tasks) { tasks, slot in
+        let ncp = Blocking.nc
+        let panelBytes = 2 * maxNg * 1024, dFloats = 2 * maxNg * 32, tileFloats = tiling.mc * ncp
+        let raw = ctx.scratch[slot].buffer(bytes: panelBytes + (dFloats + tileFloats) * 4 + 16 * 8 + 64)
+        let panel = raw.bindMemory(to: UInt8.self, capacity: panelBytes)
+        let dpanel = (raw + panelBytes).bindMemory(to: Float.self, capacity: dFloats + tileFloats)
+        let tile = dpanel + dFloats
+        let ptrs = (raw + panelBytes + (dFloats + tileFloats) * 4).bindMemory(to: UnsafePointer<Int8>?.self, capacity: 8)
+        let cptrs = (raw + panelBytes + (dFloats + tileFloats) * 4 + 64).bindMemory(to: UnsafePointer<Int32>?.self, capacity: 8)
+        for t in tasks {
+            let mb = t / tiling.nBlocks, nb = t % tiling.nBlocks
+            let m0 = mb * tiling.mc, m1 = min(m, m0 + tiling.mc)
+            let n0 = nb * ncp, n1 = min(n, n0 + ncp)
+            let panels = (n1 - n0 + 31) / 32
+            if groups == 0 { tile.initialize(repeating: 0, count: tileFloats) }
+            var g0 = 0
+            while g0 < groups {
+                let ng = min(gpb, groups - g0)
+                let wt = w.assumingMemoryBound(to: UInt8.self) + n0 * rowBytes
+                switch pack {
+                case .avx512: rtk_q4_pack_avx512(wt, rowBytes, n1 - n0, g0, ng, panel, dpanel)
+                case .avx2: rtk_q4_pack_avx2(wt, rowBytes, n1 - n0, g0, ng, panel, dpanel)
+                case .c: rtk_q4_pack(wt, rowBytes, n1 - n0, g0, ng, panel, dpanel)
+                }
+                var i = m0
+                while i < m1 {
+                    let r = min(8, m1 - i)
+                    for z in 0..<r {
+                        ptrs[z] = UnsafePointer(q + (i + z) * kq + g0 * 32)
+                        cptrs[z] = UnsafePointer(corr + (i + z) * max(groups, 1) + g0)
+                    }
+                    for jp in 0..<panels {
+                        let pp = panel + jp * ng * 1024, dp = dpanel + jp * ng * 32
+                        let cc = tile + (i - m0) * ncp + jp * 32
+                        let accum: Int32 = g0 > 0 ? 1 : 0
+                        switch kernel {
+                        case .vnni: rtk_q4_kernel_vnni(r, ng, ptrs, cptrs, pp, dp, cc, ncp, accum)
+                        case .avx2: rtk_q4_kernel_avx2(r, ng, ptrs, cptrs, pp, dp, cc, ncp, accum)
+                        case .c: rtk_q4_kernel_c(r, ng, ptrs, cptrs, pp, dp, cc, ncp, accum)
+                        }
+                    }
+                    i += r
+                }
+                g0 += ng
+            }
+            // the row scales, then bias / activation / column scales
+            for i in m0..<m1 {
+                let s = scale[i], tr = tile + (i - m0) * ncp
+                for j in 0..<(panels * 32) { tr[j] *= s }
+            }
+            epilogue.apply(tile: tile, ldt: ncp, rows: m1 - m0, n0: n0, cols: n1 - n0,
+                           c: c + m0 * ldc, ldc: ldc)
+        }
+    }
+}
+
+/// W4A32: dequantize column chunks into float rows and run the float engine on each chunk.
+/// Every output column is produced by the float engine exactly as for float weights of the
+/// same (dequantized) values, so chunking changes nothing.
+private func matmulQ4Float(_ a: UnsafePointer<Float>, lda: Int, m: Int, blocks w: UnsafeRawPointer, n: Int, k: Int,
+                           bias: UnsafePointer<Float>?, activation: Activation, colScale: UnsafePointer<Float>?,
+                           accumulate: Bool, into c: UnsafeMutablePointer<Float>, ldc: Int, ctx: ComputeContext) {
+    let rowBytes = WeightMatrix.q4RowBytes(k: k), groups = k / 32
+    let wb = w.assumingMemoryBound(to: UInt8.self)
+    if m <= Blocking.smallM {
+        // Row form: each 64-column task dequantizes its rows into its thread's prep buffer (L2
+        // resident) and runs the float row form on them (nested, so inline on this thread), so
+        // the weights are read from memory once and never written out whole.
+        let tasks = (n + Blocking.nc - 1) / Blocking.nc
+        ctx.parallelForSlots(tasks) { range, _ in
+            let buf = ctx.prepArena().buffer(bytes: Blocking.nc * max(k, 1) * 4 + 64)
+                .bindMemory(to: Float.self, capacity: Blocking.nc * max(k, 1))
+            for t in range {
+                let n0 = t * Blocking.nc, cols = min(Blocking.nc, n - n0)
+                rtk_q4_dequant_rows(wb + n0 * rowBytes, rowBytes, cols, groups, buf, k)
+                matmul(a, lda: lda, m: m, WeightMatrix(f32: buf, n: cols, k: k), bias: bias.map { $0 + n0 },
+                       activation: activation, colScale: colScale.map { $0 + n0 }, accumulate: accumulate,
+                       into: c + n0, ldc: ldc, mode: .w8a32, ctx: ctx)
+            }
+        }
+        return
+    }
+    // Chunks are whole 64-column tasks of the float engine, and at least one task per thread.
+    let byMemory = max(1, BlockingQ4.chunkFloats / max(k, 1) / Blocking.nc) * Blocking.nc
+    let chunk = max(byMemory, Blocking.nc * ctx.threads)
+    let buffer = ctx.prepArena().buffer(bytes: min(chunk, n) * max(k, 1) * 4 + 64)
+    let wf = buffer.bindMemory(to: Float.self, capacity: min(chunk, n) * max(k, 1))
+    var j0 = 0
+    while j0 < n {
+        let cols = min(chunk, n - j0)
+        let base = w.assumingMemoryBound(to: UInt8.self) + j0 * rowBytes
+        ctx.parallelFor(cols) { rows in
+            rtk_q4_dequant_rows(base + rows.lowerBound * rowBytes, rowBytes, rows.count, groups,
+                                wf + rows.lowerBound * k, k)
+        }
+        matmul(a, lda: lda, m: m, WeightMatrix(f32: wf, n: cols, k: k), bias: bias.map { $0 + j0 },
+               activation: activation, colScale: colScale.map { $0 + j0 }, accumulate: accumulate,
+               into: c + j0, ldc: ldc, mode: .w8a32, ctx: ctx)
+        j0 += cols
+    }
+}
+
+/// Dequantizes a whole int4 matrix into `out` [n, k] (for paths with no int4 kernel).
+func dequantizeQ4(_ w: UnsafeRawPointer, n: Int, k: Int, into out: UnsafeMutablePointer<Float>) {
+    rtk_q4_dequant_rows(w.assumingMemoryBound(to: UInt8.self), WeightMatrix.q4RowBytes(k: k), n, k / 32, out, k)
+}

@@ -1,0 +1,140 @@
+// A float GGUF written by the converter → the same model with other weight storage (int8,
+// int4, f16), without the original checkpoint.
+import Foundation
+import Support
+
+/// Errors of `requantizeGGUF`.
+public enum RequantizeError: Error, CustomStringConvertible, Equatable {
+    /// A weight the output quantizes is already quantized in the input (quantizing twice would
+    /// add the first rounding to the second): convert from the f32 file or the checkpoint.
+    case notFloat(path: String, tensor: String, type: String)
+    /// The input is a GGUF file but not one of ours.
+    case notReptok(path: String)
+
+    public var description: String {
+        switch self {
+        case let .notFloat(p, t, ty): return "\(p): tensor \(t) is \(ty); re-quantizing needs float weights (convert the f32 file or the checkpoint)"
+        case let .notReptok(p): return "\(p): not a reptok GGUF file (general.architecture is not reptok)"
+        }
+    }
+}
+
+/// True when the file at `path` starts with the GGUF magic.
+public func isGGUFFile(_ path: String) -> Bool {
+    guard let h = FileHandle(forReadingAtPath: path) else { return false }
+    defer { try? h.close() }
+    return (try? h.read(upToCount: 4)) == Data("GGUF".utf8)
+}
+
+/// Re-encodes the weights of a float reptok GGUF (F32, or F16/BF16 weights) as `options.weights`,
+/// with the converter's rules: the same metadata (weights, scheme and error keys updated), the same
+/// tensors in the same order, Linear/Conv weights quantized and their error reported per tensor.
+/// Other tensors are copied unchanged. Streams one tensor at a time; the output appears atomically.
+public func requantizeGGUF(input: String, output: String, options: ConvertOptions) throws -> ConversionReport {
+    let start = MonotonicClock.nanoseconds()
+    if let a = try? FileManager.default.attributesOfItem(atPath: input), let b = try? FileManager.default.attributesOfItem(atPath: output),
+       (a[.systemFileNumber] as? Int) == (b[.systemFileNumber] as? Int), (a[.systemNumber] as? Int) == (b[.systemNumber] as? Int) {
+        throw ConvertError.sameInputAndOutput(path: output)
+    }
+    let src = try GGUFFile(path: input)
+    guard src.metadata["general.architecture"]?.string == "reptok" else { throw RequantizeError.notReptok(path: input) }
+    let arch = try ModelConfig(metadata: src.metadata, path: input)
+    let layout = CheckpointLayout(encPosGrid: arch.encoder.grid, adapterNewReg: 0)
+    let quantizable = Set(requiredTensors(arch, layout).filter(\.quantizable).map(\.name))
+    let scaleNames = Set(quantizable.map { TensorNames.scale(of: $0) })
+
+    func fileType(_ info: GGUFTensorInfo) -> GGMLType {
+        guard quantizable.contains(info.name) else { return info.type }
+        switch options.weights {
+        case .int8: return .i8
+        case .int4: return int4FileType(name: info.name, outputShape: info.shape)
+        case .f16: return .f16
+        case .f32: return .f32
+        }
+    }
+    let tensors = src.orderedTensorInfos.filter { !scaleNames.contains($0.name) }
+    for t in tensors where quantizable.contains(t.name) && ![.f32, .f16, .bf16].contains(t.type) {
+        throw RequantizeError.notFloat(path: input, tensor: t.name, type: t.type.description)
+    }
+
+    let writer = GGUFWriter(path: output, alignment: 64)
+    for k in src.metadataKeys where k != "general.alignment" { writer.set(k, src.metadata[k]!) }
+    writer.set("reptok.converter.version", .string(options.converterVersion))
+    writer.set("reptok.weights", .string(options.weights.rawValue))
+    writer.set("reptok.quant.scheme", .string(quantScheme(options.weights)))
+    writer.set("reptok.source.requantized_from", .string(URL(fileURLWithPath: input).lastPathComponent))
+    for k in ["reptok.quant.max_rel_l2", "reptok.quant.mean_rel_l2", "reptok.quant.max_abs_err"] { writer.set(k, .float32(0)) }
+    for t in tensors {
+        let type = fileType(t)
+        try writer.declareTensor(name: t.name, type: type, shape: t.shape)
+        if type == .i8 && quantizable.contains(t.name) {
+            try writer.declareTensor(name: TensorNames.scale(of: t.name), type: .f32, shape: [t.shape[0]])
+        }
+    }
+    try writer.begin()
+
+    var lines: [ConversionReport.TensorLine] = []
+    var bytesByType: [GGMLType: Int] = [:]
+    var errors: [(String, QuantError)] = []
+    for t in tensors {
+        let type = fileType(t)
+        var error: QuantError?
+        var bytes = 0
+        if !quantizable.contains(t.name) || type == t.type {
+            let data = try src.tensor(t.name).data
+            try writer.writeTensor(name: t.name, bytes: data)
+            bytes = data.count
+            bytesByType[t.type, default: 0] += bytes
+        } else {
+            let values = try src.tensor(t.name).floats()
+            let rows = t.shape[0], cols = values.count / max(rows, 1)
+            switch type {
+            case .i8:
+                let (q, scales, e) = quantizeInt8PerRow(values, rows: rows, cols: cols)
+                try writer.writeTensor(name: t.name, values: q)
+                try writer.writeTensor(name: TensorNames.scale(of: t.name), values: scales.map { $0.bitPattern.littleEndian })
+                bytesByType[.i8, default: 0] += q.count
+                bytesByType[.f32, default: 0] += 4 * scales.count
+                bytes = q.count + 4 * scales.count
+                error = e
+            case .q4_0:
+                guard let (blocks, e) = quantizeQ4_0(values, rows: rows, cols: cols) else {
+                    throw ConvertError.f16Overflow(path: input, key: t.name)
+                }
+                try writer.writeTensor(name: t.name, values: blocks)
+                bytesByType[.q4_0, default: 0] += blocks.count
+                bytes = blocks.count
+                error = e
+            case .f16:
+                guard let (bits, e) = toFloat16(values) else { throw ConvertError.f16Overflow(path: input, key: t.name) }
+                try writer.writeTensor(name: t.name, values: bits.map { $0.littleEndian })
+                bytesByType[.f16, default: 0] += 2 * bits.count
+                bytes = 2 * bits.count
+                error = e
+            default:
+                try writer.writeTensor(name: t.name, values: values.map { $0.bitPattern.littleEndian })
+                bytesByType[.f32, default: 0] += 4 * values.count
+                bytes = 4 * values.count
+            }
+        }
+        src.releasePages(of: [t.name])
+        if let e = error { errors.append((t.name, e)) }
+        let line = ConversionReport.TensorLine(name: t.name, source: t.name, type: type, shape: t.shape, bytes: bytes, error: error)
+        lines.append(line)
+        options.onTensor?(line)
+    }
+    let worst = errors.max { $0.1.relativeL2 < $1.1.relativeL2 }
+    let maxRel = worst?.1.relativeL2 ?? 0
+    let meanRel = errors.isEmpty ? 0 : errors.reduce(0) { $0 + $1.1.relativeL2 } / Double(errors.count)
+    let maxAbs = errors.map(\.1.maxAbs).max() ?? 0
+    try writer.patch("reptok.quant.max_rel_l2", .float32(Float(maxRel)))
+    try writer.patch("reptok.quant.mean_rel_l2", .float32(Float(meanRel)))
+    try writer.patch("reptok.quant.max_abs_err", .float32(Float(maxAbs)))
+    try writer.finish()
+    let size = (try? FileManager.default.attributesOfItem(atPath: output)[.size] as? Int) ?? 0
+    return ConversionReport(input: input, output: output, sourceSHA256: src.metadata["reptok.source.sha256"]?.string ?? "",
+                            weights: options.weights, config: arch, layout: layout, configSources: [], tensors: lines,
+                            ignored: [:], bytesByType: bytesByType, fileSize: size, maxRelativeL2: maxRel,
+                            meanRelativeL2: meanRel, maxAbsError: maxAbs, worstTensor: worst?.0,
+                            seconds: Double(MonotonicClock.nanoseconds() - start) * 1e-9)
+}
