@@ -32,7 +32,9 @@ let defaultTargetCPU = "native"
 #endif
 let targetCPU = ProcessInfo.processInfo.environment["REPTOK_TARGET_CPU"] ?? defaultTargetCPU
 let cpuFlags: [SwiftSetting] = targetCPU == "none" ? [] : [.unsafeFlags(["-target-cpu", targetCPU])]
-let fastMath: [SwiftSetting] = cpuFlags + [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
+// The kernels and the runtime also drop the run-time exclusivity checks of their hot loops (no
+// fast-math: floating-point semantics stay IEEE, which the bit-identity of the levels relies on).
+let cpuFlagsNoExclusivityChecks: [SwiftSetting] = cpuFlags + [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
 
 let package = Package(
     name: "reptok",
@@ -55,13 +57,17 @@ let package = Package(
         .target(name: "Support", path: "Sources/Support"),
         // Formats, readers, quantization, conversion. No model math.
         .target(name: "Quant", dependencies: ["Support"], path: "Sources/Quant"),
-        // SIMD kernels on raw buffers. No model knowledge.
-        // AVX-512 / VNNI helpers in C with per-function target attributes (any -target-cpu).
+        // The per-level C kernels of every instruction level (AMX and its scalar tile model, AVX-512
+        // and AVX-512 VNNI, AVX2 and AVX-VNNI, NEON and NEON dot product), each function with its own
+        // target attribute so one binary holds them all whatever -target-cpu; and CPU detection.
         .target(name: "CKernels", path: "Sources/CKernels"),
-        .target(name: "Kernels", dependencies: ["CKernels"], path: "Sources/Kernels", swiftSettings: fastMath),
+        // SIMD kernels on raw buffers, the level table that picks the C kernels, the AMX driver
+        // glue and the scalar references. No model knowledge.
+        .target(name: "Kernels", dependencies: ["CKernels"], path: "Sources/Kernels",
+                swiftSettings: cpuFlagsNoExclusivityChecks),
         // Model graphs, samplers, pipeline.
         .target(name: "Runtime", dependencies: ["Kernels", "Quant", "Support"], path: "Sources/Runtime",
-                swiftSettings: fastMath),
+                swiftSettings: cpuFlagsNoExclusivityChecks),
         // setjmp-guarded C wrappers: libpng/libjpeg report errors by longjmp, which must not cross Swift frames.
         .target(name: "CImageShim", dependencies: ["CPNG", "CJPEG"], path: "Sources/CImageShim"),
         // PNG / JPEG / .npy reading and writing.
@@ -77,14 +83,15 @@ let package = Package(
         // Helpers every test target shares: repository paths, temporary folders, processes, test data.
         .target(name: "TestSupport", dependencies: ["Support"], path: "Tests/TestSupport"),
         .testTarget(name: "QuantTests", dependencies: ["Quant", "TestSupport"], path: "Tests/QuantTests"),
-        // Runtime for `Metrics.relativeL2`, the one relative-L2 measure.
-        .testTarget(name: "KernelsTests", dependencies: ["Kernels", "CKernels", "Runtime", "TestSupport"],
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels", "CKernels", "TestSupport"],
                     path: "Tests/KernelsTests", swiftSettings: cpuFlags),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Quant", "Kernels", "TestSupport"],
                     path: "Tests/RuntimeTests", swiftSettings: cpuFlags),
         // Depends on the `reptok` executable so `swift test` builds the binary that the end-to-end tests run.
+        // Support: ImageFile.write goes through AtomicFile, whose refusals the write tests check beside it.
+        .testTarget(name: "ImageIOTests", dependencies: ["ImageIO", "Support", "TestSupport"], path: "Tests/ImageIOTests"),
         .testTarget(name: "CLITests", dependencies: ["ImageIO", "Kernels", "Quant", "Runtime", "Support", "TestSupport", "reptok"],
-                    path: "Tests/CLITests", exclude: ["Fixtures"]),
+                    path: "Tests/CLITests"),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -2,15 +2,22 @@
 // activation quantization, microkernel loops and the fused epilogue.
 //
 // Two forms:
-// - Panel form (m > smallM): tasks of (mc rows x nc columns). Each task packs its weight
-//   block per K block into 32-column panels (float32, or unsigned VNNI bytes), then runs
-//   the register-blocked microkernels over strips of 8 rows into a float tile, and
-//   finally applies the epilogue into C.
-// - Row form (m <= smallM, e.g. the generator's 3 to 6 rows): no packing; each weight row
-//   is read once, straight from memory, and dotted with every activation row.
+// - Panel form (m > smallM): row blocks of at most mcMax (288) rows (near-equal multiples
+//   of 24) times tasks of nc (64) columns. Each thread takes a contiguous share of the tasks
+//   and walks it as groups of one row block x a run of column blocks; the K block is the
+//   outer loop of a group, so the block's activations (<= 288 rows x one K block, about
+//   216 KB) stay in L2 while the group's weights stream past them: each 32-column panel is
+//   packed once per K block (float32, or the level's int8 layout) and multiplied by every
+//   strip of the block (8 rows; 6 for the float kernels of the ymm and NEON levels) into
+//   the group's tile. After the last K block the epilogue writes the tile into C. AMX
+//   contexts hand W8A8 to AMXGemm.swift.
+// - Row form (m <= smallM, e.g. the generator's 3 to 6 rows): no packing; tasks of nc
+//   columns, each weight row read straight from memory and dotted with up to 6 activation
+//   rows at a time.
 //
-// The tiling depends on the shape only, never on the thread count, so results are
-// bit-identical for any number of threads.
+// The tiling depends on the shape only, never on the thread count, and every output is one
+// FMA chain (or exact integer sum) per K block with the blocks added in order (the row form:
+// one sum over all of k), so results are bit-identical for any number of threads.
 import CKernels
 
 /// Block sizes, chosen for Zen 4 (32 KB L1d, 1 MB L2 per core).
@@ -201,8 +208,8 @@ func quantizeRowFast(_ x: UnsafePointer<Float>, k: Int, kq: Int, into q: UnsafeM
 // MARK: panel form
 
 /// C tile geometry of the panel form: row blocks of at most `Blocking.mcMax` rows (split
-/// evenly, so 257 rows stay one block and 1024 become four of 256) and tasks of
-/// `Blocking.nc` columns, numbered row-block-major.
+/// evenly in multiples of 24, so 257 rows stay one block and 1,024 become 264 + 264 + 264 +
+/// 232) and tasks of `Blocking.nc` columns, numbered row-block-major.
 struct PanelTiling {
     let m: Int, n: Int, mc: Int, mBlocks: Int, nBlocks: Int
     init(m: Int, n: Int) {

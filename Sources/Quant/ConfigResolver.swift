@@ -120,11 +120,28 @@ struct ConfigResolver {
         warnings.append("\(key): cannot read hyper_parameters value \(shown); using \(used)")
     }
 
+    /// Resolves `config` and `layout` step by step; each step records provenance, missing keys
+    /// and conflicts in that order (the report lists them in this order).
     mutating func resolve() {
-        typealias N = TensorNames
         var c = ModelConfig()
+        resolveEncoder(&c)
+        resolveAdapter(&c)
+        resolveDecoder(&c)
+        resolveLatentChannels(&c)
+        resolveVAE(&c)
+        resolveSizes(&c)
+        resolveMapping(&c)
+        resolveGenerator(&c)
+        resolveSampling(&c)
+        config = c
+    }
+}
 
-        // Encoder (DINOv2): everything but the input size is in the tensors.
+private typealias N = TensorNames
+
+extension ConfigResolver {
+    /// Encoder (DINOv2): everything but the input size is in the tensors.
+    private mutating func resolveEncoder(_ c: inout ModelConfig) {
         let cls = shape(N.Encoder.clsToken, rank: 3)
         let patch = shape(N.Encoder.patchEmbed.weight, rank: 4)
         let pos = shape(N.Encoder.posEmbed, rank: 3)
@@ -146,16 +163,20 @@ struct ConfigResolver {
             layout.encPosGrid = n
         }
         if c.encoder.patchSize > 0, c.encoder.inputSize % c.encoder.patchSize != 0 { conflicts.append("reptok.encoder.input_size: \(c.encoder.inputSize) is not a multiple of the patch size \(c.encoder.patchSize)") }
+    }
 
-        // Adapter.
+    /// Adapter.
+    private mutating func resolveAdapter(_ c: inout ModelConfig) {
         let fc = shape(N.Adapter.fc.weight, rank: 2)
         c.adapter.width = pick("reptok.adapter.width", [], tensor: fc?[0])
         releaseConstant("reptok.adapter.ln_eps", c.adapter.lnEps)
         layout.adapterNewReg = shapes[N.Adapter.newReg].map { $0.count == 3 ? $0[1] : 0 } ?? 0
+    }
 
-        // Decoder transformer.
+    /// Decoder transformer.
+    private mutating func resolveDecoder(_ c: inout ModelConfig) {
         let merge = shape(N.Decoder.mergeProj.weight, rank: 2)
-        let pre = shape(N.Decoder.preProj.weight, rank: 2)
+        _ = shape(N.Decoder.preProj.weight, rank: 2)   // checked here, read by `resolveLatentChannels`
         let scale = shape(N.Decoder.layer(0).headScale, rank: 1)
         let down = shape(N.Decoder.layer(0).down.weight, rank: 2)
         let freqs = shape(N.Decoder.layer(0).ropeFreqs, rank: 3)
@@ -170,8 +191,12 @@ struct ConfigResolver {
         c.decoder.ropeFreqs = pick("reptok.decoder.rope_freqs", [], tensor: freqs?[2])
         releaseConstant("reptok.decoder.rms_eps", c.decoder.rmsEps)
         releaseConstant("reptok.decoder.qk_eps", c.decoder.qkEps)
+    }
 
-        // Latent: channels from the VAE, size from val_shape (or the image size, or the release constant).
+    /// Latent channels (model.yaml val_shape, the VAE config or its tensors) and the decoder's
+    /// patch size (model.yaml, or the pre-projection's inputs ÷ channels).
+    private mutating func resolveLatentChannels(_ c: inout ModelConfig) {
+        let pre = shapes[N.Decoder.preProj.weight].flatMap { $0.count == 2 ? $0 : nil }
         let pqc = shape(N.VAE.postQuantConv.weight, rank: 4)
         let valShape = y("val_shape")?.list
         c.decoder.latentChannels = pick("reptok.decoder.latent_channels", [(valShape?.first, .modelYAML), (v("latent_channels"), .vaeConfig)], tensor: pqc?[0])
@@ -182,8 +207,10 @@ struct ConfigResolver {
             if r * r * c.decoder.latentChannels == p[1] { tensorPatch = r } else { conflicts.append("\(N.Decoder.preProj.weight): \(p[1]) inputs is not p²×\(c.decoder.latentChannels)") }
         }
         c.decoder.patchSize = pick("reptok.decoder.patch_size", [(yamlPatch?.list?.first ?? yamlPatch, .modelYAML)], tensor: tensorPatch)
+    }
 
-        // VAE decoder.
+    /// VAE decoder.
+    private mutating func resolveVAE(_ c: inout ModelConfig) {
         var tensorChannels: [Int] = []
         let ups = count(N.VAE.upBlocks)
         for b in 0 ..< ups {
@@ -205,9 +232,12 @@ struct ConfigResolver {
         c.vae.scalingFactor = pickFloat("reptok.vae.scaling_factor", [(v("scaling_factor"), .vaeConfig)], fallback: 0.18215)
         c.vae.shiftFactor = pickFloat("reptok.vae.shift_factor", [(v("shift_factor"), .vaeConfig)], fallback: 0)
         releaseConstant("reptok.vae.norm_eps", c.vae.normEps)
+    }
 
-        // Latent size: model.yaml val_shape, else the hyper_parameters image size / VAE factor, else docs/model.md, 'Release sizes' (32×32).
-        // Image size: hyper_parameters, else latent × VAE factor.
+    /// Latent size: model.yaml val_shape, else the hyper_parameters image size / VAE factor, else
+    /// docs/model.md, 'Release sizes' (32×32). Image size: hyper_parameters, else latent × VAE factor.
+    private mutating func resolveSizes(_ c: inout ModelConfig) {
+        let valShape = y("val_shape")?.list
         let factor = c.vae.factor
         let hImageValue = h("first_stage_cfg.params.image_size")
         let hImage = hImageValue?.int
@@ -239,8 +269,10 @@ struct ConfigResolver {
             conflicts.append("latent \(c.decoder.latentH)×\(c.decoder.latentW) is not a multiple of the decoder patch \(c.decoder.patchSize)")
         }
         c.scaleFactor = pickFloat("reptok.scale_factor", [(h("first_stage_cfg.params.scale_factor"), .hyperParameters)], fallback: 1)
+    }
 
-        // Mapping network.
+    /// Mapping network.
+    private mutating func resolveMapping(_ c: inout ModelConfig) {
         let tin = shape(N.TimeConditioning.timeInProj.weight, rank: 2)
         let temb = shape(N.TimeConditioning.timeEmb, rank: 2)
         let mdown = shape(N.TimeConditioning.block(0).down.weight, rank: 2)
@@ -250,8 +282,10 @@ struct ConfigResolver {
         c.mapping.hidden = pick("reptok.mapping.hidden", [(y("mapping.d_ff"), .modelYAML)], tensor: mdown?[1])
         c.mapping.timeFeatures = pick("reptok.mapping.time_features", [], tensor: temb?[0])
         releaseConstant("reptok.mapping.rms_eps", c.mapping.rmsEps)
+    }
 
-        // Generator.
+    /// Generator.
+    private mutating func resolveGenerator(_ c: inout ModelConfig) {
         let g = "flow_cfg.params.net_cfg.params."
         let gpos = shape(N.Generator.posEmbed, rank: 3)
         let gin = shape(N.Generator.inProj.weight, rank: 2)
@@ -266,12 +300,14 @@ struct ConfigResolver {
         c.generator.expansionToken = pick("reptok.generator.expansion_token", [(h(g + "expansion_factor"), .hyperParameters)],
                              tensor: gtok.map { $0[0] / max($0[1], 1) })
         c.generator.expansionChannel = pick("reptok.generator.expansion_channel", [(h(g + "expansion_factor_token"), .hyperParameters)],
-                               tensor: (gch != nil && c.generator.dim > 0) ? gch![0] / c.generator.dim : nil)
+                               tensor: c.generator.dim > 0 ? gch.map { $0[0] / c.generator.dim } : nil)
         c.generator.numClasses = pick("reptok.generator.num_classes", [(h(g + "num_classes"), .hyperParameters)], tensor: gtab.map { $0[0] - 1 })
         releaseConstant("reptok.generator.ln_eps", c.generator.lnEps)
         if c.generator.channels != c.encoder.width { conflicts.append("reptok.generator.channels \(c.generator.channels) ≠ encoder width \(c.encoder.width)") }
+    }
 
-        // Sampling defaults.
+    /// Sampling defaults.
+    private mutating func resolveSampling(_ c: inout ModelConfig) {
         c.sampling.numSteps = pick("reptok.sample.num_steps", [(h("sample_kwargs.num_steps"), .hyperParameters)], tensor: nil, fallback: (50, .releaseConstant))
         c.sampling.cfgScale = pickFloat("reptok.sample.cfg_scale", [(h("sample_kwargs.cfg_scale"), .hyperParameters)], fallback: 1.5)
         let tiValue = h("sample_kwargs.t_interval")
@@ -286,6 +322,5 @@ struct ConfigResolver {
             c.sampling.tInterval = 0.3 ... 0.9; provenance.append(("reptok.sample.t_interval", "[0.3, 0.9]", .releaseConstant))
             if let v = tiValue { cannotRead("reptok.sample.t_interval", v, .hyperParameters) }
         }
-        config = c
     }
 }

@@ -15,9 +15,6 @@ extension ConfigValue {
         guard case let .string(s) = self, s.hasPrefix(ConfigValue.notReadPrefix), s.hasSuffix(">") else { return nil }
         return String(s.dropFirst(ConfigValue.notReadPrefix.count).dropLast())
     }
-
-    /// True for text holding an unresolved `${...}` interpolation.
-    var isInterpolation: Bool { string?.contains("${") ?? false }
 }
 
 /// Converts unpickled hyper-parameters to a `ConfigValue` tree. Nothing is called: OmegaConf

@@ -103,9 +103,6 @@ public final class MappedFile {
         let end = min((offset + count + page - 1) / page * page, (size + page - 1) / page * page)
         _ = madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, MADV_DONTNEED)
     }
-
-    /// Drops every resident page of the file.
-    public func releaseAll() { release(offset: 0, count: size) }
 }
 
 /// The element count of a shape and the product of its nonzero dimensions, or nil for a negative

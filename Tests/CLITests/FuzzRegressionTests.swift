@@ -1,6 +1,6 @@
 // The fuzz targets' inputs in the normal suite: every committed seed (Tests/Fuzz/corpus/<target>)
 // is a valid file its reader reads, and every input a fuzzer flagged (Tests/Fuzz/regressions/<target>)
-// ends in a value or a typed error within the fuzzer's 1 s hang limit. Both go through
+// ends in a value or a typed error within seconds (the fuzzer's hang limit is 1 s). Both go through
 // `ReaderProbe` / `ImageReaderProbe`, the code the fuzz harnesses run.
 import Foundation
 import ImageIO
@@ -48,8 +48,10 @@ final class FuzzRegressionTests: XCTestCase {
             for f in files("regressions", t) {
                 let start = Date()
                 _ = try probe(t, f)
-                // The fuzzer's hang limit; these inputs take milliseconds when nothing is wrong.
-                XCTAssertLessThan(Date().timeIntervalSince(start), 1.0 * TestSupport.slowdown, f.path)
+                // These inputs take milliseconds when nothing is wrong; the bound is 5 s (not the
+                // fuzzer's 1 s hang limit) so that a loaded machine does not fail it, and still
+                // far below the minutes a regressed reader would take.
+                XCTAssertLessThan(Date().timeIntervalSince(start), 5.0 * TestSupport.slowdown, f.path)
                 count += 1
             }
         }

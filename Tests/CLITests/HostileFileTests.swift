@@ -1,5 +1,5 @@
 // Hostile files whose headers claim absurd sizes: each `reptok` command that reads one stops with
-// a clear one-line error (exit status 2) within a second and 100 MB of peak memory, never a crash or
+// a clear one-line error (exit status 2) within seconds and 100 MB of peak memory, never a crash or
 // a failed allocation. Memory and time are measured on the child process (`wait4`), so they cover
 // the whole command: start-up, reading, and the error.
 import Foundation
@@ -8,8 +8,11 @@ import XCTest
 
 final class HostileFileTests: XCTestCase {
     /// Bounds every hostile file must stay within (the whole command, start-up included;
-    /// the time scaled by `TestSupport.slowdown` under emulation).
-    static let maxSeconds = 1.0 * TestSupport.slowdown
+    /// the time scaled by `TestSupport.slowdown` under emulation). A healthy run takes a few
+    /// tens of milliseconds; 5 s leaves room for a process start on a loaded machine (a 1 s
+    /// bound was once exceeded by 0.04 s that way) and still catches a reader that walks the
+    /// claimed sizes, which takes minutes.
+    static let maxSeconds = 5.0 * TestSupport.slowdown
     static let maxRSSBytes = 100 << 20
 
     struct Measured { let status: Int32; let stderr: String; let seconds: Double; let maxRSSBytes: Int }

@@ -100,8 +100,8 @@ def main():
     put("png", "palette1.png", png(8, 1, 1, 3, [b"\xa5"], chunk(b"PLTE", b"\0\0\0\xff\xff\xff") + chunk(b"tRNS", b"\0")))
     put("png", "rgba.png", png(2, 2, 8, 6, [bytes(range(8)), bytes(range(8, 16))]))
     put("png", "interlaced-1x1.png", png(1, 1, 8, 2, [b"\x10\x20\x30"], interlace=1))
-    # JPEG: the CLI fixtures
-    fx = os.path.join(HERE, "..", "CLITests", "Fixtures")
+    # JPEG: the image fixtures
+    fx = os.path.join(HERE, "..", "Fixtures", "images")
     for n in sorted(os.listdir(fx)):
         if n.endswith(".jpg") and os.path.getsize(os.path.join(fx, n)) <= 16384:
             with open(os.path.join(fx, n), "rb") as f:

@@ -1,6 +1,7 @@
 import XCTest
 import Foundation
 import Kernels
+import TestSupport
 
 /// The thread pool: every index visited once, nested calls inline, contexts can be released.
 final class ContextTests: XCTestCase {
@@ -46,12 +47,14 @@ final class ContextTests: XCTestCase {
         }
     }
 
-    /// Two threads sharing one context: calls are serialized, none is lost.
+    /// Two threads sharing one context: calls are serialized, none is lost. The wait is bounded,
+    /// so a deadlock in the hand-off fails this test instead of hanging the suite: the 4,000
+    /// calls take milliseconds; 30 s (scaled by `TestSupport.slowdown`) leaves room for a
+    /// loaded machine and is far below a hang.
     func testTwoCallerThreads() {
         let ctx = ComputeContext(threads: 2)
         nonisolated(unsafe) let counts = UnsafeMutablePointer<Int>.allocate(capacity: 4)
         counts.initialize(repeating: 0, count: 4)
-        defer { counts.deallocate() }
         let group = DispatchGroup()
         for caller in 0..<2 {
             group.enter()
@@ -60,8 +63,13 @@ final class ContextTests: XCTestCase {
                 group.leave()
             }.start()
         }
-        group.wait()
+        let limit = 30 * TestSupport.slowdown
+        guard group.wait(timeout: .now() + limit) == .success else {
+            // `counts` is left allocated: the stuck callers may still write to it.
+            return XCTFail("the two callers did not finish within \(limit) s: deadlock in the context's hand-off")
+        }
         XCTAssertEqual((0..<4).map { counts[$0] }, [2000, 2000, 2000, 2000])
+        counts.deallocate()
     }
 
     func testManyContextsCreatedAndReleased() {

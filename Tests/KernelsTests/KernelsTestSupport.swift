@@ -1,7 +1,6 @@
 // Helpers of the KernelsTests only (the shared ones, TestRNG among them, are in the TestSupport target).
 import XCTest
 import Kernels
-import Runtime
 import TestSupport
 
 /// The sizes every kernel is checked at: odd and aligned around the SIMD width (16) and
@@ -13,10 +12,10 @@ func maxAbs(_ x: [Float], _ y: [Float]) -> Double {
     zip(x, y).map { abs(Double($0) - Double($1)) }.max() ?? 0
 }
 
-/// Asserts relative L2 (`Metrics.relativeL2`) ≤ tol, reporting the case.
+/// Asserts relative L2 (`TestSupport.relativeL2`) ≤ tol, reporting the case.
 func assertClose(_ x: [Float], _ y: [Float], relL2 tol: Double, _ what: @autoclosure () -> String,
                  file: StaticString = #filePath, line: UInt = #line) {
-    let e = Metrics.relativeL2(x, y)
+    let e = TestSupport.relativeL2(x, y)
     XCTAssertTrue(e <= tol, "\(what()): relL2 \(e) > \(tol)", file: file, line: line)
     XCTAssertFalse(x.contains { !$0.isFinite }, "\(what()): non-finite output", file: file, line: line)
 }

@@ -1,7 +1,6 @@
 import TestSupport
 import XCTest
 import Kernels
-import Runtime
 
 /// The instruction levels against each other: W8A8 results must be the same bits on every
 /// level (the int32 sums are exact and the float steps after them are the same), float
@@ -22,7 +21,7 @@ final class LevelTests: XCTestCase {
             if bitwise {
                 XCTAssertTrue(bitsEqual(r, reference), "\(name): \(ctx.isa) differs from generic (max |d| \(maxAbs(r, reference)))")
             } else {
-                XCTAssertLessThanOrEqual(Metrics.relativeL2(r, reference), Self.floatTol, "\(name): \(ctx.isa) vs generic")
+                XCTAssertLessThanOrEqual(TestSupport.relativeL2(r, reference), Self.floatTol, "\(name): \(ctx.isa) vs generic")
             }
         }
     }

@@ -1,7 +1,6 @@
 import TestSupport
 import XCTest
 @testable import Kernels
-import Runtime
 
 /// matmul and sgemm against the scalar/double references in `Reference`.
 final class MatmulTests: XCTestCase {
@@ -190,7 +189,7 @@ final class MatmulTests: XCTestCase {
                     matmul(a, lda: k, m: m, w, bias: nil, into: &c8, ldc: n, mode: .w8a8, ctx: ctx)
                     matmul(a, lda: k, m: m, w, bias: nil, into: &c32, ldc: n, mode: .w8a32, ctx: ctx)
                 } }
-                let e = Metrics.relativeL2(c8, c32)
+                let e = TestSupport.relativeL2(c8, c32)
                 XCTAssertLessThan(e, 0.03, "\(ctx.isa) m \(m)")
                 XCTAssertGreaterThan(e, 0, "w8a8 must actually quantize")
             }

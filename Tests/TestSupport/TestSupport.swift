@@ -1,6 +1,7 @@
 // What every test target shares: the repository's folders, temporary folders, running processes
-// (python3, the built `reptok`), and deterministic test data. Helpers that only one target needs
-// stay in that target (CLITestSupport.swift, QuantTestSupport.swift, KernelsTestSupport.swift,
+// (python3, the built `reptok`), deterministic test data and the relative-L2 error measure; the
+// image fixtures and independent image readers are in ImageFixtures.swift. Helpers that only one
+// target needs stay in that target (QuantTestSupport.swift, KernelsTestSupport.swift,
 // RuntimeTests/TinyFixture.swift).
 import Foundation
 import Support
@@ -82,6 +83,17 @@ public enum TestSupport {
         }
         return ""
     }()
+
+    /// Relative L2 error ‖x − y‖ / ‖y‖ of `x` against the reference `y`, in double precision
+    /// (0 when both are zero, infinity when only the reference is, or when the lengths differ).
+    /// The same definition as the runtime's `Metrics.relativeL2`, kept here so that tests of the
+    /// lower layers need not depend on the runtime.
+    public static func relativeL2(_ x: [Float], _ y: [Float]) -> Double {
+        guard x.count == y.count else { return .infinity }
+        let err = zip(x, y).reduce(0.0) { s, p in s + (Double(p.0) - Double(p.1)) * (Double(p.0) - Double(p.1)) }
+        let ref = y.reduce(0.0) { $0 + Double($1) * Double($1) }
+        return ref == 0 ? (err == 0 ? 0 : .infinity) : (err / ref).squareRoot()
+    }
 }
 
 /// Deterministic test data from splitmix64.

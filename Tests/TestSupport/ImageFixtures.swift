@@ -1,17 +1,16 @@
+// Image fixtures and independent image readers and writers, shared by the ImageIO tests and the
+// command-line tests: the committed JPEG/PPM pairs, a zlib-only PNG reader in Python, a PPM
+// reader, and PNG files built byte by byte without libpng.
 import Foundation
-import TestSupport
-import XCTest
 
-/// Fixtures and independent readers of the CLI and ImageIO tests (the shared helpers are in the
-/// TestSupport target).
 extension TestSupport {
-    /// `Tests/CLITests/Fixtures` in the source tree.
-    static let fixtures = repoRoot.appendingPathComponent("Tests/CLITests/Fixtures")
+    /// `Tests/Fixtures/images` in the source tree (made by its `make_jpegs.py`).
+    public static let fixtures = repoRoot.appendingPathComponent("Tests/Fixtures/images")
 
     /// Runs the independent PNG checker (`Fixtures/pngread.py`, zlib + struct
     /// only) on `path`; returns its JSON summary and, when `rgbOut` is given,
     /// the pixels it decoded.
-    static func pythonReadPNG(_ path: String, rgbOut: String? = nil) throws -> (info: [String: Any], rgb: [UInt8]?) {
+    public static func pythonReadPNG(_ path: String, rgbOut: String? = nil) throws -> (info: [String: Any], rgb: [UInt8]?) {
         var args = [fixtures.appendingPathComponent("pngread.py").path, path]
         if let rgbOut { args.append(rgbOut) }
         let r = try run(python3, args)
@@ -24,7 +23,7 @@ extension TestSupport {
     }
 
     /// Reads a binary PPM (P6, maxval 255) as (width, height, RGB bytes).
-    static func readPPM(_ url: URL) throws -> (width: Int, height: Int, rgb: [UInt8]) {
+    public static func readPPM(_ url: URL) throws -> (width: Int, height: Int, rgb: [UInt8]) {
         let bytes = [UInt8](try Data(contentsOf: url))
         var fields: [String] = []
         var pos = 0
@@ -38,14 +37,17 @@ extension TestSupport {
             fields.append(token)
         }
         pos += 1  // the single whitespace byte after maxval
-        precondition(fields[0] == "P6" && fields[3] == "255", "test PPM must be P6/255")
-        let w = Int(fields[1])!, h = Int(fields[2])!
+        guard fields[0] == "P6", fields[3] == "255", let w = Int(fields[1]), let h = Int(fields[2]),
+              w >= 0, h >= 0, pos + w * h * 3 <= bytes.count else {
+            throw NSError(domain: "readPPM", code: 1, userInfo: [NSLocalizedDescriptionKey: "\(url.path): not a P6/255 PPM"])
+        }
         return (w, h, Array(bytes[pos..<(pos + w * h * 3)]))
     }
 
-    /// Largest absolute difference between two byte arrays of equal length.
-    static func maxAbsDiff(_ a: [UInt8], _ b: [UInt8]) -> Int {
-        precondition(a.count == b.count)
+    /// Largest absolute difference between two byte arrays of equal length (`Int.max` when
+    /// the lengths differ, so the comparison fails instead of crashing the suite).
+    public static func maxAbsDiff(_ a: [UInt8], _ b: [UInt8]) -> Int {
+        guard a.count == b.count else { return Int.max }
         return zip(a, b).map { abs(Int($0) - Int($1)) }.max() ?? 0
     }
 }
@@ -54,8 +56,8 @@ extension TestSupport {
 /// and the image data as a zlib stream of *stored* (uncompressed) deflate
 /// blocks with an Adler-32 trailer, so no compressor is needed. Every row uses
 /// filter type 0 unless `filters` says otherwise.
-enum HandPNG {
-    static func crc32(_ bytes: [UInt8]) -> UInt32 {
+public enum HandPNG {
+    public static func crc32(_ bytes: [UInt8]) -> UInt32 {
         var c: UInt32 = 0xFFFF_FFFF
         for b in bytes {
             c ^= UInt32(b)
@@ -64,15 +66,15 @@ enum HandPNG {
         return c ^ 0xFFFF_FFFF
     }
 
-    static func be32(_ v: UInt32) -> [UInt8] { [UInt8(v >> 24), UInt8(v >> 16 & 0xFF), UInt8(v >> 8 & 0xFF), UInt8(v & 0xFF)] }
+    public static func be32(_ v: UInt32) -> [UInt8] { [UInt8(v >> 24), UInt8(v >> 16 & 0xFF), UInt8(v >> 8 & 0xFF), UInt8(v & 0xFF)] }
 
-    static func chunk(_ type: String, _ body: [UInt8]) -> [UInt8] {
+    public static func chunk(_ type: String, _ body: [UInt8]) -> [UInt8] {
         let typeBytes = Array(type.utf8)
         return be32(UInt32(body.count)) + typeBytes + body + be32(crc32(typeBytes + body))
     }
 
     /// zlib stream (RFC 1950) of stored deflate blocks (RFC 1951 §3.2.4).
-    static func zlibStored(_ data: [UInt8]) -> [UInt8] {
+    public static func zlibStored(_ data: [UInt8]) -> [UInt8] {
         var out: [UInt8] = [0x78, 0x01]
         var pos = 0
         repeat {
@@ -92,7 +94,7 @@ enum HandPNG {
 
     /// A complete PNG. `rows` are the raw (unfiltered) scanline bytes, packed
     /// as the PNG spec says for `bitDepth` and `colorType`.
-    static func make(width: Int, height: Int, bitDepth: UInt8, colorType: UInt8, rows: [[UInt8]],
+    public static func make(width: Int, height: Int, bitDepth: UInt8, colorType: UInt8, rows: [[UInt8]],
                      palette: [UInt8]? = nil, trns: [UInt8]? = nil, text: (String, String)? = nil) -> [UInt8] {
         var raw: [UInt8] = []
         for row in rows { raw += [0] + row }
@@ -103,7 +105,7 @@ enum HandPNG {
     /// An Adam7-interlaced 8-bit PNG: `pixels[y][x]` holds one pixel's `bytesPerPixel` bytes.
     /// The seven passes (section 8.2 of the PNG specification) are written one after the other, each row with filter 0;
     /// empty passes are left out.
-    static func makeAdam7(width: Int, height: Int, colorType: UInt8, pixels: [[[UInt8]]]) -> [UInt8] {
+    public static func makeAdam7(width: Int, height: Int, colorType: UInt8, pixels: [[[UInt8]]]) -> [UInt8] {
         let passes = [(0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2)]
         var raw: [UInt8] = []
         for (x0, y0, dx, dy) in passes {
