@@ -352,38 +352,9 @@ public func convertCheckpoint(input: String, output: String, options: ConvertOpt
             }
         }
         let type = fileType(s)
-        var error: QuantError? = nil
-        var bytes = 0
-        switch type {
-        case .i8:
-            let rows = s.outputShape[0], cols = values.count / max(rows, 1)
-            let (q, scales, e) = quantizeInt8PerRow(values, rows: rows, cols: cols)
-            try writer.writeTensor(name: s.name, values: q)
-            try writer.writeTensor(name: TensorNames.scale(of: s.name), values: scales.map { $0.bitPattern.littleEndian })
-            bytesByType[.i8, default: 0] += q.count
-            bytesByType[.f32, default: 0] += 4 * scales.count
-            bytes = q.count + 4 * scales.count
-            error = e
-        case .q4_0:
-            let rows = s.outputShape[0], cols = values.count / max(rows, 1)
-            guard let (blocks, e) = quantizeQ4_0(values, rows: rows, cols: cols) else {
-                throw ConvertError.f16Overflow(path: input, key: t.name)
-            }
-            try writer.writeTensor(name: s.name, values: blocks)
-            bytesByType[.q4_0, default: 0] += blocks.count
-            bytes = blocks.count
-            error = e
-        case .f16:
-            guard let (bits, e) = toFloat16(values) else { throw ConvertError.f16Overflow(path: input, key: t.name) }
-            try writer.writeTensor(name: s.name, values: bits.map { $0.littleEndian })
-            bytesByType[.f16, default: 0] += 2 * bits.count
-            bytes = 2 * bits.count
-            error = e
-        default:
-            try writer.writeTensor(name: s.name, values: values.map { $0.bitPattern.littleEndian })
-            bytesByType[.f32, default: 0] += 4 * values.count
-            bytes = 4 * values.count
-        }
+        let (bytes, error) = try writeEncodedTensor(values, rows: s.outputShape[0], name: s.name, as: type, to: writer,
+                                                    bytesByType: &bytesByType,
+                                                    overflow: ConvertError.f16Overflow(path: input, key: t.name))
         if let e = error { errors.append((s.name, e)) }
         let line = ConversionReport.TensorLine(name: s.name, source: t.name, type: type, shape: s.outputShape, bytes: bytes, error: error)
         lines.append(line)

@@ -87,35 +87,9 @@ public func requantizeGGUF(input: String, output: String, options: ConvertOption
             bytesByType[t.type, default: 0] += bytes
         } else {
             let values = try src.tensor(t.name).floats()
-            let rows = t.shape[0], cols = values.count / max(rows, 1)
-            switch type {
-            case .i8:
-                let (q, scales, e) = quantizeInt8PerRow(values, rows: rows, cols: cols)
-                try writer.writeTensor(name: t.name, values: q)
-                try writer.writeTensor(name: TensorNames.scale(of: t.name), values: scales.map { $0.bitPattern.littleEndian })
-                bytesByType[.i8, default: 0] += q.count
-                bytesByType[.f32, default: 0] += 4 * scales.count
-                bytes = q.count + 4 * scales.count
-                error = e
-            case .q4_0:
-                guard let (blocks, e) = quantizeQ4_0(values, rows: rows, cols: cols) else {
-                    throw ConvertError.f16Overflow(path: input, key: t.name)
-                }
-                try writer.writeTensor(name: t.name, values: blocks)
-                bytesByType[.q4_0, default: 0] += blocks.count
-                bytes = blocks.count
-                error = e
-            case .f16:
-                guard let (bits, e) = toFloat16(values) else { throw ConvertError.f16Overflow(path: input, key: t.name) }
-                try writer.writeTensor(name: t.name, values: bits.map { $0.littleEndian })
-                bytesByType[.f16, default: 0] += 2 * bits.count
-                bytes = 2 * bits.count
-                error = e
-            default:
-                try writer.writeTensor(name: t.name, values: values.map { $0.bitPattern.littleEndian })
-                bytesByType[.f32, default: 0] += 4 * values.count
-                bytes = 4 * values.count
-            }
+            (bytes, error) = try writeEncodedTensor(values, rows: t.shape[0], name: t.name, as: type, to: writer,
+                                                    bytesByType: &bytesByType,
+                                                    overflow: ConvertError.f16Overflow(path: input, key: t.name))
         }
         src.releasePages(of: [t.name])
         if let e = error { errors.append((t.name, e)) }

@@ -1,0 +1,40 @@
+// One float tensor written in the file type chosen for it: the step the converter and the
+// re-quantizer (f32 GGUF → int8/int4/f16) share.
+
+/// Writes `values` (a [rows, values.count / rows] matrix, row-major) as tensor `name` in
+/// `type`:
+/// - `.i8`: int8 rows and the f32 row scales as `TensorNames.scale(of: name)`;
+/// - `.q4_0`: GGML Q4_0 blocks (32 values of one row per block);
+/// - `.f16`: IEEE half precision;
+/// - anything else: f32 as given.
+/// Adds the bytes written per stored type to `bytesByType`.
+/// - Returns: the bytes written and the quantization error (nil for f32).
+/// - Throws: `overflow` when a value or a Q4_0 scale does not fit in f16; the writer's errors.
+func writeEncodedTensor(_ values: [Float], rows: Int, name: String, as type: GGMLType, to writer: GGUFWriter,
+                        bytesByType: inout [GGMLType: Int], overflow: @autoclosure () -> Error)
+    throws -> (bytes: Int, error: QuantError?) {
+    let cols = values.count / max(rows, 1)
+    switch type {
+    case .i8:
+        let (q, scales, e) = quantizeInt8PerRow(values, rows: rows, cols: cols)
+        try writer.writeTensor(name: name, values: q)
+        try writer.writeTensor(name: TensorNames.scale(of: name), values: scales.map { $0.bitPattern.littleEndian })
+        bytesByType[.i8, default: 0] += q.count
+        bytesByType[.f32, default: 0] += 4 * scales.count
+        return (q.count + 4 * scales.count, e)
+    case .q4_0:
+        guard let (blocks, e) = quantizeQ4_0(values, rows: rows, cols: cols) else { throw overflow() }
+        try writer.writeTensor(name: name, values: blocks)
+        bytesByType[.q4_0, default: 0] += blocks.count
+        return (blocks.count, e)
+    case .f16:
+        guard let (bits, e) = toFloat16(values) else { throw overflow() }
+        try writer.writeTensor(name: name, values: bits.map { $0.littleEndian })
+        bytesByType[.f16, default: 0] += 2 * bits.count
+        return (2 * bits.count, e)
+    default:
+        try writer.writeTensor(name: name, values: values.map { $0.bitPattern.littleEndian })
+        bytesByType[.f32, default: 0] += 4 * values.count
+        return (4 * values.count, nil)
+    }
+}
