@@ -97,18 +97,13 @@ public func requantizeGGUF(input: String, output: String, options: ConvertOption
         lines.append(line)
         options.onTensor?(line)
     }
-    let worst = errors.max { $0.1.relativeL2 < $1.1.relativeL2 }
-    let maxRel = worst?.1.relativeL2 ?? 0
-    let meanRel = errors.isEmpty ? 0 : errors.reduce(0) { $0 + $1.1.relativeL2 } / Double(errors.count)
-    let maxAbs = errors.map(\.1.maxAbs).max() ?? 0
-    try writer.patch("reptok.quant.max_rel_l2", .float32(Float(maxRel)))
-    try writer.patch("reptok.quant.mean_rel_l2", .float32(Float(meanRel)))
-    try writer.patch("reptok.quant.max_abs_err", .float32(Float(maxAbs)))
+    let summary = ErrorSummary(errors)
+    try summary.patch(into: writer)
     try writer.finish()
     let size = (try? FileManager.default.attributesOfItem(atPath: output)[.size] as? Int) ?? 0
     return ConversionReport(input: input, output: output, sourceSHA256: src.metadata["reptok.source.sha256"]?.string ?? "",
                             weights: options.weights, config: arch, layout: layout, configSources: [], tensors: lines,
-                            ignored: [:], bytesByType: bytesByType, fileSize: size, maxRelativeL2: maxRel,
-                            meanRelativeL2: meanRel, maxAbsError: maxAbs, worstTensor: worst?.0,
+                            ignored: [:], bytesByType: bytesByType, fileSize: size, maxRelativeL2: summary.maxRel,
+                            meanRelativeL2: summary.meanRel, maxAbsError: summary.maxAbs, worstTensor: summary.worst,
                             seconds: Double(MonotonicClock.nanoseconds() - start) * 1e-9)
 }

@@ -38,3 +38,25 @@ func writeEncodedTensor(_ values: [Float], rows: Int, name: String, as type: GGM
         return (4 * values.count, nil)
     }
 }
+
+/// The conversion's error summary: the largest and mean relative L2 over the quantized
+/// tensors, the largest absolute error, and the tensor with the largest relative L2.
+struct ErrorSummary {
+    var maxRel = 0.0, meanRel = 0.0, maxAbs = 0.0
+    var worst: String?
+
+    init(_ errors: [(String, QuantError)]) {
+        let w = errors.max { $0.1.relativeL2 < $1.1.relativeL2 }
+        worst = w?.0
+        maxRel = w?.1.relativeL2 ?? 0
+        meanRel = errors.isEmpty ? 0 : errors.reduce(0) { $0 + $1.1.relativeL2 } / Double(errors.count)
+        maxAbs = errors.map(\.1.maxAbs).max() ?? 0
+    }
+
+    /// Into the header, patched in place: `reptok.quant.max_rel_l2`, `mean_rel_l2`, `max_abs_err`.
+    func patch(into writer: GGUFWriter) throws {
+        try writer.patch("reptok.quant.max_rel_l2", .float32(Float(maxRel)))
+        try writer.patch("reptok.quant.mean_rel_l2", .float32(Float(meanRel)))
+        try writer.patch("reptok.quant.max_abs_err", .float32(Float(maxAbs)))
+    }
+}

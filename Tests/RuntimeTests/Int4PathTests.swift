@@ -18,20 +18,7 @@ final class Int4PathTests: XCTestCase {
     static let w4a32 = Int8PathTests.Minimums(cosine: 0.99, velocity: 0.30, imagePSNR: 26, vaePSNR: 45)
     static let w4a8 = Int8PathTests.Minimums(cosine: 0.99, velocity: 0.30, imagePSNR: 26, vaePSNR: 38)
 
-    func check(_ mode: MatrixMode, _ min: Int8PathTests.Minimums) throws {
-        let ours = try TinyFixture.trace(.int4, mode: mode)
-        let g = TinyFixture.goldenFloats
-        let cosine = Metrics.cosine(ours["token"]!, try g("token"))
-        let velocity = Metrics.relativeL2(ours["dec_velocity"]!, try g("dec_velocity"))
-        let image = Metrics.psnr(ours["dec_image"]!, try g("dec_image"))
-        let vae = Metrics.psnr(ours["vae_image_out"]!, try g("vae_image_out"))
-        print(String(format: "tiny int4 %@: token cosine %.6f, velocity rel L2 %.4f, dec_image PSNR %.1f dB, VAE PSNR %.1f dB",
-                     mode.rawValue, cosine, velocity, image, vae))
-        XCTAssertGreaterThanOrEqual(cosine, min.cosine, "token cosine")
-        XCTAssertLessThanOrEqual(velocity, min.velocity, "dec_velocity relative L2")
-        XCTAssertGreaterThanOrEqual(image, min.imagePSNR, "dec_image PSNR")
-        XCTAssertGreaterThanOrEqual(vae, min.vaePSNR, "vae_image_out PSNR")
-    }
+    func check(_ mode: MatrixMode, _ min: Int8PathTests.Minimums) throws { try Int8PathTests.check(.int4, mode, min) }
 
     func testW4A32MeetsTheMinimums() throws { try check(.w8a32, Self.w4a32) }
 

@@ -14,14 +14,17 @@ final class Int8PathTests: XCTestCase {
     /// W8A8: activation rounding per row adds about as much error again.
     static let w8a8 = Minimums(cosine: 0.999, velocity: 0.07, imagePSNR: 36, vaePSNR: 38)
 
-    func check(_ mode: MatrixMode, _ min: Minimums) throws {
-        let ours = try TinyFixture.trace(.int8, mode: mode)
+    func check(_ mode: MatrixMode, _ min: Minimums) throws { try Self.check(.int8, mode, min) }
+
+    /// The tiny fixture's trace with `weights` in `mode` against the official goldens.
+    static func check(_ weights: WeightFormat, _ mode: MatrixMode, _ min: Minimums) throws {
+        let ours = try TinyFixture.trace(weights, mode: mode)
         let g = TinyFixture.goldenFloats
         let cosine = Metrics.cosine(ours["token"]!, try g("token"))
         let velocity = Metrics.relativeL2(ours["dec_velocity"]!, try g("dec_velocity"))
         let image = Metrics.psnr(ours["dec_image"]!, try g("dec_image"))
         let vae = Metrics.psnr(ours["vae_image_out"]!, try g("vae_image_out"))
-        print(String(format: "tiny int8 %@: token cosine %.6f, velocity rel L2 %.4f, dec_image PSNR %.1f dB, VAE PSNR %.1f dB",
+        print(String(format: "tiny \(weights) %@: token cosine %.6f, velocity rel L2 %.4f, dec_image PSNR %.1f dB, VAE PSNR %.1f dB",
                      mode.rawValue, cosine, velocity, image, vae))
         XCTAssertGreaterThanOrEqual(cosine, min.cosine, "token cosine")
         XCTAssertLessThanOrEqual(velocity, min.velocity, "dec_velocity relative L2")
