@@ -255,11 +255,12 @@ q4_rows_vnni_strip(const int R, long ng, const int8_t *const *a, const int32_t *
     for (int r = 0; r < R; r++) f[r] = _mm512_setzero_ps();
     for (long g = 0; g < ng; g++) {
         const uint8_t *bg = w + g * 18;
-        if ((g & 3) == 0) {
-            for (int z = 0; z < 16; z++) {
-                rtk_prefetch(bg + z * row_bytes + 1024);
-                rtk_prefetch_l2(bg + z * row_bytes + 8192);
-            }
+        // The strip's 16 rows are one contiguous run of 16 * row_bytes bytes, consumed at 288
+        // bytes per group: stream the next strip's run into L1 and the one after into L2 at
+        // that pace (a prefetch past the matrix is harmless: it never faults).
+        for (int z = 0; z < 5; z++) {
+            rtk_prefetch(w + 16 * row_bytes + g * 288 + z * 64);
+            rtk_prefetch_l2(w + 32 * row_bytes + g * 288 + z * 64);
         }
         __m512i z4[4];
         for (int q = 0; q < 4; q++) {
