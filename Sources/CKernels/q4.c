@@ -260,7 +260,7 @@ q4_rows_vnni_strip(const int R, long ng, const int8_t *const *a, const int32_t *
         // that pace (a prefetch past the matrix is harmless: it never faults).
         for (int z = 0; z < 5; z++) {
             rtk_prefetch(w + 16 * row_bytes + g * 288 + z * 64);
-            rtk_prefetch_l2(w + 32 * row_bytes + g * 288 + z * 64);
+            rtk_prefetch_l2(w + 64 * row_bytes + g * 288 + z * 64);
         }
         __m512i z4[4];
         for (int q = 0; q < 4; q++) {
