@@ -98,6 +98,27 @@ void rtk_q4_kernel_c(long rows, long ng, const int8_t *const *a, const int32_t *
     }
 }
 
+// The portable row form: what rtk_q4_rows_vnni computes, straight from the blocks, in plain C.
+void rtk_q4_rows_c(long rows, long ng, const int8_t *const *a, const int32_t *const *corr,
+                   const uint8_t *w, long row_bytes, long nc, float *c, long ldc) {
+    const long width = (nc + 15) / 16 * 16;
+    for (long i = 0; i < rows; i++) {
+        for (long j = 0; j < width; j++) {
+            float acc = 0.0f;
+            if (j < nc) {
+                for (long g = 0; g < ng; g++) {
+                    const uint8_t *blk = w + j * row_bytes + g * 18;
+                    const int8_t *ag = a[i] + g * 32;
+                    int32_t s = -corr[i][g];
+                    for (int b = 0; b < 16; b++) s += (blk[2 + b] & 15) * ag[b] + (blk[2 + b] >> 4) * ag[16 + b];
+                    acc = fmaf((float)s, half_to_float((uint16_t)(blk[0] | (blk[1] << 8))), acc);
+                }
+            }
+            c[i * ldc + j] = acc;
+        }
+    }
+}
+
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
 #include <immintrin.h>
 
@@ -215,6 +236,91 @@ RTK_Q4_AVX2 void rtk_q4_kernel_avx2(long rows, long ng, const int8_t *const *a, 
 }
 
 
+// Row form, AVX-512 VNNI: R rows (1...8) x 16 columns straight from the Q4_0 rows, no panel in
+// memory. Per group, the 16 columns' 16 nibble bytes are loaded once (one 128-bit load per
+// column, rows read sequentially and prefetched as in the packing), transposed in registers
+// into quads (lane j = column j's dword t), split into low (quads 0...3: elements 0...15) and
+// high nibbles (quads 4...7: elements 16...31) as unsigned bytes, and vpdpbusd'ed against
+// each row's broadcast activation dwords; S_g = that sum - corr, then
+// acc = fma(float(S_g), d_g, acc): the same integers and float steps as the panel kernels.
+// Columns past `live` read nothing (nibbles and scale 0) and come out as 0.
+RTK_Q4_VNNI static inline __attribute__((always_inline)) void
+q4_rows_vnni_strip(const int R, long ng, const int8_t *const *a, const int32_t *const *corr,
+                   const uint8_t *w, long row_bytes, long live, float *c, long ldc) {
+    const __m512i lanes = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    const __m512i low4 = _mm512_set1_epi32(0x0f0f0f0f), low16 = _mm512_set1_epi32(0xffff);
+    const __m512i idx = _mm512_mullo_epi32(lanes, _mm512_set1_epi32((int)row_bytes));
+    const __mmask16 m = (__mmask16)((1u << live) - 1u);
+    __m512 f[8];
+    for (int r = 0; r < R; r++) f[r] = _mm512_setzero_ps();
+    for (long g = 0; g < ng; g++) {
+        const uint8_t *bg = w + g * 18;
+        // The strip's 16 rows are one contiguous run of 16 * row_bytes bytes, consumed at 288
+        // bytes per group: stream the next strip's run into L1 and the one after into L2 at
+        // that pace (a prefetch past the matrix is harmless: it never faults).
+        for (int z = 0; z < 5; z++) {
+            rtk_prefetch(w + 16 * row_bytes + g * 288 + z * 64);
+            rtk_prefetch_l2(w + 64 * row_bytes + g * 288 + z * 64);
+        }
+        __m512i z4[4];
+        for (int q = 0; q < 4; q++) {
+            __m512i v = _mm512_setzero_si512();
+            for (int l = 0; l < 4; l++) {
+                const int col = 4 * l + q;
+                const __m128i x = live == 16 ? _mm_loadu_si128((const __m128i *)(bg + col * row_bytes + 2))
+                                             : _mm_maskz_loadu_epi32(col < live ? 0xf : 0, bg + col * row_bytes + 2);
+                if (l == 0) v = _mm512_inserti32x4(v, x, 0);
+                else if (l == 1) v = _mm512_inserti32x4(v, x, 1);
+                else if (l == 2) v = _mm512_inserti32x4(v, x, 2);
+                else v = _mm512_inserti32x4(v, x, 3);
+            }
+            z4[q] = v;
+        }
+        const __m512i t0 = _mm512_unpacklo_epi32(z4[0], z4[1]), t1 = _mm512_unpackhi_epi32(z4[0], z4[1]);
+        const __m512i t2 = _mm512_unpacklo_epi32(z4[2], z4[3]), t3 = _mm512_unpackhi_epi32(z4[2], z4[3]);
+        const __m512i qd[4] = {_mm512_unpacklo_epi64(t0, t2), _mm512_unpackhi_epi64(t0, t2),
+                               _mm512_unpacklo_epi64(t1, t3), _mm512_unpackhi_epi64(t1, t3)};
+        __m512i wv[8];
+        for (int t = 0; t < 4; t++) {
+            wv[t] = _mm512_and_si512(qd[t], low4);
+            wv[4 + t] = _mm512_and_si512(_mm512_srli_epi32(qd[t], 4), low4);
+        }
+        const __m512i dv = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), m, idx, bg, 1);
+        const __m512 d = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_and_si512(dv, low16)));
+        for (int r = 0; r < R; r++) {
+            __m512i s = _mm512_set1_epi32(-corr[r][g]);
+            const int8_t *ag = a[r] + g * 32;
+            for (int t = 0; t < 8; t++) {
+                int32_t q4;
+                memcpy(&q4, ag + 4 * t, 4);
+                s = _mm512_dpbusd_epi32(s, wv[t], _mm512_set1_epi32(q4));
+            }
+            f[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), d, f[r]);
+        }
+    }
+    for (int r = 0; r < R; r++) _mm512_storeu_ps(c + r * ldc, f[r]);
+}
+
+RTK_Q4_VNNI void rtk_q4_rows_vnni(long rows, long ng, const int8_t *const *a, const int32_t *const *corr,
+                                  const uint8_t *w, long row_bytes, long nc, float *c, long ldc) {
+    for (long j0 = 0; j0 < nc; j0 += 16) {
+        const long live = nc - j0 > 16 ? 16 : nc - j0;
+        const uint8_t *wj = w + j0 * row_bytes;
+        float *cj = c + j0;
+        switch (rows) {
+        case 8: q4_rows_vnni_strip(8, ng, a, corr, wj, row_bytes, live, cj, ldc); break;
+        case 7: q4_rows_vnni_strip(7, ng, a, corr, wj, row_bytes, live, cj, ldc); break;
+        case 6: q4_rows_vnni_strip(6, ng, a, corr, wj, row_bytes, live, cj, ldc); break;
+        case 5: q4_rows_vnni_strip(5, ng, a, corr, wj, row_bytes, live, cj, ldc); break;
+        case 4: q4_rows_vnni_strip(4, ng, a, corr, wj, row_bytes, live, cj, ldc); break;
+        case 3: q4_rows_vnni_strip(3, ng, a, corr, wj, row_bytes, live, cj, ldc); break;
+        case 2: q4_rows_vnni_strip(2, ng, a, corr, wj, row_bytes, live, cj, ldc); break;
+        default: q4_rows_vnni_strip(1, ng, a, corr, wj, row_bytes, live, cj, ldc); break;
+        }
+    }
+}
+
+
 // Packing, AVX-512: for 16 columns at once, each column's 16 nibble bytes of a group are one
 // 128-bit load (rows are read sequentially), four columns 4 apart share a zmm, and a 4x4
 // transpose of dwords inside the 128-bit lanes leaves dword t of columns 0...15, in order, in
@@ -317,5 +423,9 @@ void rtk_q4_kernel_vnni(long rows, long ng, const int8_t *const *a, const int32_
 void rtk_q4_kernel_avx2(long rows, long ng, const int8_t *const *a, const int32_t *const *corr,
                         const uint8_t *panel, const float *dpanel, float *c, long ldc, int accumulate) {
     rtk_q4_kernel_c(rows, ng, a, corr, panel, dpanel, c, ldc, accumulate);
+}
+void rtk_q4_rows_vnni(long rows, long ng, const int8_t *const *a, const int32_t *const *corr,
+                      const uint8_t *w, long row_bytes, long nc, float *c, long ldc) {
+    rtk_q4_rows_c(rows, ng, a, corr, w, row_bytes, nc, c, ldc);
 }
 #endif

@@ -4,9 +4,10 @@
 // - W4A32 (float activations): column chunks of the weights are dequantized into float rows
 //   (exact: a 4-bit integer times an fp16 scale is a float32 value), then run through the float
 //   engine, whose fused multiply-add chains are bit-identical on every level.
-// - W4A8 (int8 activations): every 64-column task unpacks its weights, one K block at a time,
-//   into 32-column panels of nibbles (read once from memory, also for the generator's few rows),
-//   then a W4A8 microkernel sums each group of 32 inputs exactly in int32 and scales it:
+// - W4A8 (int8 activations): on the vnni level, the row form (m ≤ 8, the generator) dots
+//   straight from the Q4_0 blocks, 16 columns at a time, nibbles split in registers (no panel).
+//   Otherwise every 64-column task unpacks its weights, one K block at a time,
+//   into 32-column panels of nibbles (read once from memory), then a W4A8 microkernel sums each group of 32 inputs exactly in int32 and scales it:
 //   acc = fma(float(S_g), d_g, acc) for g in increasing order, then acc · rowScale. Integer
 //   sums are exact on every level and the float steps are the same, so the output is
 //   bit-identical across levels and thread counts.
@@ -81,7 +82,16 @@ func matmulQ4(_ a: UnsafePointer<Float>, lda: Int, m: Int, blocks w: UnsafeRawPo
             let n0 = nb * ncp, n1 = min(n, n0 + ncp)
             let panels = (n1 - n0 + 31) / 32
             if groups == 0 { tile.initialize(repeating: 0, count: tileFloats) }
-            var g0 = 0
+            if kernel == .vnni && m1 - m0 <= 8 {
+                // row form straight from the blocks: no panel, each weight byte read once
+                for z in 0..<(m1 - m0) {
+                    ptrs[z] = UnsafePointer(q + (m0 + z) * kq)
+                    cptrs[z] = UnsafePointer(corr + (m0 + z) * max(groups, 1))
+                }
+                rtk_q4_rows_vnni(m1 - m0, groups, ptrs, cptrs, w.assumingMemoryBound(to: UInt8.self) + n0 * rowBytes,
+                                 rowBytes, n1 - n0, tile, ncp)
+            }
+            var g0 = kernel == .vnni && m1 - m0 <= 8 ? groups : 0
             while g0 < groups {
                 let ng = min(gpb, groups - g0)
                 let wt = w.assumingMemoryBound(to: UInt8.self) + n0 * rowBytes

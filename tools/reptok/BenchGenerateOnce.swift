@@ -54,7 +54,10 @@ struct BenchGenerateOnceCommand: ParsableCommand {
         guard label < pipeline.config.numClasses else { throw CLIError("--label \(label) ≥ \(pipeline.config.numClasses) classes") }
         let token = try pipeline.generate(label: label, seed: seed, steps: genSteps, cfgScale: s.cfgScale, interval: s.tInterval)
         pipeline.releaseGeneratorWeights()      // as `reptok generate` does
-        let image = try pipeline.decode(token: token, seed: seed, steps: decSteps)
+        let latent = try pipeline.decodeLatent(token: token, noise: NoiseGenerator.gaussian(
+            count: pipeline.config.latentCount, seed: seed, stream: .decoder), steps: decSteps)
+        pipeline.releaseDecoderWeights()        // as `reptok generate` does after its last decode
+        let image = try pipeline.vaeDecode(latent: latent)
         let seconds = MonotonicClock.seconds() - t0
         let out: [String: Any] = ["seconds": seconds, "finite": image.allSatisfy(\.isFinite),
                                   "peak_rss_mb": Double(ResourceUsage.peakMemoryBytes()) / 1e6]

@@ -132,7 +132,11 @@ struct GenerateCommand: ParsableCommand {
             timer.mark()
             let noise = torchNoise?.decoder[i]
                 ?? NoiseGenerator.gaussian(count: config.latentCount, seed: firstSeed + UInt64(i), stream: .decoder)
-            let image = try pipeline.decode(token: token, noise: noise, steps: decSteps, sampler: sampler, progress: timer.handler)
+            let latent = try pipeline.decodeLatent(token: token, noise: noise, steps: decSteps, sampler: sampler,
+                                                   progress: timer.handler)
+            // the decoder is not needed again: the VAE (the peak of memory) runs without it
+            if i == tokens.count - 1 { pipeline.releaseDecoderWeights() }
+            let image = try pipeline.vaeDecode(latent: latent, progress: timer.handler)
             images.append(try rgbImage(image, size: config.imageSize))
         }
 

@@ -240,6 +240,14 @@ void rtk_q4_kernel_vnni(long rows, long ng, const int8_t *const *a, const int32_
                         const uint8_t *panel, const float *dpanel, float *c, long ldc, int accumulate);
 void rtk_q4_kernel_avx2(long rows, long ng, const int8_t *const *a, const int32_t *const *corr,
                         const uint8_t *panel, const float *dpanel, float *c, long ldc, int accumulate);
+/// Row form of the W4A8 kernel (rows <= 8), straight from the Q4_0 rows (w: nc rows,
+/// row_bytes apart, groups 0...ng-1), no panel: c[i*ldc + j] = the same fma chain of
+/// (float)S_g * d[j, g] from 0 as rtk_q4_kernel_c, for j < ceil(nc/16)*16 (columns past nc
+/// are written as 0, so c needs that many columns). Bit-identical between the two.
+void rtk_q4_rows_c(long rows, long ng, const int8_t *const *a, const int32_t *const *corr,
+                   const uint8_t *w, long row_bytes, long nc, float *c, long ldc);
+void rtk_q4_rows_vnni(long rows, long ng, const int8_t *const *a, const int32_t *const *corr,
+                      const uint8_t *w, long row_bytes, long nc, float *c, long ldc);
 
 #ifdef __cplusplus
 }
