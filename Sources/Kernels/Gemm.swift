@@ -2,15 +2,11 @@
 // activation quantization, microkernel loops and the fused epilogue.
 //
 // Two forms:
-// - Panel form (m > smallM): row blocks of at most mcMax (288) rows (near-equal multiples
-//   of 24) times tasks of nc (64) columns. Each thread takes a contiguous share of the tasks
-//   and walks it as groups of one row block x a run of column blocks; the K block is the
-//   outer loop of a group, so the block's activations (<= 288 rows x one K block, about
-//   216 KB) stay in L2 while the group's weights stream past them: each 32-column panel is
-//   packed once per K block (float32, or the level's int8 layout) and multiplied by every
-//   strip of the block (8 rows; 6 for the float kernels of the ymm and NEON levels) into
-//   the group's tile. After the last K block the epilogue writes the tile into C. AMX
-//   contexts hand W8A8 to AMXGemm.swift.
+// - Panel form (m > smallM): tasks of (mc rows x nc columns). Each task packs its weight
+//   block per K block into 32-column panels (float32, or the level's int8 layout), then
+//   runs the register-blocked microkernels over strips of rows (8; 6 for the float kernels
+//   of the ymm and NEON levels) into a float tile, and finally applies the epilogue into C.
+//   AMX contexts hand W8A8 to AMXGemm.swift.
 // - Row form (m <= smallM, e.g. the generator's 3 to 6 rows): no packing; tasks of nc
 //   columns, each weight row read straight from memory and dotted with up to 6 activation
 //   rows at a time.
@@ -18,6 +14,7 @@
 // The tiling depends on the shape only, never on the thread count, and every output is one
 // FMA chain (or exact integer sum) per K block with the blocks added in order (the row form:
 // one sum over all of k), so results are bit-identical for any number of threads.
+// docs/kernels.md ("Blocking and threading") gives the measurements behind this order.
 import CKernels
 
 /// Block sizes, chosen for Zen 4 (32 KB L1d, 1 MB L2 per core).
@@ -28,10 +25,9 @@ enum Blocking {
     static let kcI8 = 768
     /// Columns per task (multiple of 32).
     static let nc = 64
-    /// Most rows per row block: the activation block a thread keeps in L2 while the weight
-    /// panels stream past, mcMax × kc (float: 288 × 192 × 4 B; int8: 288 × 768 B) ≈ 216 KB,
-    /// plus one 24 KB panel, within 256 KB.
-    static let mcMax = 288
+    /// Rows per task when m is large; m <= mcWhole keeps all rows in one task.
+    static let mc = 256
+    static let mcWhole = 512
     /// At most this many rows use the row form.
     static let smallM = 8
 }
@@ -207,93 +203,62 @@ func quantizeRowFast(_ x: UnsafePointer<Float>, k: Int, kq: Int, into q: UnsafeM
 
 // MARK: panel form
 
-/// C tile geometry of the panel form: row blocks of at most `Blocking.mcMax` rows (split
-/// evenly in multiples of 24, so 257 rows stay one block and 1,024 become 264 + 264 + 264 +
-/// 232) and tasks of `Blocking.nc` columns, numbered row-block-major.
+/// C tile geometry of the panel form.
 struct PanelTiling {
     let m: Int, n: Int, mc: Int, mBlocks: Int, nBlocks: Int
     init(m: Int, n: Int) {
         self.m = m; self.n = n
-        let blocks = max(1, (m + Blocking.mcMax - 1) / Blocking.mcMax)
-        mc = blocks == 1 ? max(m, 1) : ((m + blocks - 1) / blocks + 23) / 24 * 24
+        mc = m <= Blocking.mcWhole ? max(m, 1) : Blocking.mc
         mBlocks = (m + mc - 1) / mc
         nBlocks = (n + Blocking.nc - 1) / Blocking.nc
     }
     var tasks: Int { mBlocks * nBlocks }
-
-    /// The tasks `range` (one thread's share) as groups of one row block and a run of
-    /// consecutive column blocks: (rows, columns). A thread computes a group K block by K
-    /// block, so the activation block (≤ mcMax rows × one K block) is read from memory once
-    /// per K block and stays in L2 while every weight panel of the group streams past it.
-    func groups(_ range: Range<Int>, _ body: (Range<Int>, Range<Int>) -> Void) {
-        var t = range.lowerBound
-        while t < range.upperBound {
-            let mb = t / nBlocks, nb0 = t % nBlocks
-            let nb1 = min(nBlocks, nb0 + (range.upperBound - t))
-            body((mb * mc)..<min(m, (mb + 1) * mc), (nb0 * Blocking.nc)..<min(n, nb1 * Blocking.nc))
-            t += nb1 - nb0
-        }
-    }
-
-    /// Floats of the largest group tile a share of `range.count` tasks needs.
-    func tileFloats(tasks: Int) -> Int { mc * min(tasks, nBlocks) * Blocking.nc + 16 }
-}
-
-/// The largest task share `parallelForSlots(tasks)` gives one slot.
-@inline(__always)
-func largestShare(_ tasks: Int, _ ctx: ComputeContext) -> Int {
-    let parts = max(1, min(ctx.threads, tasks))
-    return (tasks + parts - 1) / parts
 }
 
 /// Float32 panel GEMM: raw[i, j] = Σ_p A[i, p] · W[j, p] (W as stored, int8 widened),
 /// then the epilogue into C.
-///
-/// Loop order per thread and group (rows R, columns J): for each K block, for each
-/// 32-column weight panel of J (packed once, 24 KB, L1-resident), for each strip of rows
-/// of R (read from L2: the block is R × kc floats ≤ 216 KB), the microkernel adds into
-/// the group's tile R × J. Each output is one FMA chain in K order whatever the grouping,
-/// so the bits do not depend on the thread count.
 func panelGemmF32<A: F32Rows>(m: Int, n: Int, ldw: Int, blocks: KBlocks, rows: A,
                               weights: WeightSource, epilogue: Epilogue,
                               c: UnsafeMutablePointer<Float>, ldc: Int, ctx: ComputeContext) {
     let tiling = PanelTiling(m: m, n: n)
     let maxKc = blocks.maxKc
     let kernels = ctx.kernels, strip = kernels.f32Strip
-    let tileFloats = tiling.tileFloats(tasks: largestShare(tiling.tasks, ctx))
     ctx.parallelForSlots(tiling.tasks) { tasks, slot in
-        let panelFloats = 32 * maxKc
+        let ncp = Blocking.nc
+        let panelFloats = ncp * maxKc, tileFloats = tiling.mc * ncp
         let raw = ctx.scratch[slot].buffer(bytes: (panelFloats + tileFloats) * 4 + 8 * 8 + 64)
         let panel = raw.bindMemory(to: Float.self, capacity: panelFloats + tileFloats)
         let tile = panel + panelFloats
         let ptrs = (raw + (panelFloats + tileFloats) * 4).bindMemory(to: UnsafePointer<Float>.self, capacity: 8)
-        tiling.groups(tasks) { rowRange, cols in
-            let ldt = (cols.count + 31) / 32 * 32                  // tile row stride: whole 32-column panels
+        for t in tasks {
+            let mb = t / tiling.nBlocks, nb = t % tiling.nBlocks
+            let m0 = mb * tiling.mc, m1 = min(m, m0 + tiling.mc)
+            let n0 = nb * ncp, n1 = min(n, n0 + ncp)
+            let panels = (n1 - n0 + 31) / 32
             for (bi, blk) in blocks.enumerated() {
-                var j = cols.lowerBound
-                while j < cols.upperBound {
-                    // pack W[j..<j+32, k0..<k0+kc] into one float panel (zero past the last column)
-                    let src: WeightSource
-                    switch weights {
-                    case .f32(let p): src = .f32(p + j * ldw + blk.k0)
-                    case .i8(let p): src = .i8(p + j * ldw + blk.k0)
+                // pack W[n0..<n1, k0..<k0+kc] into float panels
+                let src: WeightSource
+                switch weights {
+                case .f32(let p): src = .f32(p + n0 * ldw + blk.k0)
+                case .i8(let p): src = .i8(p + n0 * ldw + blk.k0)
+                }
+                packF32(src, ldw: ldw, nc: n1 - n0, kc: blk.kc, into: panel, with: kernels.pack)
+                // strips of the microkernel's height x every panel
+                var i = m0
+                while i < m1 {
+                    let r = min(strip, m1 - i)
+                    rows.strip(i, r, bi, ptrs)
+                    for jp in 0..<panels {
+                        kernels.f32Kernel(rows: r, nv: 2, kc: blk.kc, a: UnsafePointer(ptrs), aStep: 1,
+                                          b: panel + jp * blk.kc * 32, ldb: 32,
+                                          c: tile + (i - m0) * ncp + jp * 32, ldc: ncp, accumulate: bi > 0)
                     }
-                    packF32(src, ldw: ldw, nc: min(32, cols.upperBound - j), kc: blk.kc, into: panel, with: kernels.pack)
-                    var i = rowRange.lowerBound
-                    while i < rowRange.upperBound {
-                        let r = min(strip, rowRange.upperBound - i)
-                        rows.strip(i, r, bi, ptrs)
-                        kernels.f32Kernel(rows: r, nv: 2, kc: blk.kc, a: UnsafePointer(ptrs), aStep: 1, b: panel, ldb: 32,
-                                          c: tile + (i - rowRange.lowerBound) * ldt + (j - cols.lowerBound), ldc: ldt,
-                                          accumulate: bi > 0)
-                        i += r
-                    }
-                    j += 32
+                    i += r
                 }
             }
-            if blocks.isEmpty { tile.initialize(repeating: 0, count: rowRange.count * ldt) }
-            epilogue.apply(tile: tile, ldt: ldt, rows: rowRange.count, n0: cols.lowerBound, cols: cols.count,
-                           c: c + rowRange.lowerBound * ldc, ldc: ldc)
+            if blocks.isEmpty { for z in 0..<(tileFloats) { tile[z] = 0 } }
+            epilogue.apply(tile: tile, ldt: ncp, rows: m1 - m0, n0: n0, cols: n1 - n0,
+                           c: c + m0 * ldc, ldc: ldc)
         }
     }
 }
@@ -301,8 +266,7 @@ func panelGemmF32<A: F32Rows>(m: Int, n: Int, ldw: Int, blocks: KBlocks, rows: A
 /// Int8 panel GEMM: raw[i, j] = Σ_blocks scale_i,b · Σ_p q_a[i, p] · W[j, p] (exact Int32
 /// within a block), then the epilogue (which multiplies by the weight row scales). Every
 /// level computes the same block sums and the same float steps (`float(sum) · scale`, then
-/// `+ previous`), so the output is bit-identical across levels. Loop order as in
-/// `panelGemmF32` (the quantized block is R × kc bytes ≤ 216 KB).
+/// `+ previous`), so the output is bit-identical across levels.
 func panelGemmI8<A: I8Rows>(m: Int, n: Int, ldw: Int, blocks: KBlocks, rows: A,
                             weights: UnsafePointer<Int8>, epilogue: Epilogue,
                             c: UnsafeMutablePointer<Float>, ldc: Int, ctx: ComputeContext) {
@@ -313,10 +277,11 @@ func panelGemmI8<A: I8Rows>(m: Int, n: Int, ldw: Int, blocks: KBlocks, rows: A,
     let tiling = PanelTiling(m: m, n: n)
     let maxKc = blocks.maxKc, maxKc4 = (maxKc + 3) / 4
     let scheme = ctx.kernels.i8, floatExact = scheme.isFloatExact
-    let tileFloats = tiling.tileFloats(tasks: largestShare(tiling.tasks, ctx))
     ctx.parallelForSlots(tiling.tasks) { tasks, slot in
-        // one integer panel [kc4][32][4] bytes, or one float panel [kc][32]
-        let panelBytes = floatExact ? 32 * maxKc * 4 : 32 * maxKc4 * 4
+        let ncp = Blocking.nc
+        // integer panels [panels][kc4][32][4] bytes, or float panels [panels][kc][32]
+        let panelBytes = floatExact ? ncp * maxKc * 4 : ncp * maxKc4 * 4
+        let tileFloats = tiling.mc * ncp
         // generic level only: the strip's activations as floats [8][kc4*4], one block tile [8][32]
         let stripFloats = floatExact ? 8 * maxKc4 * 4 + 8 * 32 : 0
         let raw = ctx.scratch[slot].buffer(bytes: panelBytes + (tileFloats + stripFloats) * 4 + 8 * (8 + 8 + 4 + 4) + 64)
@@ -327,54 +292,50 @@ func panelGemmI8<A: I8Rows>(m: Int, n: Int, ldw: Int, blocks: KBlocks, rows: A,
         let fptrs = (extra + 64).bindMemory(to: UnsafePointer<Float>.self, capacity: 8)
         let corr = (extra + 128).bindMemory(to: Int32.self, capacity: 8)
         let scale = (extra + 160).bindMemory(to: Float.self, capacity: 8)
-        tiling.groups(tasks) { rowRange, cols in
-            let ldt = (cols.count + 31) / 32 * 32
+        for t in tasks {
+            let mb = t / tiling.nBlocks, nb = t % tiling.nBlocks
+            let m0 = mb * tiling.mc, m1 = min(m, m0 + tiling.mc)
+            let n0 = nb * ncp, n1 = min(n, n0 + ncp)
+            let panels = (n1 - n0 + 31) / 32
             for (bi, blk) in blocks.enumerated() {
                 let kc4 = (blk.kc + 3) / 4
-                var j = cols.lowerBound
-                while j < cols.upperBound {
-                    scheme.pack(weights + j * ldw + blk.k0, ldw, min(32, cols.upperBound - j), blk.kc, raw)
-                    var i = rowRange.lowerBound
-                    while i < rowRange.upperBound {
-                        let r = min(8, rowRange.upperBound - i)
-                        rows.strip(i, r, bi, ptrs, corr, scale)
-                        let cc = tile + (i - rowRange.lowerBound) * ldt + (j - cols.lowerBound)
-                        let acc: Int32 = bi > 0 ? 1 : 0
-                        if let kernel = scheme.kernel {
-                            kernel(r, kc4, ptrs, raw, corr, scale, cc, ldt, acc)
-                        } else {
-                            widenStrip(rows: r, kc: blk.kc, ptrs: ptrs, into: stripA, stride: maxKc4 * 4, fptrs: fptrs)
-                            floatExactBlock(rows: r, kc: blk.kc, a: UnsafePointer(fptrs),
-                                            panel: raw.assumingMemoryBound(to: Float.self),
-                                            scale: scale, blockTile: blockTile, c: cc, ldc: ldt, accumulate: bi > 0)
+                let wb = weights + n0 * ldw + blk.k0
+                scheme.pack(wb, ldw, n1 - n0, blk.kc, raw)
+                var i = m0
+                while i < m1 {
+                    let r = min(8, m1 - i)
+                    rows.strip(i, r, bi, ptrs, corr, scale)
+                    let acc: Int32 = bi > 0 ? 1 : 0
+                    if floatExact {
+                        // the strip's int8 activations as floats (exact), once for all panels
+                        for z in 0..<r {
+                            let src = ptrs[z]!, dst = stripA + z * maxKc4 * 4
+                            var p = 0
+                            while p + 16 <= blk.kc {
+                                store16(vfloat(UnsafeRawPointer(src + p).loadUnaligned(as: SIMD16<Int8>.self)), dst + p)
+                                p += 16
+                            }
+                            while p < blk.kc { dst[p] = Float(src[p]); p += 1 }
+                            fptrs[z] = UnsafePointer(dst)
                         }
-                        i += r
                     }
-                    j += 32
+                    for jp in 0..<panels {
+                        let cc = tile + (i - m0) * ncp + jp * 32
+                        if let kernel = scheme.kernel {
+                            kernel(r, kc4, ptrs, raw + jp * kc4 * 128, corr, scale, cc, ncp, acc)
+                        } else {
+                            floatExactBlock(rows: r, kc: blk.kc, a: UnsafePointer(fptrs),
+                                            panel: raw.assumingMemoryBound(to: Float.self) + jp * blk.kc * 32,
+                                            scale: scale, blockTile: blockTile, c: cc, ldc: ncp, accumulate: bi > 0)
+                        }
+                    }
+                    i += r
                 }
             }
-            if blocks.isEmpty { tile.initialize(repeating: 0, count: rowRange.count * ldt) }
-            epilogue.apply(tile: tile, ldt: ldt, rows: rowRange.count, n0: cols.lowerBound, cols: cols.count,
-                           c: c + rowRange.lowerBound * ldc, ldc: ldc)
+            if blocks.isEmpty { for z in 0..<(tileFloats) { tile[z] = 0 } }
+            epilogue.apply(tile: tile, ldt: ncp, rows: m1 - m0, n0: n0, cols: n1 - n0,
+                           c: c + m0 * ldc, ldc: ldc)
         }
-    }
-}
-
-/// The generic level's strip of int8 activations as floats (exact): rows r < 8 of kc
-/// values each, into dst rows of `stride` floats; fptrs[r] points at each.
-@inline(__always)
-func widenStrip(rows: Int, kc: Int, ptrs: UnsafePointer<UnsafePointer<Int8>?>, into dst: UnsafeMutablePointer<Float>,
-                stride: Int, fptrs: UnsafeMutablePointer<UnsafePointer<Float>>) {
-    for z in 0..<rows {
-        guard let src = ptrs[z] else { continue }
-        let d = dst + z * stride
-        var p = 0
-        while p + 16 <= kc {
-            store16(vfloat(UnsafeRawPointer(src + p).loadUnaligned(as: SIMD16<Int8>.self)), d + p)
-            p += 16
-        }
-        while p < kc { d[p] = Float(src[p]); p += 1 }
-        fptrs[z] = UnsafePointer(d)
     }
 }
 
