@@ -236,6 +236,35 @@ RTK_Q4_AVX2 void rtk_q4_kernel_avx2(long rows, long ng, const int8_t *const *a, 
 }
 
 
+// One group of 16 columns, AVX-512: each column's 16 nibble bytes (at bg + col * row_bytes + 2)
+// are one 128-bit load, four columns 4 apart share a zmm, and a 4x4 transpose of dwords inside
+// the 128-bit lanes leaves dword t of columns 0...15, in order, in qd[t]. The fp16 scales come
+// from a gather (idx = lane * row_bytes) of the lines the loads just brought in. Columns past
+// `live` (mask m) read nothing: their nibbles and scale are 0. Returns the 16 scales as floats.
+RTK_Q4_AVX512 static inline __attribute__((always_inline)) __m512
+q4_group16_avx512(const uint8_t *bg, long row_bytes, long live, __mmask16 m, __m512i idx, __m512i qd[4]) {
+    __m512i z4[4];
+    for (int q = 0; q < 4; q++) {
+        __m512i v = _mm512_setzero_si512();
+        for (int l = 0; l < 4; l++) {
+            const int col = 4 * l + q;
+            const __m128i x = live == 16 ? _mm_loadu_si128((const __m128i *)(bg + col * row_bytes + 2))
+                                         : _mm_maskz_loadu_epi32(col < live ? 0xf : 0, bg + col * row_bytes + 2);
+            if (l == 0) v = _mm512_inserti32x4(v, x, 0);
+            else if (l == 1) v = _mm512_inserti32x4(v, x, 1);
+            else if (l == 2) v = _mm512_inserti32x4(v, x, 2);
+            else v = _mm512_inserti32x4(v, x, 3);
+        }
+        z4[q] = v;
+    }
+    const __m512i t0 = _mm512_unpacklo_epi32(z4[0], z4[1]), t1 = _mm512_unpackhi_epi32(z4[0], z4[1]);
+    const __m512i t2 = _mm512_unpacklo_epi32(z4[2], z4[3]), t3 = _mm512_unpackhi_epi32(z4[2], z4[3]);
+    qd[0] = _mm512_unpacklo_epi64(t0, t2); qd[1] = _mm512_unpackhi_epi64(t0, t2);
+    qd[2] = _mm512_unpacklo_epi64(t1, t3); qd[3] = _mm512_unpackhi_epi64(t1, t3);
+    const __m512i dv = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), m, idx, bg, 1);
+    return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_and_si512(dv, _mm512_set1_epi32(0xffff))));
+}
+
 // Row form, AVX-512 VNNI: R rows (1...8) x 16 columns straight from the Q4_0 rows, no panel in
 // memory. Per group, the 16 columns' 16 nibble bytes are loaded once (one 128-bit load per
 // column, rows read sequentially and prefetched as in the packing), transposed in registers
@@ -248,7 +277,7 @@ RTK_Q4_VNNI static inline __attribute__((always_inline)) void
 q4_rows_vnni_strip(const int R, long ng, const int8_t *const *a, const int32_t *const *corr,
                    const uint8_t *w, long row_bytes, long live, float *c, long ldc) {
     const __m512i lanes = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-    const __m512i low4 = _mm512_set1_epi32(0x0f0f0f0f), low16 = _mm512_set1_epi32(0xffff);
+    const __m512i low4 = _mm512_set1_epi32(0x0f0f0f0f);
     const __m512i idx = _mm512_mullo_epi32(lanes, _mm512_set1_epi32((int)row_bytes));
     const __mmask16 m = (__mmask16)((1u << live) - 1u);
     __m512 f[8];
@@ -262,31 +291,12 @@ q4_rows_vnni_strip(const int R, long ng, const int8_t *const *a, const int32_t *
             rtk_prefetch(w + 16 * row_bytes + g * 288 + z * 64);
             rtk_prefetch_l2(w + 64 * row_bytes + g * 288 + z * 64);
         }
-        __m512i z4[4];
-        for (int q = 0; q < 4; q++) {
-            __m512i v = _mm512_setzero_si512();
-            for (int l = 0; l < 4; l++) {
-                const int col = 4 * l + q;
-                const __m128i x = live == 16 ? _mm_loadu_si128((const __m128i *)(bg + col * row_bytes + 2))
-                                             : _mm_maskz_loadu_epi32(col < live ? 0xf : 0, bg + col * row_bytes + 2);
-                if (l == 0) v = _mm512_inserti32x4(v, x, 0);
-                else if (l == 1) v = _mm512_inserti32x4(v, x, 1);
-                else if (l == 2) v = _mm512_inserti32x4(v, x, 2);
-                else v = _mm512_inserti32x4(v, x, 3);
-            }
-            z4[q] = v;
-        }
-        const __m512i t0 = _mm512_unpacklo_epi32(z4[0], z4[1]), t1 = _mm512_unpackhi_epi32(z4[0], z4[1]);
-        const __m512i t2 = _mm512_unpacklo_epi32(z4[2], z4[3]), t3 = _mm512_unpackhi_epi32(z4[2], z4[3]);
-        const __m512i qd[4] = {_mm512_unpacklo_epi64(t0, t2), _mm512_unpackhi_epi64(t0, t2),
-                               _mm512_unpacklo_epi64(t1, t3), _mm512_unpackhi_epi64(t1, t3)};
-        __m512i wv[8];
+        __m512i qd[4], wv[8];
+        const __m512 d = q4_group16_avx512(bg, row_bytes, live, m, idx, qd);
         for (int t = 0; t < 4; t++) {
             wv[t] = _mm512_and_si512(qd[t], low4);
             wv[4 + t] = _mm512_and_si512(_mm512_srli_epi32(qd[t], 4), low4);
         }
-        const __m512i dv = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), m, idx, bg, 1);
-        const __m512 d = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_and_si512(dv, low16)));
         for (int r = 0; r < R; r++) {
             __m512i s = _mm512_set1_epi32(-corr[r][g]);
             const int8_t *ag = a[r] + g * 32;
@@ -321,16 +331,14 @@ RTK_Q4_VNNI void rtk_q4_rows_vnni(long rows, long ng, const int8_t *const *a, co
 }
 
 
-// Packing, AVX-512: for 16 columns at once, each column's 16 nibble bytes of a group are one
-// 128-bit load (rows are read sequentially), four columns 4 apart share a zmm, and a 4x4
-// transpose of dwords inside the 128-bit lanes leaves dword t of columns 0...15, in order, in
-// one zmm: the 64 contiguous bytes of the panel's quad t. Scales come from a gather of lines
-// the loads just brought in. Columns past nc are masked off (nothing read) and written as 0.
+// Packing, AVX-512: 16 columns at once through q4_group16_avx512 (rows read sequentially);
+// its qd[t] is the 64 contiguous bytes of the panel's quad t, split into low and high nibbles.
+// Columns past nc are masked off (nothing read) and written as 0.
 RTK_Q4_AVX512 void rtk_q4_pack_avx512(const uint8_t *w, long row_bytes, long nc, long g0, long ng,
                                       uint8_t *panel, float *dpanel) {
     const long panels = (nc + 31) / 32;
     const __m512i lanes = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-    const __m512i low4 = _mm512_set1_epi32(0x0f0f0f0f), low16 = _mm512_set1_epi32(0xffff);
+    const __m512i low4 = _mm512_set1_epi32(0x0f0f0f0f);
     const __m512i idx = _mm512_mullo_epi32(lanes, _mm512_set1_epi32((int)row_bytes));
     for (long jp = 0; jp < panels; jp++) {
         for (int h = 0; h < 2; h++) {
@@ -350,30 +358,12 @@ RTK_Q4_AVX512 void rtk_q4_pack_avx512(const uint8_t *w, long row_bytes, long nc,
                         rtk_prefetch_l2(bg + z * row_bytes + 8192);
                     }
                 }
-                __m512i z4[4];
-                for (int a = 0; a < 4; a++) {
-                    __m512i v = _mm512_setzero_si512();
-                    for (int l = 0; l < 4; l++) {
-                        const int col = 4 * l + a;
-                        const __m128i x = live == 16 ? _mm_loadu_si128((const __m128i *)(bg + col * row_bytes + 2))
-                                                     : _mm_maskz_loadu_epi32(col < live ? 0xf : 0, bg + col * row_bytes + 2);
-                        if (l == 0) v = _mm512_inserti32x4(v, x, 0);
-                        else if (l == 1) v = _mm512_inserti32x4(v, x, 1);
-                        else if (l == 2) v = _mm512_inserti32x4(v, x, 2);
-                        else v = _mm512_inserti32x4(v, x, 3);
-                    }
-                    z4[a] = v;
-                }
-                const __m512i t0 = _mm512_unpacklo_epi32(z4[0], z4[1]), t1 = _mm512_unpackhi_epi32(z4[0], z4[1]);
-                const __m512i t2 = _mm512_unpacklo_epi32(z4[2], z4[3]), t3 = _mm512_unpackhi_epi32(z4[2], z4[3]);
-                const __m512i q[4] = {_mm512_unpacklo_epi64(t0, t2), _mm512_unpackhi_epi64(t0, t2),
-                                      _mm512_unpacklo_epi64(t1, t3), _mm512_unpackhi_epi64(t1, t3)};
+                __m512i q[4];
+                _mm512_storeu_ps(dp + g * 32, q4_group16_avx512(bg, row_bytes, live, m, idx, q));
                 for (int t = 0; t < 4; t++) {
                     _mm512_storeu_si512(po + (g * 8 + t) * 128, _mm512_and_si512(q[t], low4));
                     _mm512_storeu_si512(po + (g * 8 + 4 + t) * 128, _mm512_and_si512(_mm512_srli_epi32(q[t], 4), low4));
                 }
-                const __m512i dv = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), m, idx, bg, 1);
-                _mm512_storeu_ps(dp + g * 32, _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_and_si512(dv, low16))));
             }
         }
     }
