@@ -333,7 +333,6 @@ public func convertCheckpoint(input: String, output: String, options: ConvertOpt
     // 6. Stream the data.
     var lines: [ConversionReport.TensorLine] = []
     var bytesByType: [GGMLType: Int] = [:]
-    var errors: [(String, QuantError)] = []
     for s in specs {
         let t = kept[s.name]!
         let file = origin[s.name] ?? source
@@ -355,14 +354,13 @@ public func convertCheckpoint(input: String, output: String, options: ConvertOpt
         let (bytes, error) = try writeEncodedTensor(values, rows: s.outputShape[0], name: s.name, as: type, to: writer,
                                                     bytesByType: &bytesByType,
                                                     overflow: ConvertError.f16Overflow(path: input, key: t.name))
-        if let e = error { errors.append((s.name, e)) }
         let line = ConversionReport.TensorLine(name: s.name, source: t.name, type: type, shape: s.outputShape, bytes: bytes, error: error)
         lines.append(line)
         options.onTensor?(line)
     }
 
     // 7. Error summary into the header, then fsync + rename.
-    let summary = ErrorSummary(errors)
+    let summary = ErrorSummary(lines)
     try summary.patch(into: writer)
     try writer.finish()
 

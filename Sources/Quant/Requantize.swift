@@ -75,7 +75,6 @@ public func requantizeGGUF(input: String, output: String, options: ConvertOption
 
     var lines: [ConversionReport.TensorLine] = []
     var bytesByType: [GGMLType: Int] = [:]
-    var errors: [(String, QuantError)] = []
     for t in tensors {
         let type = fileType(t)
         var error: QuantError?
@@ -92,12 +91,11 @@ public func requantizeGGUF(input: String, output: String, options: ConvertOption
                                                     overflow: ConvertError.f16Overflow(path: input, key: t.name))
         }
         src.releasePages(of: [t.name])
-        if let e = error { errors.append((t.name, e)) }
         let line = ConversionReport.TensorLine(name: t.name, source: t.name, type: type, shape: t.shape, bytes: bytes, error: error)
         lines.append(line)
         options.onTensor?(line)
     }
-    let summary = ErrorSummary(errors)
+    let summary = ErrorSummary(lines)
     try summary.patch(into: writer)
     try writer.finish()
     let size = (try? FileManager.default.attributesOfItem(atPath: output)[.size] as? Int) ?? 0

@@ -40,12 +40,14 @@ func writeEncodedTensor(_ values: [Float], rows: Int, name: String, as type: GGM
 }
 
 /// The conversion's error summary: the largest and mean relative L2 over the quantized
-/// tensors, the largest absolute error, and the tensor with the largest relative L2.
+/// tensors (the report lines with an error), the largest absolute error, and the tensor with
+/// the largest relative L2.
 struct ErrorSummary {
     var maxRel = 0.0, meanRel = 0.0, maxAbs = 0.0
     var worst: String?
 
-    init(_ errors: [(String, QuantError)]) {
+    init(_ lines: [ConversionReport.TensorLine]) {
+        let errors = lines.compactMap { line in line.error.map { (line.name, $0) } }
         let w = errors.max { $0.1.relativeL2 < $1.1.relativeL2 }
         worst = w?.0
         maxRel = w?.1.relativeL2 ?? 0
