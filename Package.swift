@@ -2,7 +2,8 @@
 //
 // reptok: RepTok image generation on small Linux machines.
 //
-// Dependencies point one way: Kernels <- Runtime <- CLI (tools/reptok), Quant <- Runtime.
+// Dependencies point one way: Kernels <- Runtime <- CLI (tools/reptok); Formats <- ModelFile <- Runtime;
+// ModelFile <- Quant <- CLI (conversion).
 // ImageIO (libpng/libjpeg) is used only by the CLI. Support (atomic files, clock, resource usage,
 // child processes, splitmix64) depends on nothing of ours and may be used by any target.
 // docs/architecture.md draws the graph.
@@ -55,8 +56,16 @@ let package = Package(
 
         // Operating-system plumbing shared by every layer. No model knowledge.
         .target(name: "Support", path: "Sources/Support"),
-        // Formats, readers, quantization, conversion. No model math.
-        .target(name: "Quant", dependencies: ["Support"], path: "Sources/Quant"),
+        // File formats, each read bounds-checked from a memory map: GGUF (reader and streaming
+        // writer), safetensors, zip, the restricted unpickler, PyTorch checkpoints, config trees,
+        // SHA-256. No model knowledge.
+        .target(name: "Formats", dependencies: ["Support"], path: "Sources/Formats"),
+        // What a reptok model file holds: the metadata schema and `ModelConfig`, the components,
+        // the tensor names, `inspect`'s summary. No quantization, no model math.
+        .target(name: "ModelFile", dependencies: ["Formats", "Support"], path: "Sources/ModelFile"),
+        // Quantization (int8, int4, f16) and conversion (checkpoint or f32 GGUF -> model file),
+        // and the synthetic random-weight models.
+        .target(name: "Quant", dependencies: ["ModelFile", "Formats", "Support"], path: "Sources/Quant"),
         // The per-level C kernels of every instruction level (AMX and its scalar tile model, AVX-512
         // and AVX-512 VNNI, AVX2 and AVX-VNNI, NEON and NEON dot product), each function with its own
         // target attribute so one binary holds them all whatever -target-cpu; and CPU detection.
@@ -66,7 +75,7 @@ let package = Package(
         .target(name: "Kernels", dependencies: ["CKernels"], path: "Sources/Kernels",
                 swiftSettings: cpuFlagsNoExclusivityChecks),
         // Model graphs, samplers, pipeline.
-        .target(name: "Runtime", dependencies: ["Kernels", "Quant", "Support"], path: "Sources/Runtime",
+        .target(name: "Runtime", dependencies: ["Kernels", "ModelFile", "Formats", "Support"], path: "Sources/Runtime",
                 swiftSettings: cpuFlagsNoExclusivityChecks),
         // setjmp-guarded C wrappers: libpng/libjpeg report errors by longjmp, which must not cross Swift frames.
         .target(name: "CImageShim", dependencies: ["CPNG", "CJPEG"], path: "Sources/CImageShim"),
@@ -75,22 +84,23 @@ let package = Package(
 
         .executableTarget(
             name: "reptok",
-            dependencies: ["Runtime", "Quant", "Kernels", "ImageIO", "Support",
+            dependencies: ["Runtime", "Quant", "ModelFile", "Formats", "Kernels", "ImageIO", "Support",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "tools/reptok",
             swiftSettings: cpuFlags),
 
         // Helpers every test target shares: repository paths, temporary folders, processes, test data.
         .target(name: "TestSupport", dependencies: ["Support"], path: "Tests/TestSupport"),
-        .testTarget(name: "QuantTests", dependencies: ["Quant", "TestSupport"], path: "Tests/QuantTests"),
+        .testTarget(name: "FormatsTests", dependencies: ["Formats", "TestSupport"], path: "Tests/FormatsTests"),
+        .testTarget(name: "QuantTests", dependencies: ["Quant", "ModelFile", "Formats", "TestSupport"], path: "Tests/QuantTests"),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "CKernels", "TestSupport"],
                     path: "Tests/KernelsTests", swiftSettings: cpuFlags),
-        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Quant", "Kernels", "TestSupport"],
+        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Quant", "ModelFile", "Formats", "Kernels", "TestSupport"],
                     path: "Tests/RuntimeTests", swiftSettings: cpuFlags),
         // Depends on the `reptok` executable so `swift test` builds the binary that the end-to-end tests run.
         // Support: ImageFile.write goes through AtomicFile, whose refusals the write tests check beside it.
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO", "Support", "TestSupport"], path: "Tests/ImageIOTests"),
-        .testTarget(name: "CLITests", dependencies: ["ImageIO", "Kernels", "Quant", "Runtime", "Support", "TestSupport", "reptok"],
+        .testTarget(name: "CLITests", dependencies: ["ImageIO", "Kernels", "Quant", "ModelFile", "Formats", "Runtime", "Support", "TestSupport", "reptok"],
                     path: "Tests/CLITests"),
     ],
     swiftLanguageModes: [.v5]

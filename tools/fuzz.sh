@@ -6,8 +6,8 @@
 #     tools/fuzz.sh 0                          build only
 #
 # Builds two fuzz binaries into $REPTOK_FUZZ_DIR (default .build-fuzz), both linked with the Support
-# module (built first as a static library): the Quant sources with
-# Tests/Fuzz/QuantHarness.swift (pickle, zip, safetensors, gguf) and the ImageIO sources with
+# module (built first as a static library): the Formats sources with
+# Tests/Fuzz/FormatsHarness.swift (pickle, zip, safetensors, gguf) and the ImageIO sources with
 # Tests/Fuzz/ImageHarness.swift and the libpng/libjpeg shim (npy, png, jpeg). Then runs each target
 # for SECONDS, starting from the committed seeds in Tests/Fuzz/corpus/<target>/ (never modified;
 # new inputs go to $REPTOK_FUZZ_DIR/corpus/<target>/). Exits non-zero when any target crashes, leaks,
@@ -30,10 +30,10 @@ quietly() { if ! "$@" > "$B/build.log" 2>&1; then cat "$B/build.log" >&2; exit 1
 # Rebuilds a binary only when one of its sources is newer.
 stale() { local out=$1; shift; [ ! -e "$out" ] || [ -n "$(find "$@" -newer "$out" -print -quit)" ]; }
 
-needs_quant=0; needs_image=0
+needs_formats=0; needs_image=0
 for t in "${TARGETS[@]}"; do
     case $t in
-        pickle|zip|safetensors|gguf) needs_quant=1 ;;
+        pickle|zip|safetensors|gguf) needs_formats=1 ;;
         npy|png|jpeg) needs_image=1 ;;
         *) echo "fuzz: unknown target $t" >&2; exit 2 ;;
     esac
@@ -47,10 +47,10 @@ if stale "$B/support/libSupport.a" Sources/Support; then
     quietly swiftc "${SAN[@]}" -module-name Support -emit-module -emit-module-path "$B/support/Support.swiftmodule" \
         -emit-library -static Sources/Support/*.swift -o "$B/support/libSupport.a"
 fi
-if [ $needs_quant = 1 ] && stale "$B/fuzz-quant" Sources/Quant Sources/Support Tests/Fuzz/QuantHarness.swift; then
-    echo "fuzz: building $B/fuzz-quant"
-    quietly swiftc "${SAN[@]}" -module-name Quant -I "$B/support" Sources/Quant/*.swift Tests/Fuzz/QuantHarness.swift \
-        "$B/support/libSupport.a" -o "$B/fuzz-quant"
+if [ $needs_formats = 1 ] && stale "$B/fuzz-formats" Sources/Formats Sources/Support Tests/Fuzz/FormatsHarness.swift; then
+    echo "fuzz: building $B/fuzz-formats"
+    quietly swiftc "${SAN[@]}" -module-name Formats -I "$B/support" Sources/Formats/*.swift Tests/Fuzz/FormatsHarness.swift \
+        "$B/support/libSupport.a" -o "$B/fuzz-formats"
 fi
 if [ $needs_image = 1 ] && stale "$B/fuzz-image" Sources/ImageIO Sources/Support Sources/CImageShim Tests/Fuzz/ImageHarness.swift; then
     echo "fuzz: building $B/fuzz-image"
@@ -67,7 +67,7 @@ fi
 [ "$SECS" = 0 ] && { echo "fuzz: built"; exit 0; }
 failed=()
 for t in "${TARGETS[@]}"; do
-    case $t in pickle|zip|safetensors|gguf) bin=$B/fuzz-quant ;; *) bin=$B/fuzz-image ;; esac
+    case $t in pickle|zip|safetensors|gguf) bin=$B/fuzz-formats ;; *) bin=$B/fuzz-image ;; esac
     mkdir -p "$B/corpus/$t"
     echo "fuzz: $t for ${SECS} s"
     # -timeout: a hang is > 1 s on one input; -malloc_limit_mb: no single allocation over 100 MB.

@@ -1,6 +1,8 @@
 // The model configuration of a checkpoint, resolved from (in order) hyper_parameters, model.yaml,
 // vae-config.json, tensor shapes, and the release constants of docs/model.md, 'Release sizes'.
+import Formats
 import Foundation
+import ModelFile
 
 /// Where a resolved value came from (shown in the conversion report).
 public enum ConfigSource: String, Sendable {

@@ -1,6 +1,8 @@
 // Checkpoint → one GGUF file: map keys, resolve sizes, check shapes, then stream tensor by tensor
 // (read, check finite, change layout, quantize, write, release pages).
+import Formats
 import Foundation
+import ModelFile
 import Support
 
 /// Version string written as `reptok.converter.version`.
@@ -159,15 +161,6 @@ public struct ConversionReport {
 
     /// Per-tensor lines followed by the summary.
     public var rendered: String { (tensors.map(\.rendered) + [summary]).joined(separator: "\n") }
-}
-
-/// `1.23 MB` style sizes (decimal units).
-public func formatBytes(_ n: Int) -> String {
-    let d = Double(n)
-    if d >= 1e9 { return String(format: "%.2f GB", d / 1e9) }
-    if d >= 1e6 { return String(format: "%.2f MB", d / 1e6) }
-    if d >= 1e3 { return String(format: "%.1f kB", d / 1e3) }
-    return "\(n) B"
 }
 
 /// Converts a RepTok checkpoint (`.ckpt`/`.pt`/`.pth` torch zip, or `.safetensors`) to one GGUF file.
@@ -372,8 +365,6 @@ public func convertCheckpoint(input: String, output: String, options: ConvertOpt
                             notes: [source, encoderSource, vaeSource].compactMap { $0 }.flatMap(\.notes))
 }
 
-/// GGUF key of the class names: an array of `num_classes` strings, each `name, synonym, ...`.
-public let classNamesKey = "reptok.class_names"
 
 /// Class names for the file: from `path` (one class per line) or else from
 /// `hyper_parameters.class_names`; nil when neither gives any. Each entry must name at least one

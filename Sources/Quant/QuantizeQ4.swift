@@ -1,10 +1,7 @@
-// int4 weights in GGML's Q4_0 blocks: per group of 32 inputs, symmetric, one fp16 scale.
-
-/// Bytes of one Q4_0 block (fp16 scale + 16 bytes of nibbles) and its elements.
-public enum Q4_0 {
-    public static let blockBytes = 18
-    public static let blockElements = 32
-}
+// int4 weights in GGML's Q4_0 blocks (layout and reader in Formats/Q4Blocks.swift): per group of
+import Formats
+import ModelFile
+// 32 inputs, symmetric, one fp16 scale.
 
 /// Quantizes a row-major `[rows, cols]` matrix (cols a multiple of 32) to Q4_0 blocks.
 ///
@@ -52,19 +49,6 @@ public func quantizeQ4_0(_ w: [Float], rows: Int, cols: Int) -> (blocks: [UInt8]
     }
     if overflow { return nil }
     return (out, QuantError(relativeL2: normSq > 0 ? (errSq / normSq).squareRoot() : 0, maxAbs: maxAbs))
-}
-
-/// Dequantizes `count` elements (a multiple of 32) of Q4_0 blocks.
-func dequantizeQ4_0(_ data: UnsafeRawBufferPointer, count: Int, into out: UnsafeMutablePointer<Float>) {
-    for g in 0 ..< count / 32 {
-        let o = g * Q4_0.blockBytes
-        let d = Float(Float16(bitPattern: UInt16(data[o]) | UInt16(data[o + 1]) << 8))
-        for b in 0 ..< 16 {
-            let byte = data[o + 2 + b]
-            out[g * 32 + b] = Float(Int(byte & 15) - 8) * d
-            out[g * 32 + 16 + b] = Float(Int(byte >> 4) - 8) * d
-        }
-    }
 }
 
 /// The file type of a quantizable weight under `--weights int4`: Q4_0 for the Linear layers of

@@ -1,6 +1,8 @@
 // A float GGUF written by the converter → the same model with other weight storage (int8,
 // int4, f16), without the original checkpoint.
+import Formats
 import Foundation
+import ModelFile
 import Support
 
 /// Errors of `requantizeGGUF`.

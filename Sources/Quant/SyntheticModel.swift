@@ -1,7 +1,9 @@
 // Random-weight model files with exactly the layout of a converted checkpoint (same tensor names,
 // types, shapes, order and metadata keys as `convertCheckpoint`), built from an architecture preset.
 // Used by `reptok bench pipeline` to measure the release-size model without the release checkpoint.
+import Formats
 import Foundation
+import ModelFile
 import Support
 
 /// Errors from reading a preset or writing a synthetic model (I/O failures are `FileAccessError`

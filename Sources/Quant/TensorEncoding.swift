@@ -1,4 +1,6 @@
 // One float tensor written in the file type chosen for it: the step the converter and the
+import Formats
+import ModelFile
 // re-quantizer (f32 GGUF → int8/int4/f16) share.
 
 /// Writes `values` (a [rows, values.count / rows] matrix, row-major) as tensor `name` in

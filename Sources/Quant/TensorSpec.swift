@@ -1,5 +1,6 @@
 // The tensors a converted file must hold, with their checkpoint shapes and file layouts (docs/gguf-format.md).
 import Foundation
+import ModelFile
 
 /// How a checkpoint tensor becomes a file tensor.
 enum TensorLayout: Equatable {

@@ -1,7 +1,7 @@
 // Adapter (docs/model.md, 'Adapter'): RepTok token t [C] → decoder conditioning token c [W].
 import Foundation
+import ModelFile
 import Kernels
-import Quant
 
 /// The ResidualProjection of the adapter, evaluated on the token row only:
 /// `u = t·scale_factor + temp_pos_embed`, `c = LN(fc(u)) + pad(u)` (pad: zeros from C up to W).

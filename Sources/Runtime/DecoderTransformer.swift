@@ -1,7 +1,7 @@
 // Decoder transformer (docs/model.md, 'Decoder transformer'): one velocity evaluation v(z, t) over the SD-VAE latent.
 import Foundation
+import ModelFile
 import Kernels
-import Quant
 
 /// The flow-matching transformer of the decoder. Weights named by `TensorNames.Decoder` (under `dec.backbone.`).
 ///

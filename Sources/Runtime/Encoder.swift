@@ -1,7 +1,7 @@
 // DINOv2 encoder with registers (docs/model.md, 'Encoder'): encoder input [3, E, E] → RepTok token [C].
 import Foundation
 import Kernels
-import Quant
+import ModelFile
 
 /// Called with intermediate tensors by name (for `reptok trace`); nil in normal use.
 public typealias TapHandler = (_ name: String, _ values: [Float]) -> Void

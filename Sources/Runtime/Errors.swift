@@ -1,6 +1,7 @@
 // Typed errors of the Runtime module. Every case carries what was expected and what was found.
+import Formats
 import Foundation
-import Quant
+import ModelFile
 
 /// Errors raised by `Pipeline` and the model loaders.
 ///

@@ -3,8 +3,9 @@
 // Generator.swift), as functions of the sizes a converted file records. `reptok bench pipeline`
 // divides them by measured times; Tests/CLITests/BenchPipelineTests.swift checks them against an
 // independent count from a file's weight shapes.
+import Formats
 import Foundation
-import Quant
+import ModelFile
 
 /// Floating-point operation counts of one call of each stage, as functions of the model sizes.
 ///

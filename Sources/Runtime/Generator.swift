@@ -1,7 +1,8 @@
 // Generator (docs/model.md, 'Generator'): class-conditional MLP-Mixer flow model in token space.
+import Formats
 import Foundation
 import Kernels
-import Quant
+import ModelFile
 
 /// `MLPMixer1D` with one token: the sequence is three rows `[x + pos, label embedding, time
 /// embedding]`. Weights named by `TensorNames.Generator` (EMA copy, chosen by the converter).

@@ -1,7 +1,8 @@
 // The RepTok pipeline: encode, decode, generate, interpolate — all from one converted GGUF file.
+import Formats
 import Foundation
 import Kernels
-import Quant
+import ModelFile
 
 /// Options of a `Pipeline`.
 public struct PipelineOptions {

@@ -1,7 +1,7 @@
 // Time conditioning of the decoder (docs/model.md, 'Time conditioning'): t → cond [M].
 import Foundation
 import Kernels
-import Quant
+import ModelFile
 
 /// Fourier time embedding, `time_in_proj`, then the mapping network (RMSNorm + SwiGLU blocks).
 /// Weights named by `TensorNames.TimeConditioning` (under `dec.`: `time_emb`, `time_in_proj`, `mapping.*`).

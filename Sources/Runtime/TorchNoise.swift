@@ -1,5 +1,5 @@
 // Sampling noise drawn as the official RepTok code draws it, from PyTorch's CPU generator.
-import Quant
+import ModelFile
 import Support
 
 /// Where the sampling noise (and the classes of `--class random`) come from.

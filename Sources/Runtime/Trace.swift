@@ -1,6 +1,6 @@
 // `reptok trace`: every reference tensor of a fixture (docs/model.md, 'Reference fixtures'), computed by the runtime alone.
+import Formats
 import Foundation
-import Quant
 import Support
 
 /// Runs the runtime on the inputs of a golden file (fixture format, docs/model.md, 'Reference fixtures') and returns the

@@ -1,7 +1,7 @@
 // SD-VAE decoder (docs/model.md, 'VAE decoder'): latent [Cl, h, w] → image [3, S, S] in ≈[-1, 1]. NHWC activations.
 import Foundation
 import Kernels
-import Quant
+import ModelFile
 
 /// diffusers `AutoencoderKL` decoder. Weights named by `TensorNames.VAE`; 3×3 conv weights are `[O, 3, 3, I]`
 /// (input channel fastest, matching NHWC activations), 1×1 convs `[O, I]`.

@@ -5,9 +5,10 @@
 //   never copied into float arrays.
 // - Q4_0 tensors (int4, scales inside the blocks) are used in place by the int4 kernels.
 // - F16/BF16 tensors are widened to float32 once, at load; the copies live as long as the loader.
+import Formats
 import Foundation
 import Kernels
-import Quant
+import ModelFile
 
 /// A Linear or convolution layer as the kernels see it: `y = x Wᵀ + b`.
 /// Convolutions are flattened to `[out, kh·kw·in]` (the file already stores them that way).

@@ -1,5 +1,5 @@
+import Formats
 import Foundation
-import Quant
 import TestSupport
 import XCTest
 

@@ -2,9 +2,9 @@
 // is a valid file its reader reads, and every input a fuzzer flagged (Tests/Fuzz/regressions/<target>)
 // ends in a value or a typed error within seconds (the fuzzer's hang limit is 1 s). Both go through
 // `ReaderProbe` / `ImageReaderProbe`, the code the fuzz harnesses run.
+import Formats
 import Foundation
 import ImageIO
-import Quant
 import TestSupport
 import XCTest
 

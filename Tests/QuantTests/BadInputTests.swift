@@ -1,5 +1,6 @@
 // Bad inputs to the converter: each gives a typed error (API), a one-line message and exit status 2
 // (the `reptok convert` command), and leaves no file in the output folder.
+import Formats
 import Foundation
 import Quant
 import TestSupport

@@ -1,6 +1,8 @@
 // The converter end to end on the tiny fixture: equality with the source, int8 bounds, the independent
 // Python reader, bad inputs (API and CLI), configuration resolution.
+import Formats
 import Foundation
+import ModelFile
 import Quant
 import TestSupport
 import XCTest

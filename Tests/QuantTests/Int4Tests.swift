@@ -1,9 +1,10 @@
 // int4 (GGML Q4_0) weights: the quantizer against a float64 reference, the file round trip, the
 // PyPI `gguf` reader's dequantization, and conversion from an f32 GGUF file.
+import Formats
 import Foundation
-@testable import Quant
 import TestSupport
 import XCTest
+@testable import Quant
 
 final class Int4Tests: XCTestCase {
     /// Float64 reference of one group: the scale from the value of largest magnitude (first one on a

@@ -2,6 +2,7 @@
 // Tests/python/make_lightning_ckpt.py with lightning, hydra-core and torch): each converts, with the
 // sizes its config gives, to tensors identical to those of the same weights saved plainly
 // (plain.ckpt: `torch.save(model.state_dict())`).
+import Formats
 import Foundation
 import Quant
 import TestSupport

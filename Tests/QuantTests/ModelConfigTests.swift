@@ -1,6 +1,8 @@
 // The architecture's metadata writer and reader against each other, against the key table of
 // docs/gguf-format.md, and against a file the converter wrote.
+import Formats
 import Foundation
+import ModelFile
 import Quant
 import TestSupport
 import XCTest

@@ -1,6 +1,7 @@
 // The synthetic (random-weight) model writer: same layout as the converter (checked on the tiny
 // fixture with the independent Python reader), preset files, determinism, cache check, value scales,
 // release parameter counts against docs/model.md, 'Release sizes'.
+import Formats
 import Foundation
 import Quant
 import TestSupport

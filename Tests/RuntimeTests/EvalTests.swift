@@ -1,7 +1,6 @@
 // `reptok eval` (AccuracyEval) and the metrics it prints.
 import Foundation
 import Kernels
-import Quant
 import Runtime
 import XCTest
 

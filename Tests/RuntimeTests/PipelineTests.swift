@@ -1,5 +1,6 @@
 // Pipeline behaviour on the tiny fixture: determinism across thread counts, errors, samplers,
 // noise, interpolation, image preparation and output conversion.
+import Formats
 import Foundation
 import Kernels
 import Quant

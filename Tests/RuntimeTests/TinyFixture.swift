@@ -1,5 +1,6 @@
 // Shared set-up: the tiny fixture (Tests/Fixtures/tiny) converted once per test run into a
 // temporary folder through Quant's converter, and traces cached per (weights, mode).
+import Formats
 import Foundation
 import Kernels
 import Quant

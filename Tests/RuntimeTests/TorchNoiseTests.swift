@@ -1,7 +1,7 @@
 // `--rng torch` end to end on the float32 tiny model: the official draw order and shapes give the
 // images PyTorch computes with the same seeds (tools/make-torch-rng-goldens.py).
+import Formats
 import Foundation
-import Quant
 import Runtime
 import TestSupport
 import XCTest

@@ -1,8 +1,9 @@
 // What every test target shares: the repository's folders, temporary folders, running processes
 // (python3, the built `reptok`), deterministic test data and the relative-L2 error measure; the
-// image fixtures and independent image readers are in ImageFixtures.swift. Helpers that only one
-// target needs stay in that target (QuantTestSupport.swift, KernelsTestSupport.swift,
-// RuntimeTests/TinyFixture.swift).
+// image fixtures and independent image readers are in ImageFixtures.swift, the model fixtures and the
+// independent GGUF reader in ModelFixtures.swift, hand-made hostile checkpoints in HostileFiles.swift.
+// Helpers that only one target needs stay in that target (FormatsTestSupport.swift,
+// KernelsTestSupport.swift, RuntimeTests/TinyFixture.swift).
 import Foundation
 import Support
 import XCTest

@@ -3,7 +3,7 @@
 // (ours / PyTorch) the report prints beside each stage and mode.
 import Foundation
 import Kernels
-import Quant
+import ModelFile
 import Support
 
 /// Why a `--compare` file was refused. One line each, naming the file.

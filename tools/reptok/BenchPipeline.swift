@@ -2,13 +2,15 @@
 // BenchStages.swift, the report it prints in BenchReport.swift, the child it runs in
 // BenchGenerateOnce.swift.
 import ArgumentParser
+import Formats
 import Foundation
+import Glibc
 import Kernels
+import ModelFile
 import Quant
 import Runtime
 import Support
 #if canImport(Glibc)
-import Glibc
 #endif
 
 /// `reptok bench pipeline [--preset xl] [--json] [--cache DIR] [--threads N] [--runs N] [--compare FILE.json]`

@@ -1,7 +1,7 @@
 // What `reptok bench pipeline` measured, and its JSON and table renderings.
 import Foundation
 import Kernels
-import Quant
+import ModelFile
 import Runtime
 import Support
 

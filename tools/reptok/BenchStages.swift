@@ -1,8 +1,9 @@
 // The stages `reptok bench pipeline` times: what one call of each runs, the weight bytes it reads,
 // and the reference figures and targets it is compared with.
+import Formats
 import Foundation
 import Kernels
-import Quant
+import ModelFile
 import Runtime
 
 /// The reference machines the targets were set on, chosen by this CPU's best level:

@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import ImageIO
 import Kernels
-import Quant
 import Runtime
 import Support
 #if canImport(Glibc)

@@ -1,7 +1,7 @@
 import ArgumentParser
+import Formats
 import Foundation
 import ImageIO
-import Quant
 import Runtime
 
 /// Reads a token `.npy` (shape `[C]` or `[1, C]`, float32 or float64), mapping errors to one line.

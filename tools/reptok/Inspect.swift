@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import Kernels
-import Quant
+import ModelFile
 
 /// `reptok inspect FILE`: dispatches on the file's magic bytes — a GGUF model file gets its
 /// components, sizes, types, metadata and quantization-error summary; PNG/JPEG images their reptok

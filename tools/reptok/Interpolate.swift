@@ -1,7 +1,7 @@
 import ArgumentParser
+import Formats
 import Foundation
 import ImageIO
-import Quant
 import Runtime
 
 /// `reptok interpolate`: two images (or tokens) → mixed tokens → decoded strip.

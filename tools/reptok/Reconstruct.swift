@@ -1,7 +1,7 @@
 import ArgumentParser
+import Formats
 import Foundation
 import ImageIO
-import Quant
 import Runtime
 
 /// `reptok reconstruct`: image → encoder token → decoder → VAE → image.

@@ -1,7 +1,7 @@
 import ArgumentParser
+import Formats
 import Foundation
 import Kernels
-import Quant
 import Runtime
 
 /// `reptok trace`: recompute every tensor of a fixture's golden file with the runtime alone.

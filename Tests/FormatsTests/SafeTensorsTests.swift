@@ -1,6 +1,6 @@
 // safetensors reader/writer and SHA-256, against Python's numpy/json and hashlib.
+import Formats
 import Foundation
-import Quant
 import TestSupport
 import XCTest
 

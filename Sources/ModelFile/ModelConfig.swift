@@ -3,6 +3,7 @@
 // (docs/gguf-format.md). The converter resolves it, synthetic presets store it as JSON, the runtime
 // reads it back; writer, reader and the sizes derived from it live here together.
 import Foundation
+import Formats
 
 /// Errors from reading a model configuration out of GGUF metadata. Every case names the file; the
 /// metadata cases name the key.
@@ -428,3 +429,6 @@ extension ModelConfig.Decoder {
     /// Sequence length: conditioning token + patch tokens (257).
     public var tokens: Int { 1 + patchTokens }
 }
+
+/// GGUF key of the class names: an array of `num_classes` strings, each `name, synonym, ...`.
+public let classNamesKey = "reptok.class_names"

@@ -1,5 +1,7 @@
 // Human-readable summary of a converted file (`reptok inspect FILE.gguf`).
 import Foundation
+import Formats
+import Support
 
 /// Describes a GGUF file: metadata, components (tensor counts, bytes, types) and the stored
 /// quantization-error summary. With `tensors: true`, one line per tensor follows.

@@ -11,7 +11,7 @@ extension ConfigValue {
     static func notRead(_ what: String) -> ConfigValue { .string(notReadPrefix + what + ">") }
 
     /// What the placeholder stands for, when this is one.
-    var notReadReason: String? {
+    public var notReadReason: String? {
         guard case let .string(s) = self, s.hasPrefix(ConfigValue.notReadPrefix), s.hasSuffix(">") else { return nil }
         return String(s.dropFirst(ConfigValue.notReadPrefix.count).dropLast())
     }

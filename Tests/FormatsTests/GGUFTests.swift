@@ -1,6 +1,6 @@
 // GGUF writer/reader round trips, checked against the independent Python `gguf` package.
+import Formats
 import Foundation
-import Quant
 import TestSupport
 import XCTest
 

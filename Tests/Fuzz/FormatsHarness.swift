@@ -1,4 +1,4 @@
-// libFuzzer entry point for the Quant readers, compiled into module Quant by tools/fuzz.sh
+// libFuzzer entry point for the file-format readers, compiled into module Formats by tools/fuzz.sh
 // (never part of the SwiftPM build). REPTOK_FUZZ_TARGET picks the reader: pickle, zip,
 // safetensors or gguf. Each input goes through `ReaderProbe`, which the regression tests also use;
 // a value or a thrown error is fine, anything else (a trap, an out-of-bounds access, a leak, a hang)

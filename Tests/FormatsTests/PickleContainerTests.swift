@@ -1,8 +1,9 @@
 // Containers and scalars that training runs pickle, against Python's own pickles of them: dict and
 // list subclasses rebuilt without a call (their items recorded), numpy scalars read from dtype
 // and raw bytes, and a dict's BUILD state kept out of its items.
+import Formats
 import Foundation
-import Quant
+import TestSupport
 import XCTest
 
 final class PickleContainerTests: XCTestCase {
