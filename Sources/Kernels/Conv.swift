@@ -116,13 +116,20 @@ public func conv3x3(_ x: UnsafePointer<Float>, height: Int, width: Int, inChanne
 private func convF32(_ x: UnsafePointer<Float>, height: Int, width: Int, cin: Int, weights: WeightSource,
                      n: Int, epilogue: Epilogue, out: UnsafeMutablePointer<Float>, ctx: ComputeContext) {
     let kc = Blocking.kcF32
-    let zeroBytes = kc * 4
-    let zero = ctx.prepArena().buffer(bytes: zeroBytes).bindMemory(to: Float.self, capacity: kc)
-    zero.initialize(repeating: 0, count: kc)
     let blocks = convBlocks(cin: cin, kc: kc)
+    // Weights packed once per call when at least 4 row blocks would each pack them (the
+    // VAE's large images); the zero row beside them. Extra memory: n · 9 · cin floats
+    // (9.4 MB for 512 → 512 channels), for the length of this call.
+    let prepack = PanelTiling(m: height * width, n: n).mBlocks >= 4
+    let zeroFloats = (kc + 15) / 16 * 16, packFloats = prepack ? prepackedF32Count(n: n, blocks: blocks) : 0
+    let buffer = ctx.prepArena().buffer(bytes: (zeroFloats + packFloats) * 4)
+        .bindMemory(to: Float.self, capacity: zeroFloats + packFloats)
+    let zero = buffer, packed = buffer + zeroFloats
+    zero.initialize(repeating: 0, count: kc)
+    if prepack { prepackF32(weights: weights, n: n, ldw: 9 * cin, blocks: blocks, into: packed, ctx: ctx) }
     let rows = ConvRowsF32(x: x, height: height, width: width, cin: cin, blocks: blocks, zero: zero)
     panelGemmF32(m: height * width, n: n, ldw: 9 * cin, blocks: blocks, rows: rows, weights: weights,
-                 epilogue: epilogue, c: out, ldc: n, ctx: ctx)
+                 epilogue: epilogue, c: out, ldc: n, ctx: ctx, prepacked: prepack ? UnsafePointer(packed) : nil)
 }
 
 /// out[2y + dy, 2x + dx, c] = x[y, x, c]. x: [height, width, channels]; out: [2h, 2w, channels].

@@ -47,4 +47,28 @@ final class ConvTests: XCTestCase {
             check(h: 5, w: 6, cin: 64, cout: 3, weights: "i8", mode: .w8a32, ctx: ComputeContext(threads: 2, isa: .generic))
         }
     }
+
+    /// 33 × 31 pixels are 4 row blocks of 256, so the float path packs the weights once per call
+    /// (`prepackF32`) instead of once per row block: two column blocks (the second 6 wide) and
+    /// two channel chunks per tap (200 > 192), float and int8 weights, every level and 1–3
+    /// threads, against one double-precision reference (tolerance as in `check`).
+    func testWeightsPackedOncePerCall() {
+        let h = 33, w = 31, cin = 200, cout = 70
+        var rng = TestRNG(4242)
+        let x = rng.floats(h * w * cin), wf = rng.floats(cout * 9 * cin), wq = rng.int8s(cout * 9 * cin)
+        let ws = (0..<cout).map { _ in 0.001 + abs(rng.float()) * 0.01 }
+        wf.withUnsafeBufferPointer { wfp in wq.withUnsafeBufferPointer { wqp in ws.withUnsafeBufferPointer { sp in
+            for (name, wm) in [("f32", WeightMatrix(f32: wfp.baseAddress!, n: cout, k: 9 * cin)),
+                               ("i8", WeightMatrix(i8: wqp.baseAddress!, scales: sp.baseAddress!, n: cout, k: 9 * cin))] {
+                var ref = [Float](repeating: .nan, count: h * w * cout)
+                Reference.conv3x3(x, height: h, width: w, inChannels: cin, wm, bias: nil, out: &ref, mode: .w8a32)
+                let contexts = levelContexts() + [1, 3].map { ComputeContext(threads: $0) }
+                for ctx in contexts {
+                    var fast = [Float](repeating: .nan, count: h * w * cout)
+                    conv3x3(x, height: h, width: w, inChannels: cin, wm, bias: nil, out: &fast, mode: .w8a32, ctx: ctx)
+                    assertClose(fast, ref, relL2: 1e-5, "\(ctx.isa) \(ctx.threads) threads, \(name) weights")
+                }
+            }
+        } } }
+    }
 }
