@@ -220,6 +220,14 @@ struct PanelTiling {
         nBlocks = (n + Blocking.nc - 1) / Blocking.nc
     }
     var tasks: Int { mBlocks * nBlocks }
+
+    /// Task t's rows [m0, m1), its column block nb and columns [n0, n1) (column blocks vary
+    /// fastest, so consecutive tasks share their rows).
+    func task(_ t: Int) -> (m0: Int, m1: Int, nb: Int, n0: Int, n1: Int) {
+        let mb = t / nBlocks, nb = t % nBlocks
+        let m0 = mb * mc, n0 = nb * Blocking.nc
+        return (m0, Swift.min(m, m0 + mc), nb, n0, Swift.min(n, n0 + Blocking.nc))
+    }
 }
 
 /// Float32 panel GEMM: raw[i, j] = Σ_p A[i, p] · W[j, p] (W as stored, int8 widened),
@@ -241,9 +249,7 @@ func panelGemmF32<A: F32Rows>(m: Int, n: Int, ldw: Int, blocks: KBlocks, rows: A
         let tile = panel + panelFloats
         let ptrs = (raw + (panelFloats + tileFloats) * 4).bindMemory(to: UnsafePointer<Float>.self, capacity: 8)
         for t in tasks {
-            let mb = t / tiling.nBlocks, nb = t % tiling.nBlocks
-            let m0 = mb * tiling.mc, m1 = min(m, m0 + tiling.mc)
-            let n0 = nb * ncp, n1 = min(n, n0 + ncp)
+            let (m0, m1, nb, n0, n1) = tiling.task(t)
             let panels = (n1 - n0 + 31) / 32
             for (bi, blk) in blocks.enumerated() {
                 // W[n0..<n1, k0..<k0+kc] as float panels
@@ -389,9 +395,7 @@ func panelGemmI8<A: I8Rows>(m: Int, n: Int, ldw: Int, blocks: KBlocks, rows: A,
         let corr = (extra + 128).bindMemory(to: Int32.self, capacity: 8)
         let scale = (extra + 160).bindMemory(to: Float.self, capacity: 8)
         for t in tasks {
-            let mb = t / tiling.nBlocks, nb = t % tiling.nBlocks
-            let m0 = mb * tiling.mc, m1 = min(m, m0 + tiling.mc)
-            let n0 = nb * ncp, n1 = min(n, n0 + ncp)
+            let (m0, m1, nb, n0, n1) = tiling.task(t)
             let panels = (n1 - n0 + 31) / 32
             for (bi, blk) in blocks.enumerated() {
                 let kc4 = (blk.kc + 3) / 4

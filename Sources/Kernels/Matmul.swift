@@ -116,9 +116,7 @@ func sgemm(m: Int, n: Int, k: Int, alpha: Float,
         let ptrs = UnsafeMutablePointer<UnsafePointer<Float>>.allocate(capacity: 8)
         defer { ptrs.deallocate() }
         for t in tasks {
-            let mb = t / tiling.nBlocks, nb = t % tiling.nBlocks
-            let m0 = mb * tiling.mc, m1 = min(m, m0 + tiling.mc)
-            let n0 = nb * ncp, n1 = min(n, n0 + ncp)
+            let (m0, m1, _, n0, n1) = tiling.task(t)
             if k == 0 { tile.initialize(repeating: 0, count: tileFloats) }
             for k0 in stride(from: 0, to: k, by: kc) {
                 let kb = min(kc, k - k0)
