@@ -395,7 +395,7 @@ func panelGemmI8<A: I8Rows>(m: Int, n: Int, ldw: Int, blocks: KBlocks, rows: A,
         let corr = (extra + 128).bindMemory(to: Int32.self, capacity: 8)
         let scale = (extra + 160).bindMemory(to: Float.self, capacity: 8)
         for t in tasks {
-            let (m0, m1, nb, n0, n1) = tiling.task(t)
+            let (m0, m1, _, n0, n1) = tiling.task(t)
             let panels = (n1 - n0 + 31) / 32
             for (bi, blk) in blocks.enumerated() {
                 let kc4 = (blk.kc + 3) / 4
