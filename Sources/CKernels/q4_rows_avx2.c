@@ -23,12 +23,26 @@ static const uint8_t q4_zero_block[16] = {0};
 // dwords inside each lane leaves dword t of columns 0...7, in order, in wv[t]. Dword t holds
 // the group's elements 4t...4t+3 in its low nibbles and 16+4t...16+4t+3 in its high ones, so
 // wv[t] = low nibbles and wv[4 + t] = high nibbles, as unsigned bytes 0...15, line up with the
-// activation dwords t and 4 + t. The fp16 scales come from an 8-lane gather (idx = lane *
-// row_bytes) of the lines the loads just brought in. In a tail strip (`full` 0, a constant in
+// activation dwords t and 4 + t. The fp16 scales are read from the lines the loads just
+// brought in. In a tail strip (`full` 0, a constant in
 // every caller) columns at or past `live` read nothing of the matrix: their nibbles come from
 // q4_zero_block and their scale is 0. Returns the scales.
+/// h with its 16-bit element j (a constant after unrolling) set to x.
+RTK_Q4R_AVX2 static inline __attribute__((always_inline)) __m128i q4r_insert16(__m128i h, uint16_t x, int j) {
+    switch (j) {
+    case 0: return _mm_insert_epi16(h, x, 0);
+    case 1: return _mm_insert_epi16(h, x, 1);
+    case 2: return _mm_insert_epi16(h, x, 2);
+    case 3: return _mm_insert_epi16(h, x, 3);
+    case 4: return _mm_insert_epi16(h, x, 4);
+    case 5: return _mm_insert_epi16(h, x, 5);
+    case 6: return _mm_insert_epi16(h, x, 6);
+    default: return _mm_insert_epi16(h, x, 7);
+    }
+}
+
 RTK_Q4R_AVX2 static inline __attribute__((always_inline)) __m256
-q4_group8(const int full, const uint8_t *bg, long row_bytes, long live, __m256i idx, __m256i gmask, __m256i wv[8]) {
+q4_group8(const int full, const uint8_t *bg, long row_bytes, long live, __m256i wv[8]) {
     __m256i z[4];
     for (int q = 0; q < 4; q++) {
         const uint8_t *lo = bg + q * row_bytes + 2, *hi = bg + (4 + q) * row_bytes + 2;
@@ -47,11 +61,17 @@ q4_group8(const int full, const uint8_t *bg, long row_bytes, long live, __m256i 
         wv[t] = _mm256_and_si256(qd[t], low4);
         wv[4 + t] = _mm256_and_si256(_mm256_srli_epi16(qd[t], 4), low4);
     }
-    const __m256i dv = !full ? _mm256_mask_i32gather_epi32(_mm256_setzero_si256(), (const int *)bg, idx, gmask, 1)
-                                : _mm256_i32gather_epi32((const int *)bg, idx, 1);
-    // low halves of the 8 dwords -> 8 halves in order (packus per lane, then lanes 0 and 2 of 4)
-    const __m256i h = _mm256_packus_epi32(_mm256_and_si256(dv, _mm256_set1_epi32(0xffff)), _mm256_setzero_si256());
-    return _mm256_cvtph_ps(_mm256_castsi256_si128(_mm256_permute4x64_epi64(h, 0x08)));
+    // the 8 fp16 scales, one vpinsrw each (measured ~10 % faster overall than a vpgatherdd
+    // and its repacking on Zen 5)
+    __m128i h = _mm_setzero_si128();
+    for (int j = 0; j < 8; j++) {
+        if (full || j < live) {
+            uint16_t x;
+            memcpy(&x, bg + j * row_bytes, 2);
+            h = q4r_insert16(h, x, j);
+        }
+    }
+    return _mm256_cvtph_ps(h);
 }
 
 /// Activation dword t of row r's group (elements 4t...4t+3), broadcast.
@@ -68,9 +88,6 @@ static inline int32_t q4r_load32(const int8_t *p) { int32_t x; memcpy(&x, p, 4);
 ATTR static inline __attribute__((always_inline)) void                                            \
 NAME(const int R, const int full, long ng, const int8_t *const *a, const int32_t *const *corr, const uint8_t *w,  \
      long row_bytes, long live, float *c, long ldc) {                                             \
-    const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);                              \
-    const __m256i idx = _mm256_mullo_epi32(lanes, _mm256_set1_epi32((int)row_bytes));             \
-    const __m256i gmask = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)live), lanes);                \
     __m256 f[8];                                                                                  \
     for (int r = 0; r < R; r++) f[r] = _mm256_setzero_ps();                                       \
     for (long g = 0; g < ng; g++) {                                                               \
@@ -79,7 +96,7 @@ NAME(const int R, const int full, long ng, const int8_t *const *a, const int32_t
             rtk_prefetch_l2(w + 32 * row_bytes + g * 144 + z * 64);                               \
         }                                                                                         \
         __m256i wv[8];                                                                            \
-        const __m256 d = q4_group8(full, w + g * 18, row_bytes, live, idx, gmask, wv);                  \
+        const __m256 d = q4_group8(full, w + g * 18, row_bytes, live, wv);                  \
         for (int r = 0; r < R; r++) {                                                             \
             const int8_t *ag = a[r] + g * 32;                                                     \
             __m256i s;                                                                            \
