@@ -18,15 +18,6 @@
 /// Nibble bytes of the dead columns of a tail strip (read instead of memory past the matrix).
 static const uint8_t q4_zero_block[16] = {0};
 
-// One group of 8 columns: column j's 16 nibble bytes (at bg + j * row_bytes + 2) are one
-// 128-bit load; columns q and 4 + q share a ymm (low and high lane), and a 4x4 transpose of
-// dwords inside each lane leaves dword t of columns 0...7, in order, in wv[t]. Dword t holds
-// the group's elements 4t...4t+3 in its low nibbles and 16+4t...16+4t+3 in its high ones, so
-// wv[t] = low nibbles and wv[4 + t] = high nibbles, as unsigned bytes 0...15, line up with the
-// activation dwords t and 4 + t. The fp16 scales are read from the lines the loads just
-// brought in. In a tail strip (`full` 0, a constant in
-// every caller) columns at or past `live` read nothing of the matrix: their nibbles come from
-// q4_zero_block and their scale is 0. Returns the scales.
 /// h with its 16-bit element j (a constant after unrolling) set to x.
 RTK_Q4R_AVX2 static inline __attribute__((always_inline)) __m128i q4r_insert16(__m128i h, uint16_t x, int j) {
     switch (j) {
@@ -41,6 +32,15 @@ RTK_Q4R_AVX2 static inline __attribute__((always_inline)) __m128i q4r_insert16(_
     }
 }
 
+// One group of 8 columns: column j's 16 nibble bytes (at bg + j * row_bytes + 2) are one
+// 128-bit load; columns q and 4 + q share a ymm (low and high lane), and a 4x4 transpose of
+// dwords inside each lane leaves dword t of columns 0...7, in order, in wv[t]. Dword t holds
+// the group's elements 4t...4t+3 in its low nibbles and 16+4t...16+4t+3 in its high ones, so
+// wv[t] = low nibbles and wv[4 + t] = high nibbles, as unsigned bytes 0...15, line up with the
+// activation dwords t and 4 + t. The fp16 scales are read from the lines the loads just
+// brought in. In a tail strip (`full` 0, a constant in every caller) columns at or past `live`
+// read nothing of the matrix: their nibbles come from q4_zero_block and their scale is 0.
+// Returns the scales.
 RTK_Q4R_AVX2 static inline __attribute__((always_inline)) __m256
 q4_group8(const int full, const uint8_t *bg, long row_bytes, long live, __m256i wv[8]) {
     __m256i z[4];

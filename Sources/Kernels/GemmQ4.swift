@@ -18,7 +18,8 @@ enum BlockingQ4 {
     /// Groups of 32 inputs per K block: a 32-column panel of unpacked nibbles is
     /// groups · 1 KB (24 KB at 24 groups, L1 resident), plus groups · 128 bytes of scales.
     static let groupsPerBlock = 24
-    /// The row form (m ≤ 8 rows) packs up to this many groups at once (8192 inputs: a 64-column
+    /// The row form (m ≤ 8 rows) on levels without a row kernel (`Q4Level.rows` nil: neon,
+    /// generic) packs up to this many groups at once (8192 inputs: a 64-column
     /// task's panels are then at most 512 KB, L2 resident), so each weight row is read as one
     /// long sequential run, which the hardware prefetchers follow.
     static let groupsPerRowBlock = 256
