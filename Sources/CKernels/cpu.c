@@ -8,6 +8,7 @@ int rtk_cpu_features(void) {
     unsigned a, b, c, d;
     if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
     const int fma = (c >> 12) & 1;
+    const int f16c = (c >> 29) & 1;                     // vcvtph2ps (every AVX2 CPU has it)
     if (!(c & (1u << 27))) return 0;                    // OSXSAVE: xgetbv is usable
     unsigned lo, hi;
     __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
@@ -16,7 +17,7 @@ int rtk_cpu_features(void) {
     if (!ymmState || !__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
     int out = 0;
     const int avx2 = (b >> 5) & 1;
-    if (avx2 && fma) out |= RTK_CPU_AVX2;
+    if (avx2 && fma && f16c) out |= RTK_CPU_AVX2;
     unsigned a1, b1, c1, d1;
     if ((out & RTK_CPU_AVX2) && a >= 1 && __get_cpuid_count(7, 1, &a1, &b1, &c1, &d1) && ((a1 >> 4) & 1))
         out |= RTK_CPU_AVXVNNI;                         // VEX vpdpbusd (Alder Lake, Zen 5)

@@ -4,9 +4,9 @@
 // - W4A32 (float activations): column chunks of the weights are dequantized into float rows
 //   (exact: a 4-bit integer times an fp16 scale is a float32 value), then run through the float
 //   engine, whose fused multiply-add chains are bit-identical on every level.
-// - W4A8 (int8 activations): on the vnni level, the row form (m ≤ 8, the generator) dots
-//   straight from the Q4_0 blocks, 16 columns at a time, nibbles split in registers (no panel).
-//   Otherwise every 64-column task unpacks its weights, one K block at a time,
+// - W4A8 (int8 activations): on the x86 levels, the row form (m ≤ 8, the generator) dots
+//   straight from the Q4_0 blocks, 16 (zmm) or 8 (ymm) columns at a time, nibbles split in
+//   registers (no panel). Otherwise every 64-column task unpacks its weights, one K block at a time,
 //   into 32-column panels of nibbles (read once from memory), then a W4A8 microkernel sums each group of 32 inputs exactly in int32 and scales it:
 //   acc = fma(float(S_g), d_g, acc) for g in increasing order, then acc · rowScale. Integer
 //   sums are exact on every level and the float steps are the same, so the output is
@@ -18,7 +18,8 @@ enum BlockingQ4 {
     /// Groups of 32 inputs per K block: a 32-column panel of unpacked nibbles is
     /// groups · 1 KB (24 KB at 24 groups, L1 resident), plus groups · 128 bytes of scales.
     static let groupsPerBlock = 24
-    /// The row form (m ≤ 8 rows) packs up to this many groups at once (8192 inputs: a 64-column
+    /// The row form (m ≤ 8 rows) on levels without a row kernel (`Q4Level.rows` nil: neon,
+    /// generic) packs up to this many groups at once (8192 inputs: a 64-column
     /// task's panels are then at most 512 KB, L2 resident), so each weight row is read as one
     /// long sequential run, which the hardware prefetchers follow.
     static let groupsPerRowBlock = 256
@@ -30,8 +31,13 @@ enum BlockingQ4 {
 enum Q4Kernel { case vnni, avx2, c }
 /// The nibble unpacking of a level: AVX-512 loads and in-lane transposes, AVX2 gathers, or C.
 enum Q4Pack { case avx512, avx2, c }
-/// A level's int4 row of the dispatch table (`KernelSet.q4`).
-struct Q4Level { var kernel: Q4Kernel; var pack: Q4Pack }
+/// The W4A8 row form of a level (m ≤ 8 rows, straight from the Q4_0 blocks, no panel):
+/// `vpdpbusd` zmm on 16 columns, `vpdpbusd` ymm on 8 (AVX-VNNI, or its EVEX twin when `evex`
+/// is 1), or `vpmaddubsw` ymm on 8.
+enum Q4Rows: Equatable { case vnni, avxvnni(evex: Int32), avx2 }
+/// A level's int4 row of the dispatch table (`KernelSet.q4`); `rows` nil: the row form packs
+/// panels like the panel form.
+struct Q4Level { var kernel: Q4Kernel; var pack: Q4Pack; var rows: Q4Rows? = nil }
 
 /// `matmul` for int4 weights (same contract). `mode` .w8a32 runs W4A32, .w8a8 runs W4A8.
 func matmulQ4(_ a: UnsafePointer<Float>, lda: Int, m: Int, blocks w: UnsafeRawPointer, n: Int, k: Int,
@@ -64,7 +70,7 @@ func matmulQ4(_ a: UnsafePointer<Float>, lda: Int, m: Int, blocks w: UnsafeRawPo
                             accumulate: accumulate)
     epilogue.alpha = 1
     let tiling = PanelTiling(m: m, n: n)
-    let kernel = ctx.kernels.q4.kernel, pack = ctx.kernels.q4.pack
+    let kernel = ctx.kernels.q4.kernel, pack = ctx.kernels.q4.pack, rowKernel = ctx.kernels.q4.rows
     let gpb = m <= Blocking.smallM ? BlockingQ4.groupsPerRowBlock : BlockingQ4.groupsPerBlock
     let maxNg = min(gpb, max(groups, 1))
     ctx.parallelForSlots(tiling.tasks) { tasks, slot in
@@ -82,16 +88,22 @@ func matmulQ4(_ a: UnsafePointer<Float>, lda: Int, m: Int, blocks w: UnsafeRawPo
             let n0 = nb * ncp, n1 = min(n, n0 + ncp)
             let panels = (n1 - n0 + 31) / 32
             if groups == 0 { tile.initialize(repeating: 0, count: tileFloats) }
-            if kernel == .vnni && m1 - m0 <= 8 {
+            let fromBlocks = rowKernel != nil && m1 - m0 <= 8
+            if let rowKernel, fromBlocks {
                 // row form straight from the blocks: no panel, each weight byte read once
                 for z in 0..<(m1 - m0) {
                     ptrs[z] = UnsafePointer(q + (m0 + z) * kq)
                     cptrs[z] = UnsafePointer(corr + (m0 + z) * max(groups, 1))
                 }
-                rtk_q4_rows_vnni(m1 - m0, groups, ptrs, cptrs, w.assumingMemoryBound(to: UInt8.self) + n0 * rowBytes,
-                                 rowBytes, n1 - n0, tile, ncp)
+                let wt = w.assumingMemoryBound(to: UInt8.self) + n0 * rowBytes
+                switch rowKernel {
+                case .vnni: rtk_q4_rows_vnni(m1 - m0, groups, ptrs, cptrs, wt, rowBytes, n1 - n0, tile, ncp)
+                case .avxvnni(let evex):
+                    rtk_q4_rows_avxvnni(evex, m1 - m0, groups, ptrs, cptrs, wt, rowBytes, n1 - n0, tile, ncp)
+                case .avx2: rtk_q4_rows_avx2(m1 - m0, groups, ptrs, cptrs, wt, rowBytes, n1 - n0, tile, ncp)
+                }
             }
-            var g0 = kernel == .vnni && m1 - m0 <= 8 ? groups : 0
+            var g0 = fromBlocks ? groups : 0
             while g0 < groups {
                 let ng = min(gpb, groups - g0)
                 let wt = w.assumingMemoryBound(to: UInt8.self) + n0 * rowBytes

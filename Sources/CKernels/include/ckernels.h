@@ -6,6 +6,8 @@
 //   pack.c    plain-C weight packing shared by the avx2 and neon kernels
 //   amx.c     AMX tile permission, int8 strip driver on the tile instructions, probe
 //   amx_emu.c scalar model of the tile instructions and the same driver on it (any machine)
+//   q4.c      int4 (Q4_0) weights: dequantization, nibble packing, W4A8 kernels, zmm row form
+//   q4_rows_avx2.c  the int4 W4A8 row form on ymm (AVX-VNNI and AVX2)
 //
 // Every ISA-specific function is compiled with a per-function target attribute (or only
 // on its architecture, with stubs elsewhere), so the target builds for any -target-cpu.
@@ -39,7 +41,7 @@ static inline void rtk_prefetch_l2(const void *p) { __builtin_prefetch(p, 0, 2);
 
 /// Feature bits of rtk_cpu_features().
 enum {
-    RTK_CPU_AVX2 = 1 << 0,         ///< AVX2 + FMA, with OS support for ymm state (xgetbv)
+    RTK_CPU_AVX2 = 1 << 0,         ///< AVX2 + FMA + F16C, with OS support for ymm state (xgetbv)
     RTK_CPU_AVX512 = 1 << 1,       ///< AVX-512 F+BW+VL+DQ with zmm state (implies AVX2)
     RTK_CPU_AVX512VNNI = 1 << 2,   ///< AVX512-VNNI vpdpbusd (implies AVX512)
     RTK_CPU_NEON = 1 << 3,         ///< AArch64 Advanced SIMD (always on AArch64)
@@ -243,10 +245,17 @@ void rtk_q4_kernel_avx2(long rows, long ng, const int8_t *const *a, const int32_
 /// Row form of the W4A8 kernel (rows <= 8), straight from the Q4_0 rows (w: nc rows,
 /// row_bytes apart, groups 0...ng-1), no panel: c[i*ldc + j] = the same fma chain of
 /// (float)S_g * d[j, g] from 0 as rtk_q4_kernel_c, for j < ceil(nc/16)*16 (columns past nc
-/// are written as 0, so c needs that many columns). Bit-identical between the two.
+/// are written as 0, so c needs that many columns). Bit-identical among all of them:
+/// rtk_q4_rows_vnni (zmm vpdpbusd, q4.c), rtk_q4_rows_avxvnni (ymm vpdpbusd: evex 0 the
+/// AVX-VNNI encoding, 1 its AVX-512 VNNI twin) and rtk_q4_rows_avx2 (vpmaddubsw + vpmaddwd,
+/// AVX2 + F16C), both in q4_rows_avx2.c.
 void rtk_q4_rows_c(long rows, long ng, const int8_t *const *a, const int32_t *const *corr,
                    const uint8_t *w, long row_bytes, long nc, float *c, long ldc);
 void rtk_q4_rows_vnni(long rows, long ng, const int8_t *const *a, const int32_t *const *corr,
+                      const uint8_t *w, long row_bytes, long nc, float *c, long ldc);
+void rtk_q4_rows_avxvnni(int evex, long rows, long ng, const int8_t *const *a, const int32_t *const *corr,
+                         const uint8_t *w, long row_bytes, long nc, float *c, long ldc);
+void rtk_q4_rows_avx2(long rows, long ng, const int8_t *const *a, const int32_t *const *corr,
                       const uint8_t *w, long row_bytes, long nc, float *c, long ldc);
 
 #ifdef __cplusplus
