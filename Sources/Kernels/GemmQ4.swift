@@ -83,9 +83,7 @@ func matmulQ4(_ a: UnsafePointer<Float>, lda: Int, m: Int, blocks w: UnsafeRawPo
         let ptrs = (raw + panelBytes + (dFloats + tileFloats) * 4).bindMemory(to: UnsafePointer<Int8>?.self, capacity: 8)
         let cptrs = (raw + panelBytes + (dFloats + tileFloats) * 4 + 64).bindMemory(to: UnsafePointer<Int32>?.self, capacity: 8)
         for t in tasks {
-            let mb = t / tiling.nBlocks, nb = t % tiling.nBlocks
-            let m0 = mb * tiling.mc, m1 = min(m, m0 + tiling.mc)
-            let n0 = nb * ncp, n1 = min(n, n0 + ncp)
+            let (m0, m1, _, n0, n1) = tiling.task(t)
             let panels = (n1 - n0 + 31) / 32
             if groups == 0 { tile.initialize(repeating: 0, count: tileFloats) }
             let fromBlocks = rowKernel != nil && m1 - m0 <= 8
