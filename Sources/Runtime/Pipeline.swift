@@ -295,7 +295,7 @@ public final class Pipeline {
         tokenIn.load(x)
         var out = [Float](repeating: 0, count: config.tokenDim)
         out.withUnsafeMutableBufferPointer { o in
-            generator.velocity(x: tokenIn.p, t: t, label: label, guidance: cfgScale, out: o.baseAddress!)
+            if let to = o.baseAddress { generator.velocity(x: tokenIn.p, t: t, label: label, guidance: cfgScale, out: to) }
         }
         return out
     }

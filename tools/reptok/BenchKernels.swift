@@ -136,7 +136,7 @@ struct KernelBenchReport {
         s += "\n\nGEMM (M, K, N)          mode    GFLOP/s   of fp32 peak   w8a8/w8a32\n"
         for g in gemm {
             let other = gemm.first { $0.m == g.m && $0.k == g.k && $0.n == g.n && $0.mode == .w8a32 }
-            let speedup = g.mode == .w8a8 && other != nil ? f(g.gflops / other!.gflops, 2) + "x" : ""
+            let speedup = g.mode == .w8a8 ? other.map { f(g.gflops / $0.gflops, 2) + "x" } ?? "" : ""
             s += "(\(g.m), \(g.k), \(g.n))".padding(toLength: 24, withPad: " ", startingAt: 0)
                 + g.mode.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)
                 + f(g.gflops).leftPad(7) + "   " + pct(g.gflops / fp32Peak).leftPad(12) + "   " + speedup.leftPad(10) + "\n"
