@@ -96,16 +96,9 @@ public struct GenerateRequest: Codable, Equatable, Sendable {
     public init(classes: ClassSelection, count: Int? = nil, seed: UInt64? = nil, rng: NoiseRNG? = nil,
                 decoderSeed: UInt64? = nil, generatorSteps: Int? = nil, decoderSteps: Int? = nil,
                 cfgScale: Float? = nil, cfgInterval: ClosedRange<Float>? = nil, sampler: Sampler? = nil) {
-        self.classes = classes
-        self.count = count
-        self.seed = seed
-        self.rng = rng
-        self.decoderSeed = decoderSeed
-        self.generatorSteps = generatorSteps
-        self.decoderSteps = decoderSteps
-        self.cfgScale = cfgScale
-        self.cfgInterval = cfgInterval
-        self.sampler = sampler
+        (self.classes, self.count, self.seed, self.rng, self.decoderSeed) = (classes, count, seed, rng, decoderSeed)
+        (self.generatorSteps, self.decoderSteps, self.sampler) = (generatorSteps, decoderSteps, sampler)
+        (self.cfgScale, self.cfgInterval) = (cfgScale, cfgInterval)
     }
 
     /// Every field given, for `pipeline`: the file's sampling defaults where a field is nil, a

@@ -4,7 +4,7 @@ import Foundation
 import Runtime
 import Support
 
-/// `reptok bench generate-once --model F [--low-memory]`: one full generate (generator, decoder,
+/// `reptok bench generate-once --model F [--compute M] [--low-memory]`: one full generate (generator, decoder,
 /// VAE) on a model, for the pipeline bench's child processes. Prints `{"seconds", "finite",
 /// "peak_rss_mb"}`; `seconds` spans opening the model to the finished image.
 struct BenchGenerateOnceCommand: ParsableCommand {
@@ -13,17 +13,8 @@ struct BenchGenerateOnceCommand: ParsableCommand {
         abstract: "One full generate on a model, timed (child process of `bench pipeline`).",
         shouldDisplay: false)
 
-    @Option(name: .long, help: "Model file (.gguf).")
-    var model: String
-
-    @Option(name: .long, help: "Worker threads (default: online cores).")
-    var threads: Int?
-
-    @Option(name: .long, help: "Matrix mode: w8a8 or w8a32.")
-    var mode: MatrixMode = .w8a8
-
-    @Flag(name: .long, help: "Release each stage's weight pages after use.")
-    var lowMemory = false
+    /// `--model`, `--threads`, `--compute`, `--low-memory` as every image command takes them.
+    @OptionGroup var common: ImageCommandOptions
 
     @Option(name: .long, help: "Generator steps.")
     var genSteps = 50
@@ -38,7 +29,6 @@ struct BenchGenerateOnceCommand: ParsableCommand {
     var seed: UInt64 = 0
 
     func validate() throws {
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1 (got \(threads))") }
         if genSteps < 1 || decSteps < 1 { throw ValidationError("--gen-steps and --dec-steps must be at least 1") }
     }
 
@@ -48,7 +38,7 @@ struct BenchGenerateOnceCommand: ParsableCommand {
         do {
             // The same request and the same `generate` as `reptok generate`, so the same weight
             // releases; guidance scale and interval are the model's.
-            let pipeline = try Pipeline(modelPath: model, options: PipelineOptions(threads: threads, mode: mode, lowMemory: lowMemory))
+            let pipeline = try common.loadPipeline(StageTimer(quiet: true))
             let request = try GenerateRequest(classes: .labels([label]), seed: seed, generatorSteps: genSteps,
                                               decoderSteps: decSteps).resolved(for: pipeline)
             generated = try pipeline.generate(request)

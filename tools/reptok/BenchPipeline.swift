@@ -211,7 +211,7 @@ struct BenchPipelineCommand: ParsableCommand {
 
     /// Spawns `reptok bench generate-once` on the model and waits for it with `wait4`.
     func runGenerateChild(modelPath: String, lowMemory: Bool) throws -> GenerateTiming {
-        var args = ["bench", "generate-once", "--model", modelPath, "--mode", generateMode.rawValue,
+        var args = ["bench", "generate-once", "--model", modelPath, "--compute", generateMode.rawValue,
                     "--gen-steps", "\(genSteps)", "--dec-steps", "\(decSteps)"]
         if let threads { args += ["--threads", "\(threads)"] }
         if lowMemory { args.append("--low-memory") }

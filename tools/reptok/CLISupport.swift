@@ -142,13 +142,13 @@ struct DecoderOptions: ParsableArguments {
     @Option(name: .long, help: "Seed of the noise (default: random, recorded in the metadata).")
     var seed: UInt64?
 
-    @Option(name: .long, help: "Decoder sampler: euler (the reference, default) or heun (2 evaluations per step).")
-    var sampler: Sampler?
+    @Option(name: .long, help: "Decoder sampler: euler (the reference) or heun (2 evaluations per step).")
+    var sampler: Sampler = .euler
 
     @Option(name: .long, help: ArgumentHelp(
-        "Random numbers: reptok (default) or torch (PyTorch's CPU generator in the official code's order: same seed, same noise as the official notebooks).",
+        "Random numbers: reptok or torch (PyTorch's CPU generator in the official code's order: same seed, same noise as the official notebooks).",
         discussion: "With torch, --seed S is torch.manual_seed(S): generate draws the classes of --class random (randint), the generator noise randn(N, 1, C) and then the decoder noise randn(N, Cl, h, w) from that one stream for a batch of N = --count; reconstruct, decode and interpolate draw randn(1, Cl, h, w). reptok draws per image (image i of --count uses seed S+i, whatever N is). The metadata records the choice."))
-    var rng: NoiseRNG?
+    var rng: NoiseRNG = .reptok
 
     func validate() throws {
         if let steps, steps < 1 { throw ValidationError("--steps must be at least 1 (got \(steps))") }

@@ -81,7 +81,7 @@ struct GenerateCommand: ParsableCommand {
         }
         if let cfgInterval { _ = try parseInterval(cfgInterval) }
         if decoderSeed != nil, decoder.rng != .torch { throw ValidationError("--decoder-seed needs --rng torch") }
-        if let seed = decoder.seed, (decoder.rng ?? .reptok) == .reptok, count > 1, seed > UInt64.max - UInt64(count - 1) {
+        if let seed = decoder.seed, decoder.rng == .reptok, count > 1, seed > UInt64.max - UInt64(count - 1) {
             throw ValidationError("--seed \(seed) + --count \(count) overflows 64 bits")
         }
     }
