@@ -136,49 +136,44 @@ public struct GenerateRequest: Codable, Equatable, Sendable {
         if rng == .reptok, seed > UInt64.max - UInt64(count - 1) {
             throw RuntimeError.invalidArgument("seed \(seed) + \(count) images overflows 64 bits")
         }
-        return ResolvedGenerateRequest(
-            request: GenerateRequest(classes: classes, count: count, seed: seed, rng: rng, decoderSeed: decoderSeed,
-                                     generatorSteps: generatorSteps, decoderSteps: decoderSteps, cfgScale: cfgScale,
-                                     cfgInterval: interval, sampler: sampler ?? .euler),
-            model: pipeline.modelInfo["file"] ?? "?", mode: pipeline.options.mode)
+        return ResolvedGenerateRequest(classes: classes, count: count, seed: seed, rng: rng, decoderSeed: decoderSeed,
+                                       generatorSteps: generatorSteps, decoderSteps: decoderSteps, cfgScale: cfgScale,
+                                       cfgInterval: interval, sampler: sampler ?? .euler,
+                                       model: pipeline.modelInfo["file"] ?? "?", mode: pipeline.options.mode)
     }
 }
 
-/// A `GenerateRequest` with every field given, for one model file and matrix mode.
+/// A `GenerateRequest` with every field given, for one model file and matrix mode. Made by
+/// `GenerateRequest.resolved(for:)`, which checked it against that file.
 public struct ResolvedGenerateRequest: Equatable, Sendable {
-    /// The request with every field given: resolving it again (same file) gives this value back.
-    public let request: GenerateRequest
+    public let classes: ClassSelection
+    public let count: Int
+    public let seed: UInt64
+    public let rng: NoiseRNG
+    public let decoderSeed: UInt64?
+    public let generatorSteps: Int
+    public let decoderSteps: Int
+    public let cfgScale: Float
+    public let cfgInterval: ClosedRange<Float>
+    public let sampler: Sampler
     /// The model file's name (`Pipeline.modelInfo["file"]`) and the matrix mode it runs in.
     public let model: String
     public let mode: MatrixMode
 
-    /// Made only by `GenerateRequest.resolved(for:)`: every field of `request` is non-nil.
-    fileprivate init(request: GenerateRequest, model: String, mode: MatrixMode) {
-        self.request = request
-        self.model = model
-        self.mode = mode
+    /// The request with every field given: resolving it again (same file) gives this value back.
+    public var request: GenerateRequest {
+        GenerateRequest(classes: classes, count: count, seed: seed, rng: rng, decoderSeed: decoderSeed,
+                        generatorSteps: generatorSteps, decoderSteps: decoderSteps, cfgScale: cfgScale,
+                        cfgInterval: cfgInterval, sampler: sampler)
     }
-
-    public var classes: ClassSelection { request.classes }
-    public var count: Int { request.count ?? 1 }
-    public var seed: UInt64 { request.seed ?? 0 }
-    public var rng: NoiseRNG { request.rng ?? .reptok }
-    public var decoderSeed: UInt64? { request.decoderSeed }
-    public var generatorSteps: Int { request.generatorSteps ?? 1 }
-    public var decoderSteps: Int { request.decoderSteps ?? 1 }
-    public var cfgScale: Float { request.cfgScale ?? 1 }
-    public var cfgInterval: ClosedRange<Float> { request.cfgInterval ?? 0 ... 1 }
-    public var sampler: Sampler { request.sampler ?? .euler }
 
     /// The request that makes image `index` (of class `label`) alone, bit for bit: with `.reptok`
     /// that image's own seed and class; with `.torch` the whole batch (the image depends on it).
     public func reproducing(image index: Int, label: Int) -> ResolvedGenerateRequest {
         guard rng == .reptok, count > 1 || classes == .random else { return self }
-        var one = request
-        one.classes = .labels([label])
-        one.count = 1
-        one.seed = seed + UInt64(index)
-        return ResolvedGenerateRequest(request: one, model: model, mode: mode)
+        return ResolvedGenerateRequest(classes: .labels([label]), count: 1, seed: seed + UInt64(index), rng: rng,
+                                       decoderSeed: decoderSeed, generatorSteps: generatorSteps, decoderSteps: decoderSteps,
+                                       cfgScale: cfgScale, cfgInterval: cfgInterval, sampler: sampler, model: model, mode: mode)
     }
 
     /// Metadata lines `(key, value)`: rng, seed (the range seed…seed + count − 1 for a `.reptok`
