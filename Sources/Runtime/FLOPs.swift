@@ -65,8 +65,8 @@ public enum FLOPs {
 
     /// One generator velocity for `batch` samples (2 = guided: conditional + unconditional),
     /// docs/model.md, 'Generator'. R = 3·batch rows, C token size, D width, e token expansion,
-    /// H = D·e′, F_g the time embedding's input width (`timeFeatures`, 256; read from the file by
-    /// `generatorTimeFeatures`): time embedding 2·F_g·C + 2·C·C (shared by the batch); in 2·R·C·D;
+    /// H = D·e′, F_g the time embedding's input width (`timeFeatures`, 256; `Pipeline.cost(of:)` reads
+    /// it from the file as `Generator` does): time embedding 2·F_g·C + 2·C·C (shared by the batch); in 2·R·C·D;
     /// per layer token mixing 2·(batch·D)·3·3e + 2·(batch·D)·3e·3 and channel mixing
     /// 2·R·D·H + 2·R·H·D; out 2·batch·D·C.
     public static func generatorStep(_ c: ModelConfig, timeFeatures: Int, batch: Int) -> Double {
