@@ -44,9 +44,10 @@ public enum TestSupport {
     }
 
     /// Seconds a child process may run before `run` gives up on it, before `slowdown` scales it:
-    /// far above the slowest child of the suite (a `bench pipeline` of the tiny preset, a few
-    /// seconds), so only a hung child reaches it.
-    public static let defaultTimeout: Double = 300
+    /// far above the slowest child of the suite (an `eval` of the digits model, seconds when the
+    /// machine is idle and about a minute when other builds share its two cores), so only a hung
+    /// child reaches it.
+    public static let defaultTimeout: Double = 600
 
     /// Why `run` failed after starting the child.
     public struct RunError: Error, CustomStringConvertible {
