@@ -95,12 +95,12 @@ let package = Package(
         .testTarget(name: "QuantTests", dependencies: ["Quant", "ModelFile", "Formats", "TestSupport"], path: "Tests/QuantTests"),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "CKernels", "TestSupport"],
                     path: "Tests/KernelsTests", swiftSettings: cpuFlags),
-        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Quant", "ModelFile", "Formats", "Kernels", "TestSupport"],
+        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Quant", "Formats", "Support", "TestSupport"],
                     path: "Tests/RuntimeTests", swiftSettings: cpuFlags),
         // Depends on the `reptok` executable so `swift test` builds the binary that the end-to-end tests run.
         // Support: ImageFile.write goes through AtomicFile, whose refusals the write tests check beside it.
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO", "Support", "TestSupport"], path: "Tests/ImageIOTests"),
-        .testTarget(name: "CLITests", dependencies: ["ImageIO", "Kernels", "Quant", "ModelFile", "Formats", "Runtime", "Support", "TestSupport", "reptok"],
+        .testTarget(name: "CLITests", dependencies: ["ImageIO", "Quant", "Formats", "Runtime", "TestSupport", "reptok"],
                     path: "Tests/CLITests"),
     ],
     swiftLanguageModes: [.v5]

@@ -85,12 +85,13 @@ final class Encoder {
 
         // 1. Cut the input into g² patches of (channel, ky, kx) values, row by row.
         input.withUnsafeBufferPointer { img in
+            guard let image = img.baseAddress else { return }
             for py in 0 ..< g {
                 for px in 0 ..< g {
                     var dst = patches.p + (py * g + px) * 3 * p * p
                     for ch in 0 ..< 3 {
                         for ky in 0 ..< p {
-                            let src = img.baseAddress! + ch * e * e + (py * p + ky) * e + px * p
+                            let src = image + ch * e * e + (py * p + ky) * e + px * p
                             dst.update(from: src, count: p)
                             dst += p
                         }

@@ -7,7 +7,7 @@ import ModelFile
 ///
 /// Loading errors (`config` … `tensorType`) are raised by `Pipeline.init` before any computation
 /// starts. Reading errors of the GGUF container itself (truncated file, bad magic, ...) come from
-/// `Quant.GGUFError` and are passed through unchanged.
+/// `GGUFError` (Formats) and are passed through unchanged.
 public enum RuntimeError: Error, CustomStringConvertible, Equatable {
     /// The file's metadata does not describe a model this runtime can run (wrong architecture or
     /// format version, a missing, malformed or inconsistent `reptok.*` key).
@@ -56,7 +56,7 @@ public enum RuntimeError: Error, CustomStringConvertible, Equatable {
 extension ModelConfig {
     /// Reads and checks the metadata of a converted file (`init(metadata:path:)`); its errors come
     /// wrapped as `RuntimeError.config`.
-    public static func load(metadata md: [String: GGUFValue], path: String) throws -> ModelConfig {
+    static func load(metadata md: [String: GGUFValue], path: String) throws -> ModelConfig {
         do {
             return try ModelConfig(metadata: md, path: path)
         } catch let e as ModelConfigError {

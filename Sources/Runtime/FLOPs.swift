@@ -1,8 +1,8 @@
 // Floating-point operation counts of the forward passes in this folder (Encoder.swift,
 // Adapter.swift, TimeConditioning.swift, DecoderTransformer.swift, VAEDecoder.swift,
 // Generator.swift), as functions of the sizes a converted file records. `reptok bench pipeline`
-// divides them by measured times; Tests/CLITests/BenchPipelineTests.swift checks them against an
-// independent count from a file's weight shapes.
+// divides them by measured times (through `Pipeline.cost(of:)`, below); Tests/CLITests/BenchPipelineTests.swift
+// checks them against a count by hand and an independent count from a file's weight shapes.
 import Formats
 import Foundation
 import ModelFile
@@ -60,13 +60,13 @@ public enum FLOPs {
             if b < chans.count - 1 { hw *= 4; total += conv3(cout, cout) }   // nearest 2×, then 3×3 conv
             cin = cout
         }
-        return total + conv3(chans.last!, 3)                                   // conv_out
+        return total + conv3(cin, 3)                                           // conv_out (cin: the last block's channels)
     }
 
     /// One generator velocity for `batch` samples (2 = guided: conditional + unconditional),
     /// docs/model.md, 'Generator'. R = 3·batch rows, C token size, D width, e token expansion,
-    /// H = D·e′, F_g the time embedding's input width (`timeFeatures`, 256; read from the file by
-    /// `generatorTimeFeatures`): time embedding 2·F_g·C + 2·C·C (shared by the batch); in 2·R·C·D;
+    /// H = D·e′, F_g the time embedding's input width (`timeFeatures`, 256; `Pipeline.cost(of:)` reads
+    /// it from the file as `Generator` does): time embedding 2·F_g·C + 2·C·C (shared by the batch); in 2·R·C·D;
     /// per layer token mixing 2·(batch·D)·3·3e + 2·(batch·D)·3e·3 and channel mixing
     /// 2·R·D·H + 2·R·H·D; out 2·batch·D·C.
     public static func generatorStep(_ c: ModelConfig, timeFeatures: Int, batch: Int) -> Double {
@@ -76,7 +76,60 @@ public enum FLOPs {
         let layer = 2 * (B * D) * 3 * e3 * 2 + 2 * R * D * H * 2
         return 2 * Double(timeFeatures) * C + 2 * C * C + 2 * R * C * D + Double(g.depth) * layer + 2 * B * D * C
     }
+}
 
-    /// The generator's time-embedding input width in `file`, as `Generator` reads it.
-    public static func generatorTimeFeatures(_ file: GGUFFile) -> Int { Generator.timeFeatures(in: file) }
+/// The unit of work `Pipeline.cost(of:)` describes: one call of a model part, as a bench times it.
+/// The raw values are the names `reptok bench pipeline` prints.
+public enum Stage: String, CaseIterable, Sendable {
+    /// The encoder on one image.
+    case encoder
+    /// One decoder velocity, with the adapter and the time conditioning it needs.
+    case decoderStep = "decoder_step"
+    /// The VAE decoder on one latent.
+    case vae
+    /// One guided generator velocity: conditional and unconditional as a batch of two.
+    case generatorStep = "generator_step"
+
+    /// The file parts whose weights the stage reads.
+    var components: [Component] {
+        switch self {
+        case .encoder: [.encoder]
+        case .decoderStep: [.adapter, .decoder]
+        case .vae: [.vae]
+        case .generatorStep: [.generator]
+        }
+    }
+}
+
+/// What one call of a `Stage` costs.
+public struct StageCost: Equatable, Sendable {
+    /// Floating-point operations (`FLOPs`' convention: 2·M·K·N per product, attention's two products).
+    public var flops: Double
+    /// Bytes of weights read: every tensor the stage's parts loaded, once, as stored in the file
+    /// (int8 with its scales, Q4_0 blocks, f32), except the generator's label table, of which a
+    /// guided step reads two rows of float32.
+    public var weightBytes: Double
+}
+
+extension Pipeline {
+    /// FLOPs and weight bytes of one call of `stage` on this file. The FLOPs come from `FLOPs`;
+    /// the bytes from the tensors the loader recorded under the stage's parts while building them.
+    public func cost(of stage: Stage) -> StageCost {
+        let flops: Double
+        switch stage {
+        case .encoder: flops = FLOPs.encoder(config)
+        case .decoderStep: flops = FLOPs.decoderStep(config)
+        case .vae: flops = FLOPs.vae(config)
+        case .generatorStep: flops = FLOPs.generatorStep(config, timeFeatures: Generator.timeFeatures(in: file), batch: 2)
+        }
+        var names = Set<String>()
+        for component in stage.components { names.formUnion(loader.componentTensors[component] ?? []) }
+        var bytes = 0.0
+        for name in names {
+            guard let info = file.tensorInfos[name] else { continue }
+            bytes += name == TensorNames.Generator.labelTable
+                ? Double(2 * config.generator.channels * MemoryLayout<Float>.size) : Double(info.byteCount)
+        }
+        return StageCost(flops: flops, weightBytes: bytes)
+    }
 }

@@ -38,8 +38,8 @@ public enum ImagePrep {
             resized = [Float](repeating: 0, count: size * size * 3)
             pixels.withUnsafeBufferPointer { src in
                 resized.withUnsafeMutableBufferPointer { dst in
-                    resizeBicubicAA(src.baseAddress!, height: side, width: side, channels: 3,
-                                    out: dst.baseAddress!, outHeight: size, outWidth: size)
+                    guard let from = src.baseAddress, let to = dst.baseAddress else { return }
+                    resizeBicubicAA(from, height: side, width: side, channels: 3, out: to, outHeight: size, outWidth: size)
                 }
             }
             for i in resized.indices { resized[i] = min(max(resized[i].rounded(), 0), 255) }
@@ -83,9 +83,10 @@ public enum ImagePrep {
         // Bilinear resize, one plane at a time (channels = 1).
         src.withUnsafeBufferPointer { s in
             out.withUnsafeMutableBufferPointer { o in
+                guard let from = s.baseAddress, let to = o.baseAddress else { return }
                 for c in 0 ..< 3 {
-                    resizeBilinear(s.baseAddress! + c * side * side, height: side, width: side, channels: 1,
-                                   out: o.baseAddress! + c * e * e, outHeight: e, outWidth: e)
+                    resizeBilinear(from + c * side * side, height: side, width: side, channels: 1,
+                                   out: to + c * e * e, outHeight: e, outWidth: e)
                 }
             }
         }

@@ -295,7 +295,7 @@ public final class Pipeline {
         tokenIn.load(x)
         var out = [Float](repeating: 0, count: config.tokenDim)
         out.withUnsafeMutableBufferPointer { o in
-            generator.velocity(x: tokenIn.p, t: t, label: label, guidance: cfgScale, out: o.baseAddress!)
+            if let to = o.baseAddress { generator.velocity(x: tokenIn.p, t: t, label: label, guidance: cfgScale, out: to) }
         }
         return out
     }
@@ -327,6 +327,43 @@ public final class Pipeline {
                                 progress: { try self.report(progress, .generator, $0, steps) })
         release(.generator)
         return tokenIn.array()
+    }
+
+    /// Runs a resolved request (`GenerateRequest.resolved(for:)`): draws every image's class and
+    /// noise (`.reptok`: image i from seed + i; `.torch`: one `TorchBatchNoise` for the batch),
+    /// generates every token, drops the generator's weights (`releaseGeneratorWeights`), then
+    /// decodes each token to a latent and pixels, dropping the decoder's weights before the last
+    /// image's VAE (`releaseDecoderWeights`), so the VAE, the peak of memory, runs without them.
+    /// `progress` sees every step of every stage and may cancel.
+    public func generate(_ request: ResolvedGenerateRequest, progress: ProgressHandler? = nil) throws -> GeneratedImages {
+        let count = request.count, seed = request.seed
+        let labelsGiven: [Int]?
+        if case .labels(let labels) = request.classes { labelsGiven = labels } else { labelsGiven = nil }
+        let torch = request.rng == .torch
+            ? TorchBatchNoise(config: config, count: count, seed: seed, randomClasses: labelsGiven == nil, decoderSeed: request.decoderSeed)
+            : nil
+        let labels: [Int] = (0 ..< count).map { i in
+            if let given = labelsGiven { return given.count == 1 ? given[0] : given[i] }
+            return torch?.labels?[i] ?? NoiseGenerator.label(seed: seed + UInt64(i), classes: config.numClasses)
+        }
+        var tokens: [[Float]] = []
+        for i in 0 ..< count {
+            let noise = torch?.generator[i] ?? NoiseGenerator.gaussian(count: config.tokenDim, seed: seed + UInt64(i), stream: .generator)
+            tokens.append(try generate(label: labels[i], noise: noise, steps: request.generatorSteps, cfgScale: request.cfgScale,
+                                       interval: request.cfgInterval, progress: progress))
+        }
+        releaseGeneratorWeights()
+        var images: [[UInt8]] = [], finite = true
+        for (i, token) in tokens.enumerated() {
+            let noise = torch?.decoder[i] ?? NoiseGenerator.gaussian(count: config.latentCount, seed: seed + UInt64(i), stream: .decoder)
+            let latent = try decodeLatent(token: token, noise: noise, steps: request.decoderSteps, sampler: request.sampler,
+                                          progress: progress)
+            if i == count - 1 { releaseDecoderWeights() }
+            let image = try vaeDecode(latent: latent, progress: progress)
+            finite = finite && image.allSatisfy(\.isFinite)
+            images.append(Pipeline.toRGB8(image, size: config.imageSize))
+        }
+        return GeneratedImages(labels: labels, images: images, size: config.imageSize, allFinite: finite)
     }
 
     // MARK: - Interpolation and output

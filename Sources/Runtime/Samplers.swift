@@ -3,7 +3,7 @@ import Foundation
 
 /// Integrator choice of the decoder. `.euler` is the reference (docs/model.md, 'Decoder transformer'); `.heun` is an option
 /// with two velocity evaluations per step.
-public enum Sampler: String, CaseIterable, Sendable {
+public enum Sampler: String, CaseIterable, Codable, Sendable {
     case euler, heun
 }
 

@@ -18,7 +18,7 @@ final class FloatBuffer {
     /// Copies `values` (at most `count`) into the buffer.
     func load(_ values: [Float]) {
         precondition(values.count <= count, "FloatBuffer.load: \(values.count) values into \(count)")
-        values.withUnsafeBufferPointer { p.update(from: $0.baseAddress!, count: values.count) }
+        values.withUnsafeBufferPointer { if let from = $0.baseAddress { p.update(from: from, count: values.count) } }
     }
 
     /// The first `n` values (default all) as an array.

@@ -3,7 +3,7 @@ import ModelFile
 import Support
 
 /// Where the sampling noise (and the classes of `--class random`) come from.
-public enum NoiseRNG: String, CaseIterable, Sendable {
+public enum NoiseRNG: String, CaseIterable, Codable, Sendable {
     /// Our documented splitmix64 streams (`NoiseGenerator`): image i of a batch uses seed s+i,
     /// independent of the batch size, with separate generator, decoder and class streams.
     case reptok

@@ -119,7 +119,7 @@ final class VAEDecoder {
     func decode(latent z: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>) {
         if big.isEmpty {
             big = (0 ..< 3).map { _ in FloatBuffer(maxActivation) }
-            let c0 = cfg.blockOutChannels.last!
+            let c0 = cfg.blockOutChannels.last ?? 0   // never empty: ModelConfig checks it
             attnBuffers = (0 ..< 4).map { _ in FloatBuffer(latentH * latentW * c0) }
         }
         var x = big[0].p, n = big[1].p, h = big[2].p          // NHWC [pixels, channels] views

@@ -56,18 +56,26 @@ final class WeightLoader {
         }
     }
 
+    /// The first byte of a tensor's data in the map; an empty tensor is refused as misshapen.
+    private func start(_ t: GGUFTensor) throws -> UnsafeRawPointer {
+        guard t.count > 0, let base = t.data.baseAddress else {
+            throw RuntimeError.tensorShape(path: file.path, name: t.name, expected: [1], actual: t.shape)
+        }
+        return base
+    }
+
     /// Float data of a tensor: in place for F32, widened once for F16/BF16.
     private func floatData(_ t: GGUFTensor) throws -> UnsafePointer<Float> {
         switch t.type {
         case .f32:
-            guard t.count > 0 else { throw RuntimeError.tensorShape(path: file.path, name: t.name, expected: [1], actual: t.shape) }
-            return t.data.baseAddress!.assumingMemoryBound(to: Float.self)
+            return try start(t).assumingMemoryBound(to: Float.self)
         case .f16, .bf16:
             let values = t.floats()
             let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: max(values.count, 1))
             _ = buffer.initialize(from: values)
             owned.append(buffer)
-            return UnsafePointer(buffer.baseAddress!)
+            guard let widened = buffer.baseAddress else { throw RuntimeError.tensorShape(path: file.path, name: t.name, expected: [1], actual: t.shape) }
+            return UnsafePointer(widened)
         default:
             throw RuntimeError.tensorType(path: file.path, name: t.name, expected: "F32, F16 or BF16", actual: t.type.description)
         }
@@ -93,10 +101,10 @@ final class WeightLoader {
             guard k % 32 == 0, shape.count == 2 else {
                 throw RuntimeError.tensorType(path: file.path, name: t.name, expected: "I8 or F32 (Q4_0 needs an input width that is a multiple of 32)", actual: "Q4_0")
             }
-            weight = WeightMatrix(q4: t.data.baseAddress!, n: n, k: k)
+            weight = WeightMatrix(q4: try start(t), n: n, k: k)
         } else if t.type == .i8 {
             let scales = try floats(names.weightScale, [n])
-            weight = WeightMatrix(i8: t.data.baseAddress!.assumingMemoryBound(to: Int8.self), scales: scales, n: n, k: k)
+            weight = WeightMatrix(i8: try start(t).assumingMemoryBound(to: Int8.self), scales: scales, n: n, k: k)
         } else {
             weight = WeightMatrix(f32: try floatData(t), n: n, k: k)
         }

@@ -460,6 +460,10 @@ final class CLIEndToEndTests: XCTestCase {
             ("unwritable output", ["generate", "--class", "1", "-o", "/proc/reptok-clitests.png"] + gen, Self.model, "cannot write"),
             ("output is a folder", ["reconstruct", cardJPEG, "-o", dir.path], Self.model, "is a folder"),
             ("token not .npy", ["decode", path("good.png"), "-o", "o.png"], Self.model, ".npy"),
+            // Choice options are refused by the parser, naming the choices.
+            ("unknown sampler", ["generate", "--class", "1", "-o", "o.png", "--sampler", "rk4"], Self.model, "'euler' and 'heun'"),
+            ("unknown matrix mode", ["reconstruct", cardJPEG, "-o", "o.png", "--compute", "w4a4"], Self.model, "'w8a32' and 'w8a8'"),
+            ("unknown interpolation", ["interpolate", cardJPEG, cardJPEG, "-o", "o.png", "--mode", "cubic"], Self.model, "'lerp' and 'slerp'"),
         ]
         for c in cases {
             let r = try reptok(c.args, model: c.model)

@@ -1,6 +1,5 @@
 import Foundation
 import ImageIO
-import Kernels
 import Runtime
 import TestSupport
 import XCTest
@@ -119,14 +118,13 @@ final class DigitsModelTests: XCTestCase {
         let train = d.images.indices.filter { !d.heldOut[$0] }.map { (d.images[$0], d.labels[$0]) }
         for mode in [MatrixMode.w8a32, .w8a8] {
             let p = try Pipeline(modelPath: Self.int8Model, options: PipelineOptions(mode: mode))
-            let s = p.config.sampling
             var right = 0
             var confusion: [String] = []
             for label in 0..<10 {
                 for seed in UInt64(1)...5 {
-                    let token = try p.generate(label: label, seed: seed, steps: s.numSteps, cfgScale: s.cfgScale, interval: s.tInterval)
-                    let image = try p.decode(token: token, seed: seed, steps: s.numSteps)
-                    let got = Self.classify(Self.downsample(Pipeline.toRGB8(image, size: p.config.imageSize)), train: train)
+                    // The model's own sampling defaults, as `reptok generate` resolves them.
+                    let image = try p.generate(try GenerateRequest(classes: .labels([label]), seed: seed).resolved(for: p)).images[0]
+                    let got = Self.classify(Self.downsample(image), train: train)
                     if got == label { right += 1 } else { confusion.append("\(label)→\(got) (seed \(seed))") }
                 }
             }

@@ -1,6 +1,5 @@
 // `reptok eval` (AccuracyEval) and the metrics it prints.
 import Foundation
-import Kernels
 import Runtime
 import XCTest
 

@@ -1,6 +1,5 @@
 // The int4 paths (W4A32 and W4A8) against the goldens of the tiny fixture.
 import Foundation
-import Kernels
 import Runtime
 import XCTest
 

@@ -1,6 +1,5 @@
 // The int8 paths (W8A32 and W8A8) against the goldens: the minimum accuracy of each int8 mode.
 import Foundation
-import Kernels
 import Quant
 import Runtime
 import XCTest

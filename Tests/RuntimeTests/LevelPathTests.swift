@@ -1,7 +1,6 @@
 // Every kernel level this CPU runs, on the whole pipeline of the tiny fixture: the goldens
 // are met on each, W8A8 outputs are bit-identical across levels and float outputs agree.
 import Foundation
-import Kernels
 import Quant
 import Runtime
 import XCTest

@@ -2,7 +2,6 @@
 // noise, interpolation, image preparation and output conversion.
 import Formats
 import Foundation
-import Kernels
 import Quant
 import Runtime
 import XCTest
@@ -90,20 +89,9 @@ final class PipelineTests: XCTestCase {
         XCTAssertEqual(seen.first?.2, 5)
     }
 
-    /// Copies `source` into a new GGUF with edited metadata and without `drop`.
     func rewrite(_ source: String, _ out: String, metadata edit: (inout [String: GGUFValue]) -> Void = { _ in },
                  drop: String? = nil) throws {
-        let src = try GGUFFile(path: source)
-        var md = src.metadata
-        edit(&md)
-        let w = GGUFWriter(path: out)
-        for key in src.metadataKeys where md[key] != nil { w.set(key, md[key]!) }
-        for key in md.keys where !src.metadataKeys.contains(key) { w.set(key, md[key]!) }
-        let infos = src.orderedTensorInfos.filter { $0.name != drop }
-        for i in infos { try w.declareTensor(name: i.name, type: i.type, shape: i.shape) }
-        try w.begin()
-        for i in infos { try w.writeTensor(name: i.name, bytes: try src.tensor(i.name).data) }
-        try w.finish()
+        try TinyFixture.rewrite(source, out, metadata: edit, drop: drop)
     }
 
     func testBadFilesFailBeforeAnyWork() throws {

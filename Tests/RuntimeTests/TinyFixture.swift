@@ -2,7 +2,6 @@
 // temporary folder through Quant's converter, and traces cached per (weights, mode).
 import Formats
 import Foundation
-import Kernels
 import Quant
 import Runtime
 import TestSupport
@@ -54,5 +53,21 @@ enum TinyFixture {
         for t in try Trace.run(pipeline: p, inputs: try goldenTensors()) { out[t.name] = t.values }
         traces[key] = out
         return out
+    }
+
+    /// Copies `source` into a new GGUF with edited metadata and without `drop`.
+    static func rewrite(_ source: String, _ out: String, metadata edit: (inout [String: GGUFValue]) -> Void = { _ in },
+                        drop: String? = nil) throws {
+        let src = try GGUFFile(path: source)
+        var md = src.metadata
+        edit(&md)
+        let w = GGUFWriter(path: out)
+        for key in src.metadataKeys { if let value = md[key] { w.set(key, value) } }
+        for (key, value) in md where !src.metadataKeys.contains(key) { w.set(key, value) }
+        let infos = src.orderedTensorInfos.filter { $0.name != drop }
+        for i in infos { try w.declareTensor(name: i.name, type: i.type, shape: i.shape) }
+        try w.begin()
+        for i in infos { try w.writeTensor(name: i.name, bytes: try src.tensor(i.name).data) }
+        try w.finish()
     }
 }

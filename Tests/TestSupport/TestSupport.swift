@@ -13,7 +13,6 @@ public enum TestSupport {
     public static let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent()
 
-    /// `relative` (e.g. "Tests/Fixtures/tiny") inside the repository.
     /// Factor for the tests' wall-clock bounds (`REPTOK_TEST_SLOWDOWN`, default 1, at least 1).
     /// The bounds catch runaway work (a reader that walks a hostile input quadratically takes
     /// hours, not seconds); under instruction emulation every instruction costs 10–20× more, so
@@ -23,6 +22,7 @@ public enum TestSupport {
         return max(v, 1)
     }()
 
+    /// `relative` (e.g. "Tests/Fixtures/tiny") inside the repository.
     public static func path(_ relative: String) -> String { repoRoot.appendingPathComponent(relative).path }
 
     /// A fresh empty folder under the system temporary folder, named after `name` (letters and digits).
@@ -43,12 +43,60 @@ public enum TestSupport {
         public var stderr: String
     }
 
+    /// Seconds a child process may run before `run` gives up on it, before `slowdown` scales it:
+    /// far above the slowest child of the suite (an `eval` of the digits model, seconds when the
+    /// machine is idle and about a minute when other builds share its two cores), so only a hung
+    /// child reaches it.
+    public static let defaultTimeout: Double = 600
+
+    /// Why `run` failed after starting the child.
+    public struct RunError: Error, CustomStringConvertible {
+        public let description: String
+    }
+
     /// Runs `executable` with `arguments` and no standard input, in `cwd`, with `environment`
-    /// (default: this process's); captures both outputs.
+    /// (default: this process's); captures both outputs. Waits at most `timeout` seconds (at least
+    /// 5) times `slowdown`: a child still running then is killed (SIGKILL) and `RunError` is thrown,
+    /// naming the command and the bound, so a hung child fails its test instead of the suite.
     public static func run(_ executable: String, _ arguments: [String], cwd: URL? = nil,
-                           environment: [String: String]? = nil) throws -> Run {
-        let child = try ChildProcess.run(executable, arguments, directory: cwd?.path, environment: environment)
-        return Run(status: child.exitStatus, stdout: child.stdout, stderr: child.stderr)
+                           environment: [String: String]? = nil, timeout: Double = defaultTimeout) throws -> Run {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        if let cwd { process.currentDirectoryURL = cwd }
+        if let environment { process.environment = environment }
+        process.standardInput = FileHandle.nullDevice
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        let exited = DispatchSemaphore(value: 0)
+        process.terminationHandler = { _ in exited.signal() }
+        try process.run()
+        // Both pipes are drained on their own threads so neither can fill and block the child.
+        final class Box: @unchecked Sendable { var data = Data() }
+        let outBox = Box(), errBox = Box()
+        let drained = DispatchGroup()
+        for (pipe, box) in [(out, outBox), (err, errBox)] {
+            drained.enter()
+            Thread.detachNewThread {
+                box.data = pipe.fileHandleForReading.readDataToEndOfFile()
+                drained.leave()
+            }
+        }
+        let bound = max(timeout, 5) * slowdown
+        let command = ([executable] + arguments).joined(separator: " ")
+        if exited.wait(timeout: .now() + bound) == .timedOut {
+            kill(process.processIdentifier, SIGKILL)
+            _ = exited.wait(timeout: .now() + 5)
+            throw RunError(description: "\(command) did not finish within \(bound) s (\(max(timeout, 5)) s × REPTOK_TEST_SLOWDOWN \(slowdown)); killed it")
+        }
+        // The child has exited; only a process it left behind could keep its outputs open.
+        guard drained.wait(timeout: .now() + 5 * slowdown) == .success else {
+            throw RunError(description: "\(command) exited but its output stayed open (a process it started still runs)")
+        }
+        let signalled = process.terminationReason == .uncaughtSignal
+        return Run(status: signalled ? 128 + process.terminationStatus : process.terminationStatus,
+                   stdout: String(decoding: outBox.data, as: UTF8.self), stderr: String(decoding: errBox.data, as: UTF8.self))
     }
 
     /// `python3` from PATH.
@@ -60,8 +108,10 @@ public enum TestSupport {
         return "/usr/bin/python3"
     }
 
-    /// Runs `python3 arguments…`.
-    public static func runPython(_ arguments: [String]) throws -> Run { try run(python3, arguments) }
+    /// Runs `python3 arguments…` (bounded as `run`).
+    public static func runPython(_ arguments: [String], timeout: Double = defaultTimeout) throws -> Run {
+        try run(python3, arguments, timeout: timeout)
+    }
 
     /// The `reptok` executable SwiftPM built next to the test runner ("" when there is none).
     /// `Bundle.allBundles` is not asked on Linux: Swift 6.0's Foundation crashes in it (NULL array)

@@ -2,8 +2,7 @@
 // tools/bench-torch/bench_torch.py, read and checked before anything is measured, and the ratios
 // (ours / PyTorch) the report prints beside each stage and mode.
 import Foundation
-import Kernels
-import ModelFile
+import Runtime
 import Support
 
 /// Why a `--compare` file was refused. One line each, naming the file.
@@ -33,7 +32,7 @@ struct TorchReference {
     var isa: String
     var torch: String
     var cpu: String
-    /// Seconds per stage (`Component.benchName`) and precision.
+    /// Seconds per stage (`Stage.rawValue`) and precision.
     var seconds: [String: [Precision: Double]]
     /// GFLOP per stage as PyTorch's FLOP counter saw it (optional in the file).
     var gflop: [String: Double]
@@ -65,8 +64,8 @@ struct TorchReference {
         }
         var seconds: [String: [Precision: Double]] = [:]
         for (name, value) in stages.sorted(by: { $0.key < $1.key }) {
-            guard Component(benchName: name) != nil else {
-                throw bad("unknown stage \"\(name)\" (\(Component.timedStages.map(\.benchName).joined(separator: ", ")))")
+            guard Stage(rawValue: name) != nil else {
+                throw bad("unknown stage \"\(name)\" (\(Stage.allCases.map(\.rawValue).joined(separator: ", ")))")
             }
             guard let modes = value as? [String: Any], !modes.isEmpty else { throw bad("stage \"\(name)\" must be a non-empty object") }
             for (key, v) in modes.sorted(by: { $0.key < $1.key }) {
@@ -121,9 +120,9 @@ struct TorchReference {
 
     /// For one stage and mode: PyTorch's seconds and our ratio (ours / PyTorch) per compared
     /// precision that the file has.
-    func comparison(stage: Component, mode: MatrixMode, ours: Double) -> [(Precision, seconds: Double, ratio: Double)] {
+    func comparison(stage: Stage, mode: MatrixMode, ours: Double) -> [(Precision, seconds: Double, ratio: Double)] {
         TorchReference.precisions(for: mode).compactMap { p in
-            seconds[stage.benchName]?[p].map { (p, $0, ours / $0) }
+            seconds[stage.rawValue]?[p].map { (p, $0, ours / $0) }
         }
     }
 

@@ -33,7 +33,7 @@ struct BenchKernelsCommand: ParsableCommand {
     var best = false
 
     @Option(name: .long, help: "Only these sections, comma-separated: ceilings, gemm, gemv, conv, attention (for profiling; ratios need ceilings).")
-    var only: String?
+    var only: CommaList<KernelBenchSection>?
 
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1 (got \(threads))") }
@@ -42,7 +42,7 @@ struct BenchKernelsCommand: ParsableCommand {
 
     func run() throws {
         let ctx = ComputeContext(threads: threads)
-        let sections = only.map { Set($0.split(separator: ",").map(String.init)) }
+        let sections = only.map { Set($0.items) }
         let report = BenchKernels(ctx: ctx, reps: reps, sections: sections, best: best).run(progress: !json)
         if json {
             let data = try JSONSerialization.data(withJSONObject: report.json(), options: [.sortedKeys])
@@ -51,6 +51,11 @@ struct BenchKernelsCommand: ParsableCommand {
             print(report.table())
         }
     }
+}
+
+/// The parts of `bench kernels` that `--only` can pick.
+enum KernelBenchSection: String, CaseIterable, ExpressibleByArgument {
+    case ceilings, gemm, gemv, conv, attention
 }
 
 /// Median (or, with `best`, minimum) of the timings of `reps` calls of `body` after one
@@ -136,7 +141,7 @@ struct KernelBenchReport {
         s += "\n\nGEMM (M, K, N)          mode    GFLOP/s   of fp32 peak   w8a8/w8a32\n"
         for g in gemm {
             let other = gemm.first { $0.m == g.m && $0.k == g.k && $0.n == g.n && $0.mode == .w8a32 }
-            let speedup = g.mode == .w8a8 && other != nil ? f(g.gflops / other!.gflops, 2) + "x" : ""
+            let speedup = g.mode == .w8a8 ? other.map { f(g.gflops / $0.gflops, 2) + "x" } ?? "" : ""
             s += "(\(g.m), \(g.k), \(g.n))".padding(toLength: 24, withPad: " ", startingAt: 0)
                 + g.mode.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)
                 + f(g.gflops).leftPad(7) + "   " + pct(g.gflops / fp32Peak).leftPad(12) + "   " + speedup.leftPad(10) + "\n"
@@ -190,18 +195,18 @@ final class BenchKernels {
     let ctx: ComputeContext
     let reps: Int
     /// nil = everything.
-    var sections: Set<String>? = nil
+    var sections: Set<KernelBenchSection>? = nil
     /// Fastest instead of median repetition.
     var best = false
     nonisolated(unsafe) static var reportBest = false
     /// Plain read bandwidth over the gemv's 8-matrix set (set by `gemv`).
     var setReadBW = 0.0
 
-    init(ctx: ComputeContext, reps: Int, sections: Set<String>? = nil, best: Bool = false) {
+    init(ctx: ComputeContext, reps: Int, sections: Set<KernelBenchSection>? = nil, best: Bool = false) {
         self.ctx = ctx; self.reps = reps; self.sections = sections; self.best = best
     }
 
-    private func wants(_ s: String) -> Bool { sections?.contains(s) ?? true }
+    private func wants(_ s: KernelBenchSection) -> Bool { sections?.contains(s) ?? true }
 
     func run(progress: Bool) -> KernelBenchReport {
         BenchKernels.reportBest = best
@@ -219,36 +224,36 @@ final class BenchKernels {
         func note(_ s: String) {
             if progress { FileHandle.standardError.write(Data("bench: \(s)\n".utf8)) }
         }
-        if wants("ceilings") {
+        if wants(.ceilings) {
             note("ceilings (start)")
             (r.fp32Peak, r.int8Peak) = peaks()
             r.amxPeak = Probes.amx.map(measurePeak)
             r.readBW = readBandwidth()
             r.ceilingsStart = (r.fp32Peak, r.readBW)
         }
-        for (m, k, n) in [(257, 1152, 3456), (257, 3456, 1152), (261, 768, 3072)] where wants("gemm") {
+        for (m, k, n) in [(257, 1152, 3456), (257, 3456, 1152), (261, 768, 3072)] where wants(.gemm) {
             for mode in MatrixMode.allCases {
                 note("gemm \(m)x\(k)x\(n) \(mode.rawValue)")
                 r.gemm.append(.init(m: m, k: k, n: n, mode: mode, gflops: gemm(m: m, k: k, n: n, mode: mode)))
             }
         }
-        for mode in MatrixMode.allCases where wants("gemv") {
+        for mode in MatrixMode.allCases where wants(.gemv) {
             note("gemv \(mode.rawValue)")
             let (gbs, gflops) = gemv(m: 6, k: 1536, n: 6144, mode: mode)
             r.gemv.append(.init(m: 6, k: 1536, n: 6144, mode: mode, gbs: gbs, gflops: gflops))
             r.gemvSetReadBW = max(r.gemvSetReadBW, setReadBW)
         }
-        for (h, w, c) in [(32, 32, 512), (256, 256, 128)] where wants("conv") {
+        for (h, w, c) in [(32, 32, 512), (256, 256, 128)] where wants(.conv) {
             for mode in MatrixMode.allCases {
                 note("conv3x3 \(h)x\(w)x\(c) \(mode.rawValue)")
                 r.conv.append(.init(h: h, w: w, c: c, mode: mode, gflops: conv(h: h, w: w, c: c, mode: mode)))
             }
         }
-        for (t, hd, d) in [(261, 12, 64), (257, 16, 72), (1024, 1, 512)] where wants("attention") {
+        for (t, hd, d) in [(261, 12, 64), (257, 16, 72), (1024, 1, 512)] where wants(.attention) {
             note("attention \(t)x\(hd)x\(d)")
             r.attention.append(.init(tokens: t, heads: hd, headDim: d, gflops: attention(tokens: t, heads: hd, headDim: d)))
         }
-        if wants("ceilings") {
+        if wants(.ceilings) {
             // Other load on a shared machine only lowers a ceiling: keep the higher of the
             // measurements taken before and after the kernels (so ratios are conservative).
             note("ceilings (end)")

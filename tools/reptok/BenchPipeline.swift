@@ -2,15 +2,13 @@
 // BenchStages.swift, the report it prints in BenchReport.swift, the child it runs in
 // BenchGenerateOnce.swift.
 import ArgumentParser
-import Formats
 import Foundation
-import Glibc
 import Kernels
-import ModelFile
 import Quant
 import Runtime
 import Support
 #if canImport(Glibc)
+import Glibc
 #endif
 
 /// `reptok bench pipeline [--preset xl] [--json] [--cache DIR] [--threads N] [--runs N] [--compare FILE.json]`
@@ -65,13 +63,13 @@ struct BenchPipelineCommand: ParsableCommand {
     var seed: UInt64 = 0
 
     @Option(name: .long, help: "Weight storage of the synthetic model: int8 or int4 (Q4_0 Linear layers, int8 VAE).")
-    var weights = "int8"
+    var weights: SyntheticWeights = .int8
 
     @Option(name: .long, help: "Only these stages, comma-separated: encoder, decoder_step, vae, generator_step.")
-    var only: String?
+    var only: CommaList<Stage>?
 
     @Option(name: .long, help: "Only these modes, comma-separated: w8a8, w8a32.")
-    var modes: String = "w8a8,w8a32"
+    var modes = CommaList<MatrixMode>([.w8a8, .w8a32])
 
     @Option(name: .long, help: ArgumentHelp(
         "PyTorch's times from tools/bench-torch/bench_torch.py --json: print PyTorch's seconds and the ratio ours / PyTorch beside each stage and mode.",
@@ -85,7 +83,7 @@ struct BenchPipelineCommand: ParsableCommand {
     var noGenerate = false
 
     @Option(name: .long, help: "Matrix mode of the full generate runs.")
-    var generateMode = "w8a8"
+    var generateMode: MatrixMode = .w8a8
 
     @Option(name: .long, help: "Generator steps of the full generate runs.")
     var genSteps = 50
@@ -98,13 +96,6 @@ struct BenchPipelineCommand: ParsableCommand {
         if runs < 1 { throw ValidationError("--runs must be at least 1 (got \(runs))") }
         if retries < 0 { throw ValidationError("--retries must be at least 0 (got \(retries))") }
         if genSteps < 1 || decSteps < 1 { throw ValidationError("--gen-steps and --dec-steps must be at least 1") }
-        if MatrixMode(rawValue: generateMode) == nil { throw ValidationError("--generate-mode must be w8a8 or w8a32") }
-        for m in modes.split(separator: ",") where MatrixMode(rawValue: String(m)) == nil {
-            throw ValidationError("--modes: unknown mode \(m) (w8a8, w8a32)")
-        }
-        for s in (only ?? "").split(separator: ",") where Component(benchName: String(s)) == nil {
-            throw ValidationError("--only: unknown stage \(s) (\(Component.timedStages.map(\.benchName).joined(separator: ", ")))")
-        }
     }
 
     func run() throws {
@@ -119,9 +110,7 @@ struct BenchPipelineCommand: ParsableCommand {
         do { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) } catch {
             throw CLIError("cannot create the cache folder \(folder): \(error.localizedDescription)")
         }
-        guard let format = WeightFormat(rawValue: weights), format == .int8 || format == .int4 else {
-            throw CLIError("--weights must be int8 or int4 (got \(weights))")
-        }
+        let format = weights.format
         let modelPath = (folder as NSString).appendingPathComponent("synthetic-\(preset.name)-\(format.rawValue)-seed\(seed).gguf")
         let reused = SyntheticModel.matches(path: modelPath, preset: preset, weights: format, seed: seed)
         if !reused {
@@ -150,18 +139,16 @@ struct BenchPipelineCommand: ParsableCommand {
             report.readBandwidth = ceilings.readBandwidth()
         }
 
-        // 3. Stages.
-        let file = try GGUFFile(path: modelPath)
-        report.modelBytes = file.fileSize
-        let config = try ModelConfig.load(metadata: file.metadata, path: modelPath)
-        let stages = only.map { $0.split(separator: ",").compactMap { Component(benchName: String($0)) } } ?? Component.timedStages
-        let modeList = modes.split(separator: ",").compactMap { MatrixMode(rawValue: String($0)) }
-        for stage in stages {
-            report.stageInfo[stage] = .init(flops: stage.flops(file, config), weightBytes: stage.weightBytes(file, config))
+        // 3. Stages, and what one call of each costs.
+        report.modelBytes = try fileSize(modelPath)
+        let stages = Stage.allCases.filter { only?.items.contains($0) ?? true }
+        do {
+            let pipeline = try Pipeline(modelPath: modelPath, options: PipelineOptions(threads: threads))
+            for stage in stages { report.stageInfo[stage] = pipeline.cost(of: stage) }
         }
-        for mode in modeList {
+        for mode in modes.items {
             for stage in stages {
-                note("\(stage.benchName) \(mode.rawValue)")
+                note("\(stage.rawValue) \(mode.rawValue)")
                 report.stages[stage, default: [:]][mode] = try timeStage(stage, mode: mode, threads: report.threads, modelPath: modelPath)
             }
         }
@@ -184,7 +171,7 @@ struct BenchPipelineCommand: ParsableCommand {
         if let reference {
             report.torch = reference
             report.compareWarnings = reference.warnings(kernelLevel: report.isa, gflop: report.stageInfo.reduce(into: [:]) {
-                $0[$1.key.benchName] = $1.value.flops / 1e9
+                $0[$1.key.rawValue] = $1.value.flops / 1e9
             })
             for w in report.compareWarnings { FileHandle.standardError.write(Data("reptok: warning: \(w)\n".utf8)) }
         }
@@ -201,8 +188,8 @@ struct BenchPipelineCommand: ParsableCommand {
     }
 
     /// Median seconds and peak RSS of one stage on a freshly opened pipeline.
-    func timeStage(_ stage: Component, mode: MatrixMode, threads used: Int, modelPath: String) throws -> StageTiming {
-        var best: StageTiming? = nil
+    func timeStage(_ stage: Stage, mode: MatrixMode, threads used: Int, modelPath: String) throws -> StageTiming {
+        var best = StageTiming()
         for attempt in 1 ... retries + 1 {
             var timing = StageTiming()
             timing.attempt = attempt
@@ -214,17 +201,17 @@ struct BenchPipelineCommand: ParsableCommand {
                 (timing.first, timing.runs, timing.cpu) = try timedRuns(runs: runs, body)
                 timing.peakRSSBytes = ResourceUsage.peakMemoryBytes()
             }
-            if best == nil || timing.cpuPerWall > best!.cpuPerWall { best = timing }
+            if attempt == 1 || timing.cpuPerWall > best.cpuPerWall { best = timing }
             // The stage had its cores: done. Otherwise another process took one; wait and measure again.
             if timing.cpuPerWall >= 0.9 * Double(used) { break }
             if attempt <= retries { sleep(2) }
         }
-        return best!
+        return best
     }
 
     /// Spawns `reptok bench generate-once` on the model and waits for it with `wait4`.
     func runGenerateChild(modelPath: String, lowMemory: Bool) throws -> GenerateTiming {
-        var args = ["bench", "generate-once", "--model", modelPath, "--mode", generateMode,
+        var args = ["bench", "generate-once", "--model", modelPath, "--compute", generateMode.rawValue,
                     "--gen-steps", "\(genSteps)", "--dec-steps", "\(decSteps)"]
         if let threads { args += ["--threads", "\(threads)"] }
         if lowMemory { args.append("--low-memory") }
@@ -240,7 +227,7 @@ struct BenchPipelineCommand: ParsableCommand {
             throw CLIError("generate child printed no result: \(child.stdout.prefix(200))")
         }
         guard finite else { throw CLIError("generate child produced a non-finite image") }
-        return GenerateTiming(seconds: seconds, wallSeconds: child.wallSeconds, cpuSeconds: child.cpuSeconds, peakRSSBytes: child.maxRSSBytes, lowMemory: lowMemory, mode: generateMode,
+        return GenerateTiming(seconds: seconds, wallSeconds: child.wallSeconds, cpuSeconds: child.cpuSeconds, peakRSSBytes: child.maxRSSBytes, lowMemory: lowMemory, mode: generateMode.rawValue,
                               genSteps: genSteps, decSteps: decSteps)
     }
 }
@@ -264,4 +251,11 @@ private func timedRuns(runs: Int, _ body: () throws -> Void) throws -> (first: D
         cpu.append(ResourceUsage.cpuSeconds() - c0)
     }
     return (first, wall, cpu)
+}
+
+/// Size of the file at `path`, bytes.
+private func fileSize(_ path: String) throws -> Int {
+    do {
+        return (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? 0
+    } catch { throw CLIError("\(path): \(error.localizedDescription)") }
 }

@@ -1,7 +1,5 @@
 // What `reptok bench pipeline` measured, and its JSON and table renderings.
 import Foundation
-import Kernels
-import ModelFile
 import Runtime
 import Support
 
@@ -42,7 +40,6 @@ struct GenerateTiming {
 
 /// Everything one `bench pipeline` run measured.
 struct PipelineBenchReport {
-    struct Info { var flops: Double; var weightBytes: Double }
     var preset: String
     var model: String
     var cacheReused: Bool
@@ -54,8 +51,8 @@ struct PipelineBenchReport {
     var fp32PeakRuns: [Double] = []
     var int8Peak = 0.0
     var readBandwidth = 0.0
-    var stageInfo: [Component: Info] = [:]
-    var stages: [Component: [MatrixMode: StageTiming]] = [:]
+    var stageInfo: [Stage: StageCost] = [:]
+    var stages: [Stage: [MatrixMode: StageTiming]] = [:]
     var generate: GenerateTiming?
     var generateLowMemory: GenerateTiming?
     /// PyTorch's times from `--compare`, and the warnings about them.
@@ -68,7 +65,7 @@ struct PipelineBenchReport {
     func json() -> [String: Any] {
         var stagesJSON: [String: Any] = [:], infoJSON: [String: Any] = [:]
         for (stage, modes) in stages {
-            let info = stageInfo[stage]!
+            guard let info = stageInfo[stage] else { continue }
             var m: [String: Any] = [:]
             for (mode, t) in modes {
                 let gflops = info.flops / t.median / 1e9
@@ -85,8 +82,8 @@ struct PipelineBenchReport {
                     m[mode.rawValue] = (m[mode.rawValue] as? [String: Any] ?? [:]).merging(["pytorch": c]) { $1 }
                 }
             }
-            stagesJSON[stage.benchName] = m
-            infoJSON[stage.benchName] = ["gflop": info.flops / 1e9, "weight_mb": info.weightBytes / 1e6,
+            stagesJSON[stage.rawValue] = m
+            infoJSON[stage.rawValue] = ["gflop": info.flops / 1e9, "weight_mb": info.weightBytes / 1e6,
                                         "pytorch_seconds": stage.pytorchSeconds, "target_w8a8_seconds": stage.targetW8A8,
                                         "target_w8a32_seconds": stage.targetW8A32] as [String: Any]
         }
@@ -123,13 +120,13 @@ struct PipelineBenchReport {
         s += release ? "   target  PyTorch" : ""
         if torch != nil { s += "  torch fp32  ours/fp32  torch int8  ours/int8" }
         s += "\n"
-        for stage in Component.timedStages {
+        for stage in Stage.allCases {
             guard let modes = stages[stage], let info = stageInfo[stage] else { continue }
             var first = true
             for mode in MatrixMode.allCases.reversed() {
                 guard let t = modes[mode] else { continue }
                 let gflops = info.flops / t.median / 1e9
-                let head = first ? stage.benchName.padding(toLength: 14, withPad: " ", startingAt: 0) + pad(f(info.flops / 1e9, 1), 7)
+                let head = first ? stage.rawValue.padding(toLength: 14, withPad: " ", startingAt: 0) + pad(f(info.flops / 1e9, 1), 7)
                     + pad(String(format: "%.0f MB", info.weightBytes / 1e6), 9) : String(repeating: " ", count: 30)
                 first = false
                 s += head + "  " + mode.rawValue.padding(toLength: 6, withPad: " ", startingAt: 0) + pad(formatSeconds(t.median), 9)

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import ImageIO
-import Kernels
 import Runtime
 import Support
 #if canImport(Glibc)
@@ -30,8 +29,8 @@ struct ImageCommandOptions: ParsableArguments {
     @Option(name: .long, help: "Worker threads (default: online cores). Output is bit-identical for any count.")
     var threads: Int?
 
-    @Option(name: .long, help: "Matrix mode for int8 weights: w8a32 (default, float activations) or w8a8.")
-    var compute: String = "w8a32"
+    @Option(name: .long, help: "Matrix mode for int8 and int4 weights: w8a32 (float activations) or w8a8.")
+    var compute: MatrixMode = .w8a32
 
     @Flag(name: .long, help: "Release each stage's weight pages after use (lower peak memory, slower repeats).")
     var lowMemory = false
@@ -41,7 +40,6 @@ struct ImageCommandOptions: ParsableArguments {
 
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1 (got \(threads))") }
-        if MatrixMode(rawValue: compute) == nil { throw ValidationError("--compute must be w8a32 or w8a8 (got \(compute))") }
     }
 
     /// The model path: `--model` as given, or the default looked up as the help says.
@@ -63,7 +61,7 @@ struct ImageCommandOptions: ParsableArguments {
         return try timer.measure("load") {
             do {
                 return try Pipeline(modelPath: path, options: PipelineOptions(
-                    threads: threads, mode: MatrixMode(rawValue: compute) ?? .w8a32, lowMemory: lowMemory))
+                    threads: threads, mode: compute, lowMemory: lowMemory))
             } catch {
                 throw CLIError("\(path) is not a usable RepTok model file: \(oneLine(error))")
             }
@@ -131,17 +129,12 @@ func numberedPath(_ path: String, index: Int, count: Int) -> String {
     let number = String(repeating: "0", count: max(0, digits - String(index).count)) + String(index)
     let url = URL(fileURLWithPath: path)
     let ext = url.pathExtension
-    let folder = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) + "/" : ""
+    let folder = path.lastIndex(of: "/").map { String(path[...$0]) } ?? ""
     let stem = ext.isEmpty ? url.lastPathComponent : String(url.lastPathComponent.dropLast(ext.count + 1))
     return folder + stem + "-" + number + (ext.isEmpty ? "" : "." + ext)
 }
 
-/// A seed: the given one, or a fresh random one (which the metadata records).
-func chooseSeed(_ given: UInt64?) -> UInt64 {
-    given ?? UInt64.random(in: 0 ..< (1 << 32))
-}
-
-/// `--steps`, `--seed`, `--sampler`: the options of every command that decodes a token.
+/// `--steps`, `--seed`, `--sampler`, `--rng`: the options of every command that decodes a token.
 struct DecoderOptions: ParsableArguments {
     @Option(name: .long, help: "Decoder steps (default: the model's, 50 for the release).")
     var steps: Int?
@@ -149,38 +142,33 @@ struct DecoderOptions: ParsableArguments {
     @Option(name: .long, help: "Seed of the noise (default: random, recorded in the metadata).")
     var seed: UInt64?
 
-    @Option(name: .long, help: "Decoder sampler: euler (reference) or heun (2 evaluations per step).")
-    var sampler: String = "euler"
+    @Option(name: .long, help: "Decoder sampler: euler (the reference) or heun (2 evaluations per step).")
+    var sampler: Sampler = .euler
 
     @Option(name: .long, help: ArgumentHelp(
-        "Random numbers: reptok (default) or torch (PyTorch's CPU generator in the official code's order: same seed, same noise as the official notebooks).",
-        discussion: "With torch, --seed S is torch.manual_seed(S): generate draws the classes of --class random (randint), the generator noise randn(N, 1, C) and then the decoder noise randn(N, Cl, h, w) from that one stream for a batch of N = --count; reconstruct, decode and interpolate draw randn(1, Cl, h, w). reptok draws per image (image i of --count uses seed S+i, whatever N is). The metadata records the choice.",
-        valueName: "reptok|torch"))
-    var rng: String = NoiseRNG.reptok.rawValue
+        "Random numbers: reptok or torch (PyTorch's CPU generator in the official code's order: same seed, same noise as the official notebooks).",
+        discussion: "With torch, --seed S is torch.manual_seed(S): generate draws the classes of --class random (randint), the generator noise randn(N, 1, C) and then the decoder noise randn(N, Cl, h, w) from that one stream for a batch of N = --count; reconstruct, decode and interpolate draw randn(1, Cl, h, w). reptok draws per image (image i of --count uses seed S+i, whatever N is). The metadata records the choice."))
+    var rng: NoiseRNG = .reptok
 
     func validate() throws {
         if let steps, steps < 1 { throw ValidationError("--steps must be at least 1 (got \(steps))") }
-        guard Sampler(rawValue: sampler) != nil else { throw ValidationError("--sampler must be euler or heun (got \(sampler))") }
-        guard NoiseRNG(rawValue: rng) != nil else { throw ValidationError("--rng must be reptok or torch (got \(rng))") }
     }
 
-    /// The `--rng` choice (validated).
-    var noiseRNG: NoiseRNG { NoiseRNG(rawValue: rng) ?? .reptok }
+    /// The options as a request; `resolved(for:)` fills in the model's defaults and a seed.
+    var request: DecodeRequest { DecodeRequest(seed: seed, steps: steps, sampler: sampler, rng: rng) }
+}
 
-    /// Decoder noise `[Cl, h, w]` of one image for `seed`: our decoder stream, or
-    /// `torch.manual_seed(seed); torch.randn(1, Cl, h, w)`.
-    func noise(_ pipeline: Pipeline, seed: UInt64) -> [Float] {
-        switch noiseRNG {
-        case .reptok: return NoiseGenerator.gaussian(count: pipeline.config.latentCount, seed: seed, stream: .decoder)
-        case .torch: return TorchNoise.decoderNoise(config: pipeline.config, count: 1, seed: seed)[0]
-        }
-    }
+/// `request` resolved for `pipeline`, its errors as one line.
+func resolve(_ request: DecodeRequest, _ pipeline: Pipeline) throws -> ResolvedDecodeRequest {
+    do { return try request.resolved(for: pipeline) } catch { throw cliError(error) }
+}
 
-    /// Steps (the model's default when not given), sampler, and the seed (a random one,
-    /// to be recorded in the metadata, when not given).
-    func resolve(_ pipeline: Pipeline) -> (steps: Int, sampler: Sampler, seed: UInt64) {
-        (steps ?? pipeline.config.sampling.numSteps, Sampler(rawValue: sampler) ?? .euler, chooseSeed(seed))
-    }
+/// The metadata's `reproduce` line of a command that decodes: `reptok COMMAND INPUTS --model FILE
+/// EXTRA --rng … --seed … --steps … --sampler … --compute MODE -o OUT`.
+func reproduceLine(_ command: String, _ inputs: [String], _ pipeline: Pipeline, _ request: ResolvedDecodeRequest,
+                   extra: [String] = []) -> String {
+    commandLine(["reptok", command] + inputs + ["--model", pipeline.modelInfo["file"] ?? "?"] + extra + request.arguments
+                + ["--compute", pipeline.options.mode.rawValue])
 }
 
 // MARK: - Class names
@@ -261,24 +249,14 @@ struct ImageMetadata {
         add("model-source", pipeline.modelInfo["source.file"] ?? "?")
         add("model-source-sha256", pipeline.modelInfo["source.sha256"] ?? "?")
         add("model-weights", pipeline.modelInfo["weights"] ?? "?")
-        add("compute", options.compute)
+        add("compute", options.compute.rawValue)
     }
 
     mutating func add(_ key: String, _ value: String) { lines.append((key, value)) }
 
+    mutating func add(_ fields: [(String, String)]) { lines += fields }
+
     var text: String { lines.map { "\($0.0): \($0.1)" }.joined(separator: "\n") }
-}
-
-/// Shell-quotes an argument when needed, for the metadata's `reproduce` line.
-func shellQuote(_ s: String) -> String {
-    let safe = s.unicodeScalars.allSatisfy { CharacterSet.alphanumerics.contains($0) || "-_./,=:+@%".unicodeScalars.contains($0) }
-    return safe && !s.isEmpty ? s : "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
-}
-
-/// `Float` printed without trailing noise (1.5, 0.3).
-func formatFloat(_ v: Float) -> String {
-    let d = Double(v)
-    return d == d.rounded() && abs(d) < 1e15 ? String(Int(d)) : String(v)
 }
 
 // MARK: - Progress and timing
@@ -372,7 +350,7 @@ final class StageTimer {
         guard !quiet else { return }
         if barVisible { FileHandle.standardError.write(Data("\n".utf8)) }
         let total = Double(now() - start) / 1e9
-        let parts = stageOrder.map { String(format: "%@ %.2f s", $0, Double(stageNanos[$0]!) / 1e9) }
+        let parts = stageOrder.map { String(format: "%@ %.2f s", $0, Double(stageNanos[$0] ?? 0) / 1e9) }
         let line = String(format: "reptok: %@ in %.2f s (", what, total) + parts.joined(separator: ", ") + "), \(threads) thread\(threads == 1 ? "" : "s")\n"
         FileHandle.standardError.write(Data(line.utf8))
     }

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Formats
 import Foundation
 import Quant
 
@@ -34,7 +33,7 @@ struct ConvertCommand: ParsableCommand {
     var vae: String?
 
     @Option(name: .long, help: "Weight storage: int8 (per-channel symmetric), int4 (GGML Q4_0, groups of 32; the VAE stays int8), f16 or f32. The input may also be an f32 .gguf file of ours.")
-    var weights: String = "int8"
+    var weights: WeightFormat = .int8
 
     @Option(name: .long, help: ArgumentHelp("Class names, one per line in index order (\"name, synonym, ...\"); default: the checkpoint's hyper_parameters.class_names.", valueName: "file"))
     var classes: String?
@@ -42,13 +41,9 @@ struct ConvertCommand: ParsableCommand {
     @Flag(name: .shortAndLong, help: "Print nothing on success.")
     var quiet = false
 
-    func validate() throws {
-        if WeightFormat(rawValue: weights) == nil { throw ValidationError("--weights must be int8, int4, f16 or f32 (got \(weights))") }
-    }
-
     func run() throws {
         let quiet = self.quiet
-        let options = ConvertOptions(weights: WeightFormat(rawValue: weights)!, configPath: config, vaeConfigPath: vaeConfig,
+        let options = ConvertOptions(weights: weights, configPath: config, vaeConfigPath: vaeConfig,
                                      encoderPath: encoder, vaePath: vae, classNamesPath: classes, converterVersion: reptokVersion,
                                      onTensor: quiet ? nil : { line in print(line.rendered); fflush(stdout) })
         let report = isGGUFFile(input) ? try requantizeGGUF(input: input, output: output, options: options)

@@ -81,21 +81,17 @@ struct DecodeCommand: ParsableCommand {
         try checkOutputs([output.output])
         let pipeline = try common.loadPipeline(timer)
         try checkTokenLength(token, pipeline: pipeline, path: input)
-        let (steps, sampler, seed) = decoder.resolve(pipeline)
+        let request = try resolve(decoder.request, pipeline)
         timer.mark()
-        let decoded = try pipeline.decode(token: token, noise: decoder.noise(pipeline, seed: seed), steps: steps, sampler: sampler, progress: timer.handler)
+        let decoded = try pipeline.decode(token: token, noise: request.noise(for: pipeline), steps: request.steps,
+                                          sampler: request.sampler, progress: timer.handler)
         let image = try rgbImage(decoded, size: pipeline.config.imageSize)
 
         var md = ImageMetadata(command: "decode", pipeline: pipeline, options: common)
         md.add("input", URL(fileURLWithPath: input).lastPathComponent)
         md.add("input-sha256", (try? SHA256.hashFile(path: input)) ?? "?")
-        md.add("rng", decoder.rng)
-        md.add("seed", "\(seed)")
-        md.add("steps", "\(steps)")
-        md.add("sampler", sampler.rawValue)
-        let args = ["reptok", "decode", URL(fileURLWithPath: input).lastPathComponent, "--model", pipeline.modelInfo["file"] ?? "?",
-                    "--rng", decoder.rng, "--seed", "\(seed)", "--steps", "\(steps)", "--sampler", sampler.rawValue, "--compute", common.compute]
-        md.add("reproduce", args.map(shellQuote).joined(separator: " ") + " -o OUT")
+        md.add(request.metadata)
+        md.add("reproduce", reproduceLine("decode", [URL(fileURLWithPath: input).lastPathComponent], pipeline, request))
         try timer.measure("write") { try writeImage(image, to: output.output, metadata: md.text, quality: output.quality) }
         timer.summary("decoded \(input) → \(output.output)", threads: pipeline.threads)
     }

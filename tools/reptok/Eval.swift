@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import ImageIO
-import Kernels
 import Runtime
 
 /// `reptok eval`: accuracy loss of one converted file against another (e.g. int8 against f32).
@@ -37,8 +36,8 @@ struct EvalCommand: ParsableCommand {
     @Option(name: .long, help: "Seed of the decoder noise.")
     var seed: UInt64 = 0
 
-    @Option(name: .long, help: "Matrix mode of the model file: w8a32 (default) or w8a8.")
-    var compute: String = "w8a32"
+    @Option(name: .long, help: "Matrix mode of the model file: w8a32 or w8a8.")
+    var compute: MatrixMode = .w8a32
 
     @Option(name: .long, help: "Worker threads (default: online cores).")
     var threads: Int?
@@ -47,12 +46,9 @@ struct EvalCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        guard let mode = MatrixMode(rawValue: compute) else {
-            throw ValidationError("--compute must be w8a32 or w8a8, not \(compute)")
-        }
         guard steps >= 1 else { throw ValidationError("--steps must be at least 1") }
         guard digits == nil || images == nil else { throw ValidationError("give --digits or --images, not both") }
-        let a = try Pipeline(modelPath: model, options: PipelineOptions(threads: threads, mode: mode))
+        let a = try Pipeline(modelPath: model, options: PipelineOptions(threads: threads, mode: compute))
         let b = try Pipeline(modelPath: reference, options: PipelineOptions(threads: threads))
         var inputs: [(name: String, image: [Float])] = []
         let digitSet = try digits.map { try DigitsSet(folder: $0) }
@@ -75,14 +71,14 @@ struct EvalCommand: ParsableCommand {
             inputs.append(("test card", a.prepareImage(rgb: AccuracyEval.testCard(size: s), width: s, height: s)))
         }
         let report = try AccuracyEval.run(model: a, reference: b, images: inputs, steps: steps, seed: seed)
-        let label = (model as NSString).lastPathComponent + (a.modelInfo["weights"] == "f32" ? "" : " (\(compute))")
+        let label = (model as NSString).lastPathComponent + (a.modelInfo["weights"] == "f32" ? "" : " (\(compute.rawValue))")
         var accuracy: (model: (right: Int, total: Int), reference: (right: Int, total: Int))?
         if let digitSet {
             accuracy = (try digitSet.generationAccuracy(a, perClass: 5), try digitSet.generationAccuracy(b, perClass: 5))
         }
         if json {
             var out = report.json()
-            out["model"] = model; out["reference"] = reference; out["compute"] = compute
+            out["model"] = model; out["reference"] = reference; out["compute"] = compute.rawValue
             out["model_weights"] = a.modelInfo["weights"] ?? "?"
             if let accuracy {
                 out["class_accuracy"] = ["model": accuracy.model.right, "reference": accuracy.reference.right,

@@ -80,8 +80,8 @@ struct GenerateCommand: ParsableCommand {
             guard (1...count).contains(columns) else { throw ValidationError("--columns must be 1...\(count) (the --count) (got \(columns))") }
         }
         if let cfgInterval { _ = try parseInterval(cfgInterval) }
-        if decoderSeed != nil, decoder.noiseRNG != .torch { throw ValidationError("--decoder-seed needs --rng torch") }
-        if let seed = decoder.seed, decoder.noiseRNG == .reptok, count > 1, seed > UInt64.max - UInt64(count - 1) {
+        if decoderSeed != nil, decoder.rng != .torch { throw ValidationError("--decoder-seed needs --rng torch") }
+        if let seed = decoder.seed, decoder.rng == .reptok, count > 1, seed > UInt64.max - UInt64(count - 1) {
             throw ValidationError("--seed \(seed) + --count \(count) overflows 64 bits")
         }
     }
@@ -89,107 +89,63 @@ struct GenerateCommand: ParsableCommand {
     func run() throws {
         let timer = StageTimer(quiet: common.quiet)
         let count = imageCount
-        let rng = decoder.noiseRNG
         // 1. Outputs must be writable before any work.
         let paths = count == 1 || grid ? [output.output] : (0..<count).map { numberedPath(output.output, index: $0, count: count) }
         try checkOutputs(paths)
-        // 2. Model, then the classes (their range depends on the model).
+        // 2. Model, then the classes (their range depends on the model), then the request with the
+        //    model's defaults filled in.
         let pipeline = try common.loadPipeline(timer)
-        let config = pipeline.config
         let modelPath = try common.resolvedModelPath()
         let given = randomClasses ? nil : try classItems.map { try resolveClass($0, pipeline: pipeline, modelPath: modelPath) }
-        let genSteps = self.genSteps ?? config.sampling.numSteps
-        let cfg = self.cfg ?? config.sampling.cfgScale
-        let interval = try cfgInterval.map(parseInterval) ?? config.sampling.tInterval
-        let (decSteps, sampler, firstSeed) = decoder.resolve(pipeline)
+        let request: ResolvedGenerateRequest
+        do {
+            request = try GenerateRequest(
+                classes: given.map { .labels($0.map(\.index)) } ?? .random, count: count, seed: decoder.seed,
+                rng: decoder.rng, decoderSeed: decoderSeed, generatorSteps: genSteps, decoderSteps: decoder.steps,
+                cfgScale: cfg, cfgInterval: try cfgInterval.map(parseInterval), sampler: decoder.sampler
+            ).resolved(for: pipeline)
+        } catch { throw cliError(error) }
 
-        // 3. The noise and the classes of every image.
-        let torchNoise = rng == .torch
-            ? TorchBatchNoise(config: config, count: count, seed: firstSeed, randomClasses: given == nil, decoderSeed: decoderSeed)
-            : nil
-        let labels: [Int] = (0..<count).map { i in
-            if let given { return given.count == 1 ? given[0].index : given[i].index }
-            if let drawn = torchNoise?.labels { return drawn[i] }
-            return NoiseGenerator.label(seed: firstSeed + UInt64(i), classes: config.numClasses)
+        // 3. Every token, then every image (nothing is written if any step fails).
+        timer.mark()
+        let generated = try pipeline.generate(request, progress: timer.handler)
+        let images = try generated.images.map { try RGBImage(width: generated.size, height: generated.size, pixels: $0) }
+        try timer.measure("write") {
+            try write(images, labels: generated.labels, request: request, to: paths, pipeline: pipeline, modelPath: modelPath)
         }
+        let what = paths.count == 1 ? output.output : "\(paths[0]) … \(paths[paths.count - 1])"
+        timer.summary("generated \(count) image\(count == 1 ? "" : "s") → \(what)", threads: pipeline.threads)
+    }
+
+    /// Writes the images (one contact sheet with `--grid`), each with metadata whose settings and
+    /// reproduce line come from the request that made it.
+    func write(_ images: [RGBImage], labels: [Int], request: ResolvedGenerateRequest, to paths: [String],
+               pipeline: Pipeline, modelPath: String) throws {
         let names = try classNames(of: pipeline, modelPath: modelPath)
         func classText(_ label: Int) -> String { names?.displayName(of: label).map { "\(label) (\($0))" } ?? "\(label)" }
-
-        // 4. Generate every token first, then drop the generator's weights from memory so the
-        //    decoder and VAE run without them; then decode every image and write them all
-        //    (nothing is written if any step fails).
-        var tokens: [[Float]] = []
-        for i in 0..<count {
-            timer.mark()
-            let noise = torchNoise?.generator[i]
-                ?? NoiseGenerator.gaussian(count: config.tokenDim, seed: firstSeed + UInt64(i), stream: .generator)
-            tokens.append(try pipeline.generate(label: labels[i], noise: noise, steps: genSteps,
-                                                cfgScale: cfg, interval: interval, progress: timer.handler))
-        }
-        pipeline.releaseGeneratorWeights()
-        var images: [RGBImage] = []
-        for (i, token) in tokens.enumerated() {
-            timer.mark()
-            let noise = torchNoise?.decoder[i]
-                ?? NoiseGenerator.gaussian(count: config.latentCount, seed: firstSeed + UInt64(i), stream: .decoder)
-            let latent = try pipeline.decodeLatent(token: token, noise: noise, steps: decSteps, sampler: sampler,
-                                                   progress: timer.handler)
-            // the decoder is not needed again: the VAE (the peak of memory) runs without it
-            if i == tokens.count - 1 { pipeline.releaseDecoderWeights() }
-            let image = try pipeline.vaeDecode(latent: latent, progress: timer.handler)
-            images.append(try rgbImage(image, size: config.imageSize))
-        }
-
-        func metadata(classes: [Int], seedText: String, classArg: String, extra: [String]) -> String {
+        func metadata(classes: [Int], request: ResolvedGenerateRequest, outputOptions: [String] = []) -> String {
             var md = ImageMetadata(command: "generate", pipeline: pipeline, options: common)
-            let sameForAll = given?.count == 1
+            let sameForAll = classItems.count == 1 && !randomClasses
             md.add("class", (sameForAll ? classText(classes[0]) : classes.map(classText).joined(separator: ", "))
                    + (randomClasses ? " (random)" : ""))
-            md.add("rng", rng.rawValue)
-            md.add("seed", seedText)
-            if let decoderSeed { md.add("decoder-seed", "\(decoderSeed)") }
-            md.add("gen-steps", "\(genSteps)")
-            md.add("steps", "\(decSteps)")
-            md.add("cfg", formatFloat(cfg))
-            md.add("cfg-interval", "\(formatFloat(interval.lowerBound)),\(formatFloat(interval.upperBound))")
-            md.add("sampler", sampler.rawValue)
-            let args = ["reptok", "generate", "--model", pipeline.modelInfo["file"] ?? modelPath, "--class", classArg,
-                        "--rng", rng.rawValue] + extra + (decoderSeed.map { ["--decoder-seed", "\($0)"] } ?? [])
-                + ["--gen-steps", "\(genSteps)", "--steps", "\(decSteps)", "--cfg", formatFloat(cfg),
-                   "--cfg-interval", "\(formatFloat(interval.lowerBound)),\(formatFloat(interval.upperBound))",
-                   "--sampler", sampler.rawValue, "--compute", common.compute]
-            md.add("reproduce", args.map(shellQuote).joined(separator: " ") + " -o OUT")
+            md.add(request.metadata)
+            md.add("reproduce", request.reproduceLine(outputOptions: outputOptions))
             return md.text
         }
-        // The --class argument that redraws the same classes: `random` must stay `random` with
-        // torch (the class draw is part of the stream); otherwise the resolved indices.
-        let batchClassArg = randomClasses ? "random" : (given!.count == 1 ? "\(labels[0])" : labels.map(String.init).joined(separator: ","))
-
-        try timer.measure("write") {
-            if grid && count > 1 {
-                let columns = self.columns ?? Int(Double(count).squareRoot().rounded(.up))
-                let sheet = try RGBImage.grid(images, columns: columns, gap: 2)
-                let seeds = rng == .torch ? "\(firstSeed)" : "\(firstSeed)...\(firstSeed + UInt64(count - 1))"
-                let text = metadata(classes: labels, seedText: seeds, classArg: batchClassArg,
-                                    extra: ["--seed", "\(firstSeed)", "--count", "\(count)", "--grid", "--columns", "\(columns)"])
-                let order = rng == .torch ? "batch order" : "seeds in order"
-                try writeImage(sheet, to: paths[0], metadata: text + "\ngrid: \(columns) columns, row by row, \(order)", quality: output.quality)
-            } else if rng == .torch {
-                // One batch: every file's reproduce line is the whole batch; the file is image i of it.
-                for (i, image) in images.enumerated() {
-                    let text = metadata(classes: [labels[i]], seedText: "\(firstSeed)", classArg: batchClassArg,
-                                        extra: ["--seed", "\(firstSeed)"] + (count > 1 ? ["--count", "\(count)"] : []))
-                    let note = count > 1 ? "\nbatch-index: \(i) of 0...\(count - 1)" : ""
-                    try writeImage(image, to: paths[i], metadata: text + note, quality: output.quality)
-                }
-            } else {
-                for (i, image) in images.enumerated() {
-                    let s = firstSeed + UInt64(i)
-                    try writeImage(image, to: paths[i], metadata: metadata(classes: [labels[i]], seedText: "\(s)", classArg: "\(labels[i])", extra: ["--seed", "\(s)"]), quality: output.quality)
-                }
-            }
+        let count = images.count
+        if grid && count > 1 {
+            let columns = self.columns ?? Int(Double(count).squareRoot().rounded(.up))
+            let sheet = try RGBImage.grid(images, columns: columns, gap: 2)
+            let text = metadata(classes: labels, request: request, outputOptions: ["--grid", "--columns", "\(columns)"])
+            let order = request.rng == .torch ? "batch order" : "seeds in order"
+            try writeImage(sheet, to: paths[0], metadata: text + "\ngrid: \(columns) columns, row by row, \(order)", quality: output.quality)
+            return
         }
-        let what = paths.count == 1 ? paths[0] : "\(paths.first!) … \(paths.last!)"
-        timer.summary("generated \(count) image\(count == 1 ? "" : "s") → \(what)", threads: pipeline.threads)
+        for (i, image) in images.enumerated() {
+            // .torch: every file's reproduce line is the whole batch, the file image i of it.
+            let note = request.rng == .torch && count > 1 ? "\nbatch-index: \(i) of 0...\(count - 1)" : ""
+            let text = metadata(classes: [labels[i]], request: request.reproducing(image: i, label: labels[i]))
+            try writeImage(image, to: paths[i], metadata: text + note, quality: output.quality)
+        }
     }
 }

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import Kernels
+import Runtime
 import ModelFile
 
 /// `reptok inspect FILE`: dispatches on the file's magic bytes — a GGUF model file gets its

@@ -28,7 +28,7 @@ struct InterpolateCommand: ParsableCommand {
     var frames: Int = 8
 
     @Option(name: .long, help: "Token mixing: lerp or slerp.")
-    var mode: String = "lerp"
+    var mode: InterpolationMode = .lerp
 
     @OptionGroup var decoder: DecoderOptions
 
@@ -37,7 +37,6 @@ struct InterpolateCommand: ParsableCommand {
 
     func validate() throws {
         guard (2...64).contains(frames) else { throw ValidationError("--frames must be 2...64 (got \(frames))") }
-        guard InterpolationMode(rawValue: mode) != nil else { throw ValidationError("--mode must be lerp or slerp (got \(mode))") }
     }
 
     func run() throws {
@@ -52,8 +51,7 @@ struct InterpolateCommand: ParsableCommand {
         try checkOutputs([output.output])
         let pipeline = try common.loadPipeline(timer)
         let size = pipeline.config.imageSize
-        let (steps, sampler, seed) = decoder.resolve(pipeline)
-        let mode = InterpolationMode(rawValue: self.mode)!
+        let request = try resolve(decoder.request, pipeline)
 
         timer.mark()
         var tokens: [[Float]] = []
@@ -68,10 +66,11 @@ struct InterpolateCommand: ParsableCommand {
             }
         }
         let mixes = Pipeline.interpolate(tokens[0], tokens[1], frames: frames, mode: mode)
-        let noise = decoder.noise(pipeline, seed: seed)
+        let noise = request.noise(for: pipeline)
         var images: [RGBImage] = []
         for mix in mixes {
-            let decoded = try pipeline.decode(token: mix, noise: noise, steps: steps, sampler: sampler, progress: timer.handler)
+            let decoded = try pipeline.decode(token: mix, noise: noise, steps: request.steps, sampler: request.sampler,
+                                              progress: timer.handler)
             images.append(try rgbImage(decoded, size: size))
         }
         let strip = try RGBImage.grid(images, columns: frames, gap: 0)
@@ -81,14 +80,9 @@ struct InterpolateCommand: ParsableCommand {
         md.add("input-sha256", [a, b].map { (try? SHA256.hashFile(path: $0)) ?? "?" }.joined(separator: ", "))
         md.add("frames", "\(frames) (alpha = i/\(frames - 1), left to right)")
         md.add("mode", mode.rawValue)
-        md.add("rng", decoder.rng)
-        md.add("seed", "\(seed)")
-        md.add("steps", "\(steps)")
-        md.add("sampler", sampler.rawValue)
-        let args = ["reptok", "interpolate", URL(fileURLWithPath: a).lastPathComponent, URL(fileURLWithPath: b).lastPathComponent,
-                    "--model", pipeline.modelInfo["file"] ?? "?", "--frames", "\(frames)", "--mode", mode.rawValue,
-                    "--rng", decoder.rng, "--seed", "\(seed)", "--steps", "\(steps)", "--sampler", sampler.rawValue, "--compute", common.compute]
-        md.add("reproduce", args.map(shellQuote).joined(separator: " ") + " -o OUT")
+        md.add(request.metadata)
+        md.add("reproduce", reproduceLine("interpolate", [a, b].map { URL(fileURLWithPath: $0).lastPathComponent }, pipeline, request,
+                                          extra: ["--frames", "\(frames)", "--mode", mode.rawValue]))
         try timer.measure("write") { try writeImage(strip, to: output.output, metadata: md.text, quality: output.quality) }
         timer.summary("interpolated \(frames) frames → \(output.output)", threads: pipeline.threads)
     }

@@ -34,12 +34,13 @@ struct ReconstructCommand: ParsableCommand {
         try checkOutputs([output.output])
         let pipeline = try common.loadPipeline(timer)
         let size = pipeline.config.imageSize
-        let (steps, sampler, seed) = decoder.resolve(pipeline)
+        let request = try resolve(decoder.request, pipeline)
 
         let prepared = timer.measure("prepare") { pipeline.prepareImage(rgb: source.pixels, width: source.width, height: source.height) }
         timer.mark()
         let token = try pipeline.encode(image: prepared, tap: nil, progress: timer.handler)
-        let decoded = try pipeline.decode(token: token, noise: decoder.noise(pipeline, seed: seed), steps: steps, sampler: sampler, progress: timer.handler)
+        let decoded = try pipeline.decode(token: token, noise: request.noise(for: pipeline), steps: request.steps,
+                                          sampler: request.sampler, progress: timer.handler)
         var result = try rgbImage(decoded, size: size)
         if sideBySide {
             result = try RGBImage.grid([try rgbImage(prepared, size: size), result], columns: 2, gap: 0)
@@ -48,15 +49,10 @@ struct ReconstructCommand: ParsableCommand {
         var md = ImageMetadata(command: "reconstruct", pipeline: pipeline, options: common)
         md.add("input", URL(fileURLWithPath: input).lastPathComponent)
         md.add("input-sha256", (try? SHA256.hashFile(path: input)) ?? "?")
-        md.add("rng", decoder.rng)
-        md.add("seed", "\(seed)")
-        md.add("steps", "\(steps)")
-        md.add("sampler", sampler.rawValue)
+        md.add(request.metadata)
         md.add("side-by-side", sideBySide ? "yes (prepared input left, reconstruction right)" : "no")
-        let args = ["reptok", "reconstruct", URL(fileURLWithPath: input).lastPathComponent,
-                    "--model", pipeline.modelInfo["file"] ?? "?", "--rng", decoder.rng, "--seed", "\(seed)", "--steps", "\(steps)",
-                    "--sampler", sampler.rawValue, "--compute", common.compute] + (sideBySide ? ["--side-by-side"] : [])
-        md.add("reproduce", args.map(shellQuote).joined(separator: " ") + " -o OUT")
+        md.add("reproduce", reproduceLine("reconstruct", [URL(fileURLWithPath: input).lastPathComponent], pipeline, request,
+                                          extra: sideBySide ? ["--side-by-side"] : []))
         try timer.measure("write") { try writeImage(result, to: output.output, metadata: md.text, quality: output.quality) }
         timer.summary("reconstructed \(input) → \(output.output)", threads: pipeline.threads)
     }

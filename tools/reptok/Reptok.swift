@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import Kernels
+import Runtime
 
 /// The `reptok` command line. Each subcommand lives in its own file in this folder
 /// and is listed here once.

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Formats
 import Foundation
-import Kernels
 import Runtime
 
 /// `reptok trace`: recompute every tensor of a fixture's golden file with the runtime alone.
@@ -26,8 +25,8 @@ struct TraceCommand: ParsableCommand {
     @Option(name: .long, help: "Output safetensors file.")
     var out: String
 
-    @Option(name: .long, help: "Matrix mode for int8 weights: w8a32 (default) or w8a8.")
-    var compute: String = "w8a32"
+    @Option(name: .long, help: "Matrix mode for int8 and int4 weights: w8a32 or w8a8.")
+    var compute: MatrixMode = .w8a32
 
     @Option(name: .long, help: "Worker threads (default: online cores).")
     var threads: Int?
@@ -36,16 +35,13 @@ struct TraceCommand: ParsableCommand {
     var verbose = false
 
     func run() throws {
-        guard let mode = MatrixMode(rawValue: compute) else {
-            throw ValidationError("--compute must be w8a32 or w8a8, not \(compute)")
-        }
-        let pipeline = try Pipeline(modelPath: model, options: PipelineOptions(threads: threads, mode: mode))
+        let pipeline = try Pipeline(modelPath: model, options: PipelineOptions(threads: threads, mode: compute))
         let golden = try SafeTensorsFile(path: inputs)
         let tensors = try Runtime.Trace.run(pipeline: pipeline, inputs: golden, log: verbose ? { line in
             FileHandle.standardError.write(Data("trace: \(line)\n".utf8))
         } : nil)
         var metadata = pipeline.modelInfo
-        metadata["compute"] = compute
+        metadata["compute"] = compute.rawValue
         try SafeTensorsWriter.write(path: out, tensors: tensors, metadata: metadata)
     }
 }
