@@ -303,7 +303,7 @@ public func convertCheckpoint(input: String, output: String, options: ConvertOpt
         writer.set("reptok.source.\(key).sha256", .string(try SHA256.hashFile(path: file.path)))
     }
     for (k, v) in arch.metadata() { writer.set(k, v) }
-    if let classNames { writer.set(classNamesKey, .array(classNames.map { .string($0) })) }
+    if let classNames { writer.set(MetadataSchema.classNamesKey, .array(classNames.map { .string($0) })) }
     writer.set("reptok.quant.max_rel_l2", .float32(0))
     writer.set("reptok.quant.mean_rel_l2", .float32(0))
     writer.set("reptok.quant.max_abs_err", .float32(0))

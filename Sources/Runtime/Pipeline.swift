@@ -93,9 +93,9 @@ public final class Pipeline {
             if let v = file.metadata[key] { info[name] = v.string ?? v.description }
         }
         modelInfo = info
-        if let value = file.metadata[classNamesKey] {
+        if let value = file.metadata[MetadataSchema.classNamesKey] {
             guard let names = value.stringArray, names.count == config.numClasses else {
-                throw RuntimeError.config(.badMetadata(path: modelPath, key: classNamesKey,
+                throw RuntimeError.config(.badMetadata(path: modelPath, key: MetadataSchema.classNamesKey,
                                                reason: "expected \(config.numClasses) strings, found \(value)"))
             }
             classNames = names
