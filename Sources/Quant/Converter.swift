@@ -27,9 +27,9 @@ public struct ConvertOptions {
     /// Separate SD-VAE weights (diffusers safetensors, keys `decoder.…`, `post_quant_conv.…`, or LDM
     /// names); replaces the checkpoint's VAE decoder (`--vae`).
     public var vaePath: String?
-    /// Class names (`--classes`): a UTF-8 text file, one class per line in index order, each line
-    /// `name, synonym, ...` (the first is the display name); `#` lines and blank lines are skipped.
-    /// Without it the checkpoint's `hyper_parameters.class_names` (a list of such strings) is used.
+    /// Class names (`--classes`): a class-name file (`ClassNames`: one class per line in label order,
+    /// `name, synonym, ...`). Without it the checkpoint's `hyper_parameters.class_names` (a list of
+    /// such strings) is used.
     public var classNamesPath: String?
     /// Called after each tensor is written (for streaming the report).
     public var onTensor: ((ConversionReport.TensorLine) -> Void)?
@@ -355,43 +355,32 @@ struct MappedKeys {
     }
 }
 
-/// Class names for the file: from `path` (one class per line) or else from
-/// `hyper_parameters.class_names`; nil when neither gives any. Each entry must name at least one
-/// name, hold no tab or newline, and the count must equal the generator's class count.
+/// Class names for the file (`ClassNames.list`): from the class-name file at `path`, or else from
+/// `hyper_parameters.class_names` (a list of `name, synonym, ...` strings); nil when neither gives
+/// any. The count must equal the generator's class count.
 func resolveClassNames(_ path: String?, hyperParameters: ConfigValue?, numClasses: Int, input: String) throws -> [String]? {
-    var names: [String]
-    var origin: String
-    if let path {
-        // A class list is a few kilobytes; 16 MB refuses anything absurd before it is read.
-        let data: Data
-        do { data = try FileRead.whole(path, maxBytes: 16 << 20) } catch let e as FileReadError {
-            switch e {
-            case .notFound: throw ConvertError.badClassNames(path: path, reason: "no such file")
-            case let .unreadable(_, reason): throw ConvertError.badClassNames(path: path, reason: reason)
+    let names: ClassNames
+    let origin: String
+    do {
+        if let path {
+            names = try ClassNames.load(path)
+            origin = path
+        } else if let list = hyperParameters?[path: "class_names"]?.list {
+            var strings: [String] = []
+            for (i, v) in list.enumerated() {
+                guard let s = v.string else { throw ConvertError.badClassNames(path: input, reason: "hyper_parameters.class_names[\(i)] is not a string") }
+                strings.append(s)
             }
+            names = try ClassNames(list: strings, path: input)
+            origin = input
+        } else {
+            return nil
         }
-        guard let text = String(data: data, encoding: .utf8) else { throw ConvertError.badClassNames(path: path, reason: "not UTF-8 text") }
-        names = text.split(separator: "\n", omittingEmptySubsequences: false)
-            .map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
-            .filter { !$0.isEmpty && !$0.hasPrefix("#") }
-        origin = path
-    } else if let list = hyperParameters?[path: "class_names"]?.list {
-        names = []
-        for (i, v) in list.enumerated() {
-            guard let s = v.string else { throw ConvertError.badClassNames(path: input, reason: "hyper_parameters.class_names[\(i)] is not a string") }
-            names.append(s.trimmingCharacters(in: .whitespaces))
-        }
-        origin = input
-    } else {
-        return nil
+    } catch let e as ClassNamesError {
+        throw ConvertError.badClassNames(path: path ?? input, reason: e.reason)
     }
-    guard names.count == numClasses else {
-        throw ConvertError.badClassNames(path: origin, reason: "\(names.count) names for a generator with \(numClasses) classes")
+    guard names.entries.count == numClasses else {
+        throw ConvertError.badClassNames(path: origin, reason: "\(names.entries.count) names for a generator with \(numClasses) classes")
     }
-    for (i, n) in names.enumerated() {
-        if n.contains("\t") || n.split(separator: ",").allSatisfy({ $0.trimmingCharacters(in: .whitespaces).isEmpty }) {
-            throw ConvertError.badClassNames(path: origin, reason: "class \(i) (\"\(n)\") has no name or holds a tab")
-        }
-    }
-    return names
+    return names.list
 }
