@@ -107,13 +107,17 @@ public struct MetadataEntry: Sendable {
         case alignment
         /// A constant the reader requires (the file's identity).
         case fixed(GGUFValue)
+        /// A string of the origin, always written.
         case text(WritableKeyPath<ModelFileOrigin, String>)
+        /// A string of the origin, written when not nil.
         case optionalText(WritableKeyPath<ModelFileOrigin, String?>)
+        /// `ModelFileOrigin.classNames`, written when not nil.
         case classNames
         /// A quantization-error statistic: written as 0, patched once every tensor is written.
         case errorSummary(QuantStatistic)
         /// An integer in `min...max`.
         case size(WritableKeyPath<ModelConfig, Int>, min: Int, max: Int)
+        /// A float checked by `Rule`.
         case number(WritableKeyPath<ModelConfig, Float>, Rule)
         /// 1 to 16 integers, each in 1...65536.
         case sizes(WritableKeyPath<ModelConfig, [Int]>)
@@ -126,7 +130,9 @@ public struct MetadataEntry: Sendable {
     /// The release's value (docs/model.md, 'Release sizes'): what the converter writes when no
     /// configuration gives the key, and, for an `optional` key, what a file without it is read with.
     public let release: GGUFValue?
-    /// A file may lack the key (it was written before the key existed); read as `release`.
+    /// A file may lack the key (it was written before the key existed): a configuration key is then
+    /// read as `release`. The keys that are not configuration (origin, statistics) are optional for
+    /// the model reader, which does not read them.
     public let optional: Bool
     /// Where the converter looks for the value, in order, before tensor shapes and `release`.
     public let from: [ConfigLookup]
@@ -257,6 +263,8 @@ extension MetadataEntry {
 /// Every metadata key of a reptok file, in file order (docs/gguf-format.md lists the same keys in
 /// the same order; `MetadataSchemaTests` checks it).
 public enum MetadataSchema {
+    /// `general.architecture` of every reptok file.
+    public static let architecture = "reptok"
     /// The GGUF key of the class names (`ModelFileOrigin.classNames`).
     public static let classNamesKey = "reptok.class_names"
     /// The key of a quantization-error statistic (patched after the tensors are written).
@@ -271,7 +279,7 @@ public enum MetadataSchema {
     /// The table. Sizes are bounded so that an absurd file is refused before anything is allocated.
     public static let entries: [MetadataEntry] = [
         E.origin("general.alignment", .alignment),
-        E.origin("general.architecture", .fixed(.string("reptok"))),
+        E.origin("general.architecture", .fixed(.string(architecture))),
         E.origin("general.name", .text(\.name)),
         E.origin("reptok.format_version", .fixed(.uint32(UInt32(ModelConfig.supportedFormatVersion)))),
         E.origin("reptok.converter.version", .text(\.converterVersion)),
@@ -383,7 +391,7 @@ public enum MetadataSchema {
         guard let name = arch.string else {
             throw ModelConfigError.badMetadata(path: path, key: "general.architecture", reason: "expected a string, found \(arch)")
         }
-        guard name == "reptok" else { throw ModelConfigError.wrongArchitecture(path: path, found: name) }
+        guard name == architecture else { throw ModelConfigError.wrongArchitecture(path: path, found: name) }
         let versionValue = try value("reptok.format_version")
         guard let version = versionValue.int else {
             throw ModelConfigError.badMetadata(path: path, key: "reptok.format_version", reason: "expected an integer, found \(versionValue)")

@@ -22,7 +22,7 @@ public enum ModelConfigError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case let .wrongArchitecture(path, found):
-            return "\(path): general.architecture is \"\(found)\", expected \"reptok\" (convert the checkpoint with `reptok convert`)"
+            return "\(path): general.architecture is \"\(found)\", expected \"\(MetadataSchema.architecture)\" (convert the checkpoint with `reptok convert`)"
         case let .unsupportedFormatVersion(path, found, supported):
             return "\(path): reptok.format_version is \(found), this reader reads version \(supported)"
         case let .missingMetadata(path, key):

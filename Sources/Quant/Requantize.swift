@@ -41,7 +41,7 @@ public func requantizeGGUF(input: String, output: String, options: ConvertOption
         throw ConvertError.sameInputAndOutput(path: output)
     }
     let src = try GGUFFile(path: input)
-    guard src.metadata["general.architecture"]?.string == "reptok" else { throw RequantizeError.notReptok(path: input) }
+    guard src.metadata["general.architecture"]?.string == MetadataSchema.architecture else { throw RequantizeError.notReptok(path: input) }
     let arch = try ModelConfig(metadata: src.metadata, path: input)
     let layout = CheckpointLayout(encPosGrid: arch.encoder.grid, adapterNewReg: 0)
     let quantizable = Set(requiredTensors(arch, layout).filter(\.quantizable).map(\.name))
