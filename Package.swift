@@ -92,6 +92,7 @@ let package = Package(
         // Helpers every test target shares: repository paths, temporary folders, processes, test data.
         .target(name: "TestSupport", dependencies: ["Support"], path: "Tests/TestSupport"),
         .testTarget(name: "FormatsTests", dependencies: ["Formats", "TestSupport"], path: "Tests/FormatsTests"),
+        .testTarget(name: "ModelFileTests", dependencies: ["ModelFile", "Formats", "TestSupport"], path: "Tests/ModelFileTests"),
         .testTarget(name: "QuantTests", dependencies: ["Quant", "ModelFile", "Formats", "TestSupport"], path: "Tests/QuantTests"),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "CKernels", "TestSupport"],
                     path: "Tests/KernelsTests", swiftSettings: cpuFlags),

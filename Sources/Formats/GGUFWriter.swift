@@ -38,7 +38,7 @@ public enum GGUFWriterError: Error, CustomStringConvertible, Equatable {
 /// Use: `set` metadata and `declareTensor` every tensor; `begin()` writes the header and table;
 /// `writeTensor` each tensor's bytes in declaration order; `patch` fixed-size scalar metadata whose value
 /// is known only at the end (e.g. error statistics); `finish()` fsyncs and renames. If `finish()` is
-/// not reached, the temporary file is removed.
+/// not reached, the temporary file is removed when the writer is released.
 public final class GGUFWriter {
     /// Final path.
     public let path: String
@@ -163,9 +163,6 @@ public final class GGUFWriter {
         guard next == decls.count else { throw GGUFWriterError.missingTensorData(names: decls[next...].map(\.name)) }
         try FileAccessError.wrapping { try f.commit() }
     }
-
-    /// Removes the temporary file (also done automatically when the writer is released unfinished).
-    public func abort() { file?.discard() }
 }
 
 extension GGUFValue {

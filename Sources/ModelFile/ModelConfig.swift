@@ -1,7 +1,7 @@
-// The model configuration (docs/model.md, 'Release sizes'): the one description of every size,
-// constant and sampling default that a converted file records as `reptok.*` metadata
-// (docs/gguf-format.md). The converter resolves it, synthetic presets store it as JSON, the runtime
-// reads it back; writer, reader and the sizes derived from it live here together.
+// The model configuration (docs/model.md, 'Release sizes'): every size, constant and sampling
+// default that a converted file records as `reptok.*` metadata (docs/gguf-format.md). The converter
+// resolves it, synthetic presets store it as JSON, the runtime reads it back. Which key holds which
+// field, with its type, rule and default, is `MetadataSchema`; the writer and reader here walk it.
 import Foundation
 import Formats
 
@@ -22,7 +22,7 @@ public enum ModelConfigError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case let .wrongArchitecture(path, found):
-            return "\(path): general.architecture is \"\(found)\", expected \"reptok\" (convert the checkpoint with `reptok convert`)"
+            return "\(path): general.architecture is \"\(found)\", expected \"\(MetadataSchema.architecture)\" (convert the checkpoint with `reptok convert`)"
         case let .unsupportedFormatVersion(path, found, supported):
             return "\(path): reptok.format_version is \(found), this reader reads version \(supported)"
         case let .missingMetadata(path, key):
@@ -208,160 +208,46 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     /// The only `reptok.format_version` this reader reads (and the converter writes).
     public static let supportedFormatVersion = 1
 
-    // MARK: Writer
+    // MARK: Writer and reader
 
-    /// The `reptok.*` architecture metadata, in documentation order (sizes as uint32, factors as
-    /// float32). The converter and `SyntheticModel` write exactly these entries.
+    /// The configuration's metadata entries (`MetadataSchema.configuration`), in file order: sizes
+    /// as uint32, factors as float32.
     public func metadata() -> [(String, GGUFValue)] {
-        func u(_ v: Int) -> GGUFValue { .uint32(UInt32(clamping: v)) }
-        let e = encoder, d = decoder, m = mapping, g = generator
-        return [
-            ("reptok.image_size", u(imageSize)),
-            ("reptok.scale_factor", .float32(scaleFactor)),
-            ("reptok.encoder.width", u(e.width)), ("reptok.encoder.depth", u(e.depth)),
-            ("reptok.encoder.heads", u(e.heads)), ("reptok.encoder.patch_size", u(e.patchSize)),
-            ("reptok.encoder.input_size", u(e.inputSize)), ("reptok.encoder.registers", u(e.registers)),
-            ("reptok.encoder.mlp_hidden", u(e.mlpHidden)), ("reptok.encoder.ln_eps", .float32(e.lnEps)),
-            ("reptok.adapter.width", u(adapter.width)), ("reptok.adapter.ln_eps", .float32(adapter.lnEps)),
-            ("reptok.decoder.width", u(d.width)), ("reptok.decoder.depth", u(d.depth)),
-            ("reptok.decoder.heads", u(d.heads)), ("reptok.decoder.head_dim", u(d.headDim)),
-            ("reptok.decoder.ff_hidden", u(d.ffHidden)), ("reptok.decoder.rope_freqs", u(d.ropeFreqs)),
-            ("reptok.decoder.latent_channels", u(d.latentChannels)), ("reptok.decoder.latent_h", u(d.latentH)),
-            ("reptok.decoder.latent_w", u(d.latentW)), ("reptok.decoder.patch_size", u(d.patchSize)),
-            ("reptok.decoder.rms_eps", .float32(d.rmsEps)), ("reptok.decoder.qk_eps", .float32(d.qkEps)),
-            ("reptok.mapping.width", u(m.width)), ("reptok.mapping.depth", u(m.depth)),
-            ("reptok.mapping.hidden", u(m.hidden)), ("reptok.mapping.time_features", u(m.timeFeatures)),
-            ("reptok.mapping.rms_eps", .float32(m.rmsEps)),
-            ("reptok.vae.block_out_channels", .array(vae.blockOutChannels.map(u))),
-            ("reptok.vae.layers_per_block", u(vae.layersPerBlock)), ("reptok.vae.norm_groups", u(vae.normGroups)),
-            ("reptok.vae.scaling_factor", .float32(vae.scalingFactor)), ("reptok.vae.shift_factor", .float32(vae.shiftFactor)),
-            ("reptok.vae.norm_eps", .float32(vae.normEps)),
-            ("reptok.generator.channels", u(g.channels)), ("reptok.generator.dim", u(g.dim)),
-            ("reptok.generator.depth", u(g.depth)), ("reptok.generator.expansion_token", u(g.expansionToken)),
-            ("reptok.generator.expansion_channel", u(g.expansionChannel)), ("reptok.generator.num_classes", u(g.numClasses)),
-            ("reptok.generator.ln_eps", .float32(g.lnEps)),
-            ("reptok.sample.num_steps", u(sampling.numSteps)), ("reptok.sample.cfg_scale", .float32(sampling.cfgScale)),
-            ("reptok.sample.t_interval", .array([sampling.tInterval.lowerBound, sampling.tInterval.upperBound].map { .float32($0) })),
-        ]
+        MetadataSchema.configuration.compactMap { e in e.value(in: self).map { (e.key, $0) } }
     }
 
-    // MARK: Reader
-
     /// Reads and checks the metadata of a converted file: identity (`general.architecture`,
-    /// `reptok.format_version`), every size within its bound (refusing absurd sizes before anything
-    /// is allocated), then `problems()`. Optional keys: `encoder.registers` (0), `vae.shift_factor`
-    /// (0), `sample.*` (the release defaults) and the normalization epsilons other than
-    /// `encoder.ln_eps` (the release's values; files written before those keys existed). Throws `ModelConfigError` naming the key and `path`.
+    /// `reptok.format_version`), then every configuration key of `MetadataSchema` by its rule
+    /// (refusing absurd sizes before anything is allocated; an optional key a file lacks gets its
+    /// release value), then `problems()`. Throws `ModelConfigError` naming the key and `path`.
     public init(metadata md: [String: GGUFValue], path: String) throws {
-        func value(_ key: String) throws -> GGUFValue {
-            guard let v = md[key] else { throw ModelConfigError.missingMetadata(path: path, key: key) }
-            return v
-        }
-        /// Positive integer, at most `limit`.
-        func int(_ key: String, limit: Int = 1 << 20) throws -> Int {
-            let v = try value(key)
-            guard let i = v.int else { throw ModelConfigError.badMetadata(path: path, key: key, reason: "expected an integer, found \(v)") }
-            guard i >= 1, i <= limit else { throw ModelConfigError.badMetadata(path: path, key: key, reason: "\(i) is outside 1...\(limit)") }
-            return i
-        }
-        func float(_ key: String) throws -> Float {
-            let v = try value(key)
-            guard let f = v.float, f.isFinite else { throw ModelConfigError.badMetadata(path: path, key: key, reason: "expected a finite number, found \(v)") }
-            return f
-        }
-        /// A normalization epsilon: `fallback` when the key is absent (files written before it existed).
-        func eps(_ key: String, _ fallback: Float) throws -> Float {
-            guard let v = md[key] else { return fallback }
-            guard let f = v.float, f.isFinite, f >= 0 else {
-                throw ModelConfigError.badMetadata(path: path, key: key, reason: "expected a finite number ≥ 0, found \(v)")
+        try MetadataSchema.checkIdentity(md, path: path)
+        self.init()
+        for entry in MetadataSchema.configuration {
+            guard let v = md[entry.key] ?? (entry.optional ? entry.release : nil) else {
+                throw ModelConfigError.missingMetadata(path: path, key: entry.key)
             }
-            return f
+            if let reason = entry.problem(with: v) { throw ModelConfigError.badMetadata(path: path, key: entry.key, reason: reason) }
+            entry.store(v, into: &self)
         }
-
-        // Identity of the file.
-        let archValue = try value("general.architecture")
-        guard let arch = archValue.string else {
-            throw ModelConfigError.badMetadata(path: path, key: "general.architecture", reason: "expected a string, found \(archValue)")
-        }
-        guard arch == "reptok" else { throw ModelConfigError.wrongArchitecture(path: path, found: arch) }
-        guard let version = try value("reptok.format_version").int else {
-            throw ModelConfigError.badMetadata(path: path, key: "reptok.format_version", reason: "expected an integer")
-        }
-        guard version == Self.supportedFormatVersion else {
-            throw ModelConfigError.unsupportedFormatVersion(path: path, found: version, supported: Self.supportedFormatVersion)
-        }
-
-        imageSize = try int("reptok.image_size", limit: 8192)
-        scaleFactor = try float("reptok.scale_factor")
-        guard scaleFactor != 0 else { throw ModelConfigError.badMetadata(path: path, key: "reptok.scale_factor", reason: "must not be 0") }
-
-        encoder = Encoder(width: try int("reptok.encoder.width"), depth: try int("reptok.encoder.depth", limit: 1024),
-                          heads: try int("reptok.encoder.heads", limit: 1024), patchSize: try int("reptok.encoder.patch_size", limit: 1024),
-                          inputSize: try int("reptok.encoder.input_size", limit: 8192),
-                          registers: md["reptok.encoder.registers"]?.int ?? 0,
-                          mlpHidden: try int("reptok.encoder.mlp_hidden"), lnEps: try float("reptok.encoder.ln_eps"))
-        adapter = Adapter(width: try int("reptok.adapter.width"), lnEps: try eps("reptok.adapter.ln_eps", 1e-5))
-        decoder = Decoder(width: try int("reptok.decoder.width"), depth: try int("reptok.decoder.depth", limit: 1024),
-                          heads: try int("reptok.decoder.heads", limit: 1024), headDim: try int("reptok.decoder.head_dim", limit: 4096),
-                          ffHidden: try int("reptok.decoder.ff_hidden"), ropeFreqs: try int("reptok.decoder.rope_freqs", limit: 4096),
-                          latentChannels: try int("reptok.decoder.latent_channels", limit: 1024),
-                          latentH: try int("reptok.decoder.latent_h", limit: 1024), latentW: try int("reptok.decoder.latent_w", limit: 1024),
-                          patchSize: try int("reptok.decoder.patch_size", limit: 64),
-                          rmsEps: try eps("reptok.decoder.rms_eps", 1e-6), qkEps: try eps("reptok.decoder.qk_eps", 1e-6))
-        mapping = Mapping(width: try int("reptok.mapping.width"), depth: try int("reptok.mapping.depth", limit: 1024),
-                          hidden: try int("reptok.mapping.hidden"), timeFeatures: try int("reptok.mapping.time_features"),
-                          rmsEps: try eps("reptok.mapping.rms_eps", 1e-6))
-        let blocksValue = try value("reptok.vae.block_out_channels")
-        guard let blocks = blocksValue.intArray, !blocks.isEmpty, blocks.count <= 16, blocks.allSatisfy({ $0 >= 1 && $0 <= 1 << 16 }) else {
-            throw ModelConfigError.badMetadata(path: path, key: "reptok.vae.block_out_channels", reason: "expected 1 to 16 positive integers, found \(blocksValue)")
-        }
-        vae = VAE(blockOutChannels: blocks, layersPerBlock: try int("reptok.vae.layers_per_block", limit: 64),
-                  normGroups: try int("reptok.vae.norm_groups", limit: 1 << 16),
-                  scalingFactor: try float("reptok.vae.scaling_factor"), shiftFactor: md["reptok.vae.shift_factor"]?.float ?? 0,
-                  normEps: try eps("reptok.vae.norm_eps", 1e-6))
-        generator = Generator(channels: try int("reptok.generator.channels"), dim: try int("reptok.generator.dim"),
-                              depth: try int("reptok.generator.depth", limit: 1024),
-                              expansionToken: try int("reptok.generator.expansion_token", limit: 1024),
-                              expansionChannel: try int("reptok.generator.expansion_channel", limit: 1024),
-                              numClasses: try int("reptok.generator.num_classes"), lnEps: try eps("reptok.generator.ln_eps", 1e-5))
-        // Sampling defaults: the release's values when absent.
-        let steps = md["reptok.sample.num_steps"]?.int ?? 50
-        let cfg = md["reptok.sample.cfg_scale"]?.float ?? 1.5
-        let iv = md["reptok.sample.t_interval"]?.floatArray ?? [0.3, 0.9]
-        guard steps >= 1, iv.count == 2, iv[0] <= iv[1], cfg.isFinite else {
-            throw ModelConfigError.badMetadata(path: path, key: "reptok.sample.*", reason: "num_steps \(steps), cfg_scale \(cfg), t_interval \(iv)")
-        }
-        sampling = Sampling(numSteps: steps, cfgScale: cfg, tInterval: iv[0] ... iv[1])
-
         let p = problems()
         guard p.isEmpty else { throw ModelConfigError.inconsistent(path: path, problems: p) }
     }
 
     // MARK: Checks
 
-    /// Every size below 1 and every contradiction between sizes, as messages naming the fields
-    /// (snake_case, as in the metadata keys and the preset JSON); empty when consistent. The models
-    /// rely on all of these. Cross-checks are made only when every size is positive.
+    /// Every value outside its key's rule (`MetadataEntry.problem`, the reader's checks) and every
+    /// contradiction between sizes, as messages naming the fields (snake_case, as in the metadata
+    /// keys and the preset JSON); empty when consistent. The models rely on all of these.
+    /// Cross-checks are made only when every value passes its own rule.
     public func problems() -> [String] {
+        // Every key's own rule (the reader's), then the cross-checks.
         var p: [String] = []
-        let e = encoder, d = decoder, m = mapping, g = generator
-        for (v, w) in [(imageSize, "image_size"), (e.width, "encoder.width"), (e.depth, "encoder.depth"), (e.heads, "encoder.heads"),
-                       (e.patchSize, "encoder.patch_size"), (e.inputSize, "encoder.input_size"),
-                       (e.mlpHidden, "encoder.mlp_hidden"), (adapter.width, "adapter.width"),
-                       (m.width, "mapping.width"), (m.depth, "mapping.depth"), (m.hidden, "mapping.hidden"),
-                       (m.timeFeatures, "mapping.time_features"), (d.width, "decoder.width"),
-                       (d.depth, "decoder.depth"), (d.heads, "decoder.heads"), (d.headDim, "decoder.head_dim"),
-                       (d.ffHidden, "decoder.ff_hidden"), (d.ropeFreqs, "decoder.rope_freqs"),
-                       (d.latentChannels, "decoder.latent_channels"), (d.latentH, "decoder.latent_h"),
-                       (d.latentW, "decoder.latent_w"), (d.patchSize, "decoder.patch_size"),
-                       (vae.layersPerBlock, "vae.layers_per_block"), (vae.normGroups, "vae.norm_groups"),
-                       (g.channels, "generator.channels"), (g.dim, "generator.dim"), (g.depth, "generator.depth"),
-                       (g.expansionToken, "generator.expansion_token"), (g.expansionChannel, "generator.expansion_channel"),
-                       (g.numClasses, "generator.num_classes"), (sampling.numSteps, "sample.num_steps")] where v < 1 {
-            p.append("\(w) must be ≥ 1 (is \(v))")
+        for entry in MetadataSchema.configuration {
+            if let why = entry.problem(in: self) { p.append("\(entry.fieldName): \(why)") }
         }
-        if e.registers < 0 { p.append("encoder.registers must be ≥ 0 (is \(e.registers))") }
         guard p.isEmpty else { return p }
+        let e = encoder, d = decoder, g = generator
 
         if e.width % e.heads != 0 { p.append("encoder.width \(e.width) is not a multiple of encoder.heads \(e.heads)") }
         if e.inputSize % e.patchSize != 0 { p.append("encoder.input_size \(e.inputSize) is not a multiple of patch_size \(e.patchSize)") }
@@ -373,28 +259,11 @@ public struct ModelConfig: Codable, Equatable, Sendable {
             p.append("latent \(d.latentH)×\(d.latentW) is not a multiple of decoder.patch_size \(d.patchSize)")
         }
         if d.latentH != d.latentW { p.append("only square latents are supported (latent \(d.latentH)×\(d.latentW))") }
-        if vae.blockOutChannels.isEmpty || vae.blockOutChannels.count > 16 || vae.blockOutChannels.contains(where: { $0 < 1 }) {
-            p.append("vae.block_out_channels must hold 1 to 16 positive numbers (is \(vae.blockOutChannels))")
-        } else {
-            if vae.blockOutChannels.contains(where: { $0 % vae.normGroups != 0 }) {
-                p.append("vae.block_out_channels \(vae.blockOutChannels) are not multiples of norm_groups \(vae.normGroups)")
-            }
-            if d.latentH * vae.factor != imageSize { p.append("latent_h \(d.latentH) × 2^\(vae.blockOutChannels.count - 1) ≠ image_size \(imageSize)") }
+        if vae.blockOutChannels.contains(where: { $0 % vae.normGroups != 0 }) {
+            p.append("vae.block_out_channels \(vae.blockOutChannels) are not multiples of norm_groups \(vae.normGroups)")
         }
+        if d.latentH * vae.factor != imageSize { p.append("latent_h \(d.latentH) × 2^\(vae.blockOutChannels.count - 1) ≠ image_size \(imageSize)") }
         if g.channels != e.width { p.append("generator.channels \(g.channels) ≠ encoder.width \(e.width)") }
-        if !(scaleFactor.isFinite && scaleFactor != 0) { p.append("scale_factor must be finite and nonzero") }
-        if !e.lnEps.isFinite { p.append("encoder.ln_eps must be finite") }
-        for (v, w) in [(adapter.lnEps, "adapter.ln_eps"), (d.rmsEps, "decoder.rms_eps"), (d.qkEps, "decoder.qk_eps"),
-                       (m.rmsEps, "mapping.rms_eps"), (vae.normEps, "vae.norm_eps"), (g.lnEps, "generator.ln_eps")]
-        where !(v.isFinite && v >= 0) {
-            p.append("\(w) must be finite and ≥ 0 (is \(v))")
-        }
-        if !(vae.scalingFactor.isFinite && vae.scalingFactor != 0) || !vae.shiftFactor.isFinite {
-            p.append("vae scaling/shift factors must be finite, scaling nonzero")
-        }
-        if !sampling.cfgScale.isFinite || !sampling.tInterval.lowerBound.isFinite || !sampling.tInterval.upperBound.isFinite {
-            p.append("sample: cfg_scale and t_interval must be finite")
-        }
         return p
     }
 }
@@ -429,6 +298,3 @@ extension ModelConfig.Decoder {
     /// Sequence length: conditioning token + patch tokens (257).
     public var tokens: Int { 1 + patchTokens }
 }
-
-/// GGUF key of the class names: an array of `num_classes` strings, each `name, synonym, ...`.
-public let classNamesKey = "reptok.class_names"

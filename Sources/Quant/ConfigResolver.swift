@@ -4,16 +4,6 @@ import Formats
 import Foundation
 import ModelFile
 
-/// Where a resolved value came from (shown in the conversion report).
-public enum ConfigSource: String, Sendable {
-    case hyperParameters = "hyper_parameters"
-    case modelYAML = "model.yaml"
-    case vaeConfig = "vae-config.json"
-    case tensorShapes = "tensor shapes"
-    case derived = "derived"
-    case releaseConstant = "release constant"
-}
-
 /// Two facts about the source checkpoint that shape the converter's input tensors but are not
 /// model sizes (and so not in `ModelConfig` or the file's metadata).
 public struct CheckpointLayout: Equatable, Sendable {
@@ -75,38 +65,89 @@ struct ConfigResolver {
         return n
     }
 
-    /// Picks the first configured value, checks it against the tensor-derived one, records provenance.
-    mutating func pick(_ key: String, _ configured: [(ConfigValue?, ConfigSource)], tensor: Int?, fallback: (Int, ConfigSource)? = nil) -> Int {
+    /// The value of one configured place, or nil.
+    func lookup(_ l: ConfigLookup) -> ConfigValue? {
+        switch l.source {
+        case .hyperParameters: return h(l.path)
+        case .modelYAML: return y(l.path)
+        case .vaeConfig: return v(l.path)
+        default: return nil
+        }
+    }
+
+    /// The schema entry of a configuration field; a field without one is recorded as missing.
+    mutating func entry(_ field: AnyKeyPath) -> MetadataEntry? {
+        guard let e = MetadataSchema.entry(for: field) else { missing.append("metadata key of \(field)"); return nil }
+        return e
+    }
+
+    /// Resolves an integer field from, in order: the configured places of its `MetadataSchema`
+    /// entry (the first integer wins and is checked against `tensor`), `tensor`, `derived`, the
+    /// entry's release value; stores it in `config` and records its provenance (or records the key
+    /// as missing).
+    @discardableResult
+    mutating func pick(_ field: WritableKeyPath<ModelConfig, Int>, tensor: Int?, derived: Int? = nil) -> Int {
+        guard let e = entry(field) else { return 0 }
         var unread: [(ConfigValue, ConfigSource)] = []
-        defer { for (c, src) in unread { cannotRead(key, c, src) } }
-        for (c, src) in configured {
-            if let i = c?.int {
-                if let t = tensor, t != i { conflicts.append("\(key): \(src.rawValue) says \(i), tensor shapes say \(t)") }
-                provenance.append((key, "\(i)", src))
-                return i
+        defer { for (c, src) in unread { cannotRead(e.key, c, src) } }
+        var found: (Int, ConfigSource)?
+        for l in e.from {
+            guard let c = lookup(l) else { continue }
+            guard let i = c.int else { unread.append((c, l.source)); continue }
+            if let t = tensor, t != i { conflicts.append("\(e.key): \(l.source.rawValue) says \(i), tensor shapes say \(t)") }
+            found = (i, l.source)
+            break
+        }
+        if found == nil, let t = tensor { found = (t, .tensorShapes) }
+        if found == nil, let d = derived { found = (d, .derived) }
+        if found == nil, let r = e.release?.int { found = (r, .releaseConstant) }
+        guard let (value, source) = found else { missing.append(e.key); return 0 }
+        provenance.append((e.key, "\(value)", source))
+        config[keyPath: field] = value
+        return value
+    }
+
+    /// Resolves a float field: the entry's configured places, then its release value.
+    mutating func pick(_ field: WritableKeyPath<ModelConfig, Float>) {
+        guard let e = entry(field) else { return }
+        var unread: [(ConfigValue, ConfigSource)] = []
+        defer { for (c, src) in unread { cannotRead(e.key, c, src) } }
+        for l in e.from {
+            guard let c = lookup(l) else { continue }
+            guard let d = c.double else { unread.append((c, l.source)); continue }
+            provenance.append((e.key, "\(Float(d))", l.source))
+            config[keyPath: field] = Float(d)
+            return
+        }
+        guard let r = e.release?.float else { missing.append(e.key); return }
+        provenance.append((e.key, "\(r)", .releaseConstant))
+        config[keyPath: field] = r
+    }
+
+    /// Resolves an interval field: a configured list of two numbers [lo, hi] (lo > hi is a
+    /// conflict), else the release value.
+    mutating func pick(_ field: WritableKeyPath<ModelConfig, ClosedRange<Float>>) {
+        guard let e = entry(field) else { return }
+        var unread: [(ConfigValue, ConfigSource)] = []
+        defer { for (c, src) in unread { cannotRead(e.key, c, src) } }
+        for l in e.from {
+            guard let c = lookup(l) else { continue }
+            guard let list = c.list, list.count == 2, let lo = list[0].double, let hi = list[1].double else {
+                unread.append((c, l.source))
+                continue
             }
-            if let c { unread.append((c, src)) }
+            let pair = [Float(lo), Float(hi)]
+            if pair[0] <= pair[1] {
+                config[keyPath: field] = pair[0] ... pair[1]
+            } else {
+                conflicts.append("\(e.key): \(l.source.rawValue) says \(pair), expected [lo, hi] with lo ≤ hi")
+            }
+            provenance.append((e.key, "\(pair)", l.source))
+            return
         }
-        if let t = tensor { provenance.append((key, "\(t)", .tensorShapes)); return t }
-        if let (f, src) = fallback { provenance.append((key, "\(f)", src)); return f }
-        missing.append(key)
-        return 0
-    }
-
-    mutating func pickFloat(_ key: String, _ configured: [(ConfigValue?, ConfigSource)], fallback: Float) -> Float {
-        var unread: [(ConfigValue, ConfigSource)] = []
-        defer { for (c, src) in unread { cannotRead(key, c, src) } }
-        for (c, src) in configured {
-            if let d = c?.double { provenance.append((key, "\(Float(d))", src)); return Float(d) }
-            if let c { unread.append((c, src)) }
-        }
-        provenance.append((key, "\(fallback)", .releaseConstant))
-        return fallback
-    }
-
-    /// A value no config gives (the normalization epsilons): the release's, recorded as such.
-    mutating func releaseConstant(_ key: String, _ value: Float) {
-        provenance.append((key, "\(value)", .releaseConstant))
+        guard let r = e.release?.floatArray, r.count == 2 else { missing.append(e.key); return }
+        provenance.append((e.key, "\(r)", .releaseConstant))
+        config[keyPath: field] = r[0] ... r[1]
     }
 
     /// A hyper-parameter that is there but is not a number: refused when only a call could produce it,
@@ -122,20 +163,25 @@ struct ConfigResolver {
         warnings.append("\(key): cannot read hyper_parameters value \(shown); using \(used)")
     }
 
-    /// Resolves `config` and `layout` step by step; each step records provenance, missing keys
-    /// and conflicts in that order (the report lists them in this order).
+    /// Resolves `config` and `layout`: first the fields that tensor shapes determine or that
+    /// derive from each other, step by step, then every other configuration key of
+    /// `MetadataSchema` from its configured places or its release value. Missing keys and
+    /// conflicts are recorded in that order; the provenance is listed in file order.
     mutating func resolve() {
-        var c = ModelConfig()
-        resolveEncoder(&c)
-        resolveAdapter(&c)
-        resolveDecoder(&c)
-        resolveLatentChannels(&c)
-        resolveVAE(&c)
-        resolveSizes(&c)
-        resolveMapping(&c)
-        resolveGenerator(&c)
-        resolveSampling(&c)
-        config = c
+        config = ModelConfig()
+        resolveEncoder()
+        resolveAdapter()
+        resolveDecoder()
+        resolveLatentChannels()
+        resolveVAE()
+        resolveSizes()
+        resolveMapping()
+        resolveGenerator()
+        resolveRemaining()
+        let order = Dictionary(MetadataSchema.entries.enumerated().map { ($1.key, $0) }, uniquingKeysWith: { a, _ in a })
+        provenance = provenance.enumerated().sorted { a, b in
+            (order[a.element.key] ?? .max, a.offset) < (order[b.element.key] ?? .max, b.offset)
+        }.map(\.element)
     }
 }
 
@@ -143,186 +189,161 @@ private typealias N = TensorNames
 
 extension ConfigResolver {
     /// Encoder (DINOv2): everything but the input size is in the tensors.
-    private mutating func resolveEncoder(_ c: inout ModelConfig) {
+    private mutating func resolveEncoder() {
         let cls = shape(N.Encoder.clsToken, rank: 3)
         let patch = shape(N.Encoder.patchEmbed.weight, rank: 4)
         let pos = shape(N.Encoder.posEmbed, rank: 3)
         let fc1 = shape(N.Encoder.block(0).fc1.weight, rank: 2)
-        c.encoder.width = pick("reptok.encoder.width", [(y("encoder.dino.embed_dim"), .modelYAML)], tensor: cls?[2])
-        c.encoder.depth = pick("reptok.encoder.depth", [], tensor: count(N.Encoder.blocks) > 0 ? count(N.Encoder.blocks) : nil)
-        c.encoder.heads = c.encoder.width / 64
-        provenance.append(("reptok.encoder.heads", "\(c.encoder.heads)", .derived))
-        c.encoder.patchSize = pick("reptok.encoder.patch_size", [], tensor: patch?[2])
+        let width = pick(\.encoder.width, tensor: cls?[2])
+        let blocks = count(N.Encoder.blocks)
+        pick(\.encoder.depth, tensor: blocks > 0 ? blocks : nil)
+        pick(\.encoder.heads, tensor: nil, derived: width / 64)
+        let patchSize = pick(\.encoder.patchSize, tensor: patch?[2])
         if let p = patch, p[2] != p[3] { conflicts.append("\(N.Encoder.patchEmbed.weight): non-square kernel \(p)") }
-        c.encoder.inputSize = pick("reptok.encoder.input_size", [(y("encoder.dino.model_size"), .modelYAML)], tensor: nil, fallback: (224, .releaseConstant))
-        c.encoder.registers = pick("reptok.encoder.registers", [], tensor: shapes[N.Encoder.registerTokens]?.dropFirst().first ?? 0)
-        c.encoder.mlpHidden = pick("reptok.encoder.mlp_hidden", [], tensor: fc1?[0])
-        c.encoder.lnEps = 1e-6
-        releaseConstant("reptok.encoder.ln_eps", c.encoder.lnEps)
+        let inputSize = pick(\.encoder.inputSize, tensor: nil)
+        pick(\.encoder.registers, tensor: shapes[N.Encoder.registerTokens]?.dropFirst().first ?? 0)
+        pick(\.encoder.mlpHidden, tensor: fc1?[0])
         if let p = pos {
             let n = Int(Double(p[1] - 1).squareRoot().rounded())
             if n * n + 1 != p[1] { conflicts.append("\(N.Encoder.posEmbed): \(p[1]) rows is not 1 + a square grid") }
             layout.encPosGrid = n
         }
-        if c.encoder.patchSize > 0, c.encoder.inputSize % c.encoder.patchSize != 0 { conflicts.append("reptok.encoder.input_size: \(c.encoder.inputSize) is not a multiple of the patch size \(c.encoder.patchSize)") }
+        if patchSize > 0, inputSize % patchSize != 0 {
+            conflicts.append("reptok.encoder.input_size: \(inputSize) is not a multiple of the patch size \(patchSize)")
+        }
     }
 
     /// Adapter.
-    private mutating func resolveAdapter(_ c: inout ModelConfig) {
+    private mutating func resolveAdapter() {
         let fc = shape(N.Adapter.fc.weight, rank: 2)
-        c.adapter.width = pick("reptok.adapter.width", [], tensor: fc?[0])
-        releaseConstant("reptok.adapter.ln_eps", c.adapter.lnEps)
+        pick(\.adapter.width, tensor: fc?[0])
         layout.adapterNewReg = shapes[N.Adapter.newReg].map { $0.count == 3 ? $0[1] : 0 } ?? 0
     }
 
     /// Decoder transformer.
-    private mutating func resolveDecoder(_ c: inout ModelConfig) {
+    private mutating func resolveDecoder() {
         let merge = shape(N.Decoder.mergeProj.weight, rank: 2)
         _ = shape(N.Decoder.preProj.weight, rank: 2)   // checked here, read by `resolveLatentChannels`
         let scale = shape(N.Decoder.layer(0).headScale, rank: 1)
         let down = shape(N.Decoder.layer(0).down.weight, rank: 2)
         let freqs = shape(N.Decoder.layer(0).ropeFreqs, rank: 3)
-        c.decoder.width = pick("reptok.decoder.width", [(y("backbone.main_level.width"), .modelYAML)], tensor: merge?[0])
+        let width = pick(\.decoder.width, tensor: merge?[0])
         let layers = count(N.Decoder.layers)
-        c.decoder.depth = pick("reptok.decoder.depth", [(y("backbone.main_level.depth"), .modelYAML)], tensor: layers > 0 ? layers : nil)
-        c.decoder.heads = pick("reptok.decoder.heads", [], tensor: scale?[0])
-        c.decoder.headDim = pick("reptok.decoder.head_dim", [(y("backbone.main_level.layer_params.d_head"), .modelYAML)],
-                            tensor: c.decoder.heads > 0 ? c.decoder.width / c.decoder.heads : nil)
-        if c.decoder.heads * c.decoder.headDim != c.decoder.width { conflicts.append("reptok.decoder.heads × head_dim = \(c.decoder.heads) × \(c.decoder.headDim) ≠ width \(c.decoder.width)") }
-        c.decoder.ffHidden = pick("reptok.decoder.ff_hidden", [], tensor: down?[1])
-        c.decoder.ropeFreqs = pick("reptok.decoder.rope_freqs", [], tensor: freqs?[2])
-        releaseConstant("reptok.decoder.rms_eps", c.decoder.rmsEps)
-        releaseConstant("reptok.decoder.qk_eps", c.decoder.qkEps)
+        pick(\.decoder.depth, tensor: layers > 0 ? layers : nil)
+        let heads = pick(\.decoder.heads, tensor: scale?[0])
+        let headDim = pick(\.decoder.headDim, tensor: heads > 0 ? width / heads : nil)
+        if heads * headDim != width { conflicts.append("reptok.decoder.heads × head_dim = \(heads) × \(headDim) ≠ width \(width)") }
+        pick(\.decoder.ffHidden, tensor: down?[1])
+        pick(\.decoder.ropeFreqs, tensor: freqs?[2])
     }
 
     /// Latent channels (model.yaml val_shape, the VAE config or its tensors) and the decoder's
     /// patch size (model.yaml, or the pre-projection's inputs ÷ channels).
-    private mutating func resolveLatentChannels(_ c: inout ModelConfig) {
+    private mutating func resolveLatentChannels() {
         let pre = shapes[N.Decoder.preProj.weight].flatMap { $0.count == 2 ? $0 : nil }
         let pqc = shape(N.VAE.postQuantConv.weight, rank: 4)
-        let valShape = y("val_shape")?.list
-        c.decoder.latentChannels = pick("reptok.decoder.latent_channels", [(valShape?.first, .modelYAML), (v("latent_channels"), .vaeConfig)], tensor: pqc?[0])
-        let yamlPatch = y("backbone.main_level.proj_params.in_params.pre_proj_params.patch_size")
+        let channels = pick(\.decoder.latentChannels, tensor: pqc?[0])
         var tensorPatch: Int? = nil
-        if let p = pre, c.decoder.latentChannels > 0 {
-            let r = Int(Double(p[1] / c.decoder.latentChannels).squareRoot().rounded())
-            if r * r * c.decoder.latentChannels == p[1] { tensorPatch = r } else { conflicts.append("\(N.Decoder.preProj.weight): \(p[1]) inputs is not p²×\(c.decoder.latentChannels)") }
+        if let p = pre, channels > 0 {
+            let r = Int(Double(p[1] / channels).squareRoot().rounded())
+            if r * r * channels == p[1] { tensorPatch = r } else { conflicts.append("\(N.Decoder.preProj.weight): \(p[1]) inputs is not p²×\(channels)") }
         }
-        c.decoder.patchSize = pick("reptok.decoder.patch_size", [(yamlPatch?.list?.first ?? yamlPatch, .modelYAML)], tensor: tensorPatch)
+        pick(\.decoder.patchSize, tensor: tensorPatch)
     }
 
-    /// VAE decoder.
-    private mutating func resolveVAE(_ c: inout ModelConfig) {
+    /// VAE decoder: the channel list (vae-config.json or the up blocks' shapes) and the resnets per block.
+    private mutating func resolveVAE() {
         var tensorChannels: [Int] = []
         let ups = count(N.VAE.upBlocks)
         for b in 0 ..< ups {
             if let s = shapes[N.VAE.upBlock(b).resnet(0).conv2.weight] { tensorChannels.insert(s[0], at: 0) }
         }
-        if let vc = v("block_out_channels")?.list?.compactMap(\.int), !vc.isEmpty {
-            if !tensorChannels.isEmpty, vc != tensorChannels { conflicts.append("reptok.vae.block_out_channels: vae-config.json says \(vc), tensor shapes say \(tensorChannels)") }
-            c.vae.blockOutChannels = vc
-            provenance.append(("reptok.vae.block_out_channels", "\(vc)", .vaeConfig))
+        let key = "reptok.vae.block_out_channels"
+        var configured: (ConfigSource, [Int])?
+        for l in MetadataSchema.entry(for: \ModelConfig.vae.blockOutChannels)?.from ?? [] {
+            if let list = lookup(l)?.list?.compactMap(\.int), !list.isEmpty { configured = (l.source, list); break }
+        }
+        if let (source, vc) = configured {
+            if !tensorChannels.isEmpty, vc != tensorChannels { conflicts.append("\(key): \(source.rawValue) says \(vc), tensor shapes say \(tensorChannels)") }
+            config.vae.blockOutChannels = vc
+            provenance.append((key, "\(vc)", source))
         } else if !tensorChannels.isEmpty {
-            c.vae.blockOutChannels = tensorChannels
-            provenance.append(("reptok.vae.block_out_channels", "\(tensorChannels)", .tensorShapes))
+            config.vae.blockOutChannels = tensorChannels
+            provenance.append((key, "\(tensorChannels)", .tensorShapes))
         } else {
             missing.append(N.VAE.upBlock(0).resnet(0).conv2.weight)
         }
         let resnets = count(N.VAE.upBlock(0).resnets)
-        c.vae.layersPerBlock = pick("reptok.vae.layers_per_block", [(v("layers_per_block"), .vaeConfig)], tensor: resnets > 0 ? resnets - 1 : nil)
-        c.vae.normGroups = pick("reptok.vae.norm_groups", [(v("norm_num_groups"), .vaeConfig)], tensor: nil, fallback: (32, .releaseConstant))
-        c.vae.scalingFactor = pickFloat("reptok.vae.scaling_factor", [(v("scaling_factor"), .vaeConfig)], fallback: 0.18215)
-        c.vae.shiftFactor = pickFloat("reptok.vae.shift_factor", [(v("shift_factor"), .vaeConfig)], fallback: 0)
-        releaseConstant("reptok.vae.norm_eps", c.vae.normEps)
+        pick(\.vae.layersPerBlock, tensor: resnets > 0 ? resnets - 1 : nil)
     }
 
     /// Latent size: model.yaml val_shape, else the hyper_parameters image size / VAE factor, else
-    /// docs/model.md, 'Release sizes' (32×32). Image size: hyper_parameters, else latent × VAE factor.
-    private mutating func resolveSizes(_ c: inout ModelConfig) {
-        let valShape = y("val_shape")?.list
-        let factor = c.vae.factor
-        let hImageValue = h("first_stage_cfg.params.image_size")
-        let hImage = hImageValue?.int
-        let yLatH = valShape.flatMap { $0.count == 3 ? $0[1].int : nil }
-        let yLatW = valShape.flatMap { $0.count == 3 ? $0[2].int : nil }
-        if let lh = yLatH, let lw = yLatW {
-            c.decoder.latentH = lh; c.decoder.latentW = lw
-            provenance.append(("reptok.decoder.latent_h/w", "\(lh)×\(lw)", .modelYAML))
-        } else if let i = hImage {
-            c.decoder.latentH = i / factor; c.decoder.latentW = c.decoder.latentH
-            provenance.append(("reptok.decoder.latent_h/w", "\(c.decoder.latentH)×\(c.decoder.latentW)", .derived))
-        } else {
-            c.decoder.latentH = 32; c.decoder.latentW = 32
-            provenance.append(("reptok.decoder.latent_h/w", "32×32", .releaseConstant))
+    /// the release's (32×32). Image size: hyper_parameters, else latent × VAE factor.
+    private mutating func resolveSizes() {
+        let factor = config.vae.factor
+        let imageValue = h("first_stage_cfg.params.image_size")
+        let image = imageValue?.int
+        let latentH = pick(\.decoder.latentH, tensor: nil, derived: image.map { $0 / factor })
+        let latentW = pick(\.decoder.latentW, tensor: nil, derived: image.map { $0 / factor })
+        // The decoder draws latentH × latentW; the VAE upsamples by `factor` (256 in the release).
+        let imageSize = pick(\.imageSize, tensor: nil, derived: latentH &* factor)
+        if let v = imageValue, image == nil {
+            // The latent size would have come from the image size unless model.yaml gives it.
+            for key in ["reptok.decoder.latent_h", "reptok.decoder.latent_w"]
+            where provenance.last(where: { $0.key == key })?.source != .modelYAML {
+                cannotRead(key, v, .hyperParameters)
+            }
         }
-        if let i = hImage {
-            c.imageSize = i; provenance.append(("reptok.image_size", "\(i)", .hyperParameters))
-        } else {
-            // The decoder draws latentH × latentW; the VAE upsamples by `factor` (256 in the release).
-            c.imageSize = c.decoder.latentH &* factor; provenance.append(("reptok.image_size", "\(c.imageSize)", .derived))
+        if latentH.multipliedReportingOverflow(by: factor) != (imageSize, false) {
+            conflicts.append("reptok.image_size \(imageSize) ≠ latent \(latentH) × VAE factor \(factor)")
         }
-        if let v = hImageValue, hImage == nil {
-            // The latent size comes from the image size unless model.yaml gives it.
-            if yLatH == nil || yLatW == nil { cannotRead("reptok.decoder.latent_h/w", v, .hyperParameters) }
-            cannotRead("reptok.image_size", v, .hyperParameters)
+        let patch = config.decoder.patchSize
+        if patch > 0, latentH % patch != 0 || latentW % patch != 0 {
+            conflicts.append("latent \(latentH)×\(latentW) is not a multiple of the decoder patch \(patch)")
         }
-        if c.decoder.latentH.multipliedReportingOverflow(by: factor) != (c.imageSize, false) { conflicts.append("reptok.image_size \(c.imageSize) ≠ latent \(c.decoder.latentH) × VAE factor \(factor)") }
-        if c.decoder.patchSize > 0, c.decoder.latentH % c.decoder.patchSize != 0 || c.decoder.latentW % c.decoder.patchSize != 0 {
-            conflicts.append("latent \(c.decoder.latentH)×\(c.decoder.latentW) is not a multiple of the decoder patch \(c.decoder.patchSize)")
-        }
-        c.scaleFactor = pickFloat("reptok.scale_factor", [(h("first_stage_cfg.params.scale_factor"), .hyperParameters)], fallback: 1)
     }
 
     /// Mapping network.
-    private mutating func resolveMapping(_ c: inout ModelConfig) {
+    private mutating func resolveMapping() {
         let tin = shape(N.TimeConditioning.timeInProj.weight, rank: 2)
         let temb = shape(N.TimeConditioning.timeEmb, rank: 2)
         let mdown = shape(N.TimeConditioning.block(0).down.weight, rank: 2)
-        c.mapping.width = pick("reptok.mapping.width", [(y("mapping.width"), .modelYAML)], tensor: tin?[0])
-        let mblocks = count(N.TimeConditioning.blocks)
-        c.mapping.depth = pick("reptok.mapping.depth", [(y("mapping.depth"), .modelYAML)], tensor: mblocks > 0 ? mblocks : nil)
-        c.mapping.hidden = pick("reptok.mapping.hidden", [(y("mapping.d_ff"), .modelYAML)], tensor: mdown?[1])
-        c.mapping.timeFeatures = pick("reptok.mapping.time_features", [], tensor: temb?[0])
-        releaseConstant("reptok.mapping.rms_eps", c.mapping.rmsEps)
+        pick(\.mapping.width, tensor: tin?[0])
+        let blocks = count(N.TimeConditioning.blocks)
+        pick(\.mapping.depth, tensor: blocks > 0 ? blocks : nil)
+        pick(\.mapping.hidden, tensor: mdown?[1])
+        pick(\.mapping.timeFeatures, tensor: temb?[0])
     }
 
     /// Generator.
-    private mutating func resolveGenerator(_ c: inout ModelConfig) {
-        let g = "flow_cfg.params.net_cfg.params."
+    private mutating func resolveGenerator() {
         let gpos = shape(N.Generator.posEmbed, rank: 3)
         let gin = shape(N.Generator.inProj.weight, rank: 2)
         let gtok = shape(N.Generator.layer(1).tokenFc1.weight, rank: 3)
         let gch = shape(N.Generator.layer(1).channelFc1.weight, rank: 2)
         let gtab = shape(N.Generator.labelTable, rank: 2)
-        c.generator.channels = pick("reptok.generator.channels", [(h(g + "channels"), .hyperParameters)], tensor: gpos?[2])
-        c.generator.dim = pick("reptok.generator.dim", [(h(g + "dim"), .hyperParameters)], tensor: gin?[0])
+        let channels = pick(\.generator.channels, tensor: gpos?[2])
+        let dim = pick(\.generator.dim, tensor: gin?[0])
         var depth = 0
         while shapes[N.Generator.layer(depth + 1).tokenFc1.weight] != nil { depth += 1 }
-        c.generator.depth = pick("reptok.generator.depth", [(h(g + "depth"), .hyperParameters)], tensor: depth > 0 ? depth : nil)
-        c.generator.expansionToken = pick("reptok.generator.expansion_token", [(h(g + "expansion_factor"), .hyperParameters)],
-                             tensor: gtok.map { $0[0] / max($0[1], 1) })
-        c.generator.expansionChannel = pick("reptok.generator.expansion_channel", [(h(g + "expansion_factor_token"), .hyperParameters)],
-                               tensor: c.generator.dim > 0 ? gch.map { $0[0] / c.generator.dim } : nil)
-        c.generator.numClasses = pick("reptok.generator.num_classes", [(h(g + "num_classes"), .hyperParameters)], tensor: gtab.map { $0[0] - 1 })
-        releaseConstant("reptok.generator.ln_eps", c.generator.lnEps)
-        if c.generator.channels != c.encoder.width { conflicts.append("reptok.generator.channels \(c.generator.channels) ≠ encoder width \(c.encoder.width)") }
+        pick(\.generator.depth, tensor: depth > 0 ? depth : nil)
+        pick(\.generator.expansionToken, tensor: gtok.map { $0[0] / max($0[1], 1) })
+        pick(\.generator.expansionChannel, tensor: dim > 0 ? gch.map { $0[0] / dim } : nil)
+        pick(\.generator.numClasses, tensor: gtab.map { $0[0] - 1 })
+        if channels != config.encoder.width { conflicts.append("reptok.generator.channels \(channels) ≠ encoder width \(config.encoder.width)") }
     }
 
-    /// Sampling defaults.
-    private mutating func resolveSampling(_ c: inout ModelConfig) {
-        c.sampling.numSteps = pick("reptok.sample.num_steps", [(h("sample_kwargs.num_steps"), .hyperParameters)], tensor: nil, fallback: (50, .releaseConstant))
-        c.sampling.cfgScale = pickFloat("reptok.sample.cfg_scale", [(h("sample_kwargs.cfg_scale"), .hyperParameters)], fallback: 1.5)
-        let tiValue = h("sample_kwargs.t_interval")
-        if let ti = tiValue?.list?.compactMap(\.double).map(Float.init), ti.count == 2, tiValue?.list?.count == 2 {
-            if ti[0] <= ti[1] {
-                c.sampling.tInterval = ti[0] ... ti[1]
-            } else {
-                conflicts.append("reptok.sample.t_interval: hyper_parameters say \(ti), expected [lo, hi] with lo ≤ hi")
+    /// Every configuration key the steps above did not resolve (the normalization epsilons, the
+    /// VAE factors, the sampling defaults, ...): its configured places, else its release value.
+    private mutating func resolveRemaining() {
+        let done = Set(provenance.map(\.key)).union(missing)
+        for e in MetadataSchema.configuration where !done.contains(e.key) {
+            switch e.value {
+            case let .size(path, _, _): pick(path, tensor: nil)
+            case let .number(path, _): pick(path)
+            case let .interval(path): pick(path)
+            default: missing.append(e.key)
             }
-            provenance.append(("reptok.sample.t_interval", "\(ti)", .hyperParameters))
-        } else {
-            c.sampling.tInterval = 0.3 ... 0.9; provenance.append(("reptok.sample.t_interval", "[0.3, 0.9]", .releaseConstant))
-            if let v = tiValue { cannotRead("reptok.sample.t_interval", v, .hyperParameters) }
         }
     }
 }

@@ -27,9 +27,9 @@ public struct ConvertOptions {
     /// Separate SD-VAE weights (diffusers safetensors, keys `decoder.…`, `post_quant_conv.…`, or LDM
     /// names); replaces the checkpoint's VAE decoder (`--vae`).
     public var vaePath: String?
-    /// Class names (`--classes`): a UTF-8 text file, one class per line in index order, each line
-    /// `name, synonym, ...` (the first is the display name); `#` lines and blank lines are skipped.
-    /// Without it the checkpoint's `hyper_parameters.class_names` (a list of such strings) is used.
+    /// Class names (`--classes`): a class-name file (`ClassNames`: one class per line in label order,
+    /// `name, synonym, ...`). Without it the checkpoint's `hyper_parameters.class_names` (a list of
+    /// such strings) is used.
     public var classNamesPath: String?
     /// Called after each tensor is written (for streaming the report).
     public var onTensor: ((ConversionReport.TensorLine) -> Void)?
@@ -170,239 +170,217 @@ public struct ConversionReport {
 public func convertCheckpoint(input: String, output: String, options: ConvertOptions) throws -> ConversionReport {
     let start = MonotonicClock.nanoseconds()
     let source = try openTensorSource(path: input)
-    // The output folder must exist before any work is done.
-    var isDir: ObjCBool = false
-    let outDir = URL(fileURLWithPath: output).deletingLastPathComponent().path
-    guard FileManager.default.fileExists(atPath: outDir, isDirectory: &isDir), isDir.boolValue else {
-        throw FileAccessError.writeFailed(path: output, reason: "folder \(outDir) does not exist")
-    }
-    if FileManager.default.fileExists(atPath: output, isDirectory: &isDir), isDir.boolValue {
-        throw FileAccessError.isDirectory(path: output)
-    }
-    for src in [input, options.encoderPath, options.vaePath].compactMap({ $0 }) {
-        if let a = try? FileManager.default.attributesOfItem(atPath: src), let b = try? FileManager.default.attributesOfItem(atPath: output),
-           (a[.systemFileNumber] as? Int) == (b[.systemFileNumber] as? Int), (a[.systemNumber] as? Int) == (b[.systemNumber] as? Int) {
-            throw ConvertError.sameInputAndOutput(path: output)
-        }
-    }
+    try checkOutputPath(output, inputs: [input, options.encoderPath, options.vaePath].compactMap { $0 })
     // Separate component files (DINOv2 hub weights, SD-VAE safetensors).
     let encoderSource = try options.encoderPath.map { try openTensorSource(path: $0) }
     let vaeSource = try options.vaePath.map { try openTensorSource(path: $0) }
 
     // 1. Map every key (rule table, wrappers stripped, EMA preferred).
-    var ignored: [IgnoredCategory: [String]] = [:]
-    var kept: [String: SourceTensor] = [:]        // GGUF name → source tensor
-    var origin: [String: TensorSource] = [:]      // GGUF name → its file (when not the main input)
-    var raw: [String: SourceTensor] = [:]         // non-EMA generator
-    var duplicates: [String] = []
-    for t in source.tensors {
-        switch target(forKey: t.name) {
-        case let .ignore(cat): ignored[cat, default: []].append(t.name)
-        case let .keep(component, name, ema):
-            if (component == .encoder && encoderSource != nil) || (component == .vae && vaeSource != nil) {
-                ignored[.replacedByComponentFile, default: []].append(t.name)
-            } else if name.hasPrefix(Component.generator.prefix), !ema {
-                if raw[name] != nil { duplicates.append(t.name) }
-                raw[name] = t
-            } else {
-                if kept[name] != nil { duplicates.append(t.name) }
-                kept[name] = t
-            }
-        }
-    }
-    if kept.keys.contains(where: { $0.hasPrefix(Component.generator.prefix) }) {
-        ignored[.nonEMAGenerator, default: []] += raw.values.map(\.name)
-    } else {
-        for (k, v) in raw { kept[k] = v }
-    }
-    for (file, component) in [(encoderSource, Component.encoder), (vaeSource, Component.vae)] {
-        guard let file else { continue }
-        for t in file.tensors {
-            switch componentFileTarget(forKey: t.name, component: component) {
-            case let .ignore(cat): ignored[cat, default: []].append(t.name)
-            case let .keep(_, name, _):
-                if kept[name] != nil { duplicates.append(t.name) }
-                kept[name] = t
-                origin[name] = file
-            }
-        }
-    }
-    guard duplicates.isEmpty else { throw ConvertError.duplicateKeys(path: input, keys: duplicates.sorted()) }
-    for (from, to) in remapLDMUpBlocks(Array(kept.keys)) {
-        kept[to] = kept.removeValue(forKey: from)
-        origin[to] = origin.removeValue(forKey: from)
-    }
-    // Entries that are not readable tensors fail the conversion only when a kept key names them.
-    for (file, component) in [(Optional(source), Component?.none), (encoderSource, .encoder), (vaeSource, .vae)] {
-        guard let file else { continue }
-        for e in file.unreadableEntries {
-            let t = component.map { componentFileTarget(forKey: e.name, component: $0) } ?? target(forKey: e.name)
-            if case .keep = t { throw e.error }
-            ignored[.unusedByInference, default: []].append(e.name)
-        }
-    }
-    for e in source.nonTensorEntries { ignored[.unusedByInference, default: []].append(e.name) }
-    for k in source.otherTopLevelKeys { ignored[.trainingState, default: []].append(k) }
-
+    var keys = try MappedKeys(source: source, encoder: encoderSource, vae: vaeSource, input: input)
     // 2. Every component must be there.
-    let presence: [(Component, String)] = [(.encoder, TensorNames.Encoder.blocks), (.adapter, TensorNames.Adapter.backbone),
-                                           (.decoder, TensorNames.Decoder.backbone), (.decoder, TensorNames.TimeConditioning.timeInProj.prefix + "."),
-                                           (.vae, TensorNames.VAE.decoder), (.generator, TensorNames.Generator.mixer)]
-    var absent: [String] = []
-    for (comp, p) in presence where !kept.keys.contains(where: { $0.hasPrefix(p) }) {
-        let text = "\(comp.title) (no keys under \(comp.checkpointPrefixes))"
-        if !absent.contains(text) { absent.append(text) }
-    }
-    guard absent.isEmpty else { throw ConvertError.missingComponents(path: input, components: absent) }
-
+    try keys.checkComponents(input: input)
     // 3. Sizes: hyper_parameters → model.yaml → vae-config.json → tensor shapes → docs/model.md, 'Release sizes'.
-    let yaml = try options.configPath.map { try MiniYAML.load(path: $0) }
-    let vae = try options.vaeConfigPath.map { try ConfigValue.loadJSON(path: $0) }
-    var resolver = ConfigResolver(hparams: source.hyperParameters, yaml: yaml, vae: vae, shapes: kept.mapValues(\.shape))
-    resolver.resolve()
-    guard resolver.missing.isEmpty else { throw ConvertError.missingTensors(path: input, keys: Array(Set(resolver.missing)).sorted(by: naturalLess)) }
-    guard resolver.refused.isEmpty else { throw ConvertError.refusedHyperParameters(path: input, problems: resolver.refused) }
-    guard resolver.conflicts.isEmpty else { throw ConvertError.configConflicts(path: input, problems: resolver.conflicts) }
+    let resolver = try resolveConfig(keys, hyperParameters: source.hyperParameters, options: options, input: input)
     let arch = resolver.config, layout = resolver.layout
-
     // 4. The full tensor list, checked against the checkpoint before anything is written.
-    var specs = requiredTensors(arch, layout)
-    var missing: [String] = [], wrong: [String] = []
-    for s in specs where !s.optional {
-        guard let t = kept[s.name] else { missing.append(s.name); continue }
-        let ok = s.layout == .convToOHWI ? t.shape == s.sourceShape : sameSqueezed(t.shape, s.sourceShape)
-        if !ok { wrong.append("\(t.name) is \(t.shape), expected \(s.sourceShape)") }
-        if !t.dtype.isConvertible { throw ConvertError.unsupportedDType(path: input, key: t.name, dtype: t.dtype.rawValue) }
-    }
-    specs.removeAll { s in s.optional && !(kept[s.name].map { sameSqueezed($0.shape, s.sourceShape) } ?? false) }
-    guard missing.isEmpty else { throw ConvertError.missingTensors(path: input, keys: missing) }
-    guard wrong.isEmpty else { throw ConvertError.wrongShapes(path: input, problems: wrong) }
-    let specNames = Set(specs.map(\.name))
-    for (n, t) in kept where !specNames.contains(n) { ignored[.unusedByInference, default: []].append(t.name) }
-    for k in ignored.keys { ignored[k]!.sort(by: naturalLess) }
-    specs.sort { naturalLess($0.name, $1.name) }
-
+    let specs = try keys.fileTensors(arch, layout, input: input)
     let classNames = try resolveClassNames(options.classNamesPath, hyperParameters: source.hyperParameters,
                                            numClasses: arch.generator.numClasses, input: input)
 
     // 5. Header: metadata and the tensor table.
     let sha = try SHA256.hashFile(path: input)
     let fileName = URL(fileURLWithPath: input).lastPathComponent
-    let writer = GGUFWriter(path: output, alignment: 64)
-    writer.set("general.architecture", .string("reptok"))
-    writer.set("general.name", .string(fileName))
-    writer.set("reptok.format_version", .uint32(1))
-    writer.set("reptok.converter.version", .string(options.converterVersion))
-    writer.set("reptok.source.file", .string(fileName))
-    writer.set("reptok.source.sha256", .string(sha))
-    writer.set("reptok.weights", .string(options.weights.rawValue))
-    writer.set("reptok.quant.scheme", .string(quantScheme(options.weights)))
-    for (key, file) in [("encoder", encoderSource), ("vae", vaeSource)] {
-        guard let file else { continue }
-        writer.set("reptok.source.\(key).file", .string(URL(fileURLWithPath: file.path).lastPathComponent))
-        writer.set("reptok.source.\(key).sha256", .string(try SHA256.hashFile(path: file.path)))
+    var origin = ModelFileOrigin(name: fileName, converterVersion: options.converterVersion, sourceFile: fileName, sourceSHA256: sha,
+                                 weights: options.weights.rawValue, quantScheme: quantScheme(options.weights))
+    if let file = encoderSource {
+        origin.encoderFile = URL(fileURLWithPath: file.path).lastPathComponent
+        origin.encoderSHA256 = try SHA256.hashFile(path: file.path)
     }
-    for (k, v) in arch.metadata() { writer.set(k, v) }
-    if let classNames { writer.set(classNamesKey, .array(classNames.map { .string($0) })) }
-    writer.set("reptok.quant.max_rel_l2", .float32(0))
-    writer.set("reptok.quant.mean_rel_l2", .float32(0))
-    writer.set("reptok.quant.max_abs_err", .float32(0))
-
-    func fileType(_ s: TensorSpec) -> GGMLType {
-        guard s.quantizable else { return .f32 }
-        switch options.weights {
-        case .int8: return .i8
-        case .int4: return int4FileType(name: s.name, outputShape: s.outputShape)
-        case .f16: return .f16
-        case .f32: return .f32
-        }
+    if let file = vaeSource {
+        origin.vaeFile = URL(fileURLWithPath: file.path).lastPathComponent
+        origin.vaeSHA256 = try SHA256.hashFile(path: file.path)
     }
-    for s in specs {
-        try writer.declareTensor(name: s.name, type: fileType(s), shape: s.outputShape)
-        if fileType(s) == .i8 { try writer.declareTensor(name: TensorNames.scale(of: s.name), type: .f32, shape: [s.outputShape[0]]) }
-    }
-    try writer.begin()
+    origin.classNames = classNames
+    let writer = try ModelFileWriter(path: output, origin: origin, config: arch, tensors: specs.map {
+        .init(name: $0.name, type: storedType(name: $0.name, shape: $0.outputShape, quantizable: $0.quantizable, weights: options.weights),
+              shape: $0.outputShape)
+    })
 
     // 6. Stream the data.
-    var lines: [ConversionReport.TensorLine] = []
-    var bytesByType: [GGMLType: Int] = [:]
     for s in specs {
-        let t = kept[s.name]!
-        let file = origin[s.name] ?? source
-        var values = try file.floats(t.name)
+        guard let t = keys.kept[s.name] else { throw ConvertError.missingTensors(path: input, keys: [s.name]) }
+        let file = keys.origin[s.name] ?? source
+        let values = try fileLayout(try file.floats(t.name), of: t, spec: s, arch: arch, layout: layout, input: input)
         file.release(t.name)
-        if let i = values.firstIndex(where: { !$0.isFinite }) {
-            throw ConvertError.nonFinite(path: input, key: t.name, index: i, value: values[i])
-        }
-        switch s.layout {
-        case .reshape: break
-        case .convToOHWI: values = permuteToOHWI(values, t.shape)
-        case .positionalTable:
-            let c = arch.encoder.width
-            if layout.encPosGrid != arch.encoder.grid {
-                values = resizePositionalTable(values, grid: layout.encPosGrid, channels: c, to: arch.encoder.grid)
-            }
-        }
-        let type = fileType(s)
-        let (bytes, error) = try writeEncodedTensor(values, rows: s.outputShape[0], name: s.name, as: type, to: writer,
-                                                    bytesByType: &bytesByType,
-                                                    overflow: ConvertError.f16Overflow(path: input, key: t.name))
-        let line = ConversionReport.TensorLine(name: s.name, source: t.name, type: type, shape: s.outputShape, bytes: bytes, error: error)
-        lines.append(line)
+        let line = try writer.write(s.name, source: t.name, values: values, overflow: ConvertError.f16Overflow(path: input, key: t.name))
         options.onTensor?(line)
     }
 
     // 7. Error summary into the header, then fsync + rename.
-    let summary = ErrorSummary(lines)
-    try summary.patch(into: writer)
-    try writer.finish()
+    let summary = try writer.finish()
 
     let size = (try? FileManager.default.attributesOfItem(atPath: output)[.size] as? Int) ?? 0
     return ConversionReport(input: input, output: output, sourceSHA256: sha, weights: options.weights, config: arch, layout: layout,
-                            configSources: resolver.provenance, tensors: lines, ignored: ignored, bytesByType: bytesByType,
+                            configSources: resolver.provenance, tensors: writer.lines, ignored: keys.ignored, bytesByType: writer.bytesByType,
                             fileSize: size, maxRelativeL2: summary.maxRel, meanRelativeL2: summary.meanRel, maxAbsError: summary.maxAbs,
                             worstTensor: summary.worst, seconds: Double(MonotonicClock.nanoseconds() - start) * 1e-9, warnings: resolver.warnings,
                             notes: [source, encoderSource, vaeSource].compactMap { $0 }.flatMap(\.notes))
 }
 
+/// Step 3: the configuration from the checkpoint's hyper-parameters, `--config`, `--vae-config`
+/// and the kept tensors' shapes; throws the missing keys, refusals or conflicts.
+private func resolveConfig(_ keys: MappedKeys, hyperParameters: ConfigValue?, options: ConvertOptions, input: String) throws -> ConfigResolver {
+    let yaml = try options.configPath.map { try MiniYAML.load(path: $0) }
+    let vae = try options.vaeConfigPath.map { try ConfigValue.loadJSON(path: $0) }
+    var resolver = ConfigResolver(hparams: hyperParameters, yaml: yaml, vae: vae, shapes: keys.kept.mapValues(\.shape))
+    resolver.resolve()
+    guard resolver.missing.isEmpty else { throw ConvertError.missingTensors(path: input, keys: Array(Set(resolver.missing)).sorted(by: naturalLess)) }
+    guard resolver.refused.isEmpty else { throw ConvertError.refusedHyperParameters(path: input, problems: resolver.refused) }
+    guard resolver.conflicts.isEmpty else { throw ConvertError.configConflicts(path: input, problems: resolver.conflicts) }
+    return resolver
+}
 
-/// Class names for the file: from `path` (one class per line) or else from
-/// `hyper_parameters.class_names`; nil when neither gives any. Each entry must name at least one
-/// name, hold no tab or newline, and the count must equal the generator's class count.
-func resolveClassNames(_ path: String?, hyperParameters: ConfigValue?, numClasses: Int, input: String) throws -> [String]? {
-    var names: [String]
-    var origin: String
-    if let path {
-        // A class list is a few kilobytes; 16 MB refuses anything absurd before it is read.
-        let data: Data
-        do { data = try FileRead.whole(path, maxBytes: 16 << 20) } catch let e as FileReadError {
-            switch e {
-            case .notFound: throw ConvertError.badClassNames(path: path, reason: "no such file")
-            case let .unreadable(_, reason): throw ConvertError.badClassNames(path: path, reason: reason)
+/// Step 6: a checkpoint tensor's values in file layout, refused when a value is not finite.
+private func fileLayout(_ raw: [Float], of t: SourceTensor, spec s: TensorSpec, arch: ModelConfig, layout: CheckpointLayout,
+                        input: String) throws -> [Float] {
+    if let i = raw.firstIndex(where: { !$0.isFinite }) {
+        throw ConvertError.nonFinite(path: input, key: t.name, index: i, value: raw[i])
+    }
+    switch s.layout {
+    case .reshape: return raw
+    case .convToOHWI: return permuteToOHWI(raw, t.shape)
+    case .positionalTable:
+        guard layout.encPosGrid != arch.encoder.grid else { return raw }
+        return resizePositionalTable(raw, grid: layout.encPosGrid, channels: arch.encoder.width, to: arch.encoder.grid)
+    }
+}
+
+/// The checkpoint's tensors under their file names (steps 1, 2 and 4 of `convertCheckpoint`).
+struct MappedKeys {
+    /// GGUF name → source tensor.
+    var kept: [String: SourceTensor] = [:]
+    /// GGUF name → its file, when not the main input.
+    var origin: [String: TensorSource] = [:]
+    /// Ignored checkpoint keys by category.
+    var ignored: [IgnoredCategory: [String]] = [:]
+
+    /// Step 1: every key of the input and the component files mapped by the rule table, wrappers
+    /// stripped, the EMA generator preferred, LDM VAE names renamed. Throws on colliding keys and on
+    /// an unreadable entry that a kept key names.
+    init(source: TensorSource, encoder encoderSource: TensorSource?, vae vaeSource: TensorSource?, input: String) throws {
+        var raw: [String: SourceTensor] = [:]         // non-EMA generator
+        var duplicates: [String] = []
+        for t in source.tensors {
+            switch target(forKey: t.name) {
+            case let .ignore(cat): ignored[cat, default: []].append(t.name)
+            case let .keep(component, name, ema):
+                if (component == .encoder && encoderSource != nil) || (component == .vae && vaeSource != nil) {
+                    ignored[.replacedByComponentFile, default: []].append(t.name)
+                } else if name.hasPrefix(Component.generator.prefix), !ema {
+                    if raw[name] != nil { duplicates.append(t.name) }
+                    raw[name] = t
+                } else {
+                    if kept[name] != nil { duplicates.append(t.name) }
+                    kept[name] = t
+                }
             }
         }
-        guard let text = String(data: data, encoding: .utf8) else { throw ConvertError.badClassNames(path: path, reason: "not UTF-8 text") }
-        names = text.split(separator: "\n", omittingEmptySubsequences: false)
-            .map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
-            .filter { !$0.isEmpty && !$0.hasPrefix("#") }
-        origin = path
-    } else if let list = hyperParameters?[path: "class_names"]?.list {
-        names = []
-        for (i, v) in list.enumerated() {
-            guard let s = v.string else { throw ConvertError.badClassNames(path: input, reason: "hyper_parameters.class_names[\(i)] is not a string") }
-            names.append(s.trimmingCharacters(in: .whitespaces))
+        if kept.keys.contains(where: { $0.hasPrefix(Component.generator.prefix) }) {
+            ignored[.nonEMAGenerator, default: []] += raw.values.map(\.name)
+        } else {
+            for (k, v) in raw { kept[k] = v }
         }
-        origin = input
-    } else {
-        return nil
-    }
-    guard names.count == numClasses else {
-        throw ConvertError.badClassNames(path: origin, reason: "\(names.count) names for a generator with \(numClasses) classes")
-    }
-    for (i, n) in names.enumerated() {
-        if n.contains("\t") || n.split(separator: ",").allSatisfy({ $0.trimmingCharacters(in: .whitespaces).isEmpty }) {
-            throw ConvertError.badClassNames(path: origin, reason: "class \(i) (\"\(n)\") has no name or holds a tab")
+        for (file, component) in [(encoderSource, Component.encoder), (vaeSource, Component.vae)] {
+            guard let file else { continue }
+            for t in file.tensors {
+                switch componentFileTarget(forKey: t.name, component: component) {
+                case let .ignore(cat): ignored[cat, default: []].append(t.name)
+                case let .keep(_, name, _):
+                    if kept[name] != nil { duplicates.append(t.name) }
+                    kept[name] = t
+                    origin[name] = file
+                }
+            }
         }
+        guard duplicates.isEmpty else { throw ConvertError.duplicateKeys(path: input, keys: duplicates.sorted()) }
+        for (from, to) in remapLDMUpBlocks(Array(kept.keys)) {
+            kept[to] = kept.removeValue(forKey: from)
+            origin[to] = origin.removeValue(forKey: from)
+        }
+        // Entries that are not readable tensors fail the conversion only when a kept key names them.
+        for (file, component) in [(Optional(source), Component?.none), (encoderSource, .encoder), (vaeSource, .vae)] {
+            guard let file else { continue }
+            for e in file.unreadableEntries {
+                let t = component.map { componentFileTarget(forKey: e.name, component: $0) } ?? target(forKey: e.name)
+                if case .keep = t { throw e.error }
+                ignored[.unusedByInference, default: []].append(e.name)
+            }
+        }
+        for e in source.nonTensorEntries { ignored[.unusedByInference, default: []].append(e.name) }
+        for k in source.otherTopLevelKeys { ignored[.trainingState, default: []].append(k) }
     }
-    return names
+
+    /// Step 2: throws `missingComponents` naming every component with no kept key.
+    func checkComponents(input: String) throws {
+        let presence: [(Component, String)] = [(.encoder, TensorNames.Encoder.blocks), (.adapter, TensorNames.Adapter.backbone),
+                                               (.decoder, TensorNames.Decoder.backbone), (.decoder, TensorNames.TimeConditioning.timeInProj.prefix + "."),
+                                               (.vae, TensorNames.VAE.decoder), (.generator, TensorNames.Generator.mixer)]
+        var absent: [String] = []
+        for (comp, p) in presence where !kept.keys.contains(where: { $0.hasPrefix(p) }) {
+            let text = "\(comp.title) (no keys under \(comp.checkpointPrefixes))"
+            if !absent.contains(text) { absent.append(text) }
+        }
+        guard absent.isEmpty else { throw ConvertError.missingComponents(path: input, components: absent) }
+    }
+
+    /// Step 4: the file's tensors in file order (`requiredTensors`), each required one present with
+    /// the right shape and a float type, optional ones kept only when present and well-shaped;
+    /// every other kept key is counted as unused.
+    mutating func fileTensors(_ arch: ModelConfig, _ layout: CheckpointLayout, input: String) throws -> [TensorSpec] {
+        var specs = requiredTensors(arch, layout)
+        var missing: [String] = [], wrong: [String] = []
+        for s in specs where !s.optional {
+            guard let t = kept[s.name] else { missing.append(s.name); continue }
+            let ok = s.layout == .convToOHWI ? t.shape == s.sourceShape : sameSqueezed(t.shape, s.sourceShape)
+            if !ok { wrong.append("\(t.name) is \(t.shape), expected \(s.sourceShape)") }
+            if !t.dtype.isConvertible { throw ConvertError.unsupportedDType(path: input, key: t.name, dtype: t.dtype.rawValue) }
+        }
+        specs.removeAll { s in s.optional && !(kept[s.name].map { sameSqueezed($0.shape, s.sourceShape) } ?? false) }
+        guard missing.isEmpty else { throw ConvertError.missingTensors(path: input, keys: missing) }
+        guard wrong.isEmpty else { throw ConvertError.wrongShapes(path: input, problems: wrong) }
+        let specNames = Set(specs.map(\.name))
+        for (n, t) in kept where !specNames.contains(n) { ignored[.unusedByInference, default: []].append(t.name) }
+        for k in ignored.keys { ignored[k]?.sort(by: naturalLess) }
+        return specs.sorted { naturalLess($0.name, $1.name) }
+    }
+}
+
+/// Class names for the file (`ClassNames.list`): from the class-name file at `path`, or else from
+/// `hyper_parameters.class_names` (a list of `name, synonym, ...` strings); nil when neither gives
+/// any. The count must equal the generator's class count.
+func resolveClassNames(_ path: String?, hyperParameters: ConfigValue?, numClasses: Int, input: String) throws -> [String]? {
+    let names: ClassNames
+    let origin: String
+    do {
+        if let path {
+            names = try ClassNames.load(path)
+            origin = path
+        } else if let list = hyperParameters?[path: "class_names"]?.list {
+            var strings: [String] = []
+            for (i, v) in list.enumerated() {
+                guard let s = v.string else { throw ConvertError.badClassNames(path: input, reason: "hyper_parameters.class_names[\(i)] is not a string") }
+                strings.append(s)
+            }
+            names = try ClassNames(list: strings, path: input)
+            origin = input
+        } else {
+            return nil
+        }
+    } catch let e as ClassNamesError {
+        throw ConvertError.badClassNames(path: path ?? input, reason: e.reason)
+    }
+    guard names.entries.count == numClasses else {
+        throw ConvertError.badClassNames(path: origin, reason: "\(names.entries.count) names for a generator with \(numClasses) classes")
+    }
+    return names.list
 }

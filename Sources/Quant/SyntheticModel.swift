@@ -171,11 +171,12 @@ public struct SyntheticModelReport: Sendable {
 
 /// Writes random-weight GGUF files that a `Pipeline` loads exactly as a converted checkpoint.
 ///
-/// The tensor list, order, layouts and metadata keys are the converter's (`requiredTensors` and
-/// `ModelConfig.metadata()`); only the provenance differs: `general.name` = `synthetic-<preset>`,
-/// `reptok.source.file` = `synthetic:<preset>:seed<seed>`, `reptok.source.sha256` = `fingerprint`.
-/// Linear/Conv weights are drawn in float and quantized by the converter's `quantizeInt8PerRow`, so
-/// the int8 values, scales and `reptok.quant.*` error keys are what a conversion would write.
+/// The tensor list, order and layouts are the converter's (`requiredTensors`), and the file is
+/// written by the converter's `ModelFileWriter` (header from `MetadataSchema`); only the provenance
+/// differs: `general.name` = `synthetic-<preset>`, `reptok.source.file` = `synthetic:<preset>:seed<seed>`,
+/// `reptok.source.sha256` = `fingerprint`. Linear/Conv weights are drawn in float and quantized by
+/// that writer, so the int8 values, scales and `reptok.quant.*` error keys are what a conversion
+/// would write.
 ///
 /// Values (U = uniform on [−1, 1), one counter-based splitmix64 stream per tensor and seed, so each
 /// tensor is independent of the others and of the order of writing):
@@ -231,13 +232,7 @@ public enum SyntheticModel {
     }
 
     static func fileType(_ s: TensorSpec, _ weights: WeightFormat) -> GGMLType {
-        guard s.quantizable else { return .f32 }
-        switch weights {
-        case .int8: return .i8
-        case .int4: return int4FileType(name: s.name, outputShape: s.outputShape)
-        case .f16: return .f16
-        case .f32: return .f32
-        }
+        storedType(name: s.name, shape: s.outputShape, quantizable: s.quantizable, weights: weights)
     }
 
     /// Writes the random-weight model of `preset` to `output` (atomically: a temporary file in the same
@@ -248,76 +243,28 @@ public enum SyntheticModel {
                              onTensor: ((Int, Int, String) -> Void)? = nil) throws -> SyntheticModelReport {
         let start = MonotonicClock.nanoseconds()
         try preset.validate()
-        var isDir: ObjCBool = false
-        let outDir = URL(fileURLWithPath: output).deletingLastPathComponent().path
-        guard FileManager.default.fileExists(atPath: outDir, isDirectory: &isDir), isDir.boolValue else {
-            throw FileAccessError.writeFailed(path: output, reason: "folder \(outDir) does not exist")
-        }
+        try checkOutputPath(output, inputs: [])
         let specs = tensorSpecs(preset)
         let print = fingerprint(preset: preset, weights: weights, seed: seed)
 
-        // 1. Header: the converter's metadata keys in the converter's order.
-        let writer = GGUFWriter(path: output, alignment: 64)
-        writer.set("general.architecture", .string("reptok"))
-        writer.set("general.name", .string("synthetic-\(preset.name)"))
-        writer.set("reptok.format_version", .uint32(1))
-        writer.set("reptok.converter.version", .string(quantConverterVersion))
-        writer.set("reptok.source.file", .string("synthetic:\(preset.name):seed\(seed)"))
-        writer.set("reptok.source.sha256", .string(print))
-        writer.set("reptok.weights", .string(weights.rawValue))
-        writer.set("reptok.quant.scheme", .string(quantScheme(weights)))
-        for (k, v) in preset.architecture.metadata() { writer.set(k, v) }
-        writer.set("reptok.quant.max_rel_l2", .float32(0))
-        writer.set("reptok.quant.mean_rel_l2", .float32(0))
-        writer.set("reptok.quant.max_abs_err", .float32(0))
-        for s in specs {
-            let t = fileType(s, weights)
-            try writer.declareTensor(name: s.name, type: t, shape: s.outputShape)
-            if t == .i8 { try writer.declareTensor(name: TensorNames.scale(of: s.name), type: .f32, shape: [s.outputShape[0]]) }
-        }
-        try writer.begin()
-
-        // 2. Data, tensor by tensor.
-        var errors: [(String, QuantError)] = []
+        // The converter's header and tensor table, with the synthetic origin.
+        let origin = ModelFileOrigin(name: "synthetic-\(preset.name)", converterVersion: quantConverterVersion,
+                                     sourceFile: "synthetic:\(preset.name):seed\(seed)", sourceSHA256: print,
+                                     weights: weights.rawValue, quantScheme: quantScheme(weights))
+        let writer = try ModelFileWriter(path: output, origin: origin, config: preset.architecture,
+                                         tensors: specs.map { .init(name: $0.name, type: fileType($0, weights), shape: $0.outputShape) })
         var parameters = 0
         for (i, s) in specs.enumerated() {
             onTensor?(i, specs.count, s.name)
             let values = syntheticValues(s, seed: seed)
             parameters += values.count
-            switch fileType(s, weights) {
-            case .i8:
-                let rows = s.outputShape[0]
-                let (q, scales, e) = quantizeInt8PerRow(values, rows: rows, cols: values.count / max(rows, 1))
-                try writer.writeTensor(name: s.name, values: q)
-                try writer.writeTensor(name: TensorNames.scale(of: s.name), values: scales.map { $0.bitPattern.littleEndian })
-                errors.append((s.name, e))
-            case .q4_0:
-                let rows = s.outputShape[0]
-                guard let (blocks, e) = quantizeQ4_0(values, rows: rows, cols: values.count / max(rows, 1)) else {
-                    throw ConvertError.f16Overflow(path: output, key: s.name)
-                }
-                try writer.writeTensor(name: s.name, values: blocks)
-                errors.append((s.name, e))
-            case .f16:
-                // |values| ≤ 10 + 1: always within the float16 range.
-                guard let (bits, e) = toFloat16(values) else { throw ConvertError.f16Overflow(path: output, key: s.name) }
-                try writer.writeTensor(name: s.name, values: bits.map { $0.littleEndian })
-                errors.append((s.name, e))
-            default:
-                try writer.writeTensor(name: s.name, values: values.map { $0.bitPattern.littleEndian })
-            }
+            // |values| ≤ 10 + 1: within the float16 range; Q4_0 scales are |w|/8.
+            try writer.write(s.name, source: s.name, values: values, overflow: ConvertError.f16Overflow(path: output, key: s.name))
         }
-
-        // 3. Error summary (as the converter computes it), then fsync + rename.
-        let maxRel = errors.map(\.1.relativeL2).max() ?? 0
-        let meanRel = errors.isEmpty ? 0 : errors.reduce(0) { $0 + $1.1.relativeL2 } / Double(errors.count)
-        try writer.patch("reptok.quant.max_rel_l2", .float32(Float(maxRel)))
-        try writer.patch("reptok.quant.mean_rel_l2", .float32(Float(meanRel)))
-        try writer.patch("reptok.quant.max_abs_err", .float32(Float(errors.map(\.1.maxAbs).max() ?? 0)))
-        try writer.finish()
+        _ = try writer.finish()
 
         let size = (try? FileManager.default.attributesOfItem(atPath: output)[.size] as? Int) ?? 0
-        return SyntheticModelReport(path: output, fingerprint: print, tensors: writer.declaredTensors.count, parameters: parameters,
+        return SyntheticModelReport(path: output, fingerprint: print, tensors: writer.tensorCount, parameters: parameters,
                                     fileSize: size, seconds: Double(MonotonicClock.nanoseconds() - start) * 1e-9)
     }
 

@@ -52,9 +52,8 @@ public final class Pipeline {
     /// Provenance from the metadata: `file`, `source.file`, `source.sha256`, `weights`,
     /// `converter.version`, `quant.scheme`, `format_version`.
     public let modelInfo: [String: String]
-    /// The model's class names (`reptok.class_names`), one entry per class in label order, each
-    /// `name, synonym, ...`; nil when the file carries none.
-    public let classNames: [String]?
+    /// The model's class names (`reptok.class_names`); nil when the file carries none.
+    public let classNames: ClassNames?
     public let options: PipelineOptions
 
     let file: GGUFFile
@@ -93,14 +92,8 @@ public final class Pipeline {
             if let v = file.metadata[key] { info[name] = v.string ?? v.description }
         }
         modelInfo = info
-        if let value = file.metadata[classNamesKey] {
-            guard let names = value.stringArray, names.count == config.numClasses else {
-                throw RuntimeError.config(.badMetadata(path: modelPath, key: classNamesKey,
-                                               reason: "expected \(config.numClasses) strings, found \(value)"))
-            }
-            classNames = names
-        } else {
-            classNames = nil
+        do { classNames = try ClassNames.read(metadata: file.metadata, numClasses: config.numClasses, path: modelPath) } catch let e as ModelConfigError {
+            throw RuntimeError.config(e)
         }
 
         let ctx = ComputeContext(threads: options.threads, isa: options.isa)

@@ -392,29 +392,4 @@ final class ImageIOTests: XCTestCase {
         try Data(HandPNG.make(width: 1, height: 1, bitDepth: 8, colorType: 0, rows: [[0]])).write(to: URL(fileURLWithPath: png))
         XCTAssertThrowsError(try NPYFile.read(png))
     }
-
-    // MARK: Class names
-
-    func testImageNetClassNamesFile() throws {
-        let names = try ClassNames.load(TestSupport.repoRoot.appendingPathComponent("models/imagenet-classes.txt").path)
-        XCTAssertEqual(names.entries.count, 1000)
-        // Anchors of the standard label order, and the order itself: synset ids ascending.
-        XCTAssertEqual(names.displayName(of: 0), "tench")
-        XCTAssertEqual(names.displayName(of: 1), "goldfish")
-        XCTAssertEqual(names.displayName(of: 207), "golden retriever")
-        XCTAssertEqual(names.displayName(of: 999), "toilet tissue")
-        XCTAssertNil(names.displayName(of: 1000))
-        XCTAssertEqual(names.entries.map(\.id), names.entries.map(\.id).sorted())
-        XCTAssertEqual(names.entries[0].id, "n01440764")
-
-        XCTAssertEqual(names.lookup("Golden  Retriever"), .found(207))
-        XCTAssertEqual(names.lookup("golden_retriever"), .found(207))
-        XCTAssertEqual(names.lookup("toilet paper"), .found(999), "synonyms match")
-        XCTAssertEqual(names.lookup("crane"), .ambiguous([134, 517]), "bird and machine")
-        guard case .notFound(let suggestions) = names.lookup("golden retreiver") else { return XCTFail("typo must not match") }
-        XCTAssertEqual(suggestions.first, "golden retriever")
-        guard case .notFound(let none) = names.lookup("zzzzzzzzzzzzzzzzzzzz") else { return XCTFail() }
-        XCTAssertEqual(none, [], "nothing is close")
-        XCTAssertThrowsError(try ClassNames(parsing: "0\tn1\ta\n2\tn2\tb\n"))
-    }
 }

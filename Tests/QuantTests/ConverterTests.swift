@@ -210,7 +210,7 @@ final class ConverterTests: XCTestCase {
         try convertCheckpoint(input: Repo.tinyCkpt, output: dir + "/t.gguf",
                               options: ConvertOptions(weights: .int8, configPath: Repo.tinyYAML, classNamesPath: dir + "/ten.txt"))
         let py = try pyReadGGUF(dir + "/t.gguf")
-        XCTAssertEqual(py.metadata[classNamesKey], .array(names.map { .string($0) }))
+        XCTAssertEqual(py.metadata[MetadataSchema.classNamesKey], .array(names.map { .string($0) }))
         try names.dropLast().joined(separator: "\n").write(toFile: dir + "/nine.txt", atomically: true, encoding: .utf8)
         XCTAssertThrowsError(try convertCheckpoint(input: Repo.tinyCkpt, output: dir + "/n.gguf",
                                                    options: ConvertOptions(weights: .int8, configPath: Repo.tinyYAML, classNamesPath: dir + "/nine.txt"))) { e in
@@ -221,7 +221,7 @@ final class ConverterTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/n.gguf"))
         // Without --classes, and with no hyper_parameters.class_names in the checkpoint, there is no key.
         _ = try convert(Repo.tinyCkpt, dir + "/plain.gguf", .int8)
-        XCTAssertNil(try pyReadGGUF(dir + "/plain.gguf").metadata[classNamesKey])
+        XCTAssertNil(try pyReadGGUF(dir + "/plain.gguf").metadata[MetadataSchema.classNamesKey])
     }
 
     /// The report: per-tensor error lines, bytes per type, ignored keys by category; inspect shows the

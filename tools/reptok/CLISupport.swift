@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ImageIO
+import ModelFile
 import Runtime
 import Support
 #if canImport(Glibc)
@@ -218,10 +219,7 @@ let imageNetClassCount = 1000
 
 /// The model's class names: its metadata, else ImageNet's for a 1000-class model, else nil.
 func classNames(of pipeline: Pipeline, modelPath: String?) throws -> ClassNames? {
-    if let own = pipeline.classNames {
-        return try ClassNames(names: own.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } },
-                              path: modelPath ?? "<model>")
-    }
+    if let own = pipeline.classNames { return own }
     return pipeline.config.numClasses == imageNetClassCount ? loadClassNames(modelPath: modelPath) : nil
 }
 
