@@ -91,6 +91,7 @@ let package = Package(
 
         // Helpers every test target shares: repository paths, temporary folders, processes, test data.
         .target(name: "TestSupport", dependencies: ["Support"], path: "Tests/TestSupport"),
+        .testTarget(name: "SupportTests", dependencies: ["Support", "TestSupport"], path: "Tests/SupportTests"),
         .testTarget(name: "FormatsTests", dependencies: ["Formats", "TestSupport"], path: "Tests/FormatsTests"),
         .testTarget(name: "ModelFileTests", dependencies: ["ModelFile", "Formats", "TestSupport"], path: "Tests/ModelFileTests"),
         .testTarget(name: "QuantTests", dependencies: ["Quant", "ModelFile", "Formats", "TestSupport"], path: "Tests/QuantTests"),
@@ -98,9 +99,9 @@ let package = Package(
                     path: "Tests/KernelsTests", swiftSettings: cpuFlags),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Quant", "Formats", "Support", "TestSupport"],
                     path: "Tests/RuntimeTests", swiftSettings: cpuFlags),
-        // Depends on the `reptok` executable so `swift test` builds the binary that the end-to-end tests run.
         // Support: ImageFile.write goes through AtomicFile, whose refusals the write tests check beside it.
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO", "Support", "TestSupport"], path: "Tests/ImageIOTests"),
+        // Depends on the `reptok` executable so `swift test` builds the binary that the end-to-end tests run.
         .testTarget(name: "CLITests", dependencies: ["ImageIO", "Quant", "Formats", "Runtime", "TestSupport", "reptok"],
                     path: "Tests/CLITests"),
     ],

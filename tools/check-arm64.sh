@@ -20,7 +20,7 @@
 #                 (about ten times slower; scratch folder .build-arm64-native).
 #   tests-*       KernelsTests + RuntimeTests under emulation at each instruction level:
 #                 REPTOK_ISA=neondot with sdot visible (QEMU_CPU=max), neon with it hidden (QEMU_CPU=cortex-a72),
-#                 and REPTOK_ISA=generic; then the rest of the suite, FormatsTests, QuantTests, ImageIOTests and CLITests
+#                 and REPTOK_ISA=generic; then the rest of the suite, SupportTests, FormatsTests, ModelFileTests, QuantTests, ImageIOTests and CLITests
 #                 (QEMU_CPU=max; --skip-full-suite leaves them out).
 #   out-*         reptok generate / reconstruct / encode with the default model, --compute w8a32
 #                 and w8a8, on aarch64 (emulated) and on the host; W8A8 and integer results must be
@@ -389,7 +389,7 @@ main() {
     check tests-neon-no-sdot arm_tests cortex-a72 neon KernelsTests RuntimeTests
     check tests-generic arm_tests max generic KernelsTests RuntimeTests
     # The rest of the suite (the kernel and runtime tests have run three times above).
-    if [ "$FULL_SUITE" = 1 ]; then check tests-quant-cli arm_tests max - FormatsTests QuantTests ImageIOTests CLITests; fi
+    if [ "$FULL_SUITE" = 1 ]; then check tests-quant-cli arm_tests max - SupportTests FormatsTests ModelFileTests QuantTests ImageIOTests CLITests; fi
 
     fatal out-host host_outputs
     check out-arm64 arm_outputs

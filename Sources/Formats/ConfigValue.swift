@@ -72,7 +72,7 @@ public indirect enum ConfigValue: Equatable, CustomStringConvertible {
         case let .double(d): return "\(d)"
         case let .string(s): return s
         case let .list(l): return "[" + l.map(\.description).joined(separator: ", ") + "]"
-        case let .map(m): return "{" + m.keys.sorted().map { "\($0): \(m[$0]!)" }.joined(separator: ", ") + "}"
+        case let .map(m): return "{" + m.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ") + "}"
         }
     }
 

@@ -203,7 +203,7 @@ public enum SafeTensorsWriter {
         var header = "{"
         var parts: [String] = []
         if !metadata.isEmpty {
-            let m = metadata.keys.sorted().map { "\(jsonString($0)):\(jsonString(metadata[$0]!))" }.joined(separator: ",")
+            let m = metadata.sorted { $0.key < $1.key }.map { "\(jsonString($0.key)):\(jsonString($0.value))" }.joined(separator: ",")
             parts.append("\"__metadata__\":{\(m)}")
         }
         var off = 0

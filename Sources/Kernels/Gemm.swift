@@ -413,14 +413,16 @@ func panelGemmI8<A: I8Rows>(m: Int, n: Int, ldw: Int, blocks: KBlocks, rows: A,
                     if floatExact {
                         // the strip's int8 activations as floats (exact), once for all panels
                         for z in 0..<r {
-                            let src = ptrs[z]!, dst = stripA + z * maxKc4 * 4
+                            let dst = stripA + z * maxKc4 * 4
+                            fptrs[z] = UnsafePointer(dst)
+                            // (strip() fills every row it is asked for; an empty one would count as zeros)
+                            guard let src = ptrs[z] else { dst.initialize(repeating: 0, count: blk.kc); continue }
                             var p = 0
                             while p + 16 <= blk.kc {
                                 store16(vfloat(UnsafeRawPointer(src + p).loadUnaligned(as: SIMD16<Int8>.self)), dst + p)
                                 p += 16
                             }
                             while p < blk.kc { dst[p] = Float(src[p]); p += 1 }
-                            fptrs[z] = UnsafePointer(dst)
                         }
                     }
                     for jp in 0..<panels {

@@ -12,7 +12,7 @@ public func describeGGUF(path: String, tensors: Bool = false) throws -> String {
 
     out.append("metadata:")
     let width = g.metadataKeys.map(\.count).max() ?? 0
-    for k in g.metadataKeys { out.append("  \(k.padding(toLength: width, withPad: " ", startingAt: 0))  \(g.metadata[k]!)") }
+    for k in g.metadataKeys { out.append("  \(k.padding(toLength: width, withPad: " ", startingAt: 0))  \(g.metadata[k].map { "\($0)" } ?? "")") }
 
     out.append("components:")
     let known = Component.allCases.map { ($0.prefix, $0.title) }
@@ -26,12 +26,12 @@ public func describeGGUF(path: String, tensors: Bool = false) throws -> String {
         for t in ts { byType[t.type, default: 0] += t.byteCount }
         let params = ts.filter { !$0.name.hasSuffix(TensorNames.scaleSuffix) || $0.type != .f32 || g.tensorInfos[String($0.name.dropLast(TensorNames.scaleSuffix.count))]?.type != .i8 }
             .reduce(0) { $0 + $1.count }
-        let types = byType.keys.sorted { $0.rawValue < $1.rawValue }.map { "\($0) \(formatBytes(byType[$0]!))" }.joined(separator: ", ")
+        let types = byType.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key) \(formatBytes($0.value))" }.joined(separator: ", ")
         out.append("  \(title.padding(toLength: 42, withPad: " ", startingAt: 0))  \(String(format: "%4d", ts.count)) tensors  \(String(format: "%7.2f", Double(params) / 1e6)) M params  \(formatBytes(byType.values.reduce(0, +)))  (\(types))")
     }
     var total: [GGMLType: Int] = [:]
     for t in g.orderedTensorInfos { total[t.type, default: 0] += t.byteCount }
-    out.append("bytes by type: " + total.keys.sorted { $0.rawValue < $1.rawValue }.map { "\($0) \(formatBytes(total[$0]!))" }.joined(separator: ", "))
+    out.append("bytes by type: " + total.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key) \(formatBytes($0.value))" }.joined(separator: ", "))
 
     if let scheme = g.metadata["reptok.quant.scheme"]?.string {
         var line = "quantization: \(scheme)"

@@ -140,11 +140,11 @@ public struct ConversionReport {
         s.append("architecture:")
         for c in configSources { s.append("  \(c.key) = \(c.value)  [\(c.source.rawValue)]") }
         s.append("tensors: \(tensors.count)")
-        for t in bytesByType.keys.sorted(by: { $0.rawValue < $1.rawValue }) {
-            s.append("  \(t.description.padding(toLength: 4, withPad: " ", startingAt: 0)) \(formatBytes(bytesByType[t]!))")
+        for (t, bytes) in bytesByType.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+            s.append("  \(t.description.padding(toLength: 4, withPad: " ", startingAt: 0)) \(formatBytes(bytes))")
         }
         let ign = IgnoredCategory.allCases.filter { !(ignored[$0] ?? []).isEmpty }
-        s.append("ignored keys: \(ign.reduce(0) { $0 + ignored[$1]!.count })")
+        s.append("ignored keys: \(ign.reduce(0) { $0 + (ignored[$1] ?? []).count })")
         for c in ign {
             let k = ignored[c]!
             var line = "  \(k.count) \(c.rawValue)"
