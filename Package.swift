@@ -97,6 +97,9 @@ let package = Package(
         .testTarget(name: "QuantTests", dependencies: ["Quant", "ModelFile", "Formats", "TestSupport"], path: "Tests/QuantTests"),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "CKernels", "TestSupport"],
                     path: "Tests/KernelsTests", swiftSettings: cpuFlags),
+        // Quant and Formats make the tests' inputs, not their subject: the converter turns the official
+        // tiny checkpoint into the model file whose outputs are checked against that checkpoint's
+        // goldens (a safetensors file, read with Formats).
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Quant", "Formats", "Support", "TestSupport"],
                     path: "Tests/RuntimeTests", swiftSettings: cpuFlags),
         // Support: ImageFile.write goes through AtomicFile, whose refusals the write tests check beside it.
