@@ -54,14 +54,14 @@ public func attention(q: UnsafePointer<Float>, qStride: Int,
             let nq = min(queryBlock, tokens - t0)
             let nv = nq > 16 ? 2 : 1                // SIMD16 vectors per query row
             let w = 16 * nv                         // padded query count (row stride of qT, sT)
-            // qT[e][i] = scale * q[t0 + i, h, e]; padding queries are 0
-            for i in 0..<w {
-                if i < nq {
-                    let src = q + (t0 + i) * qStride + h * d
-                    for e in 0..<d { qT[e * w + i] = src[e] * scale }
-                } else {
-                    for e in 0..<d { qT[e * w + i] = 0 }
-                }
+            // qT[e][i] = scale * q[t0 + i, h, e]; padding queries are 0. Channel by channel, so
+            // the stores run along qT's rows (the 32 query rows read stay in L1: 32 · d floats).
+            let src0 = q + t0 * qStride + h * d
+            for e in 0..<d {
+                let row = qT + e * w
+                var p = src0 + e
+                for i in 0..<nq { row[i] = p.pointee * scale; p += qStride }
+                for i in nq..<w { row[i] = 0 }
             }
             o.initialize(repeating: 0, count: w * dp)
             var m0 = SIMD16<Float>(repeating: -.greatestFiniteMagnitude), m1 = m0
