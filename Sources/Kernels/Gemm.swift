@@ -255,15 +255,15 @@ func panelGemmF32<A: F32Rows>(m: Int, n: Int, ldw: Int, blocks: KBlocks, rows: A
                 // W[n0..<n1, k0..<k0+kc] as float panels
                 let wPanels = prepacked.map { $0 + prepackedOffset(nb: nb, k0: blk.k0, blocks: blocks) }
                     ?? UnsafePointer(packedPanel(weights, ldw: ldw, n0: n0, nc: n1 - n0, blk: blk, into: panel, with: kernels.pack))
-                let ahead = prepacked == nil ? WeightPrefetch(weights: weights.raw, elementBytes: weights.elementBytes, ldw: ldw, n: n,
-                                                              blocks: blocks, nBlocks: tiling.nBlocks, task: t, block: bi, tasks: tasks)
-                                             : WeightPrefetch()
-                let strips = (m1 - m0 + strip - 1) / strip
+                let ahead = prepacked == nil
+                    ? WeightPrefetch(weights: weights.raw, elementBytes: weights.elementBytes, ldw: ldw, tiling: tiling,
+                                     blocks: blocks, task: t, block: bi, tasks: tasks, strips: (m1 - m0 + strip - 1) / strip)
+                    : WeightPrefetch()
                 // strips of the microkernel's height x every panel
                 var i = m0
                 while i < m1 {
                     let r = min(strip, m1 - i)
-                    ahead.run(part: (i - m0) / strip, parts: strips)
+                    ahead.run(part: (i - m0) / strip)
                     rows.strip(i, r, bi, ptrs)
                     for jp in 0..<panels {
                         kernels.f32Kernel(rows: r, nv: 2, kc: blk.kc, a: UnsafePointer(ptrs), aStep: 1,
@@ -287,29 +287,31 @@ func panelGemmF32<A: F32Rows>(m: Int, n: Int, ldw: Int, blocks: KBlocks, rows: A
 /// per weight, row stride ldw elements.
 struct WeightPrefetch {
     private var base: UnsafeRawPointer? = nil
-    private var rowBytes = 0, lines = 0, linesPerRow = 1, stride = 0
+    private var rowBytes = 0, lines = 0, linesPerRow = 1, stride = 0, parts = 1
 
     /// Prefetches nothing.
     init() {}
 
     /// The block after (task t, block bi) in this thread's range `tasks`: the next K block of
     /// the same columns, else the first block of the next task's columns; nothing at the end.
-    init(weights: UnsafeRawPointer, elementBytes: Int, ldw: Int, n: Int, blocks: KBlocks, nBlocks: Int,
-         task t: Int, block bi: Int, tasks: Range<Int>) {
+    /// Spread over `strips` calls of `run`.
+    init(weights: UnsafeRawPointer, elementBytes: Int, ldw: Int, tiling: PanelTiling, blocks: KBlocks,
+         task t: Int, block bi: Int, tasks: Range<Int>, strips: Int) {
         let nextTask = bi + 1 < blocks.count ? t : t + 1
         guard nextTask < tasks.upperBound, let first = blocks.first else { return }
-        let nb = nextTask % nBlocks, blk = bi + 1 < blocks.count ? blocks[bi + 1] : first
-        let n0 = nb * Blocking.nc, rows = min(n, n0 + Blocking.nc) - n0
+        let blk = bi + 1 < blocks.count ? blocks[bi + 1] : first
+        let (_, _, _, n0, n1) = tiling.task(nextTask)
         base = weights + (n0 * ldw + blk.k0) * elementBytes
         rowBytes = blk.kc * elementBytes
         linesPerRow = (rowBytes + 63) / 64 + 1       // +1: a row need not start on a line
-        lines = rows * linesPerRow
+        lines = (n1 - n0) * linesPerRow
         stride = ldw * elementBytes
+        parts = max(strips, 1)
     }
 
-    /// Issues slice `part` of `parts` (one per strip of the current block).
+    /// Issues slice `part` of the block (one per strip of the current block).
     @inline(__always)
-    func run(part: Int, parts: Int) {
+    func run(part: Int) {
         guard let base else { return }
         let l0 = lines * part / parts, l1 = lines * (part + 1) / parts
         var row = l0 / linesPerRow, line = l0 % linesPerRow
@@ -342,9 +344,9 @@ private func prepackedOffset(nb: Int, k0: Int, blocks: KBlocks) -> Int {
     Blocking.nc * (nb * blocks.taps * blocks.span + k0)
 }
 
-/// Floats `prepackF32` writes for n columns.
+/// Floats `prepackF32` writes for n columns: up to where a column block past the last would start.
 func prepackedF32Count(n: Int, blocks: KBlocks) -> Int {
-    (n + Blocking.nc - 1) / Blocking.nc * Blocking.nc * blocks.taps * blocks.span
+    prepackedOffset(nb: (n + Blocking.nc - 1) / Blocking.nc, k0: 0, blocks: blocks)
 }
 
 /// Packs all of W (n rows of K = taps · span, row stride ldw) into float panels once, in
@@ -401,13 +403,12 @@ func panelGemmI8<A: I8Rows>(m: Int, n: Int, ldw: Int, blocks: KBlocks, rows: A,
                 let kc4 = (blk.kc + 3) / 4
                 let wb = weights + n0 * ldw + blk.k0
                 scheme.pack(wb, ldw, n1 - n0, blk.kc, raw)
-                let ahead = WeightPrefetch(weights: UnsafeRawPointer(weights), elementBytes: 1, ldw: ldw, n: n, blocks: blocks,
-                                           nBlocks: tiling.nBlocks, task: t, block: bi, tasks: tasks)
-                let strips = (m1 - m0 + 7) / 8
+                let ahead = WeightPrefetch(weights: UnsafeRawPointer(weights), elementBytes: 1, ldw: ldw, tiling: tiling,
+                                           blocks: blocks, task: t, block: bi, tasks: tasks, strips: (m1 - m0 + 7) / 8)
                 var i = m0
                 while i < m1 {
                     let r = min(8, m1 - i)
-                    ahead.run(part: (i - m0) / 8, parts: strips)
+                    ahead.run(part: (i - m0) / 8)
                     rows.strip(i, r, bi, ptrs, corr, scale)
                     let acc: Int32 = bi > 0 ? 1 : 0
                     if floatExact {
