@@ -146,19 +146,19 @@ public struct GenerateRequest: Codable, Equatable, Sendable {
 /// A `GenerateRequest` with every field given, for one model file and matrix mode. Made by
 /// `GenerateRequest.resolved(for:)`, which checked it against that file.
 public struct ResolvedGenerateRequest: Equatable, Sendable {
-    public let classes: ClassSelection
-    public let count: Int
-    public let seed: UInt64
-    public let rng: NoiseRNG
-    public let decoderSeed: UInt64?
-    public let generatorSteps: Int
-    public let decoderSteps: Int
-    public let cfgScale: Float
-    public let cfgInterval: ClosedRange<Float>
-    public let sampler: Sampler
+    public private(set) var classes: ClassSelection
+    public private(set) var count: Int
+    public private(set) var seed: UInt64
+    public private(set) var rng: NoiseRNG
+    public private(set) var decoderSeed: UInt64?
+    public private(set) var generatorSteps: Int
+    public private(set) var decoderSteps: Int
+    public private(set) var cfgScale: Float
+    public private(set) var cfgInterval: ClosedRange<Float>
+    public private(set) var sampler: Sampler
     /// The model file's name (`Pipeline.modelInfo["file"]`) and the matrix mode it runs in.
-    public let model: String
-    public let mode: MatrixMode
+    public private(set) var model: String
+    public private(set) var mode: MatrixMode
 
     /// The request with every field given: resolving it again (same file) gives this value back.
     public var request: GenerateRequest {
@@ -171,9 +171,9 @@ public struct ResolvedGenerateRequest: Equatable, Sendable {
     /// that image's own seed and class; with `.torch` the whole batch (the image depends on it).
     public func reproducing(image index: Int, label: Int) -> ResolvedGenerateRequest {
         guard rng == .reptok, count > 1 || classes == .random else { return self }
-        return ResolvedGenerateRequest(classes: .labels([label]), count: 1, seed: seed + UInt64(index), rng: rng,
-                                       decoderSeed: decoderSeed, generatorSteps: generatorSteps, decoderSteps: decoderSteps,
-                                       cfgScale: cfgScale, cfgInterval: cfgInterval, sampler: sampler, model: model, mode: mode)
+        var one = self
+        (one.classes, one.count, one.seed) = (.labels([label]), 1, seed + UInt64(index))
+        return one
     }
 
     /// Metadata lines `(key, value)`: rng, seed (the range seed…seed + count − 1 for a `.reptok`
