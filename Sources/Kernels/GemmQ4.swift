@@ -40,7 +40,8 @@ enum Q4Rows: Equatable { case vnni, avxvnni(evex: Int32), avx2 }
 struct Q4Level { var kernel: Q4Kernel; var pack: Q4Pack; var rows: Q4Rows? = nil }
 
 /// `matmul` for int4 weights (same contract). `mode` .w8a32 runs W4A32, .w8a8 runs W4A8.
-func matmulQ4(_ a: UnsafePointer<Float>, lda: Int, m: Int, blocks w: UnsafeRawPointer, n: Int, k: Int,
+func matmulQ4(_ a: UnsafePointer<Float>, lda: Int, m: Int, blocks w: UnsafeRawPointer, strips: UnsafeRawPointer?,
+              n: Int, k: Int,
               bias: UnsafePointer<Float>?, activation: Activation, colScale: UnsafePointer<Float>?,
               accumulate: Bool, into c: UnsafeMutablePointer<Float>, ldc: Int, mode: MatrixMode,
               ctx: ComputeContext) {
@@ -95,6 +96,10 @@ func matmulQ4(_ a: UnsafePointer<Float>, lda: Int, m: Int, blocks w: UnsafeRawPo
                 }
                 let wt = w.assumingMemoryBound(to: UInt8.self) + n0 * rowBytes
                 switch rowKernel {
+                case .vnni where strips != nil:
+                    // n0 is a multiple of 64: the task starts at strip n0 / 16
+                    let ws = strips.unsafelyUnwrapped.assumingMemoryBound(to: UInt8.self) + n0 / 16 * groups * Q4Strips.groupBytes
+                    rtk_q4x16_rows_vnni(m1 - m0, groups, ptrs, cptrs, ws, n1 - n0, tile, ncp)
                 case .vnni: rtk_q4_rows_vnni(m1 - m0, groups, ptrs, cptrs, wt, rowBytes, n1 - n0, tile, ncp)
                 case .avxvnni(let evex):
                     rtk_q4_rows_avxvnni(evex, m1 - m0, groups, ptrs, cptrs, wt, rowBytes, n1 - n0, tile, ncp)

@@ -40,7 +40,7 @@ public func matmul(_ a: UnsafePointer<Float>, lda: Int, m: Int,
     precondition(m >= 0 && lda >= k && ldc >= n, "matmul: bad shape or strides")
     if m == 0 || n == 0 { return }
     if case .q4(let blocks) = w.storage {   // int4 weights: their own drivers (GemmQ4.swift)
-        matmulQ4(a, lda: lda, m: m, blocks: blocks, n: n, k: k, bias: bias, activation: activation,
+        matmulQ4(a, lda: lda, m: m, blocks: blocks, strips: w.strips, n: n, k: k, bias: bias, activation: activation,
                  colScale: colScale, accumulate: accumulate, into: c, ldc: ldc, mode: mode, ctx: ctx)
         return
     }

@@ -24,6 +24,10 @@ public struct WeightMatrix {
     public let storage: Storage
     /// Rows (outputs) and columns (inputs).
     public let n: Int, k: Int
+    /// For int4 weights: the same weights repacked into 16-column strips (`Q4Strips`), which
+    /// the W4A8 row form reads instead of the blocks where the level has a strip kernel; nil
+    /// otherwise. Every other path reads `storage`.
+    public private(set) var strips: UnsafeRawPointer? = nil
 
     public init(f32: UnsafePointer<Float>, n: Int, k: Int) {
         precondition(n >= 0 && k >= 0, "WeightMatrix: negative shape")
@@ -39,6 +43,13 @@ public struct WeightMatrix {
     public init(q4: UnsafeRawPointer, n: Int, k: Int) {
         precondition(n >= 0 && k >= 0 && k % 32 == 0, "WeightMatrix: int4 needs k to be a multiple of 32")
         storage = .q4(q4); self.n = n; self.k = k
+    }
+
+    /// This int4 matrix with its strips (`Q4Strips` owns them and must outlive the copy).
+    func withStrips(_ p: UnsafeRawPointer) -> WeightMatrix {
+        var w = self
+        w.strips = p
+        return w
     }
 
     /// Bytes of one Q4_0 row of k weights.

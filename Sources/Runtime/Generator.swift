@@ -40,6 +40,15 @@ final class Generator {
     let outNormW, outNormB: UnsafePointer<Float>   // [D] (mixer.L+1), eps 1e-5
     let outProj: Linear                            // [C, D] + bias (mixer.L+2)
 
+    /// The file, to drop the pages of weights once they are repacked.
+    let file: GGUFFile
+    /// The products that stream the most weights at few rows, with their tensor names: the
+    /// ones worth repacking into strips (`Q4Strips`) for W4A8.
+    private let stripCandidates: [(linear: Linear, name: String)]
+    /// Their strips, by the address of their Q4_0 blocks; built at the first step after load
+    /// or after `releaseStrips()`, and only for int4 weights, W4A8, on a level with a strip kernel.
+    private var strips: [UnsafeRawPointer: Q4Strips] = [:]
+
     // Scratch for maxBatch samples (B·3 rows).
     let timeFeatures: FloatBuffer                  // [2·half] = [cos | sin]
     let timeHidden: FloatBuffer                    // [C]
@@ -84,6 +93,11 @@ final class Generator {
         outNormW = try loader.floats(N.outNorm(depth: g.depth).weight, [d])
         outNormB = try loader.floats(N.outNorm(depth: g.depth).bias, [d])
         outProj = try loader.linear(N.outProj(depth: g.depth), [c, d], bias: true)
+        file = loader.file
+        stripCandidates = [(inProj, N.inProj.weight), (outProj, N.outProj(depth: g.depth).weight)]
+            + layers.enumerated().flatMap { i, l in
+                [(l.channelFc1, N.layer(i + 1).channelFc1.weight), (l.channelFc2, N.layer(i + 1).channelFc2.weight)]
+            }
 
         timeFeatures = FloatBuffer(tIn)
         timeHidden = FloatBuffer(c)
@@ -120,11 +134,33 @@ final class Generator {
         }
     }
 
+    /// Repacks the int4 candidates into strips if W4A8 on this level reads them, dropping each
+    /// source tensor's pages once copied (so resident memory grows by one tensor at most).
+    private func buildStrips() {
+        guard strips.isEmpty, mode == .w8a8, Q4Strips.used(by: ctx) else { return }
+        for (linear, name) in stripCandidates {
+            guard case .q4(let blocks) = linear.weight.storage, strips[blocks] == nil,
+                  let packed = Q4Strips(repacking: linear.weight, ctx: ctx) else { continue }
+            strips[blocks] = packed
+            file.releasePages(of: [name])
+        }
+    }
+
+    /// Frees the strips (rebuilt from the file at the next step).
+    func releaseStrips() { strips = [:] }
+
+    /// The matrix a product reads: its strips when it has them.
+    private func weight(_ l: Linear) -> WeightMatrix {
+        if case .q4(let blocks) = l.weight.storage, let packed = strips[blocks] { return packed.matrix }
+        return l.weight
+    }
+
     /// The mixer on `batch` samples sharing token `token` and time `t`, labels `labels.0`
     /// (and `labels.1`); velocities left in `v` [batch, C].
     private func forward(token: UnsafePointer<Float>, t: Float, labels: (Int, Int), batch: Int) {
         let c = cfg.channels, d = cfg.dim, r = Generator.rows, e3 = r * cfg.expansionToken, dh = d * cfg.expansionChannel
         let half = timeHalf, rowsTotal = batch * r
+        buildStrips()
 
         // 1. Time embedding: [cos(t·f_k) | sin(t·f_k)], f_k = exp(−ln(10⁴)·k/half); then
         //    mlp.2(silu(mlp.0(·)))                                                      [C]
@@ -144,7 +180,7 @@ final class Generator {
         matmul(timeHidden.p, lda: c, m: 1, timeFc2.weight, bias: timeFc2.bias, into: seq.p + 2 * c, ldc: c, mode: mode, ctx: ctx)
         for s in 1 ..< batch { (seq.p + (s * r + 2) * c).update(from: seq.p + 2 * c, count: c) }
         // 3. x = mixer.0(seq)                                                              [B·3, D]
-        matmul(seq.p, lda: c, m: rowsTotal, inProj.weight, bias: inProj.bias, into: x.p, ldc: d, mode: mode, ctx: ctx)
+        matmul(seq.p, lda: c, m: rowsTotal, weight(inProj), bias: inProj.bias, into: x.p, ldc: d, mode: mode, ctx: ctx)
 
         // 4. Mixer layers.
         for l in layers {
@@ -174,9 +210,9 @@ final class Generator {
             }
             // 4e. Channel mixing: x += fc2(GELU(fc1(LN(x))))                               [B·3, D]
             layerNorm(x.p, rows: rowsTotal, dim: d, weight: l.channelNormW, bias: l.channelNormB, eps: cfg.lnEps, out: n.p)
-            matmul(n.p, lda: d, m: rowsTotal, l.channelFc1.weight, bias: l.channelFc1.bias, activation: .gelu,
+            matmul(n.p, lda: d, m: rowsTotal, weight(l.channelFc1), bias: l.channelFc1.bias, activation: .gelu,
                    into: channelHidden.p, ldc: dh, mode: mode, ctx: ctx)
-            matmul(channelHidden.p, lda: dh, m: rowsTotal, l.channelFc2.weight, bias: l.channelFc2.bias, accumulate: true,
+            matmul(channelHidden.p, lda: dh, m: rowsTotal, weight(l.channelFc2), bias: l.channelFc2.bias, accumulate: true,
                    into: x.p, ldc: d, mode: mode, ctx: ctx)
         }
 
@@ -184,6 +220,6 @@ final class Generator {
         for s in 0 ..< batch {
             layerNorm(x.p + s * r * d, rows: 1, dim: d, weight: outNormW, bias: outNormB, eps: cfg.lnEps, out: head.p + s * d)
         }
-        matmul(head.p, lda: d, m: batch, outProj.weight, bias: outProj.bias, into: v.p, ldc: c, mode: mode, ctx: ctx)
+        matmul(head.p, lda: d, m: batch, weight(outProj), bias: outProj.bias, into: v.p, ldc: c, mode: mode, ctx: ctx)
     }
 }

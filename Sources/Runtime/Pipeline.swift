@@ -11,7 +11,8 @@ public struct PipelineOptions {
     /// Matrix mode for int8 weights (`.w8a32` default; `.w8a8` quantizes activations per row).
     /// Float files ignore it.
     public var mode: MatrixMode
-    /// Release a stage's weight pages after it ran (and drop the VAE's large scratch buffers).
+    /// Release a stage's weight pages after it ran (and drop the VAE's large scratch buffers and
+    /// the generator's repacked int4 weights, rebuilt at its next step).
     public var lowMemory: Bool
     /// Kernel instruction level; nil = `ISA.active` (`REPTOK_ISA`, else the CPU's best).
     /// Must be one the CPU supports (`ISA.resolve` checks a user's choice).
@@ -151,6 +152,7 @@ public final class Pipeline {
         for c in components {
             loader.releasePages(of: c)
             if c == .vae { vae.dropScratch() }
+            if c == .generator { generator.releaseStrips() }
         }
     }
 
@@ -160,6 +162,7 @@ public final class Pipeline {
     /// VAE then run without the generator resident, which takes a release-size `generate` from
     /// about 1.44 GB to about 0.9 GB peak RSS at no cost in time.
     public func releaseGeneratorWeights() {
+        generator.releaseStrips()
         loader.releasePages(of: .generator)
     }
 

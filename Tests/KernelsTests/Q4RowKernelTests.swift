@@ -33,7 +33,7 @@ final class Q4RowKernelTests: XCTestCase {
 
     /// `values` copied so that its last element is the last readable byte before a PROT_NONE
     /// page; `body` gets the copy.
-    func withGuarded<T, R>(_ values: [T], _ body: (UnsafePointer<T>) throws -> R) throws -> R {
+    static func withGuarded<T, R>(_ values: [T], _ body: (UnsafePointer<T>) throws -> R) throws -> R {
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
         let bytes = values.count * MemoryLayout<T>.stride
         let dataPages = (bytes + page - 1) / page
@@ -49,7 +49,7 @@ final class Q4RowKernelTests: XCTestCase {
 
     /// Runs `f` on `rows` activation rows (k each) and the corrections, every input guarded;
     /// c is (rows + 1) × ldc floats of 9.
-    func run(_ f: RowFn, rows: Int, k: Int, nc: Int, a: [Int8], corr: [Int32], w: [UInt8], ldc: Int) throws -> [Float] {
+    static func run(_ f: RowFn, rows: Int, k: Int, nc: Int, a: [Int8], corr: [Int32], w: [UInt8], ldc: Int) throws -> [Float] {
         let ng = k / 32, rowBytes = WeightMatrix.q4RowBytes(k: k)
         var c = [Float](repeating: 9, count: (rows + 1) * ldc)
         try withGuarded(w) { wp in
@@ -84,11 +84,11 @@ final class Q4RowKernelTests: XCTestCase {
                         8 * a[(rg * 32)..<(rg * 32 + 32)].reduce(Int32(0)) { $0 + Int32($1) }
                     }
                     let width = (nc + 15) / 16 * 16, ldc = width + 3
-                    let ref = try run({ rtk_q4_rows_c($0, $1, $2, $3, $4, $5, $6, $7, $8) },
+                    let ref = try Self.run({ rtk_q4_rows_c($0, $1, $2, $3, $4, $5, $6, $7, $8) },
                                       rows: rows, k: k, nc: nc, a: a, corr: corr, w: w, ldc: ldc)
                     XCTAssertTrue(ref.contains { $0 != 0 && $0 != 9 }, "reference produced nothing")
                     for (name, f) in kernels {
-                        let fast = try run(f, rows: rows, k: k, nc: nc, a: a, corr: corr, w: w, ldc: ldc)
+                        let fast = try Self.run(f, rows: rows, k: k, nc: nc, a: a, corr: corr, w: w, ldc: ldc)
                         XCTAssertTrue(bitsEqual(fast, ref), "\(name) rows \(rows) k \(k) nc \(nc): differs from rtk_q4_rows_c, max \(maxAbs(fast, ref))")
                         for i in 0..<rows {
                             for j in nc..<width { XCTAssertEqual(fast[i * ldc + j], 0, "\(name): dead column \(j) not 0") }

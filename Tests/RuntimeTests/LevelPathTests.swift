@@ -11,6 +11,19 @@ final class LevelPathTests: XCTestCase {
     /// this machine's levels are in fact identical; the bound is for levels that are not).
     static let floatTol = 1e-5
 
+    /// W4A8 on every level, bit for bit: the generator's int4 products run from strips
+    /// repacked at load on `avx512vnni` and from the Q4_0 blocks elsewhere.
+    func testInt4W4A8IsBitIdenticalOnEveryLevel() throws {
+        let base = try TinyFixture.trace(.int4, mode: .w8a8, isa: .generic)
+        for isa in ISA.supported where isa != .generic {
+            let ours = try TinyFixture.trace(.int4, mode: .w8a8, isa: isa)
+            XCTAssertEqual(Set(ours.keys), Set(base.keys))
+            for (name, values) in ours {
+                XCTAssertEqual(values.map(\.bitPattern), base[name]!.map(\.bitPattern), "\(name) W4A8: \(isa) differs from generic")
+            }
+        }
+    }
+
     func testEveryLevelMeetsTheGoldensAndAgrees() throws {
         // every level this CPU runs, amx-emulated (the AMX path on the tile model) included
         let reference = ISA.generic

@@ -23,7 +23,7 @@ final class PipelineTests: XCTestCase {
     /// Thread chunking never changes the arithmetic of an output (kernels contract), so 1 and 2
     /// threads must give bit-identical results, for every storage and matrix mode.
     func testOneAndTwoThreadsAreBitIdentical() throws {
-        for (weights, mode) in [(WeightFormat.f32, MatrixMode.w8a32), (.int8, .w8a32), (.int8, .w8a8)] {
+        for (weights, mode) in [(WeightFormat.f32, MatrixMode.w8a32), (.int8, .w8a32), (.int8, .w8a8), (.int4, .w8a8)] {
             let path = try TinyFixture.model(weights)
             let one = try runAll(try Pipeline(modelPath: path, options: PipelineOptions(threads: 1, mode: mode)))
             let two = try runAll(try Pipeline(modelPath: path, options: PipelineOptions(threads: 2, mode: mode)))
@@ -33,10 +33,22 @@ final class PipelineTests: XCTestCase {
 
     /// Releasing pages only drops the cache: results are bit-identical.
     func testLowMemoryGivesIdenticalResults() throws {
-        let path = try TinyFixture.model(.int8)
-        let normal = try runAll(try Pipeline(modelPath: path, options: PipelineOptions(threads: 1)))
-        let low = try runAll(try Pipeline(modelPath: path, options: PipelineOptions(threads: 1, lowMemory: true)))
-        for (a, b) in zip(normal, low) { XCTAssertEqual(bits(a), bits(b)) }
+        for (weights, mode) in [(WeightFormat.int8, MatrixMode.w8a32), (.int4, .w8a8)] {
+            let path = try TinyFixture.model(weights)
+            let normal = try runAll(try Pipeline(modelPath: path, options: PipelineOptions(threads: 1, mode: mode)))
+            let low = try runAll(try Pipeline(modelPath: path, options: PipelineOptions(threads: 1, mode: mode, lowMemory: true)))
+            for (a, b) in zip(normal, low) { XCTAssertEqual(bits(a), bits(b), "\(weights) \(mode)") }
+        }
+    }
+
+    /// Dropping the generator's weights (int4: its strips too, rebuilt at the next step) and
+    /// generating again gives the same token.
+    func testGeneratingAfterReleasingTheGeneratorIsIdentical() throws {
+        let p = try Pipeline(modelPath: try TinyFixture.model(.int4), options: PipelineOptions(threads: 2, mode: .w8a8))
+        let first = try p.generate(label: 2, seed: 5, steps: 4, cfgScale: 1.5, interval: 0.3 ... 0.9)
+        p.releaseGeneratorWeights()
+        let second = try p.generate(label: 2, seed: 5, steps: 4, cfgScale: 1.5, interval: 0.3 ... 0.9)
+        XCTAssertEqual(bits(first), bits(second))
     }
 
     func testConfigAndModelInfoComeFromTheFile() throws {

@@ -8,6 +8,7 @@
 //   amx_emu.c scalar model of the tile instructions and the same driver on it (any machine)
 //   q4.c      int4 (Q4_0) weights: dequantization, nibble packing, W4A8 kernels, zmm row form
 //   q4_rows_avx2.c  the int4 W4A8 row form on ymm (AVX-VNNI and AVX2)
+//   q4_strips.c  int4 weights repacked into 16-column strips, and their row form
 //
 // Every ISA-specific function is compiled with a per-function target attribute (or only
 // on its architecture, with stubs elsewhere), so the target builds for any -target-cpu.
@@ -257,6 +258,22 @@ void rtk_q4_rows_avxvnni(int evex, long rows, long ng, const int8_t *const *a, c
                          const uint8_t *w, long row_bytes, long nc, float *c, long ldc);
 void rtk_q4_rows_avx2(long rows, long ng, const int8_t *const *a, const int32_t *const *corr,
                       const uint8_t *w, long row_bytes, long nc, float *c, long ldc);
+/// int4 weights in 16-column strips (q4_strips.c), for the row form: strip s holds columns
+/// 16s...16s+15 as `groups` records of 288 bytes, one per group g of 32 inputs: the 16 fp16
+/// scales (32 bytes, column order), then 4 x 64 bytes of nibble quads, quad t's bytes
+/// 4j...4j+3 being column j's Q4_0 bytes 4t...4t+3 (low nibbles elements 4t..4t+3, high
+/// nibbles 16+4t..16+4t+3). Columns past n are zero (scale and nibbles). One strip is
+/// groups * 288 bytes, the same as its 16 Q4_0 rows; the strips follow one another.
+/// rtk_q4x16_repack writes strips [s0, s1) of the n Q4_0 rows at w (row_bytes apart).
+void rtk_q4x16_repack(const uint8_t *w, long row_bytes, long n, long groups, long s0, long s1, uint8_t *out);
+/// The row form on strips (rows <= 8, w at the first of ceil(nc/16) strips of ng groups):
+/// the same values, fma chains and bits as rtk_q4_rows_c on the Q4_0 rows, for
+/// j < ceil(nc/16)*16. rtk_q4x16_rows_c is the portable reference; rtk_q4x16_rows_vnni runs
+/// zmm vpdpbusd with no transposes (the layout is the registers' order).
+void rtk_q4x16_rows_c(long rows, long ng, const int8_t *const *a, const int32_t *const *corr,
+                      const uint8_t *w, long nc, float *c, long ldc);
+void rtk_q4x16_rows_vnni(long rows, long ng, const int8_t *const *a, const int32_t *const *corr,
+                         const uint8_t *w, long nc, float *c, long ldc);
 
 #ifdef __cplusplus
 }

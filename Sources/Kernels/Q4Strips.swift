@@ -1,0 +1,41 @@
+// int4 weights repacked at load time for the W4A8 row form.
+//
+// The row form (m ≤ 8 activation rows, the generator) is bound by how fast it turns Q4_0
+// blocks into `vpdpbusd` operands: read from the file's layout, every group of 16 columns
+// needs sixteen 128-bit loads, an in-lane transpose and a gather of the scales before its 48
+// dot products. Repacked once into 16-column strips (the registers' order, see `rtk_q4x16_repack`
+// in ckernels.h), a group is five plain loads, so the product streams its weights at memory speed.
+// The strips hold the same bytes as the blocks (groups · 288 per 16 columns), and the kernel
+// computes the same integer group sums and the same float steps, so results are bit-identical.
+import CKernels
+
+/// int4 weights in 16-column strips, owned; `matrix` is the original matrix with the strips
+/// attached (`WeightMatrix.strips`), valid as long as this object lives.
+public final class Q4Strips {
+    /// Bytes of one group of 16 columns: 16 fp16 scales and 16 · 16 bytes of nibbles.
+    static let groupBytes = 288
+
+    public let matrix: WeightMatrix
+    private let buffer: UnsafeMutableRawPointer
+    /// Bytes held (the same as the Q4_0 blocks, rounded up to whole strips).
+    public let bytes: Int
+
+    /// Whether `ctx`'s level has a strip kernel (so repacking pays): the AVX-512 VNNI row form.
+    public static func used(by ctx: ComputeContext) -> Bool { ctx.kernels.q4.rows == .vnni }
+
+    /// Repacks int4 weights `w` (threads of `ctx`); nil when `w` is not int4.
+    public init?(repacking w: WeightMatrix, ctx: ComputeContext) {
+        guard case .q4(let blocks) = w.storage else { return nil }
+        let groups = w.k / 32, strips = (w.n + 15) / 16
+        bytes = max(strips * groups * Q4Strips.groupBytes, 1)
+        buffer = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+        let out = buffer.assumingMemoryBound(to: UInt8.self)
+        let src = blocks.assumingMemoryBound(to: UInt8.self), rowBytes = WeightMatrix.q4RowBytes(k: w.k)
+        ctx.parallelFor(strips) { range in
+            rtk_q4x16_repack(src, rowBytes, w.n, groups, range.lowerBound, range.upperBound, out)
+        }
+        matrix = w.withStrips(UnsafeRawPointer(buffer))
+    }
+
+    deinit { buffer.deallocate() }
+}

@@ -1,0 +1,136 @@
+import CKernels
+import TestSupport
+import XCTest
+@testable import Kernels
+
+/// int4 weights repacked into 16-column strips (`Q4Strips`): the layout against its
+/// description in ckernels.h (decoded here independently, byte by byte), the strip kernels bit
+/// for bit against the row form on the Q4_0 blocks, and `matmul` with strips attached bit for
+/// bit the same as without, on every level and thread count.
+final class Q4StripsTests: XCTestCase {
+    /// Repacks `w` (Q4_0 rows [n, k]) with the C function into a byte array.
+    static func repack(_ w: [UInt8], n: Int, k: Int) -> [UInt8] {
+        let groups = k / 32, strips = (n + 15) / 16
+        var out = [UInt8](repeating: 0xAB, count: strips * groups * 288 + 7)
+        w.withUnsafeBufferPointer { wp in
+            out.withUnsafeMutableBufferPointer { op in
+                // two calls over two ranges, as two threads would
+                let half = strips / 2
+                rtk_q4x16_repack(wp.baseAddress!, WeightMatrix.q4RowBytes(k: k), n, groups, 0, half, op.baseAddress!)
+                rtk_q4x16_repack(wp.baseAddress!, WeightMatrix.q4RowBytes(k: k), n, groups, half, strips, op.baseAddress!)
+            }
+        }
+        return out
+    }
+
+    /// Every weight decoded from the strips by the documented layout equals the Q4_0 value;
+    /// columns past n have scale 0 and nibbles 0; the bytes past the strips are untouched.
+    func testLayout() {
+        var rng = TestRNG(5)
+        for (n, k) in [(1, 32), (5, 96), (16, 64), (17, 160), (50, 1056)] {
+            let w = Q4MatmulTests.blocks(n: n, k: k, rng: &rng)
+            let s = Self.repack(w, n: n, k: k)
+            let groups = k / 32, strips = (n + 15) / 16
+            w.withUnsafeBytes { wp in
+                let wm = WeightMatrix(q4: wp.baseAddress!, n: n, k: k)
+                for j in 0..<(strips * 16) {
+                    for g in 0..<groups {
+                        let rec = ((j / 16) * groups + g) * 288, jj = j % 16
+                        let bits = UInt16(s[rec + 2 * jj]) | UInt16(s[rec + 2 * jj + 1]) << 8
+                        let d = Float(Float16(bitPattern: bits))
+                        for e in 0..<32 {
+                            let t = (e % 16) / 4, b = e % 4
+                            let byte = s[rec + 32 + t * 64 + 4 * jj + b]
+                            let nib = e < 16 ? byte & 15 : byte >> 4
+                            if j < n {
+                                XCTAssertEqual(Float(Int(nib) - 8) * d, wm.value(j, g * 32 + e), "n \(n) k \(k) column \(j) input \(g * 32 + e)")
+                            } else {
+                                XCTAssertEqual(nib, 0, "dead column \(j)"); XCTAssertEqual(bits, 0, "dead column \(j) scale")
+                            }
+                        }
+                    }
+                }
+            }
+            XCTAssertEqual(Array(s.suffix(7)), [UInt8](repeating: 0xAB, count: 7), "written past the strips")
+        }
+    }
+
+    /// `rtk_q4x16_rows_c` on the strips, and `rtk_q4x16_rows_vnni` where the CPU has it, give
+    /// exactly `rtk_q4_rows_c`'s bits on the blocks (the same integer group sums and fma chain),
+    /// for 1…8 rows, odd column counts and K of an odd number of groups; weights and
+    /// activations end at a PROT_NONE page, and columns past the last strip are untouched.
+    func testStripKernelsMatchBlockRowForm() throws {
+        let guarded = Q4RowKernelTests.self
+        var kernels: [(String, Q4RowKernelTests.RowFn)] = [("c", { rtk_q4x16_rows_c($0, $1, $2, $3, $4, $6, $7, $8) })]
+        if ISA.avx512vnni.isSupported {
+            kernels.append(("vnni", { rtk_q4x16_rows_vnni($0, $1, $2, $3, $4, $6, $7, $8) }))
+        }
+        var rng = TestRNG(91)
+        for k in [32, 224, 1056] {
+            let ng = k / 32
+            for nc in [1, 7, 16, 17, 33, 63] {
+                var w = Q4MatmulTests.blocks(n: nc, k: k, rng: &rng)
+                for g in 0..<ng { for z in 0..<16 { w[g * 18 + 2 + z] = 0xFF } }   // column 0: nibbles 15
+                let strips = Self.repack(w, n: nc, k: k).dropLast(7)
+                for rows in 1...8 {
+                    var a = (0..<(rows * k)).map { _ in Int8(truncatingIfNeeded: rng.next()) }
+                    for p in 0..<k { a[p] = -128 }
+                    let corr: [Int32] = (0..<(rows * ng)).map { rg in
+                        8 * a[(rg * 32)..<(rg * 32 + 32)].reduce(Int32(0)) { $0 + Int32($1) }
+                    }
+                    let width = (nc + 15) / 16 * 16, ldc = width + 3
+                    let ref = try guarded.run({ rtk_q4_rows_c($0, $1, $2, $3, $4, $5, $6, $7, $8) },
+                                              rows: rows, k: k, nc: nc, a: a, corr: corr, w: w, ldc: ldc)
+                    XCTAssertTrue(ref.contains { $0 != 0 && $0 != 9 }, "reference produced nothing")
+                    for (name, f) in kernels {
+                        let got = try guarded.run(f, rows: rows, k: k, nc: nc, a: a, corr: corr, w: Array(strips), ldc: ldc)
+                        XCTAssertTrue(bitsEqual(got, ref), "\(name) rows \(rows) k \(k) nc \(nc): differs, max \(maxAbs(got, ref))")
+                        for j in width..<ldc { XCTAssertEqual(got[j], 9, "\(name): sentinel column overwritten") }
+                        for j in 0..<ldc { XCTAssertEqual(got[rows * ldc + j], 9, "\(name): sentinel row overwritten") }
+                    }
+                }
+            }
+        }
+    }
+
+    /// `matmul` with the strips attached: bit for bit the matrix without them, both modes, row
+    /// form (m ≤ 8) and panel form (m > 8, which ignores the strips), with bias, GELU and
+    /// accumulation, on every level this CPU runs with 1, 2 and 3 threads; sentinels past n kept.
+    func testMatmulWithStripsIsBitIdentical() {
+        for (m, k, n) in [(1, 64, 17), (6, 1088, 200), (8, 96, 131), (12, 160, 70)] {
+            var rng = TestRNG(UInt64(m * 31 + k + n))
+            let a = rng.floats(m * k, scale: 2), w = Q4MatmulTests.blocks(n: n, k: k, rng: &rng)
+            let bias = rng.floats(n), ldc = n + 3
+            let c0 = (0..<(m * ldc)).map { Float($0 % 7) - 3 }
+            w.withUnsafeBytes { wp in
+                let plain = WeightMatrix(q4: wp.baseAddress!, n: n, k: k)
+                for isa in ISA.supported {
+                    for threads in [1, 2, 3] {
+                        let ctx = ComputeContext(threads: threads, isa: isa)
+                        guard let packed = Q4Strips(repacking: plain, ctx: ctx) else { return XCTFail("not repacked") }
+                        XCTAssertNotNil(packed.matrix.strips)
+                        for mode in MatrixMode.allCases {
+                            var want = c0, got = c0
+                            for (wm, out) in [(plain, UnsafeMutablePointer<[Float]>(&want)), (packed.matrix, UnsafeMutablePointer<[Float]>(&got))] {
+                                out.pointee.withUnsafeMutableBufferPointer { cp in
+                                    matmul(a, lda: k, m: m, wm, bias: bias, activation: .gelu, accumulate: true,
+                                           into: cp.baseAddress!, ldc: ldc, mode: mode, ctx: ctx)
+                                }
+                            }
+                            XCTAssertTrue(bitsEqual(got, want), "\(isa) \(threads) threads \(mode) m \(m) k \(k) n \(n): strips change the result")
+                            for i in 0..<m { for j in n..<ldc { XCTAssertEqual(got[i * ldc + j], c0[i * ldc + j], "sentinel overwritten") } }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Float weights are not repacked.
+    func testOnlyInt4IsRepacked() {
+        let w = [Float](repeating: 1, count: 64)
+        w.withUnsafeBufferPointer { wp in
+            XCTAssertNil(Q4Strips(repacking: WeightMatrix(f32: wp.baseAddress!, n: 2, k: 32), ctx: ComputeContext(threads: 1, isa: .generic)))
+        }
+    }
+}
