@@ -309,6 +309,22 @@ struct WeightPrefetch {
         parts = max(strips, 1)
     }
 
+    /// The `I8Panels` block after (task t, block bi) in this thread's range, chosen as above:
+    /// its panels are one contiguous run, fetched as a single row.
+    init(panelsAfter panels: UnsafeRawPointer, tiling: PanelTiling, blocks: KBlocks, k: Int,
+         task t: Int, block bi: Int, tasks: Range<Int>, strips: Int) {
+        let nextTask = bi + 1 < blocks.count ? t : t + 1
+        guard nextTask < tasks.upperBound, !blocks.isEmpty else { return }
+        let nextBlock = bi + 1 < blocks.count ? bi + 1 : 0
+        let (_, _, nb, n0, n1) = tiling.task(nextTask)
+        base = panels + I8Panels.offset(nb: nb, block: nextBlock, k: k)
+        rowBytes = (n1 - n0 + 31) / 32 * ((blocks[nextBlock].kc + 3) / 4) * 128
+        linesPerRow = (rowBytes + 63) / 64
+        lines = linesPerRow
+        stride = 0
+        parts = max(strips, 1)
+    }
+
     /// Issues slice `part` of the block (one per strip of the current block).
     @inline(__always)
     func run(part: Int) {
@@ -371,9 +387,12 @@ func prepackF32(weights: WeightSource, n: Int, ldw: Int, blocks: KBlocks,
 /// within a block), then the epilogue (which multiplies by the weight row scales). Every
 /// level computes the same block sums and the same float steps (`float(sum) · scale`, then
 /// `+ previous`), so the output is bit-identical across levels.
+/// - Parameter prepacked: W already in this level's panels by `I8Panels` (blocks must then be
+///   `uniformBlocks(k: ldw, kc: Blocking.kcI8)`), or nil for each task to pack its own.
 func panelGemmI8<A: I8Rows>(m: Int, n: Int, ldw: Int, blocks: KBlocks, rows: A,
                             weights: UnsafePointer<Int8>, epilogue: Epilogue,
-                            c: UnsafeMutablePointer<Float>, ldc: Int, ctx: ComputeContext) {
+                            c: UnsafeMutablePointer<Float>, ldc: Int, ctx: ComputeContext,
+                            prepacked: UnsafeRawPointer? = nil) {
     if let tiles = ctx.kernels.tiles {
         return amxPanelGemmI8(m: m, n: n, ldw: ldw, blocks: blocks, rows: rows, weights: weights, epilogue: epilogue,
                               c: c, ldc: ldc, ctx: ctx, tiles: tiles)
@@ -397,14 +416,22 @@ func panelGemmI8<A: I8Rows>(m: Int, n: Int, ldw: Int, blocks: KBlocks, rows: A,
         let corr = (extra + 128).bindMemory(to: Int32.self, capacity: 8)
         let scale = (extra + 160).bindMemory(to: Float.self, capacity: 8)
         for t in tasks {
-            let (m0, m1, _, n0, n1) = tiling.task(t)
+            let (m0, m1, nb, n0, n1) = tiling.task(t)
             let panels = (n1 - n0 + 31) / 32
             for (bi, blk) in blocks.enumerated() {
                 let kc4 = (blk.kc + 3) / 4
-                let wb = weights + n0 * ldw + blk.k0
-                scheme.pack(wb, ldw, n1 - n0, blk.kc, raw)
-                let ahead = WeightPrefetch(weights: UnsafeRawPointer(weights), elementBytes: 1, ldw: ldw, tiling: tiling,
-                                           blocks: blocks, task: t, block: bi, tasks: tasks, strips: (m1 - m0 + 7) / 8)
+                let strips = (m1 - m0 + 7) / 8
+                let wPanels: UnsafeRawPointer, ahead: WeightPrefetch
+                if let prepacked {
+                    wPanels = prepacked + I8Panels.offset(nb: nb, block: bi, k: ldw)
+                    ahead = WeightPrefetch(panelsAfter: prepacked, tiling: tiling, blocks: blocks, k: ldw,
+                                           task: t, block: bi, tasks: tasks, strips: strips)
+                } else {
+                    scheme.pack(weights + n0 * ldw + blk.k0, ldw, n1 - n0, blk.kc, raw)
+                    wPanels = UnsafeRawPointer(raw)
+                    ahead = WeightPrefetch(weights: UnsafeRawPointer(weights), elementBytes: 1, ldw: ldw, tiling: tiling,
+                                           blocks: blocks, task: t, block: bi, tasks: tasks, strips: strips)
+                }
                 var i = m0
                 while i < m1 {
                     let r = min(8, m1 - i)
@@ -429,7 +456,7 @@ func panelGemmI8<A: I8Rows>(m: Int, n: Int, ldw: Int, blocks: KBlocks, rows: A,
                     for jp in 0..<panels {
                         let cc = tile + (i - m0) * ncp + jp * 32
                         if let kernel = scheme.kernel {
-                            kernel(r, kc4, ptrs, raw + jp * kc4 * 128, corr, scale, cc, ncp, acc)
+                            kernel(r, kc4, ptrs, wPanels + jp * kc4 * 128, corr, scale, cc, ncp, acc)
                         } else {
                             floatExactBlock(rows: r, kc: blk.kc, a: UnsafePointer(fptrs),
                                             panel: raw.assumingMemoryBound(to: Float.self) + jp * blk.kc * 32,

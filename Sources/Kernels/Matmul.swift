@@ -89,7 +89,8 @@ public func matmul(_ a: UnsafePointer<Float>, lda: Int, m: Int,
         } else {
             panelGemmI8(m: m, n: n, ldw: k, blocks: uniformBlocks(k: k, kc: kc),
                         rows: MatrixRowsI8(q: q, kq: kq, kc: kc, blocks: nb, corr: corr, scale: scale),
-                        weights: wq, epilogue: epilogue, c: c, ldc: ldc, ctx: ctx)
+                        weights: wq, epilogue: epilogue, c: c, ldc: ldc, ctx: ctx,
+                        prepacked: w.panelsLevel == ctx.isa ? w.panels : nil)
         }
     }
 }

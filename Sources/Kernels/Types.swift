@@ -28,6 +28,10 @@ public struct WeightMatrix {
     /// the W4A8 row form reads instead of the blocks where the level has a strip kernel; nil
     /// otherwise. Every other path reads `storage`.
     public private(set) var strips: UnsafeRawPointer? = nil
+    /// For int8 weights: the same weights in the W8A8 panels of level `panelsLevel` (`I8Panels`),
+    /// which the W8A8 panel form of that level reads instead of packing; nil otherwise.
+    public private(set) var panels: UnsafeRawPointer? = nil
+    public private(set) var panelsLevel: ISA? = nil
 
     public init(f32: UnsafePointer<Float>, n: Int, k: Int) {
         precondition(n >= 0 && k >= 0, "WeightMatrix: negative shape")
@@ -49,6 +53,14 @@ public struct WeightMatrix {
     func withStrips(_ p: UnsafeRawPointer) -> WeightMatrix {
         var w = self
         w.strips = p
+        return w
+    }
+
+    /// This int8 matrix with its panels for `level` (`I8Panels` owns them and must outlive the copy).
+    func withPanels(_ p: UnsafeRawPointer, level: ISA) -> WeightMatrix {
+        var w = self
+        w.panels = p
+        w.panelsLevel = level
         return w
     }
 

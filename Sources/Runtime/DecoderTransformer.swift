@@ -30,6 +30,10 @@ final class DecoderTransformer {
     let splitNorm: UnsafePointer<Float>            // [W] RMSNorm scale (mid_split.post_proj.norm)
     let splitProj: Linear                          // [p·p·Cl, W], no bias (mid_split.post_proj.proj)
 
+    /// The 257-row products (all but the AdaRMSNorm projections), packed into the level's W8A8
+    /// panels at the first velocity after load or after `releaseRepacked()` (int8 weights, W8A8).
+    private let repacked: RepackedWeights
+
     // RoPE tables, computed once (shared between layers whose freqs are equal).
     private var ropeTables: [FloatBuffer] = []     // each [T, heads, A]
     // Scratch, allocated once (T tokens, N = T − 1 patches).
@@ -105,6 +109,12 @@ final class DecoderTransformer {
         }
         layers = built
         ropeTables = tables
+        let candidates = [(preProj, N.preProj.weight), (mergeProj, N.mergeProj.weight), (splitProj, N.splitProj.weight)]
+            + built.enumerated().flatMap { i, l in
+                let b = N.layer(i)
+                return [(l.qkv, b.qkv.weight), (l.outProj, b.outProj.weight), (l.up, b.up.weight), (l.down, b.down.weight)]
+            }
+        repacked = RepackedWeights(.int8Panels, candidates: candidates, file: loader.file)
 
         patches = FloatBuffer((t - 1) * pv)
         x = FloatBuffer(t * w)
@@ -115,6 +125,9 @@ final class DecoderTransformer {
         act = FloatBuffer(t * d.ffHidden)
         ada = FloatBuffer(w)
     }
+
+    /// Frees the packed panels (rebuilt from the file at the next velocity).
+    func releaseRepacked() { repacked.release() }
 
     /// AdaRMSNorm: out = x · (1 + L(cond)) · (mean(x²) + ε)^−½ over all T rows (ε = `rmsEps`, 1e-6).
     private func adaNorm(_ l: Linear, cond: UnsafePointer<Float>, input: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>) {
@@ -132,6 +145,8 @@ final class DecoderTransformer {
         let w = d.width, t = d.tokens, p = d.patchSize, cl = d.latentChannels, pv = d.patchValues
         let lh = d.latentH, lw = d.latentW, gw = lw / p, hf = d.ffHidden
         let heads = d.heads, hd = d.headDim, angles = 2 * d.ropeFreqs
+        repacked.build(mode: mode, ctx: ctx)
+        let weight = repacked.weight
 
         // 1. Merge: patch (pi, pj) → 16 values ordered (dy, dx, channel), channel fastest.   [N, pv]
         for pi in 0 ..< lh / p {
@@ -148,16 +163,16 @@ final class DecoderTransformer {
         }
         // 2. Sequence before the merge projection: n = [c, patches · pre_projᵀ]               [T, W]
         n.p.update(from: c, count: w)
-        matmul(patches.p, lda: pv, m: t - 1, preProj.weight, bias: nil, into: n.p + w, ldc: w, mode: mode, ctx: ctx)
+        matmul(patches.p, lda: pv, m: t - 1, weight(preProj), bias: nil, into: n.p + w, ldc: w, mode: mode, ctx: ctx)
         // 3. x = mid_merge.proj(n), every row including c                                      [T, W]
-        matmul(n.p, lda: w, m: t, mergeProj.weight, bias: nil, into: x.p, ldc: w, mode: mode, ctx: ctx)
+        matmul(n.p, lda: w, m: t, weight(mergeProj), bias: nil, into: x.p, ldc: w, mode: mode, ctx: ctx)
 
         // 4. Layers.
         for l in layers {
             // 4a. n = AdaRMSNorm_attn(x)
             adaNorm(l.attnNorm, cond: cond, input: x.p, out: n.p)
             // 4b. [q | k | v] = n Wqkvᵀ                                                       [T, 3W]
-            matmul(n.p, lda: w, m: t, l.qkv.weight, bias: nil, into: qkv.p, ldc: 3 * w, mode: mode, ctx: ctx)
+            matmul(n.p, lda: w, m: t, weight(l.qkv), bias: nil, into: qkv.p, ldc: 3 * w, mode: mode, ctx: ctx)
             // 4c. Cosine-similarity scaling of q and k per head: · √scale_h / √(Σ² + ε), ε = qkEps (1e-6)
             cosineScaleHeads(qkv.p, rows: t, stride: 3 * w, heads: heads, headDim: hd, scales: l.headScale, eps: cfg.qkEps)
             cosineScaleHeads(qkv.p + w, rows: t, stride: 3 * w, heads: heads, headDim: hd, scales: l.headScale, eps: cfg.qkEps)
@@ -168,20 +183,20 @@ final class DecoderTransformer {
             attention(q: qkv.p, qStride: 3 * w, k: qkv.p + w, kStride: 3 * w, v: qkv.p + 2 * w, vStride: 3 * w,
                       out: attn.p, outStride: w, tokens: t, heads: heads, headDim: hd, scale: 1, ctx: ctx)
             // 4f. x += attn Woutᵀ
-            matmul(attn.p, lda: w, m: t, l.outProj.weight, bias: nil, accumulate: true, into: x.p, ldc: w, mode: mode, ctx: ctx)
+            matmul(attn.p, lda: w, m: t, weight(l.outProj), bias: nil, accumulate: true, into: x.p, ldc: w, mode: mode, ctx: ctx)
             // 4g. n = AdaRMSNorm_ff(x)
             adaNorm(l.ffNorm, cond: cond, input: x.p, out: n.p)
             // 4h. [a | g] = n Wupᵀ                                                            [T, 2Hf]
-            matmul(n.p, lda: w, m: t, l.up.weight, bias: nil, into: ff.p, ldc: 2 * hf, mode: mode, ctx: ctx)
+            matmul(n.p, lda: w, m: t, weight(l.up), bias: nil, into: ff.p, ldc: 2 * hf, mode: mode, ctx: ctx)
             // 4i. act = a · silu(g)                                                           [T, Hf]
             swiglu(ff.p, rows: t, hidden: hf, out: act.p)
             // 4j. x += act Wdownᵀ
-            matmul(act.p, lda: hf, m: t, l.down.weight, bias: nil, accumulate: true, into: x.p, ldc: w, mode: mode, ctx: ctx)
+            matmul(act.p, lda: hf, m: t, weight(l.down), bias: nil, accumulate: true, into: x.p, ldc: w, mode: mode, ctx: ctx)
         }
 
         // 5. Split: drop row 0, RMSNorm with scale, project to p·p·Cl per patch.            [N, pv]
         rmsNorm(x.p + w, rows: t - 1, dim: w, scale: splitNorm, eps: cfg.rmsEps, out: n.p)
-        matmul(n.p, lda: w, m: t - 1, splitProj.weight, bias: nil, into: patches.p, ldc: pv, mode: mode, ctx: ctx)
+        matmul(n.p, lda: w, m: t - 1, weight(splitProj), bias: nil, into: patches.p, ldc: pv, mode: mode, ctx: ctx)
         // 6. Unpatch: values (dy, dx, channel) back into the latent grid.                   [Cl, H, W]
         for pi in 0 ..< lh / p {
             for pj in 0 ..< gw {

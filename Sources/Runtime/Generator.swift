@@ -40,14 +40,10 @@ final class Generator {
     let outNormW, outNormB: UnsafePointer<Float>   // [D] (mixer.L+1), eps 1e-5
     let outProj: Linear                            // [C, D] + bias (mixer.L+2)
 
-    /// The file, to drop the pages of weights once they are repacked.
-    let file: GGUFFile
-    /// The products that stream the most weights at few rows, with their tensor names: the
-    /// ones worth repacking into strips (`Q4Strips`) for W4A8.
-    private let stripCandidates: [(linear: Linear, name: String)]
-    /// Their strips, by the address of their Q4_0 blocks; built at the first step after load
-    /// or after `releaseStrips()`, and only for int4 weights, W4A8, on a level with a strip kernel.
-    private var strips: [UnsafeRawPointer: Q4Strips] = [:]
+    /// The products that stream the most weights at few rows (input and output projections,
+    /// channel mixing), repacked into strips for W4A8 at the first step after load or after
+    /// `releaseRepacked()` (int4 weights on a level with a strip kernel only).
+    private let repacked: RepackedWeights
 
     // Scratch for maxBatch samples (B·3 rows).
     let timeFeatures: FloatBuffer                  // [2·half] = [cos | sin]
@@ -93,11 +89,11 @@ final class Generator {
         outNormW = try loader.floats(N.outNorm(depth: g.depth).weight, [d])
         outNormB = try loader.floats(N.outNorm(depth: g.depth).bias, [d])
         outProj = try loader.linear(N.outProj(depth: g.depth), [c, d], bias: true)
-        file = loader.file
-        stripCandidates = [(inProj, N.inProj.weight), (outProj, N.outProj(depth: g.depth).weight)]
+        let candidates = [(inProj, N.inProj.weight), (outProj, N.outProj(depth: g.depth).weight)]
             + layers.enumerated().flatMap { i, l in
                 [(l.channelFc1, N.layer(i + 1).channelFc1.weight), (l.channelFc2, N.layer(i + 1).channelFc2.weight)]
             }
+        repacked = RepackedWeights(.int4Strips, candidates: candidates, file: loader.file)
 
         timeFeatures = FloatBuffer(tIn)
         timeHidden = FloatBuffer(c)
@@ -134,33 +130,18 @@ final class Generator {
         }
     }
 
-    /// Repacks the int4 candidates into strips if W4A8 on this level reads them, dropping each
-    /// source tensor's pages once copied (so resident memory grows by one tensor at most).
-    private func buildStrips() {
-        guard strips.isEmpty, mode == .w8a8, Q4Strips.used(by: ctx) else { return }
-        for (linear, name) in stripCandidates {
-            guard case .q4(let blocks) = linear.weight.storage, strips[blocks] == nil,
-                  let packed = Q4Strips(repacking: linear.weight, ctx: ctx) else { continue }
-            strips[blocks] = packed
-            file.releasePages(of: [name])
-        }
-    }
-
     /// Frees the strips (rebuilt from the file at the next step).
-    func releaseStrips() { strips = [:] }
+    func releaseRepacked() { repacked.release() }
 
     /// The matrix a product reads: its strips when it has them.
-    private func weight(_ l: Linear) -> WeightMatrix {
-        if case .q4(let blocks) = l.weight.storage, let packed = strips[blocks] { return packed.matrix }
-        return l.weight
-    }
+    private func weight(_ l: Linear) -> WeightMatrix { repacked.weight(l) }
 
     /// The mixer on `batch` samples sharing token `token` and time `t`, labels `labels.0`
     /// (and `labels.1`); velocities left in `v` [batch, C].
     private func forward(token: UnsafePointer<Float>, t: Float, labels: (Int, Int), batch: Int) {
         let c = cfg.channels, d = cfg.dim, r = Generator.rows, e3 = r * cfg.expansionToken, dh = d * cfg.expansionChannel
         let half = timeHalf, rowsTotal = batch * r
-        buildStrips()
+        repacked.build(mode: mode, ctx: ctx)
 
         // 1. Time embedding: [cos(t·f_k) | sin(t·f_k)], f_k = exp(−ln(10⁴)·k/half); then
         //    mlp.2(silu(mlp.0(·)))                                                      [C]

@@ -152,7 +152,8 @@ public final class Pipeline {
         for c in components {
             loader.releasePages(of: c)
             if c == .vae { vae.dropScratch() }
-            if c == .generator { generator.releaseStrips() }
+            if c == .generator { generator.releaseRepacked() }
+            if c == .decoder { decoder.releaseRepacked() }
         }
     }
 
@@ -162,7 +163,7 @@ public final class Pipeline {
     /// VAE then run without the generator resident, which takes a release-size `generate` from
     /// about 1.44 GB to about 0.9 GB peak RSS at no cost in time.
     public func releaseGeneratorWeights() {
-        generator.releaseStrips()
+        generator.releaseRepacked()
         loader.releasePages(of: .generator)
     }
 
@@ -172,6 +173,7 @@ public final class Pipeline {
     /// the peak of a `generate`, then runs without the decoder resident (321 MB of the int4 XL
     /// file, 0.55 GB of the int8 one).
     public func releaseDecoderWeights() {
+        decoder.releaseRepacked()
         loader.releasePages(of: .adapter)
         loader.releasePages(of: .decoder)
     }

@@ -33,7 +33,7 @@ final class PipelineTests: XCTestCase {
 
     /// Releasing pages only drops the cache: results are bit-identical.
     func testLowMemoryGivesIdenticalResults() throws {
-        for (weights, mode) in [(WeightFormat.int8, MatrixMode.w8a32), (.int4, .w8a8)] {
+        for (weights, mode) in [(WeightFormat.int8, MatrixMode.w8a32), (.int8, .w8a8), (.int4, .w8a8)] {
             let path = try TinyFixture.model(weights)
             let normal = try runAll(try Pipeline(modelPath: path, options: PipelineOptions(threads: 1, mode: mode)))
             let low = try runAll(try Pipeline(modelPath: path, options: PipelineOptions(threads: 1, mode: mode, lowMemory: true)))
@@ -41,14 +41,19 @@ final class PipelineTests: XCTestCase {
         }
     }
 
-    /// Dropping the generator's weights (int4: its strips too, rebuilt at the next step) and
-    /// generating again gives the same token.
-    func testGeneratingAfterReleasingTheGeneratorIsIdentical() throws {
-        let p = try Pipeline(modelPath: try TinyFixture.model(.int4), options: PipelineOptions(threads: 2, mode: .w8a8))
-        let first = try p.generate(label: 2, seed: 5, steps: 4, cfgScale: 1.5, interval: 0.3 ... 0.9)
-        p.releaseGeneratorWeights()
-        let second = try p.generate(label: 2, seed: 5, steps: 4, cfgScale: 1.5, interval: 0.3 ... 0.9)
-        XCTAssertEqual(bits(first), bits(second))
+    /// Dropping the generator's or the decoder's weights (with their repacked copies: int4
+    /// strips, int8 W8A8 panels, rebuilt at the next step) and running again gives the same bits.
+    func testRunningAfterReleasingWeightsIsIdentical() throws {
+        for weights in [WeightFormat.int4, .int8] {
+            let p = try Pipeline(modelPath: try TinyFixture.model(weights), options: PipelineOptions(threads: 2, mode: .w8a8))
+            let first = try p.generate(label: 2, seed: 5, steps: 4, cfgScale: 1.5, interval: 0.3 ... 0.9)
+            let latent = try p.decode(token: first, seed: 3, steps: 2)
+            p.releaseGeneratorWeights()
+            p.releaseDecoderWeights()
+            let second = try p.generate(label: 2, seed: 5, steps: 4, cfgScale: 1.5, interval: 0.3 ... 0.9)
+            XCTAssertEqual(bits(first), bits(second), "\(weights) token")
+            XCTAssertEqual(bits(try p.decode(token: first, seed: 3, steps: 2)), bits(latent), "\(weights) image")
+        }
     }
 
     func testConfigAndModelInfoComeFromTheFile() throws {
