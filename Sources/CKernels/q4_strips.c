@@ -55,6 +55,31 @@ void rtk_q4x16_rows_c(long rows, long ng, const int8_t *const *a, const int32_t 
     }
 }
 
+void rtk_q4x16_kernel_c(long rows, long ng, const int8_t *const *a, const int32_t *const *corr,
+                        const uint8_t *sa, const uint8_t *sb, float *c, long ldc, int accumulate) {
+    for (long i = 0; i < rows; i++) {
+        for (long j = 0; j < 32; j++) {
+            const uint8_t *strip = j < 16 ? sa : sb;
+            const long jj = j % 16;
+            float acc = accumulate ? c[i * ldc + j] : 0.0f;
+            for (long g = 0; g < ng; g++) {
+                const uint8_t *bg = strip + g * STRIP_GROUP_BYTES;
+                const int8_t *ag = a[i] + g * 32;
+                int32_t sum = -corr[i][g];
+                for (int t = 0; t < 4; t++) {
+                    for (int b = 0; b < 4; b++) {
+                        const uint8_t byte = bg[32 + t * 64 + 4 * jj + b];
+                        sum += (byte & 15) * ag[4 * t + b] + (byte >> 4) * ag[16 + 4 * t + b];
+                    }
+                }
+                const uint16_t d = (uint16_t)(bg[2 * jj] | (bg[2 * jj + 1] << 8));
+                acc = __builtin_fmaf((float)sum, rtk_half_to_float(d), acc);
+            }
+            c[i * ldc + j] = acc;
+        }
+    }
+}
+
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
 #include <immintrin.h>
 
@@ -118,9 +143,77 @@ RTK_Q4X16_VNNI void rtk_q4x16_rows_vnni(long rows, long ng, const int8_t *const 
         }
     }
 }
+// Panel form on strips: R rows (1...6) x 32 columns, strips sa (columns 0...15) and sb
+// (16...31), groups 0...ng-1 (the caller offsets the strips, activations and corrections to its
+// K block). Per group and row, one vpdpbusd chain per 16 columns over the low then high nibbles
+// of each quad, S = that sum - corr; acc = fma(float(S), d, acc), from c when accumulating:
+// the steps of rtk_q4_kernel_c on a packed panel.
+RTK_Q4X16_VNNI static inline __attribute__((always_inline)) void
+q4x16_panel_vnni(const int R, long ng, const int8_t *const *a, const int32_t *const *corr,
+                 const uint8_t *sa, const uint8_t *sb, float *c, long ldc, int accumulate) {
+    const __m512i low4 = _mm512_set1_epi32(0x0f0f0f0f);
+    __m512 f[6][2];
+    for (int r = 0; r < R; r++) {
+        f[r][0] = accumulate ? _mm512_loadu_ps(c + r * ldc) : _mm512_setzero_ps();
+        f[r][1] = accumulate ? _mm512_loadu_ps(c + r * ldc + 16) : _mm512_setzero_ps();
+    }
+    for (long g = 0; g < ng; g++) {
+        const uint8_t *ga = sa + g * STRIP_GROUP_BYTES, *gb = sb + g * STRIP_GROUP_BYTES;
+        __m512i s[6][2];
+#pragma clang loop unroll(full)
+        for (int r = 0; r < R; r++) s[r][0] = s[r][1] = _mm512_set1_epi32(-corr[r][g]);
+#pragma clang loop unroll(full)
+        for (int t = 0; t < 4; t++) {
+            const __m512i qa = _mm512_loadu_si512(ga + 32 + 64 * t), qb = _mm512_loadu_si512(gb + 32 + 64 * t);
+            const __m512i la = _mm512_and_si512(qa, low4), ha = _mm512_and_si512(_mm512_srli_epi32(qa, 4), low4);
+            const __m512i lb = _mm512_and_si512(qb, low4), hb = _mm512_and_si512(_mm512_srli_epi32(qb, 4), low4);
+#pragma clang loop unroll(full)
+            for (int r = 0; r < R; r++) {
+                int32_t ql, qh;
+                memcpy(&ql, a[r] + g * 32 + 4 * t, 4);
+                memcpy(&qh, a[r] + g * 32 + 16 + 4 * t, 4);
+                const __m512i bl = _mm512_set1_epi32(ql), bh = _mm512_set1_epi32(qh);
+                s[r][0] = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(s[r][0], la, bl), ha, bh);
+                s[r][1] = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(s[r][1], lb, bl), hb, bh);
+            }
+        }
+        const __m512 d0 = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)ga));
+        const __m512 d1 = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)gb));
+#pragma clang loop unroll(full)
+        for (int r = 0; r < R; r++) {
+            f[r][0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s[r][0]), d0, f[r][0]);
+            f[r][1] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s[r][1]), d1, f[r][1]);
+        }
+    }
+    for (int r = 0; r < R; r++) {
+        _mm512_storeu_ps(c + r * ldc, f[r][0]);
+        _mm512_storeu_ps(c + r * ldc + 16, f[r][1]);
+    }
+}
+
+RTK_Q4X16_VNNI void rtk_q4x16_kernel_vnni(long rows, long ng, const int8_t *const *a, const int32_t *const *corr,
+                                          const uint8_t *sa, const uint8_t *sb, float *c, long ldc, int accumulate) {
+    long i = 0;
+    while (i < rows) {
+        const long r = rows - i >= 6 ? 6 : rows - i;
+        switch (r) {
+        case 6: q4x16_panel_vnni(6, ng, a + i, corr + i, sa, sb, c + i * ldc, ldc, accumulate); break;
+        case 5: q4x16_panel_vnni(5, ng, a + i, corr + i, sa, sb, c + i * ldc, ldc, accumulate); break;
+        case 4: q4x16_panel_vnni(4, ng, a + i, corr + i, sa, sb, c + i * ldc, ldc, accumulate); break;
+        case 3: q4x16_panel_vnni(3, ng, a + i, corr + i, sa, sb, c + i * ldc, ldc, accumulate); break;
+        case 2: q4x16_panel_vnni(2, ng, a + i, corr + i, sa, sb, c + i * ldc, ldc, accumulate); break;
+        default: q4x16_panel_vnni(1, ng, a + i, corr + i, sa, sb, c + i * ldc, ldc, accumulate); break;
+        }
+        i += r;
+    }
+}
 #else  // not x86-64: the portable form (never selected: no level here uses strips)
 void rtk_q4x16_rows_vnni(long rows, long ng, const int8_t *const *a, const int32_t *const *corr,
                          const uint8_t *w, long nc, float *c, long ldc) {
     rtk_q4x16_rows_c(rows, ng, a, corr, w, nc, c, ldc);
+}
+void rtk_q4x16_kernel_vnni(long rows, long ng, const int8_t *const *a, const int32_t *const *corr,
+                           const uint8_t *sa, const uint8_t *sb, float *c, long ldc, int accumulate) {
+    rtk_q4x16_kernel_c(rows, ng, a, corr, sa, sb, c, ldc, accumulate);
 }
 #endif

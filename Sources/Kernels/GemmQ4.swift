@@ -107,10 +107,14 @@ func matmulQ4(_ a: UnsafePointer<Float>, lda: Int, m: Int, blocks w: UnsafeRawPo
                 }
             }
             var g0 = fromBlocks ? groups : 0
+            // the panel form reads the strips in place where they exist (no packing)
+            let fromStrips = strips != nil && kernel == .vnni
+            let stripsInTask = (n1 - n0 + 15) / 16
             while g0 < groups {
                 let ng = min(gpb, groups - g0)
                 let wt = w.assumingMemoryBound(to: UInt8.self) + n0 * rowBytes
                 switch pack {
+                case _ where fromStrips: break
                 case .avx512: rtk_q4_pack_avx512(wt, rowBytes, n1 - n0, g0, ng, panel, dpanel)
                 case .avx2: rtk_q4_pack_avx2(wt, rowBytes, n1 - n0, g0, ng, panel, dpanel)
                 case .c: rtk_q4_pack(wt, rowBytes, n1 - n0, g0, ng, panel, dpanel)
@@ -126,6 +130,15 @@ func matmulQ4(_ a: UnsafePointer<Float>, lda: Int, m: Int, blocks w: UnsafeRawPo
                         let pp = panel + jp * ng * 1024, dp = dpanel + jp * ng * 32
                         let cc = tile + (i - m0) * ncp + jp * 32
                         let accum: Int32 = g0 > 0 ? 1 : 0
+                        if fromStrips, let strips {
+                            // strips 2·jp and 2·jp + 1 of the task (the second may not exist:
+                            // its columns are then dead, and the first is read again for them)
+                            let first = n0 / 16 + 2 * jp, second = 2 * jp + 1 < stripsInTask ? first + 1 : first
+                            let base = strips.assumingMemoryBound(to: UInt8.self) + g0 * Q4Strips.groupBytes
+                            rtk_q4x16_kernel_vnni(r, ng, ptrs, cptrs, base + first * groups * Q4Strips.groupBytes,
+                                                  base + second * groups * Q4Strips.groupBytes, cc, ncp, accum)
+                            continue
+                        }
                         switch kernel {
                         case .vnni: rtk_q4_kernel_vnni(r, ng, ptrs, cptrs, pp, dp, cc, ncp, accum)
                         case .avx2: rtk_q4_kernel_avx2(r, ng, ptrs, cptrs, pp, dp, cc, ncp, accum)

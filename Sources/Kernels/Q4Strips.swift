@@ -1,4 +1,4 @@
-// int4 weights repacked at load time for the W4A8 row form.
+// int4 weights repacked at load time for the W4A8 kernels of `avx512vnni`.
 //
 // The row form (m ≤ 8 activation rows, the generator) is bound by how fast it turns Q4_0
 // blocks into `vpdpbusd` operands: read from the file's layout, every group of 16 columns
@@ -7,6 +7,8 @@
 // in ckernels.h), a group is five plain loads, so the product streams its weights at memory speed.
 // The strips hold the same bytes as the blocks (groups · 288 per 16 columns), and the kernel
 // computes the same integer group sums and the same float steps, so results are bit-identical.
+// The panel form (more rows: the decoder) reads two strips as one 32-column panel in place,
+// instead of unpacking the blocks into a panel of bytes twice their size on every call.
 import CKernels
 
 /// int4 weights in 16-column strips, owned; `matrix` is the original matrix with the strips
@@ -20,8 +22,11 @@ public final class Q4Strips {
     /// Bytes held (the same as the Q4_0 blocks, rounded up to whole strips).
     public let bytes: Int
 
-    /// Whether `ctx`'s level has a strip kernel (so repacking pays): the AVX-512 VNNI row form.
-    public static func used(by ctx: ComputeContext) -> Bool { ctx.kernels.q4.rows == .vnni }
+    /// Whether `ctx`'s level reads strips (so repacking pays) in W4A8 products of few
+    /// activation rows (the row form, ≤ 8 rows) or of many (`panelForm`): `avx512vnni` does both.
+    public static func used(by ctx: ComputeContext, panelForm: Bool) -> Bool {
+        panelForm ? ctx.kernels.q4.kernel == .vnni : ctx.kernels.q4.rows == .vnni
+    }
 
     /// Repacks int4 weights `w` (threads of `ctx`); nil when `w` is not int4.
     public init?(repacking w: WeightMatrix, ctx: ComputeContext) {

@@ -30,8 +30,9 @@ final class DecoderTransformer {
     let splitNorm: UnsafePointer<Float>            // [W] RMSNorm scale (mid_split.post_proj.norm)
     let splitProj: Linear                          // [p·p·Cl, W], no bias (mid_split.post_proj.proj)
 
-    /// The 257-row products (all but the AdaRMSNorm projections), packed into the level's W8A8
-    /// panels at the first velocity after load or after `releaseRepacked()` (int8 weights, W8A8).
+    /// The 257-row products (all but the AdaRMSNorm projections), packed at the first W8A8
+    /// velocity after load or after `releaseRepacked()`: int8 weights into the level's panels,
+    /// int4 weights into strips (`RepackedWeights.Kind.manyRows`).
     private let repacked: RepackedWeights
 
     // RoPE tables, computed once (shared between layers whose freqs are equal).
@@ -114,7 +115,7 @@ final class DecoderTransformer {
                 let b = N.layer(i)
                 return [(l.qkv, b.qkv.weight), (l.outProj, b.outProj.weight), (l.up, b.up.weight), (l.down, b.down.weight)]
             }
-        repacked = RepackedWeights(.int8Panels, candidates: candidates, file: loader.file)
+        repacked = RepackedWeights(.manyRows, candidates: candidates, file: loader.file)
 
         patches = FloatBuffer((t - 1) * pv)
         x = FloatBuffer(t * w)

@@ -93,7 +93,7 @@ final class Generator {
             + layers.enumerated().flatMap { i, l in
                 [(l.channelFc1, N.layer(i + 1).channelFc1.weight), (l.channelFc2, N.layer(i + 1).channelFc2.weight)]
             }
-        repacked = RepackedWeights(.int4Strips, candidates: candidates, file: loader.file)
+        repacked = RepackedWeights(.fewRows, candidates: candidates, file: loader.file)
 
         timeFeatures = FloatBuffer(tIn)
         timeHidden = FloatBuffer(c)

@@ -2,8 +2,8 @@
 //
 // Two components run the same products many times per image: the generator (50 steps, few
 // rows) and the decoder (8–50 velocities, 257 rows). Their kernels read weights faster in their
-// own order than in the file's, so they copy the products that matter once (`Q4Strips` for the
-// generator's int4 weights in W4A8, `I8Panels` for the decoder's int8 weights in W8A8), drop
+// own order than in the file's, so they copy the products that matter once (`Q4Strips` for
+// int4 weights in W4A8, `I8Panels` for the decoder's int8 weights in W8A8), drop
 // each source tensor's file pages once copied (resident memory grows by one tensor at most)
 // and free the copies when the component's weights are released. The kernels compute the same
 // values from either form, bit for bit.
@@ -12,12 +12,14 @@ import Kernels
 
 /// The products of one component worth repacking, and their copies once built.
 final class RepackedWeights {
-    /// Which repacking a component uses.
+    /// How many activation rows a component's products have, which decides what pays.
     enum Kind {
-        /// int4 weights into 16-column strips, for few-row W4A8 products (`Q4Strips`).
-        case int4Strips
-        /// int8 weights into the level's W8A8 panels, for many-row products (`I8Panels`).
-        case int8Panels
+        /// Few rows (≤ 8: the generator): int4 weights into 16-column strips for W4A8
+        /// (`Q4Strips`); int8 weights stay as they are (the row form reads them once anyway).
+        case fewRows
+        /// Many rows (the decoder's 257 tokens): int8 weights into the level's W8A8 panels
+        /// (`I8Panels`), int4 weights into strips that the panel form reads in place.
+        case manyRows
     }
 
     let kind: Kind
@@ -34,27 +36,26 @@ final class RepackedWeights {
         self.file = file
     }
 
-    /// Whether copies would be used with `mode` on `ctx`'s level.
-    func applies(mode: MatrixMode, ctx: ComputeContext) -> Bool {
-        guard mode == .w8a8 else { return false }
-        switch kind {
-        case .int4Strips: return Q4Strips.used(by: ctx)
-        case .int8Panels: return I8Panels.used(by: ctx)
+    /// The copy of `w` that `ctx`'s kernels would read in `mode`, or nil when none pays.
+    private func copy(of w: WeightMatrix, mode: MatrixMode, ctx: ComputeContext) -> (AnyObject, WeightMatrix)? {
+        guard mode == .w8a8 else { return nil }
+        switch w.storage {
+        case .q4 where Q4Strips.used(by: ctx, panelForm: kind == .manyRows):
+            return Q4Strips(repacking: w, ctx: ctx).map { ($0, $0.matrix) }
+        case .i8 where kind == .manyRows && I8Panels.used(by: ctx):
+            return I8Panels(packing: w, ctx: ctx).map { ($0, $0.matrix) }
+        default:
+            return nil
         }
     }
 
-    /// Builds the copies if they are not built and would be used (a no-op otherwise).
+    /// Builds the copies that pay if they are not built (a no-op otherwise).
     func build(mode: MatrixMode, ctx: ComputeContext) {
-        guard !built, applies(mode: mode, ctx: ctx) else { return }
+        guard !built else { return }
         built = true
         for (linear, name) in candidates {
-            guard let key = RepackedWeights.key(linear.weight), copies[key] == nil else { continue }
-            let copy: (AnyObject, WeightMatrix)?
-            switch kind {
-            case .int4Strips: copy = Q4Strips(repacking: linear.weight, ctx: ctx).map { ($0, $0.matrix) }
-            case .int8Panels: copy = I8Panels(packing: linear.weight, ctx: ctx).map { ($0, $0.matrix) }
-            }
-            guard let copy else { continue }
+            guard let key = RepackedWeights.key(linear.weight), copies[key] == nil,
+                  let copy = copy(of: linear.weight, mode: mode, ctx: ctx) else { continue }
             copies[key] = copy
             file.releasePages(of: [name])
         }

@@ -93,11 +93,63 @@ final class Q4StripsTests: XCTestCase {
         }
     }
 
+    /// The panel form on strips (`rtk_q4x16_kernel_c`, and `_vnni` where the CPU has it) against
+    /// `rtk_q4_kernel_c` on the panel `rtk_q4_pack` unpacks from the same blocks: 1…13 rows (two
+    /// 6-row strips and a rest), odd group counts, storing and accumulating, 32 and 17 columns
+    /// (the second strip then missing: its columns are dead and not compared).
+    func testStripPanelKernelsMatchPackedPanel() {
+        var kernels: [(String, (Int, Int, UnsafePointer<UnsafePointer<Int8>?>, UnsafePointer<UnsafePointer<Int32>?>,
+                                UnsafePointer<UInt8>, UnsafePointer<UInt8>, UnsafeMutablePointer<Float>, Int, Int32) -> Void)] =
+            [("c", { rtk_q4x16_kernel_c($0, $1, $2, $3, $4, $5, $6, $7, $8) })]
+        if ISA.avx512vnni.isSupported {
+            kernels.append(("vnni", { rtk_q4x16_kernel_vnni($0, $1, $2, $3, $4, $5, $6, $7, $8) }))
+        }
+        var rng = TestRNG(17)
+        for (ng, nc) in [(1, 32), (3, 17), (7, 32)] {
+            let k = ng * 32
+            let w = Q4MatmulTests.blocks(n: nc, k: k, rng: &rng)
+            let strips = Self.repack(w, n: nc, k: k)
+            var panel = [UInt8](repeating: 0, count: ng * 1024), dpanel = [Float](repeating: 0, count: ng * 32)
+            w.withUnsafeBufferPointer { rtk_q4_pack($0.baseAddress!, WeightMatrix.q4RowBytes(k: k), nc, 0, ng, &panel, &dpanel) }
+            for rows in 1...13 {
+                let a = (0..<(rows * k)).map { _ in Int8(truncatingIfNeeded: rng.next()) }
+                let corr: [Int32] = (0..<(rows * ng)).map { rg in
+                    8 * a[(rg * 32)..<(rg * 32 + 32)].reduce(Int32(0)) { $0 + Int32($1) }
+                }
+                let ldc = 37
+                let c0 = (0..<((rows + 1) * ldc)).map { Float($0 % 9) - 4 }
+                a.withUnsafeBufferPointer { ap in
+                    corr.withUnsafeBufferPointer { cp in
+                        let aps = (0..<rows).map { Optional(ap.baseAddress! + $0 * k) }
+                        let cps = (0..<rows).map { Optional(cp.baseAddress! + $0 * ng) }
+                        for accumulate: Int32 in [0, 1] {
+                            var want = c0
+                            rtk_q4_kernel_c(rows, ng, aps, cps, panel, dpanel, &want, ldc, accumulate)
+                            for (name, f) in kernels {
+                                var got = c0
+                                strips.withUnsafeBufferPointer { sp in
+                                    let sa = sp.baseAddress!, sb = nc > 16 ? sa + ng * 288 : sa
+                                    f(rows, ng, aps, cps, sa, sb, &got, ldc, accumulate)
+                                }
+                                for i in 0...rows {
+                                    for j in 0..<ldc where i == rows || j >= 32 || j < nc {
+                                        XCTAssertEqual(got[i * ldc + j].bitPattern, want[i * ldc + j].bitPattern,
+                                                       "\(name) rows \(rows) ng \(ng) nc \(nc) acc \(accumulate) at (\(i), \(j))")
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// `matmul` with the strips attached: bit for bit the matrix without them, both modes, row
-    /// form (m ≤ 8) and panel form (m > 8, which ignores the strips), with bias, GELU and
+    /// form (m ≤ 8) and panel form (m > 8, K blocks of 24 groups crossed), with bias, GELU and
     /// accumulation, on every level this CPU runs with 1, 2 and 3 threads; sentinels past n kept.
     func testMatmulWithStripsIsBitIdentical() {
-        for (m, k, n) in [(1, 64, 17), (6, 1088, 200), (8, 96, 131), (12, 160, 70)] {
+        for (m, k, n) in [(1, 64, 17), (6, 1088, 200), (8, 96, 131), (12, 160, 70), (40, 800, 131), (257, 1600, 33)] {
             var rng = TestRNG(UInt64(m * 31 + k + n))
             let a = rng.floats(m * k, scale: 2), w = Q4MatmulTests.blocks(n: n, k: k, rng: &rng)
             let bias = rng.floats(n), ldc = n + 3

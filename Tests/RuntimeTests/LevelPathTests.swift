@@ -24,6 +24,35 @@ final class LevelPathTests: XCTestCase {
         }
     }
 
+    /// The decoder's int4 products in W4A8 (the tiny fixture's decoder is 144 wide, so its
+    /// weights stay int8): a synthetic model of the tiny sizes with a 192-wide decoder, where
+    /// `avx512vnni` reads strips repacked at the first velocity in the panel form. Every level
+    /// and 1 or 2 threads give the same image bits, and again after the weights are released.
+    func testInt4DecoderIsBitIdenticalOnEveryLevel() throws {
+        var preset = ModelPreset.tiny
+        preset.architecture.adapter = .init(width: 192)
+        preset.architecture.decoder = .init(width: 192, depth: 1, heads: 6, headDim: 32, ffHidden: 384, ropeFreqs: 3,
+                                            latentChannels: 4, latentH: 16, latentW: 16, patchSize: 2)
+        let path = NSTemporaryDirectory() + "reptok-levelpath-\(getpid())-int4-decoder.gguf"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try SyntheticModel.write(preset: preset, output: path, weights: .int4, seed: 11)
+        let token = (0..<preset.architecture.generator.channels).map { Float(($0 * 37) % 19) / 19 - 0.5 }
+        func image(_ isa: ISA, threads: Int) throws -> [UInt32] {
+            let p = try Pipeline(modelPath: path, options: PipelineOptions(threads: threads, mode: .w8a8, isa: isa))
+            let first = try p.decode(token: token, seed: 4, steps: 2)
+            p.releaseDecoderWeights()
+            XCTAssertEqual(try p.decode(token: token, seed: 4, steps: 2).map(\.bitPattern), first.map(\.bitPattern),
+                           "\(isa): released and rebuilt")
+            return first.map(\.bitPattern)
+        }
+        let base = try image(.generic, threads: 1)
+        for isa in ISA.supported {
+            for threads in [1, 2] {
+                XCTAssertEqual(try image(isa, threads: threads), base, "W4A8 decode: \(isa), \(threads) threads differs from generic")
+            }
+        }
+    }
+
     func testEveryLevelMeetsTheGoldensAndAgrees() throws {
         // every level this CPU runs, amx-emulated (the AMX path on the tile model) included
         let reference = ISA.generic

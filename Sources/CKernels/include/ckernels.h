@@ -274,6 +274,14 @@ void rtk_q4x16_rows_c(long rows, long ng, const int8_t *const *a, const int32_t 
                       const uint8_t *w, long nc, float *c, long ldc);
 void rtk_q4x16_rows_vnni(long rows, long ng, const int8_t *const *a, const int32_t *const *corr,
                          const uint8_t *w, long nc, float *c, long ldc);
+/// The panel form on strips (any rows, 32 columns: strip sa gives columns 0...15, sb 16...31;
+/// the caller offsets both, the activations and the corrections to its first group): the same
+/// values and bits as rtk_q4_kernel_c on a packed panel of those columns, acc starting from 0
+/// or from c (accumulate). rtk_q4x16_kernel_c is the portable reference.
+void rtk_q4x16_kernel_c(long rows, long ng, const int8_t *const *a, const int32_t *const *corr,
+                        const uint8_t *sa, const uint8_t *sb, float *c, long ldc, int accumulate);
+void rtk_q4x16_kernel_vnni(long rows, long ng, const int8_t *const *a, const int32_t *const *corr,
+                           const uint8_t *sa, const uint8_t *sb, float *c, long ldc, int accumulate);
 
 #ifdef __cplusplus
 }
