@@ -35,9 +35,14 @@ enum Q4Pack { case avx512, avx2, c }
 /// `vpdpbusd` zmm on 16 columns, `vpdpbusd` ymm on 8 (AVX-VNNI, or its EVEX twin when `evex`
 /// is 1), or `vpmaddubsw` ymm on 8.
 enum Q4Rows: Equatable { case vnni, avxvnni(evex: Int32), avx2 }
+/// The W4A8 panel form on strips repacked at load (`Q4Strips`): `vpdpbusd` zmm, `vpdpbusd` ymm
+/// (AVX-VNNI, or its EVEX twin when `evex` is 1), or `vpmaddubsw` ymm.
+enum Q4StripKernel: Equatable { case vnni, avxvnni(evex: Int32), avx2 }
 /// A level's int4 row of the dispatch table (`KernelSet.q4`); `rows` nil: the row form packs
-/// panels like the panel form.
-struct Q4Level { var kernel: Q4Kernel; var pack: Q4Pack; var rows: Q4Rows? = nil }
+/// panels like the panel form; `strips` nil: the panel form never reads strips.
+struct Q4Level {
+    var kernel: Q4Kernel; var pack: Q4Pack; var rows: Q4Rows? = nil; var strips: Q4StripKernel? = nil
+}
 
 /// `matmul` for int4 weights (same contract). `mode` .w8a32 runs W4A32, .w8a8 runs W4A8.
 func matmulQ4(_ a: UnsafePointer<Float>, lda: Int, m: Int, blocks w: UnsafeRawPointer, strips: UnsafeRawPointer?,
@@ -72,6 +77,7 @@ func matmulQ4(_ a: UnsafePointer<Float>, lda: Int, m: Int, blocks w: UnsafeRawPo
     epilogue.alpha = 1
     let tiling = PanelTiling(m: m, n: n)
     let kernel = ctx.kernels.q4.kernel, pack = ctx.kernels.q4.pack, rowKernel = ctx.kernels.q4.rows
+    let stripKernel = ctx.kernels.q4.strips
     let gpb = m <= Blocking.smallM ? BlockingQ4.groupsPerRowBlock : BlockingQ4.groupsPerBlock
     let maxNg = min(gpb, max(groups, 1))
     ctx.parallelForSlots(tiling.tasks) { tasks, slot in
@@ -108,7 +114,7 @@ func matmulQ4(_ a: UnsafePointer<Float>, lda: Int, m: Int, blocks w: UnsafeRawPo
             }
             var g0 = fromBlocks ? groups : 0
             // the panel form reads the strips in place where they exist (no packing)
-            let fromStrips = strips != nil && kernel == .vnni
+            let fromStrips = strips != nil && stripKernel != nil
             let stripsInTask = (n1 - n0 + 15) / 16
             while g0 < groups {
                 let ng = min(gpb, groups - g0)
@@ -130,13 +136,17 @@ func matmulQ4(_ a: UnsafePointer<Float>, lda: Int, m: Int, blocks w: UnsafeRawPo
                         let pp = panel + jp * ng * 1024, dp = dpanel + jp * ng * 32
                         let cc = tile + (i - m0) * ncp + jp * 32
                         let accum: Int32 = g0 > 0 ? 1 : 0
-                        if fromStrips, let strips {
+                        if fromStrips, let strips, let stripKernel {
                             // strips 2·jp and 2·jp + 1 of the task (the second may not exist:
                             // its columns are then dead, and the first is read again for them)
                             let first = n0 / 16 + 2 * jp, second = 2 * jp + 1 < stripsInTask ? first + 1 : first
                             let base = strips.assumingMemoryBound(to: UInt8.self) + g0 * Q4Strips.groupBytes
-                            rtk_q4x16_kernel_vnni(r, ng, ptrs, cptrs, base + first * groups * Q4Strips.groupBytes,
-                                                  base + second * groups * Q4Strips.groupBytes, cc, ncp, accum)
+                            let sa = base + first * groups * Q4Strips.groupBytes, sb = base + second * groups * Q4Strips.groupBytes
+                            switch stripKernel {
+                            case .vnni: rtk_q4x16_kernel_vnni(r, ng, ptrs, cptrs, sa, sb, cc, ncp, accum)
+                            case .avxvnni(let evex): rtk_q4x16_kernel_avxvnni(evex, r, ng, ptrs, cptrs, sa, sb, cc, ncp, accum)
+                            case .avx2: rtk_q4x16_kernel_avx2(r, ng, ptrs, cptrs, sa, sb, cc, ncp, accum)
+                            }
                             continue
                         }
                         switch kernel {

@@ -182,7 +182,7 @@ enum LevelTable {
                                 ? Probes.Loop(name: "vpdpbusd zmm x24", macsPerIteration: 24 * 64) { Double(rtk_peak_vnni($0)) }
                                 : signTrickProbe)
             k.q4 = Q4Level(kernel: isa == .avx512vnni ? .vnni : .avx2, pack: .avx512,
-                           rows: isa == .avx512vnni ? .vnni : .avx2)
+                           rows: isa == .avx512vnni ? .vnni : .avx2, strips: isa == .avx512vnni ? .vnni : .avx2)
             return k
         case .avxvnni:
             let evex: Int32 = ISA.features & Int(RTK_CPU_AVXVNNI) != 0 ? 0 : 1
@@ -191,12 +191,12 @@ enum LevelTable {
                              int8Probe: evex == 0
                                 ? Probes.Loop(name: "vpdpbusd ymm (AVX-VNNI) x12", macsPerIteration: 12 * 32) { Double(rtk_avxvnni_peak($0)) }
                                 : nil)
-            k.q4 = Q4Level(kernel: .avx2, pack: .avx2, rows: .avxvnni(evex: evex))
+            k.q4 = Q4Level(kernel: .avx2, pack: .avx2, rows: .avxvnni(evex: evex), strips: .avxvnni(evex: evex))
             return k
         case .avx2:
             var k = KernelSet(f32: avx2F32, f32Strip: 6, pack: avx2Pack, f32RowsI8: avx2RowsI8, f32RowsF32: avx2RowsF32,
                               i8: signTrickI8, fp32Probe: ymmFMA, int8Probe: signTrickProbe)
-            k.q4 = Q4Level(kernel: .avx2, pack: .avx2, rows: .avx2)
+            k.q4 = Q4Level(kernel: .avx2, pack: .avx2, rows: .avx2, strips: .avx2)
             return k
         case .neondot, .neon:
             let dot: Int32 = isa == .neondot ? 1 : 0

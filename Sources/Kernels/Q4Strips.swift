@@ -23,9 +23,10 @@ public final class Q4Strips {
     public let bytes: Int
 
     /// Whether `ctx`'s level reads strips (so repacking pays) in W4A8 products of few
-    /// activation rows (the row form, ≤ 8 rows) or of many (`panelForm`): `avx512vnni` does both.
+    /// activation rows (the row form, ≤ 8 rows: `avx512vnni`) or of many (`panelForm`: every
+    /// x86 level).
     public static func used(by ctx: ComputeContext, panelForm: Bool) -> Bool {
-        panelForm ? ctx.kernels.q4.kernel == .vnni : ctx.kernels.q4.rows == .vnni
+        panelForm ? ctx.kernels.q4.strips != nil : ctx.kernels.q4.rows == .vnni
     }
 
     /// Repacks int4 weights `w` (threads of `ctx`); nil when `w` is not int4.

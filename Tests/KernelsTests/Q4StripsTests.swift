@@ -93,9 +93,9 @@ final class Q4StripsTests: XCTestCase {
         }
     }
 
-    /// The panel form on strips (`rtk_q4x16_kernel_c`, and `_vnni` where the CPU has it) against
-    /// `rtk_q4_kernel_c` on the panel `rtk_q4_pack` unpacks from the same blocks: 1…13 rows (two
-    /// 6-row strips and a rest), odd group counts, storing and accumulating, 32 and 17 columns
+    /// The panel form on strips (`rtk_q4x16_kernel_c`, and the zmm and ymm kernels the CPU runs) against
+    /// `rtk_q4_kernel_c` on the panel `rtk_q4_pack` unpacks from the same blocks: 1…13 rows (the
+    /// kernels' 6- and 4-row steps and a rest), odd group counts, storing and accumulating, 32 and 17 columns
     /// (the second strip then missing: its columns are dead and not compared).
     func testStripPanelKernelsMatchPackedPanel() {
         var kernels: [(String, (Int, Int, UnsafePointer<UnsafePointer<Int8>?>, UnsafePointer<UnsafePointer<Int32>?>,
@@ -103,16 +103,25 @@ final class Q4StripsTests: XCTestCase {
             [("c", { rtk_q4x16_kernel_c($0, $1, $2, $3, $4, $5, $6, $7, $8) })]
         if ISA.avx512vnni.isSupported {
             kernels.append(("vnni", { rtk_q4x16_kernel_vnni($0, $1, $2, $3, $4, $5, $6, $7, $8) }))
+            kernels.append(("avxvnni (EVEX twin)", { rtk_q4x16_kernel_avxvnni(1, $0, $1, $2, $3, $4, $5, $6, $7, $8) }))
+        }
+        if rtk_cpu_features() & Int32(RTK_CPU_AVXVNNI) != 0 {
+            kernels.append(("avxvnni", { rtk_q4x16_kernel_avxvnni(0, $0, $1, $2, $3, $4, $5, $6, $7, $8) }))
+        }
+        if ISA.avx2.isSupported {
+            kernels.append(("avx2", { rtk_q4x16_kernel_avx2($0, $1, $2, $3, $4, $5, $6, $7, $8) }))
         }
         var rng = TestRNG(17)
         for (ng, nc) in [(1, 32), (3, 17), (7, 32)] {
             let k = ng * 32
-            let w = Q4MatmulTests.blocks(n: nc, k: k, rng: &rng)
+            var w = Q4MatmulTests.blocks(n: nc, k: k, rng: &rng)
+            for g in 0..<ng { for z in 0..<16 { w[g * 18 + 2 + z] = 0xFF } }   // column 0: nibbles 15
             let strips = Self.repack(w, n: nc, k: k)
             var panel = [UInt8](repeating: 0, count: ng * 1024), dpanel = [Float](repeating: 0, count: ng * 32)
             w.withUnsafeBufferPointer { rtk_q4_pack($0.baseAddress!, WeightMatrix.q4RowBytes(k: k), nc, 0, ng, &panel, &dpanel) }
             for rows in 1...13 {
-                let a = (0..<(rows * k)).map { _ in Int8(truncatingIfNeeded: rng.next()) }
+                // row 0 at −128 throughout: with nibbles 15, the largest int16 sums of the avx2 kernel
+                let a = (0..<(rows * k)).map { $0 < k ? -128 : Int8(truncatingIfNeeded: rng.next()) }
                 let corr: [Int32] = (0..<(rows * ng)).map { rg in
                     8 * a[(rg * 32)..<(rg * 32 + 32)].reduce(Int32(0)) { $0 + Int32($1) }
                 }

@@ -8,7 +8,8 @@
 //   amx_emu.c scalar model of the tile instructions and the same driver on it (any machine)
 //   q4.c      int4 (Q4_0) weights: dequantization, nibble packing, W4A8 kernels, zmm row form
 //   q4_rows_avx2.c  the int4 W4A8 row form on ymm (AVX-VNNI and AVX2)
-//   q4_strips.c  int4 weights repacked into 16-column strips, and their row form
+//   q4_strips.c  int4 weights repacked into 16-column strips, and their zmm kernels
+//   q4_strips_avx2.c  the panel form on strips with ymm registers (AVX-VNNI and AVX2)
 //
 // Every ISA-specific function is compiled with a per-function target attribute (or only
 // on its architecture, with stubs elsewhere), so the target builds for any -target-cpu.
@@ -281,6 +282,12 @@ void rtk_q4x16_rows_vnni(long rows, long ng, const int8_t *const *a, const int32
 void rtk_q4x16_kernel_c(long rows, long ng, const int8_t *const *a, const int32_t *const *corr,
                         const uint8_t *sa, const uint8_t *sb, float *c, long ldc, int accumulate);
 void rtk_q4x16_kernel_vnni(long rows, long ng, const int8_t *const *a, const int32_t *const *corr,
+                           const uint8_t *sa, const uint8_t *sb, float *c, long ldc, int accumulate);
+/// The same on ymm registers (q4_strips_avx2.c): vpdpbusd ymm (evex 0 the AVX-VNNI encoding,
+/// 1 its AVX-512 VNNI twin) and vpmaddubsw + vpmaddwd (AVX2 + F16C).
+void rtk_q4x16_kernel_avxvnni(int evex, long rows, long ng, const int8_t *const *a, const int32_t *const *corr,
+                              const uint8_t *sa, const uint8_t *sb, float *c, long ldc, int accumulate);
+void rtk_q4x16_kernel_avx2(long rows, long ng, const int8_t *const *a, const int32_t *const *corr,
                            const uint8_t *sa, const uint8_t *sb, float *c, long ldc, int accumulate);
 
 #ifdef __cplusplus
