@@ -4,6 +4,7 @@
 // (ty, tx, channel) — never materialized: each K block is one tap and a range of input
 // channels, so the row pointer for pixel (y, x) and tap (ty, tx) points straight into the
 // input at (y + ty − 1, x + tx − 1), or at a zero row outside the image.
+// Float arithmetic with 16 or more channels each way runs Winograd instead (ConvWinograd.swift).
 
 /// K blocks of a 3×3 convolution with `cin` channels, channel chunks of at most `kc`:
 /// block b covers tap t = 3·ty + tx and channels [c0, c0 + kc) (`KBlocks.position`).
