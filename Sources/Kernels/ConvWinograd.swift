@@ -47,6 +47,8 @@ enum Winograd {
 /// [n, 9 · cin] tap-major (float, or int8 values whose row scales come in `epilogue.wScale`).
 func winogradConv3x3(_ x: UnsafePointer<Float>, height: Int, width: Int, cin: Int, weights: WeightSource,
                      n: Int, epilogue: Epilogue, out: UnsafeMutablePointer<Float>, ctx: ComputeContext) {
+    precondition(epilogue.alpha == 1 && epilogue.colScale == nil && epilogue.activation == .none && !epilogue.accumulate,
+                 "winogradConv3x3: the epilogue may only scale and add bias")
     let blocks = uniformBlocks(k: cin, kc: Blocking.kcF32)
     // U: 16 packed matrices [n, cin] (the float engine's panels), one after another.
     let uStride = prepackedF32Count(n: n, blocks: blocks)
@@ -184,8 +186,10 @@ private struct WinogradTiles {
         var j = 0
         while j < nc {
             let cnt = min(16, nc - j), col = n0 + j
+            // the conv's epilogue is weight scale and bias only (absent: × 1, + 0)
             let ws = epilogue.wScale.map { cnt == 16 ? load16($0 + col) : loadPartial($0 + col, cnt) }
-            let bs = epilogue.bias.map { cnt == 16 ? load16($0 + col) : loadPartial($0 + col, cnt) }
+                ?? SIMD16<Float>(repeating: 1)
+            let bs = epilogue.bias.map { cnt == 16 ? load16($0 + col) : loadPartial($0 + col, cnt) } ?? SIMD16<Float>()
             @inline(__always) func ld(_ xi: Int) -> SIMD16<Float> { load16(m + xi * stride + j) }
             // Aᵀ M: columns, then (Aᵀ M) A: rows
             let (s0, s4) = at(ld(0), ld(4), ld(8), ld(12))
@@ -194,40 +198,40 @@ private struct WinogradTiles {
             let (s3, s7) = at(ld(3), ld(7), ld(11), ld(15))
             let (y00, y01) = at(s0, s1, s2, s3)
             let (y10, y11) = at(s4, s5, s6, s7)
-            @inline(__always) func put(_ y: SIMD16<Float>, _ r: Int, _ s: Int) {
-                let v = epilogue.transform(y, ws: ws, bs: bs, cs: nil)
-                let o = out + ((oy + r) * width + ox + s) * n + col
-                if cnt == 16 { store16(v, o) } else { storePartialFast(v, o, cnt) }
-            }
-            put(y00, 0, 0)
-            if right { put(y01, 0, 1) }
-            if below { put(y10, 1, 0) }
-            if right && below { put(y11, 1, 1) }
+            let o = out + (oy * width + ox) * n + col, down = width * n
+            storeOut(y00 * ws + bs, o, cnt)
+            if right { storeOut(y01 * ws + bs, o + n, cnt) }
+            if below { storeOut(y10 * ws + bs, o + down, cnt) }
+            if right && below { storeOut(y11 * ws + bs, o + down + n, cnt) }
             j += 16
         }
     }
+}
+
+/// Stores the low `cnt` (≤ 16) lanes of v at o.
+@inline(__always)
+private func storeOut(_ v: SIMD16<Float>, _ o: UnsafeMutablePointer<Float>, _ cnt: Int) {
+    if cnt == 16 { store16(v, o) } else { storePartialFast(v, o, cnt) }
 }
 
 /// U_ξ = G g Gᵀ for every (output j, input channel c), written as 16 float-panel matrices
 /// [n, cin] in `prepackF32`'s layout (matrix ξ at u + ξ · stride). g is the 3×3 kernel
 /// w[j, (3 · ty + tx) · cin + c] as stored: int8 values are transformed unscaled (exact in
 /// float: multiples of ¼ below 2^11), their row scale stays in the epilogue.
+/// Per task (64 outputs × one K block): the 16 matrices row-major in the thread's scratch,
+/// 16 channels per vector, then the level's packing (vectorized transposes) into panels.
 func winogradWeights(_ weights: WeightSource, n: Int, cin: Int, blocks: KBlocks,
-                             into u: UnsafeMutablePointer<Float>, stride: Int, ctx: ComputeContext) {
+                     into u: UnsafeMutablePointer<Float>, stride: Int, ctx: ComputeContext) {
     let nBlocks = (n + Blocking.nc - 1) / Blocking.nc, count = blocks.count
-    let k = 9 * cin
-    ctx.parallelFor(nBlocks * count) { range in
+    let k = 9 * cin, kcP = (blocks.maxKc + 15) / 16 * 16, tStride = Blocking.nc * kcP
+    let pack = ctx.kernels.pack
+    ctx.parallelForSlots(nBlocks * count) { range, slot in
+        // [16][64][kcP]: the task's 16 matrices, row-major
+        let tmp = ctx.scratch[slot].buffer(bytes: 16 * tStride * 4).bindMemory(to: Float.self, capacity: 16 * tStride)
         for task in range {
             let nb = task / count, blk = blocks[task % count]
             let n0 = nb * Blocking.nc, nc = min(n, n0 + Blocking.nc) - n0
-            let base = u + Blocking.nc * (nb * cin + blk.k0)
-            for jj in 0..<((nc + 31) / 32 * 32) {
-                // column jj of panel jj / 32: element (c, jj % 32) at c · 32
-                let col = base + (jj / 32) * blk.kc * 32 + jj % 32
-                guard jj < nc else {
-                    for xi in 0..<16 { for c in 0..<blk.kc { col[xi * stride + c * 32] = 0 } }
-                    continue
-                }
+            for jj in 0..<nc {
                 let row = (n0 + jj) * k + blk.k0
                 var c = 0
                 while c < blk.kc {
@@ -248,18 +252,24 @@ func winogradWeights(_ weights: WeightSource, n: Int, cin: Int, blocks: KBlocks,
                     let (a0, a3, a6, a9) = gt(g(0), g(3), g(6))
                     let (a1, a4, a7, a10) = gt(g(1), g(4), g(7))
                     let (a2, a5, a8, a11) = gt(g(2), g(5), g(8))
-                    let r0 = gt(a0, a1, a2), r1 = gt(a3, a4, a5), r2 = gt(a6, a7, a8), r3 = gt(a9, a10, a11)
-                    var vals = (r0.0, r0.1, r0.2, r0.3, r1.0, r1.1, r1.2, r1.3,
-                                r2.0, r2.1, r2.2, r2.3, r3.0, r3.1, r3.2, r3.3)
-                    withUnsafeBytes(of: &vals) { raw in
-                        let vx = raw.bindMemory(to: Float.self)
-                        for xi in 0..<16 {
-                            let d = col + xi * stride + c * 32
-                            for l in 0..<cnt { d[l * 32] = vx[xi * 16 + l] }
-                        }
-                    }
+                    let o = tmp + jj * kcP + c
+                    let (u0, u1, u2, u3) = gt(a0, a1, a2)
+                    store16(u0, o); store16(u1, o + tStride); store16(u2, o + 2 * tStride); store16(u3, o + 3 * tStride)
+                    let (u4, u5, u6, u7) = gt(a3, a4, a5)
+                    store16(u4, o + 4 * tStride); store16(u5, o + 5 * tStride); store16(u6, o + 6 * tStride)
+                    store16(u7, o + 7 * tStride)
+                    let (u8, u9, u10, u11) = gt(a6, a7, a8)
+                    store16(u8, o + 8 * tStride); store16(u9, o + 9 * tStride); store16(u10, o + 10 * tStride)
+                    store16(u11, o + 11 * tStride)
+                    let (u12, u13, u14, u15) = gt(a9, a10, a11)
+                    store16(u12, o + 12 * tStride); store16(u13, o + 13 * tStride); store16(u14, o + 14 * tStride)
+                    store16(u15, o + 15 * tStride)
                     c += 16
                 }
+            }
+            let base = u + Blocking.nc * (nb * cin + blk.k0)
+            for xi in 0..<16 {
+                packF32(.f32(tmp + xi * tStride), ldw: kcP, nc: nc, kc: blk.kc, into: base + xi * stride, with: pack)
             }
         }
     }
