@@ -193,4 +193,39 @@ final class ConvWinogradTests: XCTestCase {
             }
         }
     }
+
+    /// int4 weights have no convolution kernel: they are dequantized and take the float path,
+    /// so with 32 → 20 channels `.automatic` is Winograd (same bits as forced) and within the
+    /// bound of the double reference, with the sentinels past the output intact.
+    func testInt4WeightsTakeWinograd() {
+        let h = 7, w = 9, cin = 32, cout = 20, count = h * w * cout
+        var rng = TestRNG(321)
+        let x = rng.floats(h * w * cin), bias = rng.floats(cout)
+        let q4 = Q4MatmulTests.blocks(n: cout, k: 9 * cin, rng: &rng)
+        let ctx = ComputeContext(threads: 2)
+        q4.withUnsafeBytes { qp in
+            let wm = WeightMatrix(q4: qp.baseAddress!, n: cout, k: 9 * cin)
+            func run(_ algorithm: ConvAlgorithm) -> [Float] {
+                var buf = [Float](repeating: .nan, count: count + 5)
+                for i in count..<(count + 5) { buf[i] = 7.25 }
+                conv3x3(x, height: h, width: w, inChannels: cin, wm, bias: bias, out: &buf, mode: .w8a32, ctx: ctx,
+                        algorithm: algorithm)
+                XCTAssertEqual(Array(buf[count...]), [Float](repeating: 7.25, count: 5), "\(algorithm): wrote past the output")
+                return Array(buf[0..<count])
+            }
+            let auto = run(.automatic), wino = run(.winograd), direct = run(.direct)
+            XCTAssertTrue(bitsEqual(auto, wino), "int4 weights: automatic is not Winograd")
+            XCTAssertFalse(bitsEqual(wino, direct), "int4 weights: both paths gave the same bits")
+            var ref = [Float](repeating: .nan, count: count), mag = ref
+            Reference.conv3x3(x, height: h, width: w, inChannels: cin, wm, bias: bias, out: &ref, mode: .w8a32)
+            let aw = (0..<(cout * 9 * cin)).map { abs(wm.value($0 / (9 * cin), $0 % (9 * cin))) }
+            aw.withUnsafeBufferPointer { awp in
+                Reference.conv3x3(x.map { abs($0) }, height: h, width: w, inChannels: cin,
+                                  WeightMatrix(f32: awp.baseAddress!, n: cout, k: 9 * cin), bias: bias.map { abs($0) },
+                                  out: &mag, mode: .w8a32)
+            }
+            let e = Self.errorUlps(auto, ref, mag.map { Double($0) })
+            XCTAssertLessThanOrEqual(e, Self.boundUlps, "int4 weights: error \(e) ε")
+        }
+    }
 }
