@@ -4,6 +4,7 @@
 // (ty, tx, channel) — never materialized: each K block is one tap and a range of input
 // channels, so the row pointer for pixel (y, x) and tap (ty, tx) points straight into the
 // input at (y + ty − 1, x + tx − 1), or at a zero row outside the image.
+// Float arithmetic with 16 or more channels each way runs Winograd instead (ConvWinograd.swift).
 
 /// K blocks of a 3×3 convolution with `cin` channels, channel chunks of at most `kc`:
 /// block b covers tap t = 3·ty + tx and channels [c0, c0 + kc) (`KBlocks.position`).
@@ -62,9 +63,13 @@ private struct ConvRowsI8: I8Rows {
 /// out: [height, width, cout] (must not alias x). bias: [cout].
 /// W8A8 (int8 weights only): each input pixel is quantized on its own (scale = max over its
 /// channels / 127); every tap's Int32 sum is scaled by its pixel's scale.
+/// Float arithmetic (float weights; int8 and int4 weights in W8A32) runs Winograd F(2×2, 3×3)
+/// where it pays, else the implicit GEMM; `algorithm` forces one (tests, benchmarks). W8A8
+/// ignores it.
 public func conv3x3(_ x: UnsafePointer<Float>, height: Int, width: Int, inChannels: Int,
                     _ w: WeightMatrix, bias: UnsafePointer<Float>?,
-                    out: UnsafeMutablePointer<Float>, mode: MatrixMode, ctx: ComputeContext) {
+                    out: UnsafeMutablePointer<Float>, mode: MatrixMode, ctx: ComputeContext,
+                    algorithm: ConvAlgorithm = .automatic) {
     precondition(w.k == 9 * inChannels, "conv3x3: weight k must be 9 * inChannels")
     let cin = inChannels, cout = w.n, pixels = height * width
     if pixels == 0 || cout == 0 { return }
@@ -77,15 +82,15 @@ public func conv3x3(_ x: UnsafePointer<Float>, height: Int, width: Int, inChanne
         defer { wf.deallocate() }
         dequantizeQ4(blocks, n: cout, k: w.k, into: wf)
         convF32(x, height: height, width: width, cin: cin, weights: .f32(wf), n: cout,
-                epilogue: epilogue, out: out, ctx: ctx)
+                epilogue: epilogue, out: out, ctx: ctx, algorithm: algorithm)
     case .f32(let wp):
         convF32(x, height: height, width: width, cin: cin, weights: .f32(wp), n: cout,
-                epilogue: epilogue, out: out, ctx: ctx)
+                epilogue: epilogue, out: out, ctx: ctx, algorithm: algorithm)
     case .i8(let wq, let ws):
         epilogue.wScale = ws
         if mode == .w8a32 {
             convF32(x, height: height, width: width, cin: cin, weights: .i8(wq), n: cout,
-                    epilogue: epilogue, out: out, ctx: ctx)
+                    epilogue: epilogue, out: out, ctx: ctx, algorithm: algorithm)
             return
         }
         // Quantize every input pixel once.
@@ -114,7 +119,12 @@ public func conv3x3(_ x: UnsafePointer<Float>, height: Int, width: Int, inChanne
 }
 
 private func convF32(_ x: UnsafePointer<Float>, height: Int, width: Int, cin: Int, weights: WeightSource,
-                     n: Int, epilogue: Epilogue, out: UnsafeMutablePointer<Float>, ctx: ComputeContext) {
+                     n: Int, epilogue: Epilogue, out: UnsafeMutablePointer<Float>, ctx: ComputeContext,
+                     algorithm: ConvAlgorithm) {
+    if algorithm == .winograd || (algorithm == .automatic && Winograd.pays(cin: cin, cout: n)) {
+        return winogradConv3x3(x, height: height, width: width, cin: cin, weights: weights, n: n,
+                               epilogue: epilogue, out: out, ctx: ctx)
+    }
     let kc = Blocking.kcF32
     let blocks = convBlocks(cin: cin, kc: kc)
     // Weights packed once per call when at least 4 row blocks would each pack them (the

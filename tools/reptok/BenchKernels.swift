@@ -12,7 +12,8 @@ import Support
 /// 2. GFLOP/s of `matmul` in both modes at the model's GEMM shapes;
 /// 3. GB/s of weight bytes for the generator-shaped (6, 1536, 6144) product, cycling through
 ///    8 distinct weight matrices (75 MB) so the L3 cannot hold them;
-/// 4. GFLOP/s of `conv3x3` at the VAE's 32×32×512 and 256×256×128;
+/// 4. GFLOP/s of `conv3x3` at the VAE's 32×32×512 and 256×256×128 (W8A32 on the direct and the
+///    Winograd path, W8A8), counted as the direct convolution's flops;
 /// 5. the ratios to the ceilings and to the GEMM figure of the same mode.
 /// Every figure is the median of `--reps` timed repetitions after one warm-up.
 struct BenchKernelsCommand: ParsableCommand {
@@ -76,7 +77,8 @@ private func medianTime(reps: Int, best: Bool = BenchKernels.reportBest, _ body:
 struct KernelBenchReport {
     struct Gemm { let m, k, n: Int; let mode: MatrixMode; let gflops: Double }
     struct Gemv { let m, k, n: Int; let mode: MatrixMode; let gbs: Double; let gflops: Double }
-    struct Conv { let h, w, c: Int; let mode: MatrixMode; let gflops: Double }
+    /// path: which algorithm ran ("direct" or "winograd" for W8A32, "int8" for W8A8).
+    struct Conv { let h, w, c: Int; let mode: MatrixMode; let path: String; let gflops: Double }
     struct Attn { let tokens, heads, headDim: Int; let gflops: Double }
     var threads = 1
     var isa = ISA.generic
@@ -122,7 +124,8 @@ struct KernelBenchReport {
             },
             "gemv": gemv.map { ["m": $0.m, "k": $0.k, "n": $0.n, "mode": $0.mode.rawValue, "gbs": $0.gbs,
                                 "gflops": $0.gflops, "ratio_to_read_bandwidth": ratio($0.gbs, readBW)] as [String: Any] },
-            "conv3x3": conv.map { ["h": $0.h, "w": $0.w, "c": $0.c, "mode": $0.mode.rawValue, "gflops": $0.gflops,
+            "conv3x3": conv.map { ["h": $0.h, "w": $0.w, "c": $0.c, "mode": $0.mode.rawValue, "path": $0.path,
+                                   "gflops": $0.gflops,
                                    "ratio_to_fp32_peak": ratio($0.gflops, fp32Peak),
                                    "ratio_to_gemm_same_mode": ratio($0.gflops, gemmFigure($0.mode))] as [String: Any] },
             "attention": attention.map { ["tokens": $0.tokens, "heads": $0.heads, "head_dim": $0.headDim,
@@ -153,10 +156,11 @@ struct KernelBenchReport {
                 + f(g.gbs).leftPad(11) + "   " + pct(g.gbs / readBW).leftPad(17) + "   " + f(g.gflops).leftPad(7) + "\n"
         }
         if gemvSetReadBW > 0 { s += "(plain streaming read of the same 8 matrices: \(f(gemvSetReadBW)) GB/s)\n" }
-        s += "\nconv3x3 (H, W, C)       mode    GFLOP/s   of fp32 peak   of GEMM (same mode)\n"
+        s += "\nconv3x3 (H, W, C)       mode    path      GFLOP/s   of fp32 peak   of GEMM (same mode)\n"
         for c in conv {
             s += "(\(c.h), \(c.w), \(c.c))".padding(toLength: 24, withPad: " ", startingAt: 0)
                 + c.mode.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)
+                + c.path.padding(toLength: 10, withPad: " ", startingAt: 0)
                 + f(c.gflops).leftPad(7) + "   " + pct(c.gflops / fp32Peak).leftPad(12) + "   "
                 + pct(c.gflops / gemmFigure(c.mode)).leftPad(19) + "\n"
         }
@@ -165,7 +169,8 @@ struct KernelBenchReport {
             s += "(\(a.tokens), \(a.heads), \(a.headDim))".padding(toLength: 34, withPad: " ", startingAt: 0)
                 + f(a.gflops).leftPad(7) + "   " + pct(a.gflops / fp32Peak).leftPad(12) + "\n"
         }
-        s += "\n(GEMM figure per mode = median over the three shapes; each figure the \(statistic) of repeated runs)"
+        s += "\n(GEMM figure per mode = median over the three shapes; each figure the \(statistic) of repeated runs;"
+        s += "\n conv3x3 GFLOP/s count the direct convolution's 2·9·C·C per pixel on every path)"
         return s
     }
 }
@@ -244,9 +249,11 @@ final class BenchKernels {
             r.gemvSetReadBW = max(r.gemvSetReadBW, setReadBW)
         }
         for (h, w, c) in [(32, 32, 512), (256, 256, 128)] where wants(.conv) {
-            for mode in MatrixMode.allCases {
-                note("conv3x3 \(h)x\(w)x\(c) \(mode.rawValue)")
-                r.conv.append(.init(h: h, w: w, c: c, mode: mode, gflops: conv(h: h, w: w, c: c, mode: mode)))
+            for (mode, path) in [(MatrixMode.w8a32, ConvAlgorithm.direct), (.w8a32, .winograd), (.w8a8, .automatic)] {
+                let name = mode == .w8a8 ? "int8" : path.rawValue
+                note("conv3x3 \(h)x\(w)x\(c) \(mode.rawValue) \(name)")
+                r.conv.append(.init(h: h, w: w, c: c, mode: mode, path: name,
+                                    gflops: conv(h: h, w: w, c: c, mode: mode, algorithm: path)))
             }
         }
         for (t, hd, d) in [(261, 12, 64), (257, 16, 72), (1024, 1, 512)] where wants(.attention) {
@@ -350,7 +357,8 @@ final class BenchKernels {
         return (Double(n * k) / t / 1e9, 2 * Double(m * n * k) / t / 1e9)
     }
 
-    func conv(h: Int, w: Int, c: Int, mode: MatrixMode) -> Double {
+    /// GFLOP/s counted as the direct convolution's 2 · 9 · c · c per pixel, whatever the path.
+    func conv(h: Int, w: Int, c: Int, mode: MatrixMode, algorithm: ConvAlgorithm) -> Double {
         let x = UnsafeMutablePointer<Float>.allocate(capacity: h * w * c); defer { x.deallocate() }
         let wt = UnsafeMutablePointer<Int8>.allocate(capacity: c * 9 * c); defer { wt.deallocate() }
         let s = UnsafeMutablePointer<Float>.allocate(capacity: c); defer { s.deallocate() }
@@ -360,7 +368,8 @@ final class BenchKernels {
         s.initialize(repeating: 0.01, count: c)
         let wm = WeightMatrix(i8: wt, scales: s, n: c, k: 9 * c)
         let t = medianTime(reps: max(3, reps / 2)) {
-            conv3x3(x, height: h, width: w, inChannels: c, wm, bias: b, out: o, mode: mode, ctx: ctx)
+            conv3x3(x, height: h, width: w, inChannels: c, wm, bias: b, out: o, mode: mode, ctx: ctx,
+                    algorithm: algorithm)
         }
         return 2 * Double(h * w) * Double(c) * Double(9 * c) / t / 1e9
     }
