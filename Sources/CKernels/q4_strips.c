@@ -29,55 +29,41 @@ void rtk_q4x16_repack(const uint8_t *w, long row_bytes, long n, long groups, lon
     }
 }
 
+// The portable fma chain of one column jj (0...15) of a strip over groups 0...ng-1, from acc:
+// S_g = sum of nibble x activation over the group's 32 inputs - corr[g], acc = fma(S_g, d, acc).
+static float strip_column_chain(const uint8_t *strip, long jj, long ng, const int8_t *a, const int32_t *corr,
+                                float acc) {
+    for (long g = 0; g < ng; g++) {
+        const uint8_t *bg = strip + g * STRIP_GROUP_BYTES;
+        const int8_t *ag = a + g * 32;
+        int32_t sum = -corr[g];
+        for (int t = 0; t < 4; t++) {
+            for (int b = 0; b < 4; b++) {
+                const uint8_t byte = bg[32 + t * 64 + 4 * jj + b];
+                sum += (byte & 15) * ag[4 * t + b] + (byte >> 4) * ag[16 + 4 * t + b];
+            }
+        }
+        const uint16_t d = (uint16_t)(bg[2 * jj] | (bg[2 * jj + 1] << 8));
+        acc = __builtin_fmaf((float)sum, rtk_half_to_float(d), acc);
+    }
+    return acc;
+}
+
 void rtk_q4x16_rows_c(long rows, long ng, const int8_t *const *a, const int32_t *const *corr,
                       const uint8_t *w, long nc, float *c, long ldc) {
     const long strips = (nc + 15) / 16;
-    for (long i = 0; i < rows; i++) {
-        for (long s = 0; s < strips; s++) {
-            for (long jj = 0; jj < 16; jj++) {
-                float acc = 0.0f;
-                for (long g = 0; g < ng; g++) {
-                    const uint8_t *bg = w + (s * ng + g) * STRIP_GROUP_BYTES;
-                    const int8_t *ag = a[i] + g * 32;
-                    int32_t sum = -corr[i][g];
-                    for (int t = 0; t < 4; t++) {
-                        for (int b = 0; b < 4; b++) {
-                            const uint8_t byte = bg[32 + t * 64 + 4 * jj + b];
-                            sum += (byte & 15) * ag[4 * t + b] + (byte >> 4) * ag[16 + 4 * t + b];
-                        }
-                    }
-                    const uint16_t d = (uint16_t)(bg[2 * jj] | (bg[2 * jj + 1] << 8));
-                    acc = __builtin_fmaf((float)sum, rtk_half_to_float(d), acc);
-                }
-                c[i * ldc + s * 16 + jj] = acc;
-            }
-        }
-    }
+    for (long i = 0; i < rows; i++)
+        for (long s = 0; s < strips; s++)
+            for (long jj = 0; jj < 16; jj++)
+                c[i * ldc + s * 16 + jj] = strip_column_chain(w + s * ng * STRIP_GROUP_BYTES, jj, ng, a[i], corr[i], 0.0f);
 }
 
 void rtk_q4x16_kernel_c(long rows, long ng, const int8_t *const *a, const int32_t *const *corr,
                         const uint8_t *sa, const uint8_t *sb, float *c, long ldc, int accumulate) {
-    for (long i = 0; i < rows; i++) {
-        for (long j = 0; j < 32; j++) {
-            const uint8_t *strip = j < 16 ? sa : sb;
-            const long jj = j % 16;
-            float acc = accumulate ? c[i * ldc + j] : 0.0f;
-            for (long g = 0; g < ng; g++) {
-                const uint8_t *bg = strip + g * STRIP_GROUP_BYTES;
-                const int8_t *ag = a[i] + g * 32;
-                int32_t sum = -corr[i][g];
-                for (int t = 0; t < 4; t++) {
-                    for (int b = 0; b < 4; b++) {
-                        const uint8_t byte = bg[32 + t * 64 + 4 * jj + b];
-                        sum += (byte & 15) * ag[4 * t + b] + (byte >> 4) * ag[16 + 4 * t + b];
-                    }
-                }
-                const uint16_t d = (uint16_t)(bg[2 * jj] | (bg[2 * jj + 1] << 8));
-                acc = __builtin_fmaf((float)sum, rtk_half_to_float(d), acc);
-            }
-            c[i * ldc + j] = acc;
-        }
-    }
+    for (long i = 0; i < rows; i++)
+        for (long j = 0; j < 32; j++)
+            c[i * ldc + j] = strip_column_chain(j < 16 ? sa : sb, j % 16, ng, a[i], corr[i],
+                                                accumulate ? c[i * ldc + j] : 0.0f);
 }
 
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
