@@ -76,88 +76,27 @@ func matmulQ4(_ a: UnsafePointer<Float>, lda: Int, m: Int, blocks w: UnsafeRawPo
                             accumulate: accumulate)
     epilogue.alpha = 1
     let tiling = PanelTiling(m: m, n: n)
-    let kernel = ctx.kernels.q4.kernel, pack = ctx.kernels.q4.pack, rowKernel = ctx.kernels.q4.rows
-    let stripKernel = ctx.kernels.q4.strips
     let gpb = m <= Blocking.smallM ? BlockingQ4.groupsPerRowBlock : BlockingQ4.groupsPerBlock
     let maxNg = min(gpb, max(groups, 1))
+    let product = Q4A8Product(blocks: w, strips: strips, rowBytes: rowBytes, groups: groups, q: q, kq: kq,
+                              corr: corr, level: ctx.kernels.q4, groupsPerBlock: gpb)
     ctx.parallelForSlots(tiling.tasks) { tasks, slot in
         let ncp = Blocking.nc
         let panelBytes = 2 * maxNg * 1024, dFloats = 2 * maxNg * 32, tileFloats = tiling.mc * ncp
         let raw = ctx.scratch[slot].buffer(bytes: panelBytes + (dFloats + tileFloats) * 4 + 16 * 8 + 64)
-        let panel = raw.bindMemory(to: UInt8.self, capacity: panelBytes)
-        let dpanel = (raw + panelBytes).bindMemory(to: Float.self, capacity: dFloats + tileFloats)
-        let tile = dpanel + dFloats
-        let ptrs = (raw + panelBytes + (dFloats + tileFloats) * 4).bindMemory(to: UnsafePointer<Int8>?.self, capacity: 8)
-        let cptrs = (raw + panelBytes + (dFloats + tileFloats) * 4 + 64).bindMemory(to: UnsafePointer<Int32>?.self, capacity: 8)
+        let scratch = Q4A8Product.Scratch(
+            panel: raw.bindMemory(to: UInt8.self, capacity: panelBytes),
+            dpanel: (raw + panelBytes).bindMemory(to: Float.self, capacity: dFloats + tileFloats),
+            tile: (raw + panelBytes).bindMemory(to: Float.self, capacity: dFloats + tileFloats) + dFloats,
+            ptrs: (raw + panelBytes + (dFloats + tileFloats) * 4).bindMemory(to: UnsafePointer<Int8>?.self, capacity: 8),
+            cptrs: (raw + panelBytes + (dFloats + tileFloats) * 4 + 64).bindMemory(to: UnsafePointer<Int32>?.self, capacity: 8))
+        let tile = scratch.tile
         for t in tasks {
             let (m0, m1, _, n0, n1) = tiling.task(t)
             let panels = (n1 - n0 + 31) / 32
             if groups == 0 { tile.initialize(repeating: 0, count: tileFloats) }
-            let fromBlocks = rowKernel != nil && m1 - m0 <= 8
-            if let rowKernel, fromBlocks {
-                // row form straight from the blocks: no panel, each weight byte read once
-                for z in 0..<(m1 - m0) {
-                    ptrs[z] = UnsafePointer(q + (m0 + z) * kq)
-                    cptrs[z] = UnsafePointer(corr + (m0 + z) * max(groups, 1))
-                }
-                let wt = w.assumingMemoryBound(to: UInt8.self) + n0 * rowBytes
-                switch rowKernel {
-                case .vnni where strips != nil:
-                    // n0 is a multiple of 64: the task starts at strip n0 / 16
-                    let ws = strips.unsafelyUnwrapped.assumingMemoryBound(to: UInt8.self) + n0 / 16 * groups * Q4Strips.groupBytes
-                    rtk_q4x16_rows_vnni(m1 - m0, groups, ptrs, cptrs, ws, n1 - n0, tile, ncp)
-                case .vnni: rtk_q4_rows_vnni(m1 - m0, groups, ptrs, cptrs, wt, rowBytes, n1 - n0, tile, ncp)
-                case .avxvnni(let evex):
-                    rtk_q4_rows_avxvnni(evex, m1 - m0, groups, ptrs, cptrs, wt, rowBytes, n1 - n0, tile, ncp)
-                case .avx2: rtk_q4_rows_avx2(m1 - m0, groups, ptrs, cptrs, wt, rowBytes, n1 - n0, tile, ncp)
-                }
-            }
-            var g0 = fromBlocks ? groups : 0
-            // the panel form reads the strips in place where they exist (no packing)
-            let fromStrips = strips != nil && stripKernel != nil
-            let stripsInTask = (n1 - n0 + 15) / 16
-            while g0 < groups {
-                let ng = min(gpb, groups - g0)
-                let wt = w.assumingMemoryBound(to: UInt8.self) + n0 * rowBytes
-                switch pack {
-                case _ where fromStrips: break
-                case .avx512: rtk_q4_pack_avx512(wt, rowBytes, n1 - n0, g0, ng, panel, dpanel)
-                case .avx2: rtk_q4_pack_avx2(wt, rowBytes, n1 - n0, g0, ng, panel, dpanel)
-                case .c: rtk_q4_pack(wt, rowBytes, n1 - n0, g0, ng, panel, dpanel)
-                }
-                var i = m0
-                while i < m1 {
-                    let r = min(8, m1 - i)
-                    for z in 0..<r {
-                        ptrs[z] = UnsafePointer(q + (i + z) * kq + g0 * 32)
-                        cptrs[z] = UnsafePointer(corr + (i + z) * max(groups, 1) + g0)
-                    }
-                    for jp in 0..<panels {
-                        let pp = panel + jp * ng * 1024, dp = dpanel + jp * ng * 32
-                        let cc = tile + (i - m0) * ncp + jp * 32
-                        let accum: Int32 = g0 > 0 ? 1 : 0
-                        if fromStrips, let strips, let stripKernel {
-                            // strips 2·jp and 2·jp + 1 of the task (the second may not exist:
-                            // its columns are then dead, and the first is read again for them)
-                            let first = n0 / 16 + 2 * jp, second = 2 * jp + 1 < stripsInTask ? first + 1 : first
-                            let base = strips.assumingMemoryBound(to: UInt8.self) + g0 * Q4Strips.groupBytes
-                            let sa = base + first * groups * Q4Strips.groupBytes, sb = base + second * groups * Q4Strips.groupBytes
-                            switch stripKernel {
-                            case .vnni: rtk_q4x16_kernel_vnni(r, ng, ptrs, cptrs, sa, sb, cc, ncp, accum)
-                            case .avxvnni(let evex): rtk_q4x16_kernel_avxvnni(evex, r, ng, ptrs, cptrs, sa, sb, cc, ncp, accum)
-                            case .avx2: rtk_q4x16_kernel_avx2(r, ng, ptrs, cptrs, sa, sb, cc, ncp, accum)
-                            }
-                            continue
-                        }
-                        switch kernel {
-                        case .vnni: rtk_q4_kernel_vnni(r, ng, ptrs, cptrs, pp, dp, cc, ncp, accum)
-                        case .avx2: rtk_q4_kernel_avx2(r, ng, ptrs, cptrs, pp, dp, cc, ncp, accum)
-                        case .c: rtk_q4_kernel_c(r, ng, ptrs, cptrs, pp, dp, cc, ncp, accum)
-                        }
-                    }
-                    i += r
-                }
-                g0 += ng
+            if !product.rowForm(rows: m0..<m1, n0: n0, n1: n1, scratch) {
+                product.panelForm(rows: m0..<m1, n0: n0, n1: n1, scratch)
             }
             // the row scales, then bias / activation / column scales
             for i in m0..<m1 {
@@ -166,6 +105,95 @@ func matmulQ4(_ a: UnsafePointer<Float>, lda: Int, m: Int, blocks w: UnsafeRawPo
             }
             epilogue.apply(tile: tile, ldt: ncp, rows: m1 - m0, n0: n0, cols: n1 - n0,
                            c: c + m0 * ldc, ldc: ldc)
+        }
+    }
+}
+
+/// One W4A8 product's shared inputs (weights, quantized rows, the level's int4 kernels) and the
+/// two ways a task fills its tile [rows, 64] (row stride `Blocking.nc`) with Σ_g float(S_g)·d_g.
+private struct Q4A8Product {
+    /// A task thread's buffers: nibble panels and their scales, the tile, row pointers.
+    struct Scratch {
+        let panel: UnsafeMutablePointer<UInt8>, dpanel: UnsafeMutablePointer<Float>, tile: UnsafeMutablePointer<Float>
+        let ptrs: UnsafeMutablePointer<UnsafePointer<Int8>?>, cptrs: UnsafeMutablePointer<UnsafePointer<Int32>?>
+    }
+    let blocks: UnsafeRawPointer, strips: UnsafeRawPointer?, rowBytes: Int, groups: Int
+    /// Quantized rows (kq bytes each) and their per-group corrections [m][max(groups, 1)].
+    let q: UnsafePointer<Int8>, kq: Int, corr: UnsafePointer<Int32>
+    let level: Q4Level, groupsPerBlock: Int
+
+    /// Points `ptrs`/`cptrs` at rows [i, i + r) from group g0 on.
+    private func point(_ s: Scratch, rows i: Int, _ r: Int, group g0: Int) {
+        for z in 0..<r {
+            s.ptrs[z] = UnsafePointer(q + (i + z) * kq + g0 * 32)
+            s.cptrs[z] = UnsafePointer(corr + (i + z) * max(groups, 1) + g0)
+        }
+    }
+
+    /// The row form (≤ 8 rows on a level with a row kernel): every group at once, straight from
+    /// the blocks or the strips, no panel, each weight byte read once. False when it does not apply.
+    func rowForm(rows: Range<Int>, n0: Int, n1: Int, _ s: Scratch) -> Bool {
+        guard let rowKernel = level.rows, rows.count <= 8 else { return false }
+        point(s, rows: rows.lowerBound, rows.count, group: 0)
+        let r = rows.count, wt = blocks.assumingMemoryBound(to: UInt8.self) + n0 * rowBytes, ncp = Blocking.nc
+        switch rowKernel {
+        case .vnni where strips != nil:
+            // n0 is a multiple of 64: the task starts at strip n0 / 16
+            let ws = strips.unsafelyUnwrapped.assumingMemoryBound(to: UInt8.self) + n0 / 16 * groups * Q4Strips.groupBytes
+            rtk_q4x16_rows_vnni(r, groups, s.ptrs, s.cptrs, ws, n1 - n0, s.tile, ncp)
+        case .vnni: rtk_q4_rows_vnni(r, groups, s.ptrs, s.cptrs, wt, rowBytes, n1 - n0, s.tile, ncp)
+        case .avxvnni(let evex): rtk_q4_rows_avxvnni(evex, r, groups, s.ptrs, s.cptrs, wt, rowBytes, n1 - n0, s.tile, ncp)
+        case .avx2: rtk_q4_rows_avx2(r, groups, s.ptrs, s.cptrs, wt, rowBytes, n1 - n0, s.tile, ncp)
+        }
+        return true
+    }
+
+    /// The panel form: K blocks of `groupsPerBlock` groups, each unpacked into 32-column panels
+    /// of nibbles (or read in place from the strips, where the level has a strip kernel), then
+    /// the microkernel on strips of 8 rows × every panel, accumulating from the second block on.
+    func panelForm(rows: Range<Int>, n0: Int, n1: Int, _ s: Scratch) {
+        let panels = (n1 - n0 + 31) / 32, stripsInTask = (n1 - n0 + 15) / 16, ncp = Blocking.nc
+        let fromStrips = strips != nil && level.strips != nil
+        let wt = blocks.assumingMemoryBound(to: UInt8.self) + n0 * rowBytes
+        var g0 = 0
+        while g0 < groups {
+            let ng = min(groupsPerBlock, groups - g0)
+            switch level.pack {
+            case _ where fromStrips: break
+            case .avx512: rtk_q4_pack_avx512(wt, rowBytes, n1 - n0, g0, ng, s.panel, s.dpanel)
+            case .avx2: rtk_q4_pack_avx2(wt, rowBytes, n1 - n0, g0, ng, s.panel, s.dpanel)
+            case .c: rtk_q4_pack(wt, rowBytes, n1 - n0, g0, ng, s.panel, s.dpanel)
+            }
+            var i = rows.lowerBound
+            while i < rows.upperBound {
+                let r = min(8, rows.upperBound - i)
+                point(s, rows: i, r, group: g0)
+                for jp in 0..<panels {
+                    let cc = s.tile + (i - rows.lowerBound) * ncp + jp * 32
+                    let accum: Int32 = g0 > 0 ? 1 : 0
+                    if fromStrips, let strips, let stripKernel = level.strips {
+                        // strips 2·jp and 2·jp + 1 of the task (the second may not exist: its
+                        // columns are then dead, and the first is read again for them)
+                        let first = n0 / 16 + 2 * jp, second = 2 * jp + 1 < stripsInTask ? first + 1 : first
+                        let base = strips.assumingMemoryBound(to: UInt8.self) + g0 * Q4Strips.groupBytes
+                        let sa = base + first * groups * Q4Strips.groupBytes, sb = base + second * groups * Q4Strips.groupBytes
+                        switch stripKernel {
+                        case .vnni: rtk_q4x16_kernel_vnni(r, ng, s.ptrs, s.cptrs, sa, sb, cc, ncp, accum)
+                        case .avxvnni(let evex): rtk_q4x16_kernel_avxvnni(evex, r, ng, s.ptrs, s.cptrs, sa, sb, cc, ncp, accum)
+                        case .avx2: rtk_q4x16_kernel_avx2(r, ng, s.ptrs, s.cptrs, sa, sb, cc, ncp, accum)
+                        }
+                        continue
+                    }
+                    let pp = s.panel + jp * ng * 1024, dp = s.dpanel + jp * ng * 32
+                    switch level.kernel {
+                    case .vnni: rtk_q4_kernel_vnni(r, ng, s.ptrs, s.cptrs, pp, dp, cc, ncp, accum)
+                    case .avx2: rtk_q4_kernel_avx2(r, ng, s.ptrs, s.cptrs, pp, dp, cc, ncp, accum)
+                    case .c: rtk_q4_kernel_c(r, ng, s.ptrs, s.cptrs, pp, dp, cc, ncp, accum)
+                    }
+                }
+                i += r
+            }
+            g0 += ng
         }
     }
 }
