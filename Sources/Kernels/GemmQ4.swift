@@ -149,15 +149,17 @@ private struct Q4A8Product {
     }
 
     /// The panel form: K blocks of `groupsPerBlock` groups, each unpacked into 32-column panels
-    /// of nibbles (or read in place from the strips, where the level has a strip kernel), then
-    /// the microkernel on strips of 8 rows × every panel, accumulating from the second block on.
+    /// of nibbles, then the microkernel on strips of 8 rows × every panel, accumulating from the
+    /// second block on. Where the level has a strip kernel and the weights have strips, the
+    /// kernel reads them in place over all of K at once (a 64-column task's strips are
+    /// groups · 1,152 bytes, L2-resident; one block instead of 24-group blocks: 3 % faster).
     func panelForm(rows: Range<Int>, n0: Int, n1: Int, _ s: Scratch) {
         let panels = (n1 - n0 + 31) / 32, stripsInTask = (n1 - n0 + 15) / 16, ncp = Blocking.nc
         let fromStrips = strips != nil && level.strips != nil
         let wt = blocks.assumingMemoryBound(to: UInt8.self) + n0 * rowBytes
         var g0 = 0
         while g0 < groups {
-            let ng = min(groupsPerBlock, groups - g0)
+            let ng = fromStrips ? groups - g0 : min(groupsPerBlock, groups - g0)
             switch level.pack {
             case _ where fromStrips: break
             case .avx512: rtk_q4_pack_avx512(wt, rowBytes, n1 - n0, g0, ng, s.panel, s.dpanel)
