@@ -18,7 +18,7 @@ import CKernels
 /// unwritten and never read).
 public final class I8Panels {
     public let matrix: WeightMatrix
-    private let buffer: UnsafeMutableRawPointer
+    private let memory: PageMemory
     /// Bytes held: about n · k, rounded up to whole 64-column blocks and 4-byte groups of K.
     public let bytes: Int
 
@@ -29,13 +29,15 @@ public final class I8Panels {
     }
 
     /// Packs int8 weights `w` for `ctx`'s level (threads of `ctx`); nil when `w` is not int8,
-    /// has no columns, or the level does not use kept panels.
+    /// has no columns, the level does not use kept panels, or no memory is left.
     public init?(packing w: WeightMatrix, ctx: ComputeContext) {
         guard case .i8(let q, _) = w.storage, w.k > 0, w.n > 0, I8Panels.used(by: ctx) else { return nil }
         let n = w.n, k = w.k, blocks = uniformBlocks(k: k, kc: Blocking.kcI8)
         let nBlocks = (n + Blocking.nc - 1) / Blocking.nc
         bytes = nBlocks * I8Panels.columnBlockBytes(k: k)
-        buffer = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+        guard let memory = PageMemory(bytes: bytes) else { return nil }
+        self.memory = memory
+        let buffer = memory.base
         let out = buffer, pack = ctx.kernels.i8.pack, count = blocks.count
         ctx.parallelFor(nBlocks * count) { range in
             for t in range {
@@ -47,7 +49,7 @@ public final class I8Panels {
         matrix = w.withPanels(UnsafeRawPointer(buffer), level: ctx.isa)
     }
 
-    deinit { buffer.deallocate() }
+    deinit { memory.release() }
 
     /// Bytes of one column block: two panels of ceil(kc/4) · 128 bytes per K block.
     static func columnBlockBytes(k: Int) -> Int {

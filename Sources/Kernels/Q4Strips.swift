@@ -18,7 +18,7 @@ public final class Q4Strips {
     static let groupBytes = 288
 
     public let matrix: WeightMatrix
-    private let buffer: UnsafeMutableRawPointer
+    private let memory: PageMemory
     /// Bytes held (the same as the Q4_0 blocks, rounded up to whole strips).
     public let bytes: Int
 
@@ -29,12 +29,14 @@ public final class Q4Strips {
         panelForm ? ctx.kernels.q4.strips != nil : ctx.kernels.q4.rows == .vnni
     }
 
-    /// Repacks int4 weights `w` (threads of `ctx`); nil when `w` is not int4.
+    /// Repacks int4 weights `w` (threads of `ctx`); nil when `w` is not int4 or no memory is left.
     public init?(repacking w: WeightMatrix, ctx: ComputeContext) {
         guard case .q4(let blocks) = w.storage else { return nil }
         let groups = w.k / 32, strips = (w.n + 15) / 16
         bytes = max(strips * groups * Q4Strips.groupBytes, 1)
-        buffer = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+        guard let memory = PageMemory(bytes: bytes) else { return nil }
+        self.memory = memory
+        let buffer = memory.base
         let out = buffer.assumingMemoryBound(to: UInt8.self)
         let src = blocks.assumingMemoryBound(to: UInt8.self), rowBytes = WeightMatrix.q4RowBytes(k: w.k)
         ctx.parallelFor(strips) { range in
@@ -43,5 +45,5 @@ public final class Q4Strips {
         matrix = w.withStrips(UnsafeRawPointer(buffer))
     }
 
-    deinit { buffer.deallocate() }
+    deinit { memory.release() }
 }
