@@ -297,10 +297,9 @@ struct WeightPrefetch {
     /// Spread over `strips` calls of `run`.
     init(weights: UnsafeRawPointer, elementBytes: Int, ldw: Int, tiling: PanelTiling, blocks: KBlocks,
          task t: Int, block bi: Int, tasks: Range<Int>, strips: Int) {
-        let nextTask = bi + 1 < blocks.count ? t : t + 1
-        guard nextTask < tasks.upperBound, let first = blocks.first else { return }
-        let blk = bi + 1 < blocks.count ? blocks[bi + 1] : first
-        let (_, _, _, n0, n1) = tiling.task(nextTask)
+        guard let next = WeightPrefetch.following(task: t, block: bi, blocks: blocks, tasks: tasks) else { return }
+        let blk = blocks[next.block]
+        let (_, _, _, n0, n1) = tiling.task(next.task)
         base = weights + (n0 * ldw + blk.k0) * elementBytes
         rowBytes = blk.kc * elementBytes
         linesPerRow = (rowBytes + 63) / 64 + 1       // +1: a row need not start on a line
@@ -313,16 +312,23 @@ struct WeightPrefetch {
     /// its panels are one contiguous run, fetched as a single row.
     init(panelsAfter panels: UnsafeRawPointer, tiling: PanelTiling, blocks: KBlocks, k: Int,
          task t: Int, block bi: Int, tasks: Range<Int>, strips: Int) {
-        let nextTask = bi + 1 < blocks.count ? t : t + 1
-        guard nextTask < tasks.upperBound, !blocks.isEmpty else { return }
-        let nextBlock = bi + 1 < blocks.count ? bi + 1 : 0
-        let (_, _, nb, n0, n1) = tiling.task(nextTask)
-        base = panels + I8Panels.offset(nb: nb, block: nextBlock, k: k)
-        rowBytes = (n1 - n0 + 31) / 32 * ((blocks[nextBlock].kc + 3) / 4) * 128
+        guard let next = WeightPrefetch.following(task: t, block: bi, blocks: blocks, tasks: tasks) else { return }
+        let (_, _, nb, n0, n1) = tiling.task(next.task)
+        base = panels + I8Panels.offset(nb: nb, block: next.block, k: k)
+        rowBytes = (n1 - n0 + 31) / 32 * ((blocks[next.block].kc + 3) / 4) * 128
         linesPerRow = (rowBytes + 63) / 64
         lines = linesPerRow
         stride = 0
         parts = max(strips, 1)
+    }
+
+    /// The (task, K block) a thread works on after (t, bi) in its range `tasks`: the next K block
+    /// of the same columns, else the first block of the next task; nil at the end of the range.
+    private static func following(task t: Int, block bi: Int, blocks: KBlocks,
+                                  tasks: Range<Int>) -> (task: Int, block: Int)? {
+        let next = bi + 1 < blocks.count ? (t, bi + 1) : (t + 1, 0)
+        guard next.0 < tasks.upperBound, !blocks.isEmpty else { return nil }
+        return next
     }
 
     /// Issues slice `part` of the block (one per strip of the current block).
