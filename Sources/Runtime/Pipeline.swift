@@ -12,7 +12,7 @@ public struct PipelineOptions {
     /// Float files ignore it.
     public var mode: MatrixMode
     /// Release a stage's weight pages after it ran (and drop the VAE's large scratch buffers and
-    /// the generator's repacked int4 weights, rebuilt at its next step).
+    /// the generator's and decoder's repacked weights, rebuilt at their next step).
     public var lowMemory: Bool
     /// Kernel instruction level; nil = `ISA.active` (`REPTOK_ISA`, else the CPU's best).
     /// Must be one the CPU supports (`ISA.resolve` checks a user's choice).
@@ -146,14 +146,21 @@ public final class Pipeline {
         if let progress, !progress(component, step, total) { throw RuntimeError.cancelled }
     }
 
-    /// With `lowMemory`: drops the pages of `components`' weights (and the VAE's large scratch).
+    /// With `lowMemory`: drops what `components` hold (`drop`).
     private func release(_ components: Component...) {
         guard options.lowMemory else { return }
-        for c in components {
-            loader.releasePages(of: c)
-            if c == .vae { vae.dropScratch() }
-            if c == .generator { generator.releaseRepacked() }
-            if c == .decoder { decoder.releaseRepacked() }
+        for c in components { drop(c) }
+    }
+
+    /// Drops the pages of component `c`'s weights, and what it keeps beside them: the VAE's
+    /// large scratch, the generator's and decoder's repacked weights. All come back when used again.
+    private func drop(_ c: Component) {
+        loader.releasePages(of: c)
+        switch c {
+        case .vae: vae.dropScratch()
+        case .generator: generator.releaseRepacked()
+        case .decoder: decoder.releaseRepacked()
+        default: break
         }
     }
 
@@ -162,10 +169,7 @@ public final class Pipeline {
     /// release's 534 MB). Call it once every token of a batch is generated: the decoder and the
     /// VAE then run without the generator resident, which takes a release-size `generate` from
     /// about 1.44 GB to about 0.9 GB peak RSS at no cost in time.
-    public func releaseGeneratorWeights() {
-        generator.releaseRepacked()
-        loader.releasePages(of: .generator)
-    }
+    public func releaseGeneratorWeights() { drop(.generator) }
 
     /// Drops the adapter's and decoder's weight pages from memory, whatever `lowMemory` says
     /// (they fault back in from the file if decoding runs again). Call it after the last
@@ -173,9 +177,8 @@ public final class Pipeline {
     /// the peak of a `generate`, then runs without the decoder resident (321 MB of the int4 XL
     /// file, 0.55 GB of the int8 one).
     public func releaseDecoderWeights() {
-        decoder.releaseRepacked()
-        loader.releasePages(of: .adapter)
-        loader.releasePages(of: .decoder)
+        drop(.adapter)
+        drop(.decoder)
     }
 
     // MARK: - Image preparation and encoding
