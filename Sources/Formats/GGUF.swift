@@ -376,6 +376,13 @@ public final class GGUFFile {
         for n in names { if let i = tensorInfos[n] { file.release(offset: i.fileOffset, count: i.byteCount) } }
     }
 
+    /// Drops the resident pages under `bytes`, a range of this file's map (a tensor's data as
+    /// `tensor(_:)` hands it out, or part of it); a range outside the map is ignored.
+    public func releasePages(of bytes: UnsafeRawBufferPointer) {
+        guard let start = bytes.baseAddress else { return }
+        file.release(offset: file.base.distance(to: start), count: bytes.count)
+    }
+
     // MARK: parsing helpers
 
     static func readString(_ r: inout ByteReader, path: String) throws -> String {

@@ -37,8 +37,7 @@ public final class I8Panels {
         bytes = nBlocks * I8Panels.columnBlockBytes(k: k)
         guard let memory = PageMemory(bytes: bytes) else { return nil }
         self.memory = memory
-        let buffer = memory.base
-        let out = buffer, pack = ctx.kernels.i8.pack, count = blocks.count
+        let out = memory.base, pack = ctx.kernels.i8.pack, count = blocks.count
         ctx.parallelFor(nBlocks * count) { range in
             for t in range {
                 let nb = t / count, bi = t % count, blk = blocks[bi]
@@ -46,7 +45,7 @@ public final class I8Panels {
                 pack(q + n0 * k + blk.k0, k, nc, blk.kc, out + I8Panels.offset(nb: nb, block: bi, k: k))
             }
         }
-        matrix = w.withPanels(UnsafeRawPointer(buffer), level: ctx.isa)
+        matrix = w.withPanels(UnsafeRawPointer(memory.base), level: ctx.isa)
     }
 
     deinit { memory.release() }

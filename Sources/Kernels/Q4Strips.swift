@@ -18,9 +18,8 @@ public final class Q4Strips {
     static let groupBytes = 288
 
     public let matrix: WeightMatrix
+    /// The strips: as many bytes as the Q4_0 blocks, rounded up to whole strips.
     private let memory: PageMemory
-    /// Bytes held (the same as the Q4_0 blocks, rounded up to whole strips).
-    public let bytes: Int
 
     /// Whether `ctx`'s level reads strips (so repacking pays) in W4A8 products of few
     /// activation rows (the row form, ≤ 8 rows: `avx512vnni`) or of many (`panelForm`: every
@@ -33,16 +32,14 @@ public final class Q4Strips {
     public init?(repacking w: WeightMatrix, ctx: ComputeContext) {
         guard case .q4(let blocks) = w.storage else { return nil }
         let groups = w.k / 32, strips = (w.n + 15) / 16
-        bytes = max(strips * groups * Q4Strips.groupBytes, 1)
-        guard let memory = PageMemory(bytes: bytes) else { return nil }
+        guard let memory = PageMemory(bytes: strips * groups * Q4Strips.groupBytes) else { return nil }
         self.memory = memory
-        let buffer = memory.base
-        let out = buffer.assumingMemoryBound(to: UInt8.self)
+        let out = memory.base.assumingMemoryBound(to: UInt8.self)
         let src = blocks.assumingMemoryBound(to: UInt8.self), rowBytes = WeightMatrix.q4RowBytes(k: w.k)
         ctx.parallelFor(strips) { range in
             rtk_q4x16_repack(src, rowBytes, w.n, groups, range.lowerBound, range.upperBound, out)
         }
-        matrix = w.withStrips(UnsafeRawPointer(buffer))
+        matrix = w.withStrips(UnsafeRawPointer(memory.base))
     }
 
     deinit { memory.release() }

@@ -25,8 +25,8 @@ public struct WeightMatrix {
     /// Rows (outputs) and columns (inputs).
     public let n: Int, k: Int
     /// For int4 weights: the same weights repacked into 16-column strips (`Q4Strips`), which
-    /// the W4A8 row and panel forms of `avx512vnni` read instead of the blocks; nil otherwise.
-    /// Every other path reads `storage`.
+    /// W4A8 reads instead of the blocks in the row form of `avx512vnni` and the panel form of
+    /// every x86 level; nil otherwise. Every other path reads `storage`.
     public private(set) var strips: UnsafeRawPointer? = nil
     /// For int8 weights: the same weights in the W8A8 panels of level `panelsLevel` (`I8Panels`),
     /// which the W8A8 panel form of that level reads instead of packing; nil otherwise.

@@ -110,12 +110,8 @@ final class DecoderTransformer {
         }
         layers = built
         ropeTables = tables
-        let candidates = [(preProj, N.preProj.weight), (mergeProj, N.mergeProj.weight), (splitProj, N.splitProj.weight)]
-            + built.enumerated().flatMap { i, l in
-                let b = N.layer(i)
-                return [(l.qkv, b.qkv.weight), (l.outProj, b.outProj.weight), (l.up, b.up.weight), (l.down, b.down.weight)]
-            }
-        repacked = RepackedWeights(.manyRows, candidates: candidates, file: loader.file)
+        repacked = RepackedWeights(.manyRows, candidates: [preProj, mergeProj, splitProj] + built.flatMap { [$0.qkv, $0.outProj, $0.up, $0.down] },
+                                   file: loader.file)
 
         patches = FloatBuffer((t - 1) * pv)
         x = FloatBuffer(t * w)
@@ -147,7 +143,7 @@ final class DecoderTransformer {
         let lh = d.latentH, lw = d.latentW, gw = lw / p, hf = d.ffHidden
         let heads = d.heads, hd = d.headDim, angles = 2 * d.ropeFreqs
         repacked.build(mode: mode, ctx: ctx)
-        let weight = repacked.weight
+        let weight = repacked.weight   // a product's copy when it has one
 
         // 1. Merge: patch (pi, pj) → 16 values ordered (dy, dx, channel), channel fastest.   [N, pv]
         for pi in 0 ..< lh / p {

@@ -89,11 +89,8 @@ final class Generator {
         outNormW = try loader.floats(N.outNorm(depth: g.depth).weight, [d])
         outNormB = try loader.floats(N.outNorm(depth: g.depth).bias, [d])
         outProj = try loader.linear(N.outProj(depth: g.depth), [c, d], bias: true)
-        let candidates = [(inProj, N.inProj.weight), (outProj, N.outProj(depth: g.depth).weight)]
-            + layers.enumerated().flatMap { i, l in
-                [(l.channelFc1, N.layer(i + 1).channelFc1.weight), (l.channelFc2, N.layer(i + 1).channelFc2.weight)]
-            }
-        repacked = RepackedWeights(.fewRows, candidates: candidates, file: loader.file)
+        repacked = RepackedWeights(.fewRows, candidates: [inProj, outProj] + layers.flatMap { [$0.channelFc1, $0.channelFc2] },
+                                   file: loader.file)
 
         timeFeatures = FloatBuffer(tIn)
         timeHidden = FloatBuffer(c)
@@ -133,15 +130,13 @@ final class Generator {
     /// Frees the strips (rebuilt from the file at the next step).
     func releaseRepacked() { repacked.release() }
 
-    /// The matrix a product reads: its strips when it has them.
-    private func weight(_ l: Linear) -> WeightMatrix { repacked.weight(l) }
-
     /// The mixer on `batch` samples sharing token `token` and time `t`, labels `labels.0`
     /// (and `labels.1`); velocities left in `v` [batch, C].
     private func forward(token: UnsafePointer<Float>, t: Float, labels: (Int, Int), batch: Int) {
         let c = cfg.channels, d = cfg.dim, r = Generator.rows, e3 = r * cfg.expansionToken, dh = d * cfg.expansionChannel
         let half = timeHalf, rowsTotal = batch * r
         repacked.build(mode: mode, ctx: ctx)
+        let weight = repacked.weight   // a product's strips when it has them
 
         // 1. Time embedding: [cos(t·f_k) | sin(t·f_k)], f_k = exp(−ln(10⁴)·k/half); then
         //    mlp.2(silu(mlp.0(·)))                                                      [C]

@@ -23,14 +23,14 @@ final class RepackedWeights {
     }
 
     let kind: Kind
-    private let candidates: [(linear: Linear, name: String)]
+    private let candidates: [Linear]
     private let file: GGUFFile
     /// The copies, by the address of the source weights; each owner keeps its copy alive.
     private var copies: [UnsafeRawPointer: (owner: AnyObject, matrix: WeightMatrix)] = [:]
     private var built = false
 
-    /// `candidates`: the products and their weight tensors' names in `file`.
-    init(_ kind: Kind, candidates: [(linear: Linear, name: String)], file: GGUFFile) {
+    /// `candidates`: the products worth copying, whose weights lie in `file`'s map.
+    init(_ kind: Kind, candidates: [Linear], file: GGUFFile) {
         self.kind = kind
         self.candidates = candidates
         self.file = file
@@ -53,17 +53,17 @@ final class RepackedWeights {
     func build(mode: MatrixMode, ctx: ComputeContext) {
         guard !built else { return }
         built = true
-        for (linear, name) in candidates {
-            guard let key = RepackedWeights.key(linear.weight), copies[key] == nil,
+        for linear in candidates {
+            guard let source = RepackedWeights.source(linear.weight), let key = source.baseAddress, copies[key] == nil,
                   let copy = copy(of: linear.weight, mode: mode, ctx: ctx) else { continue }
             copies[key] = copy
-            file.releasePages(of: [name])
+            file.releasePages(of: source)
         }
     }
 
     /// The matrix a product reads: its copy when there is one.
     func weight(_ l: Linear) -> WeightMatrix {
-        if let key = RepackedWeights.key(l.weight), let copy = copies[key] { return copy.matrix }
+        if let key = RepackedWeights.source(l.weight)?.baseAddress, let copy = copies[key] { return copy.matrix }
         return l.weight
     }
 
@@ -73,11 +73,11 @@ final class RepackedWeights {
         built = false
     }
 
-    /// The address of quantized weights (the key of their copy); nil for float weights.
-    private static func key(_ w: WeightMatrix) -> UnsafeRawPointer? {
+    /// The bytes of quantized weights (their address is the key of their copy); nil for float weights.
+    private static func source(_ w: WeightMatrix) -> UnsafeRawBufferPointer? {
         switch w.storage {
-        case .q4(let blocks): return blocks
-        case .i8(let q, _): return UnsafeRawPointer(q)
+        case .q4(let blocks): return UnsafeRawBufferPointer(start: blocks, count: w.n * WeightMatrix.q4RowBytes(k: w.k))
+        case .i8(let q, _): return UnsafeRawBufferPointer(start: q, count: w.n * w.k)
         case .f32: return nil
         }
     }
