@@ -1,12 +1,13 @@
-// AVX2 + FMA kernels (level `avx2`; the int8 ones also serve level `avx512`); see
+// AVX2 + FMA kernels (level `avx2`; the int8 dot form also serves level `avx512`); see
 // include/ckernels.h. Every function carries its own target attribute, so this file builds
 // for any -target-cpu; callers check rtk_cpu_features() first.
 //
-// Int8 products use the sign trick: vpmaddubsw multiplies unsigned by signed bytes and adds
-// adjacent pairs into int16 with saturation. With |w| as the unsigned side and a·sign(w) as
-// the signed side (vpsignb), each product is w·a, and since both operands lie in
+// The int8 dot form (few rows) uses the sign trick: vpmaddubsw multiplies unsigned by signed
+// bytes and adds adjacent pairs into int16 with saturation. With |w| as the unsigned side and
+// a·sign(w) as the signed side (vpsignb), each product is w·a, and since both operands lie in
 // [-127, 127] a pair sums to at most 2·127·127 = 32258 < 32767: never saturated, so the
 // int16 pairs are exact, and vpmaddwd by ones widens them exactly into int32 sums of four.
+// The panel form (many rows) uses the pair form instead (i8_pairs.c).
 #include "ckernels.h"
 
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
@@ -112,11 +113,9 @@ RTK_PACK_F32_AVX2(rtk_avx2_pack_f32_from_i8, int8_t, RTK_LOAD8_I8)
 RTK_PACK_F32_AVX2(rtk_avx2_pack_f32_from_f32, float, RTK_LOAD8_F32)
 
 // ---------------------------------------------------------------------------------------
-// Int8 panel microkernel: MR rows (MR <= 4) x 16 columns of a signed panel
-// (rtk_pack_i8_panels layout: 4 consecutive k bytes per column, 32 columns per group).
-// 8 accumulators, w and |w| for two vectors, the broadcast, one temporary and the ones.
-// The int8 kernels' epilogue for 16 columns: c (= or +=) float(sum) * s, the same two
-// float steps (multiply, then add) as every other level's int8 kernels.
+// The int8 panel kernels' epilogue for 16 columns (the AVX-VNNI kernels below; the pair form
+// has its own in i8_pairs.c): c (= or +=) float(sum) * s, the same two float steps (multiply,
+// then add) as every other level's int8 kernels.
 RTK_AVX2 static inline void store_scaled16(__m256i lo, __m256i hi, float scale, float *ci, int accumulate) {
     const __m256 s = _mm256_set1_ps(scale);
     __m256 v0 = _mm256_mul_ps(_mm256_cvtepi32_ps(lo), s), v1 = _mm256_mul_ps(_mm256_cvtepi32_ps(hi), s);
@@ -126,44 +125,6 @@ RTK_AVX2 static inline void store_scaled16(__m256i lo, __m256i hi, float scale, 
     }
     _mm256_storeu_ps(ci, v0);
     _mm256_storeu_ps(ci + 8, v1);
-}
-
-#define RTK_I8_AVX2(MR)                                                                          \
-RTK_AVX2 static void i8_avx2_##MR(long kc4, const int8_t *const *a, const int8_t *wp,           \
-                                  const float *scale, float *c, long ldc, int accumulate) {     \
-    __m256i acc[MR][2];                                                                         \
-    const int8_t *ap[MR];                                                                       \
-    const __m256i ones = _mm256_set1_epi16(1);                                                  \
-    for (int i = 0; i < MR; i++) { acc[i][0] = _mm256_setzero_si256(); acc[i][1] = acc[i][0]; ap[i] = a[i]; } \
-    for (long g = 0; g < kc4; g++) {                                                            \
-        const __m256i w0 = _mm256_loadu_si256((const __m256i *)(wp + g * 128));                 \
-        const __m256i w1 = _mm256_loadu_si256((const __m256i *)(wp + g * 128 + 32));            \
-        const __m256i u0 = _mm256_sign_epi8(w0, w0), u1 = _mm256_sign_epi8(w1, w1);             \
-        for (int i = 0; i < MR; i++) {                                                          \
-            int32_t q; memcpy(&q, ap[i] + 4 * g, 4);                                            \
-            const __m256i x = _mm256_set1_epi32(q);                                             \
-            __m256i t0 = _mm256_maddubs_epi16(u0, _mm256_sign_epi8(x, w0));                     \
-            __m256i t1 = _mm256_maddubs_epi16(u1, _mm256_sign_epi8(x, w1));                     \
-            acc[i][0] = _mm256_add_epi32(acc[i][0], _mm256_madd_epi16(t0, ones));               \
-            acc[i][1] = _mm256_add_epi32(acc[i][1], _mm256_madd_epi16(t1, ones));               \
-        }                                                                                       \
-    }                                                                                           \
-    for (int i = 0; i < MR; i++)                                                                \
-        store_scaled16(acc[i][0], acc[i][1], scale[i], c + i * ldc, accumulate);               \
-}
-RTK_I8_AVX2(1) RTK_I8_AVX2(2) RTK_I8_AVX2(3) RTK_I8_AVX2(4)
-
-typedef void (*i8_avx2_fn)(long, const int8_t *const *, const int8_t *, const float *, float *, long, int);
-static const i8_avx2_fn i8_avx2_table[4] = {i8_avx2_1, i8_avx2_2, i8_avx2_3, i8_avx2_4};
-
-void rtk_avx2_i8_kernel(long mr, long kc4, const int8_t *const *a, const int8_t *wpanel,
-                        const float *scale, float *c, long ldc, int accumulate) {
-    for (long i = 0; i < mr; i += 4) {
-        const long r = mr - i < 4 ? mr - i : 4;
-        // the two 16-column halves of the panel: bytes [0, 64) and [64, 128) of each group
-        i8_avx2_table[r - 1](kc4, a + i, wpanel, scale + i, c + i * ldc, ldc, accumulate);
-        i8_avx2_table[r - 1](kc4, a + i, wpanel + 64, scale + i, c + i * ldc + 16, ldc, accumulate);
-    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -373,23 +334,6 @@ RTK_AVX2 float rtk_avx2_peak_fma(long iterations) {
     return _mm_cvtss_f32(h) + _mm_cvtss_f32(_mm_shuffle_ps(h, h, 1));
 }
 
-RTK_AVX2 int32_t rtk_avx2_peak_i8(long iterations) {
-    // Each chain feeds its own accumulator back as the signed operand, so no multiply is
-    // loop-invariant (with constant operands the compiler hoists both multiplies and only
-    // the additions would be timed). The values wrap; only the instruction rate matters.
-    __m256i acc[8];
-    const __m256i x = _mm256_set1_epi8(3), ones = _mm256_set1_epi16(1);
-    for (int i = 0; i < 8; i++) acc[i] = _mm256_set1_epi32(i);
-    for (long it = 0; it < iterations; it++) {
-        for (int i = 0; i < 8; i++)
-            acc[i] = _mm256_add_epi32(acc[i], _mm256_madd_epi16(_mm256_maddubs_epi16(x, acc[i]), ones));
-        __asm__ volatile("" ::: "memory");
-    }
-    __m256i s = acc[0];
-    for (int i = 1; i < 8; i++) s = _mm256_add_epi32(s, acc[i]);
-    return hsum8(s);
-}
-
 RTK_AVXVNNI_VEX int32_t rtk_avxvnni_peak(long iterations) {
     __m256i acc[12];
     const __m256i x = _mm256_set1_epi8(3), y = _mm256_set1_epi8(-2);
@@ -412,14 +356,10 @@ void rtk_avx2_pack_f32_from_f32(const float *w, long ldw, long nc, long kc, floa
 void rtk_avx2_f32_kernel(long rows, long nv, long kc, const float *const *a, long astep,
                          const float *b, long ldb, float *c, long ldc, int accumulate) {
     (void)rows; (void)nv; (void)kc; (void)a; (void)astep; (void)b; (void)ldb; (void)c; (void)ldc; (void)accumulate; }
-void rtk_avx2_i8_kernel(long mr, long kc4, const int8_t *const *a, const int8_t *wpanel,
-                        const float *scale, float *c, long ldc, int accumulate) {
-    (void)mr; (void)kc4; (void)a; (void)wpanel; (void)scale; (void)c; (void)ldc; (void)accumulate; }
 void rtk_avx2_i8_rows(long mr, long nc, long k, const int8_t *a, long lda,
                       const int8_t *w, long ldw, int32_t *out, long ldo) {
     (void)mr; (void)nc; (void)k; (void)a; (void)lda; (void)w; (void)ldw; (void)out; (void)ldo; }
 float rtk_avx2_peak_fma(long iterations) { (void)iterations; return 0; }
-int32_t rtk_avx2_peak_i8(long iterations) { (void)iterations; return 0; }
 void rtk_avxvnni_i8_kernel(int evex, long mr, long kc4, const int8_t *const *a, const uint8_t *wpanel,
                            const int32_t *corr, const float *scale, float *c, long ldc, int accumulate) {
     (void)evex; (void)mr; (void)kc4; (void)a; (void)wpanel; (void)corr; (void)scale; (void)c; (void)ldc; (void)accumulate; }

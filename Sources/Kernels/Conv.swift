@@ -31,10 +31,11 @@ private struct ConvRowsF32: F32Rows {
     }
 }
 
-/// Quantized rows of the implicit GEMM: pixels quantized one by one (cinq bytes each),
-/// per-pixel scales and per-(pixel, channel chunk) corrections.
+/// Quantized rows of the implicit GEMM: pixels quantized one by one (`rowBytes` each: cinq
+/// int8, or what the level's `prepare` made of them, `inputBytes` per input), per-pixel scales
+/// and per-(pixel, channel chunk) corrections.
 private struct ConvRowsI8: I8Rows {
-    let q: UnsafePointer<Int8>, height: Int, width: Int, cinq: Int, chunks: Int, kc: Int
+    let q: UnsafePointer<Int8>, height: Int, width: Int, rowBytes: Int, inputBytes: Int, chunks: Int, kc: Int
     let corr: UnsafePointer<Int32>, scale: UnsafePointer<Float>
     let blocks: KBlocks
     let zero: UnsafePointer<Int8>
@@ -50,7 +51,8 @@ private struct ConvRowsI8: I8Rows {
                 ptrs[z] = zero; corrOut[z] = 0; scaleOut[z] = 0
             } else {
                 let pix = y * width + xx
-                ptrs[z] = q + pix * cinq + blk.c0; corrOut[z] = corr[pix * chunks + chunk]; scaleOut[z] = scale[pix]
+                ptrs[z] = q + pix * rowBytes + blk.c0 * inputBytes
+                corrOut[z] = corr[pix * chunks + chunk]; scaleOut[z] = scale[pix]
             }
             ox += 1
             if ox == width { ox = 0; oy += 1 }
@@ -97,21 +99,31 @@ public func conv3x3(_ x: UnsafePointer<Float>, height: Int, width: Int, inChanne
         let kc = Blocking.kcI8
         let cinq = (cin + 3) / 4 * 4
         let chunks = max((cin + kc - 1) / kc, 1)
-        let bytes = pixels * cinq + 64 + pixels * chunks * 4 + pixels * 4 + cinq + 256
+        // the panel kernel's own row form, when it has one: every pixel prepared once here,
+        // each input then taking `inputBytes` bytes
+        let prepare = ctx.kernels.tiles != nil ? nil : ctx.kernels.i8.prepare
+        let inputBytes = prepare == nil ? 1 : 2, rowBytes = cinq * inputBytes
+        let preparedBytes = prepare == nil ? 0 : pixels * rowBytes + 64
+        let bytes = pixels * cinq + 64 + pixels * chunks * 4 + pixels * 4 + rowBytes + 256 + preparedBytes
         let prep = ctx.prepArena().buffer(bytes: bytes)
         let q = prep.bindMemory(to: Int8.self, capacity: pixels * cinq)
         let corr = (prep + (pixels * cinq + 63) / 64 * 64).bindMemory(to: Int32.self, capacity: pixels * chunks)
         let scale = (UnsafeMutableRawPointer(corr) + pixels * chunks * 4).bindMemory(to: Float.self, capacity: pixels)
-        let zero = (UnsafeMutableRawPointer(scale) + pixels * 4).bindMemory(to: Int8.self, capacity: cinq)
-        zero.initialize(repeating: 0, count: cinq)
+        let zero = (UnsafeMutableRawPointer(scale) + pixels * 4).bindMemory(to: Int8.self, capacity: rowBytes)
+        zero.initialize(repeating: 0, count: rowBytes)
+        let prepared = (UnsafeMutableRawPointer(zero) + rowBytes + 64).bindMemory(to: Int8.self, capacity: pixels * rowBytes)
         ctx.parallelFor(pixels) { range in
             for p in range {
                 scale[p] = quantizeRowFast(x + p * cin, k: cin, kq: cinq, into: q + p * cinq, blockLen: kc,
                                            sums: corr + p * chunks)
+                if let prepare {
+                    prepareRow(prepare, q + p * cinq, k: cin, blockLen: kc, into: prepared + p * rowBytes, terms: corr + p * chunks)
+                }
             }
         }
         let blocks = convBlocks(cin: cin, kc: kc)
-        let rows = ConvRowsI8(q: q, height: height, width: width, cinq: cinq, chunks: chunks, kc: kc,
+        let rows = ConvRowsI8(q: prepare == nil ? q : prepared, height: height, width: width, rowBytes: rowBytes,
+                              inputBytes: inputBytes, chunks: chunks, kc: kc,
                               corr: corr, scale: scale, blocks: blocks, zero: zero)
         panelGemmI8(m: pixels, n: cout, ldw: w.k, blocks: blocks, rows: rows, weights: wq,
                     epilogue: epilogue, c: out, ldc: cout, ctx: ctx)

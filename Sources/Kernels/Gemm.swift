@@ -211,6 +211,21 @@ func quantizeRowFast(_ x: UnsafePointer<Float>, k: Int, kq: Int, into q: UnsafeM
 // MARK: panel form
 
 /// C tile geometry of the panel form.
+/// Rows in the form `scheme`'s panel kernel reads, made once per call (the pair form: each
+/// int8 row widened to int16 pairs, `KernelSet.I8.prepare`); the row's K blocks of
+/// `blockLen` inputs each get their correction in `terms` (replacing `quantizeRowFast`'s
+/// sums, which only biased kernels read). Row bytes double: input p of `q` is at 2p in `out`.
+@inline(__always)
+func prepareRow(_ prepare: I8PrepareFn, _ q: UnsafePointer<Int8>, k: Int, blockLen: Int,
+                into out: UnsafeMutablePointer<Int8>, terms: UnsafeMutablePointer<Int32>) {
+    var b = 0, p0 = 0
+    repeat {
+        let kc = min(blockLen, k - p0)
+        prepare((kc + 3) / 4, q + p0, UnsafeMutableRawPointer(out + 2 * p0), terms + b)
+        b += 1; p0 += blockLen
+    } while p0 < k
+}
+
 struct PanelTiling {
     let m: Int, n: Int, mc: Int, mBlocks: Int, nBlocks: Int
     init(m: Int, n: Int) {
@@ -410,10 +425,13 @@ func panelGemmI8<A: I8Rows>(m: Int, n: Int, ldw: Int, blocks: KBlocks, rows: A,
         let ncp = Blocking.nc
         // integer panels [panels][kc4][32][4] bytes, or float panels [panels][kc][32]
         let panelBytes = floatExact ? ncp * maxKc * 4 : ncp * maxKc4 * 4
+        // staged panels (the pair form), past everything else
+        let stagedBytes = scheme.stage.map { ncp / 32 * $0.bytes(maxKc4) } ?? 0
         let tileFloats = tiling.mc * ncp
         // generic level only: the strip's activations as floats [8][kc4*4], one block tile [8][32]
         let stripFloats = floatExact ? 8 * maxKc4 * 4 + 8 * 32 : 0
-        let raw = ctx.scratch[slot].buffer(bytes: panelBytes + (tileFloats + stripFloats) * 4 + 8 * (8 + 8 + 4 + 4) + 64)
+        let extraBytes = 8 * (8 + 8 + 4 + 4) + 64
+        let raw = ctx.scratch[slot].buffer(bytes: panelBytes + (tileFloats + stripFloats) * 4 + extraBytes + stagedBytes)
         let tile = (raw + panelBytes).bindMemory(to: Float.self, capacity: tileFloats + stripFloats)
         let stripA = tile + tileFloats, blockTile = stripA + 8 * maxKc4 * 4
         let extra = raw + panelBytes + (tileFloats + stripFloats) * 4
@@ -421,6 +439,7 @@ func panelGemmI8<A: I8Rows>(m: Int, n: Int, ldw: Int, blocks: KBlocks, rows: A,
         let fptrs = (extra + 64).bindMemory(to: UnsafePointer<Float>.self, capacity: 8)
         let corr = (extra + 128).bindMemory(to: Int32.self, capacity: 8)
         let scale = (extra + 160).bindMemory(to: Float.self, capacity: 8)
+        let staged = extra + extraBytes
         for t in tasks {
             let (m0, m1, nb, n0, n1) = tiling.task(t)
             let panels = (n1 - n0 + 31) / 32
@@ -437,6 +456,13 @@ func panelGemmI8<A: I8Rows>(m: Int, n: Int, ldw: Int, blocks: KBlocks, rows: A,
                     wPanels = UnsafeRawPointer(raw)
                     ahead = WeightPrefetch(weights: UnsafeRawPointer(weights), elementBytes: 1, ldw: ldw, tiling: tiling,
                                            blocks: blocks, task: t, block: bi, tasks: tasks, strips: strips)
+                }
+                var kernelPanels = wPanels
+                if let stage = scheme.stage {
+                    for jp in 0..<panels {
+                        stage.run(kc4, wPanels + jp * kc4 * 128, staged + jp * stage.bytes(kc4))
+                    }
+                    kernelPanels = UnsafeRawPointer(staged)
                 }
                 var i = m0
                 while i < m1 {
@@ -462,7 +488,7 @@ func panelGemmI8<A: I8Rows>(m: Int, n: Int, ldw: Int, blocks: KBlocks, rows: A,
                     for jp in 0..<panels {
                         let cc = tile + (i - m0) * ncp + jp * 32
                         if let kernel = scheme.kernel {
-                            kernel(r, kc4, ptrs, wPanels + jp * kc4 * 128, corr, scale, cc, ncp, acc)
+                            kernel(r, kc4, ptrs, kernelPanels + jp * scheme.kernelPanelBytes(kc4: kc4), corr, scale, cc, ncp, acc)
                         } else {
                             floatExactBlock(rows: r, kc: blk.kc, a: UnsafePointer(fptrs),
                                             panel: raw.assumingMemoryBound(to: Float.self) + jp * blk.kc * 32,

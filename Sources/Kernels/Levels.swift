@@ -20,6 +20,9 @@ typealias PackPanelsFn = (UnsafePointer<Int8>, Int, Int, Int, UnsafeMutableRawPo
 /// (corr used by biased kernels only); arguments (mr, kc4, a, panel, corr, scale, c, ldc, accumulate).
 typealias I8KernelFn = (Int, Int, UnsafePointer<UnsafePointer<Int8>?>, UnsafeRawPointer, UnsafePointer<Int32>,
                         UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Int32) -> Void
+/// Prepares one K block of one int8 row for a panel kernel: arguments (kc4, 4·kc4 int8 in,
+/// 8·kc4 bytes out, the block's correction out).
+typealias I8PrepareFn = (Int, UnsafePointer<Int8>, UnsafeMutableRawPointer, UnsafeMutablePointer<Int32>) -> Void
 /// Int8 dot form (mr ≤ 6 rows): out[i*ldo + j] = Σ_{p<k} W'[j, p] · a[i*lda + p], W' = W
 /// (or W + 128 for biased kernels); arguments (mr, nc, k, a, lda, w, ldw, out, ldo).
 typealias I8RowsFn = (Int, Int, Int, UnsafePointer<Int8>, Int, UnsafePointer<Int8>, Int,
@@ -42,6 +45,22 @@ struct KernelSet {
         var rows: I8RowsFn
         /// The kernels sum (W + 128)·q: the caller's correction 128·Σq is subtracted.
         var isBiased: Bool
+        /// Turns one K block of an int8 row into what `kernel` reads (twice the bytes) and
+        /// returns its correction (the pair form; `prepareRow`); nil: the kernel reads int8 rows.
+        var prepare: I8PrepareFn?
+
+        /// Turns one packed panel into the form `kernel` reads, once per (task, K block) (the
+        /// pair form widens its weights); nil: the kernel reads packed panels.
+        var stage: Stage?
+        struct Stage {
+            /// Bytes of one staged panel of kc4 groups.
+            var bytes: (Int) -> Int
+            /// (kc4, packed panel, staged panel out).
+            var run: (Int, UnsafeRawPointer, UnsafeMutableRawPointer) -> Void
+        }
+
+        /// Bytes of one panel as the kernel reads it: packed (kc4 groups of 128 bytes), or staged.
+        func kernelPanelBytes(kc4: Int) -> Int { stage?.bytes(kc4) ?? kc4 * 128 }
         /// Float FMAs on int8 values: exact while every partial sum stays below 2^24.
         var isFloatExact: Bool { kernel == nil }
     }
@@ -137,11 +156,23 @@ enum LevelTable {
             kernel: { rtk_avxvnni_i8_kernel(evex, $0, $1, $2, $3.assumingMemoryBound(to: UInt8.self), $4, $5, $6, $7, $8) },
             rows: { rtk_avxvnni_i8_rows(evex, $0, $1, $2, $3, $4, $5, $6, $7, $8) }, isBiased: true)
     }
-    static let signTrickI8 = KernelSet.I8(
+    /// AVX2 (and AVX-512 without VNNI): the pair form (i8_pairs.c) in the panel form, the sign
+    /// trick in the dot form (few rows, where the pair form's per-column terms would not pay).
+    static let pairsI8 = KernelSet.I8(
         pack: { rtk_pack_i8_panels($0, $1, $2, $3, $4.assumingMemoryBound(to: Int8.self)) },
-        kernel: { mr, kc4, a, p, _, s, c, ldc, acc in
-            rtk_avx2_i8_kernel(mr, kc4, a, p.assumingMemoryBound(to: Int8.self), s, c, ldc, acc) },
-        rows: { rtk_avx2_i8_rows($0, $1, $2, $3, $4, $5, $6, $7, $8) }, isBiased: false)
+        kernel: { mr, kc4, a, p, corr, s, c, ldc, acc in
+            UnsafeRawPointer(a).withMemoryRebound(to: UnsafePointer<Int32>?.self, capacity: mr) {
+                rtk_avx2_i8_pairs_kernel(mr, kc4, $0, p.assumingMemoryBound(to: Int16.self), corr, s, c, ldc, acc)
+            }
+        },
+        rows: { rtk_avx2_i8_rows($0, $1, $2, $3, $4, $5, $6, $7, $8) }, isBiased: false,
+        prepare: { kc4, row, out, term in
+            var p: UnsafePointer<Int8>? = row
+            rtk_avx2_i8_pairs_prepare(1, kc4, &p, out.assumingMemoryBound(to: Int32.self), term)
+        },
+        stage: KernelSet.I8.Stage(bytes: { rtk_i8_pairs_staged_bytes($0) }, run: { kc4, panel, out in
+            rtk_avx2_i8_pairs_stage(kc4, panel.assumingMemoryBound(to: Int8.self), out.assumingMemoryBound(to: Int16.self))
+        }))
     static func neonI8(dot: Int32) -> KernelSet.I8 {
         KernelSet.I8(
             pack: { rtk_pack_i8_panels($0, $1, $2, $3, $4.assumingMemoryBound(to: Int8.self)) },
@@ -156,8 +187,8 @@ enum LevelTable {
 
     static let zmmFMA = Probes.Loop(name: "vfmadd231ps zmm x24", macsPerIteration: 24 * 16) { Double(rtk_peak_fma_f32($0)) }
     static let ymmFMA = Probes.Loop(name: "vfmadd231ps ymm x12", macsPerIteration: 12 * 8) { Double(rtk_avx2_peak_fma($0)) }
-    static let signTrickProbe = Probes.Loop(name: "vpmaddubsw+vpmaddwd+vpaddd ymm x8", macsPerIteration: 8 * 32) {
-        Double(rtk_avx2_peak_i8($0))
+    static let pairsProbe = Probes.Loop(name: "vpaddw x2+vpmaddwd+vpaddd ymm x12", macsPerIteration: 12 * 32) {
+        Double(rtk_avx2_peak_i8_pairs($0))
     }
 
     /// The row of `isa`.
@@ -177,10 +208,10 @@ enum LevelTable {
             return k
         case .avx512vnni, .avx512:
             var k = KernelSet(f32: avx512F32, f32Strip: 8, pack: avx512Pack, f32RowsI8: swiftRowsI8, f32RowsF32: swiftRowsF32,
-                             i8: isa == .avx512vnni ? vnniI8 : signTrickI8, fp32Probe: zmmFMA,
+                             i8: isa == .avx512vnni ? vnniI8 : pairsI8, fp32Probe: zmmFMA,
                              int8Probe: isa == .avx512vnni
                                 ? Probes.Loop(name: "vpdpbusd zmm x24", macsPerIteration: 24 * 64) { Double(rtk_peak_vnni($0)) }
-                                : signTrickProbe)
+                                : pairsProbe)
             k.q4 = Q4Level(kernel: isa == .avx512vnni ? .vnni : .avx2, pack: .avx512,
                            rows: isa == .avx512vnni ? .vnni : .avx2, strips: isa == .avx512vnni ? .vnni : .avx2)
             return k
@@ -195,7 +226,7 @@ enum LevelTable {
             return k
         case .avx2:
             var k = KernelSet(f32: avx2F32, f32Strip: 6, pack: avx2Pack, f32RowsI8: avx2RowsI8, f32RowsF32: avx2RowsF32,
-                              i8: signTrickI8, fp32Probe: ymmFMA, int8Probe: signTrickProbe)
+                              i8: pairsI8, fp32Probe: ymmFMA, int8Probe: pairsProbe)
             k.q4 = Q4Level(kernel: .avx2, pack: .avx2, rows: .avx2, strips: .avx2)
             return k
         case .neondot, .neon:

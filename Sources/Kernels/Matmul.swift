@@ -72,14 +72,21 @@ public func matmul(_ a: UnsafePointer<Float>, lda: Int, m: Int,
         let kc = small ? max(k, 1) : Blocking.kcI8
         let nb = max((k + kc - 1) / kc, 1)
         let kq = (k + 63) / 64 * 64
-        let prep = ctx.prepArena().buffer(bytes: m * kq + m * nb * 4 + m * 4 + 128)
+        // the panel kernel's own row form, when it has one (prepared once here, not per column block)
+        let prepare = small || ctx.kernels.tiles != nil ? nil : ctx.kernels.i8.prepare
+        let preparedBytes = prepare == nil ? 0 : m * 2 * kq + 64
+        let prep = ctx.prepArena().buffer(bytes: m * kq + m * nb * 4 + m * 4 + 128 + preparedBytes)
         let q = prep.bindMemory(to: Int8.self, capacity: m * kq)
         let corr = (prep + (m * kq + 63) / 64 * 64).bindMemory(to: Int32.self, capacity: m * nb)
         let scale = (UnsafeMutableRawPointer(corr) + m * nb * 4).bindMemory(to: Float.self, capacity: m)
+        let prepared = (UnsafeMutableRawPointer(scale) + m * 4 + 64).bindMemory(to: Int8.self, capacity: m * 2 * kq)
         let quantize = { (rows: Range<Int>) in
             for i in rows {
                 scale[i] = quantizeRowFast(a + i * lda, k: k, kq: kq, into: q + i * kq, blockLen: kc,
                                            sums: corr + i * nb)
+                if let prepare {
+                    prepareRow(prepare, q + i * kq, k: k, blockLen: kc, into: prepared + i * 2 * kq, terms: corr + i * nb)
+                }
             }
         }
         if small { quantize(0..<m) } else { ctx.parallelFor(m, quantize) }
@@ -88,7 +95,8 @@ public func matmul(_ a: UnsafePointer<Float>, lda: Int, m: Int,
                       c: c, ldc: ldc, ctx: ctx)
         } else {
             panelGemmI8(m: m, n: n, ldw: k, blocks: uniformBlocks(k: k, kc: kc),
-                        rows: MatrixRowsI8(q: q, kq: kq, kc: kc, blocks: nb, corr: corr, scale: scale),
+                        rows: prepare == nil ? MatrixRowsI8(q: q, kq: kq, kc: kc, blocks: nb, corr: corr, scale: scale)
+                            : MatrixRowsI8(q: prepared, kq: 2 * kq, kc: 2 * kc, blocks: nb, corr: corr, scale: scale),
                         weights: wq, epilogue: epilogue, c: c, ldc: ldc, ctx: ctx,
                         prepacked: w.panelsLevel == ctx.isa ? w.panels : nil)
         }

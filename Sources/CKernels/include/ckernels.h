@@ -89,18 +89,12 @@ void rtk_avx2_pack_f32_from_f32(const float *w, long ldw, long nc, long kc, floa
 void rtk_pack_f32_from_i8_c(const int8_t *w, long ldw, long nc, long kc, float *out);
 void rtk_pack_f32_from_f32_c(const float *w, long ldw, long nc, long kc, float *out);
 
-// ---- Int8 kernels on signed panels (avx2, neon) -----------------------------------------
-/// mr rows (1...8) x 32 columns of one rtk_pack_i8_panels panel:
-///   acc[i, j] = sum_{p < 4*kc4} W[j, p] * a[i][p]   (exact int32)
-///   c[i*ldc + j] (= or +=) (float)acc[i, j] * scale[i]
-/// a[i] points at 4*kc4 readable signed bytes in [-127, 127]. Requires RTK_CPU_AVX2.
-void rtk_avx2_i8_kernel(long mr, long kc4, const int8_t *const *a, const int8_t *wpanel,
-                        const float *scale, float *c, long ldc, int accumulate);
+// ---- Int8 kernels on signed panels (avxvnni, neon; dot form: avx2, neon) ----------------
 /// Packs like rtk_pack_i8_panels, but unsigned: each byte is W + 128 (128 beyond nc or kc),
 /// the operand layout of the ymm vpdpbusd kernels below.
 void rtk_pack_u8_panels(const int8_t *w, long ldw, long nc, long kc, uint8_t *out);
-/// AVX-VNNI (ymm vpdpbusd) twins of the two int8 kernels above, on rtk_pack_u8_panels
-/// panels / raw weights + 128: the sums carry + 128 * sum(a), which the panel kernel
+/// AVX-VNNI (ymm vpdpbusd) panel kernel (mr rows, 1...8, x the 32 columns of one panel) and
+/// dot form (as rtk_avx2_i8_rows below), on rtk_pack_u8_panels panels / raw weights + 128: the sums carry + 128 * sum(a), which the panel kernel
 /// subtracts (corr[i] = 128 * sum of row i's bytes, as for rtk_vnni_kernel) and the row
 /// kernel leaves to the caller. evex = 0: VEX encoding, requires RTK_CPU_AVXVNNI;
 /// evex = 1: the same code EVEX-encoded, requires RTK_CPU_AVX512VNNI (to test it there).
@@ -108,7 +102,9 @@ void rtk_avxvnni_i8_kernel(int evex, long mr, long kc4, const int8_t *const *a, 
                            const int32_t *corr, const float *scale, float *c, long ldc, int accumulate);
 void rtk_avxvnni_i8_rows(int evex, long mr, long nc, long k, const int8_t *a, long lda,
                          const int8_t *w, long ldw, int32_t *out, long ldo);
-/// The same on AArch64: dot = 1 uses sdot (requires RTK_CPU_DOTPROD), 0 widening multiplies.
+/// mr rows (1...8) x 32 columns of one rtk_pack_i8_panels panel on AArch64:
+///   acc[i, j] = sum_{p < 4*kc4} W[j, p] * a[i][p] (exact int32), c (= or +=) (float)acc * scale[i];
+/// dot = 1 uses sdot (requires RTK_CPU_DOTPROD), 0 widening multiplies.
 void rtk_neon_i8_kernel(int dot, long mr, long kc4, const int8_t *const *a, const int8_t *wpanel,
                         const float *scale, float *c, long ldc, int accumulate);
 /// Dot form for mr (1...6) rows against nc rows of int8 W, no packing:
@@ -119,14 +115,41 @@ void rtk_avx2_i8_rows(long mr, long nc, long k, const int8_t *a, long lda,
 void rtk_neon_i8_rows(int dot, long mr, long nc, long k, const int8_t *a, long lda,
                       const int8_t *w, long ldw, int32_t *out, long ldo);
 
+// ---- Int8 panel kernels in the pair form (avx2, avx512; i8_pairs.c explains the identity) --
+/// Staging turns one rtk_pack_i8_panels panel (kc4 groups of 128 bytes) into what the pair
+/// kernels read, rtk_i8_pairs_staged_bytes(kc4) bytes: for group g, 8-column vector v, lane l
+/// (column 8v + l)
+///   out[g*128 + v*32 + 2l + e]      = W[8v + l, 4g + 1 + 2e]   (e = 0, 1: paired with x0, x2)
+///   out[g*128 + v*32 + 16 + 2l + e] = W[8v + l, 4g + 2e]       (paired with x1, x3)
+/// as int16, then 32 int32 column terms term[j] = sum_g W[j,4g]·W[j,4g+1] + W[j,4g+2]·W[j,4g+3].
+/// In plain C (any architecture) and with AVX2 (requires RTK_CPU_AVX2); the same values.
+static inline long rtk_i8_pairs_staged_bytes(long kc4) { return kc4 * 256 + 128; }
+void rtk_i8_pairs_stage_c(long kc4, const int8_t *panel, int16_t *out);
+void rtk_avx2_i8_pairs_stage(long kc4, const int8_t *panel, int16_t *out);
+/// Prepares mr activation rows (a[i]: 4*kc4 readable signed bytes) for the pair kernel:
+///   out[i*2*kc4 + 2g]     = int16 x[4g] | int16 x[4g+2] << 16
+///   out[i*2*kc4 + 2g + 1] = int16 x[4g+1] | int16 x[4g+3] << 16
+///   rowTerm[i] = sum_g x[4g]·x[4g+1] + x[4g+2]·x[4g+3]
+/// In plain C (any architecture) and with AVX2 (requires RTK_CPU_AVX2); the same values.
+void rtk_i8_pairs_prepare_c(long mr, long kc4, const int8_t *const *a, int32_t *out, int32_t *rowTerm);
+void rtk_avx2_i8_pairs_prepare(long mr, long kc4, const int8_t *const *a, int32_t *out, int32_t *rowTerm);
+/// mr rows (1...8, prepared rows a[i]) x the 32 columns of one staged panel:
+///   acc[i, j] = sum_{p < 4*kc4} W[j, p] * x_i[p]   (exact int32: pairs sum - rowTerm[i] - term[j])
+///   c[i*ldc + j] (= or +=) (float)acc[i, j] * scale[i]
+/// The AVX2 kernel requires RTK_CPU_AVX2; the plain C one is its reference.
+void rtk_i8_pairs_kernel_c(long mr, long kc4, const int32_t *const *a, const int16_t *staged,
+                           const int32_t *rowTerm, const float *scale, float *c, long ldc, int accumulate);
+void rtk_avx2_i8_pairs_kernel(long mr, long kc4, const int32_t *const *a, const int16_t *staged,
+                              const int32_t *rowTerm, const float *scale, float *c, long ldc, int accumulate);
+
 // ---- Peak probes: register-only loops; each returns a value that depends on every lane --
 /// 12 independent ymm FMA chains per iteration (12 * 8 FMAs). Requires RTK_CPU_AVX2.
 float rtk_avx2_peak_fma(long iterations);
-/// 8 independent vpmaddubsw + vpmaddwd + vpaddd chains (8 * 32 multiply-adds), each
-/// feeding its accumulator back into vpmaddubsw so nothing is loop-invariant.
-int32_t rtk_avx2_peak_i8(long iterations);
 /// 12 independent VEX vpdpbusd ymm chains (12 * 32 multiply-adds). Requires RTK_CPU_AVXVNNI.
 int32_t rtk_avxvnni_peak(long iterations);
+/// 12 independent chains of the pair kernel's vpaddw, vpaddw, vpmaddwd, vpaddd (12 * 32
+/// multiply-adds counted as the int8 products they stand for). Requires RTK_CPU_AVX2.
+int32_t rtk_avx2_peak_i8_pairs(long iterations);
 /// 24 independent fmla chains (24 * 4 FMAs). Requires RTK_CPU_NEON.
 float rtk_neon_peak_fma(long iterations);
 /// dot = 1: 24 sdot chains (24 * 16 multiply-adds; requires RTK_CPU_DOTPROD);
