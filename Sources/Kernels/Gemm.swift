@@ -146,23 +146,8 @@ enum WeightSource {
 func packF32(_ w: WeightSource, ldw: Int, nc: Int, kc: Int, into out: UnsafeMutablePointer<Float>,
              with pack: KernelSet.Pack) {
     switch w {
-    case .i8(let p): if let f = pack.fromI8 { f(p, ldw, nc, kc, out); return }
-    case .f32(let p): if let f = pack.fromF32 { f(p, ldw, nc, kc, out); return }
-    }
-    let panels = (nc + 31) / 32
-    for jp in 0..<panels {
-        let po = out + jp * kc * 32
-        for jj in 0..<32 {
-            let j = jp * 32 + jj
-            if j < nc {
-                switch w {
-                case .i8(let p): for q in 0..<kc { po[q * 32 + jj] = Float(p[j * ldw + q]) }
-                case .f32(let p): for q in 0..<kc { po[q * 32 + jj] = p[j * ldw + q] }
-                }
-            } else {
-                for q in 0..<kc { po[q * 32 + jj] = 0 }
-            }
-        }
+    case .i8(let p): pack.fromI8(p, ldw, nc, kc, out)
+    case .f32(let p): pack.fromF32(p, ldw, nc, kc, out)
     }
 }
 

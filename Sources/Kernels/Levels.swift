@@ -30,11 +30,10 @@ typealias I8RowsFn = (Int, Int, Int, UnsafePointer<Int8>, Int, UnsafePointer<Int
 
 /// The kernel implementations of one level (chosen once per context).
 struct KernelSet {
-    /// Float panel packing; nil members use the Swift loop in `packF32`.
+    /// Float panel packing (`packF32`): with the level's transposes, or in plain C.
     struct Pack {
-        var fromI8: PackI8Fn?
-        var fromF32: PackF32Fn?
-        static let swift = Pack(fromI8: nil, fromF32: nil)
+        var fromI8: PackI8Fn
+        var fromF32: PackF32Fn
     }
     /// The W8A8 kernels of the panel and row forms.
     struct I8 {
@@ -181,7 +180,7 @@ enum LevelTable {
             rows: { rtk_neon_i8_rows(dot, $0, $1, $2, $3, $4, $5, $6, $7, $8) }, isBiased: false)
     }
     static let floatExactI8 = KernelSet.I8(
-        pack: { packF32(.i8($0), ldw: $1, nc: $2, kc: $3, into: $4.assumingMemoryBound(to: Float.self), with: .swift) },
+        pack: { packF32(.i8($0), ldw: $1, nc: $2, kc: $3, into: $4.assumingMemoryBound(to: Float.self), with: cPack) },
         kernel: nil,
         rows: { genericI8Rows(mr: $0, nc: $1, k: $2, a: $3, lda: $4, w: $5, ldw: $6, out: $7, ldo: $8) }, isBiased: false)
 
@@ -238,7 +237,7 @@ enum LevelTable {
                                 ? Probes.Loop(name: "sdot v.4s x24", macsPerIteration: 24 * 16) { Double(rtk_neon_peak_i8(1, $0)) }
                                 : Probes.Loop(name: "smull+smlal2+sadalp x12", macsPerIteration: 12 * 16) { Double(rtk_neon_peak_i8(0, $0)) })
         case .generic:
-            return KernelSet(f32: swiftF32, f32Strip: 8, pack: .swift, f32RowsI8: swiftRowsI8, f32RowsF32: swiftRowsF32,
+            return KernelSet(f32: swiftF32, f32Strip: 8, pack: cPack, f32RowsI8: swiftRowsI8, f32RowsF32: swiftRowsF32,
                              i8: floatExactI8,
                              fp32Probe: Probes.Loop(name: "Swift SIMD16<Float> addingProduct x24", macsPerIteration: 24 * 16) {
                                  Double(Probes.swiftFMALoop($0))

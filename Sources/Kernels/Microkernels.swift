@@ -39,7 +39,7 @@ func f32Microkernel(rows: Int, nv: Int, kc: Int, a: UnsafePointer<UnsafePointer<
 func mk8x32(_ kc: Int, _ a: UnsafePointer<UnsafePointer<Float>>, _ aStep: Int,
              _ b: UnsafePointer<Float>, _ ldb: Int,
              _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool) {
-    let a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], a4 = a[4], a5 = a[5], a6 = a[6], a7 = a[7]
+    var a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], a4 = a[4], a5 = a[5], a6 = a[6], a7 = a[7]
     let craw = UnsafeMutableRawPointer(c), ldcb = ldc * 4
     var c00 = SIMD16<Float>(), c01 = SIMD16<Float>(), c10 = SIMD16<Float>(), c11 = SIMD16<Float>(), c20 = SIMD16<Float>(), c21 = SIMD16<Float>(), c30 = SIMD16<Float>(), c31 = SIMD16<Float>(), c40 = SIMD16<Float>(), c41 = SIMD16<Float>(), c50 = SIMD16<Float>(), c51 = SIMD16<Float>(), c60 = SIMD16<Float>(), c61 = SIMD16<Float>(), c70 = SIMD16<Float>(), c71 = SIMD16<Float>()
     if accumulate {
@@ -62,36 +62,35 @@ func mk8x32(_ kc: Int, _ a: UnsafePointer<UnsafePointer<Float>>, _ aStep: Int,
     }
     var bp = UnsafeRawPointer(b)
     let ldbb = ldb * 4
-    var off = 0
     for _ in 0..<kc {
         let w0 = bp.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
         let w1 = bp.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
         bp += ldbb
-        let x0 = SIMD16<Float>(repeating: a0[off])
+        let x0 = SIMD16<Float>(repeating: a0.pointee)
         c00.addProduct(x0, w0)
         c01.addProduct(x0, w1)
-        let x1 = SIMD16<Float>(repeating: a1[off])
+        let x1 = SIMD16<Float>(repeating: a1.pointee)
         c10.addProduct(x1, w0)
         c11.addProduct(x1, w1)
-        let x2 = SIMD16<Float>(repeating: a2[off])
+        let x2 = SIMD16<Float>(repeating: a2.pointee)
         c20.addProduct(x2, w0)
         c21.addProduct(x2, w1)
-        let x3 = SIMD16<Float>(repeating: a3[off])
+        let x3 = SIMD16<Float>(repeating: a3.pointee)
         c30.addProduct(x3, w0)
         c31.addProduct(x3, w1)
-        let x4 = SIMD16<Float>(repeating: a4[off])
+        let x4 = SIMD16<Float>(repeating: a4.pointee)
         c40.addProduct(x4, w0)
         c41.addProduct(x4, w1)
-        let x5 = SIMD16<Float>(repeating: a5[off])
+        let x5 = SIMD16<Float>(repeating: a5.pointee)
         c50.addProduct(x5, w0)
         c51.addProduct(x5, w1)
-        let x6 = SIMD16<Float>(repeating: a6[off])
+        let x6 = SIMD16<Float>(repeating: a6.pointee)
         c60.addProduct(x6, w0)
         c61.addProduct(x6, w1)
-        let x7 = SIMD16<Float>(repeating: a7[off])
+        let x7 = SIMD16<Float>(repeating: a7.pointee)
         c70.addProduct(x7, w0)
         c71.addProduct(x7, w1)
-        off &+= aStep
+        a0 += aStep; a1 += aStep; a2 += aStep; a3 += aStep; a4 += aStep; a5 += aStep; a6 += aStep; a7 += aStep
     }
     craw.storeBytes(of: c00, toByteOffset: 0 * ldcb + 0, as: SIMD16<Float>.self)
     craw.storeBytes(of: c01, toByteOffset: 0 * ldcb + 64, as: SIMD16<Float>.self)
@@ -115,7 +114,7 @@ func mk8x32(_ kc: Int, _ a: UnsafePointer<UnsafePointer<Float>>, _ aStep: Int,
 func mk8x16(_ kc: Int, _ a: UnsafePointer<UnsafePointer<Float>>, _ aStep: Int,
              _ b: UnsafePointer<Float>, _ ldb: Int,
              _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool) {
-    let a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], a4 = a[4], a5 = a[5], a6 = a[6], a7 = a[7]
+    var a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], a4 = a[4], a5 = a[5], a6 = a[6], a7 = a[7]
     let craw = UnsafeMutableRawPointer(c), ldcb = ldc * 4
     var c00 = SIMD16<Float>(), c10 = SIMD16<Float>(), c20 = SIMD16<Float>(), c30 = SIMD16<Float>(), c40 = SIMD16<Float>(), c50 = SIMD16<Float>(), c60 = SIMD16<Float>(), c70 = SIMD16<Float>()
     if accumulate {
@@ -130,27 +129,26 @@ func mk8x16(_ kc: Int, _ a: UnsafePointer<UnsafePointer<Float>>, _ aStep: Int,
     }
     var bp = UnsafeRawPointer(b)
     let ldbb = ldb * 4
-    var off = 0
     for _ in 0..<kc {
         let w0 = bp.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
         bp += ldbb
-        let x0 = SIMD16<Float>(repeating: a0[off])
+        let x0 = SIMD16<Float>(repeating: a0.pointee)
         c00.addProduct(x0, w0)
-        let x1 = SIMD16<Float>(repeating: a1[off])
+        let x1 = SIMD16<Float>(repeating: a1.pointee)
         c10.addProduct(x1, w0)
-        let x2 = SIMD16<Float>(repeating: a2[off])
+        let x2 = SIMD16<Float>(repeating: a2.pointee)
         c20.addProduct(x2, w0)
-        let x3 = SIMD16<Float>(repeating: a3[off])
+        let x3 = SIMD16<Float>(repeating: a3.pointee)
         c30.addProduct(x3, w0)
-        let x4 = SIMD16<Float>(repeating: a4[off])
+        let x4 = SIMD16<Float>(repeating: a4.pointee)
         c40.addProduct(x4, w0)
-        let x5 = SIMD16<Float>(repeating: a5[off])
+        let x5 = SIMD16<Float>(repeating: a5.pointee)
         c50.addProduct(x5, w0)
-        let x6 = SIMD16<Float>(repeating: a6[off])
+        let x6 = SIMD16<Float>(repeating: a6.pointee)
         c60.addProduct(x6, w0)
-        let x7 = SIMD16<Float>(repeating: a7[off])
+        let x7 = SIMD16<Float>(repeating: a7.pointee)
         c70.addProduct(x7, w0)
-        off &+= aStep
+        a0 += aStep; a1 += aStep; a2 += aStep; a3 += aStep; a4 += aStep; a5 += aStep; a6 += aStep; a7 += aStep
     }
     craw.storeBytes(of: c00, toByteOffset: 0 * ldcb + 0, as: SIMD16<Float>.self)
     craw.storeBytes(of: c10, toByteOffset: 1 * ldcb + 0, as: SIMD16<Float>.self)
@@ -166,7 +164,7 @@ func mk8x16(_ kc: Int, _ a: UnsafePointer<UnsafePointer<Float>>, _ aStep: Int,
 func mk4x32(_ kc: Int, _ a: UnsafePointer<UnsafePointer<Float>>, _ aStep: Int,
              _ b: UnsafePointer<Float>, _ ldb: Int,
              _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool) {
-    let a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3]
+    var a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3]
     let craw = UnsafeMutableRawPointer(c), ldcb = ldc * 4
     var c00 = SIMD16<Float>(), c01 = SIMD16<Float>(), c10 = SIMD16<Float>(), c11 = SIMD16<Float>(), c20 = SIMD16<Float>(), c21 = SIMD16<Float>(), c30 = SIMD16<Float>(), c31 = SIMD16<Float>()
     if accumulate {
@@ -181,24 +179,23 @@ func mk4x32(_ kc: Int, _ a: UnsafePointer<UnsafePointer<Float>>, _ aStep: Int,
     }
     var bp = UnsafeRawPointer(b)
     let ldbb = ldb * 4
-    var off = 0
     for _ in 0..<kc {
         let w0 = bp.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
         let w1 = bp.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
         bp += ldbb
-        let x0 = SIMD16<Float>(repeating: a0[off])
+        let x0 = SIMD16<Float>(repeating: a0.pointee)
         c00.addProduct(x0, w0)
         c01.addProduct(x0, w1)
-        let x1 = SIMD16<Float>(repeating: a1[off])
+        let x1 = SIMD16<Float>(repeating: a1.pointee)
         c10.addProduct(x1, w0)
         c11.addProduct(x1, w1)
-        let x2 = SIMD16<Float>(repeating: a2[off])
+        let x2 = SIMD16<Float>(repeating: a2.pointee)
         c20.addProduct(x2, w0)
         c21.addProduct(x2, w1)
-        let x3 = SIMD16<Float>(repeating: a3[off])
+        let x3 = SIMD16<Float>(repeating: a3.pointee)
         c30.addProduct(x3, w0)
         c31.addProduct(x3, w1)
-        off &+= aStep
+        a0 += aStep; a1 += aStep; a2 += aStep; a3 += aStep
     }
     craw.storeBytes(of: c00, toByteOffset: 0 * ldcb + 0, as: SIMD16<Float>.self)
     craw.storeBytes(of: c01, toByteOffset: 0 * ldcb + 64, as: SIMD16<Float>.self)
@@ -214,7 +211,7 @@ func mk4x32(_ kc: Int, _ a: UnsafePointer<UnsafePointer<Float>>, _ aStep: Int,
 func mk4x16(_ kc: Int, _ a: UnsafePointer<UnsafePointer<Float>>, _ aStep: Int,
              _ b: UnsafePointer<Float>, _ ldb: Int,
              _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool) {
-    let a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3]
+    var a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3]
     let craw = UnsafeMutableRawPointer(c), ldcb = ldc * 4
     var c00 = SIMD16<Float>(), c10 = SIMD16<Float>(), c20 = SIMD16<Float>(), c30 = SIMD16<Float>()
     if accumulate {
@@ -225,19 +222,18 @@ func mk4x16(_ kc: Int, _ a: UnsafePointer<UnsafePointer<Float>>, _ aStep: Int,
     }
     var bp = UnsafeRawPointer(b)
     let ldbb = ldb * 4
-    var off = 0
     for _ in 0..<kc {
         let w0 = bp.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
         bp += ldbb
-        let x0 = SIMD16<Float>(repeating: a0[off])
+        let x0 = SIMD16<Float>(repeating: a0.pointee)
         c00.addProduct(x0, w0)
-        let x1 = SIMD16<Float>(repeating: a1[off])
+        let x1 = SIMD16<Float>(repeating: a1.pointee)
         c10.addProduct(x1, w0)
-        let x2 = SIMD16<Float>(repeating: a2[off])
+        let x2 = SIMD16<Float>(repeating: a2.pointee)
         c20.addProduct(x2, w0)
-        let x3 = SIMD16<Float>(repeating: a3[off])
+        let x3 = SIMD16<Float>(repeating: a3.pointee)
         c30.addProduct(x3, w0)
-        off &+= aStep
+        a0 += aStep; a1 += aStep; a2 += aStep; a3 += aStep
     }
     craw.storeBytes(of: c00, toByteOffset: 0 * ldcb + 0, as: SIMD16<Float>.self)
     craw.storeBytes(of: c10, toByteOffset: 1 * ldcb + 0, as: SIMD16<Float>.self)
@@ -249,7 +245,7 @@ func mk4x16(_ kc: Int, _ a: UnsafePointer<UnsafePointer<Float>>, _ aStep: Int,
 func mk2x32(_ kc: Int, _ a: UnsafePointer<UnsafePointer<Float>>, _ aStep: Int,
              _ b: UnsafePointer<Float>, _ ldb: Int,
              _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool) {
-    let a0 = a[0], a1 = a[1]
+    var a0 = a[0], a1 = a[1]
     let craw = UnsafeMutableRawPointer(c), ldcb = ldc * 4
     var c00 = SIMD16<Float>(), c01 = SIMD16<Float>(), c10 = SIMD16<Float>(), c11 = SIMD16<Float>()
     if accumulate {
@@ -260,18 +256,17 @@ func mk2x32(_ kc: Int, _ a: UnsafePointer<UnsafePointer<Float>>, _ aStep: Int,
     }
     var bp = UnsafeRawPointer(b)
     let ldbb = ldb * 4
-    var off = 0
     for _ in 0..<kc {
         let w0 = bp.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
         let w1 = bp.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
         bp += ldbb
-        let x0 = SIMD16<Float>(repeating: a0[off])
+        let x0 = SIMD16<Float>(repeating: a0.pointee)
         c00.addProduct(x0, w0)
         c01.addProduct(x0, w1)
-        let x1 = SIMD16<Float>(repeating: a1[off])
+        let x1 = SIMD16<Float>(repeating: a1.pointee)
         c10.addProduct(x1, w0)
         c11.addProduct(x1, w1)
-        off &+= aStep
+        a0 += aStep; a1 += aStep
     }
     craw.storeBytes(of: c00, toByteOffset: 0 * ldcb + 0, as: SIMD16<Float>.self)
     craw.storeBytes(of: c01, toByteOffset: 0 * ldcb + 64, as: SIMD16<Float>.self)
@@ -283,7 +278,7 @@ func mk2x32(_ kc: Int, _ a: UnsafePointer<UnsafePointer<Float>>, _ aStep: Int,
 func mk2x16(_ kc: Int, _ a: UnsafePointer<UnsafePointer<Float>>, _ aStep: Int,
              _ b: UnsafePointer<Float>, _ ldb: Int,
              _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool) {
-    let a0 = a[0], a1 = a[1]
+    var a0 = a[0], a1 = a[1]
     let craw = UnsafeMutableRawPointer(c), ldcb = ldc * 4
     var c00 = SIMD16<Float>(), c10 = SIMD16<Float>()
     if accumulate {
@@ -292,15 +287,14 @@ func mk2x16(_ kc: Int, _ a: UnsafePointer<UnsafePointer<Float>>, _ aStep: Int,
     }
     var bp = UnsafeRawPointer(b)
     let ldbb = ldb * 4
-    var off = 0
     for _ in 0..<kc {
         let w0 = bp.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
         bp += ldbb
-        let x0 = SIMD16<Float>(repeating: a0[off])
+        let x0 = SIMD16<Float>(repeating: a0.pointee)
         c00.addProduct(x0, w0)
-        let x1 = SIMD16<Float>(repeating: a1[off])
+        let x1 = SIMD16<Float>(repeating: a1.pointee)
         c10.addProduct(x1, w0)
-        off &+= aStep
+        a0 += aStep; a1 += aStep
     }
     craw.storeBytes(of: c00, toByteOffset: 0 * ldcb + 0, as: SIMD16<Float>.self)
     craw.storeBytes(of: c10, toByteOffset: 1 * ldcb + 0, as: SIMD16<Float>.self)
@@ -310,7 +304,7 @@ func mk2x16(_ kc: Int, _ a: UnsafePointer<UnsafePointer<Float>>, _ aStep: Int,
 func mk1x32(_ kc: Int, _ a: UnsafePointer<UnsafePointer<Float>>, _ aStep: Int,
              _ b: UnsafePointer<Float>, _ ldb: Int,
              _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool) {
-    let a0 = a[0]
+    var a0 = a[0]
     let craw = UnsafeMutableRawPointer(c), ldcb = ldc * 4
     var c00 = SIMD16<Float>(), c01 = SIMD16<Float>()
     if accumulate {
@@ -319,15 +313,14 @@ func mk1x32(_ kc: Int, _ a: UnsafePointer<UnsafePointer<Float>>, _ aStep: Int,
     }
     var bp = UnsafeRawPointer(b)
     let ldbb = ldb * 4
-    var off = 0
     for _ in 0..<kc {
         let w0 = bp.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
         let w1 = bp.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
         bp += ldbb
-        let x0 = SIMD16<Float>(repeating: a0[off])
+        let x0 = SIMD16<Float>(repeating: a0.pointee)
         c00.addProduct(x0, w0)
         c01.addProduct(x0, w1)
-        off &+= aStep
+        a0 += aStep
     }
     craw.storeBytes(of: c00, toByteOffset: 0 * ldcb + 0, as: SIMD16<Float>.self)
     craw.storeBytes(of: c01, toByteOffset: 0 * ldcb + 64, as: SIMD16<Float>.self)
@@ -337,7 +330,7 @@ func mk1x32(_ kc: Int, _ a: UnsafePointer<UnsafePointer<Float>>, _ aStep: Int,
 func mk1x16(_ kc: Int, _ a: UnsafePointer<UnsafePointer<Float>>, _ aStep: Int,
              _ b: UnsafePointer<Float>, _ ldb: Int,
              _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool) {
-    let a0 = a[0]
+    var a0 = a[0]
     let craw = UnsafeMutableRawPointer(c), ldcb = ldc * 4
     var c00 = SIMD16<Float>()
     if accumulate {
@@ -345,13 +338,12 @@ func mk1x16(_ kc: Int, _ a: UnsafePointer<UnsafePointer<Float>>, _ aStep: Int,
     }
     var bp = UnsafeRawPointer(b)
     let ldbb = ldb * 4
-    var off = 0
     for _ in 0..<kc {
         let w0 = bp.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
         bp += ldbb
-        let x0 = SIMD16<Float>(repeating: a0[off])
+        let x0 = SIMD16<Float>(repeating: a0.pointee)
         c00.addProduct(x0, w0)
-        off &+= aStep
+        a0 += aStep
     }
     craw.storeBytes(of: c00, toByteOffset: 0 * ldcb + 0, as: SIMD16<Float>.self)
 }
