@@ -95,7 +95,7 @@ RTK_AVX512 void rtk_pack_vnni(const int8_t *w, long ldw, long nc, long kc, uint8
 #define RTK_VNNI_KERNEL(MR)                                                                      \
 RTK_VNNI static void vnni_kernel_##MR(long kc4, const int8_t *const *a, const uint8_t *wp,      \
                                       const int32_t *corr, const float *scale, float *c,        \
-                                      long ldc, int accumulate) {                               \
+                                      long ldc, int accumulate, const rtk_vnni_final *fin) {    \
     __m512i acc0[MR], acc1[MR];                                                                 \
     const int8_t *ap[MR];                                                                       \
     for (int i = 0; i < MR; i++) { acc0[i] = _mm512_setzero_si512(); acc1[i] = acc0[i]; ap[i] = a[i]; } \
@@ -118,6 +118,16 @@ RTK_VNNI static void vnni_kernel_##MR(long kc4, const int8_t *const *a, const ui
             v0 = _mm512_add_ps(v0, _mm512_loadu_ps(ci));                                        \
             v1 = _mm512_add_ps(v1, _mm512_loadu_ps(ci + 16));                                   \
         }                                                                                       \
+        if (fin) {                                                                              \
+            /* the epilogue's own two steps: × the column scales, then + the output */          \
+            v0 = _mm512_mul_ps(v0, _mm512_loadu_ps(fin->ws));                                   \
+            v1 = _mm512_mul_ps(v1, _mm512_loadu_ps(fin->ws + 16));                              \
+            ci = fin->out + i * fin->ldo;                                                       \
+            if (fin->accumulate) {                                                              \
+                v0 = _mm512_add_ps(v0, _mm512_loadu_ps(ci));                                    \
+                v1 = _mm512_add_ps(v1, _mm512_loadu_ps(ci + 16));                               \
+            }                                                                                   \
+        }                                                                                       \
         _mm512_storeu_ps(ci, v0);                                                               \
         _mm512_storeu_ps(ci + 16, v1);                                                          \
     }                                                                                           \
@@ -131,19 +141,32 @@ RTK_VNNI_KERNEL(6)
 RTK_VNNI_KERNEL(7)
 RTK_VNNI_KERNEL(8)
 
-RTK_VNNI void rtk_vnni_kernel(long mr, long kc4, const int8_t *const *a, const uint8_t *wpanel,
-                              const int32_t *corr, const float *scale, float *c, long ldc, int accumulate) {
+RTK_VNNI static void vnni_dispatch(long mr, long kc4, const int8_t *const *a, const uint8_t *wpanel,
+                          const int32_t *corr, const float *scale, float *c, long ldc, int accumulate,
+                          const rtk_vnni_final *fin) {
     switch (mr) {
-    case 1: vnni_kernel_1(kc4, a, wpanel, corr, scale, c, ldc, accumulate); break;
-    case 2: vnni_kernel_2(kc4, a, wpanel, corr, scale, c, ldc, accumulate); break;
-    case 3: vnni_kernel_3(kc4, a, wpanel, corr, scale, c, ldc, accumulate); break;
-    case 4: vnni_kernel_4(kc4, a, wpanel, corr, scale, c, ldc, accumulate); break;
-    case 5: vnni_kernel_5(kc4, a, wpanel, corr, scale, c, ldc, accumulate); break;
-    case 6: vnni_kernel_6(kc4, a, wpanel, corr, scale, c, ldc, accumulate); break;
-    case 7: vnni_kernel_7(kc4, a, wpanel, corr, scale, c, ldc, accumulate); break;
-    case 8: vnni_kernel_8(kc4, a, wpanel, corr, scale, c, ldc, accumulate); break;
+    case 1: vnni_kernel_1(kc4, a, wpanel, corr, scale, c, ldc, accumulate, fin); break;
+    case 2: vnni_kernel_2(kc4, a, wpanel, corr, scale, c, ldc, accumulate, fin); break;
+    case 3: vnni_kernel_3(kc4, a, wpanel, corr, scale, c, ldc, accumulate, fin); break;
+    case 4: vnni_kernel_4(kc4, a, wpanel, corr, scale, c, ldc, accumulate, fin); break;
+    case 5: vnni_kernel_5(kc4, a, wpanel, corr, scale, c, ldc, accumulate, fin); break;
+    case 6: vnni_kernel_6(kc4, a, wpanel, corr, scale, c, ldc, accumulate, fin); break;
+    case 7: vnni_kernel_7(kc4, a, wpanel, corr, scale, c, ldc, accumulate, fin); break;
+    case 8: vnni_kernel_8(kc4, a, wpanel, corr, scale, c, ldc, accumulate, fin); break;
     default: break;
     }
+}
+
+void rtk_vnni_kernel(long mr, long kc4, const int8_t *const *a, const uint8_t *wpanel,
+                     const int32_t *corr, const float *scale, float *c, long ldc, int accumulate) {
+    vnni_dispatch(mr, kc4, a, wpanel, corr, scale, c, ldc, accumulate, NULL);
+}
+
+void rtk_vnni_kernel_final(long mr, long kc4, const int8_t *const *a, const uint8_t *wpanel,
+                           const int32_t *corr, const float *scale, float *c, long ldc, int accumulate,
+                           const float *ws, float *out, long ldo, int outAccumulate) {
+    const rtk_vnni_final fin = {ws, out, ldo, outAccumulate};
+    vnni_dispatch(mr, kc4, a, wpanel, corr, scale, c, ldc, accumulate, &fin);
 }
 
 RTK_AVX512 static inline int32_t hsum_epi32(__m512i v) { return _mm512_reduce_add_epi32(v); }
@@ -317,6 +340,11 @@ void rtk_pack_vnni(const int8_t *w, long ldw, long nc, long kc, uint8_t *out) {
 void rtk_vnni_kernel(long mr, long kc4, const int8_t *const *a, const uint8_t *wpanel,
                      const int32_t *corr, const float *scale, float *c, long ldc, int accumulate) {
     (void)mr; (void)kc4; (void)a; (void)wpanel; (void)corr; (void)scale; (void)c; (void)ldc; (void)accumulate; }
+void rtk_vnni_kernel_final(long mr, long kc4, const int8_t *const *a, const uint8_t *wpanel,
+                           const int32_t *corr, const float *scale, float *c, long ldc, int accumulate,
+                           const float *ws, float *out, long ldo, int outAccumulate) {
+    (void)mr; (void)kc4; (void)a; (void)wpanel; (void)corr; (void)scale; (void)c; (void)ldc; (void)accumulate;
+    (void)ws; (void)out; (void)ldo; (void)outAccumulate; }
 void rtk_vnni_rows(long mr, long nc, long k, const int8_t *a, long lda,
                    const int8_t *w, long ldw, int32_t *out, long ldo) {
     (void)mr; (void)nc; (void)k; (void)a; (void)lda; (void)w; (void)ldw; (void)out; (void)ldo; }

@@ -81,6 +81,12 @@ struct Epilogue {
     var activation: Activation
     var accumulate: Bool
 
+    /// Only the weight rows' scales (and accumulation): what an int8 kernel can apply as it
+    /// stores, with the same two float steps (`KernelSet.I8.final`).
+    var scalesOnly: Bool {
+        alpha == 1 && wScale != nil && bias == nil && colScale == nil && activation == .none
+    }
+
     /// One 16-lane chunk of a tile row through the epilogue, given the chunk's
     /// per-column vectors (nil when the epilogue has none).
     @inline(__always)
@@ -195,7 +201,6 @@ func quantizeRowFast(_ x: UnsafePointer<Float>, k: Int, kq: Int, into q: UnsafeM
 
 // MARK: panel form
 
-/// C tile geometry of the panel form.
 /// Rows in the form `scheme`'s panel kernel reads, made once per call (the pair form: each
 /// int8 row widened to int16 pairs, `KernelSet.I8.prepare`); the row's K blocks of
 /// `blockLen` inputs each get their correction in `terms` (replacing `quantizeRowFast`'s
@@ -211,6 +216,7 @@ func prepareRow(_ prepare: I8PrepareFn, _ q: UnsafePointer<Int8>, k: Int, blockL
     } while p0 < k
 }
 
+/// C tile geometry of the panel form.
 struct PanelTiling {
     let m: Int, n: Int, mc: Int, mBlocks: Int, nBlocks: Int
     init(m: Int, n: Int) {
@@ -428,6 +434,8 @@ func panelGemmI8<A: I8Rows>(m: Int, n: Int, ldw: Int, blocks: KBlocks, rows: A,
         for t in tasks {
             let (m0, m1, nb, n0, n1) = tiling.task(t)
             let panels = (n1 - n0 + 31) / 32
+            // whole 32-column panels and a scales-only epilogue: the last block writes C itself
+            let fused = (n1 - n0) % 32 == 0 && epilogue.scalesOnly ? scheme.final : nil
             for (bi, blk) in blocks.enumerated() {
                 let kc4 = (blk.kc + 3) / 4
                 let strips = (m1 - m0 + 7) / 8
@@ -472,8 +480,13 @@ func panelGemmI8<A: I8Rows>(m: Int, n: Int, ldw: Int, blocks: KBlocks, rows: A,
                     }
                     for jp in 0..<panels {
                         let cc = tile + (i - m0) * ncp + jp * 32
-                        if let kernel = scheme.kernel {
-                            kernel(r, kc4, ptrs, kernelPanels + jp * scheme.kernelPanelBytes(kc4: kc4), corr, scale, cc, ncp, acc)
+                        let panel = kernelPanels + jp * scheme.kernelPanelBytes(kc4: kc4)
+                        if let fused, bi == blocks.count - 1, let ws = epilogue.wScale {
+                            let col = n0 + jp * 32
+                            fused(r, kc4, ptrs, panel, corr, scale, cc, ncp, acc, ws + col, c + i * ldc + col, ldc,
+                                  epilogue.accumulate ? 1 : 0)
+                        } else if let kernel = scheme.kernel {
+                            kernel(r, kc4, ptrs, panel, corr, scale, cc, ncp, acc)
                         } else {
                             floatExactBlock(rows: r, kc: blk.kc, a: UnsafePointer(fptrs),
                                             panel: raw.assumingMemoryBound(to: Float.self) + jp * blk.kc * 32,
@@ -484,8 +497,10 @@ func panelGemmI8<A: I8Rows>(m: Int, n: Int, ldw: Int, blocks: KBlocks, rows: A,
                 }
             }
             if blocks.isEmpty { for z in 0..<(tileFloats) { tile[z] = 0 } }
-            epilogue.apply(tile: tile, ldt: ncp, rows: m1 - m0, n0: n0, cols: n1 - n0,
-                           c: c + m0 * ldc, ldc: ldc)
+            if fused == nil || blocks.isEmpty {
+                epilogue.apply(tile: tile, ldt: ncp, rows: m1 - m0, n0: n0, cols: n1 - n0,
+                               c: c + m0 * ldc, ldc: ldc)
+            }
         }
     }
 }

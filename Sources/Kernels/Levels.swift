@@ -16,10 +16,18 @@ typealias F32RowsFn<W> = (_ mr: Int, _ nc: Int, _ k: Int, _ a: UnsafePointer<Flo
                           _ w: UnsafePointer<W>, _ ldw: Int, _ out: UnsafeMutablePointer<Float>, _ ldo: Int) -> Void
 /// Int8 weight panels of the level's int8 kernel: (w, ldw, nc, kc, out bytes).
 typealias PackPanelsFn = (UnsafePointer<Int8>, Int, Int, Int, UnsafeMutableRawPointer) -> Void
-/// Int8 panel kernel, mr ≤ 8 rows × one 32-column panel: c (= or +=) float(Σ W·a − corr) · scale
-/// (corr used by biased kernels only); arguments (mr, kc4, a, panel, corr, scale, c, ldc, accumulate).
+/// Int8 panel kernel, mr ≤ 8 rows × one 32-column panel: c (= or +=) float(Σ W·a) · scale, the
+/// sum exact; `corr` holds what the kernel removes from its raw sums per row (128·Σq for biased
+/// kernels, the row terms of the pair form; unused otherwise); arguments (mr, kc4, a, panel,
+/// corr, scale, c, ldc, accumulate).
 typealias I8KernelFn = (Int, Int, UnsafePointer<UnsafePointer<Int8>?>, UnsafeRawPointer, UnsafePointer<Int32>,
                         UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Int32) -> Void
+/// The panel kernel for a product's last K block when its epilogue only scales columns: the
+/// kernel's arguments, then (column scales of the panel, output, its row stride, accumulate
+/// into it); writes the output instead of the tile, bit for bit what the epilogue would.
+typealias I8FinalFn = (Int, Int, UnsafePointer<UnsafePointer<Int8>?>, UnsafeRawPointer, UnsafePointer<Int32>,
+                       UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Int32,
+                       UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Int32) -> Void
 /// Prepares one K block of one int8 row for a panel kernel: arguments (kc4, 4·kc4 int8 in,
 /// 8·kc4 bytes out, the block's correction out).
 typealias I8PrepareFn = (Int, UnsafePointer<Int8>, UnsafeMutableRawPointer, UnsafeMutablePointer<Int32>) -> Void
@@ -44,6 +52,9 @@ struct KernelSet {
         var rows: I8RowsFn
         /// The kernels sum (W + 128)·q: the caller's correction 128·Σq is subtracted.
         var isBiased: Bool
+        /// `kernel` with the epilogue fused, for products whose epilogue only scales columns
+        /// (`Epilogue.scalesOnly`); nil: the epilogue runs on the tile afterwards.
+        var final: I8FinalFn?
         /// Turns one K block of an int8 row into what `kernel` reads (twice the bytes) and
         /// returns its correction (the pair form; `prepareRow`); nil: the kernel reads int8 rows.
         var prepare: I8PrepareFn?
@@ -148,7 +159,9 @@ enum LevelTable {
     static let vnniI8 = KernelSet.I8(
         pack: { rtk_pack_vnni($0, $1, $2, $3, $4.assumingMemoryBound(to: UInt8.self)) },
         kernel: { rtk_vnni_kernel($0, $1, $2, $3.assumingMemoryBound(to: UInt8.self), $4, $5, $6, $7, $8) },
-        rows: { rtk_vnni_rows($0, $1, $2, $3, $4, $5, $6, $7, $8) }, isBiased: true)
+        rows: { rtk_vnni_rows($0, $1, $2, $3, $4, $5, $6, $7, $8) }, isBiased: true,
+        final: { rtk_vnni_kernel_final($0, $1, $2, $3.assumingMemoryBound(to: UInt8.self), $4, $5, $6, $7, $8,
+                                       $9, $10, $11, $12) })
     static func avxvnniI8(evex: Int32) -> KernelSet.I8 {
         KernelSet.I8(
             pack: { rtk_pack_u8_panels($0, $1, $2, $3, $4.assumingMemoryBound(to: UInt8.self)) },

@@ -53,6 +53,32 @@ final class LevelTests: XCTestCase {
         }
     }
 
+    /// W8A8 products whose epilogue only scales columns (no bias, activation or gate: the
+    /// decoder's), with and without accumulating into C: levels that fuse that epilogue into
+    /// their kernel's last K block (`KernelSet.I8.final`) must give the bits of those that run it
+    /// afterwards. Shapes: whole 32-column panels (fused) and a partial one (not), one and
+    /// several K blocks, row strips of 8 and a remainder, a C row stride wider than n whose
+    /// extra columns must stay untouched.
+    func testScalesOnlyEpilogueAcrossLevels() {
+        var rng = TestRNG(77)
+        for (m, k, n) in [(9, 64, 32), (70, 1700, 128), (257, 1152, 96), (33, 800, 70)] {
+            let a = rng.floats(m * k), wq = rng.int8s(n * k)
+            let ws = (0..<n).map { _ in 0.001 + abs(rng.float()) * 0.01 }
+            let ldc = n + 5, c0 = rng.floats(m * ldc)
+            for accumulate in [false, true] {
+                compareLevels("scales-only \(m)x\(k)x\(n) accumulate \(accumulate)", bitwise: true) { ctx in
+                    var c = c0
+                    wq.withUnsafeBufferPointer { wp in ws.withUnsafeBufferPointer { sp in
+                        matmul(a, lda: k, m: m, WeightMatrix(i8: wp.baseAddress!, scales: sp.baseAddress!, n: n, k: k),
+                               bias: nil, accumulate: accumulate, into: &c, ldc: ldc, mode: .w8a8, ctx: ctx)
+                    } }
+                    for i in 0..<m { for j in n..<ldc { XCTAssertEqual(c[i * ldc + j], c0[i * ldc + j], "\(ctx.isa): column \(j) written") } }
+                    return c
+                }
+            }
+        }
+    }
+
     func testConvAndAttentionAcrossLevels() {
         var rng = TestRNG(77)
         // cin = 800 > 768: two channel chunks per tap in W8A8

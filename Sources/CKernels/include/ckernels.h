@@ -177,6 +177,15 @@ void rtk_pack_vnni(const int8_t *w, long ldw, long nc, long kc, uint8_t *out);
 /// Requires RTK_CPU_AVX512VNNI.
 void rtk_vnni_kernel(long mr, long kc4, const int8_t *const *a, const uint8_t *wpanel,
                      const int32_t *corr, const float *scale, float *c, long ldc, int accumulate);
+/// The same for the last K block of a product whose epilogue only scales columns (no bias,
+/// activation or column gate): v = float(acc - corr) * scale (+ c when accumulate), then
+/// v * ws[j] (+ out when outAccumulate) stored to out[i * ldo + j], c left untouched: the
+/// epilogue's own float steps in its order, so the result is bit-identical to writing c and
+/// running the epilogue. Requires RTK_CPU_AVX512VNNI.
+typedef struct { const float *ws; float *out; long ldo; int accumulate; } rtk_vnni_final;
+void rtk_vnni_kernel_final(long mr, long kc4, const int8_t *const *a, const uint8_t *wpanel,
+                           const int32_t *corr, const float *scale, float *c, long ldc, int accumulate,
+                           const float *ws, float *out, long ldo, int outAccumulate);
 
 /// Dot-form product for few rows (mr in 1...6) against nc rows of int8 W, without packing:
 ///   out[i * ldo + j] = sum_p (W[j, p] + 128) * a[i * lda + p],  p < k
