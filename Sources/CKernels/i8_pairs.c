@@ -11,8 +11,8 @@
 //
 // an identity of integers (Winograd's inner product, 1968). The first two products are one
 // int32 lane of vpmaddwd on the int16 sums (x0 + w1, x2 + w3) and (x1 + w0, x3 + w2); the row
-// term depends on the activations only (computed once per strip of rows, `prepare`), the
-// column term on the weights only (computed when a packed panel is staged). Per
+// term depends on the activations only (computed once per row and call, when it is
+// prepared), the column term on the weights only (computed when a packed panel is staged). Per
 // 32 products: two vpaddw, one vpmaddwd, one vpaddd. Every value stays exact: |x + w| ≤ 255
 // fits int16, a lane adds two products of magnitude ≤ 65025, and a K block of 768 sums 192
 // lanes, ≤ 2.5e7 < 2^31. So the int32 block sums are those of every other level, bit for bit.
@@ -35,18 +35,15 @@ void rtk_i8_pairs_stage_c(long kc4, const int8_t *panel, int16_t *out) {
     memcpy(out + kc4 * 128, terms, sizeof terms);
 }
 
-void rtk_i8_pairs_prepare_c(long mr, long kc4, const int8_t *const *a, int32_t *out, int32_t *rowTerm) {
-    for (long i = 0; i < mr; i++) {
-        const int8_t *x = a[i];
-        int32_t *o = out + i * 2 * kc4, term = 0;
-        for (long g = 0; g < kc4; g++) {
-            const int8_t x0 = x[4 * g], x1 = x[4 * g + 1], x2 = x[4 * g + 2], x3 = x[4 * g + 3];
-            o[2 * g] = (int32_t)((uint32_t)(uint16_t)x0 | (uint32_t)(uint16_t)x2 << 16);
-            o[2 * g + 1] = (int32_t)((uint32_t)(uint16_t)x1 | (uint32_t)(uint16_t)x3 << 16);
-            term += (int32_t)x0 * x1 + (int32_t)x2 * x3;
-        }
-        rowTerm[i] = term;
+void rtk_i8_pairs_prepare_c(long kc4, const int8_t *x, int32_t *out, int32_t *rowTerm) {
+    int32_t term = 0;
+    for (long g = 0; g < kc4; g++) {
+        const int8_t x0 = x[4 * g], x1 = x[4 * g + 1], x2 = x[4 * g + 2], x3 = x[4 * g + 3];
+        out[2 * g] = (int32_t)((uint32_t)(uint16_t)x0 | (uint32_t)(uint16_t)x2 << 16);
+        out[2 * g + 1] = (int32_t)((uint32_t)(uint16_t)x1 | (uint32_t)(uint16_t)x3 << 16);
+        term += (int32_t)x0 * x1 + (int32_t)x2 * x3;
     }
+    *rowTerm = term;
 }
 
 /// Sign-extended int16 halves of a prepared word.
@@ -75,35 +72,34 @@ void rtk_i8_pairs_kernel_c(long mr, long kc4, const int32_t *const *a, const int
 
 #define RTK_AVX2 __attribute__((target("avx2,fma")))
 
+/// The sum of the eight int32 lanes of v.
+RTK_AVX2 static inline int32_t hsum8_epi32(__m256i v) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
+    return _mm_cvtsi128_si32(s);
+}
+
 // ---------------------------------------------------------------------------------------
 // AVX2: row preparation, 4 groups (16 bytes) per step: widen to int16, reorder each group
 // (x0, x1, x2, x3) to (x0, x2 | x1, x3), and sum x0·x1 + x2·x3 with one vpmaddwd against the
 // group's pairs swapped (each product counted twice, halved at the end).
-RTK_AVX2 void rtk_avx2_i8_pairs_prepare(long mr, long kc4, const int8_t *const *a, int32_t *out, int32_t *rowTerm) {
+RTK_AVX2 void rtk_avx2_i8_pairs_prepare(long kc4, const int8_t *x, int32_t *out, int32_t *rowTerm) {
     const __m256i order = _mm256_setr_epi8(0, 1, 4, 5, 2, 3, 6, 7, 8, 9, 12, 13, 10, 11, 14, 15,
                                            0, 1, 4, 5, 2, 3, 6, 7, 8, 9, 12, 13, 10, 11, 14, 15);
     const __m256i swap = _mm256_setr_epi8(2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13,
                                           2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13);
     const long kc16 = kc4 & ~3L;
-    for (long i = 0; i < mr; i++) {
-        const int8_t *x = a[i];
-        int32_t *o = out + i * 2 * kc4;
-        __m256i twice = _mm256_setzero_si256();
-        long g = 0;
-        for (; g < kc16; g += 4) {
-            const __m256i v = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(x + 4 * g)));
-            _mm256_storeu_si256((__m256i *)(o + 2 * g), _mm256_shuffle_epi8(v, order));
-            twice = _mm256_add_epi32(twice, _mm256_madd_epi16(v, _mm256_shuffle_epi8(v, swap)));
-        }
-        __m128i s = _mm_add_epi32(_mm256_castsi256_si128(twice), _mm256_extracti128_si256(twice, 1));
-        s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
-        s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
-        int32_t term = _mm_cvtsi128_si32(s) / 2;
-        const int8_t *xt = x + 4 * g;
-        int32_t tailTerm;
-        rtk_i8_pairs_prepare_c(1, kc4 - g, &xt, o + 2 * g, &tailTerm);
-        rowTerm[i] = term + tailTerm;
+    __m256i twice = _mm256_setzero_si256();
+    long g = 0;
+    for (; g < kc16; g += 4) {
+        const __m256i v = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(x + 4 * g)));
+        _mm256_storeu_si256((__m256i *)(out + 2 * g), _mm256_shuffle_epi8(v, order));
+        twice = _mm256_add_epi32(twice, _mm256_madd_epi16(v, _mm256_shuffle_epi8(v, swap)));
     }
+    int32_t tailTerm;
+    rtk_i8_pairs_prepare_c(kc4 - g, x + 4 * g, out + 2 * g, &tailTerm);
+    *rowTerm = hsum8_epi32(twice) / 2 + tailTerm;
 }
 
 // Staging: one packed panel (rtk_pack_i8_panels: lane l of 8-column vector v holds column
@@ -209,15 +205,12 @@ RTK_AVX2 int32_t rtk_avx2_peak_i8_pairs(long iterations) {
     }
     __m256i s = acc[0];
     for (int i = 1; i < 12; i++) s = _mm256_add_epi32(s, acc[i]);
-    __m128i t = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
-    t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 0x4E));
-    t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 0xB1));
-    return _mm_cvtsi128_si32(t);
+    return hsum8_epi32(s);
 }
 
 #else
-void rtk_avx2_i8_pairs_prepare(long mr, long kc4, const int8_t *const *a, int32_t *out, int32_t *rowTerm) {
-    (void)mr; (void)kc4; (void)a; (void)out; (void)rowTerm; }
+void rtk_avx2_i8_pairs_prepare(long kc4, const int8_t *x, int32_t *out, int32_t *rowTerm) {
+    (void)kc4; (void)x; (void)out; (void)rowTerm; }
 void rtk_avx2_i8_pairs_stage(long kc4, const int8_t *panel, int16_t *out) { (void)kc4; (void)panel; (void)out; }
 void rtk_avx2_i8_pairs_kernel(long mr, long kc4, const int32_t *const *a, const int16_t *staged,
                               const int32_t *rowTerm, const float *scale, float *c, long ldc, int accumulate) {

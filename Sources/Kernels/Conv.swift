@@ -101,7 +101,7 @@ public func conv3x3(_ x: UnsafePointer<Float>, height: Int, width: Int, inChanne
         let chunks = max((cin + kc - 1) / kc, 1)
         // the panel kernel's own row form, when it has one: every pixel prepared once here,
         // each input then taking `inputBytes` bytes
-        let prepare = ctx.kernels.tiles != nil ? nil : ctx.kernels.i8.prepare
+        let prepare = ctx.kernels.panelRowPrepare
         let inputBytes = prepare == nil ? 1 : 2, rowBytes = cinq * inputBytes
         let preparedBytes = prepare == nil ? 0 : pixels * rowBytes + 64
         let bytes = pixels * cinq + 64 + pixels * chunks * 4 + pixels * 4 + rowBytes + 256 + preparedBytes

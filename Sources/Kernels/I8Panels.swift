@@ -1,9 +1,9 @@
 // int8 weights packed once, at load, into the W8A8 panels of one level's panel kernel.
 //
 // The panel form of W8A8 (more than `Blocking.smallM` rows: the decoder's and encoder's
-// 257-token products) packs every weight block into its kernel's operand order (`vpdpbusd`, the pair form, NEON)
-// before its microkernels run: each call transposes all of W once, and the first read of each
-// weight byte waits on memory. A model that runs the same products many times (the decoder:
+// 257-token products) packs every weight block into its kernel's operand order (`vpdpbusd`,
+// the pair form, NEON) before its microkernels run: each call transposes all of W once, and
+// the first read of each weight byte waits on memory. A model that runs the same products many times (the decoder:
 // one call per velocity, 8 to 50 per image) can pack them once instead; the kernels then
 // read the same panels, so the results are unchanged, bit for bit.
 import CKernels

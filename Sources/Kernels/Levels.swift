@@ -95,6 +95,10 @@ struct KernelSet {
     /// unless a level sets its own.
     var q4 = Q4Level(kernel: .c, pack: .c)
 
+    /// How the W8A8 panel form wants its int8 rows prepared before `panelGemmI8` (`prepareRow`):
+    /// `i8.prepare`, unless the products go to the AMX driver, which reads int8 rows as they are.
+    var panelRowPrepare: I8PrepareFn? { tiles == nil ? i8.prepare : nil }
+
     init(_ isa: ISA) { self = LevelTable.kernels(isa) }
     init(f32: @escaping F32KernelFn, f32Strip: Int, pack: Pack, f32RowsI8: @escaping F32RowsFn<Int8>,
          f32RowsF32: @escaping F32RowsFn<Float>, i8: I8, tiles: Tiles? = nil, fp32Probe: Probes.Loop,
@@ -169,7 +173,8 @@ enum LevelTable {
             rows: { rtk_avxvnni_i8_rows(evex, $0, $1, $2, $3, $4, $5, $6, $7, $8) }, isBiased: true)
     }
     /// AVX2 (and AVX-512 without VNNI): the pair form (i8_pairs.c) in the panel form, the sign
-    /// trick in the dot form (few rows, where the pair form's per-column terms would not pay).
+    /// trick in the dot form (few rows: there the pair form's int16 rows no longer fit L1 and it
+    /// measured slower; docs/kernels.md).
     static let pairsI8 = KernelSet.I8(
         pack: { rtk_pack_i8_panels($0, $1, $2, $3, $4.assumingMemoryBound(to: Int8.self)) },
         kernel: { mr, kc4, a, p, corr, s, c, ldc, acc in
@@ -178,10 +183,7 @@ enum LevelTable {
             }
         },
         rows: { rtk_avx2_i8_rows($0, $1, $2, $3, $4, $5, $6, $7, $8) }, isBiased: false,
-        prepare: { kc4, row, out, term in
-            var p: UnsafePointer<Int8>? = row
-            rtk_avx2_i8_pairs_prepare(1, kc4, &p, out.assumingMemoryBound(to: Int32.self), term)
-        },
+        prepare: { rtk_avx2_i8_pairs_prepare($0, $1, $2.assumingMemoryBound(to: Int32.self), $3) },
         stage: KernelSet.I8.Stage(bytes: { rtk_i8_pairs_staged_bytes($0) }, run: { kc4, panel, out in
             rtk_avx2_i8_pairs_stage(kc4, panel.assumingMemoryBound(to: Int8.self), out.assumingMemoryBound(to: Int16.self))
         }))

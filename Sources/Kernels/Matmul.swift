@@ -73,7 +73,7 @@ public func matmul(_ a: UnsafePointer<Float>, lda: Int, m: Int,
         let nb = max((k + kc - 1) / kc, 1)
         let kq = (k + 63) / 64 * 64
         // the panel kernel's own row form, when it has one (prepared once here, not per column block)
-        let prepare = small || ctx.kernels.tiles != nil ? nil : ctx.kernels.i8.prepare
+        let prepare = small ? nil : ctx.kernels.panelRowPrepare
         let preparedBytes = prepare == nil ? 0 : m * 2 * kq + 64
         let prep = ctx.prepArena().buffer(bytes: m * kq + m * nb * 4 + m * 4 + 128 + preparedBytes)
         let q = prep.bindMemory(to: Int8.self, capacity: m * kq)

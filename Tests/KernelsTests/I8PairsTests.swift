@@ -92,13 +92,17 @@ final class I8PairsTests: XCTestCase {
                     wantTerms[i] += x[0] * x[1] + x[2] * x[3]
                 }
             }
-            var preparers: [(String, (Int, Int, UnsafePointer<UnsafePointer<Int8>?>, UnsafeMutablePointer<Int32>, UnsafeMutablePointer<Int32>) -> Void)] =
-                [("C", { rtk_i8_pairs_prepare_c($0, $1, $2, $3, $4) })]
-            if hasAVX2 { preparers.append(("AVX2", { rtk_avx2_i8_pairs_prepare($0, $1, $2, $3, $4) })) }
+            var preparers: [(String, (Int, UnsafePointer<Int8>, UnsafeMutablePointer<Int32>, UnsafeMutablePointer<Int32>) -> Void)] =
+                [("C", { rtk_i8_pairs_prepare_c($0, $1, $2, $3) })]
+            if hasAVX2 { preparers.append(("AVX2", { rtk_avx2_i8_pairs_prepare($0, $1, $2, $3) })) }
             for (name, prepare) in preparers {
+                // rows prepared one after another into one buffer, sentinels past the last
                 var out = [Int32](repeating: 0x5555, count: mr * 2 * kc4 + 8), terms = [Int32](repeating: 0x5555, count: mr + 1)
-                let ptrs = rows.map { $0.withUnsafeBufferPointer { UnsafePointer<Int8>?($0.baseAddress!) } }
-                withExtendedLifetime(rows) { prepare(mr, kc4, ptrs, &out, &terms) }
+                out.withUnsafeMutableBufferPointer { op in
+                    terms.withUnsafeMutableBufferPointer { tp in
+                        for i in 0..<mr { prepare(kc4, rows[i], op.baseAddress! + i * 2 * kc4, tp.baseAddress! + i) }
+                    }
+                }
                 XCTAssertEqual(Array(out[..<(mr * 2 * kc4)]), want, "\(name) kc4 \(kc4)")
                 XCTAssertEqual(Array(terms[..<mr]), wantTerms, "\(name) kc4 \(kc4)")
                 XCTAssertTrue(out[(mr * 2 * kc4)...].allSatisfy { $0 == 0x5555 } && terms[mr] == 0x5555, "\(name) wrote past its rows")
@@ -116,8 +120,9 @@ final class I8PairsTests: XCTestCase {
         for t in cases() {
             let panel = staged(t, stagers.last!.1)
             var prepared = [Int32](repeating: 0, count: 8 * 2 * t.kc4), rowTerms = [Int32](repeating: 0, count: 8)
-            let rowPtrs = t.a.map { $0.withUnsafeBufferPointer { UnsafePointer<Int8>?($0.baseAddress!) } }
-            withExtendedLifetime(t.a) { rtk_i8_pairs_prepare_c(8, t.kc4, rowPtrs, &prepared, &rowTerms) }
+            prepared.withUnsafeMutableBufferPointer { pp in
+                for i in 0..<8 { rtk_i8_pairs_prepare_c(t.kc4, t.a[i], pp.baseAddress! + i * 2 * t.kc4, &rowTerms[i]) }
+            }
             let scale = (0..<8).map { Float($0) + 0.37 }
             let ldc = 35
             for mr in 1...8 {

@@ -126,13 +126,13 @@ void rtk_neon_i8_rows(int dot, long mr, long nc, long k, const int8_t *a, long l
 static inline long rtk_i8_pairs_staged_bytes(long kc4) { return kc4 * 256 + 128; }
 void rtk_i8_pairs_stage_c(long kc4, const int8_t *panel, int16_t *out);
 void rtk_avx2_i8_pairs_stage(long kc4, const int8_t *panel, int16_t *out);
-/// Prepares mr activation rows (a[i]: 4*kc4 readable signed bytes) for the pair kernel:
-///   out[i*2*kc4 + 2g]     = int16 x[4g] | int16 x[4g+2] << 16
-///   out[i*2*kc4 + 2g + 1] = int16 x[4g+1] | int16 x[4g+3] << 16
-///   rowTerm[i] = sum_g x[4g]·x[4g+1] + x[4g+2]·x[4g+3]
+/// Prepares one activation row (x: 4*kc4 readable signed bytes) for the pair kernel:
+///   out[2g]     = int16 x[4g] | int16 x[4g+2] << 16
+///   out[2g + 1] = int16 x[4g+1] | int16 x[4g+3] << 16
+///   *rowTerm = sum_g x[4g]·x[4g+1] + x[4g+2]·x[4g+3]
 /// In plain C (any architecture) and with AVX2 (requires RTK_CPU_AVX2); the same values.
-void rtk_i8_pairs_prepare_c(long mr, long kc4, const int8_t *const *a, int32_t *out, int32_t *rowTerm);
-void rtk_avx2_i8_pairs_prepare(long mr, long kc4, const int8_t *const *a, int32_t *out, int32_t *rowTerm);
+void rtk_i8_pairs_prepare_c(long kc4, const int8_t *x, int32_t *out, int32_t *rowTerm);
+void rtk_avx2_i8_pairs_prepare(long kc4, const int8_t *x, int32_t *out, int32_t *rowTerm);
 /// mr rows (1...8, prepared rows a[i]) x the 32 columns of one staged panel:
 ///   acc[i, j] = sum_{p < 4*kc4} W[j, p] * x_i[p]   (exact int32: pairs sum - rowTerm[i] - term[j])
 ///   c[i*ldc + j] (= or +=) (float)acc[i, j] * scale[i]
