@@ -13,8 +13,8 @@ final class Generator {
     /// One mixer layer: token mixing over the 3 rows, then channel mixing.
     struct Layer {
         let tokenNormW, tokenNormB: UnsafePointer<Float>    // [D], eps cfg.lnEps
-        let tokenFc1: Linear                                // [3e, 3] + bias (Conv1d k=1 over rows)
-        let tokenFc2: Linear                                // [3, 3e] + bias
+        let tokenFc1: SmallDense                            // [3e, 3] + bias (Conv1d k=1 over rows)
+        let tokenFc2: SmallDense                            // [3, 3e] + bias
         let channelNormW, channelNormB: UnsafePointer<Float> // [D], eps cfg.lnEps
         let channelFc1: Linear                              // [D·e′, D] + bias
         let channelFc2: Linear                              // [D, D·e′] + bias
@@ -51,9 +51,6 @@ final class Generator {
     let seq: FloatBuffer                           // [B·3, C] input rows
     let x: FloatBuffer                             // [B·3, D] residual stream
     let n: FloatBuffer                             // [B·3, D] normed
-    let nT: FloatBuffer                            // [B·D, 3] normed, transposed per sample
-    let tokenHidden: FloatBuffer                   // [B·D, 3e]
-    let tokenOut: FloatBuffer                      // [B·D, 3]
     let channelHidden: FloatBuffer                 // [B·3, D·e′]
     let head: FloatBuffer                          // [B, D] normed row 0 of each sample
     let v: FloatBuffer                             // [B, C] velocities
@@ -79,9 +76,10 @@ final class Generator {
         inProj = try loader.linear(N.inProj, [d, c], bias: true)
         layers = try (1 ... g.depth).map { i in
             let p = N.layer(i)
+            let fc1 = try loader.linear(p.tokenFc1, [e3, r], bias: true), fc2 = try loader.linear(p.tokenFc2, [r, e3], bias: true)
             return Layer(tokenNormW: try loader.floats(p.tokenNorm.weight, [d]), tokenNormB: try loader.floats(p.tokenNorm.bias, [d]),
-                         tokenFc1: try loader.linear(p.tokenFc1, [e3, r], bias: true),
-                         tokenFc2: try loader.linear(p.tokenFc2, [r, e3], bias: true),
+                         tokenFc1: SmallDense(fc1.weight, bias: fc1.bias),
+                         tokenFc2: SmallDense(fc2.weight, bias: fc2.bias),
                          channelNormW: try loader.floats(p.channelNorm.weight, [d]), channelNormB: try loader.floats(p.channelNorm.bias, [d]),
                          channelFc1: try loader.linear(p.channelFc1, [dh, d], bias: true),
                          channelFc2: try loader.linear(p.channelFc2, [d, dh], bias: true))
@@ -97,9 +95,6 @@ final class Generator {
         seq = FloatBuffer(b * r * c)
         x = FloatBuffer(b * r * d)
         n = FloatBuffer(b * r * d)
-        nT = FloatBuffer(b * d * r)
-        tokenHidden = FloatBuffer(b * d * e3)
-        tokenOut = FloatBuffer(b * d * r)
         channelHidden = FloatBuffer(b * r * dh)
         head = FloatBuffer(b * d)
         v = FloatBuffer(b * c)
@@ -133,7 +128,7 @@ final class Generator {
     /// The mixer on `batch` samples sharing token `token` and time `t`, labels `labels.0`
     /// (and `labels.1`); velocities left in `v` [batch, C].
     private func forward(token: UnsafePointer<Float>, t: Float, labels: (Int, Int), batch: Int) {
-        let c = cfg.channels, d = cfg.dim, r = Generator.rows, e3 = r * cfg.expansionToken, dh = d * cfg.expansionChannel
+        let c = cfg.channels, d = cfg.dim, r = Generator.rows, dh = d * cfg.expansionChannel
         let half = timeHalf, rowsTotal = batch * r
         repacked.build(mode: mode, ctx: ctx)
         let weight = repacked.weight   // a product's strips when it has them
@@ -160,31 +155,16 @@ final class Generator {
 
         // 4. Mixer layers.
         for l in layers {
-            // 4a. Token mixing: n = LN(x), transposed to columns: nT[s·D + j, r] = n[s·3 + r, j]
+            // 4a. Token mixing, per sample and column j over the 3 rows of n = LN(x):
+            //     x[·, j] += W2 GELU(W1 n[·, j] + b1) + b2                                 [B·3, D]
+            //     These two products (k = 3 and 9) always run in float: quantizing their
+            //     activations would cost more than the products, and float is the more
+            //     accurate choice. `mlpAcrossRows` does them column-wise with the panel GEMM's
+            //     arithmetic, without transposing n.
             layerNorm(x.p, rows: rowsTotal, dim: d, weight: l.tokenNormW, bias: l.tokenNormB, eps: cfg.lnEps, out: n.p)
-            for s in 0 ..< batch {
-                for rr in 0 ..< r {
-                    let src = n.p + (s * r + rr) * d
-                    for j in 0 ..< d { nT.p[(s * d + j) * r + rr] = src[j] }
-                }
-            }
-            // 4b. h = GELU(nT W1ᵀ + b1)                                                    [B·D, 3e]
-            //     The two token-mixing products (k = 3 and 9) always run W8A32: quantizing
-            //     their B·D activation rows cost more than the products (11 % of a W8A8
-            //     step), and float activations are the more accurate choice.
-            matmul(nT.p, lda: r, m: batch * d, l.tokenFc1.weight, bias: l.tokenFc1.bias, activation: .gelu,
-                   into: tokenHidden.p, ldc: e3, mode: .w8a32, ctx: ctx)
-            // 4c. y = h W2ᵀ + b2                                                           [B·D, 3]
-            matmul(tokenHidden.p, lda: e3, m: batch * d, l.tokenFc2.weight, bias: l.tokenFc2.bias,
-                   into: tokenOut.p, ldc: r, mode: .w8a32, ctx: ctx)
-            // 4d. x += yᵀ (back to rows)
-            for s in 0 ..< batch {
-                for rr in 0 ..< r {
-                    let dst = x.p + (s * r + rr) * d
-                    for j in 0 ..< d { dst[j] += tokenOut.p[(s * d + j) * r + rr] }
-                }
-            }
-            // 4e. Channel mixing: x += fc2(GELU(fc1(LN(x))))                               [B·3, D]
+            mlpAcrossRows(n.p, lda: d, groups: batch, rows: r, cols: d, w1: l.tokenFc1, activation: .gelu,
+                          w2: l.tokenFc2, addInto: x.p, ldo: d, ctx: ctx)
+            // 4b. Channel mixing: x += fc2(GELU(fc1(LN(x))))                               [B·3, D]
             layerNorm(x.p, rows: rowsTotal, dim: d, weight: l.channelNormW, bias: l.channelNormB, eps: cfg.lnEps, out: n.p)
             matmul(n.p, lda: d, m: rowsTotal, weight(l.channelFc1), bias: l.channelFc1.bias, activation: .gelu,
                    into: channelHidden.p, ldc: dh, mode: mode, ctx: ctx)
