@@ -72,7 +72,18 @@ public final class ComputeContext: @unchecked Sendable {
     /// `scratch[slot]` without sharing it.
     func parallelForSlots(_ n: Int, _ body: (Range<Int>, Int) -> Void) {
         if n <= 0 { return }
-        pool.run(n, owner: ObjectIdentifier(self), body)
+        pool.run(n, shared: 0, owner: ObjectIdentifier(self), body)
+    }
+
+    /// As `parallelForSlots`, for items of equal work whose threads may not run at equal
+    /// speed (a neighbour on the host, one core also streaming another's memory): the first
+    /// three quarters of [0, n) are split in contiguous chunks as usual, the last quarter
+    /// goes one item at a time to whichever thread is free. The body is then called more
+    /// than once per slot, always with ascending ranges. Which thread computes an item never
+    /// changes its arithmetic, so results stay bit-identical.
+    func parallelForBalanced(_ n: Int, _ body: (Range<Int>, Int) -> Void) {
+        if n <= 0 { return }
+        pool.run(n, shared: n >= 2 * threads ? n / 4 : 0, owner: ObjectIdentifier(self), body)
     }
 }
 
@@ -90,7 +101,8 @@ private final class WorkerPool: @unchecked Sendable {
     private let wake: UnsafeMutablePointer<pthread_cond_t>
     private let done: UnsafeMutablePointer<pthread_cond_t>
     /// Shared counters, accessed only through the C atomics:
-    /// [0] generation (bumped per job), [1] pending workers, [2] sleeping workers, [3] stop flag.
+    /// [0] generation (bumped per job), [1] pending workers, [2] sleeping workers, [3] stop flag,
+    /// [4] items of the shared tail handed out so far.
     private let counters: UnsafeMutablePointer<Int>
     private var busy = false            // a job is in flight (guarded by mutex)
     // The current job, published before the generation bump. Plain fields rather than a
@@ -99,14 +111,22 @@ private final class WorkerPool: @unchecked Sendable {
     private var jobBody: ((Range<Int>, Int) -> Void)?   // valid only during `run`
     private var jobCount = 0                            // n of the parallelFor
     private var jobParts = 0                            // slots that get a chunk
+    private var jobShared = 0                           // items at the end handed out one by one
     private var jobOwner: ObjectIdentifier?             // the context, for nested-call detection
 
     /// Runs the current job's chunk for `slot` (no-op for slots beyond the chunk count).
     private func runJob(slot: Int) {
         guard slot < jobParts, let body = jobBody, let owner = jobOwner else { return }
-        let n = jobCount, parts = jobParts
+        let n = jobCount - jobShared, parts = jobParts
         SlotMarker.enter(owner, slot: slot)
         body((n * slot / parts)..<(n * (slot + 1) / parts), slot)
+        if jobShared > 0 {
+            while true {
+                let i = n + rtk_atomic_add(claimed, 1) - 1
+                if i >= jobCount { break }
+                body(i..<(i + 1), slot)
+            }
+        }
         SlotMarker.leave()
     }
 
@@ -140,6 +160,7 @@ private final class WorkerPool: @unchecked Sendable {
     private var pending: UnsafeMutablePointer<Int> { counters + 1 }
     private var sleepers: UnsafeMutablePointer<Int> { counters + 2 }
     private var stopFlag: UnsafeMutablePointer<Int> { counters + 3 }
+    private var claimed: UnsafeMutablePointer<Int> { counters + 4 }
 
     func stop() {
         rtk_atomic_store(stopFlag, 1)
@@ -190,7 +211,9 @@ private final class WorkerPool: @unchecked Sendable {
         pthread_mutex_unlock(mutex)
     }
 
-    func run(_ n: Int, owner: ObjectIdentifier, _ body: (Range<Int>, Int) -> Void) {
+    /// Runs body over [0, n): the first n − shared items in one contiguous chunk per slot,
+    /// the last `shared` items one at a time to whichever slot asks first.
+    func run(_ n: Int, shared: Int, owner: ObjectIdentifier, _ body: (Range<Int>, Int) -> Void) {
         if let slot = SlotMarker.current(owner) {   // nested: already inside this pool
             body(0..<n, slot)
             return
@@ -208,7 +231,9 @@ private final class WorkerPool: @unchecked Sendable {
             jobBody = body
             jobCount = n
             jobParts = parts
+            jobShared = shared
             jobOwner = owner
+            rtk_atomic_store(claimed, 0)
             rtk_atomic_store(pending, threads - 1)
             rtk_atomic_add(generation, 1)
             if rtk_atomic_load(sleepers) > 0 {

@@ -11,7 +11,7 @@ func rowGemmF32(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, w: We
     let ncp = Blocking.nc
     let tasks = (n + ncp - 1) / ncp
     let kernels = ctx.kernels
-    ctx.parallelForSlots(tasks) { range, slot in
+    ctx.parallelForBalanced(tasks) { range, slot in
         let tile = ctx.scratch[slot].buffer(bytes: m * ncp * 4).bindMemory(to: Float.self, capacity: m * ncp)
         for t in range {
             let n0 = t * ncp, n1 = min(n, n0 + ncp)
@@ -45,7 +45,7 @@ func rowGemmI8(m: Int, n: Int, k: Int, qa: UnsafePointer<Int8>, kq: Int, corr: U
     let ncp = Blocking.nc
     let tasks = (n + ncp - 1) / ncp
     let scheme = ctx.kernels.i8
-    ctx.parallelForSlots(tasks) { range, slot in
+    ctx.parallelForBalanced(tasks) { range, slot in
         let raw = ctx.scratch[slot].buffer(bytes: m * ncp * 8)
         let tile = raw.bindMemory(to: Float.self, capacity: m * ncp)
         let itile = (raw + m * ncp * 4).bindMemory(to: Int32.self, capacity: m * ncp)

@@ -1,6 +1,7 @@
 import XCTest
 import Foundation
-import Kernels
+import CKernels
+@testable import Kernels
 import TestSupport
 
 /// The thread pool: every index visited once, nested calls inline, contexts can be released.
@@ -15,6 +16,40 @@ final class ContextTests: XCTestCase {
                     for _ in 0..<3 { ctx.parallelFor(n) { r in for i in r { p![i] += 1 } } }
                 }
                 XCTAssertEqual(hits, [Int](repeating: 3, count: n), "threads \(threads) n \(n)")
+            }
+        }
+    }
+
+    /// The balanced split: every index once per call, each slot's calls in ascending order and
+    /// within [0, threads), the shared tail handed out one item at a time.
+    func testBalancedCoversEveryIndexOnceInAscendingCalls() {
+        for threads in [1, 2, 3, 5] {
+            let ctx = ComputeContext(threads: threads)
+            for n in [0, 1, 2, 3, 7, 8, 10, 100, 257] {
+                var hits = [Int](repeating: 0, count: n)
+                var last = [Int](repeating: -1, count: threads)
+                let singles = UnsafeMutablePointer<Int>.allocate(capacity: 1)
+                defer { singles.deallocate() }
+                var ok = true
+                hits.withUnsafeMutableBufferPointer { h in
+                last.withUnsafeMutableBufferPointer { l in
+                    let hp = h.baseAddress, lp = l.baseAddress!
+                    for _ in 0..<3 {
+                        for s in 0..<threads { lp[s] = -1 }
+                        singles.pointee = 0
+                        ctx.parallelForBalanced(n) { r, slot in
+                            if slot < 0 || slot >= threads || r.lowerBound <= lp[slot] { ok = false; return }
+                            lp[slot] = r.upperBound - 1
+                            for i in r { hp![i] += 1 }
+                            if r.count == 1 { _ = rtk_atomic_add(singles, 1) }
+                        }
+                    }
+                } }
+                XCTAssertTrue(ok, "threads \(threads) n \(n): a slot out of range or a call out of order")
+                XCTAssertEqual(hits, [Int](repeating: 3, count: n), "threads \(threads) n \(n)")
+                if threads > 1 && n >= 2 * threads {
+                    XCTAssertGreaterThanOrEqual(singles.pointee, n / 4, "threads \(threads) n \(n): the tail was not handed out one by one")
+                }
             }
         }
     }
