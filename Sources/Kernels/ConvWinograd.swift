@@ -211,7 +211,7 @@ private struct WinogradTiles {
 /// Stores the low `cnt` (≤ 16) lanes of v at o.
 @inline(__always)
 private func storeOut(_ v: SIMD16<Float>, _ o: UnsafeMutablePointer<Float>, _ cnt: Int) {
-    if cnt == 16 { store16(v, o) } else { storePartialFast(v, o, cnt) }
+    if cnt == 16 { store16(v, o) } else { storePartial(v, o, cnt) }
 }
 
 /// U_ξ = G g Gᵀ for every (output j, input channel c), written as 16 float-panel matrices

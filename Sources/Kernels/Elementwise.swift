@@ -17,10 +17,12 @@ public func gelu(_ x: UnsafeMutablePointer<Float>, count: Int) { map16(x, x, cou
 public func silu(_ x: UnsafeMutablePointer<Float>, count: Int) { map16(x, x, count, vsilu) }
 
 /// out[r, j] = a[r, j] * silu(g[r, j]) with a = in[r, 0..<h], g = in[r, h..<2h]
-/// x: [rows, 2*hidden]; out: [rows, hidden]. out may equal x (rows are processed in order,
-/// and row r of the output only overwrites inputs already consumed).
-public func swiglu(_ x: UnsafePointer<Float>, rows: Int, hidden: Int, out: UnsafeMutablePointer<Float>) {
-    for r in 0..<rows {
+/// x: [rows, 2*hidden]; out: [rows, hidden]. out may equal x (rows are then processed in
+/// order on the calling thread, and row r of the output only overwrites inputs already
+/// consumed); otherwise out must not overlap x, and ctx splits the rows across its threads.
+public func swiglu(_ x: UnsafePointer<Float>, rows: Int, hidden: Int, out: UnsafeMutablePointer<Float>,
+                   ctx: ComputeContext? = nil) {
+    forRows(rows, UnsafePointer(out) == x ? nil : ctx) { range in for r in range {
         let a = x + r * 2 * hidden, g = a + hidden, o = out + r * hidden
         var j = 0
         while j < hidden {
@@ -32,7 +34,7 @@ public func swiglu(_ x: UnsafePointer<Float>, rows: Int, hidden: Int, out: Unsaf
             }
             j += 16
         }
-    }
+    } }
 }
 
 /// out = a + b, elementwise over count floats (out may alias a or b).

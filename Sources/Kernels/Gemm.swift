@@ -125,7 +125,7 @@ struct Epilogue {
                 let raw = wholeTile ? load16(t) : loadPartial(t, cnt)
                 var v = transform(raw, ws: ws, bs: bs, cs: cs)
                 if accumulate { v += cnt == 16 ? load16(o) : loadPartial(o, cnt) }
-                if cnt == 16 { store16(v, o) } else { storePartialFast(v, o, cnt) }
+                if cnt == 16 { store16(v, o) } else { storePartial(v, o, cnt) }
             }
             j += 16
         }

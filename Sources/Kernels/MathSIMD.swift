@@ -142,18 +142,36 @@ func vroundToInt32(_ x: SIMD16<Float>) -> SIMD16<Int32> {
     unsafeBitCast(x + 12582912, to: SIMD16<Int32>.self) &- 0x4B40_0000
 }
 
-/// Loads `count` (< 16) floats into the low lanes of a vector, the rest `fill`.
+/// Loads `count` (< 16) floats into the low lanes of a vector, the rest `fill`: in at most
+/// four pieces of 8, 4, 2 and 1 lanes (a 72-wide attention head's tail of 8 is one load),
+/// never touching memory past p + count.
 @inline(__always)
 func loadPartial(_ p: UnsafePointer<Float>, _ count: Int, fill: Float = 0) -> SIMD16<Float> {
+    let raw = UnsafeRawPointer(p)
     var v = SIMD16<Float>(repeating: fill)
-    for i in 0..<count { v[i] = p[i] }
+    var off = 0
+    if count & 8 != 0 {
+        v.lowHalf = raw.loadUnaligned(as: SIMD8<Float>.self)
+        off = 8
+    }
+    if count & 4 != 0 {
+        let q = raw.loadUnaligned(fromByteOffset: off * 4, as: SIMD4<Float>.self)
+        v[off] = q[0]; v[off + 1] = q[1]; v[off + 2] = q[2]; v[off + 3] = q[3]
+        off += 4
+    }
+    if count & 2 != 0 {
+        let q = raw.loadUnaligned(fromByteOffset: off * 4, as: SIMD2<Float>.self)
+        v[off] = q[0]; v[off + 1] = q[1]
+        off += 2
+    }
+    if count & 1 != 0 { v[off] = p[off] }
     return v
 }
 
 /// Stores the low `count` (< 16) lanes of a vector in at most four pieces of 8, 4, 2
 /// and 1 lanes (instead of one scalar store per lane).
 @inline(__always)
-func storePartialFast(_ v: SIMD16<Float>, _ p: UnsafeMutablePointer<Float>, _ count: Int) {
+func storePartial(_ v: SIMD16<Float>, _ p: UnsafeMutablePointer<Float>, _ count: Int) {
     let raw = UnsafeMutableRawPointer(p)
     var off = 0
     if count & 8 != 0 {
@@ -172,11 +190,6 @@ func storePartialFast(_ v: SIMD16<Float>, _ p: UnsafeMutablePointer<Float>, _ co
     if count & 1 != 0 { p[off] = v[off] }
 }
 
-/// Stores the low `count` (< 16) lanes of a vector.
-@inline(__always)
-func storePartial(_ v: SIMD16<Float>, _ p: UnsafeMutablePointer<Float>, _ count: Int) {
-    for i in 0..<count { p[i] = v[i] }
-}
 
 @inline(__always)
 func load16(_ p: UnsafePointer<Float>) -> SIMD16<Float> {

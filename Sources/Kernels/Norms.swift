@@ -27,13 +27,22 @@ private func rowSquares(_ x: UnsafePointer<Float>, _ n: Int, around c: Float) ->
     return hsum(s)
 }
 
+/// Runs `body` over [0, rows): split across ctx's threads when there are enough rows for
+/// the hand-off (≈ 1 µs) to pay, else on the calling thread. Each row is computed the same
+/// way wherever it runs.
+@inline(__always)
+func forRows(_ rows: Int, _ ctx: ComputeContext?, _ body: (Range<Int>) -> Void) {
+    if let ctx, ctx.threads > 1, rows >= 32 { ctx.parallelFor(rows, body) } else { body(0..<rows) }
+}
+
 /// LayerNorm per row (biased variance): (x - mean)/sqrt(var + eps) * weight + bias.
 /// x, out: [rows, dim] (in place allowed). weight, bias: [dim] or nil (= 1, 0).
+/// ctx: split the rows across its threads (nil: the calling thread).
 public func layerNorm(_ x: UnsafePointer<Float>, rows: Int, dim: Int,
                       weight: UnsafePointer<Float>?, bias: UnsafePointer<Float>?, eps: Float,
-                      out: UnsafeMutablePointer<Float>) {
+                      out: UnsafeMutablePointer<Float>, ctx: ComputeContext? = nil) {
     if dim == 0 { return }
-    for r in 0..<rows {
+    forRows(rows, ctx) { range in for r in range {
         let xr = x + r * dim, o = out + r * dim
         let mean = rowSum(xr, dim) / Float(dim)
         let variance = rowSquares(xr, dim, around: mean) / Float(dim)
@@ -48,15 +57,16 @@ public func layerNorm(_ x: UnsafePointer<Float>, rows: Int, dim: Int,
             if cnt == 16 { store16(y, o + i) } else { storePartial(y, o + i, cnt) }
             i += 16
         }
-    }
+    } }
 }
 
 /// out = x * scale * (mean(x^2) + eps)^-1/2 ; scale may be nil (=1). AdaRMSNorm passes (1 + L(cond)).
-/// x, out: [rows, dim] (in place allowed). scale: [dim].
+/// x, out: [rows, dim] (in place allowed). scale: [dim]. ctx: as in `layerNorm`.
 public func rmsNorm(_ x: UnsafePointer<Float>, rows: Int, dim: Int,
-                    scale: UnsafePointer<Float>?, eps: Float, out: UnsafeMutablePointer<Float>) {
+                    scale: UnsafePointer<Float>?, eps: Float, out: UnsafeMutablePointer<Float>,
+                    ctx: ComputeContext? = nil) {
     if dim == 0 { return }
-    for r in 0..<rows {
+    forRows(rows, ctx) { range in for r in range {
         let xr = x + r * dim, o = out + r * dim
         let inv = 1 / (rowSquares(xr, dim, around: 0) / Float(dim) + eps).squareRoot()
         var i = 0
@@ -67,7 +77,7 @@ public func rmsNorm(_ x: UnsafePointer<Float>, rows: Int, dim: Int,
             if cnt == 16 { store16(y, o + i) } else { storePartial(y, o + i, cnt) }
             i += 16
         }
-    }
+    } }
 }
 
 /// Pixels per GroupNorm statistics chunk (fixed, so partial sums never depend on threads).
@@ -163,10 +173,11 @@ public func groupNorm(_ x: UnsafePointer<Float>, pixels: Int, channels: Int, gro
 }
 
 /// x_h <- x_h * sqrt(scales[h]) / sqrt(Σ x_h^2 + eps)    (decoder cosine-similarity attention)
-/// Head h of row r starts at x + r*stride + h*headDim. scales: [heads].
+/// Head h of row r starts at x + r*stride + h*headDim. scales: [heads]. ctx: as in `layerNorm`.
 public func cosineScaleHeads(_ x: UnsafeMutablePointer<Float>, rows: Int, stride: Int,
-                             heads: Int, headDim: Int, scales: UnsafePointer<Float>, eps: Float) {
-    for r in 0..<rows {
+                             heads: Int, headDim: Int, scales: UnsafePointer<Float>, eps: Float,
+                             ctx: ComputeContext? = nil) {
+    forRows(rows, ctx) { range in for r in range {
         for h in 0..<heads {
             let p = x + r * stride + h * headDim
             let f = scales[h].squareRoot() / (rowSquares(p, headDim, around: 0) + eps).squareRoot()
@@ -177,15 +188,16 @@ public func cosineScaleHeads(_ x: UnsafeMutablePointer<Float>, rows: Int, stride
                 i += 16
             }
         }
-    }
+    } }
 }
 
 /// Rotate the first 2*angles dims of every head: a = x[0..<angles], b = x[angles..<2*angles],
-/// a' = a cos - b sin, b' = b cos + a sin. cos/sin: [rows, heads, angles].
+/// a' = a cos - b sin, b' = b cos + a sin. cos/sin: [rows, heads, angles]. ctx: as in `layerNorm`.
 public func ropeHeads(_ x: UnsafeMutablePointer<Float>, rows: Int, stride: Int, heads: Int,
-                      headDim: Int, angles: Int, cos: UnsafePointer<Float>, sin: UnsafePointer<Float>) {
+                      headDim: Int, angles: Int, cos: UnsafePointer<Float>, sin: UnsafePointer<Float>,
+                      ctx: ComputeContext? = nil) {
     precondition(2 * angles <= headDim, "ropeHeads: 2*angles exceeds headDim")
-    for r in 0..<rows {
+    forRows(rows, ctx) { range in for r in range {
         for h in 0..<heads {
             let pa = x + r * stride + h * headDim, pb = pa + angles
             let cs = cos + (r * heads + h) * angles, sn = sin + (r * heads + h) * angles
@@ -204,5 +216,5 @@ public func ropeHeads(_ x: UnsafeMutablePointer<Float>, rows: Int, stride: Int, 
                 i += 16
             }
         }
-    }
+    } }
 }

@@ -132,7 +132,7 @@ final class DecoderTransformer {
         // ada = L(cond) + 1                                                 [W]
         matmul(cond, lda: condWidth, m: 1, l.weight, bias: nil, into: ada.p, ldc: w, mode: mode, ctx: ctx)
         for j in 0 ..< w { ada.p[j] += 1 }
-        rmsNorm(input, rows: cfg.tokens, dim: w, scale: ada.p, eps: cfg.rmsEps, out: out)
+        rmsNorm(input, rows: cfg.tokens, dim: w, scale: ada.p, eps: cfg.rmsEps, out: out, ctx: ctx)
     }
 
     /// v(z, t): latent `z` [Cl, H, W], `cond` [M] (= cond(t), docs/model.md, 'Time conditioning'), `c` [W] (adapter output)
@@ -171,11 +171,11 @@ final class DecoderTransformer {
             // 4b. [q | k | v] = n Wqkvᵀ                                                       [T, 3W]
             matmul(n.p, lda: w, m: t, weight(l.qkv), bias: nil, into: qkv.p, ldc: 3 * w, mode: mode, ctx: ctx)
             // 4c. Cosine-similarity scaling of q and k per head: · √scale_h / √(Σ² + ε), ε = qkEps (1e-6)
-            cosineScaleHeads(qkv.p, rows: t, stride: 3 * w, heads: heads, headDim: hd, scales: l.headScale, eps: cfg.qkEps)
-            cosineScaleHeads(qkv.p + w, rows: t, stride: 3 * w, heads: heads, headDim: hd, scales: l.headScale, eps: cfg.qkEps)
+            cosineScaleHeads(qkv.p, rows: t, stride: 3 * w, heads: heads, headDim: hd, scales: l.headScale, eps: cfg.qkEps, ctx: ctx)
+            cosineScaleHeads(qkv.p + w, rows: t, stride: 3 * w, heads: heads, headDim: hd, scales: l.headScale, eps: cfg.qkEps, ctx: ctx)
             // 4d. Axial RoPE on the first 2A dims of every q and k head
-            ropeHeads(qkv.p, rows: t, stride: 3 * w, heads: heads, headDim: hd, angles: angles, cos: l.ropeCos, sin: l.ropeSin)
-            ropeHeads(qkv.p + w, rows: t, stride: 3 * w, heads: heads, headDim: hd, angles: angles, cos: l.ropeCos, sin: l.ropeSin)
+            ropeHeads(qkv.p, rows: t, stride: 3 * w, heads: heads, headDim: hd, angles: angles, cos: l.ropeCos, sin: l.ropeSin, ctx: ctx)
+            ropeHeads(qkv.p + w, rows: t, stride: 3 * w, heads: heads, headDim: hd, angles: angles, cos: l.ropeCos, sin: l.ropeSin, ctx: ctx)
             // 4e. softmax(q kᵀ) v with scale 1                                                 [T, W]
             attention(q: qkv.p, qStride: 3 * w, k: qkv.p + w, kStride: 3 * w, v: qkv.p + 2 * w, vStride: 3 * w,
                       out: attn.p, outStride: w, tokens: t, heads: heads, headDim: hd, scale: 1, ctx: ctx)
@@ -186,13 +186,13 @@ final class DecoderTransformer {
             // 4h. [a | g] = n Wupᵀ                                                            [T, 2Hf]
             matmul(n.p, lda: w, m: t, weight(l.up), bias: nil, into: ff.p, ldc: 2 * hf, mode: mode, ctx: ctx)
             // 4i. act = a · silu(g)                                                           [T, Hf]
-            swiglu(ff.p, rows: t, hidden: hf, out: act.p)
+            swiglu(ff.p, rows: t, hidden: hf, out: act.p, ctx: ctx)
             // 4j. x += act Wdownᵀ
             matmul(act.p, lda: hf, m: t, weight(l.down), bias: nil, accumulate: true, into: x.p, ldc: w, mode: mode, ctx: ctx)
         }
 
         // 5. Split: drop row 0, RMSNorm with scale, project to p·p·Cl per patch.            [N, pv]
-        rmsNorm(x.p + w, rows: t - 1, dim: w, scale: splitNorm, eps: cfg.rmsEps, out: n.p)
+        rmsNorm(x.p + w, rows: t - 1, dim: w, scale: splitNorm, eps: cfg.rmsEps, out: n.p, ctx: ctx)
         matmul(n.p, lda: w, m: t - 1, weight(splitProj), bias: nil, into: patches.p, ldc: pv, mode: mode, ctx: ctx)
         // 6. Unpatch: values (dy, dx, channel) back into the latent grid.                   [Cl, H, W]
         for pi in 0 ..< lh / p {

@@ -114,7 +114,7 @@ final class Encoder {
         // 4. Transformer blocks.
         for (i, b) in blocks.enumerated() {
             // 4a. n = LN1(x)
-            layerNorm(x.p, rows: t, dim: c, weight: b.norm1W, bias: b.norm1B, eps: cfg.lnEps, out: n.p)
+            layerNorm(x.p, rows: t, dim: c, weight: b.norm1W, bias: b.norm1B, eps: cfg.lnEps, out: n.p, ctx: ctx)
             // 4b. [q | k | v] = n Wqkvᵀ + b                                    [T, 3C]
             matmul(n.p, lda: c, m: t, b.qkv.weight, bias: b.qkv.bias, into: qkv.p, ldc: 3 * c, mode: mode, ctx: ctx)
             // 4c. softmax(q kᵀ / √d) v per head                               [T, C]
@@ -125,7 +125,7 @@ final class Encoder {
             matmul(attn.p, lda: c, m: t, b.proj.weight, bias: b.proj.bias, colScale: b.ls1, accumulate: true,
                    into: x.p, ldc: c, mode: mode, ctx: ctx)
             // 4e. n = LN2(x)
-            layerNorm(x.p, rows: t, dim: c, weight: b.norm2W, bias: b.norm2B, eps: cfg.lnEps, out: n.p)
+            layerNorm(x.p, rows: t, dim: c, weight: b.norm2W, bias: b.norm2B, eps: cfg.lnEps, out: n.p, ctx: ctx)
             // 4f. h = GELU(n W1ᵀ + b1)                                         [T, H]
             matmul(n.p, lda: c, m: t, b.fc1.weight, bias: b.fc1.bias, activation: .gelu,
                    into: self.hidden.p, ldc: hidden, mode: mode, ctx: ctx)

@@ -88,6 +88,43 @@ final class NormTests: XCTestCase {
         }
     }
 
+    /// With a context the row ops split their rows across threads; every row must come out
+    /// bit for bit as on the calling thread alone (rows ≥ 32 are split, fewer are not).
+    func testRowOpsSplitAcrossThreadsMatchOneThread() {
+        let ctx = ComputeContext(threads: 3)
+        for rows in [1, 31, 32, 33, 257] {
+            let heads = 2, d = 72, stride = heads * d + 5, dim = 67
+            var rng = TestRNG(UInt64(rows))
+            let x = rng.floats(rows * stride, scale: 3), w = rng.floats(stride), b = rng.floats(stride)
+            var one = [Float](repeating: 0, count: rows * dim), split = one
+            layerNorm(x, rows: rows, dim: dim, weight: w, bias: b, eps: 1e-6, out: &one)
+            layerNorm(x, rows: rows, dim: dim, weight: w, bias: b, eps: 1e-6, out: &split, ctx: ctx)
+            XCTAssertTrue(bitsEqual(one, split), "layerNorm rows \(rows)")
+            rmsNorm(x, rows: rows, dim: dim, scale: w, eps: 1e-6, out: &one)
+            rmsNorm(x, rows: rows, dim: dim, scale: w, eps: 1e-6, out: &split, ctx: ctx)
+            XCTAssertTrue(bitsEqual(one, split), "rmsNorm rows \(rows)")
+            let scales = (0..<heads).map { _ in 1 + abs(rng.float()) }
+            var c1 = x, c2 = x
+            cosineScaleHeads(&c1, rows: rows, stride: stride, heads: heads, headDim: d, scales: scales, eps: 1e-6)
+            cosineScaleHeads(&c2, rows: rows, stride: stride, heads: heads, headDim: d, scales: scales, eps: 1e-6, ctx: ctx)
+            XCTAssertTrue(bitsEqual(c1, c2), "cosineScaleHeads rows \(rows)")
+            let angles = 12, theta = rng.floats(rows * heads * angles, scale: 3)
+            let cs = theta.map { Float(cos(Double($0))) }, sn = theta.map { Float(sin(Double($0))) }
+            ropeHeads(&c1, rows: rows, stride: stride, heads: heads, headDim: d, angles: angles, cos: cs, sin: sn)
+            ropeHeads(&c2, rows: rows, stride: stride, heads: heads, headDim: d, angles: angles, cos: cs, sin: sn, ctx: ctx)
+            XCTAssertTrue(bitsEqual(c1, c2), "ropeHeads rows \(rows)")
+            let h = stride / 2
+            var s1 = [Float](repeating: 0, count: rows * h), s2 = s1
+            swiglu(x, rows: rows, hidden: h, out: &s1)
+            swiglu(x, rows: rows, hidden: h, out: &s2, ctx: ctx)
+            XCTAssertTrue(bitsEqual(s1, s2), "swiglu rows \(rows)")
+            // in place with a context: kept on the calling thread, so still equal
+            var inPlace = Array(x.prefix(rows * 2 * h))
+            inPlace.withUnsafeMutableBufferPointer { p in swiglu(p.baseAddress!, rows: rows, hidden: h, out: p.baseAddress!, ctx: ctx) }
+            XCTAssertTrue(bitsEqual(Array(inPlace.prefix(rows * h)), s1), "swiglu in place rows \(rows)")
+        }
+    }
+
     func testCosineScaleAndRope() {
         for d in kernelTestSizes where d >= 2 {
             let heads = 3, rows = 5, stride = heads * d + 4
