@@ -342,6 +342,10 @@ struct WeightPrefetch {
     func run(part: Int) {
         guard let base else { return }
         let l0 = lines * part / parts, l1 = lines * (part + 1) / parts
+        if stride == 0 {      // one contiguous run (I8Panels)
+            rtk_prefetch_l2_lines(base, rowBytes, l0, l1)
+            return
+        }
         var row = l0 / linesPerRow, line = l0 % linesPerRow
         for _ in l0..<l1 {
             rtk_prefetch_l2(base + row * stride + min(line * 64, rowBytes - 1))

@@ -16,10 +16,10 @@ struct MatrixRowsI8: I8Rows {
     @inline(__always)
     func strip(_ i0: Int, _ count: Int, _ b: Int, _ ptrs: UnsafeMutablePointer<UnsafePointer<Int8>?>,
                _ corrOut: UnsafeMutablePointer<Int32>, _ scaleOut: UnsafeMutablePointer<Float>) {
-        for z in 0..<count {
-            let i = i0 + z
-            ptrs[z] = q + i * kq + b * kc
-            corrOut[z] = corr[i * blocks + b]
+        for z in 0..<count {       // (wrapping arithmetic: the shape was checked by matmul)
+            let i = i0 &+ z
+            ptrs[z] = q + (i &* kq &+ b &* kc)
+            corrOut[z] = corr[i &* blocks &+ b]
             scaleOut[z] = scale[i]
         }
     }

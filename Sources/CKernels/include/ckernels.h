@@ -40,6 +40,12 @@ static inline void rtk_cpu_relax(void) {
 static inline void rtk_prefetch(const void *p) { __builtin_prefetch(p, 0, 3); }
 /// The same into the second-level cache only (prefetcht1 on x86).
 static inline void rtk_prefetch_l2(const void *p) { __builtin_prefetch(p, 0, 2); }
+// Prefetches lines [l0, l1) of `bytes` bytes at p into L2 (line l = bytes [64·l, 64·l + 64),
+// the last one clamped to the last byte).
+static inline void rtk_prefetch_l2_lines(const void *p, long bytes, long l0, long l1) {
+    const char *c = (const char *)p;
+    for (long l = l0; l < l1; l++) __builtin_prefetch(c + (64 * l < bytes ? 64 * l : bytes - 1), 0, 2);
+}
 
 /// Feature bits of rtk_cpu_features().
 enum {
