@@ -31,17 +31,19 @@ private let keyTile = 128
 /// caller's arena.
 /// For head h and query t: out[t, h*d ..< (h+1)*d] = Σ_s softmax_s(scale * q_t·k_s) v_s
 /// q row t of head h starts at q + t*qStride + h*headDim (same for k, v, out).
-/// out must not overlap q, k or v.
+/// `tokens` keys and values; `queries` query rows (nil: `tokens`), for a caller that needs
+/// only the first rows' outputs. out must not overlap q, k or v.
 public func attention(q: UnsafePointer<Float>, qStride: Int,
                       k: UnsafePointer<Float>, kStride: Int,
                       v: UnsafePointer<Float>, vStride: Int,
                       out: UnsafeMutablePointer<Float>, outStride: Int,
-                      tokens: Int, heads: Int, headDim: Int, scale: Float, ctx: ComputeContext) {
-    let d = headDim, dp = (headDim + 15) / 16 * 16
-    if tokens == 0 || heads == 0 || d == 0 { return }
+                      tokens: Int, queries: Int? = nil, heads: Int, headDim: Int, scale: Float,
+                      ctx: ComputeContext) {
+    let d = headDim, dp = (headDim + 15) / 16 * 16, nQueries = queries ?? tokens
+    if tokens == 0 || nQueries == 0 || heads == 0 || d == 0 { return }
     let (kp, vp) = packKeysValues(k: k, kStride: kStride, v: v, vStride: vStride, tokens: tokens, heads: heads,
                                   d: d, dp: dp, ctx: ctx)
-    let blocks = (tokens + queryBlock - 1) / queryBlock
+    let blocks = (nQueries + queryBlock - 1) / queryBlock
     ctx.parallelForSlots(heads * blocks) { tasks, slot in
         // scratch: qT [d][32], o [32][dp], sT [128][32], row pointers
         let floats = d * queryBlock + queryBlock * dp + keyTile * queryBlock
@@ -51,7 +53,7 @@ public func attention(q: UnsafePointer<Float>, qStride: Int,
         let ptrs = (raw + floats * 4).bindMemory(to: UnsafePointer<Float>.self, capacity: 8)
         for task in tasks {
             let h = task / blocks, t0 = (task % blocks) * queryBlock
-            let nq = min(queryBlock, tokens - t0)
+            let nq = min(queryBlock, nQueries - t0)
             let nv = nq > 16 ? 2 : 1                // SIMD16 vectors per query row
             let w = 16 * nv                         // padded query count (row stride of qT, sT)
             // qT[e][i] = scale * q[t0 + i, h, e]; padding queries are 0. Channel by channel, so

@@ -15,14 +15,15 @@ import ModelFile
 /// softmax, RoPE and residual adds are not counted (they are O(T·width), under 1 %).
 public enum FLOPs {
     /// Encoder on one image (docs/model.md, 'Encoder'). T = 1 + R + g² tokens (261), C width, H MLP hidden, L layers,
-    /// p patch: patch embedding 2·g²·(3p²)·C, then per layer
-    /// 2·T·C·3C (qkv) + 4·T²·C (attention) + 2·T·C·C (proj) + 2·T·C·H + 2·T·H·C (MLP).
+    /// p patch: patch embedding 2·g²·(3p²)·C, then per layer with Q query rows
+    /// 2·T·C·3C (qkv) + 4·Q·T·C (attention) + 2·Q·C·C (proj) + 2·Q·C·H + 2·Q·H·C (MLP),
+    /// Q = T except in the last layer, which only computes the cls row past qkv (Q = 1).
     public static func encoder(_ c: ModelConfig) -> Double {
         let e = c.encoder
         let g = Double(e.grid), p = Double(e.patchSize), C = Double(e.width), H = Double(e.mlpHidden), T = Double(e.tokens)
         let patch = 2 * g * g * 3 * p * p * C
-        let layer = 2 * T * C * 3 * C + 4 * T * T * C + 2 * T * C * C + 4 * T * C * H
-        return patch + Double(e.depth) * layer
+        func layer(_ Q: Double) -> Double { 2 * T * C * 3 * C + 4 * Q * T * C + 2 * Q * C * C + 4 * Q * C * H }
+        return patch + Double(e.depth - 1) * layer(T) + layer(1)
     }
 
     /// One decoder velocity (docs/model.md, 'Adapter' to 'Decoder transformer'), including the adapter and the time conditioning.

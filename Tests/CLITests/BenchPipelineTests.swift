@@ -9,7 +9,8 @@ import XCTest
 final class BenchPipelineTests: XCTestCase {
     /// Independent FLOP count per stage from the tensor table: every int8 weight [n, k] costs
     /// 2·rows·n·k, with `rows` the number of activation rows it multiplies (written per layer kind
-    /// from docs/model.md), plus attention's 4·T²·width per layer. Prints JSON {stage: flops}.
+    /// from docs/model.md; the encoder's last block runs only the cls row past its qkv), plus
+    /// attention's 4·queries·keys·width per layer. Prints JSON {stage: flops}.
     static let countScript = #"""
     import json, sys, gguf
     r = gguf.GGUFReader(sys.argv[1], "r")
@@ -29,7 +30,8 @@ final class BenchPipelineTests: XCTestCase {
         n = t.name
         numel = int(t.n_elements)
         if n.startswith("enc."):
-            flops["encoder"] += 2 * numel * (g * g if "patch_embed" in n else Te)
+            last = n.startswith("enc.blocks.%d." % (md["reptok.encoder.depth"] - 1)) and ".attn.qkv." not in n
+            flops["encoder"] += 2 * numel * (g * g if "patch_embed" in n else 1 if last else Te)
         elif n.startswith("adapter.") or n.startswith("dec.time_in_proj") or n.startswith("dec.mapping") or ".norm.linear" in n:
             flops["decoder_step"] += 2 * numel
         elif n.startswith("dec."):
@@ -54,7 +56,7 @@ final class BenchPipelineTests: XCTestCase {
             else:
                 rows = 6
             flops["generator_step"] += 2 * numel * rows
-    flops["encoder"] += md["reptok.encoder.depth"] * 4 * Te * Te * md["reptok.encoder.width"]
+    flops["encoder"] += ((md["reptok.encoder.depth"] - 1) * Te + 1) * 4 * Te * md["reptok.encoder.width"]
     flops["decoder_step"] += md["reptok.decoder.depth"] * 4 * Td * Td * md["reptok.decoder.width"]
     flops["vae"] += 4 * hw * hw * chans[0]
     print(json.dumps(flops))
@@ -66,7 +68,9 @@ final class BenchPipelineTests: XCTestCase {
     /// - encoder: grid 56/14 = 4, T = 1 + 4 + 16 = 21, C 128, MLP 512, 2 layers. Patch embedding
     ///   2·16·(3·14²)·128 = 2,408,448; per layer qkv 2·21·128·384 = 2,064,384, attention
     ///   4·21²·128 = 225,792, proj 2·21·128² = 688,128, MLP 2·(2·21·128·512) = 5,505,024, so
-    ///   8,483,328; total 2,408,448 + 2 · 8,483,328 = 19,375,104.
+    ///   8,483,328. The last layer computes only the cls row past its qkv: qkv 2,064,384,
+    ///   attention 4·1·21·128 = 10,752, proj 2·128² = 32,768, MLP 2·(2·128·512) = 262,144, so
+    ///   2,370,048; total 2,408,448 + 8,483,328 + 2,370,048 = 13,261,824.
     /// - decoder_step: N = (16/2)² = 64 patches, T = 65, W 144, F 432, mapping 64 wide (hidden
     ///   192, 32 time features), P = 2²·4 = 16. Adapter 2·128·144 = 36,864, time_in_proj
     ///   2·64·64 = 8,192, mapping 2·64·384 + 2·192·64 = 73,728, pre_proj 2·64·16·144 = 294,912,
@@ -86,7 +90,7 @@ final class BenchPipelineTests: XCTestCase {
     ///   channel mixing 2·(2·6·96·384) = 884,736, two layers 1,810,944; out 2·2·96·128 = 49,152;
     ///   total 2,105,856.
     static let tinyFLOPs: [String: Double] = [
-        "encoder": 19_375_104, "decoder_step": 78_432_896, "vae": 1_373_249_536, "generator_step": 2_105_856,
+        "encoder": 13_261_824, "decoder_step": 78_432_896, "vae": 1_373_249_536, "generator_step": 2_105_856,
     ]
 
     func testTinyPresetReportsEveryFieldWithCorrectFLOPs() throws {

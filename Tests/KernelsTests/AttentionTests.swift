@@ -39,6 +39,29 @@ final class AttentionTests: XCTestCase {
         }
     }
 
+    /// Fewer queries than keys (the encoder's last block asks for the cls row only): the
+    /// first rows bit for bit as in the full call, the rows past them untouched.
+    func testFirstQueriesOnly() {
+        for ctx in levelContexts() {
+            for (tokens, queries) in [(261, 1), (261, 17), (70, 33), (40, 40)] {
+                let heads = 3, d = 40, width = heads * d, qs = 3 * width
+                var rng = TestRNG(UInt64(tokens * 7 + queries))
+                let qkv = rng.floats(tokens * qs)
+                var full = [Float](repeating: 7, count: tokens * width), part = full
+                qkv.withUnsafeBufferPointer { p in
+                    let b = p.baseAddress!
+                    attention(q: b, qStride: qs, k: b + width, kStride: qs, v: b + 2 * width, vStride: qs, out: &full,
+                              outStride: width, tokens: tokens, heads: heads, headDim: d, scale: 0.3, ctx: ctx)
+                    attention(q: b, qStride: qs, k: b + width, kStride: qs, v: b + 2 * width, vStride: qs, out: &part,
+                              outStride: width, tokens: tokens, queries: queries, heads: heads, headDim: d, scale: 0.3, ctx: ctx)
+                }
+                XCTAssertTrue(bitsEqual(Array(part.prefix(queries * width)), Array(full.prefix(queries * width))),
+                              "\(ctx.isa) tokens \(tokens) queries \(queries)")
+                XCTAssertTrue(part[(queries * width)...].allSatisfy { $0 == 7 }, "\(ctx.isa) rows past the queries written")
+            }
+        }
+    }
+
     func testModelShapes() {
         for ctx in levelContexts() {
             check(tokens: 261, heads: 12, d: 64, ctx: ctx)        // encoder
