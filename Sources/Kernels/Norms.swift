@@ -177,18 +177,9 @@ public func groupNorm(_ x: UnsafePointer<Float>, pixels: Int, channels: Int, gro
 public func cosineScaleHeads(_ x: UnsafeMutablePointer<Float>, rows: Int, stride: Int,
                              heads: Int, headDim: Int, scales: UnsafePointer<Float>, eps: Float,
                              ctx: ComputeContext? = nil) {
-    forRows(rows, ctx) { range in for r in range {
-        for h in 0..<heads {
-            let p = x + r * stride + h * headDim
-            let f = scales[h].squareRoot() / (rowSquares(p, headDim, around: 0) + eps).squareRoot()
-            var i = 0
-            while i < headDim {
-                let cnt = min(16, headDim - i)
-                if cnt == 16 { store16(load16(p + i) * f, p + i) } else { storePartial(loadPartial(p + i, cnt) * f, p + i, cnt) }
-                i += 16
-            }
-        }
-    } }
+    forRows(rows, ctx) { range in
+        for r in range { cosineScaleRow(x + r * stride, heads: heads, headDim: headDim, scales: scales, eps: eps) }
+    }
 }
 
 /// Rotate the first 2*angles dims of every head: a = x[0..<angles], b = x[angles..<2*angles],
@@ -197,24 +188,70 @@ public func ropeHeads(_ x: UnsafeMutablePointer<Float>, rows: Int, stride: Int, 
                       headDim: Int, angles: Int, cos: UnsafePointer<Float>, sin: UnsafePointer<Float>,
                       ctx: ComputeContext? = nil) {
     precondition(2 * angles <= headDim, "ropeHeads: 2*angles exceeds headDim")
-    forRows(rows, ctx) { range in for r in range {
-        for h in 0..<heads {
-            let pa = x + r * stride + h * headDim, pb = pa + angles
-            let cs = cos + (r * heads + h) * angles, sn = sin + (r * heads + h) * angles
-            var i = 0
-            while i < angles {
-                let cnt = min(16, angles - i)
-                let full = cnt == 16
-                let a = full ? load16(pa + i) : loadPartial(pa + i, cnt)
-                let b = full ? load16(pb + i) : loadPartial(pb + i, cnt)
-                let c = full ? load16(cs + i) : loadPartial(cs + i, cnt)
-                let s = full ? load16(sn + i) : loadPartial(sn + i, cnt)
-                let a2 = a * c - b * s, b2 = b * c + a * s
-                if full { store16(a2, pa + i); store16(b2, pb + i) } else {
-                    storePartial(a2, pa + i, cnt); storePartial(b2, pb + i, cnt)
-                }
-                i += 16
+    forRows(rows, ctx) { range in
+        for r in range {
+            ropeRow(x + r * stride, heads: heads, headDim: headDim, angles: angles,
+                    cos: cos + r * heads * angles, sin: sin + r * heads * angles)
+        }
+    }
+}
+
+/// The decoder's q/k preparation in one pass over the rows: for q (at x) and k (at x + kOffset)
+/// of every row, `cosineScaleHeads` then `ropeHeads`, the same arithmetic as the two calls
+/// (so the same bits) while each row is in L1, and one hand-off to the threads instead of four.
+public func cosineScaleRopeQK(_ x: UnsafeMutablePointer<Float>, kOffset: Int, rows: Int, stride: Int,
+                              heads: Int, headDim: Int, scales: UnsafePointer<Float>, eps: Float,
+                              angles: Int, cos: UnsafePointer<Float>, sin: UnsafePointer<Float>,
+                              ctx: ComputeContext? = nil) {
+    precondition(2 * angles <= headDim, "cosineScaleRopeQK: 2*angles exceeds headDim")
+    forRows(rows, ctx) { range in
+        for r in range {
+            for part in 0..<2 {     // q, then k
+                let p = x + r * stride + part * kOffset
+                cosineScaleRow(p, heads: heads, headDim: headDim, scales: scales, eps: eps)
+                ropeRow(p, heads: heads, headDim: headDim, angles: angles,
+                        cos: cos + r * heads * angles, sin: sin + r * heads * angles)
             }
         }
-    } }
+    }
+}
+
+/// `cosineScaleHeads` on one row (heads one after the other from p).
+@inline(__always)
+private func cosineScaleRow(_ x: UnsafeMutablePointer<Float>, heads: Int, headDim: Int,
+                            scales: UnsafePointer<Float>, eps: Float) {
+    for h in 0..<heads {
+        let p = x + h * headDim
+        let f = scales[h].squareRoot() / (rowSquares(p, headDim, around: 0) + eps).squareRoot()
+        var i = 0
+        while i < headDim {
+            let cnt = min(16, headDim - i)
+            if cnt == 16 { store16(load16(p + i) * f, p + i) } else { storePartial(loadPartial(p + i, cnt) * f, p + i, cnt) }
+            i += 16
+        }
+    }
+}
+
+/// `ropeHeads` on one row; cos/sin: this row's [heads, angles].
+@inline(__always)
+private func ropeRow(_ x: UnsafeMutablePointer<Float>, heads: Int, headDim: Int, angles: Int,
+                     cos: UnsafePointer<Float>, sin: UnsafePointer<Float>) {
+    for h in 0..<heads {
+        let pa = x + h * headDim, pb = pa + angles
+        let cs = cos + h * angles, sn = sin + h * angles
+        var i = 0
+        while i < angles {
+            let cnt = min(16, angles - i)
+            let full = cnt == 16
+            let a = full ? load16(pa + i) : loadPartial(pa + i, cnt)
+            let b = full ? load16(pb + i) : loadPartial(pb + i, cnt)
+            let c = full ? load16(cs + i) : loadPartial(cs + i, cnt)
+            let s = full ? load16(sn + i) : loadPartial(sn + i, cnt)
+            let a2 = a * c - b * s, b2 = b * c + a * s
+            if full { store16(a2, pa + i); store16(b2, pb + i) } else {
+                storePartial(a2, pa + i, cnt); storePartial(b2, pb + i, cnt)
+            }
+            i += 16
+        }
+    }
 }

@@ -170,12 +170,10 @@ final class DecoderTransformer {
             adaNorm(l.attnNorm, cond: cond, input: x.p, out: n.p)
             // 4b. [q | k | v] = n Wqkvᵀ                                                       [T, 3W]
             matmul(n.p, lda: w, m: t, weight(l.qkv), bias: nil, into: qkv.p, ldc: 3 * w, mode: mode, ctx: ctx)
-            // 4c. Cosine-similarity scaling of q and k per head: · √scale_h / √(Σ² + ε), ε = qkEps (1e-6)
-            cosineScaleHeads(qkv.p, rows: t, stride: 3 * w, heads: heads, headDim: hd, scales: l.headScale, eps: cfg.qkEps, ctx: ctx)
-            cosineScaleHeads(qkv.p + w, rows: t, stride: 3 * w, heads: heads, headDim: hd, scales: l.headScale, eps: cfg.qkEps, ctx: ctx)
-            // 4d. Axial RoPE on the first 2A dims of every q and k head
-            ropeHeads(qkv.p, rows: t, stride: 3 * w, heads: heads, headDim: hd, angles: angles, cos: l.ropeCos, sin: l.ropeSin, ctx: ctx)
-            ropeHeads(qkv.p + w, rows: t, stride: 3 * w, heads: heads, headDim: hd, angles: angles, cos: l.ropeCos, sin: l.ropeSin, ctx: ctx)
+            // 4c. Cosine-similarity scaling of q and k per head: · √scale_h / √(Σ² + ε), ε = qkEps (1e-6);
+            // 4d. then axial RoPE on the first 2A dims of every q and k head (one pass)
+            cosineScaleRopeQK(qkv.p, kOffset: w, rows: t, stride: 3 * w, heads: heads, headDim: hd, scales: l.headScale,
+                              eps: cfg.qkEps, angles: angles, cos: l.ropeCos, sin: l.ropeSin, ctx: ctx)
             // 4e. softmax(q kᵀ) v with scale 1                                                 [T, W]
             attention(q: qkv.p, qStride: 3 * w, k: qkv.p + w, kStride: 3 * w, v: qkv.p + 2 * w, vStride: 3 * w,
                       out: attn.p, outStride: w, tokens: t, heads: heads, headDim: hd, scale: 1, ctx: ctx)

@@ -113,6 +113,19 @@ final class NormTests: XCTestCase {
             ropeHeads(&c1, rows: rows, stride: stride, heads: heads, headDim: d, angles: angles, cos: cs, sin: sn)
             ropeHeads(&c2, rows: rows, stride: stride, heads: heads, headDim: d, angles: angles, cos: cs, sin: sn, ctx: ctx)
             XCTAssertTrue(bitsEqual(c1, c2), "ropeHeads rows \(rows)")
+            // the decoder's fused pass over q and k (k at d + 3 floats past q) equals the four calls
+            var f1 = x, f2 = x
+            let kOff = d + 3
+            for off in [0, kOff] {
+                f1.withUnsafeMutableBufferPointer { p in
+                    cosineScaleHeads(p.baseAddress! + off, rows: rows, stride: stride, heads: 1, headDim: d, scales: scales, eps: 1e-6)
+                    ropeHeads(p.baseAddress! + off, rows: rows, stride: stride, heads: 1, headDim: d, angles: angles,
+                              cos: Array(cs.prefix(rows * angles)), sin: Array(sn.prefix(rows * angles)))
+                }
+            }
+            cosineScaleRopeQK(&f2, kOffset: kOff, rows: rows, stride: stride, heads: 1, headDim: d, scales: scales, eps: 1e-6,
+                              angles: angles, cos: Array(cs.prefix(rows * angles)), sin: Array(sn.prefix(rows * angles)), ctx: ctx)
+            XCTAssertTrue(bitsEqual(f1, f2), "cosineScaleRopeQK rows \(rows)")
             let h = stride / 2
             var s1 = [Float](repeating: 0, count: rows * h), s2 = s1
             swiglu(x, rows: rows, hidden: h, out: &s1)
