@@ -95,7 +95,7 @@ RTK_AVX512 void rtk_pack_vnni(const int8_t *w, long ldw, long nc, long kc, uint8
 #define RTK_VNNI_KERNEL(MR)                                                                      \
 RTK_VNNI static void vnni_kernel_##MR(long kc4, const int8_t *const *a, const uint8_t *wp,      \
                                       const int32_t *corr, const float *scale, float *c,        \
-                                      long ldc, int accumulate, const rtk_vnni_final *fin) {    \
+                                      long ldc, int accumulate, const rtk_i8_final *fin) {    \
     __m512i acc0[MR], acc1[MR];                                                                 \
     const int8_t *ap[MR];                                                                       \
     for (int i = 0; i < MR; i++) { acc0[i] = _mm512_setzero_si512(); acc1[i] = acc0[i]; ap[i] = a[i]; } \
@@ -143,7 +143,7 @@ RTK_VNNI_KERNEL(8)
 
 RTK_VNNI static void vnni_dispatch(long mr, long kc4, const int8_t *const *a, const uint8_t *wpanel,
                           const int32_t *corr, const float *scale, float *c, long ldc, int accumulate,
-                          const rtk_vnni_final *fin) {
+                          const rtk_i8_final *fin) {
     switch (mr) {
     case 1: vnni_kernel_1(kc4, a, wpanel, corr, scale, c, ldc, accumulate, fin); break;
     case 2: vnni_kernel_2(kc4, a, wpanel, corr, scale, c, ldc, accumulate, fin); break;
@@ -165,7 +165,7 @@ void rtk_vnni_kernel(long mr, long kc4, const int8_t *const *a, const uint8_t *w
 void rtk_vnni_kernel_final(long mr, long kc4, const int8_t *const *a, const uint8_t *wpanel,
                            const int32_t *corr, const float *scale, float *c, long ldc, int accumulate,
                            const float *ws, float *out, long ldo, int outAccumulate) {
-    const rtk_vnni_final fin = {ws, out, ldo, outAccumulate};
+    const rtk_i8_final fin = {ws, out, ldo, outAccumulate};
     vnni_dispatch(mr, kc4, a, wpanel, corr, scale, c, ldc, accumulate, &fin);
 }
 

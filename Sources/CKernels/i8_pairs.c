@@ -130,8 +130,11 @@ RTK_AVX2 void rtk_avx2_i8_pairs_stage(long kc4, const int8_t *panel, int16_t *ou
 
 // c (= or +=) float(sum − rowTerm − colTerm) · scale, the same two float steps as every
 // other level's int8 kernels.
+// fin (the last K block of a scales-only product, or NULL): then × the column scales and
+// (+ the output), stored to the output instead of c; the epilogue's own steps in its order.
 RTK_AVX2 static void pairs_avx2_store(long mr, long kc4, const int16_t *staged, const int32_t *sums,
-                                      const int32_t *rowTerm, const float *scale, float *c, long ldc, int accumulate) {
+                                      const int32_t *rowTerm, const float *scale, float *c, long ldc, int accumulate,
+                                      const rtk_i8_final *fin) {
     const int32_t *colTerm = (const int32_t *)(const void *)(staged + kc4 * 128);
     for (long i = 0; i < mr; i++) {
         const __m256i r = _mm256_set1_epi32(rowTerm[i]);
@@ -142,7 +145,14 @@ RTK_AVX2 static void pairs_avx2_store(long mr, long kc4, const int16_t *staged, 
             const __m256i acc = _mm256_loadu_si256((const __m256i *)(sums + i * 32 + 8 * v));
             __m256 o = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_sub_epi32(acc, t), r)), sc);
             if (accumulate) o = _mm256_add_ps(o, _mm256_loadu_ps(ci + 8 * v));
-            _mm256_storeu_ps(ci + 8 * v, o);
+            if (fin) {
+                float *oi = fin->out + i * fin->ldo + 8 * v;
+                o = _mm256_mul_ps(o, _mm256_loadu_ps(fin->ws + 8 * v));
+                if (fin->accumulate) o = _mm256_add_ps(o, _mm256_loadu_ps(oi));
+                _mm256_storeu_ps(oi, o);
+            } else {
+                _mm256_storeu_ps(ci + 8 * v, o);
+            }
         }
     }
 }
@@ -179,15 +189,28 @@ RTK_AVX2 static void pairs_avx2_##MR(long kc4, const int32_t *const *a, const in
 }
 RTK_I8_PAIRS_AVX2(1) RTK_I8_PAIRS_AVX2(2)
 
-void rtk_avx2_i8_pairs_kernel(long mr, long kc4, const int32_t *const *a, const int16_t *staged,
-                              const int32_t *rowTerm, const float *scale, float *c, long ldc, int accumulate) {
+RTK_AVX2 static void pairs_avx2(long mr, long kc4, const int32_t *const *a, const int16_t *staged,
+                                const int32_t *rowTerm, const float *scale, float *c, long ldc, int accumulate,
+                                const rtk_i8_final *fin) {
     int32_t sums[8 * 32];
     if (mr > 8) mr = 8;
     for (long i = 0; i < mr; i += 2) {
         if (mr - i >= 2) pairs_avx2_2(kc4, a + i, staged, sums + i * 32);
         else pairs_avx2_1(kc4, a + i, staged, sums + i * 32);
     }
-    pairs_avx2_store(mr, kc4, staged, sums, rowTerm, scale, c, ldc, accumulate);
+    pairs_avx2_store(mr, kc4, staged, sums, rowTerm, scale, c, ldc, accumulate, fin);
+}
+
+void rtk_avx2_i8_pairs_kernel(long mr, long kc4, const int32_t *const *a, const int16_t *staged,
+                              const int32_t *rowTerm, const float *scale, float *c, long ldc, int accumulate) {
+    pairs_avx2(mr, kc4, a, staged, rowTerm, scale, c, ldc, accumulate, NULL);
+}
+
+void rtk_avx2_i8_pairs_kernel_final(long mr, long kc4, const int32_t *const *a, const int16_t *staged,
+                                    const int32_t *rowTerm, const float *scale, float *c, long ldc, int accumulate,
+                                    const float *ws, float *out, long ldo, int outAccumulate) {
+    const rtk_i8_final fin = {ws, out, ldo, outAccumulate};
+    pairs_avx2(mr, kc4, a, staged, rowTerm, scale, c, ldc, accumulate, &fin);
 }
 
 RTK_AVX2 int32_t rtk_avx2_peak_i8_pairs(long iterations) {
@@ -215,5 +238,10 @@ void rtk_avx2_i8_pairs_stage(long kc4, const int8_t *panel, int16_t *out) { (voi
 void rtk_avx2_i8_pairs_kernel(long mr, long kc4, const int32_t *const *a, const int16_t *staged,
                               const int32_t *rowTerm, const float *scale, float *c, long ldc, int accumulate) {
     (void)mr; (void)kc4; (void)a; (void)staged; (void)rowTerm; (void)scale; (void)c; (void)ldc; (void)accumulate; }
+void rtk_avx2_i8_pairs_kernel_final(long mr, long kc4, const int32_t *const *a, const int16_t *staged,
+                                    const int32_t *rowTerm, const float *scale, float *c, long ldc, int accumulate,
+                                    const float *ws, float *out, long ldo, int outAccumulate) {
+    (void)mr; (void)kc4; (void)a; (void)staged; (void)rowTerm; (void)scale; (void)c; (void)ldc; (void)accumulate;
+    (void)ws; (void)out; (void)ldo; (void)outAccumulate; }
 int32_t rtk_avx2_peak_i8_pairs(long iterations) { (void)iterations; return 0; }
 #endif

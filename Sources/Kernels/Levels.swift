@@ -183,6 +183,12 @@ enum LevelTable {
             }
         },
         rows: { rtk_avx2_i8_rows($0, $1, $2, $3, $4, $5, $6, $7, $8) }, isBiased: false,
+        final: { mr, kc4, a, p, corr, s, c, ldc, acc, ws, out, ldo, outAcc in
+            UnsafeRawPointer(a).withMemoryRebound(to: UnsafePointer<Int32>?.self, capacity: mr) {
+                rtk_avx2_i8_pairs_kernel_final(mr, kc4, $0, p.assumingMemoryBound(to: Int16.self), corr, s, c, ldc, acc,
+                                               ws, out, ldo, outAcc)
+            }
+        },
         prepare: { rtk_avx2_i8_pairs_prepare($0, $1, $2.assumingMemoryBound(to: Int32.self), $3) },
         stage: KernelSet.I8.Stage(bytes: { rtk_i8_pairs_staged_bytes($0) }, run: { kc4, panel, out in
             rtk_avx2_i8_pairs_stage(kc4, panel.assumingMemoryBound(to: Int8.self), out.assumingMemoryBound(to: Int16.self))

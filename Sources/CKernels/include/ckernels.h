@@ -147,6 +147,11 @@ void rtk_i8_pairs_kernel_c(long mr, long kc4, const int32_t *const *a, const int
                            const int32_t *rowTerm, const float *scale, float *c, long ldc, int accumulate);
 void rtk_avx2_i8_pairs_kernel(long mr, long kc4, const int32_t *const *a, const int16_t *staged,
                               const int32_t *rowTerm, const float *scale, float *c, long ldc, int accumulate);
+/// The same for the last K block of a product whose epilogue only scales columns, as
+/// rtk_vnni_kernel_final: v then v * ws[j] (+ out) stored to out, c untouched.
+void rtk_avx2_i8_pairs_kernel_final(long mr, long kc4, const int32_t *const *a, const int16_t *staged,
+                                    const int32_t *rowTerm, const float *scale, float *c, long ldc, int accumulate,
+                                    const float *ws, float *out, long ldo, int outAccumulate);
 
 // ---- Peak probes: register-only loops; each returns a value that depends on every lane --
 /// 12 independent ymm FMA chains per iteration (12 * 8 FMAs). Requires RTK_CPU_AVX2.
@@ -188,7 +193,8 @@ void rtk_vnni_kernel(long mr, long kc4, const int8_t *const *a, const uint8_t *w
 /// v * ws[j] (+ out when outAccumulate) stored to out[i * ldo + j], c left untouched: the
 /// epilogue's own float steps in its order, so the result is bit-identical to writing c and
 /// running the epilogue. Requires RTK_CPU_AVX512VNNI.
-typedef struct { const float *ws; float *out; long ldo; int accumulate; } rtk_vnni_final;
+/// (The fused store's arguments, shared with rtk_avx2_i8_pairs_kernel_final.)
+typedef struct { const float *ws; float *out; long ldo; int accumulate; } rtk_i8_final;
 void rtk_vnni_kernel_final(long mr, long kc4, const int8_t *const *a, const uint8_t *wpanel,
                            const int32_t *corr, const float *scale, float *c, long ldc, int accumulate,
                            const float *ws, float *out, long ldo, int outAccumulate);
