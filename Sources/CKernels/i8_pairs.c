@@ -22,18 +22,32 @@
 // ---------------------------------------------------------------------------------------
 // Plain C (every architecture): staging, the row preparation and the kernel's reference.
 
-void rtk_i8_pairs_stage_c(long kc4, const int8_t *panel, int16_t *out) {
+// Where column j's pairs sit in a staged group of 128 int16, in 16-value chunks of 8 columns:
+// "wa" chunks hold (b1, b3) of each column, "wb" chunks (b0, b2). The ymm order is
+// [wa0 wb0 wa1 wb1 wa2 wb2 wa3 wb3] (one ymm pair per 8 columns); the zmm order is
+// [wa0 wa1 wb0 wb1 wa2 wa3 wb2 wb3] (one zmm pair per 16 columns). Returns the offset of
+// column j's wa pair; its wb pair is `wbDistance(zmm)` further.
+static inline long pair_offset(long j, int zmm) {
+    const long v = j / 8, chunk = zmm ? (v / 2) * 4 + v % 2 : 2 * v;
+    return chunk * 16 + (j % 8) * 2;
+}
+static inline long wb_distance(int zmm) { return zmm ? 32 : 16; }
+
+static void stage_c(long kc4, const int8_t *panel, int16_t *out, int zmm) {
     int32_t terms[32] = {0};
     for (long g = 0; g < kc4; g++)
         for (long j = 0; j < 32; j++) {
             const int8_t *q = panel + g * 128 + j * 4;
-            int16_t *o = out + g * 128 + (j / 8) * 32 + (j % 8) * 2;
+            int16_t *o = out + g * 128 + pair_offset(j, zmm), *ob = o + wb_distance(zmm);
             o[0] = q[1]; o[1] = q[3];               // paired with x0, x2
-            o[16] = q[0]; o[17] = q[2];             // paired with x1, x3
+            ob[0] = q[0]; ob[1] = q[2];             // paired with x1, x3
             terms[j] += (int32_t)q[0] * q[1] + (int32_t)q[2] * q[3];
         }
     memcpy(out + kc4 * 128, terms, sizeof terms);
 }
+
+void rtk_i8_pairs_stage_c(long kc4, const int8_t *panel, int16_t *out) { stage_c(kc4, panel, out, 0); }
+void rtk_i8_pairs_stage_zmm_c(long kc4, const int8_t *panel, int16_t *out) { stage_c(kc4, panel, out, 1); }
 
 void rtk_i8_pairs_prepare_c(long kc4, const int8_t *x, int32_t *out, int32_t *rowTerm) {
     int32_t term = 0;
@@ -50,21 +64,31 @@ void rtk_i8_pairs_prepare_c(long kc4, const int8_t *x, int32_t *out, int32_t *ro
 static inline int32_t lo16(int32_t v) { return (int16_t)(uint16_t)((uint32_t)v & 0xFFFF); }
 static inline int32_t hi16(int32_t v) { return (int16_t)(uint16_t)((uint32_t)v >> 16); }
 
-void rtk_i8_pairs_kernel_c(long mr, long kc4, const int32_t *const *a, const int16_t *staged,
-                           const int32_t *rowTerm, const float *scale, float *c, long ldc, int accumulate) {
+static void kernel_c(long mr, long kc4, const int32_t *const *a, const int16_t *staged,
+                     const int32_t *rowTerm, const float *scale, float *c, long ldc, int accumulate, int zmm) {
     const int32_t *terms = (const int32_t *)(const void *)(staged + kc4 * 128);
+    const long wb = wb_distance(zmm);
     for (long i = 0; i < mr; i++) {
         for (long j = 0; j < 32; j++) {
             int32_t sum = 0;
             for (long g = 0; g < kc4; g++) {
-                const int16_t *p = staged + g * 128 + (j / 8) * 32 + (j % 8) * 2;
+                const int16_t *p = staged + g * 128 + pair_offset(j, zmm);
                 const int32_t xa = a[i][2 * g], xb = a[i][2 * g + 1];
-                sum += (lo16(xa) + p[0]) * (lo16(xb) + p[16]) + (hi16(xa) + p[1]) * (hi16(xb) + p[17]);
+                sum += (lo16(xa) + p[0]) * (lo16(xb) + p[wb]) + (hi16(xa) + p[1]) * (hi16(xb) + p[wb + 1]);
             }
             const float t = (float)(sum - rowTerm[i] - terms[j]) * scale[i];
             c[i * ldc + j] = accumulate ? t + c[i * ldc + j] : t;
         }
     }
+}
+
+void rtk_i8_pairs_kernel_c(long mr, long kc4, const int32_t *const *a, const int16_t *staged,
+                           const int32_t *rowTerm, const float *scale, float *c, long ldc, int accumulate) {
+    kernel_c(mr, kc4, a, staged, rowTerm, scale, c, ldc, accumulate, 0);
+}
+void rtk_i8_pairs_kernel_zmm_c(long mr, long kc4, const int32_t *const *a, const int16_t *staged,
+                               const int32_t *rowTerm, const float *scale, float *c, long ldc, int accumulate) {
+    kernel_c(mr, kc4, a, staged, rowTerm, scale, c, ldc, accumulate, 1);
 }
 
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
@@ -109,7 +133,7 @@ RTK_AVX2 void rtk_avx2_i8_pairs_prepare(long kc4, const int8_t *x, int32_t *out,
 // would bound the kernel). Per vector: vpshufb gathers (b1, b3) then (b0, b2) of each lane
 // within the 128-bit halves, vpermq joins the halves, vpmovsxbw widens; vpmaddwd of the two
 // widened halves is the lane's b0·b1 + b2·b3, summed into the column terms.
-RTK_AVX2 void rtk_avx2_i8_pairs_stage(long kc4, const int8_t *panel, int16_t *out) {
+RTK_AVX2 static void stage_avx2(long kc4, const int8_t *panel, int16_t *out, int zmm) {
     const __m256i split = _mm256_setr_epi8(1, 3, 5, 7, 9, 11, 13, 15, 0, 2, 4, 6, 8, 10, 12, 14,
                                            1, 3, 5, 7, 9, 11, 13, 15, 0, 2, 4, 6, 8, 10, 12, 14);
     __m256i terms[4];
@@ -121,12 +145,16 @@ RTK_AVX2 void rtk_avx2_i8_pairs_stage(long kc4, const int8_t *panel, int16_t *ou
             const __m256i ab = _mm256_permute4x64_epi64(_mm256_shuffle_epi8(q, split), 0xD8);
             const __m256i wa = _mm256_cvtepi8_epi16(_mm256_castsi256_si128(ab));
             const __m256i wb = _mm256_cvtepi8_epi16(_mm256_extracti128_si256(ab, 1));
-            _mm256_storeu_si256((__m256i *)(out + g * 128 + v * 32), wa);
-            _mm256_storeu_si256((__m256i *)(out + g * 128 + v * 32 + 16), wb);
+            int16_t *o = out + g * 128 + pair_offset(8 * v, zmm);
+            _mm256_storeu_si256((__m256i *)o, wa);
+            _mm256_storeu_si256((__m256i *)(o + wb_distance(zmm)), wb);
             terms[v] = _mm256_add_epi32(terms[v], _mm256_madd_epi16(wa, wb));
         }
     for (int v = 0; v < 4; v++) _mm256_storeu_si256((__m256i *)(out + kc4 * 128 + 16 * v), terms[v]);
 }
+
+RTK_AVX2 void rtk_avx2_i8_pairs_stage(long kc4, const int8_t *panel, int16_t *out) { stage_avx2(kc4, panel, out, 0); }
+RTK_AVX2 void rtk_avx2_i8_pairs_stage_zmm(long kc4, const int8_t *panel, int16_t *out) { stage_avx2(kc4, panel, out, 1); }
 
 // c (= or +=) float(sum − rowTerm − colTerm) · scale, the same two float steps as every
 // other level's int8 kernels.
@@ -231,7 +259,92 @@ RTK_AVX2 int32_t rtk_avx2_peak_i8_pairs(long iterations) {
     return hsum8_epi32(s);
 }
 
+// ---------------------------------------------------------------------------------------
+// AVX-512 (BW): the same pair form on zmm, on panels staged in the zmm order. Per group and
+// 16-column half: the wa and wb vectors of the 16 columns; per row, two broadcasts and per
+// half vpaddw ×2, vpmaddwd, vpaddd: 32 products per instruction pair where ymm did 16. Up
+// to 8 rows: 16 accumulators, 4 weight vectors, the broadcasts and two sums (≤ 26 zmm).
+// The int32 sums land in the same [MR][32] layout as the AVX2 kernel's, so the store is its.
+#define RTK_AVX512BW __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")))
+#define RTK_I8_PAIRS_512(MR)                                                                     \
+RTK_AVX512BW static void pairs_512_##MR(long kc4, const int32_t *const *a, const int16_t *wp,   \
+                                        int32_t *sums) {                                        \
+    __m512i acc[MR][2];                                                                         \
+    const int32_t *ap[MR];                                                                      \
+    for (int i = 0; i < MR; i++) {                                                              \
+        acc[i][0] = _mm512_setzero_si512(); acc[i][1] = acc[i][0];                              \
+        ap[i] = a[i];                                                                           \
+    }                                                                                           \
+    for (long g = 0; g < kc4; g++) {                                                            \
+        const int16_t *p = wp + g * 128;                                                        \
+        const __m512i wa0 = _mm512_loadu_si512((const void *)p), wb0 = _mm512_loadu_si512((const void *)(p + 32)); \
+        const __m512i wa1 = _mm512_loadu_si512((const void *)(p + 64)), wb1 = _mm512_loadu_si512((const void *)(p + 96)); \
+        for (int i = 0; i < MR; i++) {                                                          \
+            const __m512i xa = _mm512_set1_epi32(ap[i][2 * g]), xb = _mm512_set1_epi32(ap[i][2 * g + 1]); \
+            acc[i][0] = _mm512_add_epi32(acc[i][0], _mm512_madd_epi16(_mm512_add_epi16(xa, wa0), _mm512_add_epi16(xb, wb0))); \
+            acc[i][1] = _mm512_add_epi32(acc[i][1], _mm512_madd_epi16(_mm512_add_epi16(xa, wa1), _mm512_add_epi16(xb, wb1))); \
+        }                                                                                       \
+    }                                                                                           \
+    for (int i = 0; i < MR; i++) {                                                              \
+        _mm512_storeu_si512((void *)(sums + i * 32), acc[i][0]);                                \
+        _mm512_storeu_si512((void *)(sums + i * 32 + 16), acc[i][1]);                           \
+    }                                                                                           \
+}
+RTK_I8_PAIRS_512(1) RTK_I8_PAIRS_512(2) RTK_I8_PAIRS_512(3) RTK_I8_PAIRS_512(4)
+RTK_I8_PAIRS_512(5) RTK_I8_PAIRS_512(6) RTK_I8_PAIRS_512(7) RTK_I8_PAIRS_512(8)
+
+typedef void (*pairs_512_fn)(long, const int32_t *const *, const int16_t *, int32_t *);
+static const pairs_512_fn pairs_512_table[8] = {pairs_512_1, pairs_512_2, pairs_512_3, pairs_512_4,
+                                                pairs_512_5, pairs_512_6, pairs_512_7, pairs_512_8};
+
+RTK_AVX512BW static void pairs_512(long mr, long kc4, const int32_t *const *a, const int16_t *staged,
+                                   const int32_t *rowTerm, const float *scale, float *c, long ldc, int accumulate,
+                                   const rtk_i8_final *fin) {
+    int32_t sums[8 * 32];
+    if (mr > 8) mr = 8;
+    if (mr < 1) return;
+    pairs_512_table[mr - 1](kc4, a, staged, sums);
+    pairs_avx2_store(mr, kc4, staged, sums, rowTerm, scale, c, ldc, accumulate, fin);
+}
+
+void rtk_avx512_i8_pairs_kernel(long mr, long kc4, const int32_t *const *a, const int16_t *staged,
+                                const int32_t *rowTerm, const float *scale, float *c, long ldc, int accumulate) {
+    pairs_512(mr, kc4, a, staged, rowTerm, scale, c, ldc, accumulate, NULL);
+}
+
+void rtk_avx512_i8_pairs_kernel_final(long mr, long kc4, const int32_t *const *a, const int16_t *staged,
+                                      const int32_t *rowTerm, const float *scale, float *c, long ldc, int accumulate,
+                                      const float *ws, float *out, long ldo, int outAccumulate) {
+    const rtk_i8_final fin = {ws, out, ldo, outAccumulate};
+    pairs_512(mr, kc4, a, staged, rowTerm, scale, c, ldc, accumulate, &fin);
+}
+
+RTK_AVX512BW int32_t rtk_avx512_peak_i8_pairs(long iterations) {
+    // The zmm kernel's four instructions per 64 products, 12 independent chains (as the ymm probe).
+    __m512i acc[12];
+    const __m512i w = _mm512_set1_epi16(3), y = _mm512_set1_epi16(-2);
+    for (int i = 0; i < 12; i++) acc[i] = _mm512_set1_epi32(i);
+    for (long it = 0; it < iterations; it++) {
+        for (int i = 0; i < 12; i++)
+            acc[i] = _mm512_add_epi32(acc[i], _mm512_madd_epi16(_mm512_add_epi16(acc[i], w), _mm512_add_epi16(acc[i], y)));
+        __asm__ volatile("" ::: "memory");
+    }
+    __m512i s = acc[0];
+    for (int i = 1; i < 12; i++) s = _mm512_add_epi32(s, acc[i]);
+    return _mm512_reduce_add_epi32(s);
+}
+
 #else
+void rtk_avx2_i8_pairs_stage_zmm(long kc4, const int8_t *panel, int16_t *out) { (void)kc4; (void)panel; (void)out; }
+void rtk_avx512_i8_pairs_kernel(long mr, long kc4, const int32_t *const *a, const int16_t *staged,
+                                const int32_t *rowTerm, const float *scale, float *c, long ldc, int accumulate) {
+    (void)mr; (void)kc4; (void)a; (void)staged; (void)rowTerm; (void)scale; (void)c; (void)ldc; (void)accumulate; }
+void rtk_avx512_i8_pairs_kernel_final(long mr, long kc4, const int32_t *const *a, const int16_t *staged,
+                                      const int32_t *rowTerm, const float *scale, float *c, long ldc, int accumulate,
+                                      const float *ws, float *out, long ldo, int outAccumulate) {
+    (void)mr; (void)kc4; (void)a; (void)staged; (void)rowTerm; (void)scale; (void)c; (void)ldc; (void)accumulate;
+    (void)ws; (void)out; (void)ldo; (void)outAccumulate; }
+int32_t rtk_avx512_peak_i8_pairs(long iterations) { (void)iterations; return 0; }
 void rtk_avx2_i8_pairs_prepare(long kc4, const int8_t *x, int32_t *out, int32_t *rowTerm) {
     (void)kc4; (void)x; (void)out; (void)rowTerm; }
 void rtk_avx2_i8_pairs_stage(long kc4, const int8_t *panel, int16_t *out) { (void)kc4; (void)panel; (void)out; }

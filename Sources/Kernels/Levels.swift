@@ -172,27 +172,39 @@ enum LevelTable {
             kernel: { rtk_avxvnni_i8_kernel(evex, $0, $1, $2, $3.assumingMemoryBound(to: UInt8.self), $4, $5, $6, $7, $8) },
             rows: { rtk_avxvnni_i8_rows(evex, $0, $1, $2, $3, $4, $5, $6, $7, $8) }, isBiased: true)
     }
-    /// AVX2 (and AVX-512 without VNNI): the pair form (i8_pairs.c) in the panel form, the sign
-    /// trick in the dot form (few rows: there the pair form's int16 rows no longer fit L1 and it
-    /// measured slower; docs/kernels.md).
-    static let pairsI8 = KernelSet.I8(
-        pack: { rtk_pack_i8_panels($0, $1, $2, $3, $4.assumingMemoryBound(to: Int8.self)) },
-        kernel: { mr, kc4, a, p, corr, s, c, ldc, acc in
-            UnsafeRawPointer(a).withMemoryRebound(to: UnsafePointer<Int32>?.self, capacity: mr) {
-                rtk_avx2_i8_pairs_kernel(mr, kc4, $0, p.assumingMemoryBound(to: Int16.self), corr, s, c, ldc, acc)
-            }
-        },
-        rows: { rtk_avx2_i8_rows($0, $1, $2, $3, $4, $5, $6, $7, $8) }, isBiased: false,
-        final: { mr, kc4, a, p, corr, s, c, ldc, acc, ws, out, ldo, outAcc in
-            UnsafeRawPointer(a).withMemoryRebound(to: UnsafePointer<Int32>?.self, capacity: mr) {
-                rtk_avx2_i8_pairs_kernel_final(mr, kc4, $0, p.assumingMemoryBound(to: Int16.self), corr, s, c, ldc, acc,
-                                               ws, out, ldo, outAcc)
-            }
-        },
-        prepare: { rtk_avx2_i8_pairs_prepare($0, $1, $2.assumingMemoryBound(to: Int32.self), $3) },
-        stage: KernelSet.I8.Stage(bytes: { rtk_i8_pairs_staged_bytes($0) }, run: { kc4, panel, out in
-            rtk_avx2_i8_pairs_stage(kc4, panel.assumingMemoryBound(to: Int8.self), out.assumingMemoryBound(to: Int16.self))
-        }))
+    /// AVX2 (ymm) and AVX-512 without VNNI (zmm, panels staged in the zmm order): the pair form
+    /// (i8_pairs.c) in the panel form, the sign trick in the dot form (few rows: there the pair
+    /// form's int16 rows no longer fit L1 and it measured slower; docs/kernels.md).
+    static func pairsI8(zmm: Bool) -> KernelSet.I8 {
+        typealias Rows = UnsafePointer<UnsafePointer<Int32>?>
+        let kernel: (Int, Int, Rows, UnsafePointer<Int16>, UnsafePointer<Int32>, UnsafePointer<Float>,
+                     UnsafeMutablePointer<Float>, Int, Int32) -> Void = zmm
+            ? { rtk_avx512_i8_pairs_kernel($0, $1, $2, $3, $4, $5, $6, $7, $8) }
+            : { rtk_avx2_i8_pairs_kernel($0, $1, $2, $3, $4, $5, $6, $7, $8) }
+        let final: (Int, Int, Rows, UnsafePointer<Int16>, UnsafePointer<Int32>, UnsafePointer<Float>,
+                    UnsafeMutablePointer<Float>, Int, Int32, UnsafePointer<Float>, UnsafeMutablePointer<Float>,
+                    Int, Int32) -> Void = zmm
+            ? { rtk_avx512_i8_pairs_kernel_final($0, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) }
+            : { rtk_avx2_i8_pairs_kernel_final($0, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) }
+        return KernelSet.I8(
+            pack: { rtk_pack_i8_panels($0, $1, $2, $3, $4.assumingMemoryBound(to: Int8.self)) },
+            kernel: { mr, kc4, a, p, corr, s, c, ldc, acc in
+                UnsafeRawPointer(a).withMemoryRebound(to: UnsafePointer<Int32>?.self, capacity: mr) {
+                    kernel(mr, kc4, $0, p.assumingMemoryBound(to: Int16.self), corr, s, c, ldc, acc)
+                }
+            },
+            rows: { rtk_avx2_i8_rows($0, $1, $2, $3, $4, $5, $6, $7, $8) }, isBiased: false,
+            final: { mr, kc4, a, p, corr, s, c, ldc, acc, ws, out, ldo, outAcc in
+                UnsafeRawPointer(a).withMemoryRebound(to: UnsafePointer<Int32>?.self, capacity: mr) {
+                    final(mr, kc4, $0, p.assumingMemoryBound(to: Int16.self), corr, s, c, ldc, acc, ws, out, ldo, outAcc)
+                }
+            },
+            prepare: { rtk_avx2_i8_pairs_prepare($0, $1, $2.assumingMemoryBound(to: Int32.self), $3) },
+            stage: KernelSet.I8.Stage(bytes: { rtk_i8_pairs_staged_bytes($0) }, run: { kc4, panel, out in
+                let p = panel.assumingMemoryBound(to: Int8.self), o = out.assumingMemoryBound(to: Int16.self)
+                if zmm { rtk_avx2_i8_pairs_stage_zmm(kc4, p, o) } else { rtk_avx2_i8_pairs_stage(kc4, p, o) }
+            }))
+    }
     static func neonI8(dot: Int32) -> KernelSet.I8 {
         KernelSet.I8(
             pack: { rtk_pack_i8_panels($0, $1, $2, $3, $4.assumingMemoryBound(to: Int8.self)) },
@@ -209,6 +221,9 @@ enum LevelTable {
     static let ymmFMA = Probes.Loop(name: "vfmadd231ps ymm x12", macsPerIteration: 12 * 8) { Double(rtk_avx2_peak_fma($0)) }
     static let pairsProbe = Probes.Loop(name: "vpaddw x2+vpmaddwd+vpaddd ymm x12", macsPerIteration: 12 * 32) {
         Double(rtk_avx2_peak_i8_pairs($0))
+    }
+    static let pairs512Probe = Probes.Loop(name: "vpaddw x2+vpmaddwd+vpaddd zmm x12", macsPerIteration: 12 * 64) {
+        Double(rtk_avx512_peak_i8_pairs($0))
     }
 
     /// The row of `isa`.
@@ -228,10 +243,10 @@ enum LevelTable {
             return k
         case .avx512vnni, .avx512:
             var k = KernelSet(f32: avx512F32, f32Strip: 8, pack: avx512Pack, f32RowsI8: swiftRowsI8, f32RowsF32: swiftRowsF32,
-                             i8: isa == .avx512vnni ? vnniI8 : pairsI8, fp32Probe: zmmFMA,
+                             i8: isa == .avx512vnni ? vnniI8 : pairsI8(zmm: true), fp32Probe: zmmFMA,
                              int8Probe: isa == .avx512vnni
                                 ? Probes.Loop(name: "vpdpbusd zmm x24", macsPerIteration: 24 * 64) { Double(rtk_peak_vnni($0)) }
-                                : pairsProbe)
+                                : pairs512Probe)
             k.q4 = Q4Level(kernel: isa == .avx512vnni ? .vnni : .avx2, pack: .avx512,
                            rows: isa == .avx512vnni ? .vnni : .avx2, strips: isa == .avx512vnni ? .vnni : .avx2)
             return k
@@ -246,7 +261,7 @@ enum LevelTable {
             return k
         case .avx2:
             var k = KernelSet(f32: avx2F32, f32Strip: 6, pack: avx2Pack, f32RowsI8: avx2RowsI8, f32RowsF32: avx2RowsF32,
-                              i8: pairsI8, fp32Probe: ymmFMA, int8Probe: pairsProbe)
+                              i8: pairsI8(zmm: false), fp32Probe: ymmFMA, int8Probe: pairsProbe)
             k.q4 = Q4Level(kernel: .avx2, pack: .avx2, rows: .avx2, strips: .avx2)
             return k
         case .neondot, .neon:

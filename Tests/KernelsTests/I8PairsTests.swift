@@ -3,11 +3,16 @@ import TestSupport
 import XCTest
 @testable import Kernels
 
-/// The pair form of the int8 panel products (levels avx2 and avx512; i8_pairs.c): staging,
-/// row preparation and kernel, in plain C and with AVX2, against integer sums computed here
-/// directly (Σ w·x, not the identity the kernels use). Exact: every comparison is bitwise.
+/// The pair form of the int8 panel products (levels avx2 and avx512; i8_pairs.c): staging in
+/// both orders (ymm, zmm), row preparation and kernel, in plain C, with AVX2 and with AVX-512,
+/// against integer sums computed here directly (Σ w·x, not the identity the kernels use).
+/// Exact: every comparison is bitwise.
 final class I8PairsTests: XCTestCase {
     var hasAVX2: Bool { ISA.avx2.isSupported }
+    var hasAVX512: Bool { ISA.avx512.isSupported }
+    typealias StageFn = (Int, UnsafePointer<Int8>, UnsafeMutablePointer<Int16>) -> Void
+    typealias KernelFn = (Int, Int, UnsafePointer<UnsafePointer<Int32>?>, UnsafePointer<Int16>, UnsafePointer<Int32>,
+                          UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Int32) -> Void
 
     /// Odd shapes: a partial last group (kc % 4 ≠ 0), partial panels (nc < 32), one input, and a
     /// full 768-input block; weights over all of [-128, 127], activations over [-127, 127],
@@ -45,11 +50,23 @@ final class I8PairsTests: XCTestCase {
         return out
     }
 
-    var stagers: [(String, (Int, UnsafePointer<Int8>, UnsafeMutablePointer<Int16>) -> Void)] {
-        var s: [(String, (Int, UnsafePointer<Int8>, UnsafeMutablePointer<Int16>) -> Void)] =
-            [("C", { rtk_i8_pairs_stage_c($0, $1, $2) })]
-        if hasAVX2 { s.append(("AVX2", { rtk_avx2_i8_pairs_stage($0, $1, $2) })) }
+    /// (name, zmm order, stager).
+    var stagers: [(String, Bool, StageFn)] {
+        var s: [(String, Bool, StageFn)] = [("C", false, { rtk_i8_pairs_stage_c($0, $1, $2) }),
+                                            ("C zmm", true, { rtk_i8_pairs_stage_zmm_c($0, $1, $2) })]
+        if hasAVX2 {
+            s.append(("AVX2", false, { rtk_avx2_i8_pairs_stage($0, $1, $2) }))
+            s.append(("AVX2 zmm", true, { rtk_avx2_i8_pairs_stage_zmm($0, $1, $2) }))
+        }
         return s
+    }
+
+    /// Offset of column j's (b1, b3) pair in a staged group, and the distance to its (b0, b2)
+    /// pair, as ckernels.h states the two orders.
+    static func pairOffset(_ j: Int, zmm: Bool) -> (wa: Int, wb: Int) {
+        let v = j / 8, l = j % 8
+        let chunk = zmm ? (v / 2) * 4 + v % 2 : 2 * v
+        return (chunk * 16 + 2 * l, zmm ? 32 : 16)
     }
 
     /// The staged layout, element by element, as ckernels.h states it, and the column terms,
@@ -57,15 +74,15 @@ final class I8PairsTests: XCTestCase {
     func testStagedLayout() {
         for t in cases() {
             func wv(_ j: Int, _ p: Int) -> Int16 { j < t.nc && p < t.kc ? Int16(t.w[j * t.kc + p]) : 0 }
-            for (name, stage) in stagers {
+            for (name, zmm, stage) in stagers {
                 let out = staged(t, stage)
                 for j in 0..<32 {
-                    let v = j / 8, l = j % 8
+                    let (wa, wb) = Self.pairOffset(j, zmm: zmm)
                     var term: Int32 = 0
                     for g in 0..<t.kc4 {
                         for e in 0..<2 {
-                            XCTAssertEqual(out[g * 128 + v * 32 + 2 * l + e], wv(j, 4 * g + 1 + 2 * e), "\(name) nc \(t.nc) kc \(t.kc) j \(j) g \(g)")
-                            XCTAssertEqual(out[g * 128 + v * 32 + 16 + 2 * l + e], wv(j, 4 * g + 2 * e), "\(name) nc \(t.nc) kc \(t.kc) j \(j) g \(g)")
+                            XCTAssertEqual(out[g * 128 + wa + e], wv(j, 4 * g + 1 + 2 * e), "\(name) nc \(t.nc) kc \(t.kc) j \(j) g \(g)")
+                            XCTAssertEqual(out[g * 128 + wa + wb + e], wv(j, 4 * g + 2 * e), "\(name) nc \(t.nc) kc \(t.kc) j \(j) g \(g)")
                         }
                         term += Int32(wv(j, 4 * g)) * Int32(wv(j, 4 * g + 1)) + Int32(wv(j, 4 * g + 2)) * Int32(wv(j, 4 * g + 3))
                     }
@@ -113,12 +130,14 @@ final class I8PairsTests: XCTestCase {
     /// The kernels against Σ w·x computed directly, for 1 to 8 rows, both store modes, with
     /// sentinel columns past the 32 the kernel writes.
     func testKernelsAreExact() {
-        var kernels: [(String, (Int, Int, UnsafePointer<UnsafePointer<Int32>?>, UnsafePointer<Int16>, UnsafePointer<Int32>,
-                                UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Int32) -> Void)] =
-            [("C", { rtk_i8_pairs_kernel_c($0, $1, $2, $3, $4, $5, $6, $7, $8) })]
-        if hasAVX2 { kernels.append(("AVX2", { rtk_avx2_i8_pairs_kernel($0, $1, $2, $3, $4, $5, $6, $7, $8) })) }
+        // (name, zmm order, kernel)
+        var kernels: [(String, Bool, KernelFn)] = [("C", false, { rtk_i8_pairs_kernel_c($0, $1, $2, $3, $4, $5, $6, $7, $8) }),
+                                                   ("C zmm", true, { rtk_i8_pairs_kernel_zmm_c($0, $1, $2, $3, $4, $5, $6, $7, $8) })]
+        if hasAVX2 { kernels.append(("AVX2", false, { rtk_avx2_i8_pairs_kernel($0, $1, $2, $3, $4, $5, $6, $7, $8) })) }
+        if hasAVX512 { kernels.append(("AVX-512", true, { rtk_avx512_i8_pairs_kernel($0, $1, $2, $3, $4, $5, $6, $7, $8) })) }
         for t in cases() {
-            let panel = staged(t, stagers.last!.1)
+            let panels = [false: staged(t, { rtk_i8_pairs_stage_c($0, $1, $2) }),
+                          true: staged(t, { rtk_i8_pairs_stage_zmm_c($0, $1, $2) })]
             var prepared = [Int32](repeating: 0, count: 8 * 2 * t.kc4), rowTerms = [Int32](repeating: 0, count: 8)
             prepared.withUnsafeMutableBufferPointer { pp in
                 for i in 0..<8 { rtk_i8_pairs_prepare_c(t.kc4, t.a[i], pp.baseAddress! + i * 2 * t.kc4, &rowTerms[i]) }
@@ -128,7 +147,8 @@ final class I8PairsTests: XCTestCase {
             for mr in 1...8 {
                 for accumulate in [Int32(0), 1] {
                     let c0 = (0..<(mr * ldc)).map { Float($0 % 9) - 4 }
-                    for (name, kernel) in kernels {
+                    for (name, zmm, kernel) in kernels {
+                        let panel = panels[zmm]!
                         var c = c0
                         prepared.withUnsafeBufferPointer { pp in
                             let ptrs = (0..<mr).map { UnsafePointer<Int32>?(pp.baseAddress! + $0 * 2 * t.kc4) }

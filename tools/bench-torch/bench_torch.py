@@ -3,7 +3,7 @@
 random weights, for side-by-side runs with `reptok bench pipeline` (which reads the output through
 `--compare FILE.json`). Needs torch (see README.md); not part of CI or `swift test`.
 
-    python3 tools/bench-torch/bench_torch.py [--isa auto|avx512|avx2] [--json OUT] [--preset xl]
+    python3 tools/bench-torch/bench_torch.py [--isa auto|avx512|avx512-novnni|avx2] [--json OUT] [--preset xl]
 
 Stages (the ones `reptok bench pipeline` times, on the same sizes, read from models/presets/):
   encoder         one 256x256 image: bilinear resize to the encoder input, normalisation, ViT
@@ -40,10 +40,13 @@ STAGES = ["encoder", "decoder_step", "vae", "generator_step"]
 CAP_VARS = ["ATEN_CPU_CAPABILITY", "MKL_ENABLE_INSTRUCTIONS", "ONEDNN_MAX_CPU_ISA", "FBGEMM_ENABLE_INSTRUCTIONS"]
 # Values of the four variables per level. avx512 keeps AVX-512's VNNI extension (what the CPUs of
 # this level have): FBGEMM's plain "AVX512" would drop its VNNI int8 kernels, and oneDNN's
-# AVX512_CORE_BF16 allows AVX-512 up to VNNI and BF16 but not AMX.
+# AVX512_CORE_BF16 allows AVX-512 up to VNNI and BF16 but not AMX. avx512-novnni is AVX-512
+# without VNNI (Skylake-X class, reptok's `avx512` level): FBGEMM "AVX512", oneDNN AVX512_CORE.
 CAPS = {
     "avx512": {"ATEN_CPU_CAPABILITY": "avx512", "MKL_ENABLE_INSTRUCTIONS": "AVX512",
                "ONEDNN_MAX_CPU_ISA": "AVX512_CORE_BF16", "FBGEMM_ENABLE_INSTRUCTIONS": "AVX512_E1"},
+    "avx512-novnni": {"ATEN_CPU_CAPABILITY": "avx512", "MKL_ENABLE_INSTRUCTIONS": "AVX512",
+                      "ONEDNN_MAX_CPU_ISA": "AVX512_CORE", "FBGEMM_ENABLE_INSTRUCTIONS": "AVX512"},
     "avx2": {"ATEN_CPU_CAPABILITY": "avx2", "MKL_ENABLE_INSTRUCTIONS": "AVX2",
              "ONEDNN_MAX_CPU_ISA": "AVX2", "FBGEMM_ENABLE_INSTRUCTIONS": "AVX2"},
 }
@@ -108,17 +111,20 @@ def check_cap(level, env):
             "fbgemm": probe["fbgemm"], "mkl_header": mkl, "mkl": mkl_isa or "not reported"}
     if level == "auto":
         return seen
-    wide = level == "avx512"
+    wide = level.startswith("avx512")
+    novnni = level == "avx512-novnni"
     problems = []
-    if probe["aten"].lower() != level:
+    if probe["aten"].lower() != ("avx512" if wide else level):
         problems.append(f"ATen runs {probe['aten']}")
     if onednn_isa is None:
         problems.append("oneDNN printed no ISA line")
-    elif ("AVX-512" in onednn_isa) != wide or (not wide and "AVX2" not in onednn_isa):
+    elif ("AVX-512" in onednn_isa) != wide or (not wide and "AVX2" not in onednn_isa) \
+            or (novnni and ("DL Boost" in onednn_isa or "VNNI" in onednn_isa)):
         problems.append(f"oneDNN runs {onednn_isa}")
     if onednn_conv and ("avx512" in onednn_conv) != wide:
         problems.append(f"oneDNN's convolution kernel is {onednn_conv}")
-    if probe["fbgemm"] is not None and probe["fbgemm"].startswith("avx512") != wide:
+    if probe["fbgemm"] is not None and (probe["fbgemm"].startswith("avx512") != wide
+                                        or (novnni and "vnni" in probe["fbgemm"])):
         problems.append(f"FBGEMM runs {probe['fbgemm']}")
     if mkl_isa and (("512" in mkl_isa) != wide):
         problems.append(f"MKL runs {mkl_isa}")
@@ -344,8 +350,9 @@ def measure_stage(stage, arch, args, rt, torch, log):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--isa", choices=["auto", "avx512", "avx2"], default="auto",
-                    help="cap PyTorch's libraries at this level (auto: their own choice, the caps unset)")
+    ap.add_argument("--isa", choices=["auto", "avx512", "avx512-novnni", "avx2"], default="auto",
+                    help="cap PyTorch's libraries at this level (auto: their own choice, the caps unset; "
+                         "avx512-novnni: AVX-512 without VNNI)")
     ap.add_argument("--json", metavar="OUT", help="write the results as JSON (the input of reptok bench pipeline --compare)")
     ap.add_argument("--preset", default="xl", help="models/presets/<name>.json or a preset file (default xl, the release size)")
     ap.add_argument("--threads", type=int, default=2, help="torch.set_num_threads (default 2)")

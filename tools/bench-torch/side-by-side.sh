@@ -4,8 +4,9 @@
 # the median over rounds of each side's seconds and of the per-round ratio ours/PyTorch.
 # Usage: tools/bench-torch/side-by-side.sh LEVEL [ROUNDS] [OUT_DIR]
 #   LEVEL: a reptok level (REPTOK_ISA): avx512vnni | avx512 | avxvnni | avx2 | generic | amx;
-#          PyTorch is capped to avx512 for the AVX-512 levels and amx (AMX off: see README), to
-#          avx2 for avxvnni and avx2, and runs as it likes ("auto") for generic.
+#          PyTorch is capped to avx512 for avx512vnni and amx (AMX off: see README), to
+#          avx512-novnni (AVX-512 without VNNI) for avx512, to avx2 for avxvnni and avx2, and
+#          runs as it likes ("auto") for generic.
 #   ROUNDS: default 2. OUT_DIR: where the per-round JSON files go (default a new temp folder).
 # Needs torch for python3 (README.md beside this script) and a release build.
 set -euo pipefail
@@ -18,7 +19,8 @@ R=${REPTOK:-.build/release/reptok}
 preset=${PRESET:-xl}          # PRESET=tiny: a quick check of the script itself
 [ -x "$R" ] || { echo "side-by-side: build first (swift build -c release)" >&2; exit 2; }
 case "$level" in
-    avx512vnni|avx512|amx) torch_isa=avx512 ;;
+    avx512vnni|amx) torch_isa=avx512 ;;
+    avx512) torch_isa=avx512-novnni ;;
     avxvnni|avx2) torch_isa=avx2 ;;
     generic) torch_isa=auto ;;
     *) echo "side-by-side: unknown level $level" >&2; exit 2 ;;

@@ -152,6 +152,20 @@ void rtk_avx2_i8_pairs_kernel(long mr, long kc4, const int32_t *const *a, const 
 void rtk_avx2_i8_pairs_kernel_final(long mr, long kc4, const int32_t *const *a, const int16_t *staged,
                                     const int32_t *rowTerm, const float *scale, float *c, long ldc, int accumulate,
                                     const float *ws, float *out, long ldo, int outAccumulate);
+/// The zmm order of the same staged panel (same size, the column terms unchanged): per group,
+/// the pairs of columns 0–15 as one zmm of (b1, b3) then one of (b0, b2), then columns 16–31.
+/// The _c stager and kernel are the references; the AVX2 stager writes the same bytes.
+void rtk_i8_pairs_stage_zmm_c(long kc4, const int8_t *panel, int16_t *out);
+void rtk_avx2_i8_pairs_stage_zmm(long kc4, const int8_t *panel, int16_t *out);
+void rtk_i8_pairs_kernel_zmm_c(long mr, long kc4, const int32_t *const *a, const int16_t *staged,
+                               const int32_t *rowTerm, const float *scale, float *c, long ldc, int accumulate);
+/// The pair kernel on zmm (mr in 1...8 rows, panels in the zmm order), and its fused final
+/// block. Require RTK_CPU_AVX512.
+void rtk_avx512_i8_pairs_kernel(long mr, long kc4, const int32_t *const *a, const int16_t *staged,
+                                const int32_t *rowTerm, const float *scale, float *c, long ldc, int accumulate);
+void rtk_avx512_i8_pairs_kernel_final(long mr, long kc4, const int32_t *const *a, const int16_t *staged,
+                                      const int32_t *rowTerm, const float *scale, float *c, long ldc, int accumulate,
+                                      const float *ws, float *out, long ldo, int outAccumulate);
 
 // ---- Peak probes: register-only loops; each returns a value that depends on every lane --
 /// 12 independent ymm FMA chains per iteration (12 * 8 FMAs). Requires RTK_CPU_AVX2.
@@ -161,6 +175,8 @@ int32_t rtk_avxvnni_peak(long iterations);
 /// 12 independent chains of the pair kernel's vpaddw, vpaddw, vpmaddwd, vpaddd (12 * 32
 /// multiply-adds counted as the int8 products they stand for). Requires RTK_CPU_AVX2.
 int32_t rtk_avx2_peak_i8_pairs(long iterations);
+/// The same 12 chains on zmm (12 * 64 multiply-adds). Requires RTK_CPU_AVX512.
+int32_t rtk_avx512_peak_i8_pairs(long iterations);
 /// 24 independent fmla chains (24 * 4 FMAs). Requires RTK_CPU_NEON.
 float rtk_neon_peak_fma(long iterations);
 /// dot = 1: 24 sdot chains (24 * 16 multiply-adds; requires RTK_CPU_DOTPROD);
