@@ -174,7 +174,8 @@ enum LevelTable {
     }
     /// AVX2 (ymm) and AVX-512 without VNNI (zmm, panels staged in the zmm order): the pair form
     /// (i8_pairs.c) in the panel form, the sign trick in the dot form (few rows: there the pair
-    /// form's int16 rows no longer fit L1 and it measured slower; docs/kernels.md).
+    /// form's int16 rows no longer fit L1 and it measured slower; docs/kernels.md; on zmm with
+    /// a masked negation, AVX-512 having no vpsignb).
     static func pairsI8(zmm: Bool) -> KernelSet.I8 {
         typealias Rows = UnsafePointer<UnsafePointer<Int32>?>
         let kernel: (Int, Int, Rows, UnsafePointer<Int16>, UnsafePointer<Int32>, UnsafePointer<Float>,
@@ -193,7 +194,9 @@ enum LevelTable {
                     kernel(mr, kc4, $0, p.assumingMemoryBound(to: Int16.self), corr, s, c, ldc, acc)
                 }
             },
-            rows: { rtk_avx2_i8_rows($0, $1, $2, $3, $4, $5, $6, $7, $8) }, isBiased: false,
+            rows: zmm ? { rtk_avx512_i8_rows($0, $1, $2, $3, $4, $5, $6, $7, $8) }
+                      : { rtk_avx2_i8_rows($0, $1, $2, $3, $4, $5, $6, $7, $8) },
+            isBiased: false,
             final: { mr, kc4, a, p, corr, s, c, ldc, acc, ws, out, ldo, outAcc in
                 UnsafeRawPointer(a).withMemoryRebound(to: UnsafePointer<Int32>?.self, capacity: mr) {
                     final(mr, kc4, $0, p.assumingMemoryBound(to: Int16.self), corr, s, c, ldc, acc, ws, out, ldo, outAcc)

@@ -220,6 +220,10 @@ void rtk_vnni_kernel_final(long mr, long kc4, const int8_t *const *a, const uint
 /// a rows must be readable and zero for p in [k, roundup(k, 64)). Requires RTK_CPU_AVX512VNNI.
 void rtk_vnni_rows(long mr, long nc, long k, const int8_t *a, long lda,
                    const int8_t *w, long ldw, int32_t *out, long ldo);
+/// The same without VNNI, by the sign trick on zmm, unbiased: out = sum_p W[j, p] * a[i, p].
+/// Requires RTK_CPU_AVX512.
+void rtk_avx512_i8_rows(long mr, long nc, long k, const int8_t *a, long lda,
+                        const int8_t *w, long ldw, int32_t *out, long ldo);
 
 /// Float register-only FMA loop for the peak measurement: runs `iterations` rounds of
 /// 24 independent zmm FMAs; returns a value that depends on every lane (keeps it live).
