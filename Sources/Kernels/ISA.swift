@@ -16,7 +16,7 @@ import Foundation
 /// |----------------|-----------------------------------|-----------------------------------------------|
 /// | `amx`          | zmm 8×32 FMA microkernel (C)      | AMX tiles, `tdpbssd` (signed × signed)        |
 /// | `avx512vnni`   | zmm 8×32 FMA microkernel (C)      | `vpdpbusd` zmm on weight+128 panels           |
-/// | `avx512`       | zmm 8×32 FMA microkernel (C)      | AVX2 pair form (`vpmaddwd`, ymm)              |
+/// | `avx512`       | zmm 8×32 FMA microkernel (C)      | pair form (`vpmaddwd`) on zmm                 |
 /// | `avxvnni`      | ymm 6×16 FMA microkernel (C)      | VEX ymm `vpdpbusd` (AVX-VNNI) on weight+128   |
 /// | `avx2`         | ymm 6×16 FMA microkernel (C)      | AVX2 pair form (`vpmaddwd`, ymm)              |
 /// | `neondot`      | 6×16 `fmla` microkernel (C)       | `sdot`                                        |
