@@ -1,0 +1,55 @@
+import XCTest
+import TestSupport
+@testable import Kernels
+
+/// Every level's float microkernel called directly, at every height (1…8) and width (nv = 1
+/// or 2 vectors of 16), strided and contiguous A, both store modes: bit for
+/// bit against one scalar fused multiply-add chain per output in p order (the contract every
+/// level shares), with sentinel columns past 16·nv and a sentinel row past the strip.
+final class F32KernelTests: XCTestCase {
+    func testEveryHeightAndWidthAgainstScalarChains() {
+        var rng = TestRNG(41)
+        for ctx in levelContexts() {
+            let k = ctx.kernels
+            for nv in 1...2 {
+                for rows in 1...8 {
+                    for (kc, aStep) in [(1, 1), (37, 1), (72, 3)] {
+                        for accumulate in [false, true] {
+                            let ldb = 16 * nv + 5, ldc = 16 * nv + 3, sentinel: Float = -9999
+                            let a = (0..<rows).map { _ in rng.floats(kc * aStep) }
+                            let b = rng.floats(kc * ldb)
+                            var c = [Float](repeating: sentinel, count: (rows + 1) * ldc)
+                            for i in 0..<rows { for j in 0..<(16 * nv) { c[i * ldc + j] = rng.float() } }
+                            var want = c
+                            for i in 0..<rows {
+                                for j in 0..<(16 * nv) {
+                                    var s: Float = accumulate ? c[i * ldc + j] : 0
+                                    for p in 0..<kc { s = s.addingProduct(a[i][p * aStep], b[p * ldb + j]) }
+                                    want[i * ldc + j] = s
+                                }
+                            }
+                            // the rows in their own allocations (the kernel reads them through pointers)
+                            let rowsMem = a.map { r -> UnsafeMutablePointer<Float> in
+                                let m = UnsafeMutablePointer<Float>.allocate(capacity: r.count)
+                                m.initialize(from: r, count: r.count)
+                                return m
+                            }
+                            defer { rowsMem.forEach { $0.deallocate() } }
+                            let ptrs = rowsMem.map { UnsafePointer($0) }
+                            ptrs.withUnsafeBufferPointer { pp in
+                                b.withUnsafeBufferPointer { bp in
+                                    c.withUnsafeMutableBufferPointer { cp in
+                                        k.f32Kernel(rows: rows, nv: nv, kc: kc, a: pp.baseAddress!, aStep: aStep, b: bp.baseAddress!,
+                                                    ldb: ldb, c: cp.baseAddress!, ldc: ldc, accumulate: accumulate)
+                                    }
+                                }
+                            }
+                            XCTAssertTrue(bitsEqual(c, want), "\(ctx.isa) rows \(rows) nv \(nv) kc \(kc) aStep \(aStep) acc \(accumulate)")
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
