@@ -141,9 +141,9 @@ RTK_VNNI_KERNEL(6)
 RTK_VNNI_KERNEL(7)
 RTK_VNNI_KERNEL(8)
 
-RTK_VNNI static void vnni_dispatch(long mr, long kc4, const int8_t *const *a, const uint8_t *wpanel,
-                          const int32_t *corr, const float *scale, float *c, long ldc, int accumulate,
-                          const rtk_i8_final *fin) {
+RTK_VNNI void rtk_vnni_kernel(long mr, long kc4, const int8_t *const *a, const uint8_t *wpanel,
+                              const int32_t *corr, const float *scale, float *c, long ldc, int accumulate,
+                              const rtk_i8_final *fin) {
     switch (mr) {
     case 1: vnni_kernel_1(kc4, a, wpanel, corr, scale, c, ldc, accumulate, fin); break;
     case 2: vnni_kernel_2(kc4, a, wpanel, corr, scale, c, ldc, accumulate, fin); break;
@@ -155,18 +155,6 @@ RTK_VNNI static void vnni_dispatch(long mr, long kc4, const int8_t *const *a, co
     case 8: vnni_kernel_8(kc4, a, wpanel, corr, scale, c, ldc, accumulate, fin); break;
     default: break;
     }
-}
-
-void rtk_vnni_kernel(long mr, long kc4, const int8_t *const *a, const uint8_t *wpanel,
-                     const int32_t *corr, const float *scale, float *c, long ldc, int accumulate) {
-    vnni_dispatch(mr, kc4, a, wpanel, corr, scale, c, ldc, accumulate, NULL);
-}
-
-void rtk_vnni_kernel_final(long mr, long kc4, const int8_t *const *a, const uint8_t *wpanel,
-                           const int32_t *corr, const float *scale, float *c, long ldc, int accumulate,
-                           const float *ws, float *out, long ldo, int outAccumulate) {
-    const rtk_i8_final fin = {ws, out, ldo, outAccumulate};
-    vnni_dispatch(mr, kc4, a, wpanel, corr, scale, c, ldc, accumulate, &fin);
 }
 
 RTK_AVX512 static inline int32_t hsum_epi32(__m512i v) { return _mm512_reduce_add_epi32(v); }
@@ -350,13 +338,9 @@ void rtk_avx512_i8_rows(long mr, long nc, long k, const int8_t *a, long lda,
                         const int8_t *w, long ldw, int32_t *out, long ldo) {
     (void)mr; (void)nc; (void)k; (void)a; (void)lda; (void)w; (void)ldw; (void)out; (void)ldo; }
 void rtk_vnni_kernel(long mr, long kc4, const int8_t *const *a, const uint8_t *wpanel,
-                     const int32_t *corr, const float *scale, float *c, long ldc, int accumulate) {
-    (void)mr; (void)kc4; (void)a; (void)wpanel; (void)corr; (void)scale; (void)c; (void)ldc; (void)accumulate; }
-void rtk_vnni_kernel_final(long mr, long kc4, const int8_t *const *a, const uint8_t *wpanel,
-                           const int32_t *corr, const float *scale, float *c, long ldc, int accumulate,
-                           const float *ws, float *out, long ldo, int outAccumulate) {
-    (void)mr; (void)kc4; (void)a; (void)wpanel; (void)corr; (void)scale; (void)c; (void)ldc; (void)accumulate;
-    (void)ws; (void)out; (void)ldo; (void)outAccumulate; }
+                     const int32_t *corr, const float *scale, float *c, long ldc, int accumulate,
+                     const rtk_i8_final *fin) {
+    (void)mr; (void)kc4; (void)a; (void)wpanel; (void)corr; (void)scale; (void)c; (void)ldc; (void)accumulate; (void)fin; }
 void rtk_vnni_rows(long mr, long nc, long k, const int8_t *a, long lda,
                    const int8_t *w, long ldw, int32_t *out, long ldo) {
     (void)mr; (void)nc; (void)k; (void)a; (void)lda; (void)w; (void)ldw; (void)out; (void)ldo; }

@@ -26,14 +26,14 @@
 // "wa" chunks hold (b1, b3) of each column, "wb" chunks (b0, b2). The ymm order is
 // [wa0 wb0 wa1 wb1 wa2 wb2 wa3 wb3] (one ymm pair per 8 columns); the zmm order is
 // [wa0 wa1 wb0 wb1 wa2 wa3 wb2 wb3] (one zmm pair per 16 columns). Returns the offset of
-// column j's wa pair; its wb pair is `wbDistance(zmm)` further.
+// column j's wa pair; its wb pair is `wb_distance(zmm)` further.
 static inline long pair_offset(long j, int zmm) {
     const long v = j / 8, chunk = zmm ? (v / 2) * 4 + v % 2 : 2 * v;
     return chunk * 16 + (j % 8) * 2;
 }
 static inline long wb_distance(int zmm) { return zmm ? 32 : 16; }
 
-static void stage_c(long kc4, const int8_t *panel, int16_t *out, int zmm) {
+void rtk_i8_pairs_stage_c(long kc4, const int8_t *panel, int16_t *out, int zmm) {
     int32_t terms[32] = {0};
     for (long g = 0; g < kc4; g++)
         for (long j = 0; j < 32; j++) {
@@ -46,8 +46,6 @@ static void stage_c(long kc4, const int8_t *panel, int16_t *out, int zmm) {
     memcpy(out + kc4 * 128, terms, sizeof terms);
 }
 
-void rtk_i8_pairs_stage_c(long kc4, const int8_t *panel, int16_t *out) { stage_c(kc4, panel, out, 0); }
-void rtk_i8_pairs_stage_zmm_c(long kc4, const int8_t *panel, int16_t *out) { stage_c(kc4, panel, out, 1); }
 
 void rtk_i8_pairs_prepare_c(long kc4, const int8_t *x, int32_t *out, int32_t *rowTerm) {
     int32_t term = 0;
@@ -64,8 +62,8 @@ void rtk_i8_pairs_prepare_c(long kc4, const int8_t *x, int32_t *out, int32_t *ro
 static inline int32_t lo16(int32_t v) { return (int16_t)(uint16_t)((uint32_t)v & 0xFFFF); }
 static inline int32_t hi16(int32_t v) { return (int16_t)(uint16_t)((uint32_t)v >> 16); }
 
-static void kernel_c(long mr, long kc4, const int32_t *const *a, const int16_t *staged,
-                     const int32_t *rowTerm, const float *scale, float *c, long ldc, int accumulate, int zmm) {
+void rtk_i8_pairs_kernel_c(long mr, long kc4, const int32_t *const *a, const int16_t *staged,
+                           const int32_t *rowTerm, const float *scale, float *c, long ldc, int accumulate, int zmm) {
     const int32_t *terms = (const int32_t *)(const void *)(staged + kc4 * 128);
     const long wb = wb_distance(zmm);
     for (long i = 0; i < mr; i++) {
@@ -80,15 +78,6 @@ static void kernel_c(long mr, long kc4, const int32_t *const *a, const int16_t *
             c[i * ldc + j] = accumulate ? t + c[i * ldc + j] : t;
         }
     }
-}
-
-void rtk_i8_pairs_kernel_c(long mr, long kc4, const int32_t *const *a, const int16_t *staged,
-                           const int32_t *rowTerm, const float *scale, float *c, long ldc, int accumulate) {
-    kernel_c(mr, kc4, a, staged, rowTerm, scale, c, ldc, accumulate, 0);
-}
-void rtk_i8_pairs_kernel_zmm_c(long mr, long kc4, const int32_t *const *a, const int16_t *staged,
-                               const int32_t *rowTerm, const float *scale, float *c, long ldc, int accumulate) {
-    kernel_c(mr, kc4, a, staged, rowTerm, scale, c, ldc, accumulate, 1);
 }
 
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
@@ -133,7 +122,7 @@ RTK_AVX2 void rtk_avx2_i8_pairs_prepare(long kc4, const int8_t *x, int32_t *out,
 // would bound the kernel). Per vector: vpshufb gathers (b1, b3) then (b0, b2) of each lane
 // within the 128-bit halves, vpermq joins the halves, vpmovsxbw widens; vpmaddwd of the two
 // widened halves is the lane's b0·b1 + b2·b3, summed into the column terms.
-RTK_AVX2 static void stage_avx2(long kc4, const int8_t *panel, int16_t *out, int zmm) {
+RTK_AVX2 void rtk_avx2_i8_pairs_stage(long kc4, const int8_t *panel, int16_t *out, int zmm) {
     const __m256i split = _mm256_setr_epi8(1, 3, 5, 7, 9, 11, 13, 15, 0, 2, 4, 6, 8, 10, 12, 14,
                                            1, 3, 5, 7, 9, 11, 13, 15, 0, 2, 4, 6, 8, 10, 12, 14);
     __m256i terms[4];
@@ -152,9 +141,6 @@ RTK_AVX2 static void stage_avx2(long kc4, const int8_t *panel, int16_t *out, int
         }
     for (int v = 0; v < 4; v++) _mm256_storeu_si256((__m256i *)(out + kc4 * 128 + 16 * v), terms[v]);
 }
-
-RTK_AVX2 void rtk_avx2_i8_pairs_stage(long kc4, const int8_t *panel, int16_t *out) { stage_avx2(kc4, panel, out, 0); }
-RTK_AVX2 void rtk_avx2_i8_pairs_stage_zmm(long kc4, const int8_t *panel, int16_t *out) { stage_avx2(kc4, panel, out, 1); }
 
 // c (= or +=) float(sum − rowTerm − colTerm) · scale, the same two float steps as every
 // other level's int8 kernels.
@@ -217,9 +203,9 @@ RTK_AVX2 static void pairs_avx2_##MR(long kc4, const int32_t *const *a, const in
 }
 RTK_I8_PAIRS_AVX2(1) RTK_I8_PAIRS_AVX2(2)
 
-RTK_AVX2 static void pairs_avx2(long mr, long kc4, const int32_t *const *a, const int16_t *staged,
-                                const int32_t *rowTerm, const float *scale, float *c, long ldc, int accumulate,
-                                const rtk_i8_final *fin) {
+RTK_AVX2 void rtk_avx2_i8_pairs_kernel(long mr, long kc4, const int32_t *const *a, const int16_t *staged,
+                                       const int32_t *rowTerm, const float *scale, float *c, long ldc, int accumulate,
+                                       const rtk_i8_final *fin) {
     int32_t sums[8 * 32];
     if (mr > 8) mr = 8;
     for (long i = 0; i < mr; i += 2) {
@@ -227,18 +213,6 @@ RTK_AVX2 static void pairs_avx2(long mr, long kc4, const int32_t *const *a, cons
         else pairs_avx2_1(kc4, a + i, staged, sums + i * 32);
     }
     pairs_avx2_store(mr, kc4, staged, sums, rowTerm, scale, c, ldc, accumulate, fin);
-}
-
-void rtk_avx2_i8_pairs_kernel(long mr, long kc4, const int32_t *const *a, const int16_t *staged,
-                              const int32_t *rowTerm, const float *scale, float *c, long ldc, int accumulate) {
-    pairs_avx2(mr, kc4, a, staged, rowTerm, scale, c, ldc, accumulate, NULL);
-}
-
-void rtk_avx2_i8_pairs_kernel_final(long mr, long kc4, const int32_t *const *a, const int16_t *staged,
-                                    const int32_t *rowTerm, const float *scale, float *c, long ldc, int accumulate,
-                                    const float *ws, float *out, long ldo, int outAccumulate) {
-    const rtk_i8_final fin = {ws, out, ldo, outAccumulate};
-    pairs_avx2(mr, kc4, a, staged, rowTerm, scale, c, ldc, accumulate, &fin);
 }
 
 RTK_AVX2 int32_t rtk_avx2_peak_i8_pairs(long iterations) {
@@ -297,26 +271,14 @@ typedef void (*pairs_512_fn)(long, const int32_t *const *, const int16_t *, int3
 static const pairs_512_fn pairs_512_table[8] = {pairs_512_1, pairs_512_2, pairs_512_3, pairs_512_4,
                                                 pairs_512_5, pairs_512_6, pairs_512_7, pairs_512_8};
 
-RTK_AVX512BW static void pairs_512(long mr, long kc4, const int32_t *const *a, const int16_t *staged,
-                                   const int32_t *rowTerm, const float *scale, float *c, long ldc, int accumulate,
-                                   const rtk_i8_final *fin) {
+RTK_AVX512BW void rtk_avx512_i8_pairs_kernel(long mr, long kc4, const int32_t *const *a, const int16_t *staged,
+                                             const int32_t *rowTerm, const float *scale, float *c, long ldc,
+                                             int accumulate, const rtk_i8_final *fin) {
     int32_t sums[8 * 32];
     if (mr > 8) mr = 8;
     if (mr < 1) return;
     pairs_512_table[mr - 1](kc4, a, staged, sums);
     pairs_avx2_store(mr, kc4, staged, sums, rowTerm, scale, c, ldc, accumulate, fin);
-}
-
-void rtk_avx512_i8_pairs_kernel(long mr, long kc4, const int32_t *const *a, const int16_t *staged,
-                                const int32_t *rowTerm, const float *scale, float *c, long ldc, int accumulate) {
-    pairs_512(mr, kc4, a, staged, rowTerm, scale, c, ldc, accumulate, NULL);
-}
-
-void rtk_avx512_i8_pairs_kernel_final(long mr, long kc4, const int32_t *const *a, const int16_t *staged,
-                                      const int32_t *rowTerm, const float *scale, float *c, long ldc, int accumulate,
-                                      const float *ws, float *out, long ldo, int outAccumulate) {
-    const rtk_i8_final fin = {ws, out, ldo, outAccumulate};
-    pairs_512(mr, kc4, a, staged, rowTerm, scale, c, ldc, accumulate, &fin);
 }
 
 RTK_AVX512BW int32_t rtk_avx512_peak_i8_pairs(long iterations) {
@@ -335,26 +297,16 @@ RTK_AVX512BW int32_t rtk_avx512_peak_i8_pairs(long iterations) {
 }
 
 #else
-void rtk_avx2_i8_pairs_stage_zmm(long kc4, const int8_t *panel, int16_t *out) { (void)kc4; (void)panel; (void)out; }
-void rtk_avx512_i8_pairs_kernel(long mr, long kc4, const int32_t *const *a, const int16_t *staged,
-                                const int32_t *rowTerm, const float *scale, float *c, long ldc, int accumulate) {
-    (void)mr; (void)kc4; (void)a; (void)staged; (void)rowTerm; (void)scale; (void)c; (void)ldc; (void)accumulate; }
-void rtk_avx512_i8_pairs_kernel_final(long mr, long kc4, const int32_t *const *a, const int16_t *staged,
-                                      const int32_t *rowTerm, const float *scale, float *c, long ldc, int accumulate,
-                                      const float *ws, float *out, long ldo, int outAccumulate) {
-    (void)mr; (void)kc4; (void)a; (void)staged; (void)rowTerm; (void)scale; (void)c; (void)ldc; (void)accumulate;
-    (void)ws; (void)out; (void)ldo; (void)outAccumulate; }
-int32_t rtk_avx512_peak_i8_pairs(long iterations) { (void)iterations; return 0; }
 void rtk_avx2_i8_pairs_prepare(long kc4, const int8_t *x, int32_t *out, int32_t *rowTerm) {
     (void)kc4; (void)x; (void)out; (void)rowTerm; }
-void rtk_avx2_i8_pairs_stage(long kc4, const int8_t *panel, int16_t *out) { (void)kc4; (void)panel; (void)out; }
-void rtk_avx2_i8_pairs_kernel(long mr, long kc4, const int32_t *const *a, const int16_t *staged,
-                              const int32_t *rowTerm, const float *scale, float *c, long ldc, int accumulate) {
-    (void)mr; (void)kc4; (void)a; (void)staged; (void)rowTerm; (void)scale; (void)c; (void)ldc; (void)accumulate; }
-void rtk_avx2_i8_pairs_kernel_final(long mr, long kc4, const int32_t *const *a, const int16_t *staged,
-                                    const int32_t *rowTerm, const float *scale, float *c, long ldc, int accumulate,
-                                    const float *ws, float *out, long ldo, int outAccumulate) {
-    (void)mr; (void)kc4; (void)a; (void)staged; (void)rowTerm; (void)scale; (void)c; (void)ldc; (void)accumulate;
-    (void)ws; (void)out; (void)ldo; (void)outAccumulate; }
+void rtk_avx2_i8_pairs_stage(long kc4, const int8_t *panel, int16_t *out, int zmm) {
+    (void)kc4; (void)panel; (void)out; (void)zmm; }
+void rtk_avx2_i8_pairs_kernel(long mr, long kc4, const int32_t *const *a, const int16_t *staged, const int32_t *rowTerm,
+                              const float *scale, float *c, long ldc, int accumulate, const rtk_i8_final *fin) {
+    (void)mr; (void)kc4; (void)a; (void)staged; (void)rowTerm; (void)scale; (void)c; (void)ldc; (void)accumulate; (void)fin; }
+void rtk_avx512_i8_pairs_kernel(long mr, long kc4, const int32_t *const *a, const int16_t *staged, const int32_t *rowTerm,
+                                const float *scale, float *c, long ldc, int accumulate, const rtk_i8_final *fin) {
+    (void)mr; (void)kc4; (void)a; (void)staged; (void)rowTerm; (void)scale; (void)c; (void)ldc; (void)accumulate; (void)fin; }
 int32_t rtk_avx2_peak_i8_pairs(long iterations) { (void)iterations; return 0; }
+int32_t rtk_avx512_peak_i8_pairs(long iterations) { (void)iterations; return 0; }
 #endif

@@ -162,10 +162,13 @@ enum LevelTable {
 
     static let vnniI8 = KernelSet.I8(
         pack: { rtk_pack_vnni($0, $1, $2, $3, $4.assumingMemoryBound(to: UInt8.self)) },
-        kernel: { rtk_vnni_kernel($0, $1, $2, $3.assumingMemoryBound(to: UInt8.self), $4, $5, $6, $7, $8) },
+        kernel: { rtk_vnni_kernel($0, $1, $2, $3.assumingMemoryBound(to: UInt8.self), $4, $5, $6, $7, $8, nil) },
         rows: { rtk_vnni_rows($0, $1, $2, $3, $4, $5, $6, $7, $8) }, isBiased: true,
-        final: { rtk_vnni_kernel_final($0, $1, $2, $3.assumingMemoryBound(to: UInt8.self), $4, $5, $6, $7, $8,
-                                       $9, $10, $11, $12) })
+        final: { mr, kc4, a, p, corr, s, c, ldc, acc, ws, out, ldo, outAcc in
+            withUnsafePointer(to: rtk_i8_final(ws: ws, out: out, ldo: ldo, accumulate: outAcc)) {
+                rtk_vnni_kernel(mr, kc4, a, p.assumingMemoryBound(to: UInt8.self), corr, s, c, ldc, acc, $0)
+            }
+        })
     static func avxvnniI8(evex: Int32) -> KernelSet.I8 {
         KernelSet.I8(
             pack: { rtk_pack_u8_panels($0, $1, $2, $3, $4.assumingMemoryBound(to: UInt8.self)) },
@@ -177,35 +180,32 @@ enum LevelTable {
     /// form's int16 rows no longer fit L1 and it measured slower; docs/kernels.md; on zmm with
     /// a masked negation, AVX-512 having no vpsignb).
     static func pairsI8(zmm: Bool) -> KernelSet.I8 {
-        typealias Rows = UnsafePointer<UnsafePointer<Int32>?>
-        let kernel: (Int, Int, Rows, UnsafePointer<Int16>, UnsafePointer<Int32>, UnsafePointer<Float>,
-                     UnsafeMutablePointer<Float>, Int, Int32) -> Void = zmm
-            ? { rtk_avx512_i8_pairs_kernel($0, $1, $2, $3, $4, $5, $6, $7, $8) }
-            : { rtk_avx2_i8_pairs_kernel($0, $1, $2, $3, $4, $5, $6, $7, $8) }
-        let final: (Int, Int, Rows, UnsafePointer<Int16>, UnsafePointer<Int32>, UnsafePointer<Float>,
-                    UnsafeMutablePointer<Float>, Int, Int32, UnsafePointer<Float>, UnsafeMutablePointer<Float>,
-                    Int, Int32) -> Void = zmm
-            ? { rtk_avx512_i8_pairs_kernel_final($0, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) }
-            : { rtk_avx2_i8_pairs_kernel_final($0, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) }
+        // the level's kernel; a non-nil rtk_i8_final asks for the fused store
+        let run: (Int, Int, UnsafePointer<UnsafePointer<Int32>?>, UnsafePointer<Int16>, UnsafePointer<Int32>,
+                  UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Int32, UnsafePointer<rtk_i8_final>?) -> Void = zmm
+            ? { rtk_avx512_i8_pairs_kernel($0, $1, $2, $3, $4, $5, $6, $7, $8, $9) }
+            : { rtk_avx2_i8_pairs_kernel($0, $1, $2, $3, $4, $5, $6, $7, $8, $9) }
         return KernelSet.I8(
             pack: { rtk_pack_i8_panels($0, $1, $2, $3, $4.assumingMemoryBound(to: Int8.self)) },
             kernel: { mr, kc4, a, p, corr, s, c, ldc, acc in
                 UnsafeRawPointer(a).withMemoryRebound(to: UnsafePointer<Int32>?.self, capacity: mr) {
-                    kernel(mr, kc4, $0, p.assumingMemoryBound(to: Int16.self), corr, s, c, ldc, acc)
+                    run(mr, kc4, $0, p.assumingMemoryBound(to: Int16.self), corr, s, c, ldc, acc, nil)
                 }
             },
             rows: zmm ? { rtk_avx512_i8_rows($0, $1, $2, $3, $4, $5, $6, $7, $8) }
                       : { rtk_avx2_i8_rows($0, $1, $2, $3, $4, $5, $6, $7, $8) },
             isBiased: false,
             final: { mr, kc4, a, p, corr, s, c, ldc, acc, ws, out, ldo, outAcc in
-                UnsafeRawPointer(a).withMemoryRebound(to: UnsafePointer<Int32>?.self, capacity: mr) {
-                    final(mr, kc4, $0, p.assumingMemoryBound(to: Int16.self), corr, s, c, ldc, acc, ws, out, ldo, outAcc)
+                UnsafeRawPointer(a).withMemoryRebound(to: UnsafePointer<Int32>?.self, capacity: mr) { rows in
+                    withUnsafePointer(to: rtk_i8_final(ws: ws, out: out, ldo: ldo, accumulate: outAcc)) {
+                        run(mr, kc4, rows, p.assumingMemoryBound(to: Int16.self), corr, s, c, ldc, acc, $0)
+                    }
                 }
             },
             prepare: { rtk_avx2_i8_pairs_prepare($0, $1, $2.assumingMemoryBound(to: Int32.self), $3) },
             stage: KernelSet.I8.Stage(bytes: { rtk_i8_pairs_staged_bytes($0) }, run: { kc4, panel, out in
-                let p = panel.assumingMemoryBound(to: Int8.self), o = out.assumingMemoryBound(to: Int16.self)
-                if zmm { rtk_avx2_i8_pairs_stage_zmm(kc4, p, o) } else { rtk_avx2_i8_pairs_stage(kc4, p, o) }
+                rtk_avx2_i8_pairs_stage(kc4, panel.assumingMemoryBound(to: Int8.self), out.assumingMemoryBound(to: Int16.self),
+                                        zmm ? 1 : 0)
             }))
     }
     static func neonI8(dot: Int32) -> KernelSet.I8 {

@@ -52,11 +52,11 @@ final class I8PairsTests: XCTestCase {
 
     /// (name, zmm order, stager).
     var stagers: [(String, Bool, StageFn)] {
-        var s: [(String, Bool, StageFn)] = [("C", false, { rtk_i8_pairs_stage_c($0, $1, $2) }),
-                                            ("C zmm", true, { rtk_i8_pairs_stage_zmm_c($0, $1, $2) })]
+        var s: [(String, Bool, StageFn)] = [("C", false, { rtk_i8_pairs_stage_c($0, $1, $2, 0) }),
+                                            ("C zmm", true, { rtk_i8_pairs_stage_c($0, $1, $2, 1) })]
         if hasAVX2 {
-            s.append(("AVX2", false, { rtk_avx2_i8_pairs_stage($0, $1, $2) }))
-            s.append(("AVX2 zmm", true, { rtk_avx2_i8_pairs_stage_zmm($0, $1, $2) }))
+            s.append(("AVX2", false, { rtk_avx2_i8_pairs_stage($0, $1, $2, 0) }))
+            s.append(("AVX2 zmm", true, { rtk_avx2_i8_pairs_stage($0, $1, $2, 1) }))
         }
         return s
     }
@@ -131,13 +131,13 @@ final class I8PairsTests: XCTestCase {
     /// sentinel columns past the 32 the kernel writes.
     func testKernelsAreExact() {
         // (name, zmm order, kernel)
-        var kernels: [(String, Bool, KernelFn)] = [("C", false, { rtk_i8_pairs_kernel_c($0, $1, $2, $3, $4, $5, $6, $7, $8) }),
-                                                   ("C zmm", true, { rtk_i8_pairs_kernel_zmm_c($0, $1, $2, $3, $4, $5, $6, $7, $8) })]
-        if hasAVX2 { kernels.append(("AVX2", false, { rtk_avx2_i8_pairs_kernel($0, $1, $2, $3, $4, $5, $6, $7, $8) })) }
-        if hasAVX512 { kernels.append(("AVX-512", true, { rtk_avx512_i8_pairs_kernel($0, $1, $2, $3, $4, $5, $6, $7, $8) })) }
+        var kernels: [(String, Bool, KernelFn)] = [("C", false, { rtk_i8_pairs_kernel_c($0, $1, $2, $3, $4, $5, $6, $7, $8, 0) }),
+                                                   ("C zmm", true, { rtk_i8_pairs_kernel_c($0, $1, $2, $3, $4, $5, $6, $7, $8, 1) })]
+        if hasAVX2 { kernels.append(("AVX2", false, { rtk_avx2_i8_pairs_kernel($0, $1, $2, $3, $4, $5, $6, $7, $8, nil) })) }
+        if hasAVX512 { kernels.append(("AVX-512", true, { rtk_avx512_i8_pairs_kernel($0, $1, $2, $3, $4, $5, $6, $7, $8, nil) })) }
         for t in cases() {
-            let panels = [false: staged(t, { rtk_i8_pairs_stage_c($0, $1, $2) }),
-                          true: staged(t, { rtk_i8_pairs_stage_zmm_c($0, $1, $2) })]
+            let panels = [false: staged(t, { rtk_i8_pairs_stage_c($0, $1, $2, 0) }),
+                          true: staged(t, { rtk_i8_pairs_stage_c($0, $1, $2, 1) })]
             var prepared = [Int32](repeating: 0, count: 8 * 2 * t.kc4), rowTerms = [Int32](repeating: 0, count: 8)
             prepared.withUnsafeMutableBufferPointer { pp in
                 for i in 0..<8 { rtk_i8_pairs_prepare_c(t.kc4, t.a[i], pp.baseAddress! + i * 2 * t.kc4, &rowTerms[i]) }

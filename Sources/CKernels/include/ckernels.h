@@ -121,17 +121,27 @@ void rtk_avx2_i8_rows(long mr, long nc, long k, const int8_t *a, long lda,
 void rtk_neon_i8_rows(int dot, long mr, long nc, long k, const int8_t *a, long lda,
                       const int8_t *w, long ldw, int32_t *out, long ldo);
 
+// ---- The fused store of the int8 panel kernels -------------------------------------------
+/// Passed (non-NULL) to a panel kernel for the last K block of a product whose epilogue only
+/// scales columns (no bias, activation or column gate): the kernel's value v = float(acc -
+/// corr) * scale (+ c when accumulate) then becomes v * ws[j] (+ out when accumulate here),
+/// stored to out[i * ldo + j], c left untouched: the epilogue's own float steps in its order,
+/// so the result is bit-identical to writing c and running the epilogue. NULL: store to c.
+typedef struct { const float *ws; float *out; long ldo; int accumulate; } rtk_i8_final;
+
 // ---- Int8 panel kernels in the pair form (avx2, avx512; i8_pairs.c explains the identity) --
 /// Staging turns one rtk_pack_i8_panels panel (kc4 groups of 128 bytes) into what the pair
-/// kernels read, rtk_i8_pairs_staged_bytes(kc4) bytes: for group g, 8-column vector v, lane l
-/// (column 8v + l)
-///   out[g*128 + v*32 + 2l + e]      = W[8v + l, 4g + 1 + 2e]   (e = 0, 1: paired with x0, x2)
-///   out[g*128 + v*32 + 16 + 2l + e] = W[8v + l, 4g + 2e]       (paired with x1, x3)
-/// as int16, then 32 int32 column terms term[j] = sum_g W[j,4g]·W[j,4g+1] + W[j,4g+2]·W[j,4g+3].
+/// kernels read, rtk_i8_pairs_staged_bytes(kc4) bytes: kc4 groups of 128 int16, then 32 int32
+/// column terms term[j] = sum_g W[j,4g]·W[j,4g+1] + W[j,4g+2]·W[j,4g+3]. In a group, column j
+/// (8-column vector v = j/8, lane l = j%8) has the pair (W[j,4g+1], W[j,4g+3]) (added to x0, x2)
+/// and, d int16 further, (W[j,4g], W[j,4g+2]) (added to x1, x3), at
+///   zmm = 0 (ymm order, the AVX2 kernel):     offset v*32 + 2l,                  d = 16
+///   zmm = 1 (zmm order, the AVX-512 kernel):  offset ((v/2)*4 + v%2)*16 + 2l,    d = 32
+/// (the zmm order puts the pairs of columns 0-15, then 16-31, in one zmm each).
 /// In plain C (any architecture) and with AVX2 (requires RTK_CPU_AVX2); the same values.
 static inline long rtk_i8_pairs_staged_bytes(long kc4) { return kc4 * 256 + 128; }
-void rtk_i8_pairs_stage_c(long kc4, const int8_t *panel, int16_t *out);
-void rtk_avx2_i8_pairs_stage(long kc4, const int8_t *panel, int16_t *out);
+void rtk_i8_pairs_stage_c(long kc4, const int8_t *panel, int16_t *out, int zmm);
+void rtk_avx2_i8_pairs_stage(long kc4, const int8_t *panel, int16_t *out, int zmm);
 /// Prepares one activation row (x: 4*kc4 readable signed bytes) for the pair kernel:
 ///   out[2g]     = int16 x[4g] | int16 x[4g+2] << 16
 ///   out[2g + 1] = int16 x[4g+1] | int16 x[4g+3] << 16
@@ -141,31 +151,15 @@ void rtk_i8_pairs_prepare_c(long kc4, const int8_t *x, int32_t *out, int32_t *ro
 void rtk_avx2_i8_pairs_prepare(long kc4, const int8_t *x, int32_t *out, int32_t *rowTerm);
 /// mr rows (1...8, prepared rows a[i]) x the 32 columns of one staged panel:
 ///   acc[i, j] = sum_{p < 4*kc4} W[j, p] * x_i[p]   (exact int32: pairs sum - rowTerm[i] - term[j])
-///   c[i*ldc + j] (= or +=) (float)acc[i, j] * scale[i]
-/// The AVX2 kernel requires RTK_CPU_AVX2; the plain C one is its reference.
+///   c[i*ldc + j] (= or +=) (float)acc[i, j] * scale[i]    (or the fused store, fin non-NULL)
+/// The plain C kernel is the reference, on panels of either order; the AVX2 kernel reads the
+/// ymm order (requires RTK_CPU_AVX2), the AVX-512 one the zmm order (requires RTK_CPU_AVX512).
 void rtk_i8_pairs_kernel_c(long mr, long kc4, const int32_t *const *a, const int16_t *staged,
-                           const int32_t *rowTerm, const float *scale, float *c, long ldc, int accumulate);
-void rtk_avx2_i8_pairs_kernel(long mr, long kc4, const int32_t *const *a, const int16_t *staged,
-                              const int32_t *rowTerm, const float *scale, float *c, long ldc, int accumulate);
-/// The same for the last K block of a product whose epilogue only scales columns, as
-/// rtk_vnni_kernel_final: v then v * ws[j] (+ out) stored to out, c untouched.
-void rtk_avx2_i8_pairs_kernel_final(long mr, long kc4, const int32_t *const *a, const int16_t *staged,
-                                    const int32_t *rowTerm, const float *scale, float *c, long ldc, int accumulate,
-                                    const float *ws, float *out, long ldo, int outAccumulate);
-/// The zmm order of the same staged panel (same size, the column terms unchanged): per group,
-/// the pairs of columns 0–15 as one zmm of (b1, b3) then one of (b0, b2), then columns 16–31.
-/// The _c stager and kernel are the references; the AVX2 stager writes the same bytes.
-void rtk_i8_pairs_stage_zmm_c(long kc4, const int8_t *panel, int16_t *out);
-void rtk_avx2_i8_pairs_stage_zmm(long kc4, const int8_t *panel, int16_t *out);
-void rtk_i8_pairs_kernel_zmm_c(long mr, long kc4, const int32_t *const *a, const int16_t *staged,
-                               const int32_t *rowTerm, const float *scale, float *c, long ldc, int accumulate);
-/// The pair kernel on zmm (mr in 1...8 rows, panels in the zmm order), and its fused final
-/// block. Require RTK_CPU_AVX512.
-void rtk_avx512_i8_pairs_kernel(long mr, long kc4, const int32_t *const *a, const int16_t *staged,
-                                const int32_t *rowTerm, const float *scale, float *c, long ldc, int accumulate);
-void rtk_avx512_i8_pairs_kernel_final(long mr, long kc4, const int32_t *const *a, const int16_t *staged,
-                                      const int32_t *rowTerm, const float *scale, float *c, long ldc, int accumulate,
-                                      const float *ws, float *out, long ldo, int outAccumulate);
+                           const int32_t *rowTerm, const float *scale, float *c, long ldc, int accumulate, int zmm);
+void rtk_avx2_i8_pairs_kernel(long mr, long kc4, const int32_t *const *a, const int16_t *staged, const int32_t *rowTerm,
+                              const float *scale, float *c, long ldc, int accumulate, const rtk_i8_final *fin);
+void rtk_avx512_i8_pairs_kernel(long mr, long kc4, const int32_t *const *a, const int16_t *staged, const int32_t *rowTerm,
+                                const float *scale, float *c, long ldc, int accumulate, const rtk_i8_final *fin);
 
 // ---- Peak probes: register-only loops; each returns a value that depends on every lane --
 /// 12 independent ymm FMA chains per iteration (12 * 8 FMAs). Requires RTK_CPU_AVX2.
@@ -200,20 +194,11 @@ void rtk_pack_vnni(const int8_t *w, long ldw, long nc, long kc, uint8_t *out);
 ///   acc[i, j] = sum_g sum_e wpanel[g, j, e] * a[i][4g + e]      (g < kc4)
 ///   c[i * ldc + j] (+)= (float)(acc[i, j] - corr[i]) * scale[i]
 /// a[i] points at kc4*4 readable signed bytes of row i; wpanel is one 32-column panel
-/// from rtk_pack_vnni; corr[i] = 128 * sum of those bytes. accumulate = 0 stores.
-/// Requires RTK_CPU_AVX512VNNI.
+/// from rtk_pack_vnni; corr[i] = 128 * sum of those bytes. accumulate = 0 stores; fin
+/// non-NULL: the fused store (rtk_i8_final). Requires RTK_CPU_AVX512VNNI.
 void rtk_vnni_kernel(long mr, long kc4, const int8_t *const *a, const uint8_t *wpanel,
-                     const int32_t *corr, const float *scale, float *c, long ldc, int accumulate);
-/// The same for the last K block of a product whose epilogue only scales columns (no bias,
-/// activation or column gate): v = float(acc - corr) * scale (+ c when accumulate), then
-/// v * ws[j] (+ out when outAccumulate) stored to out[i * ldo + j], c left untouched: the
-/// epilogue's own float steps in its order, so the result is bit-identical to writing c and
-/// running the epilogue. Requires RTK_CPU_AVX512VNNI.
-/// (The fused store's arguments, shared with rtk_avx2_i8_pairs_kernel_final.)
-typedef struct { const float *ws; float *out; long ldo; int accumulate; } rtk_i8_final;
-void rtk_vnni_kernel_final(long mr, long kc4, const int8_t *const *a, const uint8_t *wpanel,
-                           const int32_t *corr, const float *scale, float *c, long ldc, int accumulate,
-                           const float *ws, float *out, long ldo, int outAccumulate);
+                     const int32_t *corr, const float *scale, float *c, long ldc, int accumulate,
+                     const rtk_i8_final *fin);
 
 /// Dot-form product for few rows (mr in 1...6) against nc rows of int8 W, without packing:
 ///   out[i * ldo + j] = sum_p (W[j, p] + 128) * a[i * lda + p],  p < k
