@@ -75,12 +75,7 @@ public func mlpAcrossRows(_ a: UnsafePointer<Float>, lda: Int, groups: Int, rows
                         for i in 0..<rows { s = s.addingProduct(xv[i], SIMD16(repeating: v1[e * rows + i])) }
                         if let sc = w1.scales { s *= SIMD16(repeating: sc[e]) }
                         if let b = w1.bias { s += SIMD16(repeating: b[e]) }
-                        let h: SIMD16<Float>
-                        switch activation {      // as in Epilogue.transform
-                        case .none: h = s
-                        case .gelu: h = vgelu(s)
-                        case .silu: h = vsilu(s)
-                        }
+                        let h = activation.apply(s)
                         for i in 0..<rows { yv[i] = yv[i].addingProduct(h, SIMD16(repeating: v2[i * hidden + e])) }
                     }
                     for i in 0..<rows {

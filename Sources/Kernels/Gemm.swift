@@ -94,11 +94,7 @@ struct Epilogue {
         var v = alpha == 1 ? t : t * alpha
         if let ws { v *= ws }
         if let bs { v += bs }
-        switch activation {
-        case .none: break
-        case .gelu: v = vgelu(v)
-        case .silu: v = vsilu(v)
-        }
+        v = activation.apply(v)
         if let cs { v *= cs }
         return v
     }

@@ -86,3 +86,16 @@ public struct WeightMatrix {
 
 /// Fused activation of the GEMM epilogue. `gelu` is the exact, erf-based GELU.
 public enum Activation: Sendable { case none, gelu, silu }
+
+extension Activation {
+    /// The activation on one 16-lane chunk: the epilogue's (`Epilogue.transform`) and the
+    /// token mixing's (`mlpAcrossRows`), so both give the same bits.
+    @inline(__always)
+    func apply(_ v: SIMD16<Float>) -> SIMD16<Float> {
+        switch self {
+        case .none: return v
+        case .gelu: return vgelu(v)
+        case .silu: return vsilu(v)
+        }
+    }
+}
