@@ -34,7 +34,10 @@ final class AttentionTests: XCTestCase {
         for ctx in levelContexts() {
             for s in kernelTestSizes + [128, 129] {
                 check(tokens: s, heads: 2, d: 24, ctx: ctx)       // token counts around the 32-query and 128-key blocks
-                check(tokens: 33, heads: 1, d: s, ctx: ctx)       // head sizes around the 8-row and 16-lane blocks
+                check(tokens: 33, heads: 1, d: s, ctx: ctx)       // head sizes around the 8-row and 16-lane blocks, and
+            }                                                     // every count of columns past the last 16 (1...15)
+            for s in [160, 161, 288, 289] {                       // last key tile joined (≤ 160) or not
+                check(tokens: s, heads: 1, d: 24, ctx: ctx)
             }
         }
     }
