@@ -38,6 +38,7 @@ private let keyTile = 128
 /// few keys (the decoder's 257 = 2 · 128 + 1) costs a whole rescale of o and a round of
 /// accumulator loads and stores for almost no products.
 private let keyTileSlack = 32
+private let maxKeyTile = keyTile + keyTileSlack
 
 /// The size of the key tile starting at s0 (fixed by the shape, not by the threads).
 @inline(__always)
@@ -63,12 +64,14 @@ public func attention(q: UnsafePointer<Float>, qStride: Int,
     let d = headDim, blocks = (nQueries + queryBlock - 1) / queryBlock
     ctx.parallelForSlots(heads * blocks) { tasks, slot in
         // scratch: qT [d][32], o [32][d16], oT [rem][32], sT [≤ 160][32], row pointers
-        let floats = (d + kv.d16 + kv.rem + keyTile + keyTileSlack) * queryBlock
-        let raw = ctx.scratch[slot].buffer(bytes: floats * 4 + 8 * 8 + 64)
+        let floats = (d + kv.d16 + kv.rem + maxKeyTile) * queryBlock
+        let pointers = maxKeyTile + queryBlock + kv.rem
+        let raw = ctx.scratch[slot].buffer(bytes: floats * 4 + pointers * 8 + 64)
         let qT = raw.bindMemory(to: Float.self, capacity: floats)
+        let ptrs = (raw + floats * 4).bindMemory(to: UnsafePointer<Float>.self, capacity: pointers)
         let scratch = BlockScratch(qT: qT, o: qT + d * queryBlock, oT: qT + (d + kv.d16) * queryBlock,
                                    sT: qT + (d + kv.d16 + kv.rem) * queryBlock,
-                                   ptrs: (raw + floats * 4).bindMemory(to: UnsafePointer<Float>.self, capacity: 8))
+                                   keyRows: ptrs, queryRows: ptrs + maxKeyTile, columnRows: ptrs + maxKeyTile + queryBlock)
         for task in tasks {
             let h = task / blocks, t0 = (task % blocks) * queryBlock
             attendBlock(head: h, t0: t0, nq: min(queryBlock, nQueries - t0), q: q, qStride: qStride, scale: scale,
@@ -77,10 +80,13 @@ public func attention(q: UnsafePointer<Float>, qStride: Int,
     }
 }
 
-/// One task's buffers (in its thread's scratch), each laid out as the file header says.
+/// One task's buffers (in its thread's scratch), each laid out as the file header says, and
+/// the row pointers of its products' A sides: the tile's key rows (≤ 160), sT's query
+/// columns (≤ 32), the tile's vT rows (rem). Each product is one kernel call over all its
+/// rows, which the level splits into its own strips (8 rows on AVX-512, 6 on AVX2).
 private struct BlockScratch {
     let qT, o, oT, sT: UnsafeMutablePointer<Float>
-    let ptrs: UnsafeMutablePointer<UnsafePointer<Float>>
+    let keyRows, queryRows, columnRows: UnsafeMutablePointer<UnsafePointer<Float>>
 }
 
 /// Queries t0 ..< t0 + nq (nq ≤ 32) of head `head`: the streaming softmax over every key.
@@ -90,7 +96,7 @@ private func attendBlock(head h: Int, t0: Int, nq: Int, q: UnsafePointer<Float>,
     let d = kv.d, d16 = kv.d16, rem = kv.rem, tokens = kv.tokens
     let nv = nq > 16 ? 2 : 1                // SIMD16 vectors per query row
     let w = 16 * nv                         // padded query count (row stride of qT, sT, oT)
-    let (qT, o, oT, sT, ptrs) = (b.qT, b.o, b.oT, b.sT, b.ptrs)
+    let (qT, o, oT, sT) = (b.qT, b.o, b.oT, b.sT)
     // qT[e][i] = scale * q[t0 + i, h, e]; padding queries are 0. Channel by channel, so
     // the stores run along qT's rows (the 32 query rows read stay in L1: 32 · d floats).
     let src0 = q + t0 * qStride + h * d
@@ -102,20 +108,15 @@ private func attendBlock(head h: Int, t0: Int, nq: Int, q: UnsafePointer<Float>,
     }
     o.initialize(repeating: 0, count: w * d16)
     oT.initialize(repeating: 0, count: rem * w)
+    for i in 0..<nq { b.queryRows[i] = UnsafePointer(sT + i) }
     var m0 = SIMD16<Float>(repeating: -.greatestFiniteMagnitude), m1 = m0
     var l0 = SIMD16<Float>(), l1 = l0
     var s0 = 0
     while s0 < tokens {
         let ns = keyTileSize(from: s0, tokens: tokens)
         // sT[r][i] = k[s0 + r, h] · qT[:, i]
-        var r = 0
-        while r < ns {
-            let rows = min(8, ns - r)
-            for z in 0..<rows { ptrs[z] = UnsafePointer(kv.key(head: h, token: s0 + r + z)) }
-            kernels.f32Kernel(rows: rows, nv: nv, kc: d, a: ptrs, aStep: 1, b: qT, ldb: w,
-                              c: sT + r * w, ldc: w, accumulate: false)
-            r += rows
-        }
+        for r in 0..<ns { b.keyRows[r] = UnsafePointer(kv.key(head: h, token: s0 + r)) }
+        kernels.f32Kernel(rows: ns, nv: nv, kc: d, a: b.keyRows, aStep: 1, b: qT, ldb: w, c: sT, ldc: w, accumulate: false)
         // online softmax update, one lane per query
         var t0v = SIMD16<Float>(repeating: -.greatestFiniteMagnitude), t1v = t0v
         for z in 0..<ns {
@@ -159,29 +160,18 @@ private func attendBlock(head h: Int, t0: Int, nq: Int, q: UnsafePointer<Float>,
 @inline(__always)
 private func accumulateValues(head h: Int, s0: Int, ns: Int, nq: Int, nv: Int, w: Int, kv: PackedKV,
                               scratch b: BlockScratch, kernels: KernelSet) {
-    let d16 = kv.d16, ptrs = b.ptrs
-    let vbase = kv.values(head: h, token: s0)
-    var i = 0
-    while i < nq && d16 > 0 {
-        let rows = min(8, nq - i)
-        for z in 0..<rows { ptrs[z] = UnsafePointer(b.sT + i + z) }
-        var e = 0
-        while e < d16 {
-            let panel = d16 - e >= 32 ? 2 : 1
-            kernels.f32Kernel(rows: rows, nv: panel, kc: ns, a: ptrs, aStep: w, b: vbase + e, ldb: d16,
-                              c: b.o + i * d16 + e, ldc: d16, accumulate: true)
-            e += 16 * panel
-        }
-        i += rows
+    let d16 = kv.d16, vbase = kv.values(head: h, token: s0)
+    var e = 0
+    while e < d16 {
+        let panel = d16 - e >= 32 ? 2 : 1
+        kernels.f32Kernel(rows: nq, nv: panel, kc: ns, a: b.queryRows, aStep: w, b: vbase + e, ldb: d16,
+                          c: b.o + e, ldc: d16, accumulate: true)
+        e += 16 * panel
     }
-    var c0 = 0
-    while c0 < kv.rem {
-        let rows = min(8, kv.rem - c0)
-        for z in 0..<rows { ptrs[z] = UnsafePointer(kv.valueColumn(head: h, column: c0 + z) + s0) }
-        kernels.f32Kernel(rows: rows, nv: nv, kc: ns, a: ptrs, aStep: 1, b: b.sT, ldb: w,
-                          c: b.oT + c0 * w, ldc: w, accumulate: true)
-        c0 += rows
-    }
+    guard kv.rem > 0 else { return }
+    for c in 0..<kv.rem { b.columnRows[c] = UnsafePointer(kv.valueColumn(head: h, column: c) + s0) }
+    kernels.f32Kernel(rows: kv.rem, nv: nv, kc: ns, a: b.columnRows, aStep: 1, b: b.sT, ldb: w,
+                      c: b.oT, ldc: w, accumulate: true)
 }
 
 /// o[i][:] and oT[:][i] *= the softmax correction of query i (lane i of a0, then of a1), i < rows.

@@ -108,7 +108,8 @@ struct KernelSet {
         self.int8Probe = int8Probe
     }
 
-    /// c[i*ldc + j] (= or +=) Σ_{p<kc} a[i][p*aStep] · b[p*ldb + j], i < rows (≤ 8),
+    /// c[i*ldc + j] (= or +=) Σ_{p<kc} a[i][p*aStep] · b[p*ldb + j], i < rows (any count: the level's
+    /// kernel runs them in strips of `f32Strip`),
     /// j < 16·nv: one FMA chain per output in p order on every level.
     @inline(__always)
     func f32Kernel(rows: Int, nv: Int, kc: Int, a: UnsafePointer<UnsafePointer<Float>>, aStep: Int,
