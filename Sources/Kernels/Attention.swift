@@ -109,42 +109,21 @@ private func attendBlock(head h: Int, t0: Int, nq: Int, q: UnsafePointer<Float>,
     o.initialize(repeating: 0, count: w * d16)
     oT.initialize(repeating: 0, count: rem * w)
     for i in 0..<nq { b.queryRows[i] = UnsafePointer(sT + i) }
-    var m0 = SIMD16<Float>(repeating: -.greatestFiniteMagnitude), m1 = m0
-    var l0 = SIMD16<Float>(), l1 = l0
+    var softmax = RunningSoftmax()
     var s0 = 0
     while s0 < tokens {
         let ns = keyTileSize(from: s0, tokens: tokens)
         // sT[r][i] = k[s0 + r, h] · qT[:, i]
         for r in 0..<ns { b.keyRows[r] = UnsafePointer(kv.key(head: h, token: s0 + r)) }
         kernels.f32Kernel(rows: ns, nv: nv, kc: d, a: b.keyRows, aStep: 1, b: qT, ldb: w, c: sT, ldc: w, accumulate: false)
-        // online softmax update, one lane per query
-        var t0v = SIMD16<Float>(repeating: -.greatestFiniteMagnitude), t1v = t0v
-        for z in 0..<ns {
-            t0v = vmax(t0v, load16(sT + z * w))
-            if nv == 2 { t1v = vmax(t1v, load16(sT + z * w + 16)) }
+        if let (a0, a1) = softmax.update(sT: sT, keys: ns, nv: nv) {
+            rescale(o: o, oT: oT, d16: d16, rem: rem, w: w, a0: a0, a1: a1)
         }
-        let n0 = vmax(m0, t0v), n1 = vmax(m1, t1v)
-        let changed = any(n0 .!= m0) || (nv == 2 && any(n1 .!= m1))
-        let a0 = vexp(m0 - n0), a1 = vexp(m1 - n1)
-        m0 = n0; m1 = n1
-        var p0 = SIMD16<Float>(), p1 = p0
-        for z in 0..<ns {
-            let e0 = vexp(load16(sT + z * w) - n0)
-            store16(e0, sT + z * w)
-            p0 += e0
-            if nv == 2 {
-                let e1 = vexp(load16(sT + z * w + 16) - n1)
-                store16(e1, sT + z * w + 16)
-                p1 += e1
-            }
-        }
-        l0 = l0 * a0 + p0; l1 = l1 * a1 + p1
-        if changed { rescale(o: o, oT: oT, rows: w, d16: d16, rem: rem, w: w, a0: a0, a1: a1) }
         accumulateValues(head: h, s0: s0, ns: ns, nq: nq, nv: nv, w: w, kv: kv, scratch: b, kernels: kernels)
         s0 += ns
     }
     // out[t0 + i, h, :] = (o[i][:], oT[:][i]) / l[i]
-    let inv0 = 1 / l0, inv1 = 1 / l1
+    let inv0 = 1 / softmax.l0, inv1 = 1 / softmax.l1
     for i in 0..<nq {
         let f = i < 16 ? inv0[i] : inv1[i - 16]
         let src = o + i * d16, dst = out + (t0 + i) * outStride + h * d
@@ -174,11 +153,11 @@ private func accumulateValues(head h: Int, s0: Int, ns: Int, nq: Int, nv: Int, w
                       c: b.oT, ldc: w, accumulate: true)
 }
 
-/// o[i][:] and oT[:][i] *= the softmax correction of query i (lane i of a0, then of a1), i < rows.
+/// o[i][:] and oT[:][i] *= the softmax correction of query i (lane i of a0, then of a1), i < w.
 @inline(__always)
-private func rescale(o: UnsafeMutablePointer<Float>, oT: UnsafeMutablePointer<Float>, rows: Int, d16: Int, rem: Int,
+private func rescale(o: UnsafeMutablePointer<Float>, oT: UnsafeMutablePointer<Float>, d16: Int, rem: Int,
                      w: Int, a0: SIMD16<Float>, a1: SIMD16<Float>) {
-    for i in 0..<rows {
+    for i in 0..<w {
         let f = i < 16 ? a0[i] : a1[i - 16]
         let row = o + i * d16
         var e = 0
@@ -188,6 +167,43 @@ private func rescale(o: UnsafeMutablePointer<Float>, oT: UnsafeMutablePointer<Fl
         let row = oT + c * w
         store16(load16(row) * a0, row)
         if w == 32 { store16(load16(row + 16) * a1, row + 16) }
+    }
+}
+
+/// The running max m and sum of exponentials l of a task's queries, one lane per query
+/// (lanes 16...31 in m1, l1).
+private struct RunningSoftmax {
+    var m0 = SIMD16<Float>(repeating: -.greatestFiniteMagnitude), m1 = SIMD16<Float>(repeating: -.greatestFiniteMagnitude)
+    var l0 = SIMD16<Float>(), l1 = SIMD16<Float>()
+
+    /// Takes a tile's scores sT [keys][16·nv] in: m' = max(m, the tile's column max),
+    /// sT = exp(sT − m') in place, l = l·e^(m−m') + Σ exp. Returns the corrections e^(m−m')
+    /// the output so far must be scaled by, or nil when no max changed (they would all be 1).
+    @inline(__always)
+    mutating func update(sT: UnsafeMutablePointer<Float>, keys ns: Int, nv: Int) -> (SIMD16<Float>, SIMD16<Float>)? {
+        let w = 16 * nv
+        var t0 = SIMD16<Float>(repeating: -.greatestFiniteMagnitude), t1 = t0
+        for z in 0..<ns {
+            t0 = vmax(t0, load16(sT + z * w))
+            if nv == 2 { t1 = vmax(t1, load16(sT + z * w + 16)) }
+        }
+        let n0 = vmax(m0, t0), n1 = vmax(m1, t1)
+        let changed = any(n0 .!= m0) || (nv == 2 && any(n1 .!= m1))
+        let a0 = vexp(m0 - n0), a1 = vexp(m1 - n1)
+        m0 = n0; m1 = n1
+        var p0 = SIMD16<Float>(), p1 = p0
+        for z in 0..<ns {
+            let e0 = vexp(load16(sT + z * w) - n0)
+            store16(e0, sT + z * w)
+            p0 += e0
+            if nv == 2 {
+                let e1 = vexp(load16(sT + z * w + 16) - n1)
+                store16(e1, sT + z * w + 16)
+                p1 += e1
+            }
+        }
+        l0 = l0 * a0 + p0; l1 = l1 * a1 + p1
+        return changed ? (a0, a1) : nil
     }
 }
 
