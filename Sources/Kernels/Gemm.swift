@@ -82,7 +82,7 @@ struct Epilogue {
     var accumulate: Bool
 
     /// Only the weight rows' scales (and accumulation): what an int8 kernel can apply as it
-    /// stores, with the same two float steps (`KernelSet.I8.final`).
+    /// stores, with the same two float steps (`I8Call.fin`).
     var scalesOnly: Bool {
         alpha == 1 && wScale != nil && bias == nil && colScale == nil && activation == .none
     }
@@ -421,7 +421,7 @@ func panelGemmI8<A: I8Rows>(m: Int, n: Int, ldw: Int, blocks: KBlocks, rows: A,
         let tileFloats = tiling.mc * ncp
         // generic level only: the strip's activations as floats [8][kc4*4], one block tile [8][32]
         let stripFloats = floatExact ? 8 * maxKc4 * 4 + 8 * 32 : 0
-        let extraBytes = 8 * (8 + 8 + 4 + 4) + 64
+        let extraBytes = 192 + MemoryLayout<I8Call>.stride + 64
         let raw = ctx.scratch[slot].buffer(bytes: panelBytes + (tileFloats + stripFloats) * 4 + extraBytes + stagedBytes)
         let tile = (raw + panelBytes).bindMemory(to: Float.self, capacity: tileFloats + stripFloats)
         let stripA = tile + tileFloats, blockTile = stripA + 8 * maxKc4 * 4
@@ -430,15 +430,17 @@ func panelGemmI8<A: I8Rows>(m: Int, n: Int, ldw: Int, blocks: KBlocks, rows: A,
         let fptrs = (extra + 64).bindMemory(to: UnsafePointer<Float>.self, capacity: 8)
         let corr = (extra + 128).bindMemory(to: Int32.self, capacity: 8)
         let scale = (extra + 160).bindMemory(to: Float.self, capacity: 8)
+        let call = (extra + 192).bindMemory(to: I8Call.self, capacity: 1)
         let staged = extra + extraBytes
         for t in tasks {
             let (m0, m1, nb, n0, n1) = tiling.task(t)
             let panels = (n1 - n0 + 31) / 32
             // whole 32-column panels and a scales-only epilogue: the last block writes C itself
-            let fused = (n1 - n0) % 32 == 0 && epilogue.scalesOnly ? scheme.final : nil
+            let fused = (n1 - n0) % 32 == 0 && epilogue.scalesOnly && scheme.fuses
             for (bi, blk) in blocks.enumerated() {
                 let kc4 = (blk.kc + 3) / 4
                 let strips = (m1 - m0 + 7) / 8
+                call.pointee = I8Call(kc4: kc4, a: ptrs, corr: corr, scale: scale, ldc: ncp, accumulate: bi > 0 ? 1 : 0)
                 let wPanels: UnsafeRawPointer, ahead: WeightPrefetch
                 if let prepacked {
                     wPanels = prepacked + I8Panels.offset(nb: nb, block: bi, k: ldw)
@@ -462,7 +464,6 @@ func panelGemmI8<A: I8Rows>(m: Int, n: Int, ldw: Int, blocks: KBlocks, rows: A,
                     let r = min(8, m1 - i)
                     ahead.run(part: (i - m0) / 8)
                     rows.strip(i, r, bi, ptrs, corr, scale)
-                    let acc: Int32 = bi > 0 ? 1 : 0
                     if floatExact {
                         // the strip's int8 activations as floats (exact), once for all panels
                         for z in 0..<r {
@@ -481,12 +482,15 @@ func panelGemmI8<A: I8Rows>(m: Int, n: Int, ldw: Int, blocks: KBlocks, rows: A,
                     for jp in 0..<panels {
                         let cc = tile + (i - m0) * ncp + jp * 32
                         let panel = kernelPanels + jp * scheme.kernelPanelBytes(kc4: kc4)
-                        if let fused, bi == blocks.count - 1, let ws = epilogue.wScale {
-                            let col = n0 + jp * 32
-                            fused(r, kc4, ptrs, panel, corr, scale, cc, ncp, acc, ws + col, c + i * ldc + col, ldc,
-                                  epilogue.accumulate ? 1 : 0)
-                        } else if let kernel = scheme.kernel {
-                            kernel(r, kc4, ptrs, panel, corr, scale, cc, ncp, acc)
+                        if let kernel = scheme.kernel {
+                            if fused, bi == blocks.count - 1, let ws = epilogue.wScale {
+                                let col = n0 + jp * 32
+                                var fin = rtk_i8_final(ws: ws + col, out: c + i * ldc + col, ldo: ldc,
+                                                       accumulate: epilogue.accumulate ? 1 : 0)
+                                kernel(r, panel, cc, &fin, call)
+                            } else {
+                                kernel(r, panel, cc, nil, call)
+                            }
                         } else {
                             floatExactBlock(rows: r, kc: blk.kc, a: UnsafePointer(fptrs),
                                             panel: raw.assumingMemoryBound(to: Float.self) + jp * blk.kc * 32,
@@ -497,7 +501,7 @@ func panelGemmI8<A: I8Rows>(m: Int, n: Int, ldw: Int, blocks: KBlocks, rows: A,
                 }
             }
             if blocks.isEmpty { for z in 0..<(tileFloats) { tile[z] = 0 } }
-            if fused == nil || blocks.isEmpty {
+            if !fused || blocks.isEmpty {
                 epilogue.apply(tile: tile, ldt: ncp, rows: m1 - m0, n0: n0, cols: n1 - n0,
                                c: c + m0 * ldc, ldc: ldc)
             }

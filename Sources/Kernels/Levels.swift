@@ -16,18 +16,32 @@ typealias F32RowsFn<W> = (_ mr: Int, _ nc: Int, _ k: Int, _ a: UnsafePointer<Flo
                           _ w: UnsafePointer<W>, _ ldw: Int, _ out: UnsafeMutablePointer<Float>, _ ldo: Int) -> Void
 /// Int8 weight panels of the level's int8 kernel: (w, ldw, nc, kc, out bytes).
 typealias PackPanelsFn = (UnsafePointer<Int8>, Int, Int, Int, UnsafeMutableRawPointer) -> Void
-/// Int8 panel kernel, mr ≤ 8 rows × one 32-column panel: c (= or +=) float(Σ W·a) · scale, the
-/// sum exact; `corr` holds what the kernel removes from its raw sums per row (128·Σq for biased
-/// kernels, the row terms of the pair form; unused otherwise); arguments (mr, kc4, a, panel,
-/// corr, scale, c, ldc, accumulate).
-typealias I8KernelFn = (Int, Int, UnsafePointer<UnsafePointer<Int8>?>, UnsafeRawPointer, UnsafePointer<Int32>,
-                        UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Int32) -> Void
-/// The panel kernel for a product's last K block when its epilogue only scales columns: the
-/// kernel's arguments, then (column scales of the panel, output, its row stride, accumulate
-/// into it); writes the output instead of the tile, bit for bit what the epilogue would.
-typealias I8FinalFn = (Int, Int, UnsafePointer<UnsafePointer<Int8>?>, UnsafeRawPointer, UnsafePointer<Int32>,
-                       UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Int32,
-                       UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Int32) -> Void
+/// What an int8 panel kernel call (mr ≤ 8 rows × one 32-column panel) shares with the other
+/// calls of its K block, filled by the caller once per block. The tile `c` and the fused
+/// store `fin` change with every call and go as arguments: read back from memory right after
+/// being stored, they cost a stalled load per call (a closure with thirteen arguments passed
+/// seven of them on the stack, and its thunk's 16-byte reloads waited behind the previous
+/// call's output stores: 4 % of an `avx512` W8A8 decoder step).
+struct I8Call {
+    /// Groups of four inputs in the K block.
+    var kc4 = 0
+    /// The strip's rows (mr pointers: int8, or the pair form's prepared rows).
+    var a: UnsafePointer<UnsafePointer<Int8>?>
+    /// What the kernel removes from its raw sums per row: 128·Σq for biased kernels, the row
+    /// terms of the pair form; unused otherwise.
+    var corr: UnsafePointer<Int32>
+    /// Per-row activation scales.
+    var scale: UnsafePointer<Float>
+    /// Row stride of the tile.
+    var ldc = 0
+    var accumulate: Int32 = 0
+}
+/// Int8 panel kernel: (mr, panel, c, fin, call). c[i*ldc + j] (= or +=) float(Σ W·a) ·
+/// scale[i], the sum exact. A non-nil `fin` (only when `KernelSet.I8.fuses`): the last K
+/// block of a product whose epilogue only scales columns; then × the column scales (+ the
+/// output) into the output instead of c, bit for bit what the epilogue would.
+typealias I8KernelFn = (Int, UnsafeRawPointer, UnsafeMutablePointer<Float>, UnsafePointer<rtk_i8_final>?,
+                        UnsafePointer<I8Call>) -> Void
 /// Prepares one K block of one int8 row for a panel kernel: arguments (kc4, 4·kc4 int8 in,
 /// 8·kc4 bytes out, the block's correction out).
 typealias I8PrepareFn = (Int, UnsafePointer<Int8>, UnsafeMutableRawPointer, UnsafeMutablePointer<Int32>) -> Void
@@ -52,9 +66,9 @@ struct KernelSet {
         var rows: I8RowsFn
         /// The kernels sum (W + 128)·q: the caller's correction 128·Σq is subtracted.
         var isBiased: Bool
-        /// `kernel` with the epilogue fused, for products whose epilogue only scales columns
-        /// (`Epilogue.scalesOnly`); nil: the epilogue runs on the tile afterwards.
-        var final: I8FinalFn?
+        /// `kernel` can fuse the epilogue of products that only scale columns (its `fin`);
+        /// false: the epilogue runs on the tile afterwards.
+        var fuses = false
         /// Turns one K block of an int8 row into what `kernel` reads (twice the bytes) and
         /// returns its correction (the pair form; `prepareRow`); nil: the kernel reads int8 rows.
         var prepare: I8PrepareFn?
@@ -163,17 +177,18 @@ enum LevelTable {
 
     static let vnniI8 = KernelSet.I8(
         pack: { rtk_pack_vnni($0, $1, $2, $3, $4.assumingMemoryBound(to: UInt8.self)) },
-        kernel: { rtk_vnni_kernel($0, $1, $2, $3.assumingMemoryBound(to: UInt8.self), $4, $5, $6, $7, $8, nil) },
-        rows: { rtk_vnni_rows($0, $1, $2, $3, $4, $5, $6, $7, $8) }, isBiased: true,
-        final: { mr, kc4, a, p, corr, s, c, ldc, acc, ws, out, ldo, outAcc in
-            withUnsafePointer(to: rtk_i8_final(ws: ws, out: out, ldo: ldo, accumulate: outAcc)) {
-                rtk_vnni_kernel(mr, kc4, a, p.assumingMemoryBound(to: UInt8.self), corr, s, c, ldc, acc, $0)
-            }
-        })
+        kernel: { mr, p, c, fin, k in
+            rtk_vnni_kernel(mr, k.pointee.kc4, k.pointee.a, p.assumingMemoryBound(to: UInt8.self), k.pointee.corr,
+                            k.pointee.scale, c, k.pointee.ldc, k.pointee.accumulate, fin)
+        },
+        rows: { rtk_vnni_rows($0, $1, $2, $3, $4, $5, $6, $7, $8) }, isBiased: true, fuses: true)
     static func avxvnniI8(evex: Int32) -> KernelSet.I8 {
         KernelSet.I8(
             pack: { rtk_pack_u8_panels($0, $1, $2, $3, $4.assumingMemoryBound(to: UInt8.self)) },
-            kernel: { rtk_avxvnni_i8_kernel(evex, $0, $1, $2, $3.assumingMemoryBound(to: UInt8.self), $4, $5, $6, $7, $8) },
+            kernel: { mr, p, c, _, k in
+                rtk_avxvnni_i8_kernel(evex, mr, k.pointee.kc4, k.pointee.a, p.assumingMemoryBound(to: UInt8.self),
+                                      k.pointee.corr, k.pointee.scale, c, k.pointee.ldc, k.pointee.accumulate)
+            },
             rows: { rtk_avxvnni_i8_rows(evex, $0, $1, $2, $3, $4, $5, $6, $7, $8) }, isBiased: true)
     }
     /// AVX2 (ymm) and AVX-512 without VNNI (zmm, panels staged in the zmm order): the pair form
@@ -181,28 +196,22 @@ enum LevelTable {
     /// form's int16 rows no longer fit L1 and it measured slower; docs/kernels.md; on zmm with
     /// a masked negation, AVX-512 having no vpsignb).
     static func pairsI8(zmm: Bool) -> KernelSet.I8 {
-        // the level's kernel; a non-nil rtk_i8_final asks for the fused store
-        let run: (Int, Int, UnsafePointer<UnsafePointer<Int32>?>, UnsafePointer<Int16>, UnsafePointer<Int32>,
-                  UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Int32, UnsafePointer<rtk_i8_final>?) -> Void = zmm
-            ? { rtk_avx512_i8_pairs_kernel($0, $1, $2, $3, $4, $5, $6, $7, $8, $9) }
-            : { rtk_avx2_i8_pairs_kernel($0, $1, $2, $3, $4, $5, $6, $7, $8, $9) }
         return KernelSet.I8(
             pack: { rtk_pack_i8_panels($0, $1, $2, $3, $4.assumingMemoryBound(to: Int8.self)) },
-            kernel: { mr, kc4, a, p, corr, s, c, ldc, acc in
-                UnsafeRawPointer(a).withMemoryRebound(to: UnsafePointer<Int32>?.self, capacity: mr) {
-                    run(mr, kc4, $0, p.assumingMemoryBound(to: Int16.self), corr, s, c, ldc, acc, nil)
+            kernel: { mr, p, c, fin, k in
+                let staged = p.assumingMemoryBound(to: Int16.self)
+                UnsafeRawPointer(k.pointee.a).withMemoryRebound(to: UnsafePointer<Int32>?.self, capacity: mr) { rows in
+                    let b = k.pointee
+                    if zmm {
+                        rtk_avx512_i8_pairs_kernel(mr, b.kc4, rows, staged, b.corr, b.scale, c, b.ldc, b.accumulate, fin)
+                    } else {
+                        rtk_avx2_i8_pairs_kernel(mr, b.kc4, rows, staged, b.corr, b.scale, c, b.ldc, b.accumulate, fin)
+                    }
                 }
             },
             rows: zmm ? { rtk_avx512_i8_rows($0, $1, $2, $3, $4, $5, $6, $7, $8) }
                       : { rtk_avx2_i8_rows($0, $1, $2, $3, $4, $5, $6, $7, $8) },
-            isBiased: false,
-            final: { mr, kc4, a, p, corr, s, c, ldc, acc, ws, out, ldo, outAcc in
-                UnsafeRawPointer(a).withMemoryRebound(to: UnsafePointer<Int32>?.self, capacity: mr) { rows in
-                    withUnsafePointer(to: rtk_i8_final(ws: ws, out: out, ldo: ldo, accumulate: outAcc)) {
-                        run(mr, kc4, rows, p.assumingMemoryBound(to: Int16.self), corr, s, c, ldc, acc, $0)
-                    }
-                }
-            },
+            isBiased: false, fuses: true,
             prepare: { rtk_avx2_i8_pairs_prepare($0, $1, $2.assumingMemoryBound(to: Int32.self), $3) },
             stage: KernelSet.I8.Stage(bytes: { rtk_i8_pairs_staged_bytes($0) }, run: { kc4, panel, out in
                 rtk_avx2_i8_pairs_stage(kc4, panel.assumingMemoryBound(to: Int8.self), out.assumingMemoryBound(to: Int16.self),
@@ -212,8 +221,10 @@ enum LevelTable {
     static func neonI8(dot: Int32) -> KernelSet.I8 {
         KernelSet.I8(
             pack: { rtk_pack_i8_panels($0, $1, $2, $3, $4.assumingMemoryBound(to: Int8.self)) },
-            kernel: { mr, kc4, a, p, _, s, c, ldc, acc in
-                rtk_neon_i8_kernel(dot, mr, kc4, a, p.assumingMemoryBound(to: Int8.self), s, c, ldc, acc) },
+            kernel: { mr, p, c, _, k in
+                rtk_neon_i8_kernel(dot, mr, k.pointee.kc4, k.pointee.a, p.assumingMemoryBound(to: Int8.self),
+                                   k.pointee.scale, c, k.pointee.ldc, k.pointee.accumulate)
+            },
             rows: { rtk_neon_i8_rows(dot, $0, $1, $2, $3, $4, $5, $6, $7, $8) }, isBiased: false)
     }
     static let floatExactI8 = KernelSet.I8(
