@@ -9,7 +9,7 @@
 //
 // Work is then split into tasks of (head, block of 32 queries) — fixed by the shape, so the
 // result does not depend on the thread count. A task keeps, for its queries:
-//   qT [d][32]    the queries, transposed and pre-multiplied by the softmax scale,
+//   qT [d][32]    the queries, transposed (by the level's panel packing) and scaled,
 //   o  [32][d16]  the unnormalized output's panel columns, one row per query,
 //   oT [rem][32]  its last rem columns, one row per column,
 //   m, l          the running max and sum of exponentials (one lane per query),
@@ -95,16 +95,16 @@ private func attendBlock(head h: Int, t0: Int, nq: Int, q: UnsafePointer<Float>,
                          scratch b: BlockScratch, kernels: KernelSet) {
     let d = kv.d, d16 = kv.d16, rem = kv.rem, tokens = kv.tokens
     let nv = nq > 16 ? 2 : 1                // SIMD16 vectors per query row
-    let w = 16 * nv                         // padded query count (row stride of qT, sT, oT)
+    let w = 16 * nv                         // padded query count (row stride of sT, oT)
     let (qT, o, oT, sT) = (b.qT, b.o, b.oT, b.sT)
-    // qT[e][i] = scale * q[t0 + i, h, e]; padding queries are 0. Channel by channel, so
-    // the stores run along qT's rows (the 32 query rows read stay in L1: 32 · d floats).
-    let src0 = q + t0 * qStride + h * d
+    // qT[e][i] = scale * q[t0 + i, h, e] (row stride 32; padding queries are 0): the level's
+    // float panel packing transposes the block (16 × 16 in registers on AVX-512, 8 × 8 on
+    // AVX2), then one multiply: the same values as the element-by-element loop it replaced.
+    kernels.pack.fromF32(q + t0 * qStride + h * d, qStride, nq, d, qT)
     for e in 0..<d {
-        let row = qT + e * w
-        var p = src0 + e
-        for i in 0..<nq { row[i] = p.pointee * scale; p += qStride }
-        for i in nq..<w { row[i] = 0 }
+        let row = qT + e * queryBlock
+        store16(load16(row) * scale, row)
+        if nv == 2 { store16(load16(row + 16) * scale, row + 16) }
     }
     o.initialize(repeating: 0, count: w * d16)
     oT.initialize(repeating: 0, count: rem * w)
@@ -115,7 +115,8 @@ private func attendBlock(head h: Int, t0: Int, nq: Int, q: UnsafePointer<Float>,
         let ns = keyTileSize(from: s0, tokens: tokens)
         // sT[r][i] = k[s0 + r, h] · qT[:, i]
         for r in 0..<ns { b.keyRows[r] = UnsafePointer(kv.key(head: h, token: s0 + r)) }
-        kernels.f32Kernel(rows: ns, nv: nv, kc: d, a: b.keyRows, aStep: 1, b: qT, ldb: w, c: sT, ldc: w, accumulate: false)
+        kernels.f32Kernel(rows: ns, nv: nv, kc: d, a: b.keyRows, aStep: 1, b: qT, ldb: queryBlock, c: sT, ldc: w,
+                          accumulate: false)
         if let (a0, a1) = softmax.update(sT: sT, keys: ns, nv: nv) {
             rescale(o: o, oT: oT, d16: d16, rem: rem, w: w, a0: a0, a1: a1)
         }
