@@ -4,7 +4,7 @@
 
 /// e^x, relative error ≲ 2 ulp on [-87.3, 88.3]. Inputs are clamped to that range first:
 /// below it the result is ≈ 1e-38 instead of 0, above it ≈ 2.4e38 instead of +inf.
-@inline(__always)
+@_transparent
 func vexp(_ xIn: SIMD16<Float>) -> SIMD16<Float> {
     let x = vmin(vmax(xIn, SIMD16(repeating: -87.3365)), SIMD16(repeating: 88.3762))
     // x = n ln2 + r, |r| <= ln2/2; ln2 split in a high part exact in float and a low part.
@@ -32,7 +32,7 @@ func vexp(_ xIn: SIMD16<Float>) -> SIMD16<Float> {
 
 /// erfc(|x|) for the GELU, after Press et al. (Numerical Recipes §6.2): t = 1/(1 + |x|/2),
 /// erfc = t·exp(−x² + P(t)); fractional error < 1.2e-7 for every x.
-@inline(__always)
+@_transparent
 func verfcAbs(_ x: SIMD16<Float>) -> SIMD16<Float> {
     let z = vabs(x)
     let t = 1 / (1 + 0.5 * z)
@@ -54,7 +54,7 @@ func verfcAbs(_ x: SIMD16<Float>) -> SIMD16<Float> {
 /// Exact GELU, x/2·(1 + erf(x/√2)), within 1e-6·max(1, |gelu(x)|) of double.
 /// Written as x − x/2·erfc(x/√2) for x ≥ 0 and x/2·erfc(−x/√2) for x < 0 so that the
 /// negative tail keeps its relative accuracy.
-@inline(__always)
+@_transparent
 func vgelu(_ x: SIMD16<Float>) -> SIMD16<Float> {
     let e = verfcAbs(x * 0.70710678118654752)
     let h = 0.5 * x * e
@@ -63,7 +63,7 @@ func vgelu(_ x: SIMD16<Float>) -> SIMD16<Float> {
 
 /// SiLU, x·sigmoid(x) = x / (1 + e^−x). Below x = −88 (where e^−x leaves float range and
 /// vexp clamps) the result is 0; the exact value there is below 1e-36 in magnitude.
-@inline(__always)
+@_transparent
 func vsilu(_ x: SIMD16<Float>) -> SIMD16<Float> {
     (x / (1 + vexp(-x))).replacing(with: 0, where: x .< -88)
 }

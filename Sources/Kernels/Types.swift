@@ -90,7 +90,7 @@ public enum Activation: Sendable { case none, gelu, silu }
 extension Activation {
     /// The activation on one 16-lane chunk: the epilogue's (`Epilogue.transform`) and the
     /// token mixing's (`mlpAcrossRows`), so both give the same bits.
-    @inline(__always)
+    @_transparent
     func apply(_ v: SIMD16<Float>) -> SIMD16<Float> {
         switch self {
         case .none: return v
