@@ -46,7 +46,6 @@ void rtk_i8_pairs_stage_c(long kc4, const int8_t *panel, int16_t *out, int zmm) 
     memcpy(out + kc4 * 128, terms, sizeof terms);
 }
 
-
 void rtk_i8_pairs_prepare_c(long kc4, const int8_t *x, int32_t *out, int32_t *rowTerm) {
     int32_t term = 0;
     for (long g = 0; g < kc4; g++) {

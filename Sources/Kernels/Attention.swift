@@ -43,7 +43,7 @@ private let maxKeyTile = keyTile + keyTileSlack
 /// The size of the key tile starting at s0 (fixed by the shape, not by the threads).
 @inline(__always)
 private func keyTileSize(from s0: Int, tokens: Int) -> Int {
-    tokens - s0 <= keyTile + keyTileSlack ? tokens - s0 : keyTile
+    tokens - s0 <= maxKeyTile ? tokens - s0 : keyTile
 }
 
 /// Multi-head attention, memory O(tokens * headDim) per thread (streaming softmax), plus

@@ -196,17 +196,13 @@ enum LevelTable {
     /// form's int16 rows no longer fit L1 and it measured slower; docs/kernels.md; on zmm with
     /// a masked negation, AVX-512 having no vpsignb).
     static func pairsI8(zmm: Bool) -> KernelSet.I8 {
+        let run = zmm ? rtk_avx512_i8_pairs_kernel : rtk_avx2_i8_pairs_kernel     // same C signature
         return KernelSet.I8(
             pack: { rtk_pack_i8_panels($0, $1, $2, $3, $4.assumingMemoryBound(to: Int8.self)) },
             kernel: { mr, p, c, fin, k in
-                let staged = p.assumingMemoryBound(to: Int16.self)
-                UnsafeRawPointer(k.pointee.a).withMemoryRebound(to: UnsafePointer<Int32>?.self, capacity: mr) { rows in
-                    let b = k.pointee
-                    if zmm {
-                        rtk_avx512_i8_pairs_kernel(mr, b.kc4, rows, staged, b.corr, b.scale, c, b.ldc, b.accumulate, fin)
-                    } else {
-                        rtk_avx2_i8_pairs_kernel(mr, b.kc4, rows, staged, b.corr, b.scale, c, b.ldc, b.accumulate, fin)
-                    }
+                let b = k.pointee
+                UnsafeRawPointer(b.a).withMemoryRebound(to: UnsafePointer<Int32>?.self, capacity: mr) { rows in
+                    run(mr, b.kc4, rows, p.assumingMemoryBound(to: Int16.self), b.corr, b.scale, c, b.ldc, b.accumulate, fin)
                 }
             },
             rows: zmm ? { rtk_avx512_i8_rows($0, $1, $2, $3, $4, $5, $6, $7, $8) }
