@@ -1,5 +1,6 @@
 // The GEMM engine behind `matmul`, `sgemm` and `conv3x3`: task tiling, weight packing,
-// activation quantization, microkernel loops and the fused epilogue.
+// microkernel loops and the fused epilogue. GemmI8.swift holds its int8 side (activation
+// quantization and the W8A8 panel loop).
 //
 // Two forms:
 // - Panel form (m > smallM): tasks of (mc rows x nc columns). Each task packs its weight
@@ -153,65 +154,7 @@ func packF32(_ w: WeightSource, ldw: Int, nc: Int, kc: Int, into out: UnsafeMuta
     }
 }
 
-// MARK: activation quantization
-
-/// Quantizes row x[0..<k] into q[0..<kq] (zero past k) exactly like `Reference.quantizeRow`,
-/// and returns its scale; sums[b] = 128 · Σ q over block b of `blockLen` bytes.
-@inline(__always)
-func quantizeRowFast(_ x: UnsafePointer<Float>, k: Int, kq: Int, into q: UnsafeMutablePointer<Int8>,
-                     blockLen: Int, sums: UnsafeMutablePointer<Int32>) -> Float {
-    var mx = SIMD16<Float>()
-    var p = 0
-    while p + 16 <= k { mx = vmax(mx, vabs(load16(x + p))); p += 16 }
-    var amax = hmax(mx)
-    while p < k { amax = max(amax, abs(x[p])); p += 1 }
-    let nb = (k + blockLen - 1) / blockLen
-    guard amax > 0, amax.isFinite else {
-        q.initialize(repeating: 0, count: kq)
-        for b in 0..<max(nb, 1) { sums[b] = 0 }
-        return 0
-    }
-    let inv = 127 / amax
-    let lim = SIMD16<Int32>(repeating: 127)
-    p = 0
-    while p + 16 <= k {
-        // |x·inv| <= 127 (+ rounding), so the rounded value needs no clamp beyond ±127
-        let r = vroundToInt32(load16(x + p) * inv)
-        let lo = SIMD16<Int32>(repeating: -127)
-        let v = vnarrow(r.replacing(with: lim, where: r .> lim).replacing(with: lo, where: r .< lo))
-        UnsafeMutableRawPointer(q + p).storeBytes(of: v, as: SIMD16<Int8>.self)
-        p += 16
-    }
-    while p < k {
-        q[p] = Int8(max(-127, min(127, (x[p] * inv).rounded(.toNearestOrEven))))
-        p += 1
-    }
-    for z in k..<kq { q[z] = 0 }
-    for b in 0..<nb {
-        var s: Int32 = 0
-        for z in (b * blockLen)..<min(k, (b + 1) * blockLen) { s &+= Int32(q[z]) }
-        sums[b] = 128 &* s
-    }
-    return amax / 127
-}
-
 // MARK: panel form
-
-/// Rows in the form `scheme`'s panel kernel reads, made once per call (the pair form: each
-/// int8 row widened to int16 pairs, `KernelSet.I8.prepare`); the row's K blocks of
-/// `blockLen` inputs each get their correction in `terms` (replacing `quantizeRowFast`'s
-/// sums, which only biased kernels read). Row bytes double: input p of `q` is at 2p in `out`.
-@inline(__always)
-func prepareRow(_ prepare: I8PrepareFn, _ q: UnsafePointer<Int8>, k: Int, blockLen: Int,
-                into out: UnsafeMutablePointer<Int8>, terms: UnsafeMutablePointer<Int32>) {
-    var b = 0, p0 = 0
-    repeat {
-        let kc = min(blockLen, k - p0)
-        prepare((kc + 3) / 4, q + p0, UnsafeMutableRawPointer(out + 2 * p0), terms + b)
-        b += 1; p0 += blockLen
-    } while p0 < k
-}
-
 /// C tile geometry of the panel form.
 struct PanelTiling {
     let m: Int, n: Int, mc: Int, mBlocks: Int, nBlocks: Int
@@ -392,141 +335,6 @@ func prepackF32(weights: WeightSource, n: Int, ldw: Int, blocks: KBlocks,
             _ = packedPanel(weights, ldw: ldw, n0: n0, nc: nc, blk: blk,
                             into: out + prepackedOffset(nb: nb, k0: blk.k0, blocks: blocks), with: pack)
         }
-    }
-}
-
-/// Int8 panel GEMM: raw[i, j] = Σ_blocks scale_i,b · Σ_p q_a[i, p] · W[j, p] (exact Int32
-/// within a block), then the epilogue (which multiplies by the weight row scales). Every
-/// level computes the same block sums and the same float steps (`float(sum) · scale`, then
-/// `+ previous`), so the output is bit-identical across levels.
-/// - Parameter prepacked: W already in this level's panels by `I8Panels` (blocks must then be
-///   `uniformBlocks(k: ldw, kc: Blocking.kcI8)`), or nil for each task to pack its own.
-func panelGemmI8<A: I8Rows>(m: Int, n: Int, ldw: Int, blocks: KBlocks, rows: A,
-                            weights: UnsafePointer<Int8>, epilogue: Epilogue,
-                            c: UnsafeMutablePointer<Float>, ldc: Int, ctx: ComputeContext,
-                            prepacked: UnsafeRawPointer? = nil) {
-    if let tiles = ctx.kernels.tiles {
-        return amxPanelGemmI8(m: m, n: n, ldw: ldw, blocks: blocks, rows: rows, weights: weights, epilogue: epilogue,
-                              c: c, ldc: ldc, ctx: ctx, tiles: tiles)
-    }
-    let tiling = PanelTiling(m: m, n: n)
-    let maxKc = blocks.maxKc, maxKc4 = (maxKc + 3) / 4
-    let scheme = ctx.kernels.i8, floatExact = scheme.isFloatExact
-    ctx.parallelForSlots(tiling.tasks) { tasks, slot in
-        let ncp = Blocking.nc
-        // integer panels [panels][kc4][32][4] bytes, or float panels [panels][kc][32]
-        let panelBytes = floatExact ? ncp * maxKc * 4 : ncp * maxKc4 * 4
-        // staged panels (the pair form), past everything else
-        let stagedBytes = scheme.stage.map { ncp / 32 * $0.bytes(maxKc4) } ?? 0
-        let tileFloats = tiling.mc * ncp
-        // generic level only: the strip's activations as floats [8][kc4*4], one block tile [8][32]
-        let stripFloats = floatExact ? 8 * maxKc4 * 4 + 8 * 32 : 0
-        let extraBytes = 192 + MemoryLayout<I8Call>.stride + 64
-        let raw = ctx.scratch[slot].buffer(bytes: panelBytes + (tileFloats + stripFloats) * 4 + extraBytes + stagedBytes)
-        let tile = (raw + panelBytes).bindMemory(to: Float.self, capacity: tileFloats + stripFloats)
-        let stripA = tile + tileFloats, blockTile = stripA + 8 * maxKc4 * 4
-        let extra = raw + panelBytes + (tileFloats + stripFloats) * 4
-        let ptrs = extra.bindMemory(to: UnsafePointer<Int8>?.self, capacity: 8)
-        let fptrs = (extra + 64).bindMemory(to: UnsafePointer<Float>.self, capacity: 8)
-        let corr = (extra + 128).bindMemory(to: Int32.self, capacity: 8)
-        let scale = (extra + 160).bindMemory(to: Float.self, capacity: 8)
-        let call = (extra + 192).bindMemory(to: I8Call.self, capacity: 1)
-        let staged = extra + extraBytes
-        for t in tasks {
-            let (m0, m1, nb, n0, n1) = tiling.task(t)
-            let panels = (n1 - n0 + 31) / 32
-            // whole 32-column panels and a scales-only epilogue: the last block writes C itself
-            let fused = (n1 - n0) % 32 == 0 && epilogue.scalesOnly && scheme.fuses
-            for (bi, blk) in blocks.enumerated() {
-                let kc4 = (blk.kc + 3) / 4
-                let strips = (m1 - m0 + 7) / 8
-                call.pointee = I8Call(kc4: kc4, a: ptrs, corr: corr, scale: scale, ldc: ncp, accumulate: bi > 0 ? 1 : 0)
-                let wPanels: UnsafeRawPointer, ahead: WeightPrefetch
-                if let prepacked {
-                    wPanels = prepacked + I8Panels.offset(nb: nb, block: bi, k: ldw)
-                    ahead = WeightPrefetch(panelsAfter: prepacked, tiling: tiling, blocks: blocks, k: ldw,
-                                           task: t, block: bi, tasks: tasks, strips: strips)
-                } else {
-                    scheme.pack(weights + n0 * ldw + blk.k0, ldw, n1 - n0, blk.kc, raw)
-                    wPanels = UnsafeRawPointer(raw)
-                    ahead = WeightPrefetch(weights: UnsafeRawPointer(weights), elementBytes: 1, ldw: ldw, tiling: tiling,
-                                           blocks: blocks, task: t, block: bi, tasks: tasks, strips: strips)
-                }
-                var kernelPanels = wPanels
-                if let stage = scheme.stage {
-                    for jp in 0..<panels {
-                        stage.run(kc4, wPanels + jp * kc4 * 128, staged + jp * stage.bytes(kc4))
-                    }
-                    kernelPanels = UnsafeRawPointer(staged)
-                }
-                var i = m0
-                while i < m1 {
-                    let r = min(8, m1 - i)
-                    ahead.run(part: (i - m0) / 8)
-                    rows.strip(i, r, bi, ptrs, corr, scale)
-                    if floatExact {
-                        // the strip's int8 activations as floats (exact), once for all panels
-                        for z in 0..<r {
-                            let dst = stripA + z * maxKc4 * 4
-                            fptrs[z] = UnsafePointer(dst)
-                            // (strip() fills every row it is asked for; an empty one would count as zeros)
-                            guard let src = ptrs[z] else { dst.initialize(repeating: 0, count: blk.kc); continue }
-                            var p = 0
-                            while p + 16 <= blk.kc {
-                                store16(vfloat(UnsafeRawPointer(src + p).loadUnaligned(as: SIMD16<Int8>.self)), dst + p)
-                                p += 16
-                            }
-                            while p < blk.kc { dst[p] = Float(src[p]); p += 1 }
-                        }
-                    }
-                    for jp in 0..<panels {
-                        let cc = tile + (i - m0) * ncp + jp * 32
-                        let panel = kernelPanels + jp * scheme.kernelPanelBytes(kc4: kc4)
-                        if let kernel = scheme.kernel {
-                            if fused, bi == blocks.count - 1, let ws = epilogue.wScale {
-                                let col = n0 + jp * 32
-                                var fin = rtk_i8_final(ws: ws + col, out: c + i * ldc + col, ldo: ldc,
-                                                       accumulate: epilogue.accumulate ? 1 : 0)
-                                kernel(r, panel, cc, &fin, call)
-                            } else {
-                                kernel(r, panel, cc, nil, call)
-                            }
-                        } else {
-                            floatExactBlock(rows: r, kc: blk.kc, a: UnsafePointer(fptrs),
-                                            panel: raw.assumingMemoryBound(to: Float.self) + jp * blk.kc * 32,
-                                            scale: scale, blockTile: blockTile, c: cc, ldc: ncp, accumulate: bi > 0)
-                        }
-                    }
-                    i += r
-                }
-            }
-            if blocks.isEmpty { for z in 0..<(tileFloats) { tile[z] = 0 } }
-            if !fused || blocks.isEmpty {
-                epilogue.apply(tile: tile, ldt: ncp, rows: m1 - m0, n0: n0, cols: n1 - n0,
-                               c: c + m0 * ldc, ldc: ldc)
-            }
-        }
-    }
-}
-
-/// The generic level's int8 block: int8 values times int8 weights, both held as floats,
-/// summed by the float microkernel. Every product is an integer of magnitude ≤ 127² and
-/// every partial sum an integer of magnitude ≤ kc · 127² ≤ 768 · 16129 < 2^24, so each
-/// fused multiply-add is exact and the block sum equals the int32 sum of the other
-/// levels; then c (= or +=) sum · scale[i], the same two float steps as their kernels.
-@inline(__always)
-func floatExactBlock(rows r: Int, kc: Int, a: UnsafePointer<UnsafePointer<Float>>,
-                     panel: UnsafePointer<Float>, scale: UnsafePointer<Float>,
-                     blockTile: UnsafeMutablePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
-                     accumulate: Bool) {
-    precondition(kc <= Blocking.kcI8, "floatExactBlock: K block too long for exact float sums")
-    f32Microkernel(rows: r, nv: 2, kc: kc, a: a, aStep: 1, b: panel, ldb: 32, c: blockTile, ldc: 32,
-                   accumulate: false)
-    for z in 0..<r {
-        let s = scale[z], ci = c + z * ldc, bt = blockTile + z * 32
-        var v0 = load16(bt) * s, v1 = load16(bt + 16) * s
-        if accumulate { v0 += load16(ci); v1 += load16(ci + 16) }
-        store16(v0, ci); store16(v1, ci + 16)
     }
 }
 
