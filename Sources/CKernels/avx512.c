@@ -177,32 +177,28 @@ RTK_AVX512 static inline __m128i hsum4_epi32(__m512i a, __m512i b, __m512i c, __
 // so the horizontal sums are done four at a time. The k tail uses a masked load.
 #define RTK_PF_BYTES 1024          // into L1
 #define RTK_PF_L2_BYTES 16384      // into L2: measured best of 4-32 KB (≈ +20 % at 2 threads)
-#define RTK_ROW_PASS_G(q, wq, PREP, STEP)                                                       \
+#define RTK_ROW_PASS_G(q, wq, STEP)                                                       \
     {                                                                                           \
         long p = 0;                                                                             \
         for (; p < k64; p += 64) {                                                              \
             _mm_prefetch((const char *)(wq) + p + RTK_PF_BYTES, _MM_HINT_T0);                   \
             _mm_prefetch((const char *)(wq) + p + RTK_PF_L2_BYTES, _MM_HINT_T1);                \
-            __m512i v = PREP(_mm512_loadu_si512((const void *)((wq) + p)));                     \
+            __m512i v = _mm512_loadu_si512((const void *)((wq) + p));                           \
             for (int i = 0; i < rows; i++)                                                        \
                 acc[i][q] = STEP(acc[i][q], v, _mm512_loadu_si512((const void *)(ar[i] + p)));  \
         }                                                                                       \
         if (p < k) {                                                                            \
-            __m512i v = PREP(_mm512_maskz_loadu_epi8(km, (wq) + p));                            \
+            __m512i v = _mm512_maskz_loadu_epi8(km, (wq) + p);                                  \
             for (int i = 0; i < rows; i++)                                                        \
                 acc[i][q] = STEP(acc[i][q], v, _mm512_loadu_si512((const void *)(ar[i] + p)));  \
         }                                                                                       \
     }
-// vpdpbusd on the weights + 128 (unsigned) and the signed activations.
-#define RTK_PREP_FLIP(v) _mm512_xor_si512((v), _mm512_set1_epi8((char)0x80))
-#define RTK_STEP_VNNI(acc, v, x) _mm512_dpbusd_epi32((acc), (v), (x))
 // The sign trick on zmm (AVX-512 BW has no vpsignb): |w| unsigned, x negated where w < 0
 // (a masked subtraction from 0 on w's sign bits); |w|·(±x) pairs stay within int16 (≤ 2·128·127).
-#define RTK_PREP_NONE(v) (v)
 #define RTK_STEP_SIGN512(acc, v, x) _mm512_add_epi32((acc), _mm512_madd_epi16(_mm512_maddubs_epi16(       \
     _mm512_abs_epi8(v), _mm512_mask_sub_epi8((x), _mm512_movepi8_mask(v), _mm512_setzero_si512(), (x))), \
     _mm512_set1_epi16(1)))
-#define RTK_ZMM_ROWS(NAME, ATTR, PREP, STEP, MR)                                                \
+#define RTK_ZMM_ROWS(NAME, ATTR, STEP, MR)                                                \
 ATTR static void NAME##_##MR(long nc, long k, const int8_t *a, long lda, const int8_t *w,       \
                              long ldw, int32_t *out, long ldo) {                                \
     const long k64 = k & ~63L;                                                                  \
@@ -216,10 +212,10 @@ ATTR static void NAME##_##MR(long nc, long k, const int8_t *a, long lda, const i
         for (int i = 0; i < MR; i++)                                                            \
             for (int q = 0; q < 4; q++) acc[i][q] = _mm512_setzero_si512();                     \
         const int8_t *w0 = w + j * ldw;                                                         \
-        RTK_ROW_PASS_G(0, w0, PREP, STEP)                                                       \
-        RTK_ROW_PASS_G(1, w0 + ldw, PREP, STEP)                                                 \
-        RTK_ROW_PASS_G(2, w0 + 2 * ldw, PREP, STEP)                                             \
-        RTK_ROW_PASS_G(3, w0 + 3 * ldw, PREP, STEP)                                             \
+        RTK_ROW_PASS_G(0, w0, STEP)                                                             \
+        RTK_ROW_PASS_G(1, w0 + ldw, STEP)                                                       \
+        RTK_ROW_PASS_G(2, w0 + 2 * ldw, STEP)                                                   \
+        RTK_ROW_PASS_G(3, w0 + 3 * ldw, STEP)                                                   \
         for (int i = 0; i < MR; i++)                                                            \
             _mm_storeu_si128((__m128i *)(out + i * ldo + j),                                    \
                              hsum4_epi32(acc[i][0], acc[i][1], acc[i][2], acc[i][3]));          \
@@ -227,25 +223,17 @@ ATTR static void NAME##_##MR(long nc, long k, const int8_t *a, long lda, const i
     for (; j < nc; j++) {                                                                       \
         __m512i acc[MR][1];                                                                     \
         for (int i = 0; i < MR; i++) acc[i][0] = _mm512_setzero_si512();                        \
-        RTK_ROW_PASS_G(0, w + j * ldw, PREP, STEP)                                              \
+        RTK_ROW_PASS_G(0, w + j * ldw, STEP)                                                    \
         for (int i = 0; i < MR; i++) out[i * ldo + j] = hsum_epi32(acc[i][0]);                  \
     }                                                                                           \
 }
-#define RTK_VNNI_ROWS(MR) RTK_ZMM_ROWS(vnni_rows, RTK_VNNI, RTK_PREP_FLIP, RTK_STEP_VNNI, MR)
-#define RTK_SIGN512_ROWS(MR) RTK_ZMM_ROWS(sign512_rows, RTK_AVX512, RTK_PREP_NONE, RTK_STEP_SIGN512, MR)
-RTK_VNNI_ROWS(1) RTK_VNNI_ROWS(2) RTK_VNNI_ROWS(3) RTK_VNNI_ROWS(4) RTK_VNNI_ROWS(5) RTK_VNNI_ROWS(6)
+#define RTK_SIGN512_ROWS(MR) RTK_ZMM_ROWS(sign512_rows, RTK_AVX512, RTK_STEP_SIGN512, MR)
 RTK_SIGN512_ROWS(1) RTK_SIGN512_ROWS(2) RTK_SIGN512_ROWS(3)
 RTK_SIGN512_ROWS(4) RTK_SIGN512_ROWS(5) RTK_SIGN512_ROWS(6)
 
 typedef void (*zmm_rows_fn)(long, long, const int8_t *, long, const int8_t *, long, int32_t *, long);
-static const zmm_rows_fn vnni_rows_table[6] = {vnni_rows_1, vnni_rows_2, vnni_rows_3, vnni_rows_4, vnni_rows_5, vnni_rows_6};
 static const zmm_rows_fn sign512_rows_table[6] = {sign512_rows_1, sign512_rows_2, sign512_rows_3,
                                                   sign512_rows_4, sign512_rows_5, sign512_rows_6};
-
-void rtk_vnni_rows(long mr, long nc, long k, const int8_t *a, long lda,
-                   const int8_t *w, long ldw, int32_t *out, long ldo) {
-    if (mr >= 1 && mr <= 6) vnni_rows_table[mr - 1](nc, k, a, lda, w, ldw, out, ldo);
-}
 
 void rtk_avx512_i8_rows(long mr, long nc, long k, const int8_t *a, long lda,
                         const int8_t *w, long ldw, int32_t *out, long ldo) {
@@ -341,9 +329,6 @@ void rtk_vnni_kernel(long mr, long kc4, const int8_t *const *a, const uint8_t *w
                      const int32_t *corr, const float *scale, float *c, long ldc, int accumulate,
                      const rtk_i8_final *fin) {
     (void)mr; (void)kc4; (void)a; (void)wpanel; (void)corr; (void)scale; (void)c; (void)ldc; (void)accumulate; (void)fin; }
-void rtk_vnni_rows(long mr, long nc, long k, const int8_t *a, long lda,
-                   const int8_t *w, long ldw, int32_t *out, long ldo) {
-    (void)mr; (void)nc; (void)k; (void)a; (void)lda; (void)w; (void)ldw; (void)out; (void)ldo; }
 float rtk_peak_fma_f32(long iterations) { (void)iterations; return 0; }
 int32_t rtk_peak_vnni(long iterations) { (void)iterations; return 0; }
 

@@ -55,7 +55,7 @@ final class LevelTests: XCTestCase {
 
     /// W8A8 products whose epilogue only scales columns (no bias, activation or gate: the
     /// decoder's), with and without accumulating into C: levels that fuse that epilogue into
-    /// their kernel's last K block (`KernelSet.I8.final`) must give the bits of those that run it
+    /// their kernel's last K block (`KernelSet.I8.fuses`) must give the bits of those that run it
     /// afterwards. Shapes: whole 32-column panels (fused) and a partial one (not), one and
     /// several K blocks, row strips of 8 and a remainder, a C row stride wider than n whose
     /// extra columns must stay untouched.

@@ -200,13 +200,9 @@ void rtk_vnni_kernel(long mr, long kc4, const int8_t *const *a, const uint8_t *w
                      const int32_t *corr, const float *scale, float *c, long ldc, int accumulate,
                      const rtk_i8_final *fin);
 
-/// Dot-form product for few rows (mr in 1...6) against nc rows of int8 W, without packing:
-///   out[i * ldo + j] = sum_p (W[j, p] + 128) * a[i * lda + p],  p < k
-/// a rows must be readable and zero for p in [k, roundup(k, 64)). Requires RTK_CPU_AVX512VNNI.
-void rtk_vnni_rows(long mr, long nc, long k, const int8_t *a, long lda,
-                   const int8_t *w, long ldw, int32_t *out, long ldo);
-/// The same without VNNI, by the sign trick on zmm, unbiased: out = sum_p W[j, p] * a[i, p].
-/// Requires RTK_CPU_AVX512.
+/// Dot-form product for few rows (mr in 1...6) against nc rows of int8 W, without packing, by
+/// the sign trick on zmm: out[i * ldo + j] = sum_p W[j, p] * a[i * lda + p], p < k.
+/// a rows must be readable and zero for p in [k, roundup(k, 64)). Requires RTK_CPU_AVX512.
 void rtk_avx512_i8_rows(long mr, long nc, long k, const int8_t *a, long lda,
                         const int8_t *w, long ldw, int32_t *out, long ldo);
 
