@@ -56,7 +56,8 @@ final class AVXVNNITests: XCTestCase {
         try XCTSkipIf(encodings.isEmpty, "this CPU has neither AVX-VNNI nor AVX-512 VNNI")
         var rng = TestRNG(6)
         for evex in encodings {
-            for k in [1, 31, 32, 33, 100, 1536] {
+            // every path of the loop: 64-byte steps (two accumulators), one 32-byte step, the tail
+            for k in [1, 31, 32, 33, 64, 65, 100, 127, 1536] {
                 let nc = 7, lda = (k + 63) / 64 * 64
                 let w = rng.int8s(nc * k)
                 for mr in 1...6 {
