@@ -137,6 +137,21 @@ RTK_AVX2 static inline int32_t hsum8(__m256i v) {
     return _mm_cvtsi128_si32(s);
 }
 
+// One 32-byte step of a dot-form row (inside the loops below: MR rows of a at row stride
+// lda, position p): ACC[i] = STEP(ACC[i], V, 32 activations of row i), i < MR.
+#define RTK_ROWS_STEP32(MR, V, STEP, ACC)                                                        \
+    {                                                                                           \
+        const __m256i v_ = (V);                                                                 \
+        for (int i = 0; i < MR; i++)                                                            \
+            ACC[i] = STEP(ACC[i], v_, _mm256_loadu_si256((const __m256i *)(a + i * lda + p)));  \
+    }
+// The k % 32 tail of weight row wr, through a zero-padded copy.
+#define RTK_ROWS_TAIL(MR, LOADW, STEP, ACC)                                                      \
+    if (p < k) {                                                                                \
+        int8_t tail[32] = {0};                                                                  \
+        memcpy(tail, wr + p, (size_t)(k - p));                                                  \
+        RTK_ROWS_STEP32(MR, LOADW(tail), STEP, ACC)                                             \
+    }
 // The dot-form loop of the sign trick below (the vpdpbusd one, RTK_ROWS_DP, follows its
 // shape with two accumulators per row): TAG names the instance, ATTR its target, LOADW(p)
 // loads 32 weight bytes as the kernel wants them, STEP(acc, v, x) adds the four-product
@@ -154,17 +169,9 @@ ATTR static void rows_##TAG##_##MR(long nc, long k, const int8_t *a, long lda,  
         for (; p < k32; p += 32) {                                                              \
             _mm_prefetch((const char *)wr + p + 1024, _MM_HINT_T0);                             \
             _mm_prefetch((const char *)wr + p + 16384, _MM_HINT_T1);                            \
-            const __m256i v = LOADW(wr + p);                                                    \
-            for (int i = 0; i < MR; i++)                                                        \
-                acc[i] = STEP(acc[i], v, _mm256_loadu_si256((const __m256i *)(a + i * lda + p))); \
+            RTK_ROWS_STEP32(MR, LOADW(wr + p), STEP, acc)                                       \
         }                                                                                       \
-        if (p < k) {                                                                            \
-            int8_t tail[32] = {0};                                                              \
-            memcpy(tail, wr + p, (size_t)(k - p));                                              \
-            const __m256i v = LOADW(tail);                                                      \
-            for (int i = 0; i < MR; i++)                                                        \
-                acc[i] = STEP(acc[i], v, _mm256_loadu_si256((const __m256i *)(a + i * lda + p))); \
-        }                                                                                       \
+        RTK_ROWS_TAIL(MR, LOADW, STEP, acc)                                                     \
         for (int i = 0; i < MR; i++) out[i * ldo + j] = hsum8(acc[i]);                          \
     }                                                                                           \
 }
@@ -324,18 +331,10 @@ ATTR static void rows_##TAG##_##MR(long nc, long k, const int8_t *a, long lda,  
             }                                                                                   \
         }                                                                                       \
         if (p < k32) {                                                                          \
-            const __m256i v = RTK_LOADW_BIASED(wr + p);                                         \
-            for (int i = 0; i < MR; i++)                                                        \
-                acc[i] = DP(acc[i], v, _mm256_loadu_si256((const __m256i *)(a + i * lda + p))); \
+            RTK_ROWS_STEP32(MR, RTK_LOADW_BIASED(wr + p), DP, acc)                              \
             p += 32;                                                                            \
         }                                                                                       \
-        if (p < k) {                                                                            \
-            int8_t tail[32] = {0};                                                              \
-            memcpy(tail, wr + p, (size_t)(k - p));                                              \
-            const __m256i v = RTK_LOADW_BIASED(tail);                                           \
-            for (int i = 0; i < MR; i++)                                                        \
-                odd[i] = DP(odd[i], v, _mm256_loadu_si256((const __m256i *)(a + i * lda + p))); \
-        }                                                                                       \
+        RTK_ROWS_TAIL(MR, RTK_LOADW_BIASED, DP, odd)                                            \
         for (int i = 0; i < MR; i++) out[i * ldo + j] = hsum8(_mm256_add_epi32(acc[i], odd[i])); \
     }                                                                                           \
 }

@@ -171,13 +171,15 @@ final class Q4StripsTests: XCTestCase {
                         guard let packed = Q4Strips(repacking: plain, ctx: ctx) else { return XCTFail("not repacked") }
                         XCTAssertNotNil(packed.matrix.strips)
                         for mode in MatrixMode.allCases {
-                            var want = c0, got = c0
-                            for (wm, out) in [(plain, UnsafeMutablePointer<[Float]>(&want)), (packed.matrix, UnsafeMutablePointer<[Float]>(&got))] {
-                                out.pointee.withUnsafeMutableBufferPointer { cp in
+                            let run = { (wm: WeightMatrix) -> [Float] in
+                                var out = c0
+                                out.withUnsafeMutableBufferPointer { cp in
                                     matmul(a, lda: k, m: m, wm, bias: bias, activation: .gelu, accumulate: true,
                                            into: cp.baseAddress!, ldc: ldc, mode: mode, ctx: ctx)
                                 }
+                                return out
                             }
+                            let want = run(plain), got = run(packed.matrix)
                             XCTAssertTrue(bitsEqual(got, want), "\(isa) \(threads) threads \(mode) m \(m) k \(k) n \(n): strips change the result")
                             for i in 0..<m { for j in n..<ldc { XCTAssertEqual(got[i * ldc + j], c0[i * ldc + j], "sentinel overwritten") } }
                         }
