@@ -228,12 +228,18 @@ func panelGemmF32<A: F32Rows>(m: Int, n: Int, ldw: Int, blocks: KBlocks, rows: A
                                           b: wPanels + jp * blk.kc * 32, ldb: 32,
                                           c: tile + (i - m0) * ncp + jp * 32, ldc: ncp, accumulate: bi > 0)
                     }
+                    if bi == blocks.count - 1 {   // the strip's tile rows are final: into C while in L1
+                        epilogue.apply(tile: tile + (i - m0) * ncp, ldt: ncp, rows: r, n0: n0, cols: n1 - n0,
+                                       c: c + i * ldc, ldc: ldc)
+                    }
                     i += r
                 }
             }
-            if blocks.isEmpty { for z in 0..<(tileFloats) { tile[z] = 0 } }
-            epilogue.apply(tile: tile, ldt: ncp, rows: m1 - m0, n0: n0, cols: n1 - n0,
-                           c: c + m0 * ldc, ldc: ldc)
+            if blocks.isEmpty {
+                for z in 0..<(tileFloats) { tile[z] = 0 }
+                epilogue.apply(tile: tile, ldt: ncp, rows: m1 - m0, n0: n0, cols: n1 - n0,
+                               c: c + m0 * ldc, ldc: ldc)
+            }
         }
     }
 }
