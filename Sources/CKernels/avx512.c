@@ -170,40 +170,41 @@ RTK_AVX512 static inline __m128i hsum4_epi32(__m512i a, __m512i b, __m512i c, __
     return _mm_add_epi32(_mm256_castsi256_si128(abcd), _mm256_extracti128_si256(abcd, 1));
 }
 
-// MR activation rows against the weight rows one after the other: since the rows are
-// contiguous, each thread reads its weights as one sequential stream (what the hardware
-// prefetcher handles best; two or four interleaved short rows ran at half the bandwidth),
-// with software prefetches 1 KB ahead into L1 and 16 KB ahead into L2. Four consecutive rows keep their own accumulators
-// so the horizontal sums are done four at a time. The k tail uses a masked load.
+// The sign trick's dot form on zmm (AVX-512 BW has no vpsignb): |w| unsigned, x negated where
+// w < 0 (a masked subtraction from 0 on w's sign bits); |w|·(±x) pairs stay within int16
+// (≤ 2·128·127). MR activation rows against the weight rows one after the other: since the
+// rows are contiguous, each thread reads its weights as one sequential stream (what the
+// hardware prefetcher handles best; two or four interleaved short rows ran at half the
+// bandwidth), with software prefetches 1 KB ahead into L1 and 16 KB ahead into L2. Four
+// consecutive rows keep their own accumulators so the horizontal sums are done four at a
+// time. The k tail uses a masked load.
 #define RTK_PF_BYTES 1024          // into L1
 #define RTK_PF_L2_BYTES 16384      // into L2: measured best of 4-32 KB (≈ +20 % at 2 threads)
-#define RTK_ROW_PASS_G(q, wq, STEP)                                                       \
+#define RTK_STEP_SIGN512(acc, v, x) _mm512_add_epi32((acc), _mm512_madd_epi16(_mm512_maddubs_epi16(       \
+    _mm512_abs_epi8(v), _mm512_mask_sub_epi8((x), _mm512_movepi8_mask(v), _mm512_setzero_si512(), (x))), \
+    _mm512_set1_epi16(1)))
+#define RTK_ROW_PASS_G(q, wq)                                                                   \
     {                                                                                           \
         long p = 0;                                                                             \
         for (; p < k64; p += 64) {                                                              \
             _mm_prefetch((const char *)(wq) + p + RTK_PF_BYTES, _MM_HINT_T0);                   \
             _mm_prefetch((const char *)(wq) + p + RTK_PF_L2_BYTES, _MM_HINT_T1);                \
             __m512i v = _mm512_loadu_si512((const void *)((wq) + p));                           \
-            for (int i = 0; i < rows; i++)                                                        \
-                acc[i][q] = STEP(acc[i][q], v, _mm512_loadu_si512((const void *)(ar[i] + p)));  \
+            for (int i = 0; i < rows; i++)                                                      \
+                acc[i][q] = RTK_STEP_SIGN512(acc[i][q], v, _mm512_loadu_si512((const void *)(ar[i] + p))); \
         }                                                                                       \
         if (p < k) {                                                                            \
             __m512i v = _mm512_maskz_loadu_epi8(km, (wq) + p);                                  \
-            for (int i = 0; i < rows; i++)                                                        \
-                acc[i][q] = STEP(acc[i][q], v, _mm512_loadu_si512((const void *)(ar[i] + p)));  \
+            for (int i = 0; i < rows; i++)                                                      \
+                acc[i][q] = RTK_STEP_SIGN512(acc[i][q], v, _mm512_loadu_si512((const void *)(ar[i] + p))); \
         }                                                                                       \
     }
-// The sign trick on zmm (AVX-512 BW has no vpsignb): |w| unsigned, x negated where w < 0
-// (a masked subtraction from 0 on w's sign bits); |w|·(±x) pairs stay within int16 (≤ 2·128·127).
-#define RTK_STEP_SIGN512(acc, v, x) _mm512_add_epi32((acc), _mm512_madd_epi16(_mm512_maddubs_epi16(       \
-    _mm512_abs_epi8(v), _mm512_mask_sub_epi8((x), _mm512_movepi8_mask(v), _mm512_setzero_si512(), (x))), \
-    _mm512_set1_epi16(1)))
-#define RTK_ZMM_ROWS(NAME, ATTR, STEP, MR)                                                \
-ATTR static void NAME##_##MR(long nc, long k, const int8_t *a, long lda, const int8_t *w,       \
-                             long ldw, int32_t *out, long ldo) {                                \
+#define RTK_SIGN512_ROWS(MR)                                                                     \
+RTK_AVX512 static void sign512_rows_##MR(long nc, long k, const int8_t *a, long lda, const int8_t *w, \
+                                         long ldw, int32_t *out, long ldo) {                    \
     const long k64 = k & ~63L;                                                                  \
     const __mmask64 km = mask64(k - k64);                                                       \
-    enum { rows = MR };                                                                         \
+    enum { rows = MR };            /* what RTK_ROW_PASS_G loops to */                           \
     const int8_t *ar[MR];                                                                       \
     for (int i = 0; i < MR; i++) ar[i] = a + i * lda;                                           \
     long j = 0;                                                                                 \
@@ -212,10 +213,10 @@ ATTR static void NAME##_##MR(long nc, long k, const int8_t *a, long lda, const i
         for (int i = 0; i < MR; i++)                                                            \
             for (int q = 0; q < 4; q++) acc[i][q] = _mm512_setzero_si512();                     \
         const int8_t *w0 = w + j * ldw;                                                         \
-        RTK_ROW_PASS_G(0, w0, STEP)                                                             \
-        RTK_ROW_PASS_G(1, w0 + ldw, STEP)                                                       \
-        RTK_ROW_PASS_G(2, w0 + 2 * ldw, STEP)                                                   \
-        RTK_ROW_PASS_G(3, w0 + 3 * ldw, STEP)                                                   \
+        RTK_ROW_PASS_G(0, w0)                                                                   \
+        RTK_ROW_PASS_G(1, w0 + ldw)                                                             \
+        RTK_ROW_PASS_G(2, w0 + 2 * ldw)                                                         \
+        RTK_ROW_PASS_G(3, w0 + 3 * ldw)                                                         \
         for (int i = 0; i < MR; i++)                                                            \
             _mm_storeu_si128((__m128i *)(out + i * ldo + j),                                    \
                              hsum4_epi32(acc[i][0], acc[i][1], acc[i][2], acc[i][3]));          \
@@ -223,11 +224,10 @@ ATTR static void NAME##_##MR(long nc, long k, const int8_t *a, long lda, const i
     for (; j < nc; j++) {                                                                       \
         __m512i acc[MR][1];                                                                     \
         for (int i = 0; i < MR; i++) acc[i][0] = _mm512_setzero_si512();                        \
-        RTK_ROW_PASS_G(0, w + j * ldw, STEP)                                                    \
+        RTK_ROW_PASS_G(0, w + j * ldw)                                                          \
         for (int i = 0; i < MR; i++) out[i * ldo + j] = hsum_epi32(acc[i][0]);                  \
     }                                                                                           \
 }
-#define RTK_SIGN512_ROWS(MR) RTK_ZMM_ROWS(sign512_rows, RTK_AVX512, RTK_STEP_SIGN512, MR)
 RTK_SIGN512_ROWS(1) RTK_SIGN512_ROWS(2) RTK_SIGN512_ROWS(3)
 RTK_SIGN512_ROWS(4) RTK_SIGN512_ROWS(5) RTK_SIGN512_ROWS(6)
 

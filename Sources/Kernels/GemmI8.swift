@@ -85,6 +85,7 @@ func panelGemmI8<A: I8Rows>(m: Int, n: Int, ldw: Int, blocks: KBlocks, rows: A,
             let (m0, m1, nb, n0, n1) = tiling.task(t)
             // whole 32-column panels and a scales-only epilogue: the last block writes C itself
             let fused = (n1 - n0) % 32 == 0 && epilogue.scalesOnly && scheme.fuses
+            let panelCount = (n1 - n0 + 31) / 32
             for (bi, blk) in blocks.enumerated() {
                 let kc4 = (blk.kc + 3) / 4
                 let strips = (m1 - m0 + 7) / 8
@@ -102,14 +103,14 @@ func panelGemmI8<A: I8Rows>(m: Int, n: Int, ldw: Int, blocks: KBlocks, rows: A,
                     ahead = WeightPrefetch(weights: UnsafeRawPointer(weights), elementBytes: 1, ldw: ldw, tiling: tiling,
                                            blocks: blocks, task: t, block: bi, tasks: tasks, strips: strips)
                 }
-                let panels = s.kernelPanels(wPanels, kc4: kc4, count: (n1 - n0 + 31) / 32)
+                let panels = s.kernelPanels(wPanels, kc4: kc4, count: panelCount)
                 var i = m0
                 while i < m1 {
                     let r = min(8, m1 - i)
                     ahead.run(part: (i - m0) / 8)
                     rows.strip(i, r, bi, s.ptrs, s.corr, s.scale)
                     if scheme.isFloatExact { s.widenStrip(rows: r, kc: blk.kc) }
-                    for jp in 0..<(n1 - n0 + 31) / 32 {
+                    for jp in 0..<panelCount {
                         let cc = s.tile + (i - m0) * Blocking.nc + jp * 32
                         if let kernel = scheme.kernel {
                             let panel = panels + jp * scheme.kernelPanelBytes(kc4: kc4)

@@ -182,9 +182,9 @@ enum LevelTable {
                             k.pointee.scale, c, k.pointee.ldc, k.pointee.accumulate, fin)
         },
         // The dot form (few rows, each weight row streamed once from memory) runs the ymm
-        // kernel of the avxvnni level, EVEX-encoded: on a Zen 5 the zmm one (`rtk_vnni_rows`)
-        // streamed a 6-row product of k = 6 144 at 24 GB/s where this one keeps up with
-        // memory. Same sums, bit for bit; docs/kernels.md ("The dot form on zmm").
+        // kernel of the avxvnni level, EVEX-encoded: on a Zen 5 a zmm twin of it (since
+        // removed) streamed a 6-row product of k = 6 144 at 24 GB/s where this one keeps up
+        // with memory. Same sums, bit for bit; docs/kernels.md ("The dot form on zmm").
         rows: { rtk_avxvnni_i8_rows(1, $0, $1, $2, $3, $4, $5, $6, $7, $8) }, isBiased: true, fuses: true)
     static func avxvnniI8(evex: Int32) -> KernelSet.I8 {
         KernelSet.I8(

@@ -311,7 +311,7 @@ final class BenchKernels {
 
     func gemm(m: Int, k: Int, n: Int, mode: MatrixMode) -> Double {
         let a = UnsafeMutablePointer<Float>.allocate(capacity: m * k); defer { a.deallocate() }
-        let w = alignedWeights(n * k); defer { w.deallocate() }
+        let w = alignedWeights(n * k); defer { UnsafeMutableRawPointer(w).deallocate() }
         let s = UnsafeMutablePointer<Float>.allocate(capacity: n); defer { s.deallocate() }
         let c = UnsafeMutablePointer<Float>.allocate(capacity: m * n); defer { c.deallocate() }
         fill(a, m * k, seed: 1); fill(w, n * k, seed: 2); s.initialize(repeating: 0.01, count: n)
@@ -323,7 +323,8 @@ final class BenchKernels {
     }
 
     /// int8 weights at a 64-byte boundary, as a model file's tensors are (malloc's 16 bytes
-    /// past one made every other zmm load of a weight row split two cache lines).
+    /// past one made every other zmm load of a weight row split two cache lines). Raw
+    /// memory: free it as `UnsafeMutableRawPointer(w).deallocate()`.
     func alignedWeights(_ count: Int) -> UnsafeMutablePointer<Int8> {
         UnsafeMutableRawPointer.allocate(byteCount: count, alignment: 64).bindMemory(to: Int8.self, capacity: count)
     }
@@ -332,7 +333,7 @@ final class BenchKernels {
     func gemv(m: Int, k: Int, n: Int, mode: MatrixMode) -> (Double, Double) {
         let count = 8
         let a = UnsafeMutablePointer<Float>.allocate(capacity: m * k); defer { a.deallocate() }
-        let w = alignedWeights(count * n * k); defer { w.deallocate() }
+        let w = alignedWeights(count * n * k); defer { UnsafeMutableRawPointer(w).deallocate() }
         let s = UnsafeMutablePointer<Float>.allocate(capacity: n); defer { s.deallocate() }
         let c = UnsafeMutablePointer<Float>.allocate(capacity: m * n); defer { c.deallocate() }
         fill(a, m * k, seed: 3); s.initialize(repeating: 0.01, count: n)
