@@ -1,0 +1,115 @@
+#!/usr/bin/env python3
+"""Model the int8 product forms of the AVX2 and AVX-512 (no VNNI) levels with llvm-mca.
+
+Writes the steady-state inner loop of three kernels and prints, per CPU model, the cycles
+llvm-mca predicts per 256 products:
+
+- pair form (ours, exact for eight-bit activations): per 32 products `vpaddw` x2,
+  `vpmaddwd`, `vpaddd`; ymm 2 rows x 32 columns, and zmm 8 rows x 32 columns;
+- sign trick (ours, the few-row dot form): `vpsignb`, `vpmaddubsw`, `vpmaddwd` by ones,
+  `vpaddd`, 6 rows sharing one |w|;
+- FBGEMM's form (seven-bit activations): broadcast, `vpmaddubsw`, `vpmaddwd` by ones,
+  `vpaddd`; ymm 12 rows x 8 columns, zmm 14 rows x 16 columns.
+
+These are models of instruction throughput only (loads hit L1, no front-end limits);
+they say which form a CPU favours, not how fast a whole step runs. Needs `llvm-mca`
+(Debian: `apt-get install llvm`). Usage: python3 tools/model-int8-forms.py [--mca PATH]
+"""
+import argparse
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ITERATIONS = 200
+
+
+def pair_ymm():
+    """2 rows x 32 columns, one group of four k: 256 products."""
+    s = [f"vpbroadcastd ymm{12 + i}, dword ptr [{r}+{o}]" for i, (r, o) in
+         enumerate([("rsi", 0), ("rsi", 4), ("rdx", 0), ("rdx", 4)])]
+    for c in range(4):
+        s += [f"vmovdqu ymm8, ymmword ptr [rdi+{64 * c}]", f"vmovdqu ymm9, ymmword ptr [rdi+{64 * c + 32}]"]
+        for r, (xa, xb) in enumerate([("ymm12", "ymm13"), ("ymm14", "ymm15")]):
+            acc = f"ymm{r * 4 + c}"
+            s += [f"vpaddw ymm10, ymm8, {xa}", f"vpaddw ymm11, ymm9, {xb}",
+                  "vpmaddwd ymm10, ymm10, ymm11", f"vpaddd {acc}, {acc}, ymm10"]
+    return s + ["add rdi, 256", "add rsi, 8", "add rdx, 8"], 256
+
+
+def sign_ymm():
+    """6 rows x 32 bytes of one weight row: 192 products."""
+    s = ["vmovdqu ymm12, ymmword ptr [rdi]", "vpsignb ymm13, ymm12, ymm12"]
+    for r in range(6):
+        s += [f"vmovdqu ymm14, ymmword ptr [rsi+{32 * r}]", "vpsignb ymm14, ymm14, ymm12",
+              "vpmaddubsw ymm14, ymm13, ymm14", "vpmaddwd ymm14, ymm14, ymm15", f"vpaddd ymm{r}, ymm{r}, ymm14"]
+    return s + ["add rdi, 32", "add rsi, 192"], 192
+
+
+def fbgemm_ymm():
+    """12 rows x 8 columns, one group of four k: 384 products."""
+    s = ["vmovdqu ymm12, ymmword ptr [rdi]"]
+    for r in range(12):
+        s += [f"vpbroadcastd ymm13, dword ptr [rsi+{4 * r}]", "vpmaddubsw ymm14, ymm13, ymm12",
+              "vpmaddwd ymm14, ymm14, ymm15", f"vpaddd ymm{r}, ymm{r}, ymm14"]
+    return s + ["add rdi, 32", "add rsi, 48"], 384
+
+
+def pair_zmm():
+    """8 rows x 32 columns, one group of four k: 1024 products."""
+    s = [f"vmovdqu64 zmm{16 + i}, zmmword ptr [rdi+{64 * i}]" for i in range(4)]
+    for r in range(8):
+        s += [f"vpbroadcastd zmm20, dword ptr [rsi+{8 * r}]", f"vpbroadcastd zmm21, dword ptr [rsi+{8 * r + 4}]"]
+        for h in range(2):
+            acc = f"zmm{2 * r + h}"
+            s += [f"vpaddw zmm22, zmm20, zmm{16 + 2 * h}", f"vpaddw zmm23, zmm21, zmm{17 + 2 * h}",
+                  "vpmaddwd zmm22, zmm22, zmm23", f"vpaddd {acc}, {acc}, zmm22"]
+    return s + ["add rdi, 256", "add rsi, 64"], 1024
+
+
+def fbgemm_zmm():
+    """14 rows x 16 columns, one group of four k: 896 products."""
+    s = ["vmovdqu64 zmm28, zmmword ptr [rdi]"]
+    for r in range(14):
+        s += [f"vpbroadcastd zmm29, dword ptr [rsi+{4 * r}]", "vpmaddubsw zmm30, zmm29, zmm28",
+              "vpmaddwd zmm30, zmm30, zmm31", f"vpaddd zmm{r}, zmm{r}, zmm30"]
+    return s + ["add rdi, 64", "add rsi, 56"], 896
+
+
+def cycles_per_256(mca, cpu, loop, folder):
+    body, products = loop
+    src = Path(folder) / f"{cpu}.s"
+    src.write_text(".intel_syntax noprefix\n" + "\n".join(body) + "\n")
+    out = subprocess.run([mca, f"-mcpu={cpu}", f"-iterations={ITERATIONS}", str(src)],
+                         capture_output=True, text=True, check=True).stdout
+    total = int(re.search(r"Total Cycles:\s+(\d+)", out).group(1))
+    return total / ITERATIONS * 256 / products
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--mca", default="llvm-mca")
+    mca = ap.parse_args().mca
+    ymm = [("Haswell", "haswell"), ("Skylake", "skylake"), ("Alder Lake", "alderlake"),
+           ("Zen 1", "znver1"), ("Zen 2", "znver2"), ("Zen 3", "znver3")]
+    zmm = [("Skylake-SP", "skylake-avx512"), ("Cascade Lake", "cascadelake"), ("Ice Lake", "icelake-server")]
+    with tempfile.TemporaryDirectory() as folder:
+        try:
+            print("cycles per 256 products (llvm-mca steady state)")
+            print(f"{'ymm':14s} {'pair 2x32':>10s} {'sign 6 rows':>12s} {'FBGEMM 12x8':>12s} {'pair/FBGEMM':>12s}")
+            for name, cpu in ymm:
+                p, s, f = (cycles_per_256(mca, cpu, k(), folder) for k in (pair_ymm, sign_ymm, fbgemm_ymm))
+                print(f"{name:14s} {p:10.1f} {s:12.1f} {f:12.1f} {p / f:12.2f}")
+            print(f"{'zmm':14s} {'pair 8x32':>10s} {'':>12s} {'FBGEMM 14x16':>12s} {'pair/FBGEMM':>12s}")
+            for name, cpu in zmm:
+                p, f = (cycles_per_256(mca, cpu, k(), folder) for k in (pair_zmm, fbgemm_zmm))
+                print(f"{name:14s} {p:10.1f} {'':>12s} {f:12.1f} {p / f:12.2f}")
+        except (OSError, subprocess.CalledProcessError) as e:
+            print(f"model-int8-forms: {e}", file=sys.stderr)
+            return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
