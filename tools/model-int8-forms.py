@@ -13,7 +13,8 @@ llvm-mca predicts per 256 products:
 
 These are models of instruction throughput only (loads hit L1, no front-end limits);
 they say which form a CPU favours, not how fast a whole step runs. Needs `llvm-mca`
-(Debian: `apt-get install llvm`). Usage: python3 tools/model-int8-forms.py [--mca PATH]
+(Debian: `apt-get install llvm`; LLVM 17 or later models Zen 4 and Zen 5, e.g. llvm-19's
+/usr/lib/llvm-19/bin/llvm-mca). Usage: python3 tools/model-int8-forms.py [--mca PATH]
 """
 import argparse
 import re
@@ -78,13 +79,25 @@ def fbgemm_zmm():
 
 
 def cycles_per_256(mca, cpu, loop, folder):
+    """Modelled cycles per 256 products, or None when this llvm-mca does not know `cpu`."""
     body, products = loop
     src = Path(folder) / f"{cpu}.s"
     src.write_text(".intel_syntax noprefix\n" + "\n".join(body) + "\n")
-    out = subprocess.run([mca, f"-mcpu={cpu}", f"-iterations={ITERATIONS}", str(src)],
-                         capture_output=True, text=True, check=True).stdout
-    total = int(re.search(r"Total Cycles:\s+(\d+)", out).group(1))
-    return total / ITERATIONS * 256 / products
+    run = subprocess.run([mca, f"-mcpu={cpu}", f"-iterations={ITERATIONS}", str(src)],
+                         capture_output=True, text=True)
+    found = re.search(r"Total Cycles:\s+(\d+)", run.stdout)
+    if run.returncode != 0 or found is None or "not a recognized processor" in run.stderr:
+        return None
+    return int(found.group(1)) / ITERATIONS * 256 / products
+
+
+def row(name, pair, sign, fbgemm):
+    """One table row (sign: "" where the table has no such column); a CPU that this
+    llvm-mca does not know prints as such."""
+    if None in (pair, sign, fbgemm):
+        return f"{name:14s} (no model in this llvm-mca)"
+    sign_cell = f"{sign:12.1f}" if sign != "" else f"{'':>12s}"
+    return f"{name:14s}{pair:12.1f}{sign_cell}{fbgemm:12.1f}{pair / fbgemm:12.2f}"
 
 
 def main():
@@ -92,20 +105,19 @@ def main():
     ap.add_argument("--mca", default="llvm-mca")
     mca = ap.parse_args().mca
     ymm = [("Haswell", "haswell"), ("Skylake", "skylake"), ("Alder Lake", "alderlake"),
-           ("Zen 1", "znver1"), ("Zen 2", "znver2"), ("Zen 3", "znver3")]
-    zmm = [("Skylake-SP", "skylake-avx512"), ("Cascade Lake", "cascadelake"), ("Ice Lake", "icelake-server")]
+           ("Zen 1", "znver1"), ("Zen 2", "znver2"), ("Zen 3", "znver3"), ("Zen 4", "znver4"), ("Zen 5", "znver5")]
+    zmm = [("Skylake-SP", "skylake-avx512"), ("Zen 4", "znver4"), ("Zen 5", "znver5")]
     with tempfile.TemporaryDirectory() as folder:
         try:
             print("cycles per 256 products (llvm-mca steady state)")
-            print(f"{'ymm':14s} {'pair 2x32':>10s} {'sign 6 rows':>12s} {'FBGEMM 12x8':>12s} {'pair/FBGEMM':>12s}")
+            print(f"{'ymm':14s}{'pair 2x32':>12s}{'sign 6 rows':>12s}{'FBGEMM 12x8':>12s}{'pair/FBGEMM':>12s}")
             for name, cpu in ymm:
-                p, s, f = (cycles_per_256(mca, cpu, k(), folder) for k in (pair_ymm, sign_ymm, fbgemm_ymm))
-                print(f"{name:14s} {p:10.1f} {s:12.1f} {f:12.1f} {p / f:12.2f}")
-            print(f"{'zmm':14s} {'pair 8x32':>10s} {'':>12s} {'FBGEMM 14x16':>12s} {'pair/FBGEMM':>12s}")
+                print(row(name, *(cycles_per_256(mca, cpu, k(), folder) for k in (pair_ymm, sign_ymm, fbgemm_ymm))))
+            print(f"{'zmm':14s}{'pair 8x32':>12s}{'':>12s}{'FBGEMM 14x16':>12s}{'pair/FBGEMM':>12s}")
             for name, cpu in zmm:
-                p, f = (cycles_per_256(mca, cpu, k(), folder) for k in (pair_zmm, fbgemm_zmm))
-                print(f"{name:14s} {p:10.1f} {'':>12s} {f:12.1f} {p / f:12.2f}")
-        except (OSError, subprocess.CalledProcessError) as e:
+                print(row(name, cycles_per_256(mca, cpu, pair_zmm(), folder), "",
+                          cycles_per_256(mca, cpu, fbgemm_zmm(), folder)))
+        except OSError as e:
             print(f"model-int8-forms: {e}", file=sys.stderr)
             return 2
     return 0
