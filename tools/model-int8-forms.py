@@ -48,15 +48,6 @@ def sign_ymm():
     return s + ["add rdi, 32", "add rsi, 192"], 192
 
 
-def fbgemm_ymm():
-    """12 rows x 8 columns, one group of four k: 384 products."""
-    s = ["vmovdqu ymm12, ymmword ptr [rdi]"]
-    for r in range(12):
-        s += [f"vpbroadcastd ymm13, dword ptr [rsi+{4 * r}]", "vpmaddubsw ymm14, ymm13, ymm12",
-              "vpmaddwd ymm14, ymm14, ymm15", f"vpaddd ymm{r}, ymm{r}, ymm14"]
-    return s + ["add rdi, 32", "add rsi, 48"], 384
-
-
 def pair_zmm():
     """8 rows x 32 columns, one group of four k: 1024 products."""
     s = [f"vmovdqu64 zmm{16 + i}, zmmword ptr [rdi+{64 * i}]" for i in range(4)]
@@ -69,13 +60,17 @@ def pair_zmm():
     return s + ["add rdi, 256", "add rsi, 64"], 1024
 
 
-def fbgemm_zmm():
-    """14 rows x 16 columns, one group of four k: 896 products."""
-    s = ["vmovdqu64 zmm28, zmmword ptr [rdi]"]
-    for r in range(14):
-        s += [f"vpbroadcastd zmm29, dword ptr [rsi+{4 * r}]", "vpmaddubsw zmm30, zmm29, zmm28",
-              "vpmaddwd zmm30, zmm30, zmm31", f"vpaddd zmm{r}, zmm{r}, zmm30"]
-    return s + ["add rdi, 64", "add rsi, 56"], 896
+def fbgemm(reg, rows, columns):
+    """FBGEMM's form on `reg` (ymm: 12 rows x 8 columns, zmm: 14 x 16), one group of four k."""
+    width = 4 * columns                       # bytes of one weight vector: columns x 4 k
+    base = (16 if reg == "ymm" else 32) - 4   # the last four registers: w, broadcast, temp, ones
+    w, b, t, ones = (f"{reg}{base + n}" for n in range(4))
+    move = "vmovdqu" if reg == "ymm" else "vmovdqu64"
+    s = [f"{move} {w}, {reg}word ptr [rdi]"]
+    for r in range(rows):
+        s += [f"vpbroadcastd {b}, dword ptr [rsi+{4 * r}]", f"vpmaddubsw {t}, {b}, {w}",
+              f"vpmaddwd {t}, {t}, {ones}", f"vpaddd {reg}{r}, {reg}{r}, {t}"]
+    return s + [f"add rdi, {width}", f"add rsi, {4 * rows}"], rows * columns * 4
 
 
 def cycles_per_256(mca, cpu, loop, folder):
@@ -112,11 +107,12 @@ def main():
             print("cycles per 256 products (llvm-mca steady state)")
             print(f"{'ymm':14s}{'pair 2x32':>12s}{'sign 6 rows':>12s}{'FBGEMM 12x8':>12s}{'pair/FBGEMM':>12s}")
             for name, cpu in ymm:
-                print(row(name, *(cycles_per_256(mca, cpu, k(), folder) for k in (pair_ymm, sign_ymm, fbgemm_ymm))))
+                loops = (pair_ymm(), sign_ymm(), fbgemm("ymm", 12, 8))
+                print(row(name, *(cycles_per_256(mca, cpu, loop, folder) for loop in loops)))
             print(f"{'zmm':14s}{'pair 8x32':>12s}{'':>12s}{'FBGEMM 14x16':>12s}{'pair/FBGEMM':>12s}")
             for name, cpu in zmm:
                 print(row(name, cycles_per_256(mca, cpu, pair_zmm(), folder), "",
-                          cycles_per_256(mca, cpu, fbgemm_zmm(), folder)))
+                          cycles_per_256(mca, cpu, fbgemm("zmm", 14, 16), folder)))
         except OSError as e:
             print(f"model-int8-forms: {e}", file=sys.stderr)
             return 2
