@@ -85,10 +85,9 @@ func panelGemmI8<A: I8Rows>(m: Int, n: Int, ldw: Int, blocks: KBlocks, rows: A,
             let (m0, m1, nb, n0, n1) = tiling.task(t)
             // whole 32-column panels and a scales-only epilogue: the last block writes C itself
             let fused = (n1 - n0) % 32 == 0 && epilogue.scalesOnly && scheme.fuses
-            let panelCount = (n1 - n0 + 31) / 32
+            let panelCount = (n1 - n0 + 31) / 32, strips = (m1 - m0 + 7) / 8
             for (bi, blk) in blocks.enumerated() {
                 let kc4 = (blk.kc + 3) / 4
-                let strips = (m1 - m0 + 7) / 8
                 s.call.pointee = I8Call(kc4: kc4, a: s.ptrs, corr: s.corr, scale: s.scale, ldc: Blocking.nc,
                                         accumulate: bi > 0 ? 1 : 0)
                 // W[n0..<n1, blk] in the kernel's panels, and the prefetch of what comes next
