@@ -272,7 +272,10 @@ public final class TorchCheckpoint: TensorSource {
             throw CheckpointError.storageTooSmall(path: path, key: key, storage: s.key, needBytes: o ? Int.max : need, haveBytes: e.size)
         }
         let bad = CheckpointError.badStrides(path: path, key: key, shape: t.shape, stride: t.stride, offset: t.offset, numel: s.numel)
-        guard t.offset >= 0, t.shape.allSatisfy({ $0 >= 0 }), t.stride.allSatisfy({ $0 >= 0 }), shapeProducts(t.shape) != nil else { throw bad }
+        // The offset is inside the storage (or just past it, for an empty view) even when the view
+        // has no elements, so that offset × element size stays within the storage's byte count.
+        guard (0 ... s.numel).contains(t.offset), t.shape.allSatisfy({ $0 >= 0 }), t.stride.allSatisfy({ $0 >= 0 }),
+              shapeProducts(t.shape) != nil else { throw bad }
         var count = 1
         var last = t.offset
         for (n, st) in zip(t.shape, t.stride) {

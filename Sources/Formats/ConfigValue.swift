@@ -1,6 +1,7 @@
 // Plain configuration trees (from the checkpoint's hyper_parameters, model.yaml, vae-config.json),
 // with a small indentation-based YAML-subset reader.
 import Foundation
+import Support
 
 /// A JSON/YAML-like value. Map keys keep no order (lookups only).
 public indirect enum ConfigValue: Equatable, CustomStringConvertible {
@@ -76,12 +77,22 @@ public indirect enum ConfigValue: Equatable, CustomStringConvertible {
         }
     }
 
+    /// Largest config file read (JSON or YAML): real ones are a few KB, and the YAML reader rescans
+    /// a flow collection once per nesting level, so the size bounds its time too.
+    public static let maxFileBytes = 1 << 20
+
+    /// A config file's bytes, through `FileRead` (regular files of at most `maxFileBytes`).
+    static func readFile(_ path: String) throws -> Data {
+        do { return try FileRead.whole(path, maxBytes: maxFileBytes) } catch FileReadError.notFound {
+            throw ConfigError.cannotRead(path: path, reason: "no such file")
+        } catch let FileReadError.unreadable(_, reason) {
+            throw ConfigError.cannotRead(path: path, reason: reason)
+        }
+    }
+
     /// Reads a JSON file.
     public static func loadJSON(path: String) throws -> ConfigValue {
-        let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw ConfigError.cannotRead(path: path, reason: error.localizedDescription)
-        }
+        let data = try readFile(path)
         do { return try JSONDecoder().decode(ConfigValue.self, from: data) } catch {
             throw ConfigError.syntax(path: path, line: 0, reason: "not valid JSON")
         }
@@ -124,8 +135,8 @@ public enum MiniYAML {
 
     /// Parses a file.
     public static func load(path: String) throws -> ConfigValue {
-        guard let s = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw ConfigError.cannotRead(path: path, reason: FileManager.default.fileExists(atPath: path) ? "not UTF-8 text" : "no such file")
+        guard let s = String(data: try ConfigValue.readFile(path), encoding: .utf8) else {
+            throw ConfigError.cannotRead(path: path, reason: "not UTF-8 text")
         }
         return try parse(s, path: path)
     }
@@ -168,6 +179,10 @@ public enum MiniYAML {
         var lines: [Line]
         let path: String
         var i = 0
+        /// Blocks and flow collections open at this point; a config nests a few levels, a hostile
+        /// file thousands (each a stack frame and, in flow style, a copy of the rest of the line).
+        var nesting = 0
+        static let maxNesting = 64
 
         func err(_ reason: String) -> ConfigError {
             .syntax(path: path, line: i < lines.count ? lines[i].number : (lines.last?.number ?? 0), reason: reason)
@@ -177,6 +192,9 @@ public enum MiniYAML {
 
         mutating func block(indent: Int) throws -> ConfigValue {
             guard i < lines.count else { return .null }
+            nesting += 1
+            defer { nesting -= 1 }
+            guard nesting <= Parser.maxNesting else { throw err("nested deeper than \(Parser.maxNesting) levels") }
             return Parser.isSeqItem(lines[i].text) ? try sequence(indent: indent) : try mapping(indent: indent)
         }
 
@@ -243,20 +261,21 @@ public enum MiniYAML {
             throw err("expected `key: value`")
         }
 
-        func scalar(_ s: String) throws -> ConfigValue {
+        func scalar(_ s: String, depth: Int = 0) throws -> ConfigValue {
             let t = s.trimmingCharacters(in: .whitespaces)
+            guard nesting + depth <= Parser.maxNesting else { throw err("nested deeper than \(Parser.maxNesting) levels") }
             if t.hasPrefix("[") {
                 guard t.hasSuffix("]") else { throw err("unterminated flow sequence") }
                 let inner = String(t.dropFirst().dropLast())
                 if inner.trimmingCharacters(in: .whitespaces).isEmpty { return .list([]) }
-                return .list(try splitFlow(inner).map { try scalar($0) })
+                return .list(try splitFlow(inner).map { try scalar($0, depth: depth + 1) })
             }
             if t.hasPrefix("{") {
                 guard t.hasSuffix("}") else { throw err("unterminated flow mapping") }
                 let inner = String(t.dropFirst().dropLast())
                 if inner.trimmingCharacters(in: .whitespaces).isEmpty { return .map([:]) }
                 var m: [String: ConfigValue] = [:]
-                for part in try splitFlow(inner) { let (k, v) = try splitKey(part); m[k] = try scalar(v) }
+                for part in try splitFlow(inner) { let (k, v) = try splitKey(part); m[k] = try scalar(v, depth: depth + 1) }
                 return .map(m)
             }
             if t.count >= 2, let f = t.first, f == "\"" || f == "'", t.last == f { return .string(String(t.dropFirst().dropLast())) }

@@ -268,6 +268,8 @@ public final class GGUFFile {
 
     /// Largest key, string or name accepted (bytes). Real files use < 1 KiB.
     static let maxStringBytes = 1 << 24
+    /// Most elements accepted in one metadata array (a large tokenizer has about 250 000).
+    static let maxArrayCount: UInt64 = 1 << 20
 
     public init(path: String) throws {
         self.path = path
@@ -413,7 +415,9 @@ public final class GGUFFile {
             let n = try r.u64()
             // Every element takes at least one byte (strings at least eight).
             let minSize: UInt64 = elemType == 8 ? 8 : 1
-            guard n <= UInt64(r.remaining) / minSize else {
+            // Each element becomes a `GGUFValue` of about 24 bytes, so a file's byte count alone
+            // does not bound the memory; a million elements is beyond any tokenizer or class list.
+            guard n <= UInt64(r.remaining) / minSize, n <= GGUFFile.maxArrayCount else {
                 throw GGUFError.absurdCount(path: path, what: "array element", count: n, offset: at)
             }
             var out: [GGUFValue] = []

@@ -30,6 +30,10 @@ struct HyperParameterReader {
     /// Values visited while resolving one root (a hostile config could otherwise fan out exponentially).
     static let maxSteps = 1_000_000
 
+    /// Values converted so far, over the whole read: pickle memo references make the data a shared
+    /// graph, and a tree copy of a graph of 40 levels of `[x, x]` would have 2^40 nodes.
+    private var steps = 0
+
     /// Resolved trees of OmegaConf roots.
     private var roots: [ObjectIdentifier: ConfigValue] = [:]
     /// Where each OmegaConf container sits in its root's tree.
@@ -56,6 +60,8 @@ struct HyperParameterReader {
 
     mutating func convert(_ v: PickleValue, depth: Int) -> ConfigValue {
         guard depth < Self.maxDepth else { return .notRead("nested deeper than \(Self.maxDepth) levels") }
+        steps += 1
+        guard steps <= Self.maxSteps else { return .notRead("more than \(Self.maxSteps) values") }
         switch v {
         case .none: return .null
         case let .bool(b): return .bool(b)

@@ -10,8 +10,10 @@ public enum FileReadError: Error, Equatable, Sendable {
 }
 
 public enum FileRead {
-    /// The whole file at `path`, refusing folders and files above `maxBytes` (the size is taken
-    /// from the open handle, so nothing of an oversized file is read).
+    /// The whole file at `path`, refusing folders, anything that is not a regular file (a device
+    /// such as /dev/zero has no size and no end) and files above `maxBytes` (the size is taken
+    /// from the open handle, so nothing of an oversized file is read; at most `maxBytes` + 1 bytes
+    /// are read in any case, should the file grow meanwhile).
     public static func whole(_ path: String, maxBytes: Int) throws -> Data {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
@@ -22,13 +24,20 @@ public enum FileRead {
             throw FileReadError.unreadable(path: path, reason: "permission denied")
         }
         defer { try? handle.close() }
+        var st = stat()
+        guard fstat(handle.fileDescriptor, &st) == 0, st.st_mode & S_IFMT == S_IFREG else {
+            throw FileReadError.unreadable(path: path, reason: "not a regular file")
+        }
+        let tooLarge = { (size: UInt64) in
+            FileReadError.unreadable(path: path, reason: "file is \(size) bytes, above the limit of \(maxBytes)")
+        }
         do {
             let size = try handle.seekToEnd()
-            guard size <= UInt64(maxBytes) else {
-                throw FileReadError.unreadable(path: path, reason: "file is \(size) bytes, above the limit of \(maxBytes)")
-            }
+            guard size <= UInt64(maxBytes) else { throw tooLarge(size) }
             try handle.seek(toOffset: 0)
-            return try handle.readToEnd() ?? Data()
+            let data = try handle.read(upToCount: maxBytes + 1) ?? Data()
+            guard data.count <= maxBytes else { throw tooLarge(UInt64(data.count)) }
+            return data
         } catch let error as FileReadError {
             throw error
         } catch {

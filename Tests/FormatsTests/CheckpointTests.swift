@@ -129,9 +129,9 @@ final class CheckpointTests: XCTestCase {
     func testBadStoragesAndStrides() throws {
         let dir = try TestSupport.makeTempDir("ckbad", removedAfter: self).path
         let storage = (0 ..< 6).flatMap { i -> [UInt8] in withUnsafeBytes(of: Float(i).bitPattern.littleEndian) { Array($0) } }
-        func ckpt(_ name: String, numel: Int, shape: [Int], stride: [Int], listed: Bool = true) throws -> TorchCheckpoint {
+        func ckpt(_ name: String, numel: Int, shape: [Int], stride: [Int], offset: Int = 0, listed: Bool = true) throws -> TorchCheckpoint {
             var p = PickleBytes()
-            p.op("}"); p.op("("); p.str("t"); p.tensor(key: "0", numel: numel, shape: shape, stride: stride); p.op("u"); p.op(".")
+            p.op("}"); p.op("("); p.str("t"); p.tensor(key: "0", numel: numel, shape: shape, stride: stride, offset: offset); p.op("u"); p.op(".")
             let path = dir + "/\(name).ckpt"
             try writeZip(path, members: [("a/data.pkl", p.b), ("a/data/0", storage)])
             let ck = try TorchCheckpoint(path: path)
@@ -170,6 +170,16 @@ final class CheckpointTests: XCTestCase {
         }
         let empty = try ckpt("empty", numel: 6, shape: [0, 3], stride: [3, 1])
         XCTAssertEqual(try empty.floats("t"), [])
+        // An empty view sits at most just past its storage's end; an offset of 2^61 would
+        // overflow offset × 4 when its (empty) bytes are sliced.
+        let endView = try ckpt("endview", numel: 6, shape: [0], stride: [1], offset: 6)
+        XCTAssertEqual(try endView.floats("t"), [])
+        let farView = try ckpt("farview", numel: 0, shape: [0], stride: [1], offset: 1 << 61)
+        for read in [{ try farView.validate("t") }, { _ = try farView.floats("t") }] {
+            XCTAssertThrowsError(try read()) { e in
+                guard case .badStrides(_, "t", [0], [1], 1 << 61, 0)? = e as? CheckpointError else { return XCTFail("\(e)") }
+            }
+        }
     }
 
     /// Truncated archives, compressed members, missing storages and garbage give typed errors.
@@ -301,6 +311,41 @@ final class CheckpointTests: XCTestCase {
         }
         XCTAssertThrowsError(try MiniYAML.parse("a: &x 1\n")) { e in
             guard case .syntax(_, 1, _)? = e as? ConfigError else { return XCTFail("\(e)") }
+        }
+    }
+    /// Hostile configs: flow and block nesting beyond 64 levels is a syntax error found at once (it
+    /// recursed without a limit before, rescanning the line per level), and config files must be
+    /// regular files of at most 1 MiB (/dev/zero has no end).
+    func testConfigNestingAndSizeAreBounded() throws {
+        let flow = "k: " + String(repeating: "[", count: 20_000) + String(repeating: "]", count: 20_000) + "\n"
+        let block = (0 ..< 200).map { String(repeating: " ", count: $0) + "k\($0):" }.joined(separator: "\n") + " 1\n"
+        for (name, text) in [("flow", flow), ("block", block)] {
+            let start = Date()
+            XCTAssertThrowsError(try MiniYAML.parse(text), name) { e in
+                guard case let .syntax(_, _, reason)? = e as? ConfigError else { return XCTFail("\(name): \(e)") }
+                XCTAssertTrue(reason.contains("nested deeper than 64"), "\(name): \(reason)")
+            }
+            // Milliseconds once bounded; 5 s leaves room for a loaded 2-core machine.
+            XCTAssertLessThan(Date().timeIntervalSince(start), 5 * TestSupport.slowdown, name)
+        }
+        // 64 levels are still read.
+        let ok = "k: " + String(repeating: "[", count: 63) + "1" + String(repeating: "]", count: 63) + "\n"
+        var v = try MiniYAML.parse(ok)[path: "k"]
+        var depth = 0
+        while let l = v?.list { depth += 1; v = l.first }
+        XCTAssertEqual(depth, 63)
+        XCTAssertEqual(v, .int(1))
+
+        let dir = try TestSupport.makeTempDir("yaml-big", removedAfter: self).path
+        let big = dir + "/big.json"
+        try Data(repeating: UInt8(ascii: " "), count: ConfigValue.maxFileBytes + 1).write(to: URL(fileURLWithPath: big))
+        for path in ["/dev/zero", big] {
+            XCTAssertThrowsError(try ConfigValue.loadJSON(path: path), path) { e in
+                guard case .cannotRead(path, _)? = e as? ConfigError else { return XCTFail("\(path): \(e)") }
+            }
+            XCTAssertThrowsError(try MiniYAML.load(path: path), path) { e in
+                guard case .cannotRead(path, _)? = e as? ConfigError else { return XCTFail("\(path): \(e)") }
+            }
         }
     }
 }

@@ -121,6 +121,26 @@ final class GGUFTests: XCTestCase {
         XCTAssertThrowsError(try GGUFFile(path: dir)) { XCTAssertEqual($0 as? FileAccessError, .isDirectory(path: dir)) }
     }
 
+    /// A metadata array of 2^20 + 1 one-byte elements is refused by count: each element would
+    /// become a value of about 24 bytes, so a 4 GB file could ask for ~100 GB. 2^20 is read.
+    func testMetadataArrayCountIsCapped() throws {
+        let dir = try TestSupport.makeTempDir("gguf-arr", removedAfter: self).path
+        for (n, refused) in [(1 << 20, false), ((1 << 20) + 1, true)] {
+            let path = dir + "/a\(n).gguf"
+            let w = GGUFWriter(path: path)
+            w.set("a", .array([GGUFValue](repeating: .uint8(7), count: n)))
+            try w.begin(); try w.finish()
+            if refused {
+                XCTAssertThrowsError(try GGUFFile(path: path)) { e in
+                    guard case .absurdCount(path, "array element", UInt64(n), _)? = e as? GGUFError else { return XCTFail("\(e)") }
+                }
+            } else {
+                guard case let .array(a)? = try GGUFFile(path: path).metadata["a"] else { return XCTFail("array not read") }
+                XCTAssertEqual(a.count, n)
+            }
+        }
+    }
+
     /// releasePages keeps the data readable (pages are re-read from the file).
     func testReleasePagesKeepsData() throws {
         let dir = try TestSupport.makeTempDir("gguf-rel", removedAfter: self).path

@@ -53,4 +53,29 @@ final class PickleContainerTests: XCTestCase {
         let v = try p.b.withUnsafeBytes { try RestrictedUnpickler(source: "t").load($0) { TorchCheckpoint.plainConfig($0) } }
         XCTAssertEqual(v, .map(["dd": .map(["a": .int(1), "b": .int(2)]), "sd": .map(["w": .int(5)]), "s": .list([.int(7), .int(8)])]))
     }
+    /// Memo references make unpickled data a shared graph: 25 levels of `L(k) = [L(k-1), L(k-1)]`
+    /// take 200 bytes of pickle but would be 2^25 values as a copied tree. The reader stops at its
+    /// budget of a million values and marks the rest as not read; before that budget it spent tens
+    /// of seconds here (and at 40 levels would never have finished).
+    func testSharedGraphIsNotCopiedOut() throws {
+        var p = PickleBytes()
+        p.op("]"); p.b += [0x71, 0]                                    // EMPTY_LIST, BINPUT 0
+        for k in 1...25 {
+            p.op("]"); p.op("("); p.b += [0x68, UInt8(k - 1), 0x68, UInt8(k - 1)]   // BINGET twice
+            p.op("e"); p.b += [0x71, UInt8(k)]                         // APPENDS, BINPUT k
+        }
+        p.op(".")
+        let start = Date()
+        let v = try p.b.withUnsafeBytes { try RestrictedUnpickler(source: "t").load($0) { TorchCheckpoint.plainConfig($0) } }
+        XCTAssertLessThan(Date().timeIntervalSince(start), 10 * TestSupport.slowdown)
+        var values = 0, unread = 0
+        func walk(_ c: ConfigValue) {
+            values += 1
+            if c.notReadReason?.hasPrefix("more than") == true { unread += 1 }
+            if case let .list(l) = c { l.forEach(walk) }
+        }
+        walk(v)
+        XCTAssertGreaterThan(unread, 0, "the budget must have cut the copy short")
+        XCTAssertLessThan(values, 3_000_000, "at most the budget's million values, plus one placeholder per cut branch")
+    }
 }

@@ -14,13 +14,13 @@ public struct PickleBytes {
         b.append(0x8a); b.append(8); withUnsafeBytes(of: Int64(i).littleEndian) { b += $0 }   // LONG1
     }
     public mutating func global(_ m: String, _ n: String) { op("c"); b += Array("\(m)\n\(n)\n".utf8) }
-    /// `_rebuild_tensor_v2(('storage', torch.FloatStorage, key, 'cpu', numel), 0, shape, stride, False, OrderedDict())`
-    public mutating func tensor(key: String, numel: Int, shape: [Int], stride: [Int]) {
+    /// `_rebuild_tensor_v2(('storage', torch.FloatStorage, key, 'cpu', numel), offset, shape, stride, False, OrderedDict())`
+    public mutating func tensor(key: String, numel: Int, shape: [Int], stride: [Int], offset: Int = 0) {
         global("torch._utils", "_rebuild_tensor_v2")
         op("(")
         op("("); str("storage"); global("torch", "FloatStorage"); str(key); str("cpu"); int(numel); op("t")
         op("Q")
-        int(0)
+        int(offset)
         op("("); for s in shape { int(s) }; op("t")
         op("("); for s in stride { int(s) }; op("t")
         b.append(0x89)
