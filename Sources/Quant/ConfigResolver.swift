@@ -58,10 +58,17 @@ struct ConfigResolver {
         return s
     }
 
-    /// Number of consecutive `prefix<i>.` blocks present (0, 1, 2, ...).
+    /// Number of consecutive `prefix<i>.` blocks present (0, 1, 2, ...): the indices are collected
+    /// in one pass over the keys (a file may hold hundreds of thousands of them).
     func count(_ prefix: String) -> Int {
+        var present = Set<Int>()
+        for key in shapes.keys where key.hasPrefix(prefix) {
+            let rest = key.dropFirst(prefix.count)
+            guard let dot = rest.firstIndex(of: "."), let i = Int(rest[..<dot]), "\(i)" == rest[..<dot] else { continue }
+            present.insert(i)
+        }
         var n = 0
-        while shapes.keys.contains(where: { $0.hasPrefix("\(prefix)\(n).") }) { n += 1 }
+        while present.contains(n) { n += 1 }
         return n
     }
 
@@ -101,7 +108,14 @@ struct ConfigResolver {
         if found == nil, let t = tensor { found = (t, .tensorShapes) }
         if found == nil, let d = derived { found = (d, .derived) }
         if found == nil, let r = e.release?.int { found = (r, .releaseConstant) }
-        guard let (value, source) = found else { missing.append(e.key); return 0 }
+        guard let (picked, source) = found else { missing.append(e.key); return 0 }
+        var value = picked
+        if case let .size(_, lo, hi) = e.value, !(lo ... hi).contains(value) {
+            // Refused at the end; the rest of the resolution goes on with an in-range value, so
+            // that no product or shift of hostile sizes overflows before the refusal is thrown.
+            conflicts.append("\(e.key): \(source.rawValue) says \(value), outside \(lo)...\(hi)")
+            value = min(max(value, lo), hi)
+        }
         provenance.append((e.key, "\(value)", source))
         config[keyPath: field] = value
         return value
@@ -204,9 +218,10 @@ extension ConfigResolver {
         pick(\.encoder.registers, tensor: shapes[N.Encoder.registerTokens]?.dropFirst().first ?? 0)
         pick(\.encoder.mlpHidden, tensor: fc1?[0])
         if let p = pos {
-            let n = Int(Double(p[1] - 1).squareRoot().rounded())
-            if n * n + 1 != p[1] { conflicts.append("\(N.Encoder.posEmbed): \(p[1]) rows is not 1 + a square grid") }
-            layout.encPosGrid = n
+            // rows = 1 + n²; an empty or absurd table is a conflict, not a square root of a negative
+            let n = (1...(1 << 40)).contains(p[1]) ? Int(Double(p[1] - 1).squareRoot().rounded()) : -1
+            if n < 0 || n * n + 1 != p[1] { conflicts.append("\(N.Encoder.posEmbed): \(p[1]) rows is not 1 + a square grid") }
+            layout.encPosGrid = max(n, 0)
         }
         if patchSize > 0, inputSize % patchSize != 0 {
             conflicts.append("reptok.encoder.input_size: \(inputSize) is not a multiple of the patch size \(patchSize)")
@@ -256,13 +271,27 @@ extension ConfigResolver {
         var tensorChannels: [Int] = []
         let ups = count(N.VAE.upBlocks)
         for b in 0 ..< ups {
-            if let s = shapes[N.VAE.upBlock(b).resnet(0).conv2.weight] { tensorChannels.insert(s[0], at: 0) }
+            let name = N.VAE.upBlock(b).resnet(0).conv2.weight
+            guard let s = shapes[name] else { continue }
+            if s.count == 4 { tensorChannels.insert(s[0], at: 0) } else { conflicts.append("\(name): shape \(s), expected rank 4") }
         }
         let key = "reptok.vae.block_out_channels"
         var configured: (ConfigSource, [Int])?
         for l in MetadataSchema.entry(for: \ModelConfig.vae.blockOutChannels)?.from ?? [] {
             if let list = lookup(l)?.list?.compactMap(\.int), !list.isEmpty { configured = (l.source, list); break }
         }
+        // The reader's rule (1 to 16 sizes in 1...65536) before the list sets the upsampling
+        // factor 2^(count − 1): a list that breaks it is a conflict and is not used.
+        let conflictsBefore = conflicts.count
+        func broken(_ list: [Int], _ source: String) -> Bool {
+            let rule = MetadataSchema.entry(for: \ModelConfig.vae.blockOutChannels)
+            guard rule?.problem(with: .array(list.map { .int64(Int64($0)) })) != nil else { return false }
+            let shown = list.count > 16 ? "\(list.count) sizes" : "\(list)"
+            conflicts.append("\(key): \(source) says \(shown), expected 1 to 16 integers in 1...65536")
+            return true
+        }
+        if let (source, vc) = configured, broken(vc, source.rawValue) { configured = nil }
+        if !tensorChannels.isEmpty, broken(tensorChannels, ConfigSource.tensorShapes.rawValue) { tensorChannels = [] }
         if let (source, vc) = configured {
             if !tensorChannels.isEmpty, vc != tensorChannels { conflicts.append("\(key): \(source.rawValue) says \(vc), tensor shapes say \(tensorChannels)") }
             config.vae.blockOutChannels = vc
@@ -270,7 +299,7 @@ extension ConfigResolver {
         } else if !tensorChannels.isEmpty {
             config.vae.blockOutChannels = tensorChannels
             provenance.append((key, "\(tensorChannels)", .tensorShapes))
-        } else {
+        } else if conflicts.count == conflictsBefore {
             missing.append(N.VAE.upBlock(0).resnet(0).conv2.weight)
         }
         let resnets = count(N.VAE.upBlock(0).resnets)

@@ -237,6 +237,10 @@ private func resolveConfig(_ keys: MappedKeys, hyperParameters: ConfigValue?, op
     guard resolver.missing.isEmpty else { throw ConvertError.missingTensors(path: input, keys: Array(Set(resolver.missing)).sorted(by: naturalLess)) }
     guard resolver.refused.isEmpty else { throw ConvertError.refusedHyperParameters(path: input, problems: resolver.refused) }
     guard resolver.conflicts.isEmpty else { throw ConvertError.configConflicts(path: input, problems: resolver.conflicts) }
+    // The reader's own rules, checked before any size is used: a file that the reader would refuse
+    // is refused here, before tensors are laid out from its sizes.
+    let problems = resolver.config.problems()
+    guard problems.isEmpty else { throw ConvertError.configConflicts(path: input, problems: problems) }
     return resolver
 }
 
