@@ -18,6 +18,10 @@ struct DigitsSet {
             throw CLIError("\(folder): expected images.npy [N, 8, 8], labels.npy [N] and heldout.npy [N]; found \(images.shape), \(labels.shape), \(held.shape)")
         }
         self.images = (0..<n).map { Array(images.values[($0 * 64)..<($0 * 64 + 64)]) }
+        // labels are class indices: whole numbers, whatever dtype the file declares
+        if let bad = labels.values.first(where: { !($0 >= 0 && $0 < 65536 && $0.rounded() == $0) }) {
+            throw CLIError("\(folder)/labels.npy: label \(bad) is not a class index (a whole number in 0...65535)")
+        }
         self.labels = labels.values.map { Int($0) }
         self.heldOut = held.values.map { $0 != 0 }
     }
