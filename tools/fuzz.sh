@@ -2,12 +2,12 @@
 # Coverage-guided fuzzing of every file reader (libFuzzer through `swiftc -sanitize=fuzzer`, with
 # AddressSanitizer and leak detection).
 #
-#     tools/fuzz.sh SECONDS [TARGET ...]      targets: pickle zip safetensors gguf npy png jpeg (default: all)
+#     tools/fuzz.sh SECONDS [TARGET ...]      targets: pickle zip safetensors gguf config npy png jpeg (default: all)
 #     tools/fuzz.sh 0                          build only
 #
 # Builds two fuzz binaries into $REPTOK_FUZZ_DIR (default .build-fuzz), both linked with the Support
 # module (built first as a static library): the Formats sources with
-# Tests/Fuzz/FormatsHarness.swift (pickle, zip, safetensors, gguf) and the ImageIO sources with
+# Tests/Fuzz/FormatsHarness.swift (pickle, zip, safetensors, gguf, config) and the ImageIO sources with
 # Tests/Fuzz/ImageHarness.swift and the libpng/libjpeg shim (npy, png, jpeg). Then runs each target
 # for SECONDS, starting from the committed seeds in Tests/Fuzz/corpus/<target>/ (never modified;
 # new inputs go to $REPTOK_FUZZ_DIR/corpus/<target>/). Exits non-zero when any target crashes, leaks,
@@ -20,7 +20,7 @@ export PATH=/opt/swift/usr/bin:$PATH
 SECS=${1:?usage: tools/fuzz.sh SECONDS [TARGET ...]}
 shift
 TARGETS=("$@")
-[ ${#TARGETS[@]} -eq 0 ] && TARGETS=(pickle zip safetensors gguf npy png jpeg)
+[ ${#TARGETS[@]} -eq 0 ] && TARGETS=(pickle zip safetensors gguf config npy png jpeg)
 B=${REPTOK_FUZZ_DIR:-.build-fuzz}
 mkdir -p "$B/artifacts"
 SAN=(-sanitize=fuzzer,address -O -g -parse-as-library -suppress-warnings)
@@ -33,7 +33,7 @@ stale() { local out=$1; shift; [ ! -e "$out" ] || [ -n "$(find "$@" -newer "$out
 needs_formats=0; needs_image=0
 for t in "${TARGETS[@]}"; do
     case $t in
-        pickle|zip|safetensors|gguf) needs_formats=1 ;;
+        pickle|zip|safetensors|gguf|config) needs_formats=1 ;;
         npy|png|jpeg) needs_image=1 ;;
         *) echo "fuzz: unknown target $t" >&2; exit 2 ;;
     esac
@@ -67,7 +67,7 @@ fi
 [ "$SECS" = 0 ] && { echo "fuzz: built"; exit 0; }
 failed=()
 for t in "${TARGETS[@]}"; do
-    case $t in pickle|zip|safetensors|gguf) bin=$B/fuzz-formats ;; *) bin=$B/fuzz-image ;; esac
+    case $t in pickle|zip|safetensors|gguf|config) bin=$B/fuzz-formats ;; *) bin=$B/fuzz-image ;; esac
     mkdir -p "$B/corpus/$t"
     echo "fuzz: $t for ${SECS} s"
     # -timeout: a hang is > 1 s on one input; -malloc_limit_mb: no single allocation over 100 MB.

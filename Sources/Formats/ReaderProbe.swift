@@ -13,6 +13,15 @@ public enum ReaderProbe {
         try RestrictedUnpickler(source: "probe").load(bytes) { TorchCheckpoint.plainConfig($0).description }
     }
 
+    /// Parses `bytes` as a config file twice, as the YAML subset (model.yaml) and as JSON
+    /// (vae-config.json, presets); returns the length of the trees' text (0 for text neither reads).
+    public static func config(_ bytes: UnsafeRawBufferPointer) -> Int {
+        var n = 0
+        if let y = try? MiniYAML.parse(String(decoding: bytes, as: UTF8.self), path: "probe") { n += y.description.count }
+        if let j = try? JSONDecoder().decode(ConfigValue.self, from: Data(bytes)) { n += j.description.count }
+        return n
+    }
+
     /// Opens `path` as a zip archive (checking every member's CRC-32), then as a PyTorch checkpoint,
     /// reading every tensor that validates. Returns the number of tensors read.
     @discardableResult

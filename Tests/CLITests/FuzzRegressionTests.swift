@@ -9,7 +9,7 @@ import TestSupport
 import XCTest
 
 final class FuzzRegressionTests: XCTestCase {
-    static let targets = ["pickle", "zip", "safetensors", "gguf", "npy", "png", "jpeg"]
+    static let targets = ["pickle", "zip", "safetensors", "gguf", "config", "npy", "png", "jpeg"]
 
     func files(_ folder: String, _ target: String) -> [URL] {
         let dir = TestSupport.repoRoot.appendingPathComponent("Tests/Fuzz/\(folder)/\(target)")
@@ -25,6 +25,9 @@ final class FuzzRegressionTests: XCTestCase {
             case "zip": return try ReaderProbe.zip(path: url.path)
             case "safetensors": return try ReaderProbe.safetensors(path: url.path)
             case "gguf": return try ReaderProbe.gguf(path: url.path)
+            case "config":   // nil (like a thrown error) when neither the YAML nor the JSON reader takes it
+                let n = data.withUnsafeBytes { ReaderProbe.config($0) }
+                return n > 0 ? n : nil
             case "npy": return try ImageReaderProbe.npy(data)
             case "png": return try ImageReaderProbe.png(data)
             default: return try ImageReaderProbe.jpeg(data)

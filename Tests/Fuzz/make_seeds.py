@@ -5,7 +5,7 @@
 
 Each seed is a valid file of its format, a few hundred bytes to a few kB, so that the fuzzer starts
 from the structures the readers accept (PyTorch zip + pickle, DictConfig state, numpy scalars,
-safetensors, GGUF v3, .npy, PNG); the JPEG seeds are the CLI test fixtures.
+safetensors, GGUF v3, .npy, PNG); the JPEG seeds are the CLI test fixtures, the config seeds the tiny fixture's configs and a preset.
 """
 import collections
 import io
@@ -106,6 +106,13 @@ def main():
         if n.endswith(".jpg") and os.path.getsize(os.path.join(fx, n)) <= 16384:
             with open(os.path.join(fx, n), "rb") as f:
                 put("jpeg", n, f.read())
+    # Config files (YAML subset and JSON): the tiny fixture's model.yaml and vae-config.json, a preset
+    root = os.path.join(HERE, "..", "..")
+    for target_name, src in [("model.yaml", "Tests/Fixtures/tiny/model.yaml"),
+                             ("vae-config.json", "Tests/Fixtures/tiny/vae-config.json"),
+                             ("preset.json", "models/presets/tiny.json")]:
+        with open(os.path.join(root, src), "rb") as f:
+            put("config", target_name, f.read())
 
 
 if __name__ == "__main__":
