@@ -68,12 +68,13 @@ func rowGemmI8(m: Int, n: Int, k: Int, qa: UnsafePointer<Int8>, kq: Int, corr: U
 }
 
 /// The generic level's dot form: out[i*ldo + j] = Σ_{p<k} W[j, p] · a[i*lda + p], exact.
-/// Products are summed lane-wise in float (16 lanes) over chunks short enough that every
-/// lane's partial sum is an integer below 2^24 (at most 513 products of ≤ 128·127 each),
-/// so the float sums are exact; chunk sums then go to Int32 lanes.
+/// Products are summed lane-wise in float (two vectors of 16 lanes) over chunks short enough
+/// that every lane's partial sum is an integer of magnitude below 2^22 (at most 256 products
+/// of ≤ 127·128 each): the float sums are exact, and within the range where `vroundToInt32`
+/// converts exactly; chunk sums then go to Int32 lanes.
 func genericI8Rows(mr: Int, nc: Int, k: Int, a: UnsafePointer<Int8>, lda: Int,
                    w: UnsafePointer<Int8>, ldw: Int, out: UnsafeMutablePointer<Int32>, ldo: Int) {
-    let chunk = 16 * 1024
+    let chunk = 8 * 1024
     let k16 = k / 16 * 16
     for j in 0..<nc {
         let wr = w + j * ldw

@@ -109,6 +109,10 @@ final class DigitsModelTests: XCTestCase {
         // The same digits after the 8 → 32 → 8 round trip that generated images go through.
         let roundTrip = test.filter { Self.classify(Self.downsample(Self.upsample(d.images[$0])), train: train) == d.labels[$0] }.count
         print("digits classifier: held-out accuracy \(direct)/360 direct, \(roundTrip)/360 after 8→32→8")
+        // Measured 355/360 direct (as in README.md) and 354/360 after the round trip; the data
+        // and the classifier are fixed, so only a change to this file's resize can move them.
+        // 95 % (342/360) leaves a dozen misses of margin, and a judge that good accounts for
+        // about 2.5 of the 10 misses the 40/50 generation bound allows.
         XCTAssertGreaterThanOrEqual(Double(direct) / 360, 0.95)
         XCTAssertGreaterThanOrEqual(Double(roundTrip) / 360, 0.95)
     }
@@ -145,6 +149,9 @@ final class DigitsModelTests: XCTestCase {
         let mean = lines.first { $0.hasPrefix("mean") }?.split(separator: " ").compactMap { Double($0) } ?? []
         XCTAssertEqual(mean.count, 5, "token cos, PSNR, SSIM, A/input, B/input: \(r.stdout)")
         if mean.count == 5 {
+            // int8 against f32 in W8A32 (eval's default): 0.99999 measured (README.md; W8A8
+            // 0.99997). 0.9999 allows 10× the measured distance from 1 and still fails an
+            // error of int4's size (0.9987 on this model).
             XCTAssertGreaterThan(mean[0], 0.9999, "token cosine")
             XCTAssertGreaterThanOrEqual(mean[3], 20, "int8 PSNR against the input")
             XCTAssertGreaterThanOrEqual(mean[4], 20, "f32 PSNR against the input")

@@ -12,39 +12,57 @@ final class HostileFileTests: XCTestCase {
     /// tens of milliseconds; 5 s leaves room for a process start on a loaded machine (a 1 s
     /// bound was once exceeded by 0.04 s that way) and still catches a reader that walks the
     /// claimed sizes, which takes minutes.
-    static let maxSeconds = 5.0 * TestSupport.slowdown
+    static let seconds = 5.0
+    static let maxSeconds = seconds * TestSupport.slowdown
     static let maxRSSBytes = 100 << 20
 
-    struct Measured { let status: Int32; let stderr: String; let seconds: Double; let maxRSSBytes: Int }
+    struct Measured { let status: Int32; let stderr: String; let seconds: Double; let maxRSSBytes: Int; let killed: Bool }
 
     /// Runs `reptok args` with stderr to a file, through a small Python parent that forks, execs and
     /// waits with `wait4`: the child's peak RSS then starts from that parent's few MB. (Spawned from
     /// this test process, the child's `ru_maxrss` would inherit this process's high-water mark.)
+    /// The parent polls, and kills the child (SIGKILL) once it has run `maxSeconds`: a hung reader
+    /// then fails the test in bounded time and leaves no process behind.
     func run(_ args: [String], in dir: URL) throws -> Measured {
         let errPath = dir.appendingPathComponent("stderr.txt").path
         let script = """
-        import json, os, sys, time
-        err = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        import json, os, signal, sys, time
+        limit = float(sys.argv[1])
+        err = os.open(sys.argv[2], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         start = time.monotonic()
         pid = os.fork()
         if pid == 0:
             null = os.open('/dev/null', os.O_RDWR)
             os.dup2(null, 0); os.dup2(null, 1); os.dup2(err, 2)
-            os.execv(sys.argv[2], sys.argv[2:])
-        _, status, usage = os.wait4(pid, 0)
+            os.execv(sys.argv[3], sys.argv[3:])
+        killed = False
+        while True:
+            done, status, usage = os.wait4(pid, os.WNOHANG)
+            if done == pid:
+                break
+            if time.monotonic() - start > limit:
+                os.kill(pid, signal.SIGKILL)
+                _, status, usage = os.wait4(pid, 0)
+                killed = True
+                break
+            time.sleep(0.005)
         print(json.dumps({'status': os.waitstatus_to_exitcode(status), 'seconds': time.monotonic() - start,
-                          'maxrss_kb': usage.ru_maxrss}))
+                          'maxrss_kb': usage.ru_maxrss, 'killed': killed}))
         """
-        let r = try TestSupport.run(TestSupport.python3, ["-c", script, errPath, CLIEndToEndTests.reptok] + args)
+        // The parent gets twice the child's bound (`run` scales it by `slowdown` as well): its own
+        // start, the kill and the wait for it fit in the other half.
+        let r = try TestSupport.run(TestSupport.python3, ["-c", script, "\(Self.maxSeconds)", errPath, CLIEndToEndTests.reptok] + args,
+                                    timeout: 2 * Self.seconds)
         XCTAssertEqual(r.status, 0, r.stderr)
-        struct Out: Decodable { let status: Int32; let seconds: Double; let maxrss_kb: Int }
+        struct Out: Decodable { let status: Int32; let seconds: Double; let maxrss_kb: Int; let killed: Bool }
         let o = try JSONDecoder().decode(Out.self, from: Data(r.stdout.utf8))
         return Measured(status: o.status, stderr: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "",
-                        seconds: o.seconds, maxRSSBytes: o.maxrss_kb * 1024)
+                        seconds: o.seconds, maxRSSBytes: o.maxrss_kb * 1024, killed: o.killed)
     }
 
     func check(_ name: String, _ args: [String], in dir: URL, words: [String], file: StaticString = #filePath, line: UInt = #line) throws {
         let m = try run(args, in: dir)
+        XCTAssertFalse(m.killed, "\(name): still running after \(Self.maxSeconds) s, killed", file: file, line: line)
         XCTAssertEqual(m.status, 2, "\(name): \(m.stderr)", file: file, line: line)
         XCTAssertTrue(m.stderr.hasPrefix("reptok: "), "\(name): \(m.stderr)", file: file, line: line)
         XCTAssertEqual(m.stderr.split(separator: "\n").count, 1, "\(name): one line: \(m.stderr)", file: file, line: line)

@@ -66,17 +66,23 @@ final class ContextTests: XCTestCase {
         XCTAssertEqual(total, [10, 10])
     }
 
-    /// Thousands of back-to-back jobs exercise the spin / sleep hand-off both ways.
-    func testManyShortJobs() {
+    /// Thousands of back-to-back jobs exercise the spin / sleep hand-off both ways. The jobs run
+    /// on a thread of their own and the wait for them is bounded, so a lost wake-up fails this
+    /// test instead of hanging the suite: the 5,000 calls take milliseconds; 30 s (scaled by
+    /// `TestSupport.slowdown`) leaves room for a loaded machine and is far below a hang.
+    func testManyShortJobs() throws {
         for threads in [2, 3] {
             let ctx = ComputeContext(threads: threads)
-            var hits = [Int](repeating: 0, count: threads)
-            hits.withUnsafeMutableBufferPointer { h in
-                let p = h.baseAddress!
-                for i in 0..<5_000 {
-                    ctx.parallelFor(threads) { r in for t in r { p[t] += 1 } }
-                    if i % 1000 == 0 { usleep(1000) }      // let the workers fall asleep now and then
+            let hits = try TestSupport.runBounded("5,000 jobs on \(threads) threads", within: 30) { () -> [Int] in
+                var hits = [Int](repeating: 0, count: threads)
+                hits.withUnsafeMutableBufferPointer { h in
+                    let p = h.baseAddress!
+                    for i in 0..<5_000 {
+                        ctx.parallelFor(threads) { r in for t in r { p[t] += 1 } }
+                        if i % 1000 == 0 { usleep(1000) }      // let the workers fall asleep now and then
+                    }
                 }
+                return hits
             }
             XCTAssertEqual(hits, [Int](repeating: 5_000, count: threads))
         }

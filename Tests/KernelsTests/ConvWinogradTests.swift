@@ -58,10 +58,15 @@ final class ConvWinogradTests: XCTestCase {
         }
     }
 
-    /// Largest |fast − ref| / (Σ |x|·|w| + |bias|), in units of float32's ε = 2^−23.
+    /// Largest |fast − ref| / (Σ |x|·|w| + |bias|), in units of float32's ε = 2^−23; infinity
+    /// when an output is not finite (`max` would pass over a NaN, and the outputs start as NaN,
+    /// so an output left unwritten must show here).
     static func errorUlps(_ fast: [Float], _ ref: [Float], _ mag: [Double]) -> Double {
         var e = 0.0
-        for i in fast.indices where mag[i] > 0 { e = max(e, abs(Double(fast[i]) - Double(ref[i])) / mag[i]) }
+        for i in fast.indices {
+            guard fast[i].isFinite else { return .infinity }
+            if mag[i] > 0 { e = max(e, abs(Double(fast[i]) - Double(ref[i])) / mag[i]) }
+        }
         return e / Double(Float.ulpOfOne)
     }
 
@@ -140,7 +145,7 @@ final class ConvWinogradTests: XCTestCase {
                 winogradWeights(src, n: cout, cin: cin, blocks: blocks, into: &u, stride: uStride,
                                 ctx: ComputeContext(threads: 2))
             } }
-            var worst = 0.0
+            var worst = 0.0, nonFinite = 0
             for j in 0..<cout {
                 for c in 0..<cin {
                     let k0 = c / Blocking.kcF32 * Blocking.kcF32, kc = min(Blocking.kcF32, cin - k0)
@@ -156,6 +161,7 @@ final class ConvWinogradTests: XCTestCase {
                                 }
                             }
                             let got = Double(u[(4 * r + s) * uStride + at])
+                            if !got.isFinite { nonFinite += 1 }
                             if kind == "i8" {
                                 XCTAssertEqual(got, e, "U[\(4 * r + s)][\(j), \(c)]")
                             } else if mag > 0 {
@@ -168,6 +174,8 @@ final class ConvWinogradTests: XCTestCase {
             // float: two stages of 3-term sums (2 roundings each, halving is exact), so the
             // error is at most about 4ε of Σ |terms|; 8ε leaves room for the bound's slack
             if kind == "f32" { XCTAssertLessThanOrEqual(worst, 8 * Double(Float.ulpOfOne), "float weight transform") }
+            // (`max` passes over NaN, the value U starts with: count entries left unwritten)
+            XCTAssertEqual(nonFinite, 0, "\(kind): U entries not finite (unwritten)")
             // columns 70 ..< 96 (the last panel's padding) are zero for every ξ and channel
             for xi in 0..<16 {
                 for k0 in stride(from: 0, to: cin, by: Blocking.kcF32) {

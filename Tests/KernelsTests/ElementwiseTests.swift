@@ -12,18 +12,35 @@ final class ElementwiseTests: XCTestCase {
         return xs
     }
 
+    /// `count` inputs for one size: a strided sample of the whole sweep, starting three quarters
+    /// in (x ≈ 6) and wrapping around, so that the first and the last elements (the tail past the
+    /// last full 16-lane vector, and all of an input shorter than 16) fall where GELU and SiLU are
+    /// far from 0; the sweep itself starts at −12, where both are ≈ 0, and ends with extremes.
+    /// At `sweep.count` it is the whole sweep, rotated.
+    func sample(_ sweep: [Float], _ count: Int) -> [Float] {
+        (0..<count).map { sweep[(sweep.count * 3 / 4 + $0 * sweep.count / count) % sweep.count] }
+    }
+
+    /// Whether the elements past the last full 16-lane vector of `x` (none when the count is a
+    /// multiple of 16) include one where |f| > 1, so that a tail left at 0 or mishandled shows.
+    func tailIsExercised(_ x: [Float], _ f: (Double) -> Double) -> Bool {
+        let tail = (x.count / 16 * 16)..<x.count
+        return tail.isEmpty || tail.contains { abs(f(Double(x[$0]))) > 1 }
+    }
+
     /// GELU must be within 1e-6 of double: absolute below |gelu| = 1, relative above (float
     /// itself cannot do better than 6e-8 relative; the erfc approximation gives 1.2e-7).
     func testGeluWithin1e6OfDouble() {
-        for count in kernelTestSizes + [24017] {
-            var x = sweep()
-            x = Array((x + x + x).prefix(count))
+        let all = sweep()
+        for count in kernelTestSizes + [all.count] {
+            let x = sample(all, count)
+            XCTAssertTrue(tailIsExercised(x, Reference.geluD), "count \(count): the tail is all near 0")
             var y = x
             gelu(&y, count: count)
             for i in 0..<count {
                 let ref = Reference.geluD(Double(x[i]))
                 let err = abs(Double(y[i]) - ref)
-                XCTAssertLessThanOrEqual(err, 1e-6 * max(1, abs(ref)), "gelu(\(x[i])) = \(y[i]), double \(ref)")
+                XCTAssertLessThanOrEqual(err, 1e-6 * max(1, abs(ref)), "count \(count): gelu(\(x[i])) = \(y[i]), double \(ref)")
             }
         }
     }
@@ -31,16 +48,21 @@ final class ElementwiseTests: XCTestCase {
     /// SiLU through the vector exp (≈ 2 ulp) and one division: 2e-6 relative (absolute
     /// below 1) is a few ulp of float.
     func testSiluAndSwiglu() {
-        var x = sweep()
-        var y = x
-        silu(&y, count: x.count)
-        for i in 0..<x.count {
-            let d = Double(x[i]), ref = d / (1 + Foundation.exp(-d))
-            XCTAssertLessThanOrEqual(abs(Double(y[i]) - ref), 2e-6 * max(1, abs(ref)), "silu(\(x[i]))")
+        let all = sweep()
+        let siluD = { (d: Double) in d / (1 + Foundation.exp(-d)) }
+        for count in kernelTestSizes + [all.count] {
+            let x = sample(all, count)
+            XCTAssertTrue(tailIsExercised(x, siluD), "count \(count): the tail is all near 0")
+            var y = x
+            silu(&y, count: count)
+            for i in 0..<count {
+                let ref = siluD(Double(x[i]))
+                XCTAssertLessThanOrEqual(abs(Double(y[i]) - ref), 2e-6 * max(1, abs(ref)), "count \(count): silu(\(x[i])) = \(y[i])")
+            }
         }
         for h in kernelTestSizes {
             var rng = TestRNG(UInt64(h))
-            x = rng.floats(3 * 2 * h, scale: 6)
+            let x = rng.floats(3 * 2 * h, scale: 6)
             var fast = [Float](repeating: 0, count: 3 * h), ref = fast
             swiglu(x, rows: 3, hidden: h, out: &fast)
             Reference.swiglu(x, rows: 3, hidden: h, out: &ref)

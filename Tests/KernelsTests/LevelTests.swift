@@ -109,7 +109,8 @@ final class LevelTests: XCTestCase {
 
     /// Extreme int8 values through every level: activations ±127 (after quantization) times
     /// weights −128…127 over a long K, where int16 pair sums would saturate without the
-    /// sign trick's bound, and float sums would round without the 2^24 bound.
+    /// sign trick's bound. The signs alternate along K, so the sums stay small; sums past 2^24
+    /// are the next test's.
     func testExtremeValuesAreExactOnEveryLevel() {
         for (m, k) in [(6, 3000), (40, 768)] {
             let n = 24
@@ -132,6 +133,45 @@ final class LevelTests: XCTestCase {
                     XCTAssertEqual(Double(c[i * n + j]) * 127, Double(s), accuracy: 1e-6 * Double(abs(s)) + 1e-3,
                                    "\(ctx.isa) m \(m) k \(k) [\(i), \(j)]")
                 } }
+            }
+        }
+    }
+
+    /// Sums past 2^24 through every level. Each row has one sign (activations all +127 or all
+    /// −127) and each column one weight (−128, 127 or −127), so every product of an output is
+    /// the same and its sum grows to k · 16,256: past 2^24, where float sums of odd products
+    /// round. That is where the generic level's float accumulation relies on its bounds: the row
+    /// form (m = 6) sums each of 32 lanes over chunks of at most 256 products (k = 40,000 gives
+    /// a lane 1,250, whose sum would pass 2^24 without the chunks), the panel form (m = 40) over
+    /// K blocks of 768 (block sums up to 1.25e7, just below 2^24).
+    /// Activations ±127 quantize to themselves with scale 1 and the weight scales are 1, so C is
+    /// the integer sum converted to float: once in the row form; in the panel form block by block,
+    /// the four K blocks of k = 3,072 each adding 768 · 16,256 or 768 · 16,129 (multiples of 2^8),
+    /// whose partial sums are exact in float. C must therefore equal the Int64 sum rounded to
+    /// float, bit for bit.
+    func testOneSignPerRowSumsPast2To24AreExactOnEveryLevel() {
+        let n = 24
+        let columnWeights: [Int8] = [-128, 127, -127]
+        for (m, k) in [(6, 40_000), (40, 3_072)] {
+            var a = [Float](repeating: 0, count: m * k), wq = [Int8](repeating: 0, count: n * k)
+            for i in 0..<m { for p in 0..<k { a[i * k + p] = i % 2 == 0 ? 127 : -127 } }
+            for j in 0..<n { for p in 0..<k { wq[j * k + p] = columnWeights[j % 3] } }
+            let ws = [Float](repeating: 1, count: n)
+            var expected = [Float](repeating: 0, count: m * n), largest: Int64 = 0
+            for i in 0..<m { for j in 0..<n {
+                var s: Int64 = 0
+                for p in 0..<k { s += Int64(a[i * k + p]) * Int64(wq[j * k + p]) }
+                expected[i * n + j] = Float(s)
+                largest = max(largest, abs(s))
+            } }
+            XCTAssertGreaterThan(largest, 1 << 24, "m \(m) k \(k): the sums must pass 2^24")
+            for ctx in levelContexts() {
+                var c = [Float](repeating: .nan, count: m * n)
+                wq.withUnsafeBufferPointer { wp in ws.withUnsafeBufferPointer { sp in
+                    matmul(a, lda: k, m: m, WeightMatrix(i8: wp.baseAddress!, scales: sp.baseAddress!, n: n, k: k),
+                           bias: nil, into: &c, ldc: n, mode: .w8a8, ctx: ctx)
+                } }
+                XCTAssertTrue(bitsEqual(c, expected), "\(ctx.isa) m \(m) k \(k): differs from the Int64 sums (max |d| \(maxAbs(c, expected)))")
             }
         }
     }

@@ -238,11 +238,19 @@ final class PipelineTests: XCTestCase {
         XCTAssertEqual(lerp[4], b)
         XCTAssertEqual(lerp[2], [1.5, 1.5, 0, 1])
         let slerp = Pipeline.interpolate(a, b, frames: 3, mode: .slerp)
+        // slerp computes in double and rounds each value (|v| ≤ 3) to float once: within
+        // ½ ulp(3) ≈ 1.2e-7 of exact; 1e-6 is 8× that and far below any wrong weight.
         for (x, y) in zip(slerp[0], a) { XCTAssertEqual(x, y, accuracy: 1e-6) }
         for (x, y) in zip(slerp[2], b) { XCTAssertEqual(x, y, accuracy: 1e-6) }
         // Equal norms: the midpoint keeps the norm √10 and bisects the angle.
         let mid = slerp[1]
+        // The norm is summed here in float: the rounded values, their squares and the sum each
+        // move the sum of about 10 by at most ½ ulp(10) ≈ 4.8e-7 per rounding, the root halves
+        // that relative to √10, and both roots round once more: under 1e-6 in the worst case,
+        // so 1e-5 leaves a margin of 10.
         XCTAssertEqual(sqrt(mid.reduce(0) { $0 + $1 * $1 }), sqrt(10), accuracy: 1e-5)
+        // mid[0] and mid[1] are the same double expression with a and b swapped, each rounded
+        // once (≤ ½ ulp(2.1) ≈ 1.2e-7): 1e-6 as above.
         XCTAssertEqual(mid[0], mid[1], accuracy: 1e-6)
         XCTAssertEqual(Pipeline.interpolate(a, b, frames: 1, mode: .slerp), [a])
     }

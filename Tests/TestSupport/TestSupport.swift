@@ -1,5 +1,5 @@
 // What every test target shares: the repository's folders, temporary folders, running processes
-// (python3, the built `reptok`), deterministic test data and the relative-L2 error measure; the
+// (python3, the built `reptok`) and calls with a time bound, deterministic test data and the relative-L2 error measure; the
 // image fixtures and independent image readers are in ImageFixtures.swift, the model fixtures and the
 // independent GGUF reader in ModelFixtures.swift, hand-made hostile checkpoints in HostileFiles.swift.
 // Helpers that only one target needs stay in that target (FormatsTestSupport.swift,
@@ -99,6 +99,28 @@ public enum TestSupport {
                    stdout: String(decoding: outBox.data, as: UTF8.self), stderr: String(decoding: errBox.data, as: UTF8.self))
     }
 
+    /// Runs `body` on a thread of its own and waits at most `seconds` (at least 1) times `slowdown`
+    /// for it: returns what it returns and rethrows what it throws; when it is still running then,
+    /// throws `RunError` naming `what` and the bound. A hung call thus fails its test in bounded time;
+    /// its thread cannot be stopped and stays behind, blocked or spinning, for the rest of the run.
+    /// The thread gets 8 MiB of stack, the main thread's usual size, so deep recursion behaves as it
+    /// would in the caller.
+    public static func runBounded<R>(_ what: @autoclosure () -> String, within seconds: Double,
+                                     _ body: @escaping () throws -> R) throws -> R {
+        let box = ResultBox<R>(), done = DispatchSemaphore(value: 0)
+        let thread = Thread {
+            box.result = Result { try body() }
+            done.signal()
+        }
+        thread.stackSize = 8 << 20
+        thread.start()
+        let bound = max(seconds, 1) * slowdown
+        guard done.wait(timeout: .now() + bound) == .success, let result = box.result else {
+            throw RunError(description: "\(what()) did not finish within \(bound) s (\(max(seconds, 1)) s × REPTOK_TEST_SLOWDOWN \(slowdown)); its thread is left running")
+        }
+        return try result.get()
+    }
+
     /// `python3` from PATH.
     public static var python3: String {
         for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":") {
@@ -156,4 +178,10 @@ public struct TestRNG {
     public mutating func float() -> Float { Float(Int64(bitPattern: next()) >> 40) / Float(1 << 23) }
     public mutating func floats(_ n: Int, scale: Float = 1) -> [Float] { (0..<n).map { _ in float() * scale } }
     public mutating func int8s(_ n: Int) -> [Int8] { (0..<n).map { _ in Int8(truncatingIfNeeded: next()) } }
+}
+
+/// What `TestSupport.runBounded`'s thread hands back (written before the semaphore is signalled,
+/// read only after a successful wait).
+private final class ResultBox<R>: @unchecked Sendable {
+    var result: Result<R, Error>?
 }
