@@ -39,16 +39,21 @@ public final class ComputeContext: @unchecked Sendable {
     private let pool: WorkerPool
 
     /// - Parameters:
-    ///   - threads: number of threads; nil = online cores. Values < 1 become 1.
+    ///   - threads: number of threads; nil = online cores. Values < 1 become 1, values above
+    ///     `maxThreads` become `maxThreads` (each thread has its own scratch and stack).
     ///   - isa: the instruction-set level; nil = `ISA.active` (`REPTOK_ISA`, else the best
     ///     level of this CPU). Passing a level the CPU lacks is a programmer error (check
     ///     `ISA.isSupported` or use `ISA.resolve`).
     /// A context is driven by one thread at a time; kernels may be called from inside
     /// its own parallelFor bodies (they then run inline on that thread).
+    /// Most worker threads a context starts: far more than any machine this runs on has cores,
+    /// and few enough that a mistyped count cannot exhaust the process's threads or memory.
+    public static let maxThreads = 1024
+
     public init(threads: Int? = nil, isa: ISA? = nil) {
         let isa = isa ?? ISA.active
         precondition(isa.isSupported, "ComputeContext: this CPU cannot run level \(isa)")
-        let n = max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        let n = min(max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount), ComputeContext.maxThreads)
         self.threads = n
         self.scratch = (0..<n).map { _ in ScratchArena() }
         self.prep = (0..<n).map { _ in ScratchArena() }

@@ -12,11 +12,15 @@ public enum RequantizeError: Error, CustomStringConvertible, Equatable {
     case notFloat(path: String, tensor: String, type: String)
     /// The input is a GGUF file but not one of ours.
     case notReptok(path: String)
+    /// An option that applies to checkpoints only (the GGUF input already holds what it would set).
+    case checkpointOption(path: String, option: String)
 
     public var description: String {
         switch self {
         case let .notFloat(p, t, ty): return "\(p): tensor \(t) is \(ty); re-quantizing needs float weights (convert the f32 file or the checkpoint)"
         case let .notReptok(p): return "\(p): not a reptok GGUF file (general.architecture is not reptok)"
+        case let .checkpointOption(p, o):
+            return "\(p): \(o) applies to checkpoints only; a .gguf input keeps its own configuration, class names and weights"
         }
     }
 }
@@ -36,6 +40,13 @@ public func isGGUFFile(_ path: String) -> Bool {
 /// and their error reported per tensor. Other tensors are copied unchanged. Streams one tensor at a time; the output appears atomically.
 public func requantizeGGUF(input: String, output: String, options: ConvertOptions) throws -> ConversionReport {
     let start = MonotonicClock.nanoseconds()
+    // Options that only a checkpoint conversion reads are refused rather than silently ignored.
+    let checkpointOnly: [(String, String?)] = [("--config", options.configPath), ("--vae-config", options.vaeConfigPath),
+                                               ("--encoder", options.encoderPath), ("--vae", options.vaePath),
+                                               ("--classes", options.classNamesPath)]
+    if let (option, _) = checkpointOnly.first(where: { $0.1 != nil }) {
+        throw RequantizeError.checkpointOption(path: input, option: option)
+    }
     if let a = try? FileManager.default.attributesOfItem(atPath: input), let b = try? FileManager.default.attributesOfItem(atPath: output),
        (a[.systemFileNumber] as? Int) == (b[.systemFileNumber] as? Int), (a[.systemNumber] as? Int) == (b[.systemNumber] as? Int) {
         throw ConvertError.sameInputAndOutput(path: output)

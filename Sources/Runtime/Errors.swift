@@ -20,7 +20,7 @@ public enum RuntimeError: Error, CustomStringConvertible, Equatable {
     case tensorType(path: String, name: String, expected: String, actual: String)
     /// A class label outside `0 ..< numClasses`.
     case labelOutOfRange(label: Int, numClasses: Int)
-    /// A step count below 1.
+    /// A step count outside 1...`Pipeline.maxSteps`.
     case invalidSteps(Int)
     /// An input array of the wrong length.
     case badInputLength(what: String, expected: Int, actual: Int)
@@ -42,7 +42,7 @@ public enum RuntimeError: Error, CustomStringConvertible, Equatable {
         case let .labelOutOfRange(label, k):
             return "class label \(label) is outside 0...\(k - 1)"
         case let .invalidSteps(n):
-            return "step count \(n) is invalid: need at least 1"
+            return "step count \(n) is invalid: need 1...\(Pipeline.maxSteps)"
         case let .badInputLength(what, expected, actual):
             return "\(what) has \(actual) values, expected \(expected)"
         case let .invalidArgument(message):

@@ -48,6 +48,10 @@ public enum InterpolationMode: String, CaseIterable, Sendable {
 /// nothing. A `Pipeline` is not thread-safe: use one per thread (they can share nothing but the
 /// file cache).
 public final class Pipeline {
+    /// Most steps a sampler takes (decoder or generator): the release uses 50, and a bound keeps
+    /// a mistyped count from running for days or overflowing a Heun sampler's 2 × steps.
+    public static let maxSteps = 10_000
+
     /// Sizes and sampling defaults from the file's metadata.
     public let config: ModelConfig
     /// Provenance from the metadata: `file`, `source.file`, `source.sha256`, `weights`,
@@ -134,7 +138,7 @@ public final class Pipeline {
     }
 
     private func checkSteps(_ steps: Int) throws {
-        guard steps >= 1 else { throw RuntimeError.invalidSteps(steps) }
+        guard (1 ... Pipeline.maxSteps).contains(steps) else { throw RuntimeError.invalidSteps(steps) }
     }
 
     private func checkLabel(_ label: Int) throws {

@@ -33,10 +33,10 @@ public struct DecodeRequest: Codable, Equatable, Sendable {
     }
 
     /// Every field given: the file's default steps, a random seed where none was given.
-    /// Throws `RuntimeError.invalidSteps` for steps below 1.
+    /// Throws `RuntimeError.invalidSteps` for steps outside 1...`Pipeline.maxSteps`.
     public func resolved(for pipeline: Pipeline) throws -> ResolvedDecodeRequest {
         let steps = self.steps ?? pipeline.config.sampling.numSteps
-        guard steps >= 1 else { throw RuntimeError.invalidSteps(steps) }
+        guard (1 ... Pipeline.maxSteps).contains(steps) else { throw RuntimeError.invalidSteps(steps) }
         return ResolvedDecodeRequest(seed: seed ?? randomSeed(), steps: steps, sampler: sampler ?? .euler, rng: rng ?? .reptok)
     }
 }
@@ -124,7 +124,7 @@ public struct GenerateRequest: Codable, Equatable, Sendable {
         }
         guard count >= 1 else { throw RuntimeError.invalidArgument("image count \(count) is invalid: need at least 1") }
         let generatorSteps = self.generatorSteps ?? defaults.numSteps, decoderSteps = self.decoderSteps ?? defaults.numSteps
-        for steps in [generatorSteps, decoderSteps] where steps < 1 { throw RuntimeError.invalidSteps(steps) }
+        for steps in [generatorSteps, decoderSteps] where !(1 ... Pipeline.maxSteps).contains(steps) { throw RuntimeError.invalidSteps(steps) }
         let cfgScale = self.cfgScale ?? defaults.cfgScale
         guard cfgScale.isFinite else { throw RuntimeError.invalidArgument("cfg scale \(cfgScale) is not finite") }
         let interval = cfgInterval ?? defaults.tInterval

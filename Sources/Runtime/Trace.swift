@@ -43,6 +43,9 @@ public enum Trace {
         }
         let (h, w) = (info.shape[1], info.shape[2])
         let planar = try inputs.uint8s("image_u8")
+        guard h >= 1, w >= 1, planar.count == 3 * h * w else {
+            throw RuntimeError.invalidArgument("\(inputs.path): image_u8 has shape \(info.shape), expected [3, H, W] with H, W ≥ 1")
+        }
         var rgb = [UInt8](repeating: 0, count: 3 * h * w)
         for i in 0 ..< h * w { for c in 0 ..< 3 { rgb[i * 3 + c] = planar[c * h * w + i] } }
         let image = p.prepareImage(rgb: rgb, width: w, height: h)
@@ -82,6 +85,7 @@ public enum Trace {
         let c = cfg.tokenDim
         let genNoise = try inputs.floats("gen_noise")
         let labels = try inputs.int64s("gen_labels").map { Int($0) }
+        guard !labels.isEmpty else { throw RuntimeError.invalidArgument("\(inputs.path): gen_labels is empty") }
         guard genNoise.count == labels.count * c else {
             throw RuntimeError.badInputLength(what: "gen_noise", expected: labels.count * c, actual: genNoise.count)
         }
