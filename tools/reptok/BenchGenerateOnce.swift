@@ -29,7 +29,8 @@ struct BenchGenerateOnceCommand: ParsableCommand {
     var seed: UInt64 = 0
 
     func validate() throws {
-        if genSteps < 1 || decSteps < 1 { throw ValidationError("--gen-steps and --dec-steps must be at least 1") }
+        try checkOption("--gen-steps", genSteps, in: stepRange)
+        try checkOption("--dec-steps", decSteps, in: stepRange)
     }
 
     func run() throws {

@@ -37,8 +37,8 @@ struct BenchKernelsCommand: ParsableCommand {
     var only: CommaList<KernelBenchSection>?
 
     func validate() throws {
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1 (got \(threads))") }
-        if reps < 1 { throw ValidationError("--reps must be at least 1 (got \(reps))") }
+        try checkOption("--threads", threads, in: threadRange)
+        try checkOption("--reps", reps, in: 1 ... 10_000)
     }
 
     func run() throws {

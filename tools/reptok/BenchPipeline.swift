@@ -92,18 +92,20 @@ struct BenchPipelineCommand: ParsableCommand {
     var decSteps = 8
 
     func validate() throws {
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1 (got \(threads))") }
-        if runs < 1 { throw ValidationError("--runs must be at least 1 (got \(runs))") }
-        if retries < 0 { throw ValidationError("--retries must be at least 0 (got \(retries))") }
-        if genSteps < 1 || decSteps < 1 { throw ValidationError("--gen-steps and --dec-steps must be at least 1") }
+        try checkOption("--threads", threads, in: threadRange)
+        try checkOption("--runs", runs, in: 1 ... 1000)
+        try checkOption("--retries", retries, in: 0 ... 10)
+        try checkOption("--gen-steps", genSteps, in: stepRange)
+        try checkOption("--dec-steps", decSteps, in: stepRange)
     }
 
     func run() throws {
         func note(_ s: String) { if !json { FileHandle.standardError.write(Data("bench: \(s)\n".utf8)) } }
         let preset: ModelPreset
         do { preset = try ModelPreset.named(self.preset) } catch { throw CLIError(oneLine(error)) }
-        // Read before anything is measured: a bad file fails in a second, not after the run.
+        // Read and checked before anything is measured: a bad file fails in a second, not after the run.
         let reference = try compare.map { try TorchReference.load(path: $0) }
+        if let save { try checkOutputs([save]) }
 
         // 1. The synthetic model, written once per preset and seed.
         let folder = cache ?? defaultCacheFolder()

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ImageIO
+import Kernels
 import ModelFile
 import Runtime
 import Support
@@ -40,7 +41,7 @@ struct ImageCommandOptions: ParsableArguments {
     var quiet = false
 
     func validate() throws {
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1 (got \(threads))") }
+        try checkOption("--threads", threads, in: threadRange)
     }
 
     /// The model path: `--model` as given, or the default looked up as the help says.
@@ -152,7 +153,7 @@ struct DecoderOptions: ParsableArguments {
     var rng: NoiseRNG = .reptok
 
     func validate() throws {
-        if let steps, steps < 1 { throw ValidationError("--steps must be at least 1 (got \(steps))") }
+        try checkOption("--steps", steps, in: stepRange)
     }
 
     /// The options as a request; `resolved(for:)` fills in the model's defaults and a seed.
@@ -361,8 +362,13 @@ func writeImage(_ image: RGBImage, to path: String, metadata: String, quality: I
 
 /// Planar `[3, S, S]` pipeline output → RGBImage.
 func rgbImage(_ planar: [Float], size: Int) throws -> RGBImage {
-    try RGBImage(width: size, height: size, pixels: Pipeline.toRGB8(planar, size: size))
+    // NaN would become black pixels and a file that looks like a result.
+    guard planar.allSatisfy(\.isFinite) else { throw CLIError(nonFiniteImage) }
+    return try RGBImage(width: size, height: size, pixels: Pipeline.toRGB8(planar, size: size))
 }
+
+/// Why an image is refused when its values are not finite.
+let nonFiniteImage = "the decoded image has non-finite values: a token far outside what the encoder gives, or a damaged model file"
 
 /// Parses "a,b" into a closed interval within [0, 1].
 func parseInterval(_ text: String) throws -> ClosedRange<Float> {
@@ -371,4 +377,19 @@ func parseInterval(_ text: String) throws -> ClosedRange<Float> {
         throw ValidationError("--cfg-interval must be two numbers lo,hi with 0 ≤ lo ≤ hi ≤ 1 (got \(text))")
     }
     return a ... b
+}
+
+// MARK: - Option ranges
+
+/// `--threads`: at least 1, at most what a compute context starts.
+let threadRange = 1 ... ComputeContext.maxThreads
+/// `--steps`, `--gen-steps`, `--dec-steps`: what the samplers accept.
+let stepRange = 1 ... Pipeline.maxSteps
+
+/// Refuses an option value outside `range` (one line and exit status 2, through ArgumentParser's
+/// validation), before anything is loaded.
+func checkOption(_ name: String, _ value: Int?, in range: ClosedRange<Int>) throws {
+    if let value, !range.contains(value) {
+        throw ValidationError("\(name) must be \(range.lowerBound)...\(range.upperBound) (got \(value))")
+    }
 }

@@ -45,9 +45,19 @@ struct EvalCommand: ParsableCommand {
     @Flag(name: .long, help: "Print one JSON object (token_cosine, velocity_rel_l2 per t, psnr_vs_reference, psnr_vs_input {model, reference}, vae_psnr; with --digits class_accuracy {model, reference, total}) instead of the table.")
     var json = false
 
-    func run() throws {
-        guard steps >= 1 else { throw ValidationError("--steps must be at least 1") }
+    func validate() throws {
+        try checkOption("--steps", steps, in: stepRange)
+        try checkOption("--threads", threads, in: threadRange)
         guard digits == nil || images == nil else { throw ValidationError("give --digits or --images, not both") }
+        if let dir = images {
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else {
+                throw ValidationError("--images \(dir): no such folder")
+            }
+        }
+    }
+
+    func run() throws {
         let a = try Pipeline(modelPath: model, options: PipelineOptions(threads: threads, mode: compute))
         let b = try Pipeline(modelPath: reference, options: PipelineOptions(threads: threads))
         var inputs: [(name: String, image: [Float])] = []
@@ -58,7 +68,8 @@ struct EvalCommand: ParsableCommand {
                 inputs.append(("digit #\(i) (\(digitSet.labels[i]))", a.prepareImage(rgb: DigitsSet.toRGB(digitSet.images[i], size: s), width: s, height: s)))
             }
         } else if let dir = images {
-            let files = try FileManager.default.contentsOfDirectory(atPath: dir)
+            guard let listing = try? FileManager.default.contentsOfDirectory(atPath: dir) else { throw CLIError("\(dir): cannot list the folder") }
+            let files = listing
                 .filter { ["png", "jpg", "jpeg"].contains(($0 as NSString).pathExtension.lowercased()) }
                 .sorted()
             guard !files.isEmpty else { throw ValidationError("no .png/.jpg images in \(dir)") }

@@ -63,7 +63,7 @@ struct GenerateCommand: ParsableCommand {
     var imageCount: Int { count ?? (randomClasses ? 1 : classItems.count) }
 
     func validate() throws {
-        if let genSteps, genSteps < 1 { throw ValidationError("--gen-steps must be at least 1 (got \(genSteps))") }
+        try checkOption("--gen-steps", genSteps, in: stepRange)
         let count = imageCount
         guard (1...4096).contains(count) else { throw ValidationError("--count must be 1...4096 (got \(count))") }
         let items = classItems
@@ -109,6 +109,7 @@ struct GenerateCommand: ParsableCommand {
         // 3. Every token, then every image (nothing is written if any step fails).
         timer.mark()
         let generated = try pipeline.generate(request, progress: timer.handler)
+        guard generated.allFinite else { throw CLIError(nonFiniteImage) }
         let images = try generated.images.map { try RGBImage(width: generated.size, height: generated.size, pixels: $0) }
         try timer.measure("write") {
             try write(images, labels: generated.labels, request: request, to: paths, pipeline: pipeline, modelPath: modelPath)

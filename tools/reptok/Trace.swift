@@ -34,7 +34,12 @@ struct TraceCommand: ParsableCommand {
     @Flag(name: .long, help: "Print the time of each stage on stderr.")
     var verbose = false
 
+    func validate() throws {
+        try checkOption("--threads", threads, in: threadRange)
+    }
+
     func run() throws {
+        try checkOutputs([out])
         let pipeline = try Pipeline(modelPath: model, options: PipelineOptions(threads: threads, mode: compute))
         let golden = try SafeTensorsFile(path: inputs)
         let tensors = try Runtime.Trace.run(pipeline: pipeline, inputs: golden, log: verbose ? { line in
