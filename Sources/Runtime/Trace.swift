@@ -36,6 +36,17 @@ public enum Trace {
             return r
         }
 
+        // The generator's inputs and both step counts, checked before any stage runs.
+        let c = cfg.tokenDim
+        let genNoise = try inputs.floats("gen_noise")
+        let labels = try inputs.int64s("gen_labels").map { Int($0) }
+        guard !labels.isEmpty else { throw RuntimeError.invalidArgument("\(inputs.path): gen_labels is empty") }
+        guard genNoise.count == labels.count * c else {
+            throw RuntimeError.badInputLength(what: "gen_noise", expected: labels.count * c, actual: genNoise.count)
+        }
+        let decSteps = try int("dec_steps"), genSteps = try int("gen_steps")
+        for steps in [decSteps, genSteps] where !(1 ... Pipeline.maxSteps).contains(steps) { throw RuntimeError.invalidSteps(steps) }
+
         // 1. Encoder: image_u8 [3, H, W] → interleaved RGB8 → prepare → encode (with taps).
         let info = try inputs.info("image_u8")
         guard info.shape.count == 3, info.shape[0] == 3 else {
@@ -71,7 +82,6 @@ public enum Trace {
         // 3. Decoder on the golden token: one velocity, the Euler loop, then the VAE.
         let goldenToken = try inputs.floats("token")
         let decNoise = try inputs.floats("dec_noise")
-        let decSteps = try int("dec_steps")
         out.append(("dec_velocity", cfg.latentShape, try timed("decoder velocity") { try p.decoderVelocity(latent: decNoise, t: t, token: goldenToken) }))
         let decLatent = try timed("decoder \(decSteps) steps") { try p.decodeLatent(token: goldenToken, noise: decNoise, steps: decSteps) }
         out.append(("dec_latent", cfg.latentShape, decLatent))
@@ -82,14 +92,6 @@ public enum Trace {
         out.append(("vae_image_out", imageShape, try p.vaeDecode(latent: try inputs.floats("vae_latent_in"))))
 
         // 5. Generator: single evaluations at t = 0.5, then the guided loop, per sample.
-        let c = cfg.tokenDim
-        let genNoise = try inputs.floats("gen_noise")
-        let labels = try inputs.int64s("gen_labels").map { Int($0) }
-        guard !labels.isEmpty else { throw RuntimeError.invalidArgument("\(inputs.path): gen_labels is empty") }
-        guard genNoise.count == labels.count * c else {
-            throw RuntimeError.badInputLength(what: "gen_noise", expected: labels.count * c, actual: genNoise.count)
-        }
-        let genSteps = try int("gen_steps")
         let s = cfg.sampling
         var vCond: [Float] = [], vCfg: [Float] = [], tokens: [Float] = []
         try timed("generator") {
