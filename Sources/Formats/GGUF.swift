@@ -270,6 +270,8 @@ public final class GGUFFile {
     static let maxStringBytes = 1 << 24
     /// Most elements accepted in one metadata array (a large tokenizer has about 250 000).
     static let maxArrayCount: UInt64 = 1 << 20
+    /// Most array elements over all metadata keys together (each becomes a ~24-byte value).
+    static let maxMetadataElements = 1 << 22
 
     public init(path: String) throws {
         self.path = path
@@ -294,10 +296,18 @@ public final class GGUFFile {
         // Metadata.
         var md: [String: GGUFValue] = [:]
         var keys: [String] = []
+        var elements = 0
         for _ in 0 ..< Int(kvCount) {
             let key = try GGUFFile.readString(&r, path: path)
             let type = try r.u32()
+            let at = r.offset
             let value = try GGUFFile.readValue(&r, type: type, key: key, path: path, depth: 0)
+            if case let .array(a) = value {
+                elements += a.count
+                guard elements <= GGUFFile.maxMetadataElements else {
+                    throw GGUFError.absurdCount(path: path, what: "metadata array element (all keys together)", count: UInt64(elements), offset: at)
+                }
+            }
             guard md[key] == nil else { throw GGUFError.duplicateKey(path: path, key: key) }
             md[key] = value
             keys.append(key)

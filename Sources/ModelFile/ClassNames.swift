@@ -69,6 +69,9 @@ public struct ClassNames: Sendable, Equatable {
     /// Every class, in index order.
     public let entries: [Entry]
 
+    /// Longest class entry or line accepted (bytes).
+    public static let maxEntryBytes = 4096
+
     /// The names of one class line or entry: split at commas, trimmed, empty names dropped.
     static func names(in text: Substring) -> [String] {
         text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
@@ -94,6 +97,9 @@ public struct ClassNames: Sendable, Equatable {
         for (n, raw) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
             let line = raw.trimmingCharacters(in: .whitespacesAndNewlines)
             if line.isEmpty || line.hasPrefix("#") { continue }
+            guard line.utf8.count <= ClassNames.maxEntryBytes else {
+                throw ClassNamesError.badLine(path: path, line: n + 1, reason: "\(line.utf8.count) bytes, above \(ClassNames.maxEntryBytes)")
+            }
             var names = Substring(line)
             if line.contains("\t") {
                 // The older format: index TAB id TAB names.
@@ -120,6 +126,10 @@ public struct ClassNames: Sendable, Equatable {
     public init(list: [String], path: String = "<memory>") throws {
         var entries: [Entry] = []
         for (i, text) in list.enumerated() {
+            // An ImageNet entry is under 200 bytes; a long one would only split into many names.
+            guard text.utf8.count <= ClassNames.maxEntryBytes else {
+                throw ClassNamesError.badEntry(path: path, index: i, reason: "\(text.utf8.count) bytes, above \(ClassNames.maxEntryBytes)")
+            }
             let names = Self.names(in: Substring(text))
             guard !names.isEmpty, !text.contains("\t") else {
                 throw ClassNamesError.badEntry(path: path, index: i, reason: "\"\(text)\" has no name or holds a tab")

@@ -264,6 +264,47 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         }
         if d.latentH * vae.factor != imageSize { p.append("latent_h \(d.latentH) × 2^\(vae.blockOutChannels.count - 1) ≠ image_size \(imageSize)") }
         if g.channels != e.width { p.append("generator.channels \(g.channels) ≠ encoder.width \(e.width)") }
+        p += workload()
+        return p
+    }
+
+    /// Most sampler steps (decoder or generator): the release uses 50.
+    public static let maxSteps = 10_000
+    /// Most tokens of the encoder's and the decoder's attention (the release: 261 and 257): the
+    /// runtime's buffers and attention grow with them, and only metadata sets them.
+    public static let maxTokens = 4097
+    /// Most floats in one VAE activation (largest side² × its channels; the release: 2^25):
+    /// the decoder keeps three of them.
+    public static let maxVAEActivation = 1 << 29
+    /// Most floats in one transformer buffer (tokens × the widest layer, 2^20 in the release) and
+    /// in the decoder's position tables (tokens × width × depth, 2^23 in the release).
+    public static let maxBuffer = 1 << 28
+
+    /// Sizes the schema's per-key ranges allow but the runtime cannot serve on any machine this
+    /// runs on: checked before anything is allocated, each with what it would cost.
+    func workload() -> [String] {
+        var p: [String] = []
+        let e = encoder, d = decoder, g = generator, s = sampling
+        if e.tokens > ModelConfig.maxTokens || d.tokens > ModelConfig.maxTokens {
+            p.append("encoder/decoder tokens \(e.tokens)/\(d.tokens) exceed \(ModelConfig.maxTokens) (attention grows with their square)")
+        }
+        // The generator's token mixer runs 3 rows through a hidden layer of 3·e (at most 64 wide).
+        let buffers = [("encoder activations", [e.tokens, max(e.width, e.mlpHidden)]),
+                       ("decoder activations", [d.tokens, max(d.width, d.ffHidden)]),
+                       ("decoder position tables", [d.tokens, d.width, d.depth])]
+        for (what, sizes) in buffers {
+            let n = sizes.reduce((1, false)) { acc, x in acc.1 ? acc : acc.0.multipliedReportingOverflow(by: x) }
+            if n.1 || n.0 > ModelConfig.maxBuffer { p.append("\(what) (\(sizes.map(String.init).joined(separator: " × ")) floats) exceed \(ModelConfig.maxBuffer)") }
+        }
+        if 3 * g.expansionToken > 64 { p.append("generator.expansion_token \(g.expansionToken) exceeds 21 (3 × it must be ≤ 64)") }
+        if s.numSteps > ModelConfig.maxSteps { p.append("sample.num_steps \(s.numSteps) exceeds \(ModelConfig.maxSteps)") }
+        if s.tInterval.lowerBound < 0 || s.tInterval.upperBound > 1 { p.append("sample.t_interval \(s.tInterval) is not within 0...1") }
+        let side = imageSize.multipliedReportingOverflow(by: imageSize)
+        let widest = vae.blockOutChannels.max() ?? 0
+        let activation = side.partialValue.multipliedReportingOverflow(by: widest)
+        if side.overflow || activation.overflow || activation.partialValue > ModelConfig.maxVAEActivation {
+            p.append("the VAE's largest activation (\(imageSize)² × \(widest) channels) exceeds \(ModelConfig.maxVAEActivation) floats")
+        }
         return p
     }
 }

@@ -50,7 +50,7 @@ public enum InterpolationMode: String, CaseIterable, Sendable {
 public final class Pipeline {
     /// Most steps a sampler takes (decoder or generator): the release uses 50, and a bound keeps
     /// a mistyped count from running for days or overflowing a Heun sampler's 2 × steps.
-    public static let maxSteps = 10_000
+    public static let maxSteps = ModelConfig.maxSteps
 
     /// Sizes and sampling defaults from the file's metadata.
     public let config: ModelConfig
