@@ -38,6 +38,10 @@ public final class ComputeContext: @unchecked Sendable {
 
     private let pool: WorkerPool
 
+    /// Most worker threads a context starts: far more than any machine this runs on has cores,
+    /// and few enough that a mistyped count cannot exhaust the process's threads or memory.
+    public static let maxThreads = 1024
+
     /// - Parameters:
     ///   - threads: number of threads; nil = online cores. Values < 1 become 1, values above
     ///     `maxThreads` become `maxThreads` (each thread has its own scratch and stack).
@@ -46,10 +50,6 @@ public final class ComputeContext: @unchecked Sendable {
     ///     `ISA.isSupported` or use `ISA.resolve`).
     /// A context is driven by one thread at a time; kernels may be called from inside
     /// its own parallelFor bodies (they then run inline on that thread).
-    /// Most worker threads a context starts: far more than any machine this runs on has cores,
-    /// and few enough that a mistyped count cannot exhaust the process's threads or memory.
-    public static let maxThreads = 1024
-
     public init(threads: Int? = nil, isa: ISA? = nil) {
         let isa = isa ?? ISA.active
         precondition(isa.isSupported, "ComputeContext: this CPU cannot run level \(isa)")
