@@ -104,7 +104,7 @@ public enum AccuracyEval {
             throw RuntimeError.invalidArgument("the model and the reference have different sizes")
         }
         guard !images.isEmpty else { throw RuntimeError.invalidArgument("no images to evaluate") }
-        guard (1 ... Pipeline.maxSteps).contains(steps) else { throw RuntimeError.invalidSteps(steps) }
+        try Pipeline.checkSteps(steps)
         var timeA = 0.0, timeB = 0.0
         func timed<T>(_ acc: inout Double, _ body: () throws -> T) rethrows -> T {
             let (value, seconds) = try MonotonicClock.measure(body)

@@ -137,7 +137,8 @@ public final class Pipeline {
         guard values.count == expected else { throw RuntimeError.badInputLength(what: what, expected: expected, actual: values.count) }
     }
 
-    private func checkSteps(_ steps: Int) throws {
+    /// Throws `RuntimeError.invalidSteps` for a step count outside 1...`maxSteps`.
+    static func checkSteps(_ steps: Int) throws {
         guard (1 ... Pipeline.maxSteps).contains(steps) else { throw RuntimeError.invalidSteps(steps) }
     }
 
@@ -245,7 +246,7 @@ public final class Pipeline {
                              progress: ProgressHandler? = nil) throws -> [Float] {
         try check(token, config.tokenDim, "token")
         try check(noise, config.latentCount, "noise")
-        try checkSteps(steps)
+        try Pipeline.checkSteps(steps)
         // 1. c = adapter(token), fixed for the whole loop.
         tokenIn.load(token)
         adapter.forward(token: tokenIn.p, out: c.p)
@@ -319,7 +320,7 @@ public final class Pipeline {
                          progress: ProgressHandler? = nil) throws -> [Float] {
         try check(noise, config.tokenDim, "generator noise")
         try checkLabel(label)
-        try checkSteps(steps)
+        try Pipeline.checkSteps(steps)
         guard cfgScale.isFinite else { throw RuntimeError.invalidArgument("cfg scale \(cfgScale) is not finite") }
         tokenIn.load(noise)
         let generator = self.generator

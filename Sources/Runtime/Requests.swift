@@ -36,7 +36,7 @@ public struct DecodeRequest: Codable, Equatable, Sendable {
     /// Throws `RuntimeError.invalidSteps` for steps outside 1...`Pipeline.maxSteps`.
     public func resolved(for pipeline: Pipeline) throws -> ResolvedDecodeRequest {
         let steps = self.steps ?? pipeline.config.sampling.numSteps
-        guard (1 ... Pipeline.maxSteps).contains(steps) else { throw RuntimeError.invalidSteps(steps) }
+        try Pipeline.checkSteps(steps)
         return ResolvedDecodeRequest(seed: seed ?? randomSeed(), steps: steps, sampler: sampler ?? .euler, rng: rng ?? .reptok)
     }
 }
@@ -124,7 +124,7 @@ public struct GenerateRequest: Codable, Equatable, Sendable {
         }
         guard count >= 1 else { throw RuntimeError.invalidArgument("image count \(count) is invalid: need at least 1") }
         let generatorSteps = self.generatorSteps ?? defaults.numSteps, decoderSteps = self.decoderSteps ?? defaults.numSteps
-        for steps in [generatorSteps, decoderSteps] where !(1 ... Pipeline.maxSteps).contains(steps) { throw RuntimeError.invalidSteps(steps) }
+        for steps in [generatorSteps, decoderSteps] { try Pipeline.checkSteps(steps) }
         let cfgScale = self.cfgScale ?? defaults.cfgScale
         guard cfgScale.isFinite else { throw RuntimeError.invalidArgument("cfg scale \(cfgScale) is not finite") }
         let interval = cfgInterval ?? defaults.tInterval

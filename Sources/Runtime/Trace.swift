@@ -45,7 +45,7 @@ public enum Trace {
             throw RuntimeError.badInputLength(what: "gen_noise", expected: labels.count * c, actual: genNoise.count)
         }
         let decSteps = try int("dec_steps"), genSteps = try int("gen_steps")
-        for steps in [decSteps, genSteps] where !(1 ... Pipeline.maxSteps).contains(steps) { throw RuntimeError.invalidSteps(steps) }
+        for steps in [decSteps, genSteps] { try Pipeline.checkSteps(steps) }
 
         // 1. Encoder: image_u8 [3, H, W] → interleaved RGB8 → prepare → encode (with taps).
         let info = try inputs.info("image_u8")
