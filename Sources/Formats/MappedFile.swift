@@ -108,7 +108,7 @@ public final class MappedFile {
 /// The element count of a shape and the product of its nonzero dimensions, or nil for a negative
 /// dimension or a nonzero product beyond `Int`. Readers bound the nonzero product, not only the
 /// count: a zero makes the count 0, yet `[0, 2^40, 2^40].reversed().reduce(1, *)` would still trap.
-func shapeProducts<S: Sequence>(_ dims: S) -> (count: UInt64, nonzero: UInt64)? where S.Element: BinaryInteger {
+public func shapeProducts<S: Sequence>(_ dims: S) -> (count: UInt64, nonzero: UInt64)? where S.Element: BinaryInteger {
     var nonzero: UInt64 = 1
     var hasZero = false
     for d in dims {

@@ -288,21 +288,20 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         if e.tokens > ModelConfig.maxTokens || d.tokens > ModelConfig.maxTokens {
             p.append("encoder/decoder tokens \(e.tokens)/\(d.tokens) exceed \(ModelConfig.maxTokens) (attention grows with their square)")
         }
-        // The generator's token mixer runs 3 rows through a hidden layer of 3·e (at most 64 wide).
+        /// Whether the product of `dims` is at most `cap` (false when it overflows).
+        func within(_ dims: [Int], _ cap: Int) -> Bool { shapeProducts(dims).map { $0.count <= UInt64(cap) } ?? false }
         let buffers = [("encoder activations", [e.tokens, max(e.width, e.mlpHidden)]),
                        ("decoder activations", [d.tokens, max(d.width, d.ffHidden)]),
                        ("decoder position tables", [d.tokens, d.width, d.depth])]
-        for (what, sizes) in buffers {
-            let n = sizes.reduce((1, false)) { acc, x in acc.1 ? acc : acc.0.multipliedReportingOverflow(by: x) }
-            if n.1 || n.0 > ModelConfig.maxBuffer { p.append("\(what) (\(sizes.map(String.init).joined(separator: " × ")) floats) exceed \(ModelConfig.maxBuffer)") }
+        for (what, sizes) in buffers where !within(sizes, ModelConfig.maxBuffer) {
+            p.append("\(what) (\(sizes.map(String.init).joined(separator: " × ")) floats) exceed \(ModelConfig.maxBuffer)")
         }
+        // The generator's token mixer runs 3 rows through a hidden layer of 3·e (at most 64 wide).
         if 3 * g.expansionToken > 64 { p.append("generator.expansion_token \(g.expansionToken) exceeds 21 (3 × it must be ≤ 64)") }
         if s.numSteps > ModelConfig.maxSteps { p.append("sample.num_steps \(s.numSteps) exceeds \(ModelConfig.maxSteps)") }
         if s.tInterval.lowerBound < 0 || s.tInterval.upperBound > 1 { p.append("sample.t_interval \(s.tInterval) is not within 0...1") }
-        let side = imageSize.multipliedReportingOverflow(by: imageSize)
         let widest = vae.blockOutChannels.max() ?? 0
-        let activation = side.partialValue.multipliedReportingOverflow(by: widest)
-        if side.overflow || activation.overflow || activation.partialValue > ModelConfig.maxVAEActivation {
+        if !within([imageSize, imageSize, widest], ModelConfig.maxVAEActivation) {
             p.append("the VAE's largest activation (\(imageSize)² × \(widest) channels) exceeds \(ModelConfig.maxVAEActivation) floats")
         }
         return p
