@@ -28,7 +28,7 @@ struct ImageCommandOptions: ParsableArguments {
         discussion: "Default: models/\(defaultModelName), looked up in the current folder first, then in ../../models relative to the reptok executable (the repository's models/ when run as .build/release/reptok). That file is the trained demo model: 32×32 handwritten digits, classes 0…9 (also zero…nine)."))
     var model: String?
 
-    @Option(name: .long, help: "Worker threads, 1...1024 (default: online cores). Output is bit-identical for any count.")
+    @Option(name: .long, help: "Worker threads, \(threadRange) (default: online cores). Output is bit-identical for any count.")
     var threads: Int?
 
     @Option(name: .long, help: "Matrix mode for int8 and int4 weights: w8a32 (float activations) or w8a8.")
@@ -138,7 +138,7 @@ func numberedPath(_ path: String, index: Int, count: Int) -> String {
 
 /// `--steps`, `--seed`, `--sampler`, `--rng`: the options of every command that decodes a token.
 struct DecoderOptions: ParsableArguments {
-    @Option(name: .long, help: "Decoder steps, 1...10000 (default: the model's, 50 for the release).")
+    @Option(name: .long, help: "Decoder steps, \(stepRange) (default: the model's, 50 for the release).")
     var steps: Int?
 
     @Option(name: .long, help: "Seed of the noise (default: random, recorded in the metadata).")

@@ -39,7 +39,7 @@ struct EvalCommand: ParsableCommand {
     @Option(name: .long, help: "Matrix mode of the model file: w8a32 or w8a8.")
     var compute: MatrixMode = .w8a32
 
-    @Option(name: .long, help: "Worker threads, 1...1024 (default: online cores).")
+    @Option(name: .long, help: "Worker threads, \(threadRange) (default: online cores).")
     var threads: Int?
 
     @Flag(name: .long, help: "Print one JSON object (token_cosine, velocity_rel_l2 per t, psnr_vs_reference, psnr_vs_input {model, reference}, vae_psnr; with --digits class_accuracy {model, reference, total}) instead of the table.")
@@ -68,10 +68,10 @@ struct EvalCommand: ParsableCommand {
                 inputs.append(("digit #\(i) (\(digitSet.labels[i]))", a.prepareImage(rgb: DigitsSet.toRGB(digitSet.images[i], size: s), width: s, height: s)))
             }
         } else if let dir = images {
-            guard let listing = try? FileManager.default.contentsOfDirectory(atPath: dir) else { throw CLIError("\(dir): cannot list the folder") }
-            let files = listing
-                .filter { ["png", "jpg", "jpeg"].contains(($0 as NSString).pathExtension.lowercased()) }
-                .sorted()
+            guard let files = try? FileManager.default.contentsOfDirectory(atPath: dir)
+                .filter({ ["png", "jpg", "jpeg"].contains(($0 as NSString).pathExtension.lowercased()) }).sorted() else {
+                throw CLIError("\(dir): cannot list the folder")
+            }
             guard !files.isEmpty else { throw ValidationError("no .png/.jpg images in \(dir)") }
             for f in files {
                 let img = try ImageFile.read((dir as NSString).appendingPathComponent(f))

@@ -34,7 +34,7 @@ struct GenerateCommand: ParsableCommand {
     @Option(name: .long, help: "With --rng torch: draw the decoder noise from torch.manual_seed(S2) instead of continuing the --seed stream.")
     var decoderSeed: UInt64?
 
-    @Option(name: .long, help: "Generator steps, 1...10000 (default: the model's, 50 for the release).")
+    @Option(name: .long, help: "Generator steps, \(stepRange) (default: the model's, 50 for the release).")
     var genSteps: Int?
 
     @Option(name: .long, help: "Classifier-free guidance scale (default: the model's, 1.5).")
