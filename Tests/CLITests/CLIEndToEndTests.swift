@@ -466,12 +466,7 @@ final class CLIEndToEndTests: XCTestCase {
             ("unknown interpolation", ["interpolate", cardJPEG, cardJPEG, "-o", "o.png", "--mode", "cubic"], Self.model, "'lerp' and 'slerp'"),
         ]
         for c in cases {
-            let r = try reptok(c.args, model: c.model)
-            XCTAssertEqual(r.status, 2, "\(c.what): status; stderr \(r.stderr)")
-            let lines = r.stderr.split(separator: "\n")
-            XCTAssertEqual(lines.count, 1, "\(c.what): one line, got \(r.stderr)")
-            XCTAssertTrue(r.stderr.hasPrefix("reptok: "), "\(c.what): \(r.stderr)")
-            XCTAssertTrue(r.stderr.contains(c.expect), "\(c.what): expected \"\(c.expect)\" in \(r.stderr)")
+            TestSupport.assertRefused(try reptok(c.args, model: c.model), c.what, words: [c.expect])
             XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted(), before, "\(c.what): files changed")
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: "/proc/reptok-clitests.png"))

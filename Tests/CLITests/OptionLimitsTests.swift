@@ -14,11 +14,7 @@ final class OptionLimitsTests: XCTestCase {
     /// bounds a loaded machine, against hours for the unbounded values).
     func assertRefused(_ args: [String], _ words: String..., file: StaticString = #filePath, line: UInt = #line) throws {
         let r = try TestSupport.run(TestSupport.reptok, args, timeout: 20)
-        let what = args.joined(separator: " ")
-        XCTAssertEqual(r.status, 2, "\(what): \(r.stderr)", file: file, line: line)
-        XCTAssertTrue(r.stderr.hasPrefix("reptok: "), "\(what): \(r.stderr)", file: file, line: line)
-        XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, "\(what): one line: \(r.stderr)", file: file, line: line)
-        for w in words { XCTAssertTrue(r.stderr.contains(w), "\(what): no \"\(w)\" in \(r.stderr)", file: file, line: line) }
+        TestSupport.assertRefused(r, args.joined(separator: " "), words: words, file: file, line: line)
     }
 
     /// Counts that overflowed (Heun's 2 × steps, bench's retries + 1), allocated per thread, or ran

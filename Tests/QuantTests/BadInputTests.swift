@@ -119,12 +119,8 @@ final class BadInputTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: dir + "/out", withIntermediateDirectories: true)
         for c in try makeCases(dir) {
             let r = try TestSupport.run(Self.reptok, ["convert", c.input, "-o", dir + "/out/x.gguf", "--config", Repo.tinyYAML])
-            let o = r.stdout, e = r.stderr
-            XCTAssertEqual(r.status, 2, "\(c.name): \(e)")
-            XCTAssertTrue(e.hasPrefix("reptok: "), "\(c.name): \(e)")
-            XCTAssertEqual(e.split(separator: "\n").count, 1, "\(c.name): one line: \(e)")
-            for w in c.words { XCTAssertTrue(e.contains(w), "\(c.name): message lacks \"\(w)\": \(e)") }
-            XCTAssertFalse(o.contains("converted "), c.name)
+            TestSupport.assertRefused(r, c.name, words: c.words)
+            XCTAssertFalse(r.stdout.contains("converted "), c.name)
             XCTAssertEqual(filesIn(dir + "/out"), [], "\(c.name): output folder must stay empty")
         }
     }

@@ -43,6 +43,16 @@ public enum TestSupport {
         public var stderr: String
     }
 
+    /// Checks the CLI's way of refusing: exit status 2 and one `reptok: ` line on stderr that
+    /// contains each of `words`; `what` names the case in failures.
+    public static func assertRefused(_ r: Run, _ what: String, words: [String],
+                                     file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(r.status, 2, "\(what): status; stderr \(r.stderr)", file: file, line: line)
+        XCTAssertTrue(r.stderr.hasPrefix("reptok: "), "\(what): \(r.stderr)", file: file, line: line)
+        XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, "\(what): one line, got \(r.stderr)", file: file, line: line)
+        for w in words { XCTAssertTrue(r.stderr.contains(w), "\(what): expected \"\(w)\" in \(r.stderr)", file: file, line: line) }
+    }
+
     /// Seconds a child process may run before `run` gives up on it, before `slowdown` scales it:
     /// far above the slowest child of the suite (an `eval` of the digits model, seconds when the
     /// machine is idle and about a minute when other builds share its two cores), so only a hung
