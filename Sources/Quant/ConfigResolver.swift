@@ -276,15 +276,15 @@ extension ConfigResolver {
             if s.count == 4 { tensorChannels.insert(s[0], at: 0) } else { conflicts.append("\(name): shape \(s), expected rank 4") }
         }
         let key = "reptok.vae.block_out_channels"
+        let rule = MetadataSchema.entry(for: \ModelConfig.vae.blockOutChannels)
         var configured: (ConfigSource, [Int])?
-        for l in MetadataSchema.entry(for: \ModelConfig.vae.blockOutChannels)?.from ?? [] {
+        for l in rule?.from ?? [] {
             if let list = lookup(l)?.list?.compactMap(\.int), !list.isEmpty { configured = (l.source, list); break }
         }
         // The reader's rule (1 to 16 sizes in 1...65536) before the list sets the upsampling
         // factor 2^(count − 1): a list that breaks it is a conflict and is not used.
         let conflictsBefore = conflicts.count
         func broken(_ list: [Int], _ source: String) -> Bool {
-            let rule = MetadataSchema.entry(for: \ModelConfig.vae.blockOutChannels)
             guard rule?.problem(with: .array(list.map { .int64(Int64($0)) })) != nil else { return false }
             let shown = list.count > 16 ? "\(list.count) sizes" : "\(list)"
             conflicts.append("\(key): \(source) says \(shown), expected 1 to 16 integers in 1...65536")
