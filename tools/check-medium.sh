@@ -14,7 +14,7 @@
 # 2. converts it to f32, int8 and int4 GGUF files,
 # 3. runs `reptok trace` on the golden inputs: f32, int8 and int4, each --compute w8a32 and w8a8,
 # 4. compares with the goldens in python/numpy (tools/compare-trace.py): f32 relative L2 bounds
-#    (1e-4 single evaluations, 1e-3 loops/images), the int8 and int4 minimums.
+#    (5e-6 single evaluations, 1e-5 loops/images), the int8 and int4 minimums.
 # Exit status 1 if any bound is missed.
 #
 # Other environment: REPTOK_SCRATCH (SwiftPM scratch path, default .build), REPTOK_THREADS (trace threads).
