@@ -5,9 +5,22 @@
 set -euo pipefail
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-if ! pkg-config --exists libpng libjpeg 2>/dev/null; then
+apt_install() {
     $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq libpng-dev libjpeg-dev pkg-config >/dev/null
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$@" >/dev/null
+}
+if ! pkg-config --exists libpng libjpeg 2>/dev/null; then
+    apt_install libpng-dev libjpeg-dev pkg-config
 fi
-python3 -m pip install --quiet --disable-pip-version-check gguf numpy
+if ! python3 -c 'import gguf, numpy' 2>/dev/null; then
+    if ! python3 -m pip --version >/dev/null 2>&1; then
+        apt_install python3 python3-pip
+    fi
+    # Debian's own python3 refuses system-wide pip installs (PEP 668, "externally managed"):
+    # there the two packages go to the user's site-packages (~/.local), which the tests'
+    # python3 reads and which no Debian package owns.
+    python3 -m pip install --quiet --disable-pip-version-check gguf numpy 2>/dev/null ||
+        python3 -m pip install --quiet --disable-pip-version-check --user --break-system-packages --no-warn-script-location gguf numpy
+    python3 -c 'import gguf, numpy'
+fi
 echo "set-up done: libpng, libjpeg, python gguf + numpy"
