@@ -56,7 +56,7 @@ public struct ModelFileOrigin: Equatable, Sendable {
     public var vaeSHA256: String?
     /// `reptok.class_names`: one entry per class, `name, synonym, ...` (`ClassNames.metadataEntries`).
     public var classNames: [String]?
-    /// `reptok.source.requantized_from`: the f32 file a re-quantized file was made from.
+    /// `reptok.source.requantized_from`: the float (f32, f16 or bf16) file a re-quantized file was made from.
     public var requantizedFrom: String?
 
     public init(name: String, converterVersion: String, sourceFile: String, sourceSHA256: String, weights: String,

@@ -129,7 +129,7 @@ public struct ConversionReport {
     public var seconds: Double
     /// Hyper-parameters that could not be read, each with the value used instead.
     public var warnings: [String] = []
-    /// How the input files were read (e.g. zip members without a CRC).
+    /// How the input files were read (e.g. zip members without a CRC, or weights that were f16 already).
     public var notes: [String] = []
 
     /// The summary block (sources, bytes per type, ignored keys, errors).

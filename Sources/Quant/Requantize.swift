@@ -91,5 +91,13 @@ public func requantizeGGUF(input: String, output: String, options: ConvertOption
                             weights: options.weights, config: arch, layout: layout, configSources: [], tensors: writer.lines,
                             ignored: [:], bytesByType: writer.bytesByType, fileSize: size, maxRelativeL2: summary.maxRel,
                             meanRelativeL2: summary.meanRel, maxAbsError: summary.maxAbs, worstTensor: summary.worst,
-                            seconds: Double(MonotonicClock.nanoseconds() - start) * 1e-9)
+                            seconds: Double(MonotonicClock.nanoseconds() - start) * 1e-9,
+                            notes: roundedTwiceNote(tensors.filter { quantizable.contains($0.name) }))
+}
+
+/// A note when the input's weights are already f16/bf16: the new file is rounded from those
+/// values, and its reported error is measured against them rather than against the checkpoint.
+func roundedTwiceNote(_ weights: [GGUFTensorInfo]) -> [String] {
+    guard let t = weights.first(where: { $0.type != .f32 }) else { return [] }
+    return ["the input's weights are \(t.type.description), rounded once already: the errors above are measured against those values, not the checkpoint's"]
 }

@@ -103,7 +103,8 @@ final class Int4Tests: XCTestCase {
     }
 
     /// Conversion from the f32 GGUF gives the same tensor bytes as conversion from the checkpoint,
-    /// for int8 and int4; an already quantized file is refused, and nothing is left behind.
+    /// for int8 and int4; an f16 file is accepted with a note; an already quantized file is
+    /// refused, and nothing is left behind.
     func testConversionFromF32GGUFEqualsCheckpointConversion() throws {
         let dir = try TestSupport.makeTempDir("int4-requant", removedAfter: self).path
         _ = try convert(Repo.tinyCkpt, dir + "/f32.gguf", .f32)
@@ -119,7 +120,13 @@ final class Int4Tests: XCTestCase {
             XCTAssertEqual(b.metadata["reptok.weights"]?.string, w.rawValue)
             XCTAssertEqual(b.metadata["reptok.encoder.width"], a.metadata["reptok.encoder.width"])
             XCTAssertGreaterThan(report.maxRelativeL2, 0)
+            XCTAssertEqual(report.notes, [], "an f32 input rounds once")
         }
+        // an f16 input is accepted, but says that its weights were rounded before
+        _ = try convert(Repo.tinyCkpt, dir + "/f16.gguf", .f16)
+        let fromF16 = try convert(dir + "/f16.gguf", dir + "/from-f16.gguf", .int8)
+        XCTAssertEqual(fromF16.notes.count, 1)
+        XCTAssertTrue(fromF16.notes.first?.contains("F16, rounded once already") == true, "\(fromF16.notes)")
         XCTAssertThrowsError(try convert(dir + "/direct.gguf", dir + "/twice.gguf", .int8)) { e in
             guard case RequantizeError.notFloat = e else { return XCTFail("\(e)") }
         }
