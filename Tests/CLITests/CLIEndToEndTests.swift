@@ -168,6 +168,10 @@ final class CLIEndToEndTests: XCTestCase {
             XCTAssertTrue(r.stderr.hasPrefix("reptok: REPTOK_ISA=\(value)") && r.stderr.contains(expect), r.stderr)
             XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
             XCTAssertFalse(FileManager.default.fileExists(atPath: path("bad.png")))
+            // --version names the level in use, so it refuses the same way
+            let v = try TestSupport.run(Self.reptok, ["--version"], cwd: dir, environment: env)
+            XCTAssertEqual(v.status, 2, "--version with REPTOK_ISA=\(value): \(v.stdout)")
+            XCTAssertTrue(v.stderr.hasPrefix("reptok: REPTOK_ISA=\(value)") && v.stderr.contains(expect), v.stderr)
         }
     }
 

@@ -29,7 +29,8 @@ struct Reptok: ParsableCommand {
 let reptokVersion = "0.1.0"
 
 /// Entry point: every failure becomes one line on stderr and exit status 2;
-/// `--help` and `--version` keep ArgumentParser's behaviour (exit 0).
+/// `--help` and `--version` keep ArgumentParser's behaviour (exit 0), except that a bad
+/// `REPTOK_ISA` is refused first, also by `--version`, which names the level in use.
 @main
 enum Main {
     static func main() {
@@ -39,15 +40,22 @@ enum Main {
             _ = try ISA.fromEnvironment()
             try command.run()
         } catch {
-            let code = Reptok.exitCode(for: error)
-            if code == .success {
+            if Reptok.exitCode(for: error) == .success {
+                if CommandLine.arguments.dropFirst().contains("--version") {
+                    do { _ = try ISA.fromEnvironment() } catch { fail(error) }
+                }
                 Reptok.exit(withError: error)
             }
-            var message = Reptok.message(for: error)
-                .split(separator: "\n", omittingEmptySubsequences: true).first.map(String.init) ?? "\(error)"
-            if message.hasPrefix("Error: ") { message.removeFirst(7) }
-            FileHandle.standardError.write(Data("reptok: \(message)\n".utf8))
-            Foundation.exit(2)
+            fail(error)
         }
+    }
+
+    /// The error's first line on stderr, then exit status 2.
+    static func fail(_ error: Error) -> Never {
+        var message = Reptok.message(for: error)
+            .split(separator: "\n", omittingEmptySubsequences: true).first.map(String.init) ?? "\(error)"
+        if message.hasPrefix("Error: ") { message.removeFirst(7) }
+        FileHandle.standardError.write(Data("reptok: \(message)\n".utf8))
+        Foundation.exit(2)
     }
 }
