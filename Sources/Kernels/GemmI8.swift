@@ -7,22 +7,26 @@ import CKernels
 // MARK: activation quantization
 
 /// Quantizes row x[0..<k] into q[0..<kq] (zero past k) exactly like `Reference.quantizeRow`,
-/// and returns its scale; sums[b] = 128 · Σ q over block b of `blockLen` bytes.
+/// and returns its scale; sums[b] = 128 · Σ q over block b of `blockLen` bytes. The two
+/// special rows of `Reference.quantizeRow` give q = 0: scale NaN for a row holding NaN or ±∞,
+/// scale 0 for a row of zeros or of values too small to scale (max|x| < 127 / Float.max).
 @inline(__always)
 func quantizeRowFast(_ x: UnsafePointer<Float>, k: Int, kq: Int, into q: UnsafeMutablePointer<Int8>,
                      blockLen: Int, sums: UnsafeMutablePointer<Int32>) -> Float {
-    var mx = SIMD16<Float>()
+    // max|x|, and x·0 summed so that NaN or ±∞ anywhere leaves a NaN (max would skip a NaN)
+    var mx = SIMD16<Float>(), finite = SIMD16<Float>()
     var p = 0
-    while p + 16 <= k { mx = vmax(mx, vabs(load16(x + p))); p += 16 }
-    var amax = hmax(mx)
-    while p < k { amax = max(amax, abs(x[p])); p += 1 }
+    while p + 16 <= k { let v = load16(x + p); mx = vmax(mx, vabs(v)); finite += v * 0; p += 16 }
+    var amax = hmax(mx), tail: Float = 0
+    while p < k { amax = max(amax, abs(x[p])); tail += x[p] * 0; p += 1 }
     let nb = (k + blockLen - 1) / blockLen
-    guard amax > 0, amax.isFinite else {
+    let isFinite = (finite.sum() + tail).isFinite
+    let inv = 127 / amax
+    guard isFinite, amax > 0, inv.isFinite else {
         q.initialize(repeating: 0, count: kq)
         for b in 0..<max(nb, 1) { sums[b] = 0 }
-        return 0
+        return isFinite ? 0 : .nan
     }
-    let inv = 127 / amax
     let lim = SIMD16<Int32>(repeating: 127)
     p = 0
     while p + 16 <= k {

@@ -10,17 +10,21 @@ public enum Reference {
 
     /// Symmetric per-row int8 quantization as used by W8A8:
     /// scale = max|x| / 127, q = roundToNearestEven(x * (127 / max|x|)), q ∈ [-127, 127].
-    /// A zero row gets scale 0 and q = 0. Returns the scale.
+    /// Two kinds of row get q = 0: one holding NaN or ±∞ gets scale NaN, so that its outputs
+    /// are NaN as in float arithmetic; one of zeros, or whose max|x| is below
+    /// 127 / Float.greatestFiniteMagnitude (≈ 3.7e-37, where 127 / max|x| overflows), gets
+    /// scale 0. Returns the scale.
     @discardableResult
     public static func quantizeRow(_ x: UnsafePointer<Float>, count: Int,
                                    into q: UnsafeMutablePointer<Int8>) -> Float {
         var amax: Float = 0
-        for p in 0..<count { amax = max(amax, abs(x[p])) }
-        guard amax > 0, amax.isFinite else {
-            for p in 0..<count { q[p] = 0 }
-            return 0
-        }
+        var finite = true
+        for p in 0..<count { amax = max(amax, abs(x[p])); finite = finite && x[p].isFinite }
         let inv = 127 / amax
+        guard finite, amax > 0, inv.isFinite else {
+            for p in 0..<count { q[p] = 0 }
+            return finite ? 0 : .nan
+        }
         for p in 0..<count {
             let r = (x[p] * inv).rounded(.toNearestOrEven)
             q[p] = Int8(max(-127, min(127, r)))

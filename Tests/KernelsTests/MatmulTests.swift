@@ -179,6 +179,54 @@ final class MatmulTests: XCTestCase {
         }
     }
 
+    /// The quantizer's special rows, the same on the fast path (full 16-lane chunks and the
+    /// scalar tail alike) and the reference: a nonzero row too small to scale (max|x| below
+    /// 127 / Float.max, where 127 / max|x| overflows) quantizes to zero, so its W8A8 outputs
+    /// are the bias alone; a row holding NaN or ±∞ gets scale NaN, so its outputs are NaN as
+    /// in W8A32, wherever the bad value sits. Before, zeros of a tiny row became ±127 with a
+    /// sign that depended on the lane, and a NaN was skipped by the max and came out as ±127.
+    func testQuantizerSpecialRows() {
+        let k = 37, n = 9
+        var rows: [(String, [Float], Bool)] = []   // name, row, outputs must be NaN
+        var tiny = [Float](repeating: 0, count: k); tiny[0] = 1e-37; tiny[20] = -3e-38
+        rows.append(("tiny", tiny, false))
+        for at in [2, 20, 36] {   // in the first chunk, the second, the tail
+            for bad in [Float.nan, .infinity, -.infinity] {
+                var r = (0..<k).map { Float($0 % 7) - 3 }; r[at] = bad
+                rows.append(("\(bad) at \(at)", r, true))
+            }
+        }
+        let wq = (0..<(n * k)).map { Int8(truncatingIfNeeded: $0 * 37 % 251 - 125) }
+        let ws = [Float](repeating: 0.5, count: n), bias = (0..<n).map { Float($0) }
+        for (name, row, nanOut) in rows {
+            var qf = [Int8](repeating: 99, count: 64), qr = [Int8](repeating: 99, count: k)
+            var sums = [Int32](repeating: 7, count: 4)
+            let sf = quantizeRowFast(row, k: k, kq: 64, into: &qf, blockLen: 16, sums: &sums)
+            let sr = Reference.quantizeRow(row, count: k, into: &qr)
+            XCTAssertTrue(qf.allSatisfy { $0 == 0 } && qr.allSatisfy { $0 == 0 } && sums.prefix(3).allSatisfy { $0 == 0 },
+                          "\(name): \(qf.prefix(k)) \(qr)")
+            XCTAssertEqual(sf.isNaN, nanOut, name); XCTAssertEqual(sr.isNaN, nanOut, name)
+            if !nanOut { XCTAssertEqual(sf, 0, name); XCTAssertEqual(sr, 0, name) }
+            for ctx in levelContexts() {
+                for m in [1, 20] {   // the row form and the panel form
+                    let a = (0..<m).flatMap { _ in row }
+                    var c = [Float](repeating: 42, count: m * n)
+                    wq.withUnsafeBufferPointer { wp in ws.withUnsafeBufferPointer { sp in bias.withUnsafeBufferPointer { bp in
+                        let w = WeightMatrix(i8: wp.baseAddress!, scales: sp.baseAddress!, n: n, k: k)
+                        matmul(a, lda: k, m: m, w, bias: bp.baseAddress, into: &c, ldc: n, mode: .w8a8, ctx: ctx)
+                    } } }
+                    for i in 0..<m {
+                        for j in 0..<n {
+                            let v = c[i * n + j]
+                            if nanOut { XCTAssertTrue(v.isNaN, "\(ctx.isa) m \(m) \(name): \(v)") }
+                            else { XCTAssertEqual(v, bias[j], "\(ctx.isa) m \(m) \(name)") }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// W8A8 loses accuracy only through 8-bit activations: against the float result of the
     /// same int8 weights the error is about (max|row|/127)/√12 per element relative to the
     /// row RMS (≈ 1% for uniform data); 3% catches a wrong scale or correction.
