@@ -5,7 +5,7 @@ import Kernels
 /// conv3x3 against the direct double-precision convolution in `Reference`.
 final class ConvTests: XCTestCase {
     func check(h: Int, w: Int, cin: Int, cout: Int, weights: String, mode: MatrixMode, ctx: ComputeContext,
-               file: StaticString = #filePath, line: UInt = #line) {
+               algorithm: ConvAlgorithm = .automatic, file: StaticString = #filePath, line: UInt = #line) {
         var rng = TestRNG(UInt64(h * 1000 + w * 100 + cin * 10 + cout))
         let x = rng.floats(h * w * cin)
         let wf = rng.floats(cout * 9 * cin), wq = rng.int8s(cout * 9 * cin)
@@ -15,13 +15,13 @@ final class ConvTests: XCTestCase {
         wf.withUnsafeBufferPointer { wfp in wq.withUnsafeBufferPointer { wqp in ws.withUnsafeBufferPointer { sp in
             let wm = weights == "f32" ? WeightMatrix(f32: wfp.baseAddress!, n: cout, k: 9 * cin)
                                       : WeightMatrix(i8: wqp.baseAddress!, scales: sp.baseAddress!, n: cout, k: 9 * cin)
-            conv3x3(x, height: h, width: w, inChannels: cin, wm, bias: b, out: &fast, mode: mode, ctx: ctx)
+            conv3x3(x, height: h, width: w, inChannels: cin, wm, bias: b, out: &fast, mode: mode, ctx: ctx, algorithm: algorithm)
             Reference.conv3x3(x, height: h, width: w, inChannels: cin, wm, bias: b, out: &ref, mode: mode)
         } } }
         /// Same reasoning as MatmulTests: float32 sums of ≤ 9·257 products (1e-5), and for
         /// W8A8 Int32 sums per tap combined in float (a few ulp per tap: 1e-6).
         let tol = (weights == "i8" && mode == .w8a8) ? 1e-6 : 1e-5
-        assertClose(fast, ref, relL2: tol, "\(ctx.isa) conv \(h)x\(w) \(cin)->\(cout) \(weights) \(mode)", file: file, line: line)
+        assertClose(fast, ref, relL2: tol, "\(ctx.isa) conv \(h)x\(w) \(cin)->\(cout) \(weights) \(mode) \(algorithm)", file: file, line: line)
     }
 
     func testSizes() {
@@ -39,8 +39,12 @@ final class ConvTests: XCTestCase {
     func testLargerShapes() {
         for ctx in levelContexts() {
             for mode in MatrixMode.allCases {
-                check(h: 24, w: 23, cin: 200, cout: 40, weights: "i8", mode: mode, ctx: ctx)   // several row tasks, cin > kcF32
-                check(h: 8, w: 8, cin: 800, cout: 70, weights: "i8", mode: mode, ctx: ctx)     // cin > kcI8: two channel chunks
+                // float arithmetic picks Winograd at these channel counts: run the direct
+                // implicit GEMM as well, which the VAE's small-channel layers take
+                for algorithm in mode == .w8a8 ? [ConvAlgorithm.automatic] : [.automatic, .direct] {
+                    check(h: 24, w: 23, cin: 200, cout: 40, weights: "i8", mode: mode, ctx: ctx, algorithm: algorithm)   // several row tasks, cin > kcF32
+                    check(h: 8, w: 8, cin: 800, cout: 70, weights: "i8", mode: mode, ctx: ctx, algorithm: algorithm)     // cin > kcI8: two channel chunks
+                }
                 check(h: 16, w: 16, cin: 4, cout: 64, weights: "i8", mode: mode, ctx: ctx)     // the VAE's conv_in (cin 4)
             }
             check(h: 5, w: 6, cin: 64, cout: 3, weights: "i8", mode: .w8a8, ctx: ComputeContext(threads: 2, isa: .generic))
@@ -48,10 +52,11 @@ final class ConvTests: XCTestCase {
         }
     }
 
-    /// 33 × 31 pixels are 4 row blocks of 256, so the float path packs the weights once per call
-    /// (`prepackF32`) instead of once per row block: two column blocks (the second 6 wide) and
-    /// two channel chunks per tap (200 > 192), float and int8 weights, every level and 1–3
-    /// threads, against one double-precision reference (tolerance as in `check`).
+    /// 33 × 31 pixels are 4 row blocks of 256, so the direct float path packs the weights once
+    /// per call (`prepackF32`) instead of once per row block: two column blocks (the second 6
+    /// wide) and two channel chunks per tap (200 > 192), float and int8 weights, every level
+    /// and 1–3 threads, against one double-precision reference (tolerance as in `check`).
+    /// `.direct` is forced: at these channel counts `.automatic` takes Winograd.
     func testWeightsPackedOncePerCall() {
         let h = 33, w = 31, cin = 200, cout = 70
         var rng = TestRNG(4242)
@@ -65,7 +70,8 @@ final class ConvTests: XCTestCase {
                 let contexts = levelContexts() + [1, 3].map { ComputeContext(threads: $0) }
                 for ctx in contexts {
                     var fast = [Float](repeating: .nan, count: h * w * cout)
-                    conv3x3(x, height: h, width: w, inChannels: cin, wm, bias: nil, out: &fast, mode: .w8a32, ctx: ctx)
+                    conv3x3(x, height: h, width: w, inChannels: cin, wm, bias: nil, out: &fast, mode: .w8a32, ctx: ctx,
+                            algorithm: .direct)
                     assertClose(fast, ref, relL2: 1e-5, "\(ctx.isa) \(ctx.threads) threads, \(name) weights")
                 }
             }
