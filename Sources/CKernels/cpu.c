@@ -1,5 +1,15 @@
-// Run-time CPU feature detection (see RTK_CPU_* in include/ckernels.h).
+// Run-time CPU feature detection (see RTK_CPU_* in include/ckernels.h), and naming threads.
+#define _GNU_SOURCE
+#include <pthread.h>
 #include "ckernels.h"
+
+void rtk_name_thread(const char *name) {
+#if defined(__linux__)
+    pthread_setname_np(pthread_self(), name);   // Linux: at most 15 bytes, else it is refused
+#else
+    (void)name;
+#endif
+}
 
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
 #include <cpuid.h>

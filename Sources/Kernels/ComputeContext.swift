@@ -18,9 +18,13 @@ import CKernels
 /// results are bit-identical for 1, 2 or more threads.
 ///
 /// A `parallelFor` called from inside another one runs inline on the calling thread;
-/// a call from a second thread while the pool is busy waits for the pool.
+/// a `parallelFor` from a second thread while the pool is busy waits for the pool. The
+/// kernels, though, keep per-call data in the context between their parallel steps (the
+/// quantized activations of a W8A8 product, GroupNorm's sums): call the kernels of one
+/// context from one thread at a time, and give each calling thread its own context.
 public final class ComputeContext: @unchecked Sendable {
-    /// Number of threads taking part in `parallelFor` (the caller counts as one).
+    /// Number of threads taking part in `parallelFor` (the caller counts as one): the count
+    /// asked for, clamped to `threadLimit`, or fewer if the system refused to start more.
     public let threads: Int
 
     /// Scratch buffers owned by this context, one per thread slot.
@@ -38,28 +42,49 @@ public final class ComputeContext: @unchecked Sendable {
 
     private let pool: WorkerPool
 
-    /// Most worker threads a context starts: far more than any machine this runs on has cores,
+    /// Most threads a caller may ask for: far more than any machine this runs on has cores,
     /// and few enough that a mistyped count cannot exhaust the process's threads or memory.
     public static let maxThreads = 1024
 
+    /// Most threads a context starts on this machine: 4 per online core, at least 16. More
+    /// threads than cores only take turns on them (results are the same bits for any count),
+    /// while each costs a stack, its own scratch (about 1 MB in a VAE convolution) and a
+    /// wake-up per parallel step: 256 threads on 2 cores ran a decode 3× slower in 1.4× the
+    /// memory.
+    public static var threadLimit: Int { max(16, 4 * ProcessInfo.processInfo.activeProcessorCount) }
+
     /// - Parameters:
     ///   - threads: number of threads; nil = online cores. Values < 1 become 1, values above
-    ///     `maxThreads` become `maxThreads` (each thread has its own scratch and stack).
+    ///     `threadLimit` become `threadLimit` (each thread has its own scratch and stack).
     ///   - isa: the instruction-set level; nil = `ISA.active` (`REPTOK_ISA`, else the best
     ///     level of this CPU). Passing a level the CPU lacks is a programmer error (check
     ///     `ISA.isSupported` or use `ISA.resolve`).
     /// A context is driven by one thread at a time; kernels may be called from inside
     /// its own parallelFor bodies (they then run inline on that thread).
-    public init(threads: Int? = nil, isa: ISA? = nil) {
+    public convenience init(threads: Int? = nil, isa: ISA? = nil) {
+        self.init(threads: threads, isa: isa, startingAtMost: Int.max)
+    }
+
+    /// As `init(threads:isa:)`; `startingAtMost` caps the worker threads started, as the
+    /// system's thread limit would (tests).
+    init(threads: Int?, isa: ISA?, startingAtMost: Int) {
         let isa = isa ?? ISA.active
         precondition(isa.isSupported, "ComputeContext: this CPU cannot run level \(isa)")
-        let n = min(max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount), ComputeContext.maxThreads)
+        let asked = min(max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount), ComputeContext.threadLimit)
+        self.pool = WorkerPool(threads: asked, startingAtMost: startingAtMost)
+        let n = pool.threads
         self.threads = n
         self.scratch = (0..<n).map { _ in ScratchArena() }
         self.prep = (0..<n).map { _ in ScratchArena() }
         self.isa = isa
         self.kernels = KernelSet(isa)
-        self.pool = WorkerPool(threads: n)
+    }
+
+    /// Frees every thread's scratch and preparation buffers (they grow again when used).
+    /// For low-memory runs between stages; never call it from inside a `parallelFor`.
+    public func releaseScratch() {
+        for a in scratch { a.release() }
+        for a in prep { a.release() }
     }
 
     /// The prep arena of the calling thread's slot.
@@ -101,7 +126,7 @@ public final class ComputeContext: @unchecked Sendable {
 /// takes tens of µs on this VM, which is why a pure condition-variable pool cost ≈ 45 µs
 /// per call). The caller spins the same way for completion before sleeping.
 private final class WorkerPool: @unchecked Sendable {
-    let threads: Int
+    private(set) var threads: Int
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private let wake: UnsafeMutablePointer<pthread_cond_t>
     private let done: UnsafeMutablePointer<pthread_cond_t>
@@ -123,7 +148,7 @@ private final class WorkerPool: @unchecked Sendable {
     private func runJob(slot: Int) {
         guard slot < jobParts, let body = jobBody, let owner = jobOwner else { return }
         let n = jobCount - jobShared, parts = jobParts
-        SlotMarker.enter(owner, slot: slot)
+        let outer = SlotMarker.enter(owner, slot: slot)
         body((n * slot / parts)..<(n * (slot + 1) / parts), slot)
         if jobShared > 0 {
             while true {
@@ -132,25 +157,40 @@ private final class WorkerPool: @unchecked Sendable {
                 body(i..<(i + 1), slot)
             }
         }
-        SlotMarker.leave()
+        SlotMarker.leave(restoring: outer)
     }
 
     /// Spin iterations (pause instructions) before sleeping: ≈ 50–100 µs; 0 when there are
     /// more threads than cores (a spinning thread would then hold a core another needs).
     private let spinBudget: Int
 
-    init(threads: Int) {
-        self.threads = threads
-        spinBudget = threads <= ProcessInfo.processInfo.activeProcessorCount ? 4000 : 0
+    /// Starts `threads − 1` workers (the caller is the last thread), fewer if the system
+    /// refuses one (a process or memory limit) or past `startingAtMost` workers: `threads`
+    /// is then the number that runs, so no job ever waits for a worker that does not exist.
+    init(threads asked: Int, startingAtMost: Int) {
         mutex = .allocate(capacity: 1); pthread_mutex_init(mutex, nil)
         wake = .allocate(capacity: 1); pthread_cond_init(wake, nil)
         done = .allocate(capacity: 1); pthread_cond_init(done, nil)
         counters = .allocate(capacity: 8); counters.initialize(repeating: 0, count: 8)
-        for slot in 1..<max(threads, 1) {
-            let t = Thread { self.workerLoop(slot: slot) }
-            t.stackSize = 1 << 20
-            t.name = "reptok-kernel-\(slot)"
-            t.start()
+        threads = 1
+        spinBudget = asked <= ProcessInfo.processInfo.activeProcessorCount ? 4000 : 0
+        var attr = pthread_attr_t()
+        pthread_attr_init(&attr)
+        defer { pthread_attr_destroy(&attr) }
+        pthread_attr_setstacksize(&attr, 1 << 20)
+        while threads < asked && threads <= startingAtMost {
+            let start = Unmanaged.passRetained(WorkerStart(pool: self, slot: threads)).toOpaque()
+            var id = pthread_t()
+            guard pthread_create(&id, &attr, { arg in
+                let s = Unmanaged<WorkerStart>.fromOpaque(arg!).takeRetainedValue()
+                s.pool.workerLoop(slot: s.slot)
+                return nil
+            }, start) == 0 else {
+                Unmanaged<WorkerStart>.fromOpaque(start).release()
+                break
+            }
+            pthread_detach(id)
+            threads += 1
         }
     }
 
@@ -175,6 +215,7 @@ private final class WorkerPool: @unchecked Sendable {
     }
 
     private func workerLoop(slot: Int) {
+        rtk_name_thread("reptok-k\(slot)")   // at most 15 bytes for slots below 10^7
         var seen = 0        // generation when the pool was created; the thread may start late
         while true {
             // wait for a new generation: spin, then sleep
@@ -227,9 +268,9 @@ private final class WorkerPool: @unchecked Sendable {
         acquire()
         defer { release() }
         if parts == 1 {
-            SlotMarker.enter(owner, slot: 0)
+            let outer = SlotMarker.enter(owner, slot: 0)
             body(0..<n, 0)
-            SlotMarker.leave()
+            SlotMarker.leave(restoring: outer)
             return
         }
         withoutActuallyEscaping(body) { body in
@@ -260,10 +301,25 @@ private final class WorkerPool: @unchecked Sendable {
     }
 }
 
+/// What a new worker thread needs: its pool (held strongly) and its slot.
+private final class WorkerStart {
+    let pool: WorkerPool
+    let slot: Int
+    init(pool: WorkerPool, slot: Int) { self.pool = pool; self.slot = slot }
+}
+
 /// Thread-local record "this thread is inside a job of pool X, at slot s", kept in two
 /// pthread keys as raw pointer-sized values (the owner's identity, and slot + 1), so that
-/// entering and leaving a job allocates nothing.
+/// entering and leaving a job allocates nothing. A job of another context run from inside a
+/// job saves the outer record and restores it on leaving, so the outer context still sees
+/// its own nested calls as nested.
 enum SlotMarker {
+    /// The record `enter` replaced.
+    struct Saved {
+        fileprivate let owner: UnsafeMutableRawPointer?
+        fileprivate let slot: UnsafeMutableRawPointer?
+    }
+
     private static let ownerKey: pthread_key_t = makeKey()
     private static let slotKey: pthread_key_t = makeKey()
 
@@ -273,14 +329,16 @@ enum SlotMarker {
         return key
     }
 
-    static func enter(_ owner: ObjectIdentifier, slot: Int) {
+    static func enter(_ owner: ObjectIdentifier, slot: Int) -> Saved {
+        let saved = Saved(owner: pthread_getspecific(ownerKey), slot: pthread_getspecific(slotKey))
         pthread_setspecific(ownerKey, UnsafeRawPointer(bitPattern: UInt(bitPattern: owner)))
         pthread_setspecific(slotKey, UnsafeRawPointer(bitPattern: slot + 1))
+        return saved
     }
 
-    static func leave() {
-        pthread_setspecific(ownerKey, nil)
-        pthread_setspecific(slotKey, nil)
+    static func leave(restoring saved: Saved) {
+        pthread_setspecific(ownerKey, saved.owner)
+        pthread_setspecific(slotKey, saved.slot)
     }
 
     static func current(_ owner: ObjectIdentifier) -> Int? {
@@ -304,6 +362,13 @@ final class ScratchArena: @unchecked Sendable {
             base = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 64)
         }
         return base!
+    }
+
+    /// Frees the buffer; the next `buffer` call allocates again.
+    func release() {
+        base?.deallocate()
+        base = nil
+        capacity = 0
     }
 
     deinit { base?.deallocate() }

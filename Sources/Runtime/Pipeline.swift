@@ -151,10 +151,11 @@ public final class Pipeline {
         if let progress, !progress(component, step, total) { throw RuntimeError.cancelled }
     }
 
-    /// With `lowMemory`: drops what `components` hold (`drop`).
+    /// With `lowMemory`: drops what `components` hold (`drop`), and the kernels' scratch.
     private func release(_ components: Component...) {
         guard options.lowMemory else { return }
         for c in components { drop(c) }
+        ctx.releaseScratch()
     }
 
     /// Drops the pages of component `c`'s weights, and what it keeps beside them: the VAE's

@@ -121,4 +121,71 @@ final class ContextTests: XCTestCase {
             XCTAssertEqual(x, 1)
         }
     }
+
+    /// When the system starts fewer workers than asked (a process limit, modelled here by
+    /// `startingAtMost`), the context runs with those it has: `threads` says how many, and a
+    /// job covers every item once instead of waiting for workers that never started (before,
+    /// the first parallel call hung). Bounded, as above.
+    func testFewerWorkersThanAsked() throws {
+        for started in [0, 1, 2] {
+            let ctx = ComputeContext(threads: 8, isa: nil, startingAtMost: started)
+            XCTAssertEqual(ctx.threads, started + 1)
+            let hits = try TestSupport.runBounded("a job with \(started) of 7 workers", within: 30) { () -> [Int] in
+                var hits = [Int](repeating: 0, count: 100)
+                hits.withUnsafeMutableBufferPointer { h in
+                    let p = h.baseAddress!
+                    for _ in 0..<50 { ctx.parallelFor(100) { r in for i in r { p[i] += 1 } } }
+                }
+                return hits
+            }
+            XCTAssertEqual(hits, [Int](repeating: 50, count: 100), "\(started) workers")
+        }
+    }
+
+    /// A job of context B run inside a job of context A leaves A's record of the thread as it
+    /// was: A's next nested call still runs inline (before, it waited for A's busy pool forever).
+    func testNestedJobOfAnotherContext() throws {
+        let a = ComputeContext(threads: 2), b = ComputeContext(threads: 2)
+        let total = try TestSupport.runBounded("nested jobs of two contexts", within: 30) { () -> [Int] in
+            var total = [0, 0]
+            total.withUnsafeMutableBufferPointer { t in
+                let p = t.baseAddress!
+                a.parallelFor(2) { outer in
+                    for o in outer {
+                        b.parallelFor(4) { _ in }
+                        a.parallelFor(10) { inner in p[o] += inner.count }
+                    }
+                }
+            }
+            return total
+        }
+        XCTAssertEqual(total, [10, 10])
+    }
+
+    /// Counts beyond `threadLimit` start only that many threads; the limit leaves room for
+    /// more threads than cores, as the tests use.
+    func testThreadLimit() {
+        XCTAssertGreaterThanOrEqual(ComputeContext.threadLimit, 16)
+        XCTAssertEqual(ComputeContext(threads: ComputeContext.maxThreads).threads, ComputeContext.threadLimit)
+        XCTAssertEqual(ComputeContext(threads: 7).threads, 7)
+    }
+
+    /// `releaseScratch` frees the buffers, and the kernels grow them again: a product after it
+    /// gives the same bits as before.
+    func testReleaseScratch() {
+        let ctx = ComputeContext(threads: 2)
+        var rng = TestRNG(11)
+        let a = rng.floats(20 * 70), wq = rng.int8s(30 * 70), ws = [Float](repeating: 0.01, count: 30)
+        func run() -> [Float] {
+            var c = [Float](repeating: .nan, count: 20 * 30)
+            wq.withUnsafeBufferPointer { wp in ws.withUnsafeBufferPointer { sp in
+                let w = WeightMatrix(i8: wp.baseAddress!, scales: sp.baseAddress!, n: 30, k: 70)
+                matmul(a, lda: 70, m: 20, w, bias: nil, into: &c, ldc: 30, mode: .w8a8, ctx: ctx)
+            } }
+            return c
+        }
+        let before = run()
+        ctx.releaseScratch()
+        XCTAssertEqual(run().map(\.bitPattern), before.map(\.bitPattern))
+    }
 }

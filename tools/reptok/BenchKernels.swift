@@ -24,7 +24,7 @@ struct BenchKernelsCommand: ParsableCommand {
     @Flag(name: .long, help: "Print one JSON object instead of the table.")
     var json = false
 
-    @Option(name: .long, help: "Worker threads, \(threadRange) (default: online cores).")
+    @Option(name: .long, help: ArgumentHelp(threadHelp))
     var threads: Int?
 
     @Option(name: .long, help: "Timed repetitions per figure (the median is reported).")

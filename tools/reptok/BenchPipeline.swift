@@ -50,7 +50,7 @@ struct BenchPipelineCommand: ParsableCommand {
     @Option(name: .long, help: "Folder for the synthetic model (default: $XDG_CACHE_HOME/reptok or ~/.cache/reptok).")
     var cache: String?
 
-    @Option(name: .long, help: "Worker threads, \(threadRange) (default: online cores).")
+    @Option(name: .long, help: ArgumentHelp(threadHelp))
     var threads: Int?
 
     @Option(name: .long, help: "Timed runs per stage and mode, after one warm-up (the median is reported).")

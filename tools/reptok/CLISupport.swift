@@ -28,7 +28,7 @@ struct ImageCommandOptions: ParsableArguments {
         discussion: "Default: models/\(defaultModelName), looked up in the current folder first, then in ../../models relative to the reptok executable (the repository's models/ when run as .build/release/reptok). That file is the trained demo model: 32×32 handwritten digits, classes 0…9 (also zero…nine)."))
     var model: String?
 
-    @Option(name: .long, help: "Worker threads, \(threadRange) (default: online cores). Output is bit-identical for any count.")
+    @Option(name: .long, help: ArgumentHelp(threadHelp + " Output is bit-identical for any count."))
     var threads: Int?
 
     @Option(name: .long, help: "Matrix mode for int8 and int4 weights: w8a32 (float activations) or w8a8.")
@@ -381,8 +381,11 @@ func parseInterval(_ text: String) throws -> ClosedRange<Float> {
 
 // MARK: - Option ranges
 
-/// `--threads`: at least 1, at most what a compute context starts.
+/// `--threads`: at least 1, at most what a compute context accepts (it starts at most
+/// `ComputeContext.threadLimit` of them).
 let threadRange = 1 ... ComputeContext.maxThreads
+/// The help of every `--threads`.
+let threadHelp = "Worker threads, \(threadRange) (default: online cores; at most \(ComputeContext.threadLimit) run here: 4 per core, at least 16)."
 /// `--steps`, `--gen-steps`, `--dec-steps`: what the samplers accept.
 let stepRange = 1 ... Pipeline.maxSteps
 

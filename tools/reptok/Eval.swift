@@ -39,7 +39,7 @@ struct EvalCommand: ParsableCommand {
     @Option(name: .long, help: "Matrix mode of the model file: w8a32 or w8a8.")
     var compute: MatrixMode = .w8a32
 
-    @Option(name: .long, help: "Worker threads, \(threadRange) (default: online cores).")
+    @Option(name: .long, help: ArgumentHelp(threadHelp))
     var threads: Int?
 
     @Flag(name: .long, help: "Print one JSON object (token_cosine, velocity_rel_l2 per t, psnr_vs_reference, psnr_vs_input {model, reference}, vae_psnr; with --digits class_accuracy {model, reference, total}) instead of the table.")

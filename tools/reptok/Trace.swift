@@ -28,7 +28,7 @@ struct TraceCommand: ParsableCommand {
     @Option(name: .long, help: "Matrix mode for int8 and int4 weights: w8a32 or w8a8.")
     var compute: MatrixMode = .w8a32
 
-    @Option(name: .long, help: "Worker threads, \(threadRange) (default: online cores).")
+    @Option(name: .long, help: ArgumentHelp(threadHelp))
     var threads: Int?
 
     @Flag(name: .long, help: "Print the time of each stage on stderr.")
