@@ -11,6 +11,10 @@ public enum ImageFormat: String, Sendable {
         self = (ext == "jpg" || ext == "jpeg") ? .jpeg : .png
     }
 
+    /// The longest side this format can store, in pixels (JPEG's header holds 16 bits, and
+    /// its encoder 65 500; PNG's images are bounded by `RGBImage.maxSide`).
+    public var maxSide: Int { self == .jpeg ? 65_500 : RGBImage.maxSide }
+
     /// The format given by a file's first bytes, or nil for anything else.
     public init?(signature data: Data) {
         let b = [UInt8](data.prefix(8))
@@ -62,13 +66,17 @@ public enum ImageFile {
         }
     }
 
-    /// The reptok metadata stored by `write`: the PNG `tEXt` chunk `reptok` or
-    /// the JPEG COM marker. Nil when the file has none.
+    /// How the metadata that `write` stores in a JPEG comment begins.
+    public static let jpegMetadataPrefix = "reptok-version:"
+
+    /// The reptok metadata stored by `write`: the PNG `tEXt` chunk `reptok` or the JPEG COM
+    /// marker that starts with `reptok-version:` (other programs write comments too). Nil when
+    /// the file has none.
     public static func readMetadata(_ path: String) throws -> String? {
         let data = try FileData.read(path, maxBytes: defaultMaxBytes)
         switch ImageFormat(signature: data) {
         case .png: return try PNGCodec.textChunks(data, path: path).first(where: { $0.key == "reptok" })?.text
-        case .jpeg: return JPEGCodec.comment(data)
+        case .jpeg: return JPEGCodec.comments(data).first(where: { $0.hasPrefix(jpegMetadataPrefix) })
         case nil: throw ImageIOError.notAnImage(path: path)
         }
     }

@@ -88,23 +88,27 @@ public enum JPEGCodec {
 
     /// The text of the first COM marker before the image data, if any.
     /// Walks the marker segments up to SOS with bounds checks.
-    public static func comment(_ data: Data) -> String? {
+    public static func comment(_ data: Data) -> String? { comments(data).first }
+
+    /// The texts of every COM marker before the image data, in file order.
+    public static func comments(_ data: Data) -> [String] {
+        var found: [String] = []
         let b = [UInt8](data)
-        guard b.count >= 4, b[0] == 0xFF, b[1] == 0xD8 else { return nil }
+        guard b.count >= 4, b[0] == 0xFF, b[1] == 0xD8 else { return found }
         var pos = 2
         while pos + 4 <= b.count {
-            guard b[pos] == 0xFF else { return nil }
+            guard b[pos] == 0xFF else { return found }
             let marker = b[pos + 1]
             if marker == 0xFF { pos += 1; continue }  // fill byte
-            if marker == 0xDA || marker == 0xD9 { return nil }  // SOS / EOI: no more headers
+            if marker == 0xDA || marker == 0xD9 { return found }  // SOS / EOI: no more headers
             let length = Int(b[pos + 2]) << 8 | Int(b[pos + 3])
-            guard length >= 2, pos + 2 + length <= b.count else { return nil }
+            guard length >= 2, pos + 2 + length <= b.count else { return found }
             if marker == 0xFE {
-                return String(String.UnicodeScalarView(b[(pos + 4)..<(pos + 2 + length)].map { Unicode.Scalar($0) }))
+                found.append(String(String.UnicodeScalarView(b[(pos + 4)..<(pos + 2 + length)].map { Unicode.Scalar($0) })))
             }
             pos += 2 + length
         }
-        return nil
+        return found
     }
 }
 

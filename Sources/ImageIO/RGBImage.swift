@@ -25,10 +25,13 @@ public struct RGBImage: Equatable, Sendable {
         self.pixels = pixels
     }
 
+    /// The longest side a filled image (and so a contact sheet) may have, in pixels.
+    public static let maxSide = 1 << 20
+
     /// A `width`×`height` image filled with one color.
     public init(width: Int, height: Int, fill: (r: UInt8, g: UInt8, b: UInt8)) throws {
-        guard width >= 1, height >= 1, width <= 1 << 20, height <= 1 << 20 else {
-            throw ImageIOError.invalidImage(reason: "size \(width)x\(height) out of range 1...\(1 << 20)")
+        guard width >= 1, height >= 1, width <= RGBImage.maxSide, height <= RGBImage.maxSide else {
+            throw ImageIOError.invalidImage(reason: "size \(width)x\(height) out of range 1...\(RGBImage.maxSide)")
         }
         var pixels = [UInt8](repeating: 0, count: width * height * 3)
         for i in 0..<(width * height) {
@@ -57,6 +60,13 @@ public struct RGBImage: Equatable, Sendable {
         }
     }
 
+    /// The pixel size of `grid`'s sheet for `count` cells of `cellWidth`×`cellHeight` (so a
+    /// caller can check it against a format's limits before making the images).
+    public static func gridSize(count: Int, cellWidth: Int, cellHeight: Int, columns: Int, gap: Int = 2) -> (width: Int, height: Int) {
+        let cols = max(1, min(columns, count)), rows = (count + cols - 1) / cols
+        return (cols * cellWidth + (cols + 1) * gap, rows * cellHeight + (rows + 1) * gap)
+    }
+
     /// A contact sheet: `images` laid out row by row, `columns` per row, with
     /// `gap` pixels of `background` between and around them. Every cell is the
     /// size of the largest image; smaller images sit at the cell's top-left.
@@ -67,10 +77,9 @@ public struct RGBImage: Equatable, Sendable {
             throw ImageIOError.invalidImage(reason: "grid needs columns ≥ 1 and gap ≥ 0 (got \(columns), \(gap))")
         }
         let cols = min(columns, images.count)
-        let rows = (images.count + cols - 1) / cols
         let cellW = images.map(\.width).max()!, cellH = images.map(\.height).max()!
-        var sheet = try RGBImage(width: cols * cellW + (cols + 1) * gap,
-                                 height: rows * cellH + (rows + 1) * gap, fill: background)
+        let size = gridSize(count: images.count, cellWidth: cellW, cellHeight: cellH, columns: cols, gap: gap)
+        var sheet = try RGBImage(width: size.width, height: size.height, fill: background)
         for (i, image) in images.enumerated() {
             let c = i % cols, r = i / cols
             sheet.paste(image, x: gap + c * (cellW + gap), y: gap + r * (cellH + gap))

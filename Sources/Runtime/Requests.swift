@@ -189,8 +189,10 @@ public struct ResolvedGenerateRequest: Equatable, Sendable {
     var intervalText: String { "\(formatFloat(cfgInterval.lowerBound)),\(formatFloat(cfgInterval.upperBound))" }
 
     /// The `reptok generate` command line that runs exactly this request on the same file (named
-    /// by its file name) into `OUT`, with `outputOptions` (e.g. `--grid`) before `-o OUT`.
-    public func reproduceLine(outputOptions: [String] = []) -> String {
+    /// `model`, default its file name) into `OUT`, with `outputOptions` (e.g. `--grid`) before
+    /// `-o OUT`. Numbers go as `--cfg=VALUE`, so that a negative one is not read as an option.
+    public func reproduceLine(model: String? = nil, outputOptions: [String] = []) -> String {
+        let model = model ?? self.model
         let classText: String
         switch classes {
         case .random: classText = "random"
@@ -199,8 +201,8 @@ public struct ResolvedGenerateRequest: Equatable, Sendable {
         var args = ["reptok", "generate", "--model", model, "--class", classText, "--rng", rng.rawValue, "--seed", "\(seed)"]
         if count > 1 { args += ["--count", "\(count)"] }
         if let decoderSeed { args += ["--decoder-seed", "\(decoderSeed)"] }
-        args += ["--gen-steps", "\(generatorSteps)", "--steps", "\(decoderSteps)", "--cfg", formatFloat(cfgScale),
-                 "--cfg-interval", intervalText, "--sampler", sampler.rawValue, "--compute", mode.rawValue]
+        args += ["--gen-steps", "\(generatorSteps)", "--steps", "\(decoderSteps)", "--cfg=" + formatFloat(cfgScale),
+                 "--cfg-interval=" + intervalText, "--sampler", sampler.rawValue, "--compute", mode.rawValue]
         return commandLine(args + outputOptions)
     }
 }
@@ -211,8 +213,10 @@ public func commandLine(_ arguments: [String]) -> String {
 }
 
 /// Shell-quotes an argument when needed (single quotes; a quote inside becomes `'\''`).
+/// Only ASCII stays unquoted: image metadata holds ASCII, and a character it cannot hold
+/// becomes `?`, which must not end up outside quotes (a shell would read it as a pattern).
 public func shellQuote(_ s: String) -> String {
-    let safe = s.unicodeScalars.allSatisfy { CharacterSet.alphanumerics.contains($0) || "-_./,=:+@%".unicodeScalars.contains($0) }
+    let safe = s.unicodeScalars.allSatisfy { $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "-_./,=:+@%".unicodeScalars.contains($0)) }
     return safe && !s.isEmpty ? s : "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
 }
 

@@ -151,6 +151,14 @@ public final class AtomicFile {
         unlink(temp)
     }
 
+    /// Whether `a` and `b` name one existing file (same device and inode: through links,
+    /// `./` or another spelling too). False when either does not exist.
+    public static func sameFile(_ a: String, _ b: String) -> Bool {
+        var sa = stat(), sb = stat()
+        guard stat(a, &sa) == 0, stat(b, &sb) == 0 else { return false }
+        return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino
+    }
+
     /// The folder part of `path` ("." when there is none).
     public static func folder(of path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return "." }

@@ -374,7 +374,12 @@ final class CLIEndToEndTests: XCTestCase {
         try FileManager.default.createDirectory(at: elsewhere, withIntermediateDirectories: true)
         let r = try TestSupport.run(release.appendingPathComponent("reptok").path, args + ["--class", "one", "-o", path("exe.png")], cwd: elsewhere)
         XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertEqual(try bytes("cwd.png"), try bytes("exe.png"))
+        // the same image; each reproduce line names the model where that run found it
+        XCTAssertEqual(try ImageFile.read(path("cwd.png")).pixels, try ImageFile.read(path("exe.png")).pixels)
+        let lineCwd = fields(try ImageFile.readMetadata(path("cwd.png")) ?? "")["reproduce"] ?? ""
+        let lineExe = fields(try ImageFile.readMetadata(path("exe.png")) ?? "")["reproduce"] ?? ""
+        XCTAssertTrue(lineCwd.contains("--model models/reptok-digits-int8.gguf "), lineCwd)
+        XCTAssertTrue(lineExe.contains("--model \(root.path)/models/reptok-digits-int8.gguf "), lineExe)
         // Without either, the error names the places it looked.
         try FileManager.default.removeItem(at: root.appendingPathComponent("models"))
         let missing = try TestSupport.run(release.appendingPathComponent("reptok").path, args + ["--class", "1", "-o", path("none.png")], cwd: elsewhere)

@@ -270,10 +270,11 @@ final class ImageIOTests: XCTestCase {
         let reference = try TestSupport.readPPM(TestSupport.fixtures.appendingPathComponent("rgb-baseline.ppm"))
         let image = try RGBImage(width: reference.width, height: reference.height, pixels: reference.rgb)
         let path = dir.appendingPathComponent("out.JPG").path
-        try ImageFile.write(image, to: path, metadata: "seed: 7", jpegQuality: 95)
+        let text = ImageFile.jpegMetadataPrefix + " 0.1.0\nseed: 7"
+        try ImageFile.write(image, to: path, metadata: text, jpegQuality: 95)
         let data = try Data(contentsOf: URL(fileURLWithPath: path))
         XCTAssertEqual(ImageFormat(signature: data), .jpeg, "the .JPG name selects JPEG")
-        XCTAssertEqual(try ImageFile.readMetadata(path), "seed: 7")
+        XCTAssertEqual(try ImageFile.readMetadata(path), text)
         let back = try ImageFile.read(path)
         XCTAssertEqual([back.width, back.height], [image.width, image.height])
         let meanError = Double(zip(back.pixels, image.pixels).map { abs(Int($0) - Int($1)) }.reduce(0, +)) / Double(image.pixels.count)

@@ -57,6 +57,9 @@ struct ImageCommandOptions: ParsableArguments {
         throw CLIError("no --model given and the default \(candidates.joined(separator: " / ")) does not exist")
     }
 
+    /// The model file, when it can be found: an output must not overwrite it.
+    var modelToKeep: [String] { (try? resolvedModelPath()).map { [$0] } ?? [] }
+
     /// Opens the model. Any container or model error becomes "not a RepTok model file".
     func loadPipeline(_ timer: StageTimer) throws -> Pipeline {
         let path = try resolvedModelPath()
@@ -82,6 +85,10 @@ struct ImageOutputOptions: ParsableArguments {
     func validate() throws {
         guard (1...100).contains(quality) else { throw ValidationError("--quality must be 1...100 (got \(quality))") }
     }
+
+    /// What a reproduce line needs besides `-o`: `--quality N` for a JPEG output (its bytes
+    /// depend on it), nothing for PNG.
+    var reproduceOptions: [String] { ImageFormat(outputPath: output) == .jpeg ? ["--quality", "\(quality)"] : [] }
 }
 
 /// `relative` resolved against the running executable's folder, in two ways: the path it was
@@ -118,10 +125,25 @@ func readImage(_ path: String) throws -> RGBImage {
     do { return try ImageFile.read(path) } catch { throw cliError(error) }
 }
 
-/// Checks every output path before any work (folder exists, a file can be created there).
-func checkOutputs(_ paths: [String]) throws {
+/// Checks every output path before any work (folder exists, a file can be created there),
+/// and that none is one of `inputs` (the command's input files and model): writing it would
+/// destroy what the command reads.
+func checkOutputs(_ paths: [String], keeping inputs: [String] = []) throws {
     for path in paths {
         do { try AtomicFile.checkWritable(path) } catch { throw cliError(error) }
+        if let input = inputs.first(where: { AtomicFile.sameFile(path, $0) }) {
+            throw CLIError("output \(path) is the input \(input): writing it would destroy it; give another output name")
+        }
+    }
+}
+
+/// A `-o` that will be numbered (`--count`): not empty and not a folder, which numbering
+/// would otherwise turn into files named after the folder.
+func checkNumberedOutput(_ path: String) throws {
+    var isDir: ObjCBool = false
+    if path.isEmpty { throw CLIError("empty output path") }
+    if path.hasSuffix("/") || (FileManager.default.fileExists(atPath: path, isDirectory: &isDir) && isDir.boolValue) {
+        throw CLIError("output \(path) is a folder: give a file name (numbered -000, -001, … for --count)")
     }
 }
 
@@ -166,11 +188,12 @@ func resolve(_ request: DecodeRequest, _ pipeline: Pipeline) throws -> ResolvedD
 }
 
 /// The metadata's `reproduce` line of a command that decodes: `reptok COMMAND INPUTS --model FILE
-/// EXTRA --rng … --seed … --steps … --sampler … --compute MODE -o OUT`.
-func reproduceLine(_ command: String, _ inputs: [String], _ pipeline: Pipeline, _ request: ResolvedDecodeRequest,
-                   extra: [String] = []) -> String {
-    commandLine(["reptok", command] + inputs + ["--model", pipeline.modelInfo["file"] ?? "?"] + extra + request.arguments
-                + ["--compute", pipeline.options.mode.rawValue])
+/// EXTRA --rng … --seed … --steps … --sampler … --compute MODE [--quality N] -o OUT`. Inputs and
+/// the model are named as this run found them, so the line runs again from the same folder.
+func reproduceLine(_ command: String, _ inputs: [String], model: String, _ pipeline: Pipeline,
+                   _ request: ResolvedDecodeRequest, extra: [String] = [], output: ImageOutputOptions) -> String {
+    commandLine(["reptok", command] + inputs + ["--model", model] + extra + request.arguments
+                + ["--compute", pipeline.options.mode.rawValue] + output.reproduceOptions)
 }
 
 // MARK: - Class names
@@ -251,9 +274,13 @@ struct ImageMetadata {
         add("compute", options.compute.rawValue)
     }
 
-    mutating func add(_ key: String, _ value: String) { lines.append((key, value)) }
+    /// Adds `key: value`; line breaks in the value (a file name may hold one) become `?`, so
+    /// that every line stays one `key: value` pair.
+    mutating func add(_ key: String, _ value: String) {
+        lines.append((key, String(value.map { $0.isNewline ? "?" : $0 })))
+    }
 
-    mutating func add(_ fields: [(String, String)]) { lines += fields }
+    mutating func add(_ fields: [(String, String)]) { for (k, v) in fields { add(k, v) } }
 
     var text: String { lines.map { "\($0.0): \($0.1)" }.joined(separator: "\n") }
 }

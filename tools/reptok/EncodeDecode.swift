@@ -44,7 +44,7 @@ struct EncodeCommand: ParsableCommand {
     func run() throws {
         let timer = StageTimer(quiet: common.quiet)
         let source = try timer.measure("read") { try readImage(input) }
-        try checkOutputs([output])
+        try checkOutputs([output], keeping: [input] + common.modelToKeep)
         let pipeline = try common.loadPipeline(timer)
         let prepared = timer.measure("prepare") { pipeline.prepareImage(rgb: source.pixels, width: source.width, height: source.height) }
         timer.mark()
@@ -78,7 +78,7 @@ struct DecodeCommand: ParsableCommand {
     func run() throws {
         let timer = StageTimer(quiet: common.quiet)
         let token = try timer.measure("read") { try readToken(input) }
-        try checkOutputs([output.output])
+        try checkOutputs([output.output], keeping: [input] + common.modelToKeep)
         let pipeline = try common.loadPipeline(timer)
         try checkTokenLength(token, pipeline: pipeline, path: input)
         let request = try resolve(decoder.request, pipeline)
@@ -91,7 +91,7 @@ struct DecodeCommand: ParsableCommand {
         md.add("input", URL(fileURLWithPath: input).lastPathComponent)
         md.add("input-sha256", (try? SHA256.hashFile(path: input)) ?? "?")
         md.add(request.metadata)
-        md.add("reproduce", reproduceLine("decode", [URL(fileURLWithPath: input).lastPathComponent], pipeline, request))
+        md.add("reproduce", reproduceLine("decode", [input], model: try common.resolvedModelPath(), pipeline, request, output: output))
         try timer.measure("write") { try writeImage(image, to: output.output, metadata: md.text, quality: output.quality) }
         timer.summary("decoded \(input) → \(output.output)", threads: pipeline.threads)
     }

@@ -90,12 +90,14 @@ struct GenerateCommand: ParsableCommand {
         let timer = StageTimer(quiet: common.quiet)
         let count = imageCount
         // 1. Outputs must be writable before any work.
+        if count > 1 && !grid { try checkNumberedOutput(output.output) }
         let paths = count == 1 || grid ? [output.output] : (0..<count).map { numberedPath(output.output, index: $0, count: count) }
-        try checkOutputs(paths)
+        try checkOutputs(paths, keeping: common.modelToKeep)
         // 2. Model, then the classes (their range depends on the model), then the request with the
         //    model's defaults filled in.
         let pipeline = try common.loadPipeline(timer)
         let modelPath = try common.resolvedModelPath()
+        try checkSheetSize(count: count, side: pipeline.config.imageSize)
         let given = randomClasses ? nil : try classItems.map { try resolveClass($0, pipeline: pipeline, modelPath: modelPath) }
         let request: ResolvedGenerateRequest
         do {
@@ -118,6 +120,18 @@ struct GenerateCommand: ParsableCommand {
         timer.summary("generated \(count) image\(count == 1 ? "" : "s") → \(what)", threads: pipeline.threads)
     }
 
+    /// With `--grid`: the contact sheet must fit the output format, checked before any image
+    /// is made (a sheet too tall for JPEG used to fail only after generating all of them).
+    func checkSheetSize(count: Int, side: Int) throws {
+        guard grid && count > 1 else { return }
+        let columns = self.columns ?? Int(Double(count).squareRoot().rounded(.up))
+        let size = RGBImage.gridSize(count: count, cellWidth: side, cellHeight: side, columns: columns)
+        let format = ImageFormat(outputPath: output.output)
+        guard max(size.width, size.height) <= format.maxSide else {
+            throw CLIError("--grid of \(count) images of \(side) px in \(columns) columns is \(size.width)×\(size.height) pixels, more than \(format.rawValue.uppercased()) holds (\(format.maxSide) per side): give more --columns")
+        }
+    }
+
     /// Writes the images (one contact sheet with `--grid`), each with metadata whose settings and
     /// reproduce line come from the request that made it.
     func write(_ images: [RGBImage], labels: [Int], request: ResolvedGenerateRequest, to paths: [String],
@@ -130,7 +144,7 @@ struct GenerateCommand: ParsableCommand {
             md.add("class", (sameForAll ? classText(classes[0]) : classes.map(classText).joined(separator: ", "))
                    + (randomClasses ? " (random)" : ""))
             md.add(request.metadata)
-            md.add("reproduce", request.reproduceLine(outputOptions: outputOptions))
+            md.add("reproduce", request.reproduceLine(model: modelPath, outputOptions: outputOptions + output.reproduceOptions))
             return md.text
         }
         let count = images.count

@@ -48,7 +48,7 @@ struct InterpolateCommand: ParsableCommand {
             return .image(try readImage(path))
         }
         let sources = try timer.measure("read") { [try load(a), try load(b)] }
-        try checkOutputs([output.output])
+        try checkOutputs([output.output], keeping: [a, b] + common.modelToKeep)
         let pipeline = try common.loadPipeline(timer)
         let size = pipeline.config.imageSize
         let request = try resolve(decoder.request, pipeline)
@@ -81,8 +81,8 @@ struct InterpolateCommand: ParsableCommand {
         md.add("frames", "\(frames) (alpha = i/\(frames - 1), left to right)")
         md.add("mode", mode.rawValue)
         md.add(request.metadata)
-        md.add("reproduce", reproduceLine("interpolate", [a, b].map { URL(fileURLWithPath: $0).lastPathComponent }, pipeline, request,
-                                          extra: ["--frames", "\(frames)", "--mode", mode.rawValue]))
+        md.add("reproduce", reproduceLine("interpolate", [a, b], model: try common.resolvedModelPath(), pipeline, request,
+                                          extra: ["--frames", "\(frames)", "--mode", mode.rawValue], output: output))
         try timer.measure("write") { try writeImage(strip, to: output.output, metadata: md.text, quality: output.quality) }
         timer.summary("interpolated \(frames) frames → \(output.output)", threads: pipeline.threads)
     }

@@ -31,7 +31,7 @@ struct ReconstructCommand: ParsableCommand {
     func run() throws {
         let timer = StageTimer(quiet: common.quiet)
         let source = try timer.measure("read") { try readImage(input) }
-        try checkOutputs([output.output])
+        try checkOutputs([output.output], keeping: [input] + common.modelToKeep)
         let pipeline = try common.loadPipeline(timer)
         let size = pipeline.config.imageSize
         let request = try resolve(decoder.request, pipeline)
@@ -51,8 +51,8 @@ struct ReconstructCommand: ParsableCommand {
         md.add("input-sha256", (try? SHA256.hashFile(path: input)) ?? "?")
         md.add(request.metadata)
         md.add("side-by-side", sideBySide ? "yes (prepared input left, reconstruction right)" : "no")
-        md.add("reproduce", reproduceLine("reconstruct", [URL(fileURLWithPath: input).lastPathComponent], pipeline, request,
-                                          extra: sideBySide ? ["--side-by-side"] : []))
+        md.add("reproduce", reproduceLine("reconstruct", [input], model: try common.resolvedModelPath(), pipeline, request,
+                                          extra: sideBySide ? ["--side-by-side"] : [], output: output))
         try timer.measure("write") { try writeImage(result, to: output.output, metadata: md.text, quality: output.quality) }
         timer.summary("reconstructed \(input) → \(output.output)", threads: pipeline.threads)
     }
