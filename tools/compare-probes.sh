@@ -29,7 +29,7 @@ for f in ("c.txt", "c2.txt"):
         c[name] = max(c.get(name, 0.0), float(rate))
 # families without a plain-C probe (AVX-VNNI, AMX, NEON widening multiplies) print "-"
 family = {"amx": ("fp32-zmm-fma", "int8-amx-tdpbssd"),
-          "avx512vnni": ("fp32-zmm-fma", "int8-zmm-vpdpbusd"), "avx512": ("fp32-zmm-fma", "int8-ymm-pairs"),
+          "avx512vnni": ("fp32-zmm-fma", "int8-zmm-vpdpbusd"), "avx512": ("fp32-zmm-fma", "int8-zmm-pairs"),
           "avxvnni": ("fp32-ymm-fma", "int8-ymm-avxvnni"), "avx2": ("fp32-ymm-fma", "int8-ymm-pairs"),
           "neondot": ("fp32-neon-fmla", "int8-neon-sdot"), "neon": ("fp32-neon-fmla", "int8-neon-smull")}
 bad = 0

@@ -23,10 +23,11 @@ final class BenchCompareTests: XCTestCase {
         ProcessInfo.processInfo.environment.merging(["REPTOK_ISA": "generic"]) { $1 }
     }
 
-    func writeReference(_ dir: URL, isa: String) throws -> String {
+    func writeReference(_ dir: URL, isa: String, extra: [String: Any] = [:]) throws -> String {
         let obj: [String: Any] = ["isa": isa, "torch": "2.13.0+cpu", "cpu": "hand-written", "stages": Self.torchSeconds,
                                   "stage_info": ["encoder": ["gflop": 1e-6]]]   // a FLOP count of another model size
-        let path = dir.appendingPathComponent("torch-\(isa).json").path
+            .merging(extra) { $1 }
+        let path = dir.appendingPathComponent("torch-\(isa)-\(extra.count).json").path
         try JSONSerialization.data(withJSONObject: obj).write(to: URL(fileURLWithPath: path))
         return path
     }
@@ -109,6 +110,26 @@ final class BenchCompareTests: XCTestCase {
         XCTAssertTrue(warnings.first?.contains("PyTorch level avx2, this run's kernels are generic (PyTorch level default)") ?? false, run.stderr)
         let report = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any], run.stdout)
         XCTAssertEqual(((report["compare"] as? [String: Any])?["warnings"] as? [String])?.count, 1)
+    }
+
+    /// The fields ATen's level cannot tell apart: the cap bench_torch.py was asked for (both
+    /// AVX-512 caps report `avx512`) and its thread count. Each differing one is a warning.
+    func testAnotherCapOrThreadCountWarns() throws {
+        let dir = try TestSupport.makeTempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let args = ["bench", "pipeline", "--preset", "tiny", "--cache", dir.path, "--runs", "1", "--threads", "1", "--retries", "0",
+                    "--no-generate", "--no-ceilings", "--only", "generator_step", "--modes", "w8a8", "--compare"]
+        let same = try writeReference(dir, isa: "default", extra: ["isa_requested": "auto", "threads": 1])
+        let quiet = try TestSupport.run(CLIEndToEndTests.reptok, args + [same], environment: Self.genericEnvironment)
+        XCTAssertEqual(quiet.status, 0, quiet.stderr)
+        XCTAssertFalse(quiet.stderr.contains("reptok: warning:"), quiet.stderr)
+        let other = try writeReference(dir, isa: "default", extra: ["isa_requested": "avx512-novnni", "threads": 2])
+        let run = try TestSupport.run(CLIEndToEndTests.reptok, args + [other], environment: Self.genericEnvironment)
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let warnings = run.stderr.split(separator: "\n").filter { $0.hasPrefix("reptok: warning:") }
+        XCTAssertEqual(warnings.count, 2, run.stderr)
+        XCTAssertTrue(run.stderr.contains("measured with --isa avx512-novnni, this run's kernels are generic (PyTorch --isa auto)"), run.stderr)
+        XCTAssertTrue(run.stderr.contains("measured with 2 threads, this run uses 1"), run.stderr)
     }
 
     func testMalformedFileIsOneLineErrorBeforeMeasuring() throws {

@@ -8,6 +8,7 @@
 #          avx512-novnni (AVX-512 without VNNI) for avx512, to avx2 for avxvnni and avx2, and
 #          runs as it likes ("auto") for generic.
 #   ROUNDS: default 2. OUT_DIR: where the per-round JSON files go (default a new temp folder).
+#   THREADS=N: threads on both sides (default 2; reptok's own default would be every core).
 # Needs torch for python3 (README.md beside this script) and a release build.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -17,6 +18,7 @@ out=${3:-$(mktemp -d)}
 mkdir -p "$out"
 R=${REPTOK:-.build/release/reptok}
 preset=${PRESET:-xl}          # PRESET=tiny: a quick check of the script itself
+threads=${THREADS:-2}
 [ -x "$R" ] || { echo "side-by-side: build first (swift build -c release)" >&2; exit 2; }
 case "$level" in
     avx512vnni|amx) torch_isa=avx512 ;;
@@ -27,9 +29,9 @@ case "$level" in
 esac
 for r in $(seq "$rounds"); do
     echo "side-by-side: round $r/$rounds: PyTorch ($torch_isa)" >&2
-    python3 tools/bench-torch/bench_torch.py --preset "$preset" --isa "$torch_isa" --json "$out/torch-$r.json" 2>"$out/torch-$r.log"
+    python3 tools/bench-torch/bench_torch.py --preset "$preset" --isa "$torch_isa" --threads "$threads" --json "$out/torch-$r.json" 2>"$out/torch-$r.log"
     echo "side-by-side: round $r/$rounds: reptok ($level)" >&2
-    REPTOK_ISA=$level "$R" bench pipeline --preset "$preset" --no-generate --compare "$out/torch-$r.json" \
+    REPTOK_ISA=$level "$R" bench pipeline --preset "$preset" --threads "$threads" --no-generate --compare "$out/torch-$r.json" \
         --save "$out/reptok-$r.json" > "$out/reptok-$r.txt" 2>"$out/reptok-$r.log"
 done
 python3 - "$out" "$rounds" "$level" <<'PY'

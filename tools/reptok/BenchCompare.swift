@@ -32,6 +32,11 @@ struct TorchReference {
     var isa: String
     var torch: String
     var cpu: String
+    /// The cap bench_torch.py was asked for (`--isa`: `avx512`, `avx512-novnni`, `avx2`,
+    /// `auto`), nil in files that do not say; `isa` alone cannot tell the two AVX-512 caps apart.
+    var isaRequested: String? = nil
+    /// PyTorch's thread count, nil in files that do not say.
+    var threads: Int? = nil
     /// Seconds per stage (`Stage.rawValue`) and precision.
     var seconds: [String: [Precision: Double]]
     /// GFLOP per stage as PyTorch's FLOP counter saw it (optional in the file).
@@ -83,28 +88,49 @@ struct TorchReference {
                 if let g = (v as? [String: Any])?["gflop"] as? Double, g.isFinite, g > 0 { gflop[name] = g }
             }
         }
-        return TorchReference(path: path, isa: isa, torch: torch, cpu: cpu, seconds: seconds, gflop: gflop)
+        var reference = TorchReference(path: path, isa: isa, torch: torch, cpu: cpu, seconds: seconds, gflop: gflop)
+        reference.isaRequested = (root["isa_requested"] as? String)?.lowercased()
+        reference.threads = (root["threads"] as? NSNumber).map(\.intValue)
+        return reference
     }
 
-    /// PyTorch's name for the level a reptok kernel level corresponds to: both AVX-512 levels are
-    /// PyTorch's `avx512`, AVX2 (with or without AVX-VNNI) its `avx2`, the generic Swift kernels its
-    /// `default`; other names pass through.
-    static func pytorchLevel(ofKernelLevel level: String) -> String {
-        if level.hasPrefix("avx512") { return "avx512" }
+    /// PyTorch's name for the level a reptok kernel level corresponds to: both AVX-512 levels and
+    /// AMX (whose other products are AVX-512) are PyTorch's `avx512`, AVX2 (with or without
+    /// AVX-VNNI) its `avx2`, the generic Swift kernels its `default`; nil for the ARM levels,
+    /// whose counterpart ATen names differently per build (`default`, `sve256`).
+    static func pytorchLevel(ofKernelLevel level: String) -> String? {
+        if level.hasPrefix("avx512") || level.hasPrefix("amx") { return "avx512" }
         if level.hasPrefix("avx2") || level == "avxvnni" { return "avx2" }
         if level == "generic" { return "default" }
-        return level
+        return nil
+    }
+
+    /// The bench_torch.py `--isa` that matches a kernel level, as side-by-side.sh pairs them:
+    /// `avx512vnni` and `amx` with `avx512` (VNNI on), `avx512` with `avx512-novnni`, `avxvnni`
+    /// and `avx2` with `avx2`, `generic` with `auto`; nil for the ARM levels (no cap there).
+    static func pytorchCap(ofKernelLevel level: String) -> String? {
+        switch level {
+        case "avx512vnni", "amx", "amx-emulated": return "avx512"
+        case "avx512": return "avx512-novnni"
+        case "avx2", "avxvnni": return "avx2"
+        case "generic": return "auto"
+        default: return nil
+        }
     }
 
     /// Warning lines for this file against a run at kernel level `level` with these stage GFLOP
     /// counts: another instruction level, or a stage whose FLOP count differs by more than 1 %
     /// (another model size; PyTorch's generator computes its output row and time embedding for every
     /// row and sample, ≈ 0.2 % more at the release size).
-    func warnings(kernelLevel level: String, gflop ours: [String: Double]) -> [String] {
+    func warnings(kernelLevel level: String, threads ourThreads: Int, gflop ours: [String: Double]) -> [String] {
         var out: [String] = []
-        let wanted = TorchReference.pytorchLevel(ofKernelLevel: level)
-        if isa != wanted {
+        if let wanted = TorchReference.pytorchLevel(ofKernelLevel: level), isa != wanted {
             out.append("\(path) was measured at PyTorch level \(isa), this run's kernels are \(level) (PyTorch level \(wanted)): the ratios compare different instruction sets")
+        } else if let asked = isaRequested, let cap = TorchReference.pytorchCap(ofKernelLevel: level), asked != cap {
+            out.append("\(path) was measured with --isa \(asked), this run's kernels are \(level) (PyTorch --isa \(cap)): the ratios compare different instruction sets")
+        }
+        if let threads, threads != ourThreads {
+            out.append("\(path) was measured with \(threads) threads, this run uses \(ourThreads): the ratios compare different thread counts")
         }
         for (name, theirs) in gflop.sorted(by: { $0.key < $1.key }) {
             guard let mine = ours[name], abs(theirs / mine - 1) > 0.01 else { continue }

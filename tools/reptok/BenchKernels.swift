@@ -69,8 +69,15 @@ private func medianTime(reps: Int, best: Bool = BenchKernels.reportBest, _ body:
         body()
         t.append(MonotonicClock.seconds() - t0)
     }
-    t.sort()
-    return best ? t[0] : t[t.count / 2]
+    return best ? t.min()! : medianOf(t)
+}
+
+/// The median of `values` (0 for none): the middle one, or the mean of the two middle ones of
+/// an even count, as Python's `statistics.median` takes it.
+func medianOf(_ values: [Double]) -> Double {
+    guard !values.isEmpty else { return 0 }
+    let t = values.sorted(), h = t.count / 2
+    return t.count % 2 == 1 ? t[h] : (t[h - 1] + t[h]) / 2
 }
 
 /// Everything one run measures.

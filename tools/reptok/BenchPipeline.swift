@@ -142,11 +142,17 @@ struct BenchPipelineCommand: ParsableCommand {
         }
 
         // 3. Stages, and what one call of each costs.
+        var pytorchGflop: [String: Double] = [:]
         report.modelBytes = try fileSize(modelPath)
         let stages = Stage.allCases.filter { only?.items.contains($0) ?? true }
         do {
             let pipeline = try Pipeline(modelPath: modelPath, options: PipelineOptions(threads: threads))
             for stage in stages { report.stageInfo[stage] = pipeline.cost(of: stage) }
+            // What PyTorch's program should count per stage: ours, except that its encoder runs
+            // the last layer over every row (ours over the cls row only).
+            for (stage, cost) in report.stageInfo {
+                pytorchGflop[stage.rawValue] = (stage == .encoder ? FLOPs.encoder(pipeline.config, everyRowInLastLayer: true) : cost.flops) / 1e9
+            }
         }
         for mode in modes.items {
             for stage in stages {
@@ -172,9 +178,7 @@ struct BenchPipelineCommand: ParsableCommand {
 
         if let reference {
             report.torch = reference
-            report.compareWarnings = reference.warnings(kernelLevel: report.isa, gflop: report.stageInfo.reduce(into: [:]) {
-                $0[$1.key.rawValue] = $1.value.flops / 1e9
-            })
+            report.compareWarnings = reference.warnings(kernelLevel: report.isa, threads: report.threads, gflop: pytorchGflop)
             for w in report.compareWarnings { FileHandle.standardError.write(Data("reptok: warning: \(w)\n".utf8)) }
         }
 

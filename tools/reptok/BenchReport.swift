@@ -15,9 +15,12 @@ struct StageTiming {
     /// Which measurement of the stage this is (1, or more after `--retries`).
     var attempt = 1
     var peakRSSBytes = 0
-    /// Index of the median run.
+    /// Index of the median run (of an even count, the upper of the two middle runs: the run
+    /// whose CPU seconds `cpuPerWall` reads).
     private var medianIndex: Int { runs.indices.sorted { runs[$0] < runs[$1] }[runs.count / 2] }
-    var median: Double { runs.isEmpty ? 0 : runs[medianIndex] }
+    /// The median seconds: the middle run, or the mean of the two middle runs of an even count,
+    /// as Python's `statistics.median` (bench_torch.py) takes it.
+    var median: Double { medianOf(runs) }
     var minimum: Double { runs.min() ?? 0 }
     /// CPU seconds per second of the median run: ≈ threads when the stage had the cores to itself,
     /// lower when other processes took them (or when the stage does not use every thread).
