@@ -58,18 +58,17 @@ __attribute__((target("avx512f"))) static double fma_zmm(long n) {
 // The pair form's vpaddw, vpaddw, vpmaddwd, vpaddd (avx2 and avx512 int8 panels): 16 int16
 // multiplies standing for 32 int8 products. Written in assembly: compilers spill the 12
 // accumulators this needs (GCC 12 does at 10 already), which would time the spills.
+#define RTK_CHAINS12(X) RTK_CHAINS8(X) X(8) X(9) X(10) X(11)
+#define ZERO(j) "vpxor %%ymm" #j ", %%ymm" #j ", %%ymm" #j "\n\t"
 #define PAIR(j) "vpaddw %%ymm12, %%ymm" #j ", %%ymm14\n\t" "vpaddw %%ymm13, %%ymm" #j ", %%ymm15\n\t" \
                 "vpmaddwd %%ymm15, %%ymm14, %%ymm14\n\t" "vpaddd %%ymm14, %%ymm" #j ", %%ymm" #j "\n\t"
 __attribute__((target("avx2"))) static double i8_pairs(long n) {
     int32_t v[8];
     __asm__ volatile(
         "vpcmpeqw %%ymm12, %%ymm12, %%ymm12\n\t" "vpsrlw $14, %%ymm12, %%ymm13\n\t"
-        "vpxor %%ymm0, %%ymm0, %%ymm0\n\t" "vmovdqa %%ymm0, %%ymm1\n\t" "vmovdqa %%ymm0, %%ymm2\n\t"
-        "vmovdqa %%ymm0, %%ymm3\n\t" "vmovdqa %%ymm0, %%ymm4\n\t" "vmovdqa %%ymm0, %%ymm5\n\t"
-        "vmovdqa %%ymm0, %%ymm6\n\t" "vmovdqa %%ymm0, %%ymm7\n\t" "vmovdqa %%ymm0, %%ymm8\n\t"
-        "vmovdqa %%ymm0, %%ymm9\n\t" "vmovdqa %%ymm0, %%ymm10\n\t" "vmovdqa %%ymm0, %%ymm11\n\t"
+        RTK_CHAINS12(ZERO)
         "1:\n\t"
-        PAIR(0) PAIR(1) PAIR(2) PAIR(3) PAIR(4) PAIR(5) PAIR(6) PAIR(7) PAIR(8) PAIR(9) PAIR(10) PAIR(11)
+        RTK_CHAINS12(PAIR)
         "dec %0\n\t" "jnz 1b\n\t"
         "vpaddd %%ymm1, %%ymm0, %%ymm0\n\t" "vpaddd %%ymm11, %%ymm0, %%ymm0\n\t" "vmovdqu %%ymm0, (%1)\n\t"
         : "+r"(n) : "r"(v)
@@ -78,21 +77,20 @@ __attribute__((target("avx2"))) static double i8_pairs(long n) {
     return v[0] + v[7];
 }
 #undef PAIR
+#undef ZERO
 
 // The same four instructions on zmm (the avx512 level's pair kernel): 32 int16 multiplies
 // standing for 64 int8 products per chain step.
+#define ZERO(j) "vpxord %%zmm" #j ", %%zmm" #j ", %%zmm" #j "\n\t"
 #define PAIR(j) "vpaddw %%zmm12, %%zmm" #j ", %%zmm14\n\t" "vpaddw %%zmm13, %%zmm" #j ", %%zmm15\n\t" \
                 "vpmaddwd %%zmm15, %%zmm14, %%zmm14\n\t" "vpaddd %%zmm14, %%zmm" #j ", %%zmm" #j "\n\t"
 __attribute__((target("avx512f,avx512bw"))) static double i8_pairs_zmm(long n) {
     int32_t v[16];
     __asm__ volatile(
         "vpternlogd $0xff, %%zmm12, %%zmm12, %%zmm12\n\t" "vpsrlw $14, %%zmm12, %%zmm13\n\t"
-        "vpxord %%zmm0, %%zmm0, %%zmm0\n\t" "vmovdqa64 %%zmm0, %%zmm1\n\t" "vmovdqa64 %%zmm0, %%zmm2\n\t"
-        "vmovdqa64 %%zmm0, %%zmm3\n\t" "vmovdqa64 %%zmm0, %%zmm4\n\t" "vmovdqa64 %%zmm0, %%zmm5\n\t"
-        "vmovdqa64 %%zmm0, %%zmm6\n\t" "vmovdqa64 %%zmm0, %%zmm7\n\t" "vmovdqa64 %%zmm0, %%zmm8\n\t"
-        "vmovdqa64 %%zmm0, %%zmm9\n\t" "vmovdqa64 %%zmm0, %%zmm10\n\t" "vmovdqa64 %%zmm0, %%zmm11\n\t"
+        RTK_CHAINS12(ZERO)
         "1:\n\t"
-        PAIR(0) PAIR(1) PAIR(2) PAIR(3) PAIR(4) PAIR(5) PAIR(6) PAIR(7) PAIR(8) PAIR(9) PAIR(10) PAIR(11)
+        RTK_CHAINS12(PAIR)
         "dec %0\n\t" "jnz 1b\n\t"
         "vpaddd %%zmm1, %%zmm0, %%zmm0\n\t" "vpaddd %%zmm11, %%zmm0, %%zmm0\n\t" "vmovdqu32 %%zmm0, (%1)\n\t"
         "vzeroupper\n\t"
@@ -102,6 +100,7 @@ __attribute__((target("avx512f,avx512bw"))) static double i8_pairs_zmm(long n) {
     return v[0] + v[15];
 }
 #undef PAIR
+#undef ZERO
 
 // 16 vpdpbusd chains (latency 4-5 cycles, up to 2 per cycle on Zen 4/5 and Intel servers).
 __attribute__((target("avx512f,avx512bw,avx512vnni"))) static double i8_vnni_zmm(long n) {
