@@ -33,8 +33,9 @@ public enum AtomicFileError: Error, Equatable, CustomStringConvertible {
 /// An output file that appears under its final name only once `commit()` succeeds.
 ///
 /// Data goes to `.<name>.tmp-XXXXXX` (created exclusively by `mkstemp`) in the target's folder, so
-/// the final rename stays on one file system. `commit()` fsyncs the file, gives it mode 0666 minus
-/// the umask (as a plain `open` would), renames it over the target and fsyncs the folder, so the
+/// the final rename stays on one file system. `commit()` fsyncs the file, gives it the mode of the
+/// file it replaces, or else 0666 minus the umask (as a plain `open` would), renames it over the
+/// target (a symbolic link there is replaced, not followed) and fsyncs the folder, so the
 /// new name survives a crash. Readers see either the old file or the complete new one. `discard()`
 /// (or deinit without commit) removes the temporary file: a failed write leaves nothing behind.
 public final class AtomicFile {
@@ -96,7 +97,10 @@ public final class AtomicFile {
         guard !done else { throw AtomicFileError.failed(path: path, reason: "file already closed") }
         let mask = umask(0)
         umask(mask)
-        guard fchmod(fd, 0o666 & ~mask) == 0, fsync(fd) == 0 else {
+        // the replaced file's permissions, else what a plain open would give
+        var old = stat()
+        let mode = stat(path, &old) == 0 && (old.st_mode & S_IFMT) == S_IFREG ? old.st_mode & 0o7777 : 0o666 & ~mask
+        guard fchmod(fd, mode) == 0, fsync(fd) == 0 else {
             let r = errnoMessage(); discard()
             throw AtomicFileError.failed(path: path, reason: r)
         }
@@ -167,9 +171,15 @@ public final class AtomicFile {
     }
 
     /// Creates `<folder>/.<name>.tmp-XXXXXX` exclusively; returns its descriptor and path.
+    /// `name` is cut to its first 200 bytes (whole characters), so that any name the file
+    /// system takes (255 bytes) leaves room for the 13 the temporary name adds.
     private static func makeTemp(for path: String) throws -> (Int32, String) {
         let folder = folder(of: path)
-        let name = path.split(separator: "/").last.map(String.init) ?? "out"
+        var name = ""
+        for c in (path.split(separator: "/").last.map(String.init) ?? "out") {
+            if name.utf8.count + String(c).utf8.count > 200 { break }
+            name.append(c)
+        }
         var template = Array("\(folder)/.\(name).tmp-XXXXXX".utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         guard fd >= 0 else {

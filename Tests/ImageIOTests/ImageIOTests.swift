@@ -335,6 +335,18 @@ final class ImageIOTests: XCTestCase {
         try ImageFile.write(image, to: out)
         XCTAssertEqual(try ImageFile.read(out), image)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), ["out.png"])
+        // The longest name the file system takes (255 bytes, some of them 2-byte characters):
+        // the temporary file's own name must still fit.
+        let long = dir.appendingPathComponent(String(repeating: "é", count: 60) + String(repeating: "a", count: 131) + ".png").path
+        XCTAssertEqual(URL(fileURLWithPath: long).lastPathComponent.utf8.count, 255)
+        try AtomicFile.checkWritable(long)
+        try ImageFile.write(image, to: long)
+        XCTAssertEqual(try ImageFile.read(long), image)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path).count, 2)
+        // A replaced file keeps its permissions.
+        try FileManager.default.setAttributes([.posixPermissions: 0o640], ofItemAtPath: out)
+        try ImageFile.write(image, to: out)
+        XCTAssertEqual((try FileManager.default.attributesOfItem(atPath: out)[.posixPermissions] as? NSNumber)?.intValue, 0o640)
     }
 
     // MARK: .npy
