@@ -187,12 +187,22 @@ int rtk_png_encode(const uint8_t *rgb, uint32_t width, uint32_t height,
     png_set_IHDR(png, info, width, height, 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
                  PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
     if (text_key && text) {
+        // ASCII goes into tEXt; anything else into iTXt, whose text is UTF-8 (tEXt's is Latin-1).
+        int ascii = 1;
+        for (const unsigned char *c = (const unsigned char *)text; *c; c++) ascii &= *c < 0x80;
         png_text chunk;
         memset(&chunk, 0, sizeof chunk);
-        chunk.compression = PNG_TEXT_COMPRESSION_NONE;
         chunk.key = (png_charp)text_key;
         chunk.text = (png_charp)text;
-        chunk.text_length = strlen(text);
+        if (ascii) {
+            chunk.compression = PNG_TEXT_COMPRESSION_NONE;
+            chunk.text_length = strlen(text);
+        } else {
+            chunk.compression = PNG_ITXT_COMPRESSION_NONE;
+            chunk.itxt_length = strlen(text);
+            chunk.lang = (png_charp)"";
+            chunk.lang_key = (png_charp)"";
+        }
         png_set_text(png, info, &chunk, 1);
     }
     png_write_info(png, info);  // IHDR, then tEXt before the image data

@@ -63,14 +63,14 @@ public enum JPEGCodec {
 
     /// Encodes an image as a baseline JPEG, quality 1...100 (4:4:4 chroma from
     /// 90 up, 4:2:0 below). `comment`, when given, goes into a COM marker
-    /// (characters outside printable ASCII, tab and newline become `?`).
+    /// as UTF-8 (control characters other than tab and newline become `?`).
     public static func encode(_ image: RGBImage, quality: Int = 92, comment: String? = nil) throws -> Data {
         guard (1...100).contains(quality) else {
             throw ImageIOError.invalidImage(reason: "JPEG quality \(quality), expected 1...100")
         }
         var buffer = rtk_buffer()
         var message = [CChar](repeating: 0, count: 256)
-        let safe = comment.map(PNGCodec.latin1Safe)
+        let safe = comment.map(PNGCodec.metadataSafe)
         let code: Int32 = image.pixels.withUnsafeBufferPointer { px in
             if let safe {
                 return rtk_jpeg_encode(px.baseAddress, UInt32(image.width), UInt32(image.height), Int32(quality),
@@ -104,7 +104,10 @@ public enum JPEGCodec {
             let length = Int(b[pos + 2]) << 8 | Int(b[pos + 3])
             guard length >= 2, pos + 2 + length <= b.count else { return found }
             if marker == 0xFE {
-                found.append(String(String.UnicodeScalarView(b[(pos + 4)..<(pos + 2 + length)].map { Unicode.Scalar($0) })))
+                // UTF-8 as written here; bytes that are not UTF-8 (other programs) read as Latin-1
+                let bytes = b[(pos + 4)..<(pos + 2 + length)]
+                found.append(String(validatingUTF8: bytes.map { CChar(bitPattern: $0) } + [0])
+                             ?? String(String.UnicodeScalarView(bytes.map { Unicode.Scalar($0) })))
             }
             pos += 2 + length
         }

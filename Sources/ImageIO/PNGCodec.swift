@@ -25,16 +25,16 @@ public enum PNGCodec {
         return try RGBImage(width: Int(out.width), height: Int(out.height), pixels: pixels)
     }
 
-    /// Encodes an image as PNG. `text`, when given, is stored in one `tEXt`
-    /// chunk under `key` (1...79 Latin-1 characters). tEXt holds Latin-1, so
-    /// characters outside printable ASCII, tab and newline are written as `?`.
+    /// Encodes an image as PNG. `text`, when given, is stored under `key` (1...79 printable
+    /// ASCII characters): in a `tEXt` chunk when it is ASCII, else in an uncompressed `iTXt`
+    /// chunk as UTF-8. Control characters other than tab and newline are written as `?`.
     public static func encode(_ image: RGBImage, textKey: String = "reptok", text: String? = nil) throws -> Data {
         guard (1...79).contains(textKey.utf8.count), textKey.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) else {
             throw ImageIOError.invalidImage(reason: "PNG text key must be 1...79 printable ASCII characters")
         }
         var buffer = rtk_buffer()
         var message = [CChar](repeating: 0, count: 256)
-        let safeText = text.map(latin1Safe)
+        let safeText = text.map(metadataSafe)
         let code: Int32 = image.pixels.withUnsafeBufferPointer { px in
             if let safeText {
                 return rtk_png_encode(px.baseAddress, UInt32(image.width), UInt32(image.height),
@@ -50,7 +50,7 @@ public enum PNGCodec {
         return Data(bytes: buffer.data, count: buffer.size)
     }
 
-    /// The `tEXt` chunks of a PNG, keyword → text, in file order (a repeated
+    /// The `tEXt` and uncompressed `iTXt` chunks of a PNG, keyword → text, in file order (a repeated
     /// keyword keeps its first text). Walks the chunk list without decoding
     /// pixels; checks the signature, every length, and the CRC of every chunk.
     public static func textChunks(_ data: Data, path: String = "<memory>") throws -> [(key: String, text: String)] {
@@ -81,16 +81,30 @@ public enum PNGCodec {
                 let text = String(String.UnicodeScalarView(body[(zero + 1)...].map { Unicode.Scalar($0) }))
                 if !result.contains(where: { $0.key == key }) { result.append((key, text)) }
             }
+            if type == "iTXt", let entry = internationalText(body), !result.contains(where: { $0.key == entry.key }) {
+                result.append(entry)
+            }
             pos = crcAt + 4
             if type == "IEND" { break }
         }
         return result
     }
 
-    /// Replaces what tEXt cannot hold (anything but printable ASCII, tab, newline) by `?`.
-    static func latin1Safe(_ text: String) -> String {
+    /// An uncompressed iTXt chunk's keyword and UTF-8 text (keyword, 0, compression flag,
+    /// method, language tag, 0, translated keyword, 0, text); nil for a compressed or malformed one.
+    static func internationalText(_ body: ArraySlice<UInt8>) -> (key: String, text: String)? {
+        guard let zero = body.firstIndex(of: 0), body.endIndex - zero >= 3, body[zero + 1] == 0 else { return nil }
+        let rest = body[(zero + 3)...]
+        guard let lang = rest.firstIndex(of: 0), let translated = rest[(lang + 1)...].firstIndex(of: 0) else { return nil }
+        return (String(decoding: body[body.startIndex..<zero], as: UTF8.self),
+                String(decoding: body[(translated + 1)...], as: UTF8.self))
+    }
+
+    /// Replaces what the metadata must not hold (control characters other than tab and
+    /// newline) by `?`; every other character stays (non-ASCII text goes to iTXt, as UTF-8).
+    static func metadataSafe(_ text: String) -> String {
         String(String.UnicodeScalarView(text.unicodeScalars.map { s in
-            (s.value >= 0x20 && s.value < 0x7F) || s == "\n" || s == "\t" ? s : "?"
+            s.value >= 0x20 && s.value != 0x7F || s == "\n" || s == "\t" ? s : "?"
         }))
     }
 }

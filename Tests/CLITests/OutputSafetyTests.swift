@@ -70,6 +70,24 @@ final class OutputSafetyTests: XCTestCase {
         }
     }
 
+    /// A non-ASCII input name is kept in the metadata (PNG iTXt, UTF-8) and quoted in the
+    /// reproduce line, which runs as written; before, it became `caf?.png`, unquoted.
+    func testNonASCIINamesSurviveInMetadata() throws {
+        let made = try reptok(["generate", "--model", Self.digits, "--class", "5", "--seed", "2", "-q", "-o", "café ü.png"])
+        XCTAssertEqual(made.status, 0, made.stderr)
+        let first = try reptok(["reconstruct", "café ü.png", "--model", Self.digits, "--seed", "0", "-q", "-o", "r1.png"])
+        XCTAssertEqual(first.status, 0, first.stderr)
+        let text = try XCTUnwrap(try ImageFile.readMetadata(path("r1.png")))
+        XCTAssertTrue(text.contains("input: café ü.png"), text)
+        let line = try XCTUnwrap(text.split(separator: "\n").first { $0.hasPrefix("reproduce: ") }).dropFirst("reproduce: reptok ".count)
+        XCTAssertTrue(line.hasPrefix("reconstruct 'café ü.png' "), String(line))
+        // run it through a shell, as a person would paste it
+        let sh = try TestSupport.run("/bin/sh", ["-c", "\"$0\" " + line.replacingOccurrences(of: "-o OUT", with: "-q -o r2.png"), TestSupport.reptok],
+                                     cwd: dir, timeout: 60)
+        XCTAssertEqual(sh.status, 0, sh.stderr)
+        XCTAssertEqual(try hash("r2.png"), try hash("r1.png"))
+    }
+
     /// `--count` numbers its files from `-o`, which must therefore be a file name; a grid that
     /// no format can hold is refused before the images are made.
     func testNumberedAndGridOutputsAreCheckedFirst() throws {

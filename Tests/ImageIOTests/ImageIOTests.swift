@@ -138,7 +138,7 @@ final class ImageIOTests: XCTestCase {
             pixels[i] = UInt8(truncatingIfNeeded: (state >> 24) / 4 + UInt32(i % 97))
         }
         let image = try RGBImage(width: 37, height: 23, pixels: pixels)
-        let text = "command: generate\nseed: 42\nnon-ASCII → replaced"
+        let text = "command: generate\nseed: 42\nnon-ASCII → kept (iTXt)"
         let path = dir.appendingPathComponent("w.png").path
         try ImageFile.write(image, to: path, metadata: text)
 
@@ -151,9 +151,9 @@ final class ImageIOTests: XCTestCase {
         let chunks = checked.info["chunks"] as? [String] ?? []
         XCTAssertEqual(chunks.first, "IHDR")
         XCTAssertEqual(chunks.last, "IEND")
-        XCTAssertLessThan(chunks.firstIndex(of: "tEXt") ?? 99, chunks.firstIndex(of: "IDAT") ?? -1, "tEXt before IDAT")
-        XCTAssertEqual((checked.info["text"] as? [String: String])?["reptok"], "command: generate\nseed: 42\nnon-ASCII ? replaced")
-        XCTAssertEqual(try ImageFile.readMetadata(path), "command: generate\nseed: 42\nnon-ASCII ? replaced")
+        XCTAssertLessThan(chunks.firstIndex(of: "iTXt") ?? 99, chunks.firstIndex(of: "IDAT") ?? -1, "iTXt before IDAT")
+        XCTAssertEqual((checked.info["text"] as? [String: String])?["reptok"], text)
+        XCTAssertEqual(try ImageFile.readMetadata(path), text)
         XCTAssertEqual(try ImageFile.read(path), image)
         // Nothing but the output (and the checker's file) is left in the folder.
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted(), ["w.png", "w.rgb"])
@@ -310,6 +310,20 @@ final class ImageIOTests: XCTestCase {
         XCTAssertEqual(px(5, 1), [40, 50, 60])
         XCTAssertEqual(px(5, 2), [255, 255, 255], "b is one row high")
         XCTAssertEqual(px(2, 5), [10, 20, 30])
+    }
+
+    /// ASCII metadata goes into tEXt, anything else into an uncompressed iTXt chunk as UTF-8;
+    /// both read back as written, and control characters other than tab and newline become `?`.
+    func testPNGMetadataKeepsUnicode() throws {
+        let image = try RGBImage(width: 3, height: 2, fill: (1, 2, 3))
+        for (text, chunk, back) in [("seed: 7\ninput: a.png", "tEXt", "seed: 7\ninput: a.png"),
+                                    ("input: café ü 日本.png\tx", "iTXt", "input: café ü 日本.png\tx"),
+                                    ("bell\u{07}: é", "iTXt", "bell?: é")] {
+            let data = try PNGCodec.encode(image, textKey: "reptok", text: text)
+            XCTAssertNotNil(data.range(of: Data(chunk.utf8)), "\(text): a \(chunk) chunk")
+            XCTAssertEqual(try PNGCodec.textChunks(data).first { $0.key == "reptok" }?.text, back)
+            XCTAssertEqual(try PNGCodec.decode(data), image)
+        }
     }
 
     // MARK: Atomic writes

@@ -49,6 +49,12 @@ def read_png(path):
         elif name == "tEXt":
             key, _, value = body.partition(b"\0")
             text[key.decode("latin-1")] = value.decode("latin-1")
+        elif name == "iTXt":  # keyword, 0, compressed?, method, language, 0, translated keyword, 0, text
+            key, _, rest = body.partition(b"\0")
+            if rest[0] == 0:
+                _lang, _, rest = rest[2:].partition(b"\0")
+                _translated, _, value = rest.partition(b"\0")
+                text[key.decode("latin-1")] = value.decode("utf-8")
         pos += 12 + length
         if name == "IEND":
             break
