@@ -20,7 +20,7 @@ func storedType(name: String, shape: [Int], quantizable: Bool, weights: WeightFo
 }
 
 /// Refuses an output whose folder does not exist, that is a folder, or that is one of `inputs`
-/// (before any work is done).
+/// (`AtomicFile.sameFile`: any spelling or link of the same file), before any work is done.
 func checkOutputPath(_ output: String, inputs: [String]) throws {
     var isDir: ObjCBool = false
     let outDir = URL(fileURLWithPath: output).deletingLastPathComponent().path
@@ -30,12 +30,7 @@ func checkOutputPath(_ output: String, inputs: [String]) throws {
     if FileManager.default.fileExists(atPath: output, isDirectory: &isDir), isDir.boolValue {
         throw FileAccessError.isDirectory(path: output)
     }
-    for src in inputs {
-        if let a = try? FileManager.default.attributesOfItem(atPath: src), let b = try? FileManager.default.attributesOfItem(atPath: output),
-           (a[.systemFileNumber] as? Int) == (b[.systemFileNumber] as? Int), (a[.systemNumber] as? Int) == (b[.systemNumber] as? Int) {
-            throw ConvertError.sameInputAndOutput(path: output)
-        }
-    }
+    if inputs.contains(where: { AtomicFile.sameFile(output, $0) }) { throw ConvertError.sameInputAndOutput(path: output) }
 }
 
 /// Writes one model file, streaming: `init` writes the header and the tensor table, `write` or

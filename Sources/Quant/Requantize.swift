@@ -47,10 +47,7 @@ public func requantizeGGUF(input: String, output: String, options: ConvertOption
     if let (option, _) = checkpointOnly.first(where: { $0.1 != nil }) {
         throw RequantizeError.checkpointOption(path: input, option: option)
     }
-    if let a = try? FileManager.default.attributesOfItem(atPath: input), let b = try? FileManager.default.attributesOfItem(atPath: output),
-       (a[.systemFileNumber] as? Int) == (b[.systemFileNumber] as? Int), (a[.systemNumber] as? Int) == (b[.systemNumber] as? Int) {
-        throw ConvertError.sameInputAndOutput(path: output)
-    }
+    try checkOutputPath(output, inputs: [input])
     let src = try GGUFFile(path: input)
     guard src.metadata["general.architecture"]?.string == MetadataSchema.architecture else { throw RequantizeError.notReptok(path: input) }
     let arch = try ModelConfig(metadata: src.metadata, path: input)

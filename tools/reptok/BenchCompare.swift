@@ -94,15 +94,15 @@ struct TorchReference {
         return reference
     }
 
-    /// PyTorch's name for the level a reptok kernel level corresponds to: both AVX-512 levels and
-    /// AMX (whose other products are AVX-512) are PyTorch's `avx512`, AVX2 (with or without
-    /// AVX-VNNI) its `avx2`, the generic Swift kernels its `default`; nil for the ARM levels,
-    /// whose counterpart ATen names differently per build (`default`, `sve256`).
+    /// ATen's name for the level of a run under `pytorchCap(ofKernelLevel:)`: both AVX-512 caps
+    /// report `avx512`, `auto` on a CPU the generic level serves `default`; nil for the ARM
+    /// levels, whose counterpart ATen names differently per build (`default`, `sve256`).
     static func pytorchLevel(ofKernelLevel level: String) -> String? {
-        if level.hasPrefix("avx512") || level.hasPrefix("amx") { return "avx512" }
-        if level.hasPrefix("avx2") || level == "avxvnni" { return "avx2" }
-        if level == "generic" { return "default" }
-        return nil
+        switch pytorchCap(ofKernelLevel: level) {
+        case "avx512", "avx512-novnni": return "avx512"
+        case "auto": return "default"
+        case let cap: return cap
+        }
     }
 
     /// The bench_torch.py `--isa` that matches a kernel level, as side-by-side.sh pairs them:

@@ -137,15 +137,6 @@ func checkOutputs(_ paths: [String], keeping inputs: [String] = []) throws {
     }
 }
 
-/// A `-o` that will be numbered (`--count`): not empty and not a folder, which numbering
-/// would otherwise turn into files named after the folder.
-func checkNumberedOutput(_ path: String) throws {
-    var isDir: ObjCBool = false
-    if path.isEmpty { throw CLIError("empty output path") }
-    if path.hasSuffix("/") || (FileManager.default.fileExists(atPath: path, isDirectory: &isDir) && isDir.boolValue) {
-        throw CLIError("output \(path) is a folder: give a file name (numbered -000, -001, … for --count)")
-    }
-}
 
 /// `out.png` with index 3 of 10 → `out-003.png` (at least 3 digits).
 func numberedPath(_ path: String, index: Int, count: Int) -> String {

@@ -90,7 +90,9 @@ struct GenerateCommand: ParsableCommand {
         let timer = StageTimer(quiet: common.quiet)
         let count = imageCount
         // 1. Outputs must be writable before any work.
-        if count > 1 && !grid { try checkNumberedOutput(output.output) }
+        // the name that gets numbered must itself be a file name: "" or a folder would become
+        // files named after the folder
+        if count > 1 && !grid { try checkOutputs([output.output]) }
         let paths = count == 1 || grid ? [output.output] : (0..<count).map { numberedPath(output.output, index: $0, count: count) }
         try checkOutputs(paths, keeping: common.modelToKeep)
         // 2. Model, then the classes (their range depends on the model), then the request with the
