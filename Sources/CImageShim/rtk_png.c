@@ -205,7 +205,7 @@ int rtk_png_encode(const uint8_t *rgb, uint32_t width, uint32_t height,
         }
         png_set_text(png, info, &chunk, 1);
     }
-    png_write_info(png, info);  // IHDR, then tEXt before the image data
+    png_write_info(png, info);  // IHDR, then the text chunk before the image data
     for (uint32_t y = 0; y < height; y++) {
         png_write_row(png, (png_const_bytep)(rgb + (size_t)y * width * 3));
     }

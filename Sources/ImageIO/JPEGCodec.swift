@@ -106,7 +106,7 @@ public enum JPEGCodec {
             if marker == 0xFE {
                 // UTF-8 as written here; bytes that are not UTF-8 (other programs) read as Latin-1
                 let bytes = b[(pos + 4)..<(pos + 2 + length)]
-                found.append(String(validatingUTF8: bytes.map { CChar(bitPattern: $0) } + [0])
+                found.append(String(validating: bytes, as: UTF8.self)
                              ?? String(String.UnicodeScalarView(bytes.map { Unicode.Scalar($0) })))
             }
             pos += 2 + length

@@ -213,8 +213,8 @@ public func commandLine(_ arguments: [String]) -> String {
 }
 
 /// Shell-quotes an argument when needed (single quotes; a quote inside becomes `'\''`).
-/// Only ASCII stays unquoted: image metadata holds ASCII, and a character it cannot hold
-/// becomes `?`, which must not end up outside quotes (a shell would read it as a pattern).
+/// Only ASCII letters, digits and `-_./,=:+@%` stay unquoted: every shell and locale reads
+/// them alike.
 public func shellQuote(_ s: String) -> String {
     let safe = s.unicodeScalars.allSatisfy { $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "-_./,=:+@%".unicodeScalars.contains($0)) }
     return safe && !s.isEmpty ? s : "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"

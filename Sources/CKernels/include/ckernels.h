@@ -24,9 +24,10 @@
 extern "C" {
 #endif
 
-/// Sequentially consistent atomics on a long, and a spin-wait hint, for the thread pool.
 /// Names the calling thread (shown by top, perf and debuggers); Linux takes at most 15 bytes.
 void rtk_name_thread(const char *name);
+
+/// Sequentially consistent atomics on a long, and a spin-wait hint, for the thread pool.
 static inline long rtk_atomic_load(const long *p) { return __atomic_load_n(p, __ATOMIC_SEQ_CST); }
 static inline void rtk_atomic_store(long *p, long v) { __atomic_store_n(p, v, __ATOMIC_SEQ_CST); }
 static inline long rtk_atomic_add(long *p, long v) { return __atomic_add_fetch(p, v, __ATOMIC_SEQ_CST); }
