@@ -14,10 +14,10 @@ final class I8PairsTests: XCTestCase {
     typealias KernelFn = (Int, Int, UnsafePointer<UnsafePointer<Int32>?>, UnsafePointer<Int16>, UnsafePointer<Int32>,
                           UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Int32) -> Void
 
-    /// Odd shapes: a partial last group (kc % 4 ≠ 0), partial panels (nc < 32), one input, and a
-    /// full 768-input block; weights over all of [-128, 127], activations over [-127, 127],
-    /// and the extreme corner (every value at its most negative) that maximises |x + w|.
-    static let shapes: [(nc: Int, kc: Int)] = [(32, 64), (17, 33), (5, 1), (32, 768), (1, 130), (32, 7)]
+    /// Odd shapes: a partial last group (kc % 4 ≠ 0), partial panels (nc < 32), one input, a
+    /// full 768-input block, and K just past and between the AVX2 kernel's 48-group chunks;
+    /// weights over all of [-128, 127], activations over [-127, 127], and the extreme corner (every value at its most negative) that maximises |x + w|.
+    static let shapes: [(nc: Int, kc: Int)] = [(32, 64), (17, 33), (5, 1), (32, 768), (1, 130), (32, 7), (32, 196), (29, 390)]
 
     struct Case {
         var w: [Int8], a: [[Int8]], nc: Int, kc: Int
