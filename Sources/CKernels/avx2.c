@@ -2,12 +2,11 @@
 // include/ckernels.h. Every function carries its own target attribute, so this file builds
 // for any -target-cpu; callers check rtk_cpu_features() first.
 //
-// The int8 dot form (few rows) uses the sign trick: vpmaddubsw multiplies unsigned by signed
-// bytes and adds adjacent pairs into int16 with saturation. With |w| as the unsigned side and
-// a·sign(w) as the signed side (vpsignb), each product is w·a, and since both operands lie in
-// [-127, 127] a pair sums to at most 2·127·127 = 32258 < 32767: never saturated, so the
-// int16 pairs are exact, and vpmaddwd by ones widens them exactly into int32 sums of four.
-// The panel form (many rows) uses the pair form instead (i8_pairs.c).
+// The int8 dot form (few rows) multiplies |w| (unsigned) by the activations with their sign
+// bits flipped where w < 0 (vpmaddubsw: unsigned by signed bytes, adjacent pairs added into
+// int16 with saturation, which these operands never reach) and adds back a per-weight-row
+// term; vpmaddwd by ones widens the pairs exactly into int32 sums of four. See "few-row int8
+// products" below. The panel form (many rows) uses the pair form instead (i8_pairs.c).
 #include "ckernels.h"
 
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
@@ -152,35 +151,56 @@ RTK_AVX2 static inline int32_t hsum8(__m256i v) {
         memcpy(tail, wr + p, (size_t)(k - p));                                                  \
         RTK_ROWS_STEP32(MR, LOADW(tail), STEP, ACC)                                             \
     }
-// The dot-form loop of the sign trick below (the vpdpbusd one, RTK_ROWS_DP, follows its
-// shape with two accumulators per row): TAG names the instance, ATTR its target, LOADW(p)
-// loads 32 weight bytes as the kernel wants them, STEP(acc, v, x) adds the four-product
-// sums of weights v and activations x into acc. The tail (k % 32) goes through a
-// zero-padded copy, so it takes the same two macros.
-#define RTK_ROWS_X86(TAG, ATTR, LOADW, STEP, MR)                                                 \
-ATTR static void rows_##TAG##_##MR(long nc, long k, const int8_t *a, long lda,                  \
-                                   const int8_t *w, long ldw, int32_t *out, long ldo) {         \
+// The few-row int8 products of this level: |w| (unsigned) times x XOR m, where m is the sign
+// mask of w (0xFF where w < 0). Where w ≥ 0 that is |w|·x = w·x; where w < 0, x XOR m = −x − 1,
+// so |w|·(−x − 1) = w·x − |w|. The weight row's term T = Σ_{w<0} |w| is summed beside the
+// products (vpsadbw) and added back at the end: exact. Every pair sum lies in
+// [−2·128·128, 2·128·127] = [−32768, 32512] (|w| ≤ 128, x XOR m in [−128, 127]), so vpmaddubsw
+// never saturates, for every int8 operand. |w| and m are shared by the MR rows, so per row
+// and 32 products: vpxor, vpmaddubsw, vpmaddwd (by ones), vpaddd. The sign trick it replaced
+// (vpsignb for vpxor) runs vpsignb on the multiply pipes of Zen 3/4: 6 rows, k = 4608, one
+// thread, Zen 4, a C loop over L1/L2-resident weights: 11.4–12.0 GB/s of weights with
+// vpsignb, 13.3–14.2 with vpxor and T summed in the loop (15.3 with T precomputed, which
+// would have to be kept with the weights). On a Zen 5 the same change measured 5 % slower
+// (docs/kernels.md); the level's own CPUs (AVX2 without AVX-512) are the Zen 2/3 and Intel
+// client kind, whose multiply pipes are the scarce ones.
+RTK_AVX2 static inline __m256i xor_step(__m256i acc, __m256i absw, __m256i m, __m256i x) {
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(absw, _mm256_xor_si256(x, m)),
+                                                   _mm256_set1_epi16(1)));
+}
+#define RTK_ROWS_XOR_STEP(MR, WP, ARP)                                                           \
+    {                                                                                           \
+        const __m256i v_ = _mm256_loadu_si256((const __m256i *)(WP));                           \
+        const __m256i absw_ = _mm256_abs_epi8(v_), m_ = _mm256_cmpgt_epi8(zero, v_);            \
+        term = _mm256_add_epi64(term, _mm256_sad_epu8(_mm256_and_si256(absw_, m_), zero));      \
+        for (int i = 0; i < MR; i++)                                                            \
+            acc[i] = xor_step(acc[i], absw_, m_, _mm256_loadu_si256((const __m256i *)(ARP)));   \
+    }
+#define RTK_ROWS_AVX2(MR)                                                                        \
+RTK_AVX2 static void rows_avx2_##MR(long nc, long k, const int8_t *a, long lda,                 \
+                                    const int8_t *w, long ldw, int32_t *out, long ldo) {        \
     const long k32 = k & ~31L;                                                                  \
+    const __m256i zero = _mm256_setzero_si256();                                                \
     for (long j = 0; j < nc; j++) {                                                             \
         const int8_t *wr = w + j * ldw;                                                         \
-        __m256i acc[MR];                                                                        \
-        for (int i = 0; i < MR; i++) acc[i] = _mm256_setzero_si256();                           \
+        __m256i acc[MR], term = zero;                                                           \
+        for (int i = 0; i < MR; i++) acc[i] = zero;                                             \
         long p = 0;                                                                             \
         for (; p < k32; p += 32) {                                                              \
             _mm_prefetch((const char *)wr + p + 1024, _MM_HINT_T0);                             \
             _mm_prefetch((const char *)wr + p + 16384, _MM_HINT_T1);                            \
-            RTK_ROWS_STEP32(MR, LOADW(wr + p), STEP, acc)                                       \
+            RTK_ROWS_XOR_STEP(MR, wr + p, a + i * lda + p)                                      \
         }                                                                                       \
-        RTK_ROWS_TAIL(MR, LOADW, STEP, acc)                                                     \
-        for (int i = 0; i < MR; i++) out[i * ldo + j] = hsum8(acc[i]);                          \
+        if (p < k) {                                                                            \
+            int8_t tail[32] = {0};                                                              \
+            memcpy(tail, wr + p, (size_t)(k - p));                                              \
+            RTK_ROWS_XOR_STEP(MR, tail, a + i * lda + p)                                        \
+        }                                                                                       \
+        const __m128i t2 = _mm_add_epi64(_mm256_castsi256_si128(term), _mm256_extracti128_si256(term, 1)); \
+        const int32_t t = (int32_t)(_mm_cvtsi128_si64(t2) + _mm_extract_epi64(t2, 1));          \
+        for (int i = 0; i < MR; i++) out[i * ldo + j] = hsum8(acc[i]) + t;                      \
     }                                                                                           \
 }
-// The sign trick (|w| unsigned, x·sign(w) signed; |w| is shared by the MR rows once the
-// compiler folds the repeated vpsignb v, v).
-#define RTK_LOADW_SIGNED(p) _mm256_loadu_si256((const __m256i *)(p))
-#define RTK_STEP_SIGN(acc, v, x) _mm256_add_epi32(acc, _mm256_madd_epi16(                        \
-    _mm256_maddubs_epi16(_mm256_sign_epi8(v, v), _mm256_sign_epi8(x, v)), _mm256_set1_epi16(1)))
-#define RTK_ROWS_AVX2(MR) RTK_ROWS_X86(avx2, RTK_AVX2, RTK_LOADW_SIGNED, RTK_STEP_SIGN, MR)
 RTK_ROWS_AVX2(1) RTK_ROWS_AVX2(2) RTK_ROWS_AVX2(3) RTK_ROWS_AVX2(4) RTK_ROWS_AVX2(5) RTK_ROWS_AVX2(6)
 
 typedef void (*rows_avx2_fn)(long, long, const int8_t *, long, const int8_t *, long, int32_t *, long);
@@ -307,7 +327,7 @@ void rtk_avxvnni_i8_kernel(int evex, long mr, long kc4, const int8_t *const *a, 
 }
 
 // Dot form: weights + 128 (unsigned) against the activations; the caller removes 128·Σa.
-// The loop of RTK_ROWS_X86 with two accumulators per row, for the even and odd 32 bytes of
+// The loop of rows_avx2 above with two accumulators per row, for the even and odd 32 bytes of
 // each 64: one vpdpbusd chain per row had bound it by the instruction's latency (30 against
 // 34 GB/s in a C loop over 75 MB of weights, 6 rows, one thread, Zen 5). 12 accumulators,
 // two weight vectors and the 0x80 mask fit the 16 ymm of VEX.

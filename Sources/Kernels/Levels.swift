@@ -196,9 +196,10 @@ enum LevelTable {
             rows: { rtk_avxvnni_i8_rows(evex, $0, $1, $2, $3, $4, $5, $6, $7, $8) }, isBiased: true)
     }
     /// AVX2 (ymm) and AVX-512 without VNNI (zmm, panels staged in the zmm order): the pair form
-    /// (i8_pairs.c) in the panel form, the sign trick in the dot form (few rows: there the pair
-    /// form's int16 rows no longer fit L1 and it measured slower; docs/kernels.md; on zmm with
-    /// a masked negation, AVX-512 having no vpsignb).
+    /// (i8_pairs.c) in the panel form; in the dot form (few rows: there the pair form's int16
+    /// rows no longer fit L1 and it measured slower), |w| times the activations with flipped
+    /// sign bits plus a weight-row term on ymm, the sign trick on zmm (a masked negation,
+    /// AVX-512 having no vpsignb); docs/kernels.md.
     static func pairsI8(zmm: Bool) -> KernelSet.I8 {
         let run = zmm ? rtk_avx512_i8_pairs_kernel : rtk_avx2_i8_pairs_kernel     // same C signature
         return KernelSet.I8(
