@@ -158,12 +158,12 @@ RTK_AVX2 static inline int32_t hsum8(__m256i v) {
 // [−2·128·128, 2·128·127] = [−32768, 32512] (|w| ≤ 128, x XOR m in [−128, 127]), so vpmaddubsw
 // never saturates, for every int8 operand. |w| and m are shared by the MR rows, so per row
 // and 32 products: vpxor, vpmaddubsw, vpmaddwd (by ones), vpaddd. The sign trick it replaced
-// (vpsignb for vpxor) runs vpsignb on the multiply pipes of Zen 3/4: 6 rows, k = 4608, one
-// thread, Zen 4, a C loop over L1/L2-resident weights: 11.4–12.0 GB/s of weights with
-// vpsignb, 13.3–14.2 with vpxor and T summed in the loop (15.3 with T precomputed, which
-// would have to be kept with the weights). On a Zen 5 the same change measured 5 % slower
-// (docs/kernels.md); the level's own CPUs (AVX2 without AVX-512) are the Zen 2/3 and Intel
-// client kind, whose multiply pipes are the scarce ones.
+// had vpsignb for vpxor, which can run on fewer pipes (Skylake: the two multiply ports).
+// 6 rows, k = 4608, one thread, Zen 4, a C loop over L1/L2-resident weights: 11.4–12.0 GB/s
+// of weights with vpsignb, 13.3–14.2 with vpxor and T summed in the loop (15.3 with T
+// precomputed, which would have to be kept with the weights). On a Zen 5 the same change
+// measured 5 % slower (docs/kernels.md); the level is for CPUs without AVX-512 (Zen 2/3,
+// Intel client cores), which are closer to the Zen 4 here.
 RTK_AVX2 static inline __m256i xor_step(__m256i acc, __m256i absw, __m256i m, __m256i x) {
     return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(absw, _mm256_xor_si256(x, m)),
                                                    _mm256_set1_epi16(1)));
