@@ -172,8 +172,9 @@ RTK_AVX2 static void pairs_avx2_store(long mr, long kc4, const int16_t *staged, 
 
 // The kernel: MR rows (MR <= 2) x the panel's 32 columns (four 8-column vectors), groups
 // g0..<kc4, into the int32 sums[MR][32] (from zero if init, else added to what they hold).
-// 8 accumulators, the rows' broadcasts (2 per row), one staged weight pair and two sums: 16 ymm. Per group: 2·MR broadcasts, 8
-// weight loads, and per row 8 vpaddw, 4 vpmaddwd, 4 vpaddd.
+// 8 accumulators, the rows' broadcasts (2 per row), one staged weight pair and two sums:
+// 16 ymm. Per group: 2·MR broadcasts, 8 weight loads, and per row 8 vpaddw, 4 vpmaddwd,
+// 4 vpaddd.
 #define RTK_I8_PAIRS_AVX2(MR)                                                                    \
 RTK_AVX2 static void pairs_avx2_##MR(long kc4, const int32_t *const *a, const int16_t *wp,      \
                                      int32_t *sums, long g0, int init) {                        \
