@@ -173,7 +173,9 @@ private struct I8TaskScratch {
         let stagedBytes = scheme.stage.map { ncp / 32 * $0.bytes(maxKc4) } ?? 0
         let tileFloats = mc * ncp
         let stripFloats = floatExact ? 8 * maxKc4 * 4 + 8 * 32 : 0
-        let extraBytes = 192 + MemoryLayout<I8Call>.stride + 64
+        // a multiple of 64, so that the staged panels after it start on a cache line (at
+        // 48 bytes past one, every other ymm load of them crossed two lines)
+        let extraBytes = (192 + MemoryLayout<I8Call>.stride + 64 + 63) / 64 * 64
         raw = buffer.buffer(bytes: panelBytes + (tileFloats + stripFloats) * 4 + extraBytes + stagedBytes)
         tile = (raw + panelBytes).bindMemory(to: Float.self, capacity: tileFloats + stripFloats)
         stripStride = maxKc4 * 4
