@@ -164,38 +164,37 @@ RTK_AVX2 static inline int32_t hsum8(__m256i v) {
 // precomputed, which would have to be kept with the weights). On a Zen 5 the same change
 // measured 5 % slower (docs/kernels.md); the level is for CPUs without AVX-512 (Zen 2/3,
 // Intel client cores), which are closer to the Zen 4 here.
-RTK_AVX2 static inline __m256i xor_step(__m256i acc, __m256i absw, __m256i m, __m256i x) {
-    return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(absw, _mm256_xor_si256(x, m)),
-                                                   _mm256_set1_epi16(1)));
+//
+// LOADW and STEP of the dot-form loop: the load also adds the vector's part of T to `term`
+// (a local of the loop below), and the step recomputes |w| and m per row, which the compiler
+// folds into one of each per weight vector.
+RTK_AVX2 static inline __m256i xor_load(const int8_t *p, __m256i *term) {
+    const __m256i v = _mm256_loadu_si256((const __m256i *)p), zero = _mm256_setzero_si256();
+    *term = _mm256_add_epi64(*term, _mm256_sad_epu8(_mm256_and_si256(_mm256_abs_epi8(v),
+                                                                     _mm256_cmpgt_epi8(zero, v)), zero));
+    return v;
 }
-#define RTK_ROWS_XOR_STEP(MR, WP, ARP)                                                           \
-    {                                                                                           \
-        const __m256i v_ = _mm256_loadu_si256((const __m256i *)(WP));                           \
-        const __m256i absw_ = _mm256_abs_epi8(v_), m_ = _mm256_cmpgt_epi8(zero, v_);            \
-        term = _mm256_add_epi64(term, _mm256_sad_epu8(_mm256_and_si256(absw_, m_), zero));      \
-        for (int i = 0; i < MR; i++)                                                            \
-            acc[i] = xor_step(acc[i], absw_, m_, _mm256_loadu_si256((const __m256i *)(ARP)));   \
-    }
+RTK_AVX2 static inline __m256i xor_step(__m256i acc, __m256i v, __m256i x) {
+    const __m256i m = _mm256_cmpgt_epi8(_mm256_setzero_si256(), v);
+    const __m256i pairs = _mm256_maddubs_epi16(_mm256_abs_epi8(v), _mm256_xor_si256(x, m));
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(pairs, _mm256_set1_epi16(1)));
+}
+#define RTK_LOADW_XOR(p) xor_load((p), &term)
 #define RTK_ROWS_AVX2(MR)                                                                        \
 RTK_AVX2 static void rows_avx2_##MR(long nc, long k, const int8_t *a, long lda,                 \
                                     const int8_t *w, long ldw, int32_t *out, long ldo) {        \
     const long k32 = k & ~31L;                                                                  \
-    const __m256i zero = _mm256_setzero_si256();                                                \
     for (long j = 0; j < nc; j++) {                                                             \
         const int8_t *wr = w + j * ldw;                                                         \
-        __m256i acc[MR], term = zero;                                                           \
-        for (int i = 0; i < MR; i++) acc[i] = zero;                                             \
+        __m256i acc[MR], term = _mm256_setzero_si256();                                         \
+        for (int i = 0; i < MR; i++) acc[i] = _mm256_setzero_si256();                           \
         long p = 0;                                                                             \
         for (; p < k32; p += 32) {                                                              \
             _mm_prefetch((const char *)wr + p + 1024, _MM_HINT_T0);                             \
             _mm_prefetch((const char *)wr + p + 16384, _MM_HINT_T1);                            \
-            RTK_ROWS_XOR_STEP(MR, wr + p, a + i * lda + p)                                      \
+            RTK_ROWS_STEP32(MR, RTK_LOADW_XOR(wr + p), xor_step, acc)                           \
         }                                                                                       \
-        if (p < k) {                                                                            \
-            int8_t tail[32] = {0};                                                              \
-            memcpy(tail, wr + p, (size_t)(k - p));                                              \
-            RTK_ROWS_XOR_STEP(MR, tail, a + i * lda + p)                                        \
-        }                                                                                       \
+        RTK_ROWS_TAIL(MR, RTK_LOADW_XOR, xor_step, acc)                                         \
         const __m128i t2 = _mm_add_epi64(_mm256_castsi256_si128(term), _mm256_extracti128_si256(term, 1)); \
         const int32_t t = (int32_t)(_mm_cvtsi128_si64(t2) + _mm_extract_epi64(t2, 1));          \
         for (int i = 0; i < MR; i++) out[i * ldo + j] = hsum8(acc[i]) + t;                      \
