@@ -59,9 +59,13 @@ __attribute__((target("avx512f"))) static double fma_zmm(long n) {
 // multiplies standing for 32 int8 products. Written in assembly: compilers spill the 12
 // accumulators this needs (GCC 12 does at 10 already), which would time the spills.
 #define RTK_CHAINS12(X) RTK_CHAINS8(X) X(8) X(9) X(10) X(11)
+// One chain step on registers of width R (ymm or zmm); registers 12 and 13 hold the operands.
+#define PAIR_ON(R, j) "vpaddw %%" #R "12, %%" #R #j ", %%" #R "14\n\t"                             \
+                      "vpaddw %%" #R "13, %%" #R #j ", %%" #R "15\n\t"                             \
+                      "vpmaddwd %%" #R "15, %%" #R "14, %%" #R "14\n\t"                            \
+                      "vpaddd %%" #R "14, %%" #R #j ", %%" #R #j "\n\t"
 #define ZERO(j) "vpxor %%ymm" #j ", %%ymm" #j ", %%ymm" #j "\n\t"
-#define PAIR(j) "vpaddw %%ymm12, %%ymm" #j ", %%ymm14\n\t" "vpaddw %%ymm13, %%ymm" #j ", %%ymm15\n\t" \
-                "vpmaddwd %%ymm15, %%ymm14, %%ymm14\n\t" "vpaddd %%ymm14, %%ymm" #j ", %%ymm" #j "\n\t"
+#define PAIR(j) PAIR_ON(ymm, j)
 __attribute__((target("avx2"))) static double i8_pairs(long n) {
     int32_t v[8];
     __asm__ volatile(
@@ -82,8 +86,7 @@ __attribute__((target("avx2"))) static double i8_pairs(long n) {
 // The same four instructions on zmm (the avx512 level's pair kernel): 32 int16 multiplies
 // standing for 64 int8 products per chain step.
 #define ZERO(j) "vpxord %%zmm" #j ", %%zmm" #j ", %%zmm" #j "\n\t"
-#define PAIR(j) "vpaddw %%zmm12, %%zmm" #j ", %%zmm14\n\t" "vpaddw %%zmm13, %%zmm" #j ", %%zmm15\n\t" \
-                "vpmaddwd %%zmm15, %%zmm14, %%zmm14\n\t" "vpaddd %%zmm14, %%zmm" #j ", %%zmm" #j "\n\t"
+#define PAIR(j) PAIR_ON(zmm, j)
 __attribute__((target("avx512f,avx512bw"))) static double i8_pairs_zmm(long n) {
     int32_t v[16];
     __asm__ volatile(
@@ -101,6 +104,7 @@ __attribute__((target("avx512f,avx512bw"))) static double i8_pairs_zmm(long n) {
 }
 #undef PAIR
 #undef ZERO
+#undef PAIR_ON
 
 // 16 vpdpbusd chains (latency 4-5 cycles, up to 2 per cycle on Zen 4/5 and Intel servers).
 __attribute__((target("avx512f,avx512bw,avx512vnni"))) static double i8_vnni_zmm(long n) {
