@@ -86,11 +86,8 @@ public enum JPEGCodec {
         return Data(bytes: buffer.data, count: buffer.size)
     }
 
-    /// The text of the first COM marker before the image data, if any.
-    /// Walks the marker segments up to SOS with bounds checks.
-    public static func comment(_ data: Data) -> String? { comments(data).first }
-
     /// The texts of every COM marker before the image data, in file order.
+    /// Walks the marker segments up to SOS with bounds checks.
     public static func comments(_ data: Data) -> [String] {
         var found: [String] = []
         let b = [UInt8](data)

@@ -19,10 +19,10 @@ public enum ImageReaderProbe {
         return image.width * image.height
     }
 
-    /// Reads the comment, then decodes the pixels; returns the pixel count.
+    /// Reads the comments, then decodes the pixels; returns the pixel count.
     @discardableResult
     public static func jpeg(_ data: Data) throws -> Int {
-        _ = JPEGCodec.comment(data)
+        _ = JPEGCodec.comments(data)
         let image = try JPEGCodec.decode(data, maxPixels: maxPixels)
         return image.width * image.height
     }

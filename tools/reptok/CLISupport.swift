@@ -137,7 +137,6 @@ func checkOutputs(_ paths: [String], keeping inputs: [String] = []) throws {
     }
 }
 
-
 /// `out.png` with index 3 of 10 → `out-003.png` (at least 3 digits).
 func numberedPath(_ path: String, index: Int, count: Int) -> String {
     let digits = max(3, String(count - 1).count)
