@@ -59,6 +59,9 @@ __attribute__((target("avx512f"))) static double fma_zmm(long n) {
 // multiplies standing for 32 int8 products. Written in assembly: compilers spill the 12
 // accumulators this needs (GCC 12 does at 10 already), which would time the spills.
 #define RTK_CHAINS12(X) RTK_CHAINS8(X) X(8) X(9) X(10) X(11)
+// Registers 0-15 (ymm or zmm: the clobber names them by their low halves).
+#define RTK_CLOBBERS_16 "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", \
+                        "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15"
 // One chain step on registers of width R (ymm or zmm); registers 12 and 13 hold the operands.
 #define PAIR_ON(R, j) "vpaddw %%" #R "12, %%" #R #j ", %%" #R "14\n\t"                             \
                       "vpaddw %%" #R "13, %%" #R #j ", %%" #R "15\n\t"                             \
@@ -76,8 +79,7 @@ __attribute__((target("avx2"))) static double i8_pairs(long n) {
         "dec %0\n\t" "jnz 1b\n\t"
         "vpaddd %%ymm1, %%ymm0, %%ymm0\n\t" "vpaddd %%ymm11, %%ymm0, %%ymm0\n\t" "vmovdqu %%ymm0, (%1)\n\t"
         : "+r"(n) : "r"(v)
-        : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10",
-          "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "cc", "memory");
+        : RTK_CLOBBERS_16, "cc", "memory");
     return v[0] + v[7];
 }
 #undef PAIR
@@ -98,8 +100,7 @@ __attribute__((target("avx512f,avx512bw"))) static double i8_pairs_zmm(long n) {
         "vpaddd %%zmm1, %%zmm0, %%zmm0\n\t" "vpaddd %%zmm11, %%zmm0, %%zmm0\n\t" "vmovdqu32 %%zmm0, (%1)\n\t"
         "vzeroupper\n\t"
         : "+r"(n) : "r"(v)
-        : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10",
-          "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "cc", "memory");
+        : RTK_CLOBBERS_16, "cc", "memory");
     return v[0] + v[15];
 }
 #undef PAIR
