@@ -64,9 +64,9 @@ protocol F32Rows {
     func strip(_ i0: Int, _ count: Int, _ b: Int, _ ptrs: UnsafeMutablePointer<UnsafePointer<Float>>)
 }
 
-/// Quantized activations for the panel form: for rows i0 ..< i0 + count (count ≤ 8) of
-/// block b, the signed bytes (kc rounded up to 4 readable, zero past kc), the correction
-/// 128·Σ bytes, and the row scale.
+/// Quantized activations for the panel form: for rows i0 ..< i0 + count (count ≤ the level's
+/// `KernelSet.I8.stripRows`, at most 32) of block b, the signed bytes (kc rounded up to 4
+/// readable, zero past kc), the correction 128·Σ bytes, and the row scale.
 protocol I8Rows {
     func strip(_ i0: Int, _ count: Int, _ b: Int, _ ptrs: UnsafeMutablePointer<UnsafePointer<Int8>?>,
                _ corr: UnsafeMutablePointer<Int32>, _ scale: UnsafeMutablePointer<Float>)

@@ -89,7 +89,7 @@ func panelGemmI8<A: I8Rows>(m: Int, n: Int, ldw: Int, blocks: KBlocks, rows: A,
             let (m0, m1, nb, n0, n1) = tiling.task(t)
             // whole 32-column panels and a scales-only epilogue: the last block writes C itself
             let fused = (n1 - n0) % 32 == 0 && epilogue.scalesOnly && scheme.fuses
-            let panelCount = (n1 - n0 + 31) / 32, strips = (m1 - m0 + 7) / 8
+            let panelCount = (n1 - n0 + 31) / 32, strips = (m1 - m0 + 7) / 8, height = scheme.stripRows
             for (bi, blk) in blocks.enumerated() {
                 let kc4 = (blk.kc + 3) / 4
                 s.call.pointee = I8Call(kc4: kc4, a: s.ptrs, corr: s.corr, scale: s.scale, ldc: Blocking.nc,
@@ -109,8 +109,9 @@ func panelGemmI8<A: I8Rows>(m: Int, n: Int, ldw: Int, blocks: KBlocks, rows: A,
                 let panels = s.kernelPanels(wPanels, kc4: kc4, count: panelCount)
                 var i = m0
                 while i < m1 {
-                    let r = min(8, m1 - i)
-                    ahead.run(part: (i - m0) / 8)
+                    let r = min(height, m1 - i)
+                    // one prefetch slice per 8 rows, as the strips of 8 have
+                    for part in (i - m0) / 8 ..< (i - m0 + r + 7) / 8 { ahead.run(part: part) }
                     rows.strip(i, r, bi, s.ptrs, s.corr, s.scale)
                     if scheme.isFloatExact { s.widenStrip(rows: r, kc: blk.kc) }
                     for jp in 0..<panelCount {
@@ -173,20 +174,23 @@ private struct I8TaskScratch {
         let stagedBytes = scheme.stage.map { ncp / 32 * $0.bytes(maxKc4) } ?? 0
         let tileFloats = mc * ncp
         let stripFloats = floatExact ? 8 * maxKc4 * 4 + 8 * 32 : 0
-        // a multiple of 64, so that the staged panels after it start on a cache line (at
-        // 48 bytes past one, every other ymm load of them crossed two lines)
-        let extraBytes = (192 + MemoryLayout<I8Call>.stride + 64 + 63) / 64 * 64
+        // the strip's pointers, the generic level's widened pointers, corrections, scales,
+        // then the call; in all a multiple of 64 bytes, so that the staged panels after it
+        // start on a cache line (at 48 bytes past one, every other ymm load of them crossed two)
+        let h = KernelSet.I8.maxStripRows
+        let fptrsAt = h * 8, corrAt = fptrsAt + 8 * 8, scaleAt = corrAt + h * 4, callAt = scaleAt + h * 4
+        let extraBytes = (callAt + MemoryLayout<I8Call>.stride + 63) / 64 * 64
         raw = buffer.buffer(bytes: panelBytes + (tileFloats + stripFloats) * 4 + extraBytes + stagedBytes)
         tile = (raw + panelBytes).bindMemory(to: Float.self, capacity: tileFloats + stripFloats)
         stripStride = maxKc4 * 4
         stripA = tile + tileFloats
         blockTile = stripA + 8 * stripStride
         let extra = raw + panelBytes + (tileFloats + stripFloats) * 4
-        ptrs = extra.bindMemory(to: UnsafePointer<Int8>?.self, capacity: 8)
-        fptrs = (extra + 64).bindMemory(to: UnsafePointer<Float>.self, capacity: 8)
-        corr = (extra + 128).bindMemory(to: Int32.self, capacity: 8)
-        scale = (extra + 160).bindMemory(to: Float.self, capacity: 8)
-        call = (extra + 192).bindMemory(to: I8Call.self, capacity: 1)
+        ptrs = extra.bindMemory(to: UnsafePointer<Int8>?.self, capacity: h)
+        fptrs = (extra + fptrsAt).bindMemory(to: UnsafePointer<Float>.self, capacity: 8)
+        corr = (extra + corrAt).bindMemory(to: Int32.self, capacity: h)
+        scale = (extra + scaleAt).bindMemory(to: Float.self, capacity: h)
+        call = (extra + callAt).bindMemory(to: I8Call.self, capacity: 1)
         staged = extra + extraBytes
         stage = scheme.stage
     }

@@ -66,6 +66,11 @@ struct KernelSet {
         var rows: I8RowsFn
         /// The kernels sum (W + 128)·q: the caller's correction 128·Σq is subtracted.
         var isBiased: Bool
+        /// Rows per `kernel` call: 8, or up to `maxStripRows` for a kernel that passes its
+        /// rows over the panel in chunks (the AVX2 pair kernel: each chunk is then read from
+        /// L2 once per 32 rows instead of once per 8).
+        var stripRows = 8
+        static let maxStripRows = 32
         /// `kernel` can fuse the epilogue of products that only scale columns (its `fin`);
         /// false: the epilogue runs on the tile afterwards.
         var fuses = false
@@ -212,7 +217,7 @@ enum LevelTable {
             },
             rows: zmm ? { rtk_avx512_i8_rows($0, $1, $2, $3, $4, $5, $6, $7, $8) }
                       : { rtk_avx2_i8_rows($0, $1, $2, $3, $4, $5, $6, $7, $8) },
-            isBiased: false, fuses: true,
+            isBiased: false, stripRows: zmm ? 8 : 32, fuses: true,
             prepare: { rtk_avx2_i8_pairs_prepare($0, $1, $2.assumingMemoryBound(to: Int32.self), $3) },
             stage: KernelSet.I8.Stage(bytes: { rtk_i8_pairs_staged_bytes($0) }, run: { kc4, panel, out in
                 rtk_avx2_i8_pairs_stage(kc4, panel.assumingMemoryBound(to: Int8.self), out.assumingMemoryBound(to: Int16.self),

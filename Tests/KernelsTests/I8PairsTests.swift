@@ -19,6 +19,13 @@ final class I8PairsTests: XCTestCase {
     /// weights over all of [-128, 127], activations over [-127, 127], and the extreme corner (every value at its most negative) that maximises |x + w|.
     static let shapes: [(nc: Int, kc: Int)] = [(32, 64), (17, 33), (5, 1), (32, 768), (1, 130), (32, 7), (32, 196), (29, 390)]
 
+    /// Rows per call: the AVX2 kernel takes up to 32 (its row pairs share each L1 chunk),
+    /// the others up to 8.
+    static let maxRows = 32
+    /// Row counts tried: every count up to 9 (8 is the other kernels' strip), then around the
+    /// AVX2 kernel's odd and even pair counts up to its 32.
+    static let rowCounts = Array(1...9) + [15, 16, 17, 31, 32]
+
     struct Case {
         var w: [Int8], a: [[Int8]], nc: Int, kc: Int
         var kc4: Int { (kc + 3) / 4 }
@@ -30,9 +37,9 @@ final class I8PairsTests: XCTestCase {
         for (nc, kc) in Self.shapes {
             let kc4 = (kc + 3) / 4
             let w = rng.int8s(nc * kc)
-            let a = (0..<8).map { _ in (0..<(kc4 * 4)).map { p in p < kc ? Int8(truncatingIfNeeded: Int(rng.next() % 255) - 127) : 0 } }
+            let a = (0..<Self.maxRows).map { _ in (0..<(kc4 * 4)).map { p in p < kc ? Int8(truncatingIfNeeded: Int(rng.next() % 255) - 127) : 0 } }
             out.append(Case(w: w, a: a, nc: nc, kc: kc))
-            let a2 = (0..<8).map { _ in (0..<(kc4 * 4)).map { p in p < kc ? Int8(-127) : 0 } }
+            let a2 = (0..<Self.maxRows).map { _ in (0..<(kc4 * 4)).map { p in p < kc ? Int8(-127) : 0 } }
             out.append(Case(w: [Int8](repeating: -128, count: nc * kc), a: a2, nc: nc, kc: kc))
         }
         return out
@@ -127,33 +134,38 @@ final class I8PairsTests: XCTestCase {
         }
     }
 
-    /// The kernels against Σ w·x computed directly, for 1 to 8 rows, both store modes, with
-    /// sentinel columns past the 32 the kernel writes.
+    /// The kernels against Σ w·x computed directly, for 1 to 32 rows (each kernel up to the
+    /// rows it takes per call), both store modes, with sentinel columns past the 32 the kernel
+    /// writes and a sentinel row past the rows it was given.
     func testKernelsAreExact() {
-        // (name, zmm order, kernel)
-        var kernels: [(String, Bool, KernelFn)] = [("C", false, { rtk_i8_pairs_kernel_c($0, $1, $2, $3, $4, $5, $6, $7, $8, 0) }),
-                                                   ("C zmm", true, { rtk_i8_pairs_kernel_c($0, $1, $2, $3, $4, $5, $6, $7, $8, 1) })]
-        if hasAVX2 { kernels.append(("AVX2", false, { rtk_avx2_i8_pairs_kernel($0, $1, $2, $3, $4, $5, $6, $7, $8, nil) })) }
-        if hasAVX512 { kernels.append(("AVX-512", true, { rtk_avx512_i8_pairs_kernel($0, $1, $2, $3, $4, $5, $6, $7, $8, nil) })) }
+        // (name, zmm order, most rows per call, kernel)
+        var kernels: [(String, Bool, Int, KernelFn)] = [
+            ("C", false, 32, { rtk_i8_pairs_kernel_c($0, $1, $2, $3, $4, $5, $6, $7, $8, 0) }),
+            ("C zmm", true, 32, { rtk_i8_pairs_kernel_c($0, $1, $2, $3, $4, $5, $6, $7, $8, 1) })]
+        if hasAVX2 { kernels.append(("AVX2", false, 32, { rtk_avx2_i8_pairs_kernel($0, $1, $2, $3, $4, $5, $6, $7, $8, nil) })) }
+        if hasAVX512 { kernels.append(("AVX-512", true, 8, { rtk_avx512_i8_pairs_kernel($0, $1, $2, $3, $4, $5, $6, $7, $8, nil) })) }
         for t in cases() {
             let panels = [false: staged(t, { rtk_i8_pairs_stage_c($0, $1, $2, 0) }),
                           true: staged(t, { rtk_i8_pairs_stage_c($0, $1, $2, 1) })]
-            var prepared = [Int32](repeating: 0, count: 8 * 2 * t.kc4), rowTerms = [Int32](repeating: 0, count: 8)
+            let n = Self.maxRows
+            var prepared = [Int32](repeating: 0, count: n * 2 * t.kc4), rowTerms = [Int32](repeating: 0, count: n)
             prepared.withUnsafeMutableBufferPointer { pp in
-                for i in 0..<8 { rtk_i8_pairs_prepare_c(t.kc4, t.a[i], pp.baseAddress! + i * 2 * t.kc4, &rowTerms[i]) }
+                for i in 0..<n { rtk_i8_pairs_prepare_c(t.kc4, t.a[i], pp.baseAddress! + i * 2 * t.kc4, &rowTerms[i]) }
             }
-            let scale = (0..<8).map { Float($0) + 0.37 }
+            let scale = (0..<n).map { Float($0 % 8) + 0.37 }
             let ldc = 35
-            for mr in 1...8 {
+            for mr in Self.rowCounts {
                 for accumulate in [Int32(0), 1] {
-                    let c0 = (0..<(mr * ldc)).map { Float($0 % 9) - 4 }
-                    for (name, zmm, kernel) in kernels {
+                    // one more row than the kernel is given: it must stay as it was
+                    let c0 = (0..<((mr + 1) * ldc)).map { Float($0 % 9) - 4 }
+                    for (name, zmm, most, kernel) in kernels where mr <= most {
                         let panel = panels[zmm]!
                         var c = c0
                         prepared.withUnsafeBufferPointer { pp in
                             let ptrs = (0..<mr).map { UnsafePointer<Int32>?(pp.baseAddress! + $0 * 2 * t.kc4) }
                             kernel(mr, t.kc4, ptrs, panel, rowTerms, scale, &c, ldc, accumulate)
                         }
+                        XCTAssertEqual(Array(c[(mr * ldc)...]), Array(c0[(mr * ldc)...]), "\(name): row \(mr) past the \(mr) given was written")
                         for i in 0..<mr {
                             for j in 0..<ldc {
                                 guard j < 32 else {
