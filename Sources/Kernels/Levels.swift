@@ -70,6 +70,7 @@ struct KernelSet {
         /// rows over the panel in chunks (the AVX2 pair kernel: each chunk is then read from
         /// L2 once per 32 rows instead of once per 8).
         var stripRows = 8
+        /// The most rows any kernel takes per call (the AVX2 pair kernel's int32 sums hold 32).
         static let maxStripRows = 32
         /// `kernel` can fuse the epilogue of products that only scale columns (its `fin`);
         /// false: the epilogue runs on the tile afterwards.
@@ -217,7 +218,7 @@ enum LevelTable {
             },
             rows: zmm ? { rtk_avx512_i8_rows($0, $1, $2, $3, $4, $5, $6, $7, $8) }
                       : { rtk_avx2_i8_rows($0, $1, $2, $3, $4, $5, $6, $7, $8) },
-            isBiased: false, stripRows: zmm ? 8 : 32, fuses: true,
+            isBiased: false, stripRows: zmm ? 8 : KernelSet.I8.maxStripRows, fuses: true,
             prepare: { rtk_avx2_i8_pairs_prepare($0, $1, $2.assumingMemoryBound(to: Int32.self), $3) },
             stage: KernelSet.I8.Stage(bytes: { rtk_i8_pairs_staged_bytes($0) }, run: { kc4, panel, out in
                 rtk_avx2_i8_pairs_stage(kc4, panel.assumingMemoryBound(to: Int8.self), out.assumingMemoryBound(to: Int16.self),

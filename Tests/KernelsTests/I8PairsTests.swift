@@ -19,9 +19,9 @@ final class I8PairsTests: XCTestCase {
     /// weights over all of [-128, 127], activations over [-127, 127], and the extreme corner (every value at its most negative) that maximises |x + w|.
     static let shapes: [(nc: Int, kc: Int)] = [(32, 64), (17, 33), (5, 1), (32, 768), (1, 130), (32, 7), (32, 196), (29, 390)]
 
-    /// Rows per call: the AVX2 kernel takes up to 32 (its row pairs share each L1 chunk),
-    /// the others up to 8.
-    static let maxRows = 32
+    /// Rows per call: the AVX2 kernel takes as many as the engine gives it (its row pairs
+    /// share each L1 chunk), the others up to 8.
+    static let maxRows = KernelSet.I8.maxStripRows
     /// Row counts tried: every count up to 9 (8 is the other kernels' strip), then around the
     /// AVX2 kernel's odd and even pair counts up to its 32.
     static let rowCounts = Array(1...9) + [15, 16, 17, 31, 32]
@@ -140,9 +140,9 @@ final class I8PairsTests: XCTestCase {
     func testKernelsAreExact() {
         // (name, zmm order, most rows per call, kernel)
         var kernels: [(String, Bool, Int, KernelFn)] = [
-            ("C", false, 32, { rtk_i8_pairs_kernel_c($0, $1, $2, $3, $4, $5, $6, $7, $8, 0) }),
-            ("C zmm", true, 32, { rtk_i8_pairs_kernel_c($0, $1, $2, $3, $4, $5, $6, $7, $8, 1) })]
-        if hasAVX2 { kernels.append(("AVX2", false, 32, { rtk_avx2_i8_pairs_kernel($0, $1, $2, $3, $4, $5, $6, $7, $8, nil) })) }
+            ("C", false, Self.maxRows, { rtk_i8_pairs_kernel_c($0, $1, $2, $3, $4, $5, $6, $7, $8, 0) }),
+            ("C zmm", true, Self.maxRows, { rtk_i8_pairs_kernel_c($0, $1, $2, $3, $4, $5, $6, $7, $8, 1) })]
+        if hasAVX2 { kernels.append(("AVX2", false, Self.maxRows, { rtk_avx2_i8_pairs_kernel($0, $1, $2, $3, $4, $5, $6, $7, $8, nil) })) }
         if hasAVX512 { kernels.append(("AVX-512", true, 8, { rtk_avx512_i8_pairs_kernel($0, $1, $2, $3, $4, $5, $6, $7, $8, nil) })) }
         for t in cases() {
             let panels = [false: staged(t, { rtk_i8_pairs_stage_c($0, $1, $2, 0) }),
