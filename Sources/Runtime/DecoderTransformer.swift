@@ -126,6 +126,9 @@ final class DecoderTransformer {
     /// Frees the packed panels (rebuilt from the file at the next velocity).
     func releaseRepacked() { repacked.release() }
 
+    /// Products that currently read repacked weights.
+    var repackedCount: Int { repacked.count }
+
     /// AdaRMSNorm: out = x · (1 + L(cond)) · (mean(x²) + ε)^−½ over all T rows (ε = `rmsEps`, 1e-6).
     private func adaNorm(_ l: Linear, cond: UnsafePointer<Float>, input: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>) {
         let w = cfg.width

@@ -31,6 +31,9 @@ final class Encoder {
     let posEmbed: UnsafePointer<Float>             // [1 + g², C]: cls row, then the g×g grid row by row
     let blocks: [Block]
     let normW, normB: UnsafePointer<Float>         // [C] final LayerNorm
+    /// The products of T rows in the level's W8A8 panels, built at the second `forward` after
+    /// load or after `releaseRepacked()` (`RepackedWeights.Kind.manyRows`).
+    private let repacked: RepackedWeights
 
     // Scratch, allocated once (T = 1 + R + g² tokens).
     let patches: FloatBuffer                       // [g², 3·p·p]
@@ -65,6 +68,11 @@ final class Encoder {
         }
         normW = try loader.floats(N.norm.weight, [c])
         normB = try loader.floats(N.norm.bias, [c])
+        // Every product runs on all T rows except the last block's projection and MLP (one row,
+        // see `forward`), whose row form reads the file's weights as they are.
+        let all = blocks
+        let manyRows = all.enumerated().flatMap { i, b in i == all.count - 1 ? [b.qkv] : [b.qkv, b.proj, b.fc1, b.fc2] }
+        repacked = RepackedWeights(.manyRows, candidates: manyRows, file: loader.file, buildAtUse: 2)
 
         let t = e.tokens
         patches = FloatBuffer(g * g * 3 * p * p)
@@ -74,6 +82,12 @@ final class Encoder {
         attn = FloatBuffer(t * c)
         hidden = FloatBuffer(t * h)
     }
+
+    /// Frees the packed panels (built again at the second `forward` from now).
+    func releaseRepacked() { repacked.release() }
+
+    /// Products that currently read packed panels.
+    var repackedCount: Int { repacked.count }
 
     /// Encoder input `[3, E, E]` (normalised, docs/model.md, 'Image preparation') → token t `[C]` (already divided by the
     /// scale factor). `tap` receives `enc_pos_embed`, `enc_tokens_in`, `enc_block0_out`.
@@ -114,26 +128,28 @@ final class Encoder {
         // 4. Transformer blocks. Only the cls row leaves the encoder, so the last block needs
         //    every row only up to its keys and values: its attention, projection and MLP run on
         //    row 0 alone (rows = 1), a twelfth of a ViT-B's products skipped at no cost in accuracy.
+        repacked.build(mode: mode, ctx: ctx)
+        let weight = repacked.weight   // a product's copy when it has one
         for (i, b) in blocks.enumerated() {
             let rows = i == blocks.count - 1 && !(i == 0 && tap != nil) ? 1 : t
             // 4a. n = LN1(x)
             layerNorm(x.p, rows: t, dim: c, weight: b.norm1W, bias: b.norm1B, eps: cfg.lnEps, out: n.p, ctx: ctx)
             // 4b. [q | k | v] = n Wqkvᵀ + b                                    [T, 3C]
-            matmul(n.p, lda: c, m: t, b.qkv.weight, bias: b.qkv.bias, into: qkv.p, ldc: 3 * c, mode: mode, ctx: ctx)
+            matmul(n.p, lda: c, m: t, weight(b.qkv), bias: b.qkv.bias, into: qkv.p, ldc: 3 * c, mode: mode, ctx: ctx)
             // 4c. softmax(q kᵀ / √d) v per head, for the first `rows` queries  [rows, C]
             attention(q: qkv.p, qStride: 3 * c, k: qkv.p + c, kStride: 3 * c, v: qkv.p + 2 * c, vStride: 3 * c,
                       out: attn.p, outStride: c, tokens: t, queries: rows, heads: cfg.heads, headDim: hd,
                       scale: 1 / Float(hd).squareRoot(), ctx: ctx)
             // 4d. x += γ1 ⊙ (attn Wprojᵀ + b)
-            matmul(attn.p, lda: c, m: rows, b.proj.weight, bias: b.proj.bias, colScale: b.ls1, accumulate: true,
+            matmul(attn.p, lda: c, m: rows, weight(b.proj), bias: b.proj.bias, colScale: b.ls1, accumulate: true,
                    into: x.p, ldc: c, mode: mode, ctx: ctx)
             // 4e. n = LN2(x)
             layerNorm(x.p, rows: rows, dim: c, weight: b.norm2W, bias: b.norm2B, eps: cfg.lnEps, out: n.p, ctx: ctx)
             // 4f. h = GELU(n W1ᵀ + b1)                                         [rows, H]
-            matmul(n.p, lda: c, m: rows, b.fc1.weight, bias: b.fc1.bias, activation: .gelu,
+            matmul(n.p, lda: c, m: rows, weight(b.fc1), bias: b.fc1.bias, activation: .gelu,
                    into: self.hidden.p, ldc: hidden, mode: mode, ctx: ctx)
             // 4g. x += γ2 ⊙ (h W2ᵀ + b2)
-            matmul(self.hidden.p, lda: hidden, m: rows, b.fc2.weight, bias: b.fc2.bias, colScale: b.ls2, accumulate: true,
+            matmul(self.hidden.p, lda: hidden, m: rows, weight(b.fc2), bias: b.fc2.bias, colScale: b.ls2, accumulate: true,
                    into: x.p, ldc: c, mode: mode, ctx: ctx)
             if i == 0, let tap { tap("enc_block0_out", x.array(t * c)) }
         }

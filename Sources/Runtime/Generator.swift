@@ -125,6 +125,9 @@ final class Generator {
     /// Frees the strips (rebuilt from the file at the next step).
     func releaseRepacked() { repacked.release() }
 
+    /// Products that currently read repacked weights.
+    var repackedCount: Int { repacked.count }
+
     /// The mixer on `batch` samples sharing token `token` and time `t`, labels `labels.0`
     /// (and `labels.1`); velocities left in `v` [batch, C].
     private func forward(token: UnsafePointer<Float>, t: Float, labels: (Int, Int), batch: Int) {

@@ -12,7 +12,7 @@ public struct PipelineOptions {
     /// Float files ignore it.
     public var mode: MatrixMode
     /// Release a stage's weight pages after it ran (and drop the VAE's large scratch buffers and
-    /// the generator's and decoder's repacked weights, rebuilt at their next step).
+    /// the repacked weights of the encoder, generator and decoder, rebuilt when they pay again).
     public var lowMemory: Bool
     /// Kernel instruction level; nil = `ISA.active` (`REPTOK_ISA`, else the CPU's best).
     /// Must be one the CPU supports (`ISA.resolve` checks a user's choice).
@@ -159,14 +159,26 @@ public final class Pipeline {
     }
 
     /// Drops the pages of component `c`'s weights, and what it keeps beside them: the VAE's
-    /// large scratch, the generator's and decoder's repacked weights. All come back when used again.
+    /// large scratch, the encoder's, generator's and decoder's repacked weights. All come back when used again.
     private func drop(_ c: Component) {
         loader.releasePages(of: c)
         switch c {
         case .vae: vae.dropScratch()
+        case .encoder: encoder.releaseRepacked()
         case .generator: generator.releaseRepacked()
         case .decoder: decoder.releaseRepacked()
         default: break
+        }
+    }
+
+    /// How many of component `c`'s products currently read weights repacked for this level
+    /// (0 before they are built, after they are dropped, and where no copy pays).
+    public func repackedProducts(_ c: Component) -> Int {
+        switch c {
+        case .encoder: return encoder.repackedCount
+        case .generator: return generator.repackedCount
+        case .decoder: return decoder.repackedCount
+        default: return 0
         }
     }
 

@@ -1,9 +1,10 @@
-// Weights repacked at a component's first use, for the kernels of the level it runs on.
+// Weights repacked at a component's first use (the encoder's second), for the kernels of the level it runs on.
 //
 // Two components run the same products many times per image: the generator (50 steps, few
-// rows) and the decoder (8–50 velocities, 257 rows). Their kernels read weights faster in their
+// rows) and the decoder (8–50 velocities, 257 rows); the encoder (261 rows) runs once per
+// image, but `eval` and `interpolate` encode several. Their kernels read weights faster in their
 // own order than in the file's, so they copy the products that matter once (`Q4Strips` for
-// int4 weights in W4A8, `I8Panels` for the decoder's int8 weights in W8A8), drop
+// int4 weights in W4A8, `I8Panels` for the decoder's and encoder's int8 weights in W8A8), drop
 // each source tensor's file pages once copied (resident memory grows by one tensor at most)
 // and free the copies when the component's weights are released. The kernels compute the same
 // values from either form, bit for bit.
@@ -17,7 +18,7 @@ final class RepackedWeights {
         /// Few rows (≤ 8: the generator): int4 weights into 16-column strips for W4A8
         /// (`Q4Strips`); int8 weights stay as they are (the row form reads them once anyway).
         case fewRows
-        /// Many rows (the decoder's 257 tokens): int8 weights into the level's W8A8 panels
+        /// Many rows (the decoder's 257 tokens, the encoder's 261): int8 weights into the level's W8A8 panels
         /// (`I8Panels`), int4 weights into strips that the panel form reads in place.
         case manyRows
     }
@@ -25,16 +26,27 @@ final class RepackedWeights {
     let kind: Kind
     private let candidates: [Linear]
     private let file: GGUFFile
+    /// The use (`build` call, 1 = the first since load or `release`) at which the copies are built.
+    private let buildAtUse: Int
+    private var uses = 0
     /// The copies, by the address of the source weights; each owner keeps its copy alive.
     private var copies: [UnsafeRawPointer: (owner: AnyObject, matrix: WeightMatrix)] = [:]
     private var built = false
 
     /// `candidates`: the products worth copying, whose weights lie in `file`'s map.
-    init(_ kind: Kind, candidates: [Linear], file: GGUFFile) {
+    /// `buildAtUse`: 1 for a component whose every use repeats the products (the decoder's and
+    /// generator's steps); 2 for one that runs once per image (the encoder): a single use then
+    /// packs within its own tasks as before, and only a second one, which shows that more
+    /// images follow, pays for the copies.
+    init(_ kind: Kind, candidates: [Linear], file: GGUFFile, buildAtUse: Int = 1) {
         self.kind = kind
         self.candidates = candidates
         self.file = file
+        self.buildAtUse = max(1, buildAtUse)
     }
+
+    /// Products that currently read a copy.
+    var count: Int { copies.count }
 
     /// The copy of `w` that `ctx`'s kernels would read in `mode`, or nil when none pays.
     private func copy(of w: WeightMatrix, mode: MatrixMode, ctx: ComputeContext) -> (AnyObject, WeightMatrix)? {
@@ -49,9 +61,11 @@ final class RepackedWeights {
         }
     }
 
-    /// Builds the copies that pay if they are not built (a no-op otherwise).
+    /// Counts a use of the component, and builds the copies that pay at the use `buildAtUse`
+    /// (a no-op before it and once built).
     func build(mode: MatrixMode, ctx: ComputeContext) {
-        guard !built else { return }
+        uses += 1
+        guard !built, uses >= buildAtUse else { return }
         built = true
         for linear in candidates {
             guard let source = RepackedWeights.source(linear.weight), let key = source.baseAddress, copies[key] == nil,
@@ -67,10 +81,12 @@ final class RepackedWeights {
         return l.weight
     }
 
-    /// Frees the copies (rebuilt from the file at the next `build`).
+    /// Frees the copies; uses count again from zero (so the copies come back at the
+    /// `buildAtUse`-th `build` from now).
     func release() {
         copies = [:]
         built = false
+        uses = 0
     }
 
     /// The bytes of quantized weights (their address is the key of their copy); nil for float weights.

@@ -56,6 +56,43 @@ final class PipelineTests: XCTestCase {
         }
     }
 
+    /// The encoder packs its W8A8 panels at its second image, not its first (one image packs
+    /// within its own tasks, as before), and the token does not change by a bit: first image
+    /// unpacked, second and third packed, then after the copies are dropped. With
+    /// `lowMemory` every encode drops them, so they are never built. Every level this CPU runs;
+    /// generic (float panels) and the AMX levels (their own tiles) keep no copies.
+    func testEncoderPanelsFromTheSecondImageKeepTheBits() throws {
+        for weights in [WeightFormat.int8, .int4] {
+            let path = try TinyFixture.model(weights)
+            for isa in ISA.supported {
+                // int8: I8Panels on every level with an int8 panel kernel. int4: Q4Strips where the
+                // level has a strip kernel, which this module cannot ask; its count is checked to
+                // be 0 before the second image and steady after it.
+                let keeps: Bool? = weights == .int4 ? nil : ![ISA.generic, .amx, .amxEmulated].contains(isa)
+                let p = try Pipeline(modelPath: path, options: PipelineOptions(threads: 2, mode: .w8a8, isa: isa))
+                let s = p.config.imageSize
+                let image = p.prepareImage(rgb: AccuracyEval.testCard(size: s), width: s, height: s)
+                let what = "\(weights) \(isa)"
+                let first = try p.encode(image: image)
+                XCTAssertEqual(p.repackedProducts(.encoder), 0, "\(what): packed at the first image")
+                let second = try p.encode(image: image)
+                let held = p.repackedProducts(.encoder)
+                if keeps == true { XCTAssertGreaterThan(held, 0, "\(what): nothing packed at the second image") }
+                if keeps == false { XCTAssertEqual(held, 0, "\(what): this level keeps no copies") }
+                let third = try p.encode(image: image)
+                XCTAssertEqual(p.repackedProducts(.encoder), held, "\(what): copies rebuilt or lost")
+                XCTAssertEqual(bits(second), bits(first), "\(what): packed panels change the token")
+                XCTAssertEqual(bits(third), bits(first), "\(what)")
+
+                let low = try Pipeline(modelPath: path, options: PipelineOptions(threads: 2, mode: .w8a8, lowMemory: true, isa: isa))
+                for _ in 0 ..< 3 {
+                    XCTAssertEqual(bits(try low.encode(image: image)), bits(first), "\(what) low memory")
+                    XCTAssertEqual(low.repackedProducts(.encoder), 0, "\(what): low memory kept copies")
+                }
+            }
+        }
+    }
+
     func testConfigAndModelInfoComeFromTheFile() throws {
         let p = try Pipeline(modelPath: try TinyFixture.model(.int8))
         XCTAssertEqual(p.config.imageSize, 32)

@@ -5,8 +5,8 @@ import Support
 
 /// Timings of one stage in one mode.
 struct StageTiming {
-    /// Seconds of the untimed warm-up call: includes mapping the stage's weight pages (from the page
-    /// cache) and first-use scratch allocation.
+    /// Seconds of the first untimed warm-up call: includes mapping the stage's weight pages (from
+    /// the page cache) and first-use scratch allocation.
     var first = 0.0
     /// Seconds of each timed run (after the warm-up), in order.
     var runs: [Double] = []
