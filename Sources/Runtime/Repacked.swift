@@ -1,4 +1,5 @@
-// Weights repacked at a component's first use (the encoder's second), for the kernels of the level it runs on.
+// Weights repacked at a component's first use (the encoder's: its second), for the kernels of
+// the level it runs on.
 //
 // Two components run the same products many times per image: the generator (50 steps, few
 // rows) and the decoder (8–50 velocities, 257 rows); the encoder (261 rows) runs once per
@@ -18,8 +19,8 @@ final class RepackedWeights {
         /// Few rows (≤ 8: the generator): int4 weights into 16-column strips for W4A8
         /// (`Q4Strips`); int8 weights stay as they are (the row form reads them once anyway).
         case fewRows
-        /// Many rows (the decoder's 257 tokens, the encoder's 261): int8 weights into the level's W8A8 panels
-        /// (`I8Panels`), int4 weights into strips that the panel form reads in place.
+        /// Many rows (the decoder's 257 tokens, the encoder's 261): int8 weights into the level's
+        /// W8A8 panels (`I8Panels`), int4 weights into strips that the panel form reads in place.
         case manyRows
     }
 
