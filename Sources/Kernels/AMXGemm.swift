@@ -116,23 +116,6 @@ func amxPanelGemmI8<A: I8Rows>(m: Int, n: Int, ldw: Int, blocks: KBlocks, rows: 
     }
 }
 
-/// c[i*64 + j] (= or +=) float(sums[i*64 + j]) · scale[i] for i < rows, j < 64: the two
-/// float steps of every level's int8 block, in the same order (no fused multiply-add).
-@inline(__always)
-private func scaleSums(rows: Int, sums: UnsafePointer<Int32>, scale: UnsafePointer<Float>,
-                       c: UnsafeMutablePointer<Float>, accumulate: Bool) {
-    let ncp = Blocking.nc
-    for z in 0..<rows {
-        let sc = SIMD16<Float>(repeating: scale[z])
-        for j in stride(from: 0, to: ncp, by: 16) {
-            let si = UnsafeRawPointer(sums + z * ncp + j).loadUnaligned(as: SIMD16<Int32>.self)
-            var v = SIMD16<Float>(si) * sc
-            if accumulate { v += load16(c + z * ncp + j) }
-            store16(v, c + z * ncp + j)
-        }
-    }
-}
-
 /// `rowGemmI8` on tiles (m ≤ `Blocking.smallM` rows of qa, kq bytes each, zero past k):
 /// raw[i, j] = float(Σ_{p<k} W[j, p] · q[i, p]) · scale[i], the sum over all of k as in the
 /// other levels' row kernels; the activations are packed once per thread.
@@ -153,10 +136,7 @@ func amxRowGemmI8(m: Int, n: Int, k: Int, qa: UnsafePointer<Int8>, kq: Int, scal
             } else {
                 s.sums.initialize(repeating: 0, count: m * ncp)
             }
-            for q in 0..<m {
-                let sc = scale[q]
-                for j in 0..<(n1 - n0) { s.tile[q * ncp + j] = Float(s.sums[q * ncp + j]) * sc }
-            }
+            scaleSums(rows: m, sums: s.sums, scale: scale, c: s.tile, accumulate: false)
             epilogue.apply(tile: s.tile, ldt: ncp, rows: m, n0: n0, cols: n1 - n0, c: c, ldc: ldc)
         }
     }

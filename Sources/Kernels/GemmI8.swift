@@ -243,3 +243,23 @@ func floatExactBlock(rows r: Int, kc: Int, a: UnsafePointer<UnsafePointer<Float>
         store16(v0, ci); store16(v1, ci + 16)
     }
 }
+
+/// c[i*64 + j] (= or +=) float(sums[i*64 + j] − corr[i]) · scale[i] for i < rows, j < 64
+/// (`Blocking.nc`, the row stride of both): the two float steps of every level's int8 block,
+/// in the same order (no fused multiply-add). corr: the +128 correction of a biased kernel's
+/// sums, nil for exact ones. Whole 64-column rows, also past a task's last column (the
+/// epilogue drops those lanes).
+@inline(__always)
+func scaleSums(rows: Int, sums: UnsafePointer<Int32>, corr: UnsafePointer<Int32>? = nil, scale: UnsafePointer<Float>,
+               c: UnsafeMutablePointer<Float>, accumulate: Bool) {
+    let ncp = Blocking.nc
+    for z in 0..<rows {
+        let sc = SIMD16<Float>(repeating: scale[z]), cr = SIMD16<Int32>(repeating: corr?[z] ?? 0)
+        for j in stride(from: 0, to: ncp, by: 16) {
+            let si = UnsafeRawPointer(sums + z * ncp + j).loadUnaligned(as: SIMD16<Int32>.self)
+            var v = SIMD16<Float>(si &- cr) * sc
+            if accumulate { v += load16(c + z * ncp + j) }
+            store16(v, c + z * ncp + j)
+        }
+    }
+}

@@ -58,17 +58,7 @@ func rowGemmI8(m: Int, n: Int, k: Int, qa: UnsafePointer<Int8>, kq: Int, corr: U
                 scheme.rows(r, n1 - n0, k, a, kq, wt, k, out, ncp)
                 i += r
             }
-            // tile = float(sum − corr) · scale, 16 columns at a time: lanes past n1 − n0 read
-            // and write within the tile rows (ncp columns each), and the epilogue drops them.
-            for q in 0..<m {
-                let cr = SIMD16<Int32>(repeating: scheme.isBiased ? corr[q] : 0), s = SIMD16<Float>(repeating: scale[q])
-                var j = 0
-                while j < n1 - n0 {
-                    let raw = UnsafeRawPointer(itile + q * ncp + j).loadUnaligned(as: SIMD16<Int32>.self)
-                    store16(SIMD16<Float>(raw &- cr) * s, tile + q * ncp + j)
-                    j += 16
-                }
-            }
+            scaleSums(rows: m, sums: itile, corr: scheme.isBiased ? corr : nil, scale: scale, c: tile, accumulate: false)
             epilogue.apply(tile: tile, ldt: ncp, rows: m, n0: n0, cols: n1 - n0, c: c, ldc: ldc)
         }
     }
