@@ -207,8 +207,8 @@ RTK_I8_PAIRS_AVX2(1) RTK_I8_PAIRS_AVX2(2)
 RTK_AVX2 void rtk_avx2_i8_pairs_kernel(long mr, long kc4, const int32_t *const *a, const int16_t *staged,
                                        const int32_t *rowTerm, const float *scale, float *c, long ldc, int accumulate,
                                        const rtk_i8_final *fin) {
-    int32_t sums[32 * 32];
-    if (mr > 32) mr = 32;
+    int32_t sums[RTK_I8_PAIRS_AVX2_MAX_ROWS * 32];
+    if (mr > RTK_I8_PAIRS_AVX2_MAX_ROWS) mr = RTK_I8_PAIRS_AVX2_MAX_ROWS;
     // The row pairs pass over the staged panel in chunks of 48 groups (12 KB of it), so that
     // the chunk stays in L1 for every pair: a whole 768-input panel (48 KB) does not fit a
     // 32 KB L1 (Zen 4, most Intel cores) and was read from L2 once per pair. On a Zen 4 at

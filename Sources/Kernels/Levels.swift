@@ -70,8 +70,9 @@ struct KernelSet {
         /// rows over the panel in chunks (the AVX2 pair kernel: each chunk is then read from
         /// L2 once per 32 rows instead of once per 8).
         var stripRows = 8
-        /// The most rows any kernel takes per call (the AVX2 pair kernel's int32 sums hold 32).
-        static let maxStripRows = 32
+        /// The most rows any kernel takes per call: the AVX2 pair kernel's, whose int32 sums
+        /// hold 32 rows (`RTK_I8_PAIRS_AVX2_MAX_ROWS`, one definition for C and Swift).
+        static let maxStripRows = Int(RTK_I8_PAIRS_AVX2_MAX_ROWS)
         /// `kernel` can fuse the epilogue of products that only scale columns (its `fin`);
         /// false: the epilogue runs on the tile afterwards.
         var fuses = false

@@ -152,8 +152,10 @@ void rtk_avx2_i8_pairs_stage(long kc4, const int8_t *panel, int16_t *out, int zm
 /// In plain C (any architecture) and with AVX2 (requires RTK_CPU_AVX2); the same values.
 void rtk_i8_pairs_prepare_c(long kc4, const int8_t *x, int32_t *out, int32_t *rowTerm);
 void rtk_avx2_i8_pairs_prepare(long kc4, const int8_t *x, int32_t *out, int32_t *rowTerm);
-/// mr rows (prepared rows a[i]; 1...32 for the AVX2 kernel, 1...8 for the others) x the 32
-/// columns of one staged panel:
+/// The most rows the AVX2 pair kernel takes per call (its int32 sums hold this many rows).
+#define RTK_I8_PAIRS_AVX2_MAX_ROWS 32
+/// mr rows (prepared rows a[i]; 1...RTK_I8_PAIRS_AVX2_MAX_ROWS for the AVX2 kernel, 1...8 for
+/// the others) x the 32 columns of one staged panel:
 ///   acc[i, j] = sum_{p < 4*kc4} W[j, p] * x_i[p]   (exact int32: pairs sum - rowTerm[i] - term[j])
 ///   c[i*ldc + j] (= or +=) (float)acc[i, j] * scale[i]    (or the fused store, fin non-NULL)
 /// The plain C kernel is the reference, on panels of either order; the AVX2 kernel reads the
