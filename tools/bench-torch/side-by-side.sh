@@ -9,6 +9,10 @@
 #          runs as it likes ("auto") for generic.
 #   ROUNDS: default 2. OUT_DIR: where the per-round JSON files go (default a new temp folder).
 #   THREADS=N: threads on both sides (default 2; reptok's own default would be every core).
+#   BY_STAGE=1: alternate per stage instead of per round (PyTorch's encoder, ours, PyTorch's
+#          decoder step, ours, …), so that the two sides of each ratio are timed seconds apart
+#          rather than a minute apart; a burst of load on a shared host then tends to hit both.
+#          Each round's per-stage files are merged into the same torch-R.json / reptok-R.json.
 # Needs torch for python3 (README.md beside this script) and a release build.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -27,12 +31,51 @@ case "$level" in
     generic) torch_isa=auto ;;
     *) echo "side-by-side: unknown level $level" >&2; exit 2 ;;
 esac
+stages=(encoder decoder_step vae generator_step)
+# Merges JSON objects (later files fill nested objects; the first file's other values stay).
+merge() {
+    python3 - "$@" <<'PY'
+import json, sys
+def merge(a, b):
+    for k, v in b.items():
+        if isinstance(v, dict) and isinstance(a.get(k), dict):
+            merge(a[k], v)
+        else:
+            a.setdefault(k, v)
+    return a
+target, parts = sys.argv[1], sys.argv[2:]
+merged = {}
+for p in parts:
+    merge(merged, json.load(open(p)))
+json.dump(merged, open(target, "w"), indent=1, sort_keys=True)
+PY
+}
+# One side of one round: PyTorch ($1 = torch) or reptok ($1 = reptok), round $2, stage list $3
+# ("" = every stage), file suffix $4.
+side() {
+    local only=() tag=$4
+    [ -n "$3" ] && only=(--only "$3")
+    if [ "$1" = torch ]; then
+        echo "side-by-side: round $2/$rounds: PyTorch ($torch_isa)${3:+, $3}" >&2
+        python3 tools/bench-torch/bench_torch.py --preset "$preset" --isa "$torch_isa" --threads "$threads" "${only[@]}" \
+            --json "$out/torch-$2$tag.json" 2>"$out/torch-$2$tag.log"
+    else
+        echo "side-by-side: round $2/$rounds: reptok ($level)${3:+, $3}" >&2
+        REPTOK_ISA=$level "$R" bench pipeline --preset "$preset" --threads "$threads" --no-generate "${only[@]}" \
+            --compare "$out/torch-$2$tag.json" --save "$out/reptok-$2$tag.json" > "$out/reptok-$2$tag.txt" 2>"$out/reptok-$2$tag.log"
+    fi
+}
 for r in $(seq "$rounds"); do
-    echo "side-by-side: round $r/$rounds: PyTorch ($torch_isa)" >&2
-    python3 tools/bench-torch/bench_torch.py --preset "$preset" --isa "$torch_isa" --threads "$threads" --json "$out/torch-$r.json" 2>"$out/torch-$r.log"
-    echo "side-by-side: round $r/$rounds: reptok ($level)" >&2
-    REPTOK_ISA=$level "$R" bench pipeline --preset "$preset" --threads "$threads" --no-generate --compare "$out/torch-$r.json" \
-        --save "$out/reptok-$r.json" > "$out/reptok-$r.txt" 2>"$out/reptok-$r.log"
+    if [ "${BY_STAGE:-0}" = 1 ]; then
+        for s in "${stages[@]}"; do side torch "$r" "$s" "-$s"; side reptok "$r" "$s" "-$s"; done
+        for who in torch reptok; do
+            parts=(); for s in "${stages[@]}"; do parts+=("$out/$who-$r-$s.json"); done
+            merge "$out/$who-$r.json" "${parts[@]}"
+        done
+    else
+        side torch "$r" "" ""
+        side reptok "$r" "" ""
+    fi
 done
 python3 - "$out" "$rounds" "$level" <<'PY'
 import json, statistics, sys
