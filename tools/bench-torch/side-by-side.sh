@@ -50,11 +50,11 @@ for p in parts:
 json.dump(merged, open(target, "w"), indent=1, sort_keys=True)
 PY
 }
-# One side of one round: PyTorch ($1 = torch) or reptok ($1 = reptok), round $2, stage list $3
-# ("" = every stage), file suffix $4.
+# One side of one round: PyTorch ($1 = torch) or reptok ($1 = reptok), round $2, one stage $3
+# or "" for every stage. Files: torch-R.json, or torch-R-STAGE.json for one stage (reptok alike).
 side() {
-    local only=() tag=$4
-    [ -n "$3" ] && only=(--only "$3")
+    local only=() tag=""
+    [ -n "$3" ] && only=(--only "$3") && tag="-$3"
     if [ "$1" = torch ]; then
         echo "side-by-side: round $2/$rounds: PyTorch ($torch_isa)${3:+, $3}" >&2
         python3 tools/bench-torch/bench_torch.py --preset "$preset" --isa "$torch_isa" --threads "$threads" "${only[@]}" \
@@ -67,14 +67,14 @@ side() {
 }
 for r in $(seq "$rounds"); do
     if [ "${BY_STAGE:-0}" = 1 ]; then
-        for s in "${stages[@]}"; do side torch "$r" "$s" "-$s"; side reptok "$r" "$s" "-$s"; done
+        for s in "${stages[@]}"; do side torch "$r" "$s"; side reptok "$r" "$s"; done
         for who in torch reptok; do
             parts=(); for s in "${stages[@]}"; do parts+=("$out/$who-$r-$s.json"); done
             merge "$out/$who-$r.json" "${parts[@]}"
         done
     else
-        side torch "$r" "" ""
-        side reptok "$r" "" ""
+        side torch "$r" ""
+        side reptok "$r" ""
     fi
 done
 python3 - "$out" "$rounds" "$level" <<'PY'
