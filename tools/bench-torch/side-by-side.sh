@@ -83,7 +83,11 @@ out, rounds, level = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 ours = [json.load(open(f"{out}/reptok-{r}.json")) for r in range(1, rounds + 1)]
 theirs = [json.load(open(f"{out}/torch-{r}.json")) for r in range(1, rounds + 1)]
 med = statistics.median
-print(f"level {level} (PyTorch {theirs[0].get('isa')}, torch {theirs[0].get('torch')}), CPU {theirs[0].get('cpu')}, "
+# 'isa' is ATen's CPU capability, which has no VNNI-less AVX-512 of its own; the cap asked
+# for ('isa_requested', e.g. avx512-novnni) is what names PyTorch's level.
+t0 = theirs[0]
+print(f"level {level} (PyTorch --isa {t0.get('isa_requested', t0.get('isa'))}, ATen {t0.get('isa')}, "
+      f"torch {t0.get('torch')}), CPU {t0.get('cpu')}, "
       f"{rounds} alternated rounds; seconds = median over rounds; ratio = median of per-round ours/PyTorch")
 print(f"{'stage':16s} {'mode':6s} {'reptok s':>9s} {'vs':>5s} {'PyTorch s':>10s} {'ratio':>7s}")
 pairs = [("w8a32", "fp32"), ("w8a8", "int8"), ("w8a8", "fp32")]
