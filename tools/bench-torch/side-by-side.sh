@@ -77,9 +77,9 @@ for r in $(seq "$rounds"); do
         side reptok "$r" ""
     fi
 done
-python3 - "$out" "$rounds" "$level" <<'PY'
+python3 - "$out" "$rounds" "$level" "${stages[@]}" <<'PY'
 import json, statistics, sys
-out, rounds, level = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+out, rounds, level, stages = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4:]
 ours = [json.load(open(f"{out}/reptok-{r}.json")) for r in range(1, rounds + 1)]
 theirs = [json.load(open(f"{out}/torch-{r}.json")) for r in range(1, rounds + 1)]
 med = statistics.median
@@ -91,7 +91,7 @@ print(f"level {level} (PyTorch --isa {t0.get('isa_requested', t0.get('isa'))}, A
       f"{rounds} alternated rounds; seconds = median over rounds; ratio = median of per-round ours/PyTorch")
 print(f"{'stage':16s} {'mode':6s} {'reptok s':>9s} {'vs':>5s} {'PyTorch s':>10s} {'ratio':>7s}")
 pairs = [("w8a32", "fp32"), ("w8a8", "int8"), ("w8a8", "fp32")]
-for stage in ("encoder", "decoder_step", "vae", "generator_step"):
+for stage in stages:
     for mode, tmode in pairs:
         a = [o["stages"].get(stage, {}).get(mode, {}).get("seconds") for o in ours]
         b = [t["stages"].get(stage, {}).get(tmode) for t in theirs]
