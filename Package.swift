@@ -58,8 +58,11 @@ let package = Package(
         .target(name: "Support", path: "Sources/Support"),
         // File formats, each read bounds-checked from a memory map: GGUF (reader and streaming
         // writer), safetensors, zip, the restricted unpickler, PyTorch checkpoints, config trees,
-        // SHA-256. No model knowledge.
-        .target(name: "Formats", dependencies: ["Support"], path: "Sources/Formats"),
+        // SHA-256 (with CHash). No model knowledge.
+        .target(name: "Formats", dependencies: ["Support", "CHash"], path: "Sources/Formats"),
+        // SHA-256 blocks on the CPU's SHA instructions (x86-64 SHA extensions, AArch64 SHA2), chosen
+        // at run time; Formats' SHA256 keeps the portable loop and the padding.
+        .target(name: "CHash", path: "Sources/CHash"),
         // What a reptok model file holds: the metadata schema and `ModelConfig`, the components,
         // the tensor names, `inspect`'s summary. No quantization, no model math.
         .target(name: "ModelFile", dependencies: ["Formats", "Support"], path: "Sources/ModelFile"),

@@ -1,7 +1,8 @@
 // The AArch64 kernels of Sources/CKernels against scalar references, bit for bit:
 // float32 microkernel vs an fmaf chain in the same order; int8 panel and row kernels
 // (sdot and widening-multiply variants) vs int sums. Built for aarch64 and run under
-// qemu-user by tools/check-neon-kernels.sh; exits 1 on any mismatch.
+// qemu-user by tools/check-neon-kernels.sh; exits 1 on any mismatch. With check_sha.c: the
+// SHA-256 instructions of Sources/CHash, where the emulated CPU has them.
 #include "ckernels.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 static unsigned long long st = 88172645463325252ULL;
 static unsigned long long rnd(void) { st ^= st << 13; st ^= st >> 7; st ^= st << 17; return st; }
 static int fails = 0;
+int check_sha256(void);  // check_sha.c
 int main(void) {
     int feat = rtk_cpu_features();
     printf("features %d (neon %d dot %d)\n", feat, !!(feat & RTK_CPU_NEON), !!(feat & RTK_CPU_DOTPROD));
@@ -122,6 +124,7 @@ int main(void) {
             if (memcmp(&acc, &C[i * 32 + j], 4)) { if (fails++ < 5) printf("q4 nc %d ng %d mr %d [%d,%d] %g vs %g\n", nc, ng, mr, i, j, C[i*32+j], acc); }
         }
     }
+    fails += check_sha256();
     printf("%s: %d failures\n", fails ? "FAIL" : "OK", fails);
     return fails != 0;
 }
