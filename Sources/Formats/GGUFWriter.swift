@@ -53,7 +53,7 @@ public final class GGUFWriter {
     private var next = 0
     private var file: AtomicFile?
     private var dataStart = 0
-    /// File offsets of scalar metadata values (for `patch`).
+    /// File offsets of the metadata values (for `patch`).
     private var valueOffsets: [String: Int] = [:]
 
     /// `alignment` must be a power of two (GGUF default 32; reptok uses 64).
@@ -96,7 +96,7 @@ public final class GGUFWriter {
             let v = values[k]!
             h.appendString(k)
             h.appendLE(v.typeCode)
-            if v.fixedSize != nil { valueOffsets[k] = h.count }
+            valueOffsets[k] = h.count
             try h.appendValue(v, key: k)
         }
         var off = 0
@@ -140,19 +140,24 @@ public final class GGUFWriter {
         try values.withUnsafeBytes { try writeTensor(name: name, bytes: $0) }
     }
 
-    /// Replaces a fixed-size scalar metadata value (same GGUF type) after `begin()`; before `begin()`
-    /// it is the same as `set`.
+    /// Replaces a metadata value after `begin()` by one of the same GGUF type and the same encoded
+    /// size (any scalar of its type; a string of as many UTF-8 bytes, such as a digest written as a
+    /// placeholder first); before `begin()` it is the same as `set`.
     public func patch(_ key: String, _ value: GGUFValue) throws {
         guard let f = file else {
             guard values[key] != nil else { throw GGUFWriterError.patchNotAllowed(key: key, reason: "not set") }
             set(key, value); return
         }
-        guard let old = values[key], let at = valueOffsets[key] else { throw GGUFWriterError.patchNotAllowed(key: key, reason: "not a fixed-size value") }
-        guard old.typeCode == value.typeCode, value.fixedSize != nil else {
+        guard let old = values[key], let at = valueOffsets[key] else { throw GGUFWriterError.patchNotAllowed(key: key, reason: "not set") }
+        guard old.typeCode == value.typeCode else {
             throw GGUFWriterError.patchNotAllowed(key: key, reason: "type differs from the declared value")
         }
-        var b: [UInt8] = []
+        var b: [UInt8] = [], was: [UInt8] = []
         try b.appendValue(value, key: key)
+        try was.appendValue(old, key: key)
+        guard b.count == was.count else {
+            throw GGUFWriterError.patchNotAllowed(key: key, reason: "\(b.count) bytes where the declared value has \(was.count)")
+        }
         try FileAccessError.wrapping { try f.overwrite(at: at, b) }
         values[key] = value
     }

@@ -273,6 +273,19 @@ public enum MetadataSchema {
         return "reptok.quant.\(statistic)"  // unreachable: the table names every statistic (tested)
     }
 
+    /// The key of an origin string (`\.sourceSHA256` → `reptok.source.sha256`), or nil when the
+    /// table writes no such field.
+    public static func key(of field: PartialKeyPath<ModelFileOrigin>) -> String? {
+        for e in entries {
+            switch e.value {
+            case let .text(k) where k == field: return e.key
+            case let .optionalText(k) where k == field: return e.key
+            default: continue
+            }
+        }
+        return nil
+    }
+
     private typealias E = MetadataEntry
     private static let generatorConfig = "flow_cfg.params.net_cfg.params."
 

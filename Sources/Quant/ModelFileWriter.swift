@@ -129,6 +129,17 @@ final class ModelFileWriter {
         return line
     }
 
+    /// A digest for a placeholder `digestPlaceholder` in the header (`field`: `\.sourceSHA256`,
+    /// `\.encoderSHA256` or `\.vaeSHA256`), once it is known.
+    func patchDigest(_ field: PartialKeyPath<ModelFileOrigin>, _ hex: String) throws {
+        guard let key = MetadataSchema.key(of: field) else { return }
+        try writer.patch(key, .string(hex))
+    }
+
+    /// What the header holds for a SHA-256 digest until `patchDigest` writes it: 64 hex digits, the
+    /// size of any digest, so the patch fits in place.
+    static let digestPlaceholder = String(repeating: "0", count: 64)
+
     /// Patches the error summary of the written tensors into the header, then fsyncs and renames.
     func finish() throws -> ErrorSummary {
         let summary = ErrorSummary(lines)

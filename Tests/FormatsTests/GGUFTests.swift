@@ -17,6 +17,7 @@ final class GGUFTests: XCTestCase {
         w.set("t.bool", .bool(true)); w.set("t.u64", .uint64(1 << 40)); w.set("t.i64", .int64(-(1 << 40)))
         w.set("t.f64", .float64(-2.5)); w.set("t.arr", .array([.uint32(1), .uint32(2), .uint32(3)]))
         w.set("t.strs", .array([.string("a"), .string("bc")])); w.set("t.late", .float32(0))
+        w.set("t.digest", .string("0000")); w.set("t.after", .uint32(9))
         let a: [Float] = (0 ..< 6).map { Float($0) - 2.5 }  // [2,3]
         let b: [Int8] = [-127, 0, 1, 127, 5]                 // [5]
         let c: [UInt16] = (0 ..< 24).map { Float16(Float($0) / 8).bitPattern }  // [2,3,4]
@@ -28,6 +29,13 @@ final class GGUFTests: XCTestCase {
         try w.writeTensor(name: "b", values: b)
         try w.writeTensor(name: "c", values: c)
         try w.patch("t.late", .float32(1.75))
+        try w.patch("t.digest", .string("beef"))  // a string of the same length patches in place
+        for (value, why) in [(GGUFValue.string("beefy"), "5 bytes"), (.string("bee"), "3 bytes"), (.uint32(4), "type")] {
+            XCTAssertThrowsError(try w.patch("t.digest", value), why) { e in
+                guard case .patchNotAllowed(key: "t.digest", _)? = e as? GGUFWriterError else { return XCTFail("\(e)") }
+            }
+        }
+        XCTAssertThrowsError(try w.patch("t.unset", .uint32(1)))
         try w.finish()
         XCTAssertEqual(filesIn(dir), ["t.gguf"], "only the final file remains")
 
@@ -35,6 +43,8 @@ final class GGUFTests: XCTestCase {
         XCTAssertEqual(g.alignment, 64)
         XCTAssertEqual(g.metadata["t.u32"], .uint32(4_000_000_000))
         XCTAssertEqual(g.metadata["t.late"]?.float, 1.75)
+        XCTAssertEqual(g.metadata["t.digest"], .string("beef"))
+        XCTAssertEqual(g.metadata["t.after"], .uint32(9), "the value after the patched string is intact")
         XCTAssertEqual(g.metadata["t.arr"]?.intArray, [1, 2, 3])
         XCTAssertEqual(g.metadata["t.i64"]?.int, -(1 << 40))
         XCTAssertEqual(g.orderedTensorInfos.map(\.name), ["a", "b", "c"])
@@ -59,6 +69,8 @@ final class GGUFTests: XCTestCase {
         XCTAssertEqual(py.metadata["t.i16"], .int(-300))
         XCTAssertEqual(py.metadata["t.f64"], .double(-2.5))
         XCTAssertEqual(py.metadata["t.late"], .double(1.75))
+        XCTAssertEqual(py.metadata["t.digest"], .string("beef"))
+        XCTAssertEqual(py.metadata["t.after"], .int(9))
         XCTAssertEqual(py.metadata["t.bool"], .bool(true))
         XCTAssertEqual(py.metadata["t.strs"], .array([.string("a"), .string("bc")]))
         XCTAssertEqual(py.metadata["general.architecture"], .string("reptok"))
