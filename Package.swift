@@ -68,7 +68,7 @@ let package = Package(
         .target(name: "ModelFile", dependencies: ["Formats", "Support"], path: "Sources/ModelFile"),
         // Quantization (int8, int4, f16) and conversion (checkpoint or f32 GGUF -> model file),
         // and the synthetic random-weight models.
-        .target(name: "Quant", dependencies: ["ModelFile", "Formats", "Support"], path: "Sources/Quant"),
+        .target(name: "Quant", dependencies: ["ModelFile", "Formats", "Support", "CKernels"], path: "Sources/Quant"),
         // The per-level C kernels of every instruction level (AMX and its scalar tile model, AVX-512
         // and AVX-512 VNNI, AVX2 and AVX-VNNI, NEON and NEON dot product), each function with its own
         // target attribute so one binary holds them all whatever -target-cpu; and CPU detection.
@@ -97,7 +97,7 @@ let package = Package(
         .testTarget(name: "SupportTests", dependencies: ["Support", "TestSupport"], path: "Tests/SupportTests"),
         .testTarget(name: "FormatsTests", dependencies: ["Formats", "TestSupport"], path: "Tests/FormatsTests"),
         .testTarget(name: "ModelFileTests", dependencies: ["ModelFile", "Formats", "TestSupport"], path: "Tests/ModelFileTests"),
-        .testTarget(name: "QuantTests", dependencies: ["Quant", "ModelFile", "Formats", "TestSupport"], path: "Tests/QuantTests"),
+        .testTarget(name: "QuantTests", dependencies: ["Quant", "ModelFile", "Formats", "CKernels", "TestSupport"], path: "Tests/QuantTests"),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "CKernels", "TestSupport"],
                     path: "Tests/KernelsTests", swiftSettings: cpuFlags),
         // Quant and Formats make the tests' inputs, not their subject: the converter turns the official

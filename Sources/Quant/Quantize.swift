@@ -1,4 +1,5 @@
 // Weight quantization: per-output-channel symmetric int8, float16, and their error statistics.
+import CKernels
 import Foundation
 
 /// Error of a lossy weight encoding, measured on the dequantized values.
@@ -16,9 +17,14 @@ public struct QuantError: Equatable, Sendable {
 
 /// Per-output-channel symmetric int8 of a row-major `[rows, cols]` matrix.
 ///
-/// `scale[r] = max_c |w[r,c]| / 127` (1 for an all-zero row), `q = round(w / scale)` with ties away from
+/// `scale[r] = max_c |w[r,c]| / 127` (1 for an all-zero row; at least the smallest subnormal, so a row
+/// of values below about 9·10⁻⁴⁴ does not divide by zero), `q = round(w / scale)` with ties away from
 /// zero, clamped to [-127, 127]. Dequantization is `q × scale`; each weight's error is at most scale/2
-/// (plus float rounding of the division).
+/// (plus float rounding of the division). Values must be finite (the converter refuses others first).
+///
+/// Eight columns at a time in C (`rtk_quantize_row_i8`, the error sums in float64 lanes);
+/// `quantizeInt8PerRowScalar` is the element-by-element reference, with the same q and scales bit for bit and the same error
+/// statistics up to the order of the float64 sums (relative differences near 10⁻¹⁶).
 /// - Returns: q `[rows, cols]`, scales `[rows]`, and the error over the whole matrix.
 public func quantizeInt8PerRow(_ w: [Float], rows: Int, cols: Int) -> (q: [Int8], scales: [Float], error: QuantError) {
     precondition(w.count == rows * cols, "matrix size mismatch")
@@ -27,25 +33,52 @@ public func quantizeInt8PerRow(_ w: [Float], rows: Int, cols: Int) -> (q: [Int8]
     var errSq = 0.0, normSq = 0.0, maxAbs = 0.0
     w.withUnsafeBufferPointer { w in
         q.withUnsafeMutableBufferPointer { q in
+            var sums = (0.0, 0.0, 0.0)
             for r in 0 ..< rows {
-                let row = r * cols
-                var m: Float = 0
-                for c in 0 ..< cols { m = max(m, abs(w[row + c])) }
-                let s: Float = m > 0 ? m / 127 : 1
-                scales[r] = s
-                for c in 0 ..< cols {
-                    let x = w[row + c]
-                    let v = min(max((x / s).rounded(.toNearestOrAwayFromZero), -127), 127)
-                    q[row + c] = Int8(v)
-                    let e = Double(v * s) - Double(x)
-                    errSq += e * e
-                    normSq += Double(x) * Double(x)
-                    maxAbs = max(maxAbs, abs(e))
+                let x = w.baseAddress! + r * cols
+                scales[r] = int8Scale(maxAbs: rtk_max_abs_f32(x, cols))
+                withUnsafeMutableBytes(of: &sums) {  // three Doubles, contiguous
+                    rtk_quantize_row_i8(x, cols, scales[r], q.baseAddress! + r * cols, $0.baseAddress!.assumingMemoryBound(to: Double.self))
                 }
+                errSq += sums.0
+                normSq += sums.1
+                maxAbs = max(maxAbs, sums.2)
             }
         }
     }
     return (q, scales, QuantError(relativeL2: normSq > 0 ? (errSq / normSq).squareRoot() : 0, maxAbs: maxAbs))
+}
+
+/// The element-by-element reference of `quantizeInt8PerRow` (the tests hold the fast one to it).
+func quantizeInt8PerRowScalar(_ w: [Float], rows: Int, cols: Int) -> (q: [Int8], scales: [Float], error: QuantError) {
+    precondition(w.count == rows * cols, "matrix size mismatch")
+    var q = [Int8](repeating: 0, count: w.count)
+    var scales = [Float](repeating: 1, count: rows)
+    var errSq = 0.0, normSq = 0.0, maxAbs = 0.0
+    for r in 0 ..< rows {
+        let row = r * cols
+        var m: Float = 0
+        for c in 0 ..< cols { m = max(m, abs(w[row + c])) }
+        let s = int8Scale(maxAbs: m)
+        scales[r] = s
+        for c in 0 ..< cols {
+            let x = w[row + c]
+            let v = min(max((x / s).rounded(.toNearestOrAwayFromZero), -127), 127)
+            q[row + c] = Int8(v)
+            let e = Double(v * s) - Double(x)
+            errSq += e * e
+            normSq += Double(x) * Double(x)
+            maxAbs = max(maxAbs, abs(e))
+        }
+    }
+    return (q, scales, QuantError(relativeL2: normSq > 0 ? (errSq / normSq).squareRoot() : 0, maxAbs: maxAbs))
+}
+
+/// The int8 scale of a row whose largest magnitude is `maxAbs`: maxAbs / 127, 1 for a zero row, and
+/// never 0 (maxAbs / 127 underflows below about 9·10⁻⁴⁴, which would divide by zero).
+@inline(__always)
+func int8Scale(maxAbs m: Float) -> Float {
+    m > 0 ? max(m / 127, .leastNonzeroMagnitude) : 1
 }
 
 /// float32 → float16 bit patterns (round to nearest even) and the error. Returns nil when a value is

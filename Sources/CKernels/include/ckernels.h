@@ -341,6 +341,14 @@ void rtk_q4x16_kernel_avxvnni(int evex, long rows, long ng, const int8_t *const 
 void rtk_q4x16_kernel_avx2(long rows, long ng, const int8_t *const *a, const int32_t *const *corr,
                            const uint8_t *sa, const uint8_t *sb, float *c, long ldc, int accumulate);
 
+/// The converter's int8 quantization of one row of n finite floats by the scale s > 0 (quantize.c):
+/// q[c] = clamp(round(x[c] / s), -127, 127) with ties away from zero; sums = {sum of e^2, sum of x^2,
+/// max |e|} in float64, e = float(q * s) - x. The reference is Quant.quantizeInt8PerRowScalar.
+void rtk_quantize_row_i8(const float *x, long n, float s, int8_t *q, double sums[3]);
+
+/// max |x[c]| over n floats (0 for n = 0).
+float rtk_max_abs_f32(const float *x, long n);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,88 @@
+// The converter's per-row int8 quantization, eight columns at a time in clang's portable vector
+// types (SSE2 on a baseline x86-64 build, NEON on AArch64; no target attributes, no dispatch).
+// Reference: Quant.quantizeInt8PerRowScalar, whose q bytes and scales it reproduces bit for bit;
+// its error sums differ only in the order of the float64 additions (eight lanes, then the tail).
+#include "ckernels.h"
+#include <math.h>
+
+// No fused multiply-adds: each product and sum rounds on its own, as in the reference.
+#pragma clang fp contract(off)
+
+typedef float f8 __attribute__((vector_size(32)));
+typedef int32_t i8x32 __attribute__((vector_size(32)));
+typedef double d8 __attribute__((vector_size(64)));
+typedef int64_t l8 __attribute__((vector_size(64)));
+
+// Helpers are macros: an 8-float vector passed to a function changes the ABI without AVX, which
+// this file does not assume.
+#define F8(v) ((f8){(v), (v), (v), (v), (v), (v), (v), (v)})
+// m lanes are 0 or -1: a where set, else b
+#define F8_SELECT(m, a, b) ((f8)(((m) & (i8x32)(a)) | (~(m) & (i8x32)(b))))
+#define D8_SELECT(m, a, b) ((d8)(((m) & (l8)(a)) | (~(m) & (l8)(b))))
+
+// Round to nearest, ties away from zero, for |v| <= 2^22: adding and subtracting 1.5 * 2^23 rounds
+// to nearest-even exactly there; a tie (v - even = +-1/2, exact) goes to v +- 1/2, an integer.
+#define ROUND_HALF_AWAY(v, out)                                                             \
+    do {                                                                                    \
+        const f8 even_ = ((v) + F8(12582912.0f)) - F8(12582912.0f), d_ = (v) - even_;       \
+        const f8 away_ = (v) + F8_SELECT((v) < F8(0.0f), F8(-0.5f), F8(0.5f));              \
+        (out) = F8_SELECT((d_ == F8(0.5f)) | (d_ == F8(-0.5f)), away_, even_);              \
+    } while (0)
+
+static inline float round_half_away1(float v) {
+    const float even = (v + 12582912.0f) - 12582912.0f, d = v - even;
+    return (d == 0.5f || d == -0.5f) ? v + (v < 0 ? -0.5f : 0.5f) : even;
+}
+
+void rtk_quantize_row_i8(const float *x, long n, float s, int8_t *q, double sums[3]) {
+    d8 es = {0}, ns = {0}, ms = {0};
+    const f8 sv = F8(s);
+    long c = 0;
+    for (; c + 8 <= n; c += 8) {
+        f8 xv;
+        __builtin_memcpy(&xv, x + c, sizeof xv);
+        // x / s within +-128 first (the rounding's range; s may be the smallest subnormal), then +-127
+        f8 v = xv / sv, r;
+        v = F8_SELECT(v < F8(-128.0f), F8(-128.0f), v);
+        v = F8_SELECT(v > F8(128.0f), F8(128.0f), v);
+        ROUND_HALF_AWAY(v, r);
+        r = F8_SELECT(r < F8(-127.0f), F8(-127.0f), r);
+        r = F8_SELECT(r > F8(127.0f), F8(127.0f), r);
+        const i8x32 qi = __builtin_convertvector(r, i8x32);
+        for (int l = 0; l < 8; l++) q[c + l] = (int8_t)qi[l];
+        const d8 xd = __builtin_convertvector(xv, d8), e = __builtin_convertvector(r * sv, d8) - xd;
+        const d8 a = D8_SELECT(e < 0, -e, e);
+        es += e * e;
+        ns += xd * xd;
+        ms = D8_SELECT(a > ms, a, ms);
+    }
+    double e2 = 0, x2 = 0, m = 0;
+    for (int l = 0; l < 8; l++) { e2 += es[l]; x2 += ns[l]; m = m > ms[l] ? m : ms[l]; }
+    for (; c < n; c++) {
+        float v = x[c] / s;
+        v = v < -128.0f ? -128.0f : v > 128.0f ? 128.0f : v;
+        float r = round_half_away1(v);
+        r = r < -127.0f ? -127.0f : r > 127.0f ? 127.0f : r;
+        q[c] = (int8_t)r;
+        const double e = (double)(r * s) - (double)x[c], a = fabs(e);
+        e2 += e * e;
+        x2 += (double)x[c] * (double)x[c];
+        m = m > a ? m : a;
+    }
+    sums[0] = e2; sums[1] = x2; sums[2] = m;
+}
+
+float rtk_max_abs_f32(const float *x, long n) {
+    f8 mv = F8(0.0f);
+    long c = 0;
+    for (; c + 8 <= n; c += 8) {
+        f8 v;
+        __builtin_memcpy(&v, x + c, sizeof v);
+        v = F8_SELECT(v < F8(0.0f), -v, v);
+        mv = F8_SELECT(v > mv, v, mv);
+    }
+    float m = 0;
+    for (int l = 0; l < 8; l++) m = m > mv[l] ? m : mv[l];
+    for (; c < n; c++) { const float a = fabsf(x[c]); m = m > a ? m : a; }
+    return m;
+}

@@ -1,0 +1,82 @@
+import CKernels
+import Support
+import XCTest
+@testable import Quant
+
+/// The converter's int8 quantization (`rtk_quantize_row_i8` under `quantizeInt8PerRow`) against the
+/// element-by-element reference `quantizeInt8PerRowScalar`: q and scales bit for bit; the error
+/// statistics to 1e-12 relative, because only the order of the float64 sums differs (each sum of n
+/// positive terms moves by at most n·2⁻⁵³ relative).
+final class Int8QuantizeTests: XCTestCase {
+    private func check(_ w: [Float], rows: Int, cols: Int, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
+        let fast = quantizeInt8PerRow(w, rows: rows, cols: cols)
+        let ref = quantizeInt8PerRowScalar(w, rows: rows, cols: cols)
+        XCTAssertEqual(fast.q, ref.q, what, file: file, line: line)
+        XCTAssertEqual(fast.scales.map(\.bitPattern), ref.scales.map(\.bitPattern), what, file: file, line: line)
+        XCTAssertEqual(fast.error.relativeL2, ref.error.relativeL2, accuracy: 1e-12 * max(ref.error.relativeL2, 1e-300), what, file: file, line: line)
+        XCTAssertEqual(fast.error.maxAbs, ref.error.maxAbs, what, file: file, line: line)  // a maximum: order-free
+    }
+
+    /// Random rows at every width 1…40 (the eight-lane loop and its tail), a few row counts.
+    func testRandomMatricesMatchReference() {
+        var rng = SplitMix64(state: 3)
+        for cols in 1 ... 40 {
+            for rows in [1, 3] {
+                let w = (0 ..< rows * cols).map { _ in Float(Int64(bitPattern: rng.next() >> 11) % 2_000_001 - 1_000_000) * 1e-6 }
+                check(w, rows: rows, cols: cols, "\(rows)×\(cols)")
+            }
+        }
+    }
+
+    /// Exact ties: rows whose maximum is 127 (scale 1) or 63.5 (scale 0.5) hold every k + ½; ties go
+    /// away from zero (2.5 → 3, −2.5 → −3), which the rounding trick must reproduce.
+    func testTiesGoAwayFromZero() {
+        for top: Float in [127, 63.5] {
+            let s = top / 127
+            var row: [Float] = [top]
+            for k in -127 ..< 127 { row.append((Float(k) + 0.5) * s) }
+            let r = quantizeInt8PerRow(row, rows: 1, cols: row.count)
+            XCTAssertEqual(r.scales, [s])
+            for (x, q) in zip(row.dropFirst(), r.q.dropFirst()) {
+                let v = x / s
+                XCTAssertEqual(Float(q), v < 0 ? (v - 0.5).rounded(.down) + 0 : (v + 0.5).rounded(.down), "\(x)")
+            }
+            check(row, rows: 1, cols: row.count, "ties at scale \(s)")
+        }
+    }
+
+    /// Zero rows (scale 1), and rows so small that max/127 underflows to zero: the scale is then the
+    /// smallest subnormal instead (dividing by zero gave infinities and NaN, and Int8(NaN) trapped).
+    func testZeroAndUnderflowingRows() {
+        let tiny = Float.leastNonzeroMagnitude
+        let rows: [[Float]] = [
+            [0, 0, 0, 0, 0, 0, 0, 0, 0],
+            [tiny, 0, -tiny, 0, 0, 0, 0, 0, 0],
+            [30 * tiny, -tiny, 0, 5 * tiny, 0, 0, 0, 0, 0],
+            [-Float.greatestFiniteMagnitude, 1, 0, .greatestFiniteMagnitude, 2, 3, 4, 5, 6],
+        ]
+        let r = quantizeInt8PerRow(rows.flatMap { $0 }, rows: rows.count, cols: 9)
+        XCTAssertEqual(r.scales[0], 1)
+        XCTAssertEqual(r.scales[1], tiny)
+        XCTAssertEqual(Array(r.q[9 ..< 12]), [1, 0, -1])
+        XCTAssertEqual(r.scales[2], tiny)
+        XCTAssertEqual(Array(r.q[18 ..< 22]), [30, -1, 0, 5])
+        XCTAssertEqual(r.q[27], -127)
+        XCTAssertEqual(r.q[30], 127)
+        check(rows.flatMap { $0 }, rows: rows.count, cols: 9, "zero, tiny and huge rows")
+    }
+
+    /// The C row kernel writes exactly n bytes: sentinels on both sides of q stay.
+    func testRowKernelStaysInsideItsBuffer() {
+        for n in [1, 7, 8, 9, 23] {
+            let x = (0 ..< n).map { Float($0) - 3.3 }
+            var q = [Int8](repeating: 0x5A, count: n + 32)
+            var sums = [Double](repeating: 0, count: 3)
+            q.withUnsafeMutableBufferPointer { q in
+                rtk_quantize_row_i8(x, n, 0.25, q.baseAddress! + 16, &sums)
+            }
+            XCTAssertEqual(Array(q[0 ..< 16]), [Int8](repeating: 0x5A, count: 16), "\(n)")
+            XCTAssertEqual(Array(q[(16 + n)...]), [Int8](repeating: 0x5A, count: 16), "\(n)")
+        }
+    }
+}
