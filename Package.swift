@@ -3,7 +3,8 @@
 // reptok: RepTok image generation on small Linux machines.
 //
 // Dependencies point one way: Kernels <- Runtime <- CLI (tools/reptok); Formats <- ModelFile <- Runtime;
-// ModelFile <- Quant <- CLI (conversion).
+// ModelFile <- Quant <- CLI (conversion); CHash (SHA instructions) <- Formats; CKernels <- Quant (the
+// converter's int8 quantization).
 // ImageIO (libpng/libjpeg) is used only by the CLI. Support (atomic files, clock, resource usage,
 // child processes, splitmix64) depends on nothing of ours and may be used by any target.
 // docs/architecture.md draws the graph.
@@ -71,7 +72,8 @@ let package = Package(
         .target(name: "Quant", dependencies: ["ModelFile", "Formats", "Support", "CKernels"], path: "Sources/Quant"),
         // The per-level C kernels of every instruction level (AMX and its scalar tile model, AVX-512
         // and AVX-512 VNNI, AVX2 and AVX-VNNI, NEON and NEON dot product), each function with its own
-        // target attribute so one binary holds them all whatever -target-cpu; and CPU detection.
+        // target attribute so one binary holds them all whatever -target-cpu; CPU detection; and the
+        // converter's int8 quantization in portable vector C.
         .target(name: "CKernels", path: "Sources/CKernels"),
         // SIMD kernels on raw buffers, the level table that picks the C kernels, the AMX driver
         // glue and the scalar references. No model knowledge.
