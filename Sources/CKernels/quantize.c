@@ -86,3 +86,54 @@ float rtk_max_abs_f32(const float *x, long n) {
     for (; c < n; c++) { const float a = fabsf(x[c]); m = m > a ? m : a; }
     return m;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Q4_0 (groups of 32, one fp16 scale d per group; the converter's --weights int4). The scales are
+// chosen in Swift (the fp16 rounding and its overflow check); these two passes do the rest.
+
+void rtk_q4_0_group_extremes(const float *x, long groups, float *m) {
+    for (long g = 0; g < groups; g++) {
+        const float *xg = x + 32 * g;
+        const float top = rtk_max_abs_f32(xg, 32);
+        float v = 0.0f;  // +0 for an all-zero group, as the reference's strict > leaves it
+        if (top > 0)
+            for (int p = 0; p < 32; p++)
+                if (fabsf(xg[p]) == top) { v = xg[p]; break; }
+        m[g] = v;
+    }
+}
+
+void rtk_quantize_q4_0(const float *x, long groups, const float *d, uint8_t *blocks, double sums[3]) {
+    d8 es = {0}, ns = {0}, ms = {0};
+    for (long g = 0; g < groups; g++) {
+        const float *xg = x + 32 * g;
+        const f8 dv = F8(d[g]);
+        int32_t nib[32];
+        for (int h = 0; h < 4; h++) {
+            f8 xv, r;
+            __builtin_memcpy(&xv, xg + 8 * h, sizeof xv);
+            if (d[g] != 0.0f) {
+                f8 v = xv / dv;  // within about +-12 (d is m / -8 rounded to fp16); +-16 keeps the rounding in range
+                v = F8_SELECT(v < F8(-16.0f), F8(-16.0f), v);
+                v = F8_SELECT(v > F8(16.0f), F8(16.0f), v);
+                ROUND_HALF_AWAY(v, r);
+                r = F8_SELECT(r < F8(-8.0f), F8(-8.0f), r);
+                r = F8_SELECT(r > F8(7.0f), F8(7.0f), r);
+            } else {
+                r = F8(0.0f);
+            }
+            const i8x32 qi = __builtin_convertvector(r, i8x32);
+            for (int l = 0; l < 8; l++) nib[8 * h + l] = qi[l] + 8;
+            const d8 xd = __builtin_convertvector(xv, d8), e = __builtin_convertvector(r * dv, d8) - xd;
+            const d8 a = D8_SELECT(e < 0, -e, e);
+            es += e * e;
+            ns += xd * xd;
+            ms = D8_SELECT(a > ms, a, ms);
+        }
+        uint8_t *data = blocks + 18 * g + 2;
+        for (int b = 0; b < 16; b++) data[b] = (uint8_t)(nib[b] | nib[b + 16] << 4);
+    }
+    double e2 = 0, x2 = 0, m = 0;
+    for (int l = 0; l < 8; l++) { e2 += es[l]; x2 += ns[l]; m = m > ms[l] ? m : ms[l]; }
+    sums[0] = e2; sums[1] = x2; sums[2] = m;
+}

@@ -1,7 +1,8 @@
 // int4 weights in GGML's Q4_0 blocks (layout and reader in Formats/Q4Blocks.swift): per group of
+// 32 inputs, symmetric, one fp16 scale.
+import CKernels
 import Formats
 import ModelFile
-// 32 inputs, symmetric, one fp16 scale.
 
 /// Quantizes a row-major `[rows, cols]` matrix (cols a multiple of 32) to Q4_0 blocks.
 ///
@@ -13,7 +14,45 @@ import ModelFile
 /// elements 0…15, high nibbles 16…31.
 /// - Returns: the blocks, and the error over the whole matrix; nil when a scale overflows fp16
 ///   (|w| > 8 · 65504).
+///
+/// The nibbles and error sums come from C (`rtk_q4_0_group_extremes`, `rtk_quantize_q4_0`: eight
+/// values at a time), the fp16 scales from Swift's `Float16`; `quantizeQ4_0Scalar` is the reference.
 public func quantizeQ4_0(_ w: [Float], rows: Int, cols: Int) -> (blocks: [UInt8], error: QuantError)? {
+    precondition(w.count == rows * cols && cols % 32 == 0, "Q4_0 needs cols to be a multiple of 32")
+    let groupsPerRow = cols / 32
+    var out = [UInt8](repeating: 0, count: rows * groupsPerRow * Q4_0.blockBytes)
+    var errSq = 0.0, normSq = 0.0, maxAbs = 0.0
+    var extremes = [Float](repeating: 0, count: groupsPerRow), scales = extremes
+    let ok = w.withUnsafeBufferPointer { w in
+        out.withUnsafeMutableBufferPointer { out in
+            var sums = (0.0, 0.0, 0.0)
+            for r in 0 ..< rows {  // a row at a time: its groups' extremes, their fp16 scales, the nibbles
+                let x = w.baseAddress! + r * cols, blocks = out.baseAddress! + r * groupsPerRow * Q4_0.blockBytes
+                rtk_q4_0_group_extremes(x, groupsPerRow, &extremes)
+                for g in 0 ..< groupsPerRow {
+                    let h = Float16(extremes[g] / -8)
+                    guard h.isFinite else { return false }
+                    scales[g] = Float(h)
+                    blocks[g * Q4_0.blockBytes] = UInt8(h.bitPattern & 0xff)
+                    blocks[g * Q4_0.blockBytes + 1] = UInt8(h.bitPattern >> 8)
+                }
+                withUnsafeMutableBytes(of: &sums) {  // three Doubles, contiguous
+                    rtk_quantize_q4_0(x, groupsPerRow, scales, blocks, $0.baseAddress!.assumingMemoryBound(to: Double.self))
+                }
+                errSq += sums.0
+                normSq += sums.1
+                maxAbs = max(maxAbs, sums.2)
+            }
+            return true
+        }
+    }
+    guard ok else { return nil }
+    return (out, QuantError(relativeL2: normSq > 0 ? (errSq / normSq).squareRoot() : 0, maxAbs: maxAbs))
+}
+
+/// The value-by-value reference of `quantizeQ4_0` (the tests hold the fast one to it: the same
+/// blocks byte for byte, the error statistics up to the order of their float64 sums).
+func quantizeQ4_0Scalar(_ w: [Float], rows: Int, cols: Int) -> (blocks: [UInt8], error: QuantError)? {
     precondition(w.count == rows * cols && cols % 32 == 0, "Q4_0 needs cols to be a multiple of 32")
     let groups = rows * cols / 32
     var out = [UInt8](repeating: 0, count: groups * Q4_0.blockBytes)

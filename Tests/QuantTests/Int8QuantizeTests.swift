@@ -3,10 +3,12 @@ import Support
 import XCTest
 @testable import Quant
 
-/// The converter's int8 quantization (`rtk_quantize_row_i8` under `quantizeInt8PerRow`) against the
-/// element-by-element reference `quantizeInt8PerRowScalar`: q and scales bit for bit; the error
-/// statistics to 1e-12 relative, because only the order of the float64 sums differs (each sum of n
-/// positive terms moves by at most n·2⁻⁵³ relative).
+/// The converter's C quantization kernels against the Swift loops they replaced: int8
+/// (`rtk_quantize_row_i8` under `quantizeInt8PerRow`, reference `quantizeInt8PerRowScalar`) and
+/// Q4_0 (`rtk_q4_0_group_extremes` and `rtk_quantize_q4_0` under `quantizeQ4_0`, reference
+/// `quantizeQ4_0Scalar`): the stored bytes bit for bit; the error statistics to 1e-12 relative,
+/// because only the order of the float64 sums differs (each sum of n positive terms moves by at
+/// most n·2⁻⁵³ relative). Int4Tests holds the Q4_0 values to an independent float64 search too.
 final class Int8QuantizeTests: XCTestCase {
     private func check(_ w: [Float], rows: Int, cols: Int, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
         let fast = quantizeInt8PerRow(w, rows: rows, cols: cols)
@@ -78,5 +80,38 @@ final class Int8QuantizeTests: XCTestCase {
             XCTAssertEqual(Array(q[0 ..< 16]), [Int8](repeating: 0x5A, count: 16), "\(n)")
             XCTAssertEqual(Array(q[(16 + n)...]), [Int8](repeating: 0x5A, count: 16), "\(n)")
         }
+    }
+
+    private func checkQ4(_ w: [Float], rows: Int, cols: Int, _ what: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let fast = try XCTUnwrap(quantizeQ4_0(w, rows: rows, cols: cols), what, file: file, line: line)
+        let ref = try XCTUnwrap(quantizeQ4_0Scalar(w, rows: rows, cols: cols), what, file: file, line: line)
+        XCTAssertEqual(fast.blocks, ref.blocks, what, file: file, line: line)
+        XCTAssertEqual(fast.error.relativeL2, ref.error.relativeL2, accuracy: 1e-12 * max(ref.error.relativeL2, 1e-300), what, file: file, line: line)
+        XCTAssertEqual(fast.error.maxAbs, ref.error.maxAbs, what, file: file, line: line)
+    }
+
+    /// Q4_0 on random matrices, ties, zero groups, fp16-subnormal scales and extremes of equal
+    /// magnitude and opposite sign (the first one sets the scale's sign).
+    func testQ4MatchesReference() throws {
+        var rng = SplitMix64(state: 5)
+        for (rows, cols) in [(1, 32), (3, 64), (2, 160)] {
+            let w = (0 ..< rows * cols).map { _ in Float(Int64(bitPattern: rng.next() >> 11) % 2_000_001 - 1_000_000) * 1e-6 }
+            try checkQ4(w, rows: rows, cols: cols, "random \(rows)×\(cols)")
+        }
+        // d = 1 exactly (m = -8): every k + ½ in [-8, 7] is a tie, and values beyond the grid
+        var ties: [Float] = [-8]
+        for k in -8 ..< 7 { ties.append(Float(k) + 0.5) }
+        ties += [7.9, -7.9, 0, 7, -0.0, 0.5, -0.5, 1.5, -1.5, 2.5, -2.5, 3, 3.5, -3.5, 4.5, -4.5]
+        XCTAssertEqual(ties.count, 32)
+        try checkQ4(ties, rows: 1, cols: 32, "ties")
+        let groups: [[Float]] = [
+            [Float](repeating: 0, count: 32),                                        // d = 0: nibbles 8
+            [-1, 1] + [Float](repeating: 0.25, count: 30),                           // first extreme negative
+            [1, -1] + [Float](repeating: -0.25, count: 30),                          // first extreme positive
+            [3e-7, -2e-7] + [Float](repeating: 1e-7, count: 30),                     // d in fp16's subnormals
+            [1e-9] + [Float](repeating: 0, count: 31),                               // d rounds to 0 in fp16
+        ]
+        try checkQ4(groups.flatMap { $0 }, rows: 1, cols: 32 * groups.count, "edge groups")
+        XCTAssertNil(quantizeQ4_0([Float](repeating: 0, count: 31) + [-6e5], rows: 1, cols: 32), "fp16 overflow")
     }
 }

@@ -349,6 +349,17 @@ void rtk_quantize_row_i8(const float *x, long n, float s, int8_t *q, double sums
 /// max |x[c]| over n floats (0 for n = 0).
 float rtk_max_abs_f32(const float *x, long n);
 
+/// Q4_0, pass 1: per group of 32 floats, the value of largest magnitude (the first of equals; +0
+/// for an all-zero group) into m[groups].
+void rtk_q4_0_group_extremes(const float *x, long groups, float *m);
+
+/// Q4_0, pass 2: per group g of 32 floats and its scale d[g] (an fp16 value; 0 for a zero group),
+/// the 16 nibble bytes at blocks + 18 g + 2 (elements 0-15 low, 16-31 high; nibble =
+/// clamp(round(x / d), -8, 7) + 8, ties away from zero; 8 where d = 0). The two scale bytes of
+/// each block are the caller's. sums as rtk_quantize_row_i8's, over all groups.
+/// The reference is Quant.quantizeQ4_0Scalar.
+void rtk_quantize_q4_0(const float *x, long groups, const float *d, uint8_t *blocks, double sums[3]);
+
 #ifdef __cplusplus
 }
 #endif
