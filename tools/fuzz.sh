@@ -6,7 +6,7 @@
 #     tools/fuzz.sh 0                          build only
 #
 # Builds two fuzz binaries into $REPTOK_FUZZ_DIR (default .build-fuzz), both linked with the Support
-# module (built first as a static library): the Formats sources with
+# module (built first as a static library): the Formats sources with their CHash C file and
 # Tests/Fuzz/FormatsHarness.swift (pickle, zip, safetensors, gguf, config) and the ImageIO sources with
 # Tests/Fuzz/ImageHarness.swift and the libpng/libjpeg shim (npy, png, jpeg). Then runs each target
 # for SECONDS, starting from the committed seeds in Tests/Fuzz/corpus/<target>/ (never modified;
@@ -47,10 +47,14 @@ if stale "$B/support/libSupport.a" Sources/Support; then
     quietly swiftc "${SAN[@]}" -module-name Support -emit-module -emit-module-path "$B/support/Support.swiftmodule" \
         -emit-library -static Sources/Support/*.swift -o "$B/support/libSupport.a"
 fi
-if [ $needs_formats = 1 ] && stale "$B/fuzz-formats" Sources/Formats Sources/Support Tests/Fuzz/FormatsHarness.swift; then
+if [ $needs_formats = 1 ] && stale "$B/fuzz-formats" Sources/Formats Sources/Support Sources/CHash Tests/Fuzz/FormatsHarness.swift; then
     echo "fuzz: building $B/fuzz-formats"
-    quietly swiftc "${SAN[@]}" -module-name Formats -I "$B/support" Sources/Formats/*.swift Tests/Fuzz/FormatsHarness.swift \
-        "$B/support/libSupport.a" -o "$B/fuzz-formats"
+    # Formats imports CHash (SHA-256 instructions): its C file and a module map for swiftc.
+    mkdir -p "$B/chash"
+    printf 'module CHash {\n    header "%s/Sources/CHash/include/chash.h"\n    export *\n}\n' "$PWD" > "$B/chash/module.modulemap"
+    quietly clang -O1 -g -fsanitize=fuzzer-no-link,address -I Sources/CHash/include -c Sources/CHash/sha256.c -o "$B/chash/sha256.o"
+    quietly swiftc "${SAN[@]}" -module-name Formats -I "$B/chash" -I "$B/support" Sources/Formats/*.swift Tests/Fuzz/FormatsHarness.swift \
+        "$B/chash/sha256.o" "$B/support/libSupport.a" -o "$B/fuzz-formats"
 fi
 if [ $needs_image = 1 ] && stale "$B/fuzz-image" Sources/ImageIO Sources/Support Sources/CImageShim Tests/Fuzz/ImageHarness.swift; then
     echo "fuzz: building $B/fuzz-image"
