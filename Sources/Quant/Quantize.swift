@@ -23,8 +23,9 @@ public struct QuantError: Equatable, Sendable {
 /// (plus float rounding of the division). Values must be finite (the converter refuses others first).
 ///
 /// Eight columns at a time in C (`rtk_quantize_row_i8`, the error sums in float64 lanes);
-/// `quantizeInt8PerRowScalar` is the element-by-element reference, with the same q and scales bit for bit and the same error
-/// statistics up to the order of the float64 sums (relative differences near 10⁻¹⁶).
+/// `quantizeInt8PerRowScalar` is the element-by-element reference: the same q and scales bit for
+/// bit, the same error statistics up to the order of the float64 sums (relative differences near
+/// 10⁻¹⁶).
 /// - Returns: q `[rows, cols]`, scales `[rows]`, and the error over the whole matrix.
 public func quantizeInt8PerRow(_ w: [Float], rows: Int, cols: Int) -> (q: [Int8], scales: [Float], error: QuantError) {
     precondition(w.count == rows * cols, "matrix size mismatch")

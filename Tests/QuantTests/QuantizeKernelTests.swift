@@ -9,7 +9,7 @@ import XCTest
 /// `quantizeQ4_0Scalar`): the stored bytes bit for bit; the error statistics to 1e-12 relative,
 /// because only the order of the float64 sums differs (each sum of n positive terms moves by at
 /// most n·2⁻⁵³ relative). Int4Tests holds the Q4_0 values to an independent float64 search too.
-final class Int8QuantizeTests: XCTestCase {
+final class QuantizeKernelTests: XCTestCase {
     private func check(_ w: [Float], rows: Int, cols: Int, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
         let fast = quantizeInt8PerRow(w, rows: rows, cols: cols)
         let ref = quantizeInt8PerRowScalar(w, rows: rows, cols: cols)
