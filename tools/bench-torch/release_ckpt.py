@@ -64,16 +64,8 @@ def main(argv=None):
             state = rt.rename_mixer_keys(state, compiled=True)
         for k, t in state.items():
             sd[prefixes[key] + k] = t.detach().clone().contiguous()  # own storage each, as in the release
-    hparams = {
-        "flow_cfg": {"target": "reptok.flow.FlowModel", "params": {"schedule": "linear", "sigma_min": 0.0, "net_cfg": {
-            "target": "reptok.models.mlp-mixer.MLPMixer1D", "params": {
-                "n_channels": 1, "channels": g["channels"], "dim": g["dim"], "depth": g["depth"],
-                "expansion_factor": g["expansion_token"], "expansion_factor_token": g["expansion_channel"],
-                "num_classes": g["num_classes"]}}}},
-        "first_stage_cfg": {"target": "reptok.trainer.TrainerAutoencoder", "params": {
-            "image_size": a["image_size"], "scale_factor": a["scale_factor"]}},
-        "sample_kwargs": dict(a["sampling"]),
-    }
+    hparams = rt.hyper_parameters(g["channels"], g["dim"], g["depth"], g["expansion_token"], g["expansion_channel"],
+                                  g["num_classes"], a["image_size"], a["scale_factor"], a["sampling"])
     count = sum(t.numel() for t in sd.values())
     tmp = args.out + ".tmp"
     torch.save({"epoch": 0, "global_step": 0, "state_dict": sd, "hyper_parameters": hparams}, tmp)

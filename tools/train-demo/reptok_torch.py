@@ -521,3 +521,20 @@ def rename_mixer_keys(state, compiled=True):
             k = k.replace("mixer._orig_mod.", "mixer.")
         out[k] = v
     return out
+
+
+def hyper_parameters(channels, dim, depth, expansion_token, expansion_channel, num_classes, image_size, scale_factor,
+                     sample_kwargs):
+    """The `hyper_parameters` a Lightning checkpoint of the release's layout carries, as far as
+    `reptok convert` reads them: the generator's sizes, the image size, the token scale factor and
+    the sampling defaults (docs/model.md)."""
+    return {
+        "flow_cfg": {"target": "reptok.flow.FlowModel", "params": {"schedule": "linear", "sigma_min": 0.0, "net_cfg": {
+            "target": "reptok.models.mlp-mixer.MLPMixer1D", "params": {
+                "n_channels": 1, "channels": channels, "dim": dim, "depth": depth,
+                "expansion_factor": expansion_token, "expansion_factor_token": expansion_channel,
+                "num_classes": num_classes}}}},
+        "first_stage_cfg": {"target": "reptok.trainer.TrainerAutoencoder", "params": {
+            "image_size": image_size, "scale_factor": scale_factor}},
+        "sample_kwargs": dict(sample_kwargs),
+    }

@@ -225,19 +225,15 @@ def state_dict(ae, enc, adapter, tcond, dec, net, ema):
 
 def hyper_parameters(scale_factor):
     c = CFG
-    return {
-        "flow_cfg": {"target": "reptok.flow.FlowModel", "params": {"schedule": "linear", "sigma_min": 0.0, "net_cfg": {
-            "target": "reptok.models.mlp-mixer.MLPMixer1D", "params": {
-                "n_channels": 1, "channels": c["enc_width"], "dim": c["gen_dim"], "depth": c["gen_depth"],
-                "expansion_factor": c["gen_token_exp"], "expansion_factor_token": c["gen_channel_exp"],
-                "num_classes": c["classes"]}}}},
-        "first_stage_cfg": {"target": "reptok.trainer.TrainerAutoencoder", "params": {
-            "image_size": c["image_size"], "scale_factor": scale_factor}},
-        "sample_kwargs": {"num_steps": c["num_steps"], "cfg_scale": c["cfg_scale"], "t_interval": c["t_interval"]},
+    hp = rt.hyper_parameters(c["enc_width"], c["gen_dim"], c["gen_depth"], c["gen_token_exp"], c["gen_channel_exp"],
+                             c["classes"], c["image_size"], scale_factor,
+                             {"num_steps": c["num_steps"], "cfg_scale": c["cfg_scale"], "t_interval": c["t_interval"]})
+    hp.update({
         "cond_stage_key": "label", "cond_dropout_prob": 0.1,
         "class_names": CLASS_NAMES,
         "dataset": "scikit-learn load_digits (UCI Optical Recognition of Handwritten Digits, CC BY 4.0)",
-    }
+    })
+    return hp
 
 
 def model_yaml():

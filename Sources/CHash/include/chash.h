@@ -18,4 +18,7 @@ int rtk_sha256_instructions(void);
 /// (elsewhere: an illegal-instruction fault; on other architectures it does nothing).
 void rtk_sha256_blocks(uint32_t state[8], const uint8_t *p, size_t blocks);
 
+/// The 64 round constants K of FIPS 180-4 (4.2.2); Formats.SHA256's portable loop reads them too.
+const uint32_t *rtk_sha256_round_constants(void);
+
 #endif
