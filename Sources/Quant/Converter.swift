@@ -33,12 +33,16 @@ public struct ConvertOptions {
     public var classNamesPath: String?
     /// Called after each tensor is written (for streaming the report).
     public var onTensor: ((ConversionReport.TensorLine) -> Void)?
+    /// Called once if, after the last tensor, the conversion still waits for the inputs' SHA-256
+    /// (computed alongside; slow on a CPU without SHA instructions), saying so.
+    public var onWait: ((String) -> Void)?
     /// Converter version recorded in the file (the CLI passes its own version).
     public var converterVersion: String
 
     public init(weights: WeightFormat = .int8, configPath: String? = nil, vaeConfigPath: String? = nil,
                 encoderPath: String? = nil, vaePath: String? = nil, classNamesPath: String? = nil,
-                converterVersion: String = quantConverterVersion, onTensor: ((ConversionReport.TensorLine) -> Void)? = nil) {
+                converterVersion: String = quantConverterVersion, onTensor: ((ConversionReport.TensorLine) -> Void)? = nil,
+                onWait: ((String) -> Void)? = nil) {
         self.weights = weights
         self.configPath = configPath
         self.vaeConfigPath = vaeConfigPath
@@ -47,6 +51,7 @@ public struct ConvertOptions {
         self.classNamesPath = classNamesPath
         self.converterVersion = converterVersion
         self.onTensor = onTensor
+        self.onWait = onWait
     }
 }
 
@@ -222,6 +227,11 @@ public func convertCheckpoint(input: String, output: String, options: ConvertOpt
     }
 
     // 7. Digests and error summary into the header, then fsync + rename.
+    if !digests.isFinished {
+        let names = hashed.map { URL(fileURLWithPath: $0.1).lastPathComponent }.joined(separator: ", ")
+        options.onWait?("tensors written; finishing the SHA-256 of \(names)"
+                        + (SHA256.instructionsAvailable ? "" : " (this CPU has no SHA instructions: about 0.25 GB/s)"))
+    }
     let shas = try digests.wait()
     for ((field, _), hex) in zip(hashed, shas) { try writer.patchDigest(field, hex) }
     let sha = shas[0]
@@ -400,7 +410,7 @@ func resolveClassNames(_ path: String?, hyperParameters: ConfigValue?, numClasse
 /// SHA-256 digests of files, computed on a background thread (started by `init`) while the caller
 /// does other work: hashing the release checkpoint (about 8 GB) takes about 4 s with a CPU's SHA
 /// instructions and 30 s without, as long as converting it or longer.
-private final class BackgroundDigests: @unchecked Sendable {
+final class BackgroundDigests: @unchecked Sendable {
     private let done = DispatchGroup()
     /// Written by the background thread only, read only after `done` is reached.
     private var results: [Result<String, Error>] = []
@@ -410,6 +420,9 @@ private final class BackgroundDigests: @unchecked Sendable {
             results = paths.map { path in Result { try SHA256.hashFile(path: path) } }
         }
     }
+
+    /// Whether every digest is ready (`wait` would not block).
+    var isFinished: Bool { done.wait(timeout: .now()) == .success }
 
     /// The digests in the order of `paths` (lower-case hex), or the first file's error.
     func wait() throws -> [String] {

@@ -1,4 +1,6 @@
 import CKernels
+import Foundation
+import TestSupport
 import Support
 import XCTest
 @testable import Quant
@@ -113,5 +115,29 @@ final class QuantizeKernelTests: XCTestCase {
         ]
         try checkQ4(groups.flatMap { $0 }, rows: 1, cols: 32 * groups.count, "edge groups")
         XCTAssertNil(quantizeQ4_0([Float](repeating: 0, count: 31) + [-6e5], rows: 1, cols: 32), "fp16 overflow")
+    }
+}
+
+/// The converter's background SHA-256: `isFinished` and `wait` on a FIFO, whose reader blocks until
+/// the test writes, so "not yet" and "done" are both certain (no timing involved). The writer's
+/// open and the wait are bounded (10 s), so a thread that never reads fails the test instead of
+/// hanging it.
+final class BackgroundDigestsTests: XCTestCase {
+    func testWaitsForTheFileAndReportsWhetherItIsDone() throws {
+        let dir = try TestSupport.makeTempDir("digests", removedAfter: self).path
+        let fifo = dir + "/in"
+        XCTAssertEqual(mkfifo(fifo, 0o600), 0)
+        let digests = BackgroundDigests(paths: [fifo])
+        XCTAssertFalse(digests.isFinished, "the hashing thread is blocked opening the FIFO")
+        let hex = try TestSupport.runBounded("writing to the FIFO and waiting for its digest", within: 10) { () -> [String] in
+            let fd = open(fifo, O_WRONLY)  // pairs with the hashing thread's open for reading
+            guard fd >= 0 else { return [] }
+            _ = write(fd, "abc", 3)
+            close(fd)
+            return try digests.wait()
+        }
+        XCTAssertEqual(hex, ["ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"])
+        XCTAssertTrue(digests.isFinished)
+        XCTAssertThrowsError(try BackgroundDigests(paths: [dir + "/missing"]).wait())
     }
 }

@@ -45,7 +45,8 @@ struct ConvertCommand: ParsableCommand {
         let quiet = self.quiet
         let options = ConvertOptions(weights: weights, configPath: config, vaeConfigPath: vaeConfig,
                                      encoderPath: encoder, vaePath: vae, classNamesPath: classes, converterVersion: reptokVersion,
-                                     onTensor: quiet ? nil : { line in print(line.rendered); fflush(stdout) })
+                                     onTensor: quiet ? nil : { line in print(line.rendered); fflush(stdout) },
+                                     onWait: quiet ? nil : { what in print(what); fflush(stdout) })
         let report = isGGUFFile(input) ? try requantizeGGUF(input: input, output: output, options: options)
                                        : try convertCheckpoint(input: input, output: output, options: options)
         if !quiet { print(report.summary) }
