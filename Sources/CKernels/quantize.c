@@ -137,3 +137,91 @@ void rtk_quantize_q4_0(const float *x, long groups, const float *d, uint8_t *blo
     for (int l = 0; l < 8; l++) { e2 += es[l]; x2 += ns[l]; m = m > ms[l] ? m : ms[l]; }
     sums[0] = e2; sums[1] = x2; sums[2] = m;
 }
+
+// ---------------------------------------------------------------------------------------------
+// float32 -> float16 (IEEE round to nearest even; the converter's --weights f16), by integer
+// steps: a normal half takes the float's exponent rebiased and its mantissa rounded at bit 13
+// (+0xfff, +1 if the kept part is odd; a carry moves into the exponent, up to infinity from
+// 65520 on); a subnormal half or zero comes from adding 0.5f, whose rounding does the same at
+// the subnormal step 2^-24. The way back is exact: rebias, and subnormals through -2^-14.
+
+typedef uint32_t u8x32 __attribute__((vector_size(32)));
+
+static inline uint16_t f32_to_f16_one(float x) {
+    uint32_t u;
+    __builtin_memcpy(&u, &x, 4);
+    const uint32_t sign = u & 0x80000000u;
+    u ^= sign;
+    uint32_t o;
+    if (u >= 0x47800000u) o = u > 0x7f800000u ? 0x7e00 : 0x7c00;  // >= 65536: infinity (NaN stays NaN)
+    else if (u < 0x38800000u) {                                   // below 2^-14: subnormal or zero
+        float t;
+        __builtin_memcpy(&t, &u, 4);
+        t += 0.5f;
+        __builtin_memcpy(&o, &t, 4);
+        o -= 0x3f000000u;
+    } else o = (u + 0xc8000fffu + ((u >> 13) & 1)) >> 13;
+    return (uint16_t)(o | sign >> 16);
+}
+
+static inline float f16_to_f32_one(uint16_t h) {
+    uint32_t o = (uint32_t)(h & 0x7fff) << 13;
+    const uint32_t exp = o & 0x0f800000u;
+    o += 0x38000000u;
+    float f;
+    if (exp == 0) {  // subnormal or zero
+        o += 1u << 23;
+        __builtin_memcpy(&f, &o, 4);
+        f -= 6.103515625e-05f;  // 2^-14
+    } else {
+        if (exp == 0x0f800000u) o += 0x38000000u;  // infinity or NaN
+        __builtin_memcpy(&f, &o, 4);
+    }
+    return (h & 0x8000) ? -f : f;
+}
+
+int rtk_f32_to_f16(const float *x, long n, uint16_t *h, double sums[3]) {
+    d8 es = {0}, ns = {0}, ms = {0};
+    u8x32 inf = {0};
+    long c = 0;
+    for (; c + 8 <= n; c += 8) {
+        f8 xv;
+        __builtin_memcpy(&xv, x + c, sizeof xv);
+        u8x32 u = (u8x32)xv;
+        const u8x32 sign = u & 0x80000000u;
+        u ^= sign;
+        const u8x32 norm = (u + 0xc8000fffu + ((u >> 13) & 1)) >> 13;
+        const u8x32 sub = (u8x32)((f8)(u & 0x7fffffffu) + F8(0.5f)) - 0x3f000000u;
+        const i8x32 isSub = (i8x32)(u < 0x38800000u), isBig = (i8x32)(u >= 0x47800000u);
+        u8x32 o = (u8x32)((isSub & (i8x32)sub) | (~isSub & (i8x32)norm));
+        o = (u8x32)((isBig & 0x7c00) | (~isBig & (i8x32)o));  // finite inputs: >= 65536 is infinity
+        inf |= (u8x32)((i8x32)(o == 0x7c00u));
+        for (int l = 0; l < 8; l++) h[c + l] = (uint16_t)(o[l] | sign[l] >> 16);
+        // back to float, exactly (o is finite here unless the inf flag is set)
+        u8x32 b = o << 13;
+        const i8x32 bSub = (i8x32)((b & 0x0f800000u) == 0);
+        b += 0x38000000u;
+        f8 back = (f8)(b + (u8x32)(bSub & (1 << 23)));
+        back -= F8_SELECT(bSub, F8(6.103515625e-05f), F8(0.0f));
+        back = (f8)((u8x32)back | sign);
+        const d8 xd = __builtin_convertvector(xv, d8), e = __builtin_convertvector(back, d8) - xd;
+        const d8 a = D8_SELECT(e < 0, -e, e);
+        es += e * e;
+        ns += xd * xd;
+        ms = D8_SELECT(a > ms, a, ms);
+    }
+    int overflow = 0;
+    for (int l = 0; l < 8; l++) overflow |= inf[l] != 0;
+    double e2 = 0, x2 = 0, m = 0;
+    for (int l = 0; l < 8; l++) { e2 += es[l]; x2 += ns[l]; m = m > ms[l] ? m : ms[l]; }
+    for (; c < n; c++) {
+        h[c] = f32_to_f16_one(x[c]);
+        overflow |= (h[c] & 0x7fff) >= 0x7c00;
+        const double e = (double)f16_to_f32_one(h[c]) - (double)x[c], a = fabs(e);
+        e2 += e * e;
+        x2 += (double)x[c] * (double)x[c];
+        m = m > a ? m : a;
+    }
+    sums[0] = e2; sums[1] = x2; sums[2] = m;
+    return overflow;
+}

@@ -83,8 +83,25 @@ func int8Scale(maxAbs m: Float) -> Float {
 }
 
 /// float32 → float16 bit patterns (round to nearest even) and the error. Returns nil when a value is
-/// outside the float16 range (|w| > 65504), which would become infinite.
+/// outside the float16 range (it would round to infinity: |w| ≥ 65520). Values must be finite.
+///
+/// Eight values at a time in C (`rtk_f32_to_f16`, integer steps and the error sums in float64
+/// lanes); `toFloat16Scalar`, through Swift's `Float16`, is the reference: the same bits, the
+/// error statistics up to the order of their sums.
 public func toFloat16(_ w: [Float]) -> (bits: [UInt16], error: QuantError)? {
+    var bits = [UInt16](repeating: 0, count: w.count)
+    var sums = (0.0, 0.0, 0.0)
+    let overflow = bits.withUnsafeMutableBufferPointer { bits in
+        withUnsafeMutableBytes(of: &sums) {  // three Doubles, contiguous
+            rtk_f32_to_f16(w, w.count, bits.baseAddress!, $0.baseAddress!.assumingMemoryBound(to: Double.self))
+        }
+    }
+    guard overflow == 0 else { return nil }
+    return (bits, QuantError(relativeL2: sums.1 > 0 ? (sums.0 / sums.1).squareRoot() : 0, maxAbs: sums.2))
+}
+
+/// The value-by-value reference of `toFloat16`.
+func toFloat16Scalar(_ w: [Float]) -> (bits: [UInt16], error: QuantError)? {
     var bits = [UInt16](repeating: 0, count: w.count)
     var errSq = 0.0, normSq = 0.0, maxAbs = 0.0
     for i in w.indices {

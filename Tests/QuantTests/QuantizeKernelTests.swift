@@ -118,6 +118,41 @@ final class QuantizeKernelTests: XCTestCase {
     }
 }
 
+/// float32 → float16 (`rtk_f32_to_f16` under `toFloat16`) against Swift's `Float16` (`toFloat16Scalar`):
+/// every half's neighbourhood (each midpoint between two halves, where ties go to even, and the
+/// floats just beside it), the subnormal range, signed zeros, 65504 and the overflow edge 65520,
+/// and pseudo-random bit patterns over every exponent; bits equal, error sums to 1e-12 relative.
+final class Float16ConversionTests: XCTestCase {
+    private func check(_ w: [Float], _ what: String) throws {
+        let fast = try XCTUnwrap(toFloat16(w), what)
+        let ref = try XCTUnwrap(toFloat16Scalar(w), what)
+        XCTAssertEqual(fast.bits, ref.bits, what)
+        XCTAssertEqual(fast.error.relativeL2, ref.error.relativeL2, accuracy: 1e-12 * max(ref.error.relativeL2, 1e-300), what)
+        XCTAssertEqual(fast.error.maxAbs, ref.error.maxAbs, what)
+    }
+
+    func testMatchesSwiftFloat16() throws {
+        var near: [Float] = [0, -0.0, 65504, -65504, 65519.996, -65519.996, .leastNonzeroMagnitude, -.leastNormalMagnitude]
+        for h in UInt16(0) ..< 0x7bff {  // every finite half and the next one up
+            let lo = Float(Float16(bitPattern: h)), hi = Float(Float16(bitPattern: h + 1))
+            let mid = (lo + hi) / 2  // exact: halves have 11 significant bits
+            for v in [lo, mid, mid.nextUp, mid.nextDown] { near += [v, -v] }
+        }
+        for chunk in stride(from: 0, to: near.count, by: 9_999) {  // odd lengths: the 8-lane loop and its tail
+            try check(Array(near[chunk ..< min(chunk + 9_999, near.count)]), "near halves from \(chunk)")
+        }
+        var rng = SplitMix64(state: 11)
+        let random = (0 ..< 100_003).compactMap { _ -> Float? in
+            let f = Float(bitPattern: UInt32(truncatingIfNeeded: rng.next()))
+            return f.isFinite && abs(f) < 65520 ? f : nil
+        }
+        try check(random, "random bit patterns")
+        XCTAssertNil(toFloat16([1, 2, 3, 4, 5, 6, 7, 8, 65520]), "rounds to infinity (tail)")
+        XCTAssertNil(toFloat16([1, 2, 3, -65520, 5, 6, 7, 8, 9]), "rounds to infinity (8-lane loop)")
+        XCTAssertNil(toFloat16Scalar([-65520]))
+    }
+}
+
 /// The converter's background SHA-256: `isFinished` and `wait` on a FIFO, whose reader blocks until
 /// the test writes, so "not yet" and "done" are both certain (no timing involved). The writer's
 /// open and the wait are bounded (10 s), so a thread that never reads fails the test instead of

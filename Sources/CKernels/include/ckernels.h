@@ -360,6 +360,11 @@ void rtk_q4_0_group_extremes(const float *x, long groups, float *m);
 /// The reference is Quant.quantizeQ4_0Scalar.
 void rtk_quantize_q4_0(const float *x, long groups, const float *d, uint8_t *blocks, double sums[3]);
 
+/// n finite floats to IEEE half bit patterns h (round to nearest even), with sums as
+/// rtk_quantize_row_i8's (e = half - x); returns 1 when a value rounds to infinity (|x| >= 65520;
+/// h is then not meaningful), else 0. The reference is Quant.toFloat16Scalar (Swift's Float16).
+int rtk_f32_to_f16(const float *x, long n, uint16_t *h, double sums[3]);
+
 #ifdef __cplusplus
 }
 #endif
