@@ -19,7 +19,7 @@ QEMU=$(command -v qemu-aarch64 || command -v qemu-aarch64-static)
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 flags=(--target=aarch64-linux-gnu -isystem /usr/aarch64-linux-gnu/include -O2 -Wall -Werror -ISources/CKernels/include)
-for f in cpu neon pack avx2 avx512 q4; do clang "${flags[@]}" -c "Sources/CKernels/$f.c" -o "$out/$f.o"; done
+for f in cpu neon pack avx2 avx512 q4 quantize; do clang "${flags[@]}" -c "Sources/CKernels/$f.c" -o "$out/$f.o"; done
 clang "${flags[@]}" -ISources/CHash/include -c Sources/CHash/sha256.c -o "$out/sha256.o"
 clang "${flags[@]}" -c Tests/neon/check_neon.c -o "$out/check.o"
 clang "${flags[@]}" -ISources/CHash/include -c Tests/neon/check_sha.c -o "$out/check_sha.o"

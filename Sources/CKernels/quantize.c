@@ -1,7 +1,8 @@
-// The converter's per-row int8 quantization, eight columns at a time in clang's portable vector
-// types (SSE2 on a baseline x86-64 build, NEON on AArch64; no target attributes, no dispatch).
-// Reference: Quant.quantizeInt8PerRowScalar, whose q bytes and scales it reproduces bit for bit;
-// its error sums differ only in the order of the float64 additions (eight lanes, then the tail).
+// The converter's weight encodings (per-row int8, Q4_0, f16), eight values at a time in clang's
+// portable vector types (SSE2 on a baseline x86-64 build, NEON on AArch64; no target attributes,
+// no dispatch). References: Quant.quantizeInt8PerRowScalar, quantizeQ4_0Scalar, toFloat16Scalar,
+// whose stored bytes these reproduce bit for bit; the error sums differ only in the order of the
+// float64 additions (eight lanes, then the tail).
 #include "ckernels.h"
 #include <math.h>
 

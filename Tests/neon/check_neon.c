@@ -11,7 +11,8 @@
 static unsigned long long st = 88172645463325252ULL;
 static unsigned long long rnd(void) { st ^= st << 13; st ^= st >> 7; st ^= st << 17; return st; }
 static int fails = 0;
-int check_sha256(void);  // check_sha.c
+int check_sha256(void);     // check_sha.c
+int check_encodings(void);  // check_sha.c
 int main(void) {
     int feat = rtk_cpu_features();
     printf("features %d (neon %d dot %d)\n", feat, !!(feat & RTK_CPU_NEON), !!(feat & RTK_CPU_DOTPROD));
@@ -125,6 +126,7 @@ int main(void) {
         }
     }
     fails += check_sha256();
+    fails += check_encodings();
     printf("%s: %d failures\n", fails ? "FAIL" : "OK", fails);
     return fails != 0;
 }

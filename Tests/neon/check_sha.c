@@ -1,7 +1,10 @@
 // CHash's AArch64 SHA-256 blocks against FIPS 180-4's example digests (one block, two blocks, a
-// million bytes): padding is done here, so every block goes through rtk_sha256_blocks. Called by
-// check_neon.c's main; returns the number of mismatches.
+// million bytes): padding is done here, so every block goes through rtk_sha256_blocks. And the
+// converter's encodings (CKernels/quantize.c, portable vector C) built for AArch64, on values whose
+// results are known exactly (the x86 suite holds them to the Swift references). Called by
+// check_neon.c's main; each returns the number of mismatches.
 #include "chash.h"
+#include "ckernels.h"
 #include <stdio.h>
 #include <string.h>
 
@@ -36,5 +39,26 @@ int check_sha256(void) {
         digest(cases[i].m, cases[i].n, hex);
         if (strcmp(hex, cases[i].want)) { bad++; printf("sha256 of %zu bytes: %s, want %s\n", cases[i].n, hex, cases[i].want); }
     }
+    return bad;
+}
+
+int check_encodings(void) {
+    int bad = 0;
+    // int8 at scale 1: every tie k + 1/2 goes away from zero; 9 values, so the tail runs too
+    const float x[9] = {-3.5f, -2.5f, -1.5f, -0.5f, 0.5f, 1.5f, 2.5f, 3.5f, 127.0f};
+    const int8_t want[9] = {-4, -3, -2, -1, 1, 2, 3, 4, 127};
+    int8_t q[9];
+    double sums[3];
+    rtk_quantize_row_i8(x, 9, 1.0f, q, sums);
+    if (memcmp(q, want, 9) || sums[0] != 8 * 0.25 || sums[2] != 0.5) { bad++; printf("int8 ties: wrong\n"); }
+    if (rtk_max_abs_f32(x, 9) != 127.0f) { bad++; printf("max abs: wrong\n"); }
+    // f16: exact halves, a tie to even, the smallest subnormal, the largest finite, and overflow
+    const float f[9] = {1.0f, -2.0f, 1.0f + 1.0f / 2048, 5.9604645e-08f, 65504.0f, -0.0f, 0.099975586f, 3.0f, 0.5f};
+    const uint16_t hw[9] = {0x3c00, 0xc000, 0x3c00, 0x0001, 0x7bff, 0x8000, 0x2e66, 0x4200, 0x3800};
+    uint16_t h[9];
+    if (rtk_f32_to_f16(f, 9, h, sums) || memcmp(h, hw, sizeof h)) { bad++; printf("f16: wrong\n"); }
+    const float big[2] = {1.0f, 65520.0f};
+    if (!rtk_f32_to_f16(big, 2, h, sums)) { bad++; printf("f16 overflow not reported\n"); }
+    printf("encodings %s\n", bad ? "FAIL" : "ok");
     return bad;
 }
