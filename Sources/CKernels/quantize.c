@@ -35,8 +35,37 @@ static inline float round_half_away1(float v) {
     return (d == 0.5f || d == -0.5f) ? v + (v < 0 ? -0.5f : 0.5f) : even;
 }
 
+// The error sums every encoding returns (sums[3] = {sum of e^2, sum of x^2, max |e|}, e = dequantized
+// - x): eight float64 lanes over the vector loop, reduced lane by lane, then the tail added in order.
+// Vectors go by pointer, for the ABI reason above.
+typedef struct { d8 e2, x2, max; } err8;
+
+static inline void err8_add(err8 *s, const f8 *x, const f8 *deq) {
+    const d8 xd = __builtin_convertvector(*x, d8), e = __builtin_convertvector(*deq, d8) - xd;
+    const d8 a = D8_SELECT(e < 0, -e, e);
+    s->e2 += e * e;
+    s->x2 += xd * xd;
+    s->max = D8_SELECT(a > s->max, a, s->max);
+}
+
+static inline void err8_reduce(const err8 *s, double sums[3]) {
+    sums[0] = sums[1] = sums[2] = 0;
+    for (int l = 0; l < 8; l++) {
+        sums[0] += s->e2[l];
+        sums[1] += s->x2[l];
+        sums[2] = sums[2] > s->max[l] ? sums[2] : s->max[l];
+    }
+}
+
+static inline void err_add1(double sums[3], float x, float deq) {
+    const double e = (double)deq - (double)x, a = fabs(e);
+    sums[0] += e * e;
+    sums[1] += (double)x * (double)x;
+    sums[2] = sums[2] > a ? sums[2] : a;
+}
+
 void rtk_quantize_row_i8(const float *x, long n, float s, int8_t *q, double sums[3]) {
-    d8 es = {0}, ns = {0}, ms = {0};
+    err8 err = {{0}, {0}, {0}};
     const f8 sv = F8(s);
     long c = 0;
     for (; c + 8 <= n; c += 8) {
@@ -51,26 +80,18 @@ void rtk_quantize_row_i8(const float *x, long n, float s, int8_t *q, double sums
         r = F8_SELECT(r > F8(127.0f), F8(127.0f), r);
         const i8x32 qi = __builtin_convertvector(r, i8x32);
         for (int l = 0; l < 8; l++) q[c + l] = (int8_t)qi[l];
-        const d8 xd = __builtin_convertvector(xv, d8), e = __builtin_convertvector(r * sv, d8) - xd;
-        const d8 a = D8_SELECT(e < 0, -e, e);
-        es += e * e;
-        ns += xd * xd;
-        ms = D8_SELECT(a > ms, a, ms);
+        const f8 deq = r * sv;
+        err8_add(&err, &xv, &deq);
     }
-    double e2 = 0, x2 = 0, m = 0;
-    for (int l = 0; l < 8; l++) { e2 += es[l]; x2 += ns[l]; m = m > ms[l] ? m : ms[l]; }
+    err8_reduce(&err, sums);
     for (; c < n; c++) {
         float v = x[c] / s;
         v = v < -128.0f ? -128.0f : v > 128.0f ? 128.0f : v;
         float r = round_half_away1(v);
         r = r < -127.0f ? -127.0f : r > 127.0f ? 127.0f : r;
         q[c] = (int8_t)r;
-        const double e = (double)(r * s) - (double)x[c], a = fabs(e);
-        e2 += e * e;
-        x2 += (double)x[c] * (double)x[c];
-        m = m > a ? m : a;
+        err_add1(sums, x[c], r * s);
     }
-    sums[0] = e2; sums[1] = x2; sums[2] = m;
 }
 
 float rtk_max_abs_f32(const float *x, long n) {
@@ -105,7 +126,7 @@ void rtk_q4_0_group_extremes(const float *x, long groups, float *m) {
 }
 
 void rtk_quantize_q4_0(const float *x, long groups, const float *d, uint8_t *blocks, double sums[3]) {
-    d8 es = {0}, ns = {0}, ms = {0};
+    err8 err = {{0}, {0}, {0}};
     for (long g = 0; g < groups; g++) {
         const float *xg = x + 32 * g;
         const f8 dv = F8(d[g]);
@@ -125,18 +146,13 @@ void rtk_quantize_q4_0(const float *x, long groups, const float *d, uint8_t *blo
             }
             const i8x32 qi = __builtin_convertvector(r, i8x32);
             for (int l = 0; l < 8; l++) nib[8 * h + l] = qi[l] + 8;
-            const d8 xd = __builtin_convertvector(xv, d8), e = __builtin_convertvector(r * dv, d8) - xd;
-            const d8 a = D8_SELECT(e < 0, -e, e);
-            es += e * e;
-            ns += xd * xd;
-            ms = D8_SELECT(a > ms, a, ms);
+            const f8 deq = r * dv;
+            err8_add(&err, &xv, &deq);
         }
         uint8_t *data = blocks + 18 * g + 2;
         for (int b = 0; b < 16; b++) data[b] = (uint8_t)(nib[b] | nib[b + 16] << 4);
     }
-    double e2 = 0, x2 = 0, m = 0;
-    for (int l = 0; l < 8; l++) { e2 += es[l]; x2 += ns[l]; m = m > ms[l] ? m : ms[l]; }
-    sums[0] = e2; sums[1] = x2; sums[2] = m;
+    err8_reduce(&err, sums);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -182,7 +198,7 @@ static inline float f16_to_f32_one(uint16_t h) {
 }
 
 int rtk_f32_to_f16(const float *x, long n, uint16_t *h, double sums[3]) {
-    d8 es = {0}, ns = {0}, ms = {0};
+    err8 err = {{0}, {0}, {0}};
     u8x32 inf = {0};
     long c = 0;
     for (; c + 8 <= n; c += 8) {
@@ -205,24 +221,15 @@ int rtk_f32_to_f16(const float *x, long n, uint16_t *h, double sums[3]) {
         f8 back = (f8)(b + (u8x32)(bSub & (1 << 23)));
         back -= F8_SELECT(bSub, F8(6.103515625e-05f), F8(0.0f));
         back = (f8)((u8x32)back | sign);
-        const d8 xd = __builtin_convertvector(xv, d8), e = __builtin_convertvector(back, d8) - xd;
-        const d8 a = D8_SELECT(e < 0, -e, e);
-        es += e * e;
-        ns += xd * xd;
-        ms = D8_SELECT(a > ms, a, ms);
+        err8_add(&err, &xv, &back);
     }
     int overflow = 0;
     for (int l = 0; l < 8; l++) overflow |= inf[l] != 0;
-    double e2 = 0, x2 = 0, m = 0;
-    for (int l = 0; l < 8; l++) { e2 += es[l]; x2 += ns[l]; m = m > ms[l] ? m : ms[l]; }
+    err8_reduce(&err, sums);
     for (; c < n; c++) {
         h[c] = f32_to_f16_one(x[c]);
         overflow |= (h[c] & 0x7fff) >= 0x7c00;
-        const double e = (double)f16_to_f32_one(h[c]) - (double)x[c], a = fabs(e);
-        e2 += e * e;
-        x2 += (double)x[c] * (double)x[c];
-        m = m > a ? m : a;
+        err_add1(sums, x[c], f16_to_f32_one(h[c]));
     }
-    sums[0] = e2; sums[1] = x2; sums[2] = m;
     return overflow;
 }

@@ -31,23 +31,37 @@ public func quantizeInt8PerRow(_ w: [Float], rows: Int, cols: Int) -> (q: [Int8]
     precondition(w.count == rows * cols, "matrix size mismatch")
     var q = [Int8](repeating: 0, count: w.count)
     var scales = [Float](repeating: 1, count: rows)
-    var errSq = 0.0, normSq = 0.0, maxAbs = 0.0
+    var sums = ErrorSums()
     w.withUnsafeBufferPointer { w in
         q.withUnsafeMutableBufferPointer { q in
-            var sums = (0.0, 0.0, 0.0)
             for r in 0 ..< rows {
                 let x = w.baseAddress! + r * cols
                 scales[r] = int8Scale(maxAbs: rtk_max_abs_f32(x, cols))
-                withUnsafeMutableBytes(of: &sums) {  // three Doubles, contiguous
-                    rtk_quantize_row_i8(x, cols, scales[r], q.baseAddress! + r * cols, $0.baseAddress!.assumingMemoryBound(to: Double.self))
-                }
-                errSq += sums.0
-                normSq += sums.1
-                maxAbs = max(maxAbs, sums.2)
+                sums.add { rtk_quantize_row_i8(x, cols, scales[r], q.baseAddress! + r * cols, $0) }
             }
         }
     }
-    return (q, scales, QuantError(relativeL2: normSq > 0 ? (errSq / normSq).squareRoot() : 0, maxAbs: maxAbs))
+    return (q, scales, sums.error)
+}
+
+/// The error sums of an encoding as the C kernels return them (`double sums[3]`: Σe², Σx², max |e|,
+/// e = dequantized − original), added up over calls in call order.
+struct ErrorSums {
+    private(set) var errSq = 0.0, normSq = 0.0, maxAbs = 0.0
+
+    /// Runs `kernel` with a pointer to three Doubles for its sums, adds them, and returns its result.
+    mutating func add<R>(_ kernel: (UnsafeMutablePointer<Double>) -> R) -> R {
+        var s = (0.0, 0.0, 0.0)
+        let result = withUnsafeMutableBytes(of: &s) {  // three Doubles, contiguous
+            kernel($0.baseAddress!.assumingMemoryBound(to: Double.self))
+        }
+        errSq += s.0
+        normSq += s.1
+        maxAbs = max(maxAbs, s.2)
+        return result
+    }
+
+    var error: QuantError { QuantError(relativeL2: normSq > 0 ? (errSq / normSq).squareRoot() : 0, maxAbs: maxAbs) }
 }
 
 /// The element-by-element reference of `quantizeInt8PerRow` (the tests hold the fast one to it).
@@ -90,14 +104,12 @@ func int8Scale(maxAbs m: Float) -> Float {
 /// error statistics up to the order of their sums.
 public func toFloat16(_ w: [Float]) -> (bits: [UInt16], error: QuantError)? {
     var bits = [UInt16](repeating: 0, count: w.count)
-    var sums = (0.0, 0.0, 0.0)
+    var sums = ErrorSums()
     let overflow = bits.withUnsafeMutableBufferPointer { bits in
-        withUnsafeMutableBytes(of: &sums) {  // three Doubles, contiguous
-            rtk_f32_to_f16(w, w.count, bits.baseAddress!, $0.baseAddress!.assumingMemoryBound(to: Double.self))
-        }
+        sums.add { rtk_f32_to_f16(w, w.count, bits.baseAddress!, $0) }
     }
     guard overflow == 0 else { return nil }
-    return (bits, QuantError(relativeL2: sums.1 > 0 ? (sums.0 / sums.1).squareRoot() : 0, maxAbs: sums.2))
+    return (bits, sums.error)
 }
 
 /// The value-by-value reference of `toFloat16`.

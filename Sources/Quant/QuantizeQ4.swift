@@ -21,11 +21,10 @@ public func quantizeQ4_0(_ w: [Float], rows: Int, cols: Int) -> (blocks: [UInt8]
     precondition(w.count == rows * cols && cols % 32 == 0, "Q4_0 needs cols to be a multiple of 32")
     let groupsPerRow = cols / 32
     var out = [UInt8](repeating: 0, count: rows * groupsPerRow * Q4_0.blockBytes)
-    var errSq = 0.0, normSq = 0.0, maxAbs = 0.0
+    var sums = ErrorSums()
     var extremes = [Float](repeating: 0, count: groupsPerRow), scales = extremes
     let ok = w.withUnsafeBufferPointer { w in
         out.withUnsafeMutableBufferPointer { out in
-            var sums = (0.0, 0.0, 0.0)
             for r in 0 ..< rows {  // a row at a time: its groups' extremes, their fp16 scales, the nibbles
                 let x = w.baseAddress! + r * cols, blocks = out.baseAddress! + r * groupsPerRow * Q4_0.blockBytes
                 rtk_q4_0_group_extremes(x, groupsPerRow, &extremes)
@@ -36,18 +35,13 @@ public func quantizeQ4_0(_ w: [Float], rows: Int, cols: Int) -> (blocks: [UInt8]
                     blocks[g * Q4_0.blockBytes] = UInt8(h.bitPattern & 0xff)
                     blocks[g * Q4_0.blockBytes + 1] = UInt8(h.bitPattern >> 8)
                 }
-                withUnsafeMutableBytes(of: &sums) {  // three Doubles, contiguous
-                    rtk_quantize_q4_0(x, groupsPerRow, scales, blocks, $0.baseAddress!.assumingMemoryBound(to: Double.self))
-                }
-                errSq += sums.0
-                normSq += sums.1
-                maxAbs = max(maxAbs, sums.2)
+                sums.add { rtk_quantize_q4_0(x, groupsPerRow, scales, blocks, $0) }
             }
             return true
         }
     }
     guard ok else { return nil }
-    return (out, QuantError(relativeL2: normSq > 0 ? (errSq / normSq).squareRoot() : 0, maxAbs: maxAbs))
+    return (out, sums.error)
 }
 
 /// The value-by-value reference of `quantizeQ4_0` (the tests hold the fast one to it: the same
