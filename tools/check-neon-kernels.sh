@@ -22,7 +22,7 @@ flags=(--target=aarch64-linux-gnu -isystem /usr/aarch64-linux-gnu/include -O2 -W
 for f in cpu neon pack avx2 avx512 q4 quantize; do clang "${flags[@]}" -c "Sources/CKernels/$f.c" -o "$out/$f.o"; done
 clang "${flags[@]}" -ISources/CHash/include -c Sources/CHash/sha256.c -o "$out/sha256.o"
 clang "${flags[@]}" -c Tests/neon/check_neon.c -o "$out/check.o"
-clang "${flags[@]}" -ISources/CHash/include -c Tests/neon/check_sha.c -o "$out/check_sha.o"
+clang "${flags[@]}" -ISources/CHash/include -c Tests/neon/check_convert.c -o "$out/check_convert.o"
 aarch64-linux-gnu-gcc -o "$out/check_neon" "$out"/*.o -lm
 for cpu in cortex-a72 max; do
     echo "neon kernels, QEMU_CPU=$cpu:"

@@ -132,7 +132,10 @@ final class ModelFileWriter {
     /// A digest for a placeholder `digestPlaceholder` in the header (`field`: `\.sourceSHA256`,
     /// `\.encoderSHA256` or `\.vaeSHA256`), once it is known.
     func patchDigest(_ field: PartialKeyPath<ModelFileOrigin>, _ hex: String) throws {
-        guard let key = MetadataSchema.key(of: field) else { return }
+        // A field the schema does not write would leave the placeholder in the file: refuse it.
+        guard let key = MetadataSchema.key(of: field) else {
+            throw GGUFWriterError.patchNotAllowed(key: "\(field)", reason: "no metadata key writes this origin field")
+        }
         try writer.patch(key, .string(hex))
     }
 

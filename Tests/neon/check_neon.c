@@ -1,8 +1,9 @@
 // The AArch64 kernels of Sources/CKernels against scalar references, bit for bit:
 // float32 microkernel vs an fmaf chain in the same order; int8 panel and row kernels
 // (sdot and widening-multiply variants) vs int sums. Built for aarch64 and run under
-// qemu-user by tools/check-neon-kernels.sh; exits 1 on any mismatch. With check_sha.c: the
-// SHA-256 instructions of Sources/CHash, where the emulated CPU has them.
+// qemu-user by tools/check-neon-kernels.sh; exits 1 on any mismatch. With check_convert.c: what
+// the converter runs in C (the SHA-256 instructions of Sources/CHash where the emulated CPU has
+// them, and CKernels/quantize.c's encodings).
 #include "ckernels.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,8 +12,8 @@
 static unsigned long long st = 88172645463325252ULL;
 static unsigned long long rnd(void) { st ^= st << 13; st ^= st >> 7; st ^= st << 17; return st; }
 static int fails = 0;
-int check_sha256(void);     // check_sha.c
-int check_encodings(void);  // check_sha.c
+int check_sha256(void);     // check_convert.c
+int check_encodings(void);  // check_convert.c
 int main(void) {
     int feat = rtk_cpu_features();
     printf("features %d (neon %d dot %d)\n", feat, !!(feat & RTK_CPU_NEON), !!(feat & RTK_CPU_DOTPROD));
