@@ -33,7 +33,20 @@ let defaultTargetCPU = "none"
 let defaultTargetCPU = "native"
 #endif
 let targetCPU = ProcessInfo.processInfo.environment["REPTOK_TARGET_CPU"] ?? defaultTargetCPU
-let cpuFlags: [SwiftSetting] = targetCPU == "none" ? [] : [.unsafeFlags(["-target-cpu", targetCPU])]
+// Swift 6.0 hands `-target-cpu` to its C importer as `-mcpu=`, which clang refuses for x86-64
+// ("unsupported option '-mcpu='"), so with 6.0 (Debian 13's `swiftlang`) no x86-64 build
+// could name a CPU. The importer's CPU is also the one Swift's own code generation uses, so
+// there `-Xcc -march=` does what `-target-cpu` does (checked: `addProduct` becomes zmm FMAs).
+// Which flag is decided on the machine that reads this manifest, as the default CPU is: with
+// Swift 6.0 on x86-64, an ARM core name (a cross build, tools/check-arm64.sh) keeps `-target-cpu`.
+#if compiler(>=6.1) || !arch(x86_64)
+let cpuThroughImporter = false
+#else
+let cpuThroughImporter = !["cortex-", "neoverse-", "apple-"].contains { targetCPU.hasPrefix($0) }
+#endif
+let cpuFlags: [SwiftSetting] = targetCPU == "none" ? []
+    : cpuThroughImporter ? [.unsafeFlags(["-Xcc", "-march=\(targetCPU)"])]
+    : [.unsafeFlags(["-target-cpu", targetCPU])]
 // The kernels and the runtime also drop the run-time exclusivity checks of their hot loops (no
 // fast-math: floating-point semantics stay IEEE, which the bit-identity of the levels relies on).
 let cpuFlagsNoExclusivityChecks: [SwiftSetting] = cpuFlags + [.unsafeFlags(["-enforce-exclusivity=unchecked"])]

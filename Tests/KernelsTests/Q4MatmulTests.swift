@@ -213,15 +213,19 @@ final class Q4MatmulTests: XCTestCase {
             rtk_q4_pack(wp.baseAddress!, WeightMatrix.q4RowBytes(k: k), n, g0, ng, &panel, &dp)
         }
         XCTAssertEqual(panel.last, 0xAA); XCTAssertEqual(dp.last, -1)
-        w.withUnsafeBytes { wp in
+        // Index arithmetic in typed steps: Swift 6.0's type checker gives up on it inline.
+        w.withUnsafeBytes { (wp: UnsafeRawBufferPointer) -> Void in
             let wm = WeightMatrix(q4: wp.baseAddress!, n: n, k: k)
             for j in 0..<64 {
+                let strip: Int = j / 32, lane: Int = j % 32
                 for g in 0..<ng {
-                    let d = dp[(j / 32) * ng * 32 + g * 32 + j % 32]
+                    let d: Float = dp[strip * ng * 32 + g * 32 + lane]
                     for p in 0..<32 {
-                        let nib = panel[(j / 32) * ng * 1024 + (g * 8 + p / 4) * 128 + (j % 32) * 4 + p % 4]
+                        let quad: Int = g * 8 + p / 4
+                        let nib: UInt8 = panel[strip * ng * 1024 + quad * 128 + lane * 4 + p % 4]
                         if j < n {
-                            XCTAssertEqual(Float(Int(nib) - 8) * d, wm.value(j, (g0 + g) * 32 + p), "j \(j) g \(g) p \(p)")
+                            let want: Float = wm.value(j, (g0 + g) * 32 + p)
+                            XCTAssertEqual(Float(Int(nib) - 8) * d, want, "j \(j) g \(g) p \(p)")
                         } else {
                             XCTAssertEqual(nib, 0); XCTAssertEqual(d, 0)
                         }

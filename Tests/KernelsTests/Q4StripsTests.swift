@@ -31,19 +31,23 @@ final class Q4StripsTests: XCTestCase {
             let w = Q4MatmulTests.blocks(n: n, k: k, rng: &rng)
             let s = Self.repack(w, n: n, k: k)
             let groups = k / 32, strips = (n + 15) / 16
-            w.withUnsafeBytes { wp in
+            // Index arithmetic in typed steps: Swift 6.0's type checker gives up on it inline.
+            w.withUnsafeBytes { (wp: UnsafeRawBufferPointer) -> Void in
                 let wm = WeightMatrix(q4: wp.baseAddress!, n: n, k: k)
                 for j in 0..<(strips * 16) {
                     for g in 0..<groups {
-                        let rec = ((j / 16) * groups + g) * 288, jj = j % 16
-                        let bits = UInt16(s[rec + 2 * jj]) | UInt16(s[rec + 2 * jj + 1]) << 8
+                        let rec: Int = ((j / 16) * groups + g) * 288, jj: Int = j % 16
+                        let lo = UInt16(s[rec + 2 * jj]), hi = UInt16(s[rec + 2 * jj + 1])
+                        let bits: UInt16 = lo | hi << 8
                         let d = Float(Float16(bitPattern: bits))
                         for e in 0..<32 {
-                            let t = (e % 16) / 4, b = e % 4
-                            let byte = s[rec + 32 + t * 64 + 4 * jj + b]
-                            let nib = e < 16 ? byte & 15 : byte >> 4
+                            let t: Int = (e % 16) / 4, b: Int = e % 4
+                            let byte: UInt8 = s[rec + 32 + t * 64 + 4 * jj + b]
+                            let nib: UInt8 = e < 16 ? byte & 15 : byte >> 4
+                            let input: Int = g * 32 + e
                             if j < n {
-                                XCTAssertEqual(Float(Int(nib) - 8) * d, wm.value(j, g * 32 + e), "n \(n) k \(k) column \(j) input \(g * 32 + e)")
+                                let want: Float = wm.value(j, input)
+                                XCTAssertEqual(Float(Int(nib) - 8) * d, want, "n \(n) k \(k) column \(j) input \(input)")
                             } else {
                                 XCTAssertEqual(nib, 0, "dead column \(j)"); XCTAssertEqual(bits, 0, "dead column \(j) scale")
                             }

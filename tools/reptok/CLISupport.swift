@@ -182,8 +182,13 @@ func resolve(_ request: DecodeRequest, _ pipeline: Pipeline) throws -> ResolvedD
 /// the model are named as this run found them, so the line runs again from the same folder.
 func reproduceLine(_ command: String, _ inputs: [String], model: String, _ pipeline: Pipeline,
                    _ request: ResolvedDecodeRequest, extra: [String] = [], output: ImageOutputOptions) -> String {
-    commandLine(["reptok", command] + inputs + ["--model", model] + extra + request.arguments
-                + ["--compute", pipeline.options.mode.rawValue] + output.reproduceOptions)
+    // Built in typed steps: one chain of seven `+` makes Swift 6.0's type checker give up.
+    var words: [String] = ["reptok", command] + inputs
+    words += ["--model", model] + extra
+    words += request.arguments
+    words += ["--compute", pipeline.options.mode.rawValue]
+    words += output.reproduceOptions
+    return commandLine(words)
 }
 
 // MARK: - Class names
