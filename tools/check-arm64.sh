@@ -84,8 +84,6 @@ fi
 if [ "$NATIVE" = 1 ]; then SCRATCH=.build-arm64-native; else SCRATCH=.build-arm64; fi
 LOGS=$REPO/$SCRATCH/logs
 OUT=$REPO/$SCRATCH/outputs
-mkdir -p "$LOGS"
-FAILED=()
 
 # ---------------------------------------------------------------------------------------------
 # Steps (fatal/check/note/summary), Debian roots (in_root, make_root, install_gguf).

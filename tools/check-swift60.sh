@@ -62,8 +62,6 @@ if [ -n "$cannot" ]; then
 fi
 
 LOGS=$REPO/$SCRATCH/logs
-mkdir -p "$LOGS"
-FAILED=()
 CHECK=check-swift60
 # shellcheck source=tools/debian-root.sh
 . "$REPO/tools/debian-root.sh"

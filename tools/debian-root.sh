@@ -2,12 +2,15 @@
 # tools/check-swift60.sh); not run by itself. Needs root, debootstrap and unshare.
 #
 # The sourcing script sets: REPO (the repository), CHECK (its name, for messages), LOGS (a
-# folder for step logs), SUITE and MIRROR (Debian release and mirror); it may define
-# `extra_mounts ROOT` before calling in_root.
+# folder for step logs, made here), SUITE and MIRROR (Debian release and mirror); it may
+# define `extra_mounts ROOT` before calling in_root.
 #
 # Provides: the step runner (fatal/check/note/summary), find_rewrites (the host's git URL
 # rewrites to local package mirrors), in_root, make_root (a cached Debian root with a package
 # list) and install_gguf (the PyPI GGUF reader the tests use, installed offline into a root).
+
+mkdir -p "$LOGS"
+FAILED=()   # names of the steps that failed
 
 # ---------------------------------------------------------------------------------------------
 # Steps: `step NAME FUNCTION ARGS...` runs the function with its output in $LOGS/NAME.log and
