@@ -58,15 +58,19 @@ func verfcAbs(_ x: SIMD16<Float>) -> SIMD16<Float> {
 func vgelu(_ x: SIMD16<Float>) -> SIMD16<Float> {
     let e = verfcAbs(x * 0.70710678118654752)
     let h = 0.5 * x * e
-    return (x - h).replacing(with: h, where: x .< 0)
+    return (x - h).replacing(with: h, where: x .< SIMD16<Float>())
 }
 
 /// SiLU, x·sigmoid(x) = x / (1 + e^−x). Below x = −88 (where e^−x leaves float range and
 /// vexp clamps) the result is 0; the exact value there is below 1e-36 in magnitude.
 @_transparent
 func vsilu(_ x: SIMD16<Float>) -> SIMD16<Float> {
-    (x / (1 + vexp(-x))).replacing(with: 0, where: x .< -88)
+    (x / (1 + vexp(-x))).replacing(with: SIMD16<Float>(), where: x .< SIMD16(repeating: -88))
 }
+
+// Comparisons and blends here take two vectors, never a vector and a scalar: Swift 6.0 (Debian
+// 13's compiler) compiles `x .< 0` and `replacing(with: 0, where:)` lane by lane, a scalar
+// compare and branch per lane, which made its W8A8 encoder 1.4 times slower. Same bits.
 
 // Lane-wise min/max. The standard library's pointwiseMin/Max and clamped(...) are generic
 // and were left as out-of-line calls; these compile to one compare and one blend.
