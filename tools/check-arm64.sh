@@ -177,18 +177,14 @@ arm_tests() {   # arm_tests QEMU_CPU ISA|- [MODULE...]   (-: REPTOK_ISA unset; n
     local qcpu=$1 isa=$2; shift 2
     # REPTOK_TEST_SLOWDOWN: the tests' wall-clock bounds (hostile inputs must fail fast) grow
     # by this factor, since every emulated instruction costs 10-20 times more.
-    local list filter=() env=(QEMU_CPU="$qcpu" REPTOK_TEST_SLOWDOWN=20)
+    local filter="" env=(QEMU_CPU="$qcpu" REPTOK_TEST_SLOWDOWN=20)
     [ "$isa" = - ] || env+=(REPTOK_ISA="$isa")
     if [ $# -gt 0 ]; then
-        list=$(in_root "$ARM_ROOT" "$BUNDLE" --list-tests | sed -n 's,^\([A-Za-z0-9_]*\.[A-Za-z0-9_]*\)/.*,\1,p' | sort -u \
+        filter=$(in_root "$ARM_ROOT" "$BUNDLE" --list-tests | sed -n 's,^\([A-Za-z0-9_]*\.[A-Za-z0-9_]*\)/.*,\1,p' | sort -u \
                | grep -E "^($(IFS='|'; echo "$*"))\." | paste -sd, -)
-        [ -n "$list" ] || { echo "no test classes found for $*"; return 1; }
-        filter=("$list")
+        [ -n "$filter" ] || { echo "no test classes found for $*"; return 1; }
     fi
-    in_root "$ARM_ROOT" env "${env[@]}" sh -c 'cd "$1" && shift && exec "$@"' sh "$REPO" \
-        "$BUNDLE" "${filter[@]}" > "$LOGS/.tests.out" 2>&1 || { cat "$LOGS/.tests.out"; return 1; }
-    cat "$LOGS/.tests.out"
-    note "$(grep -E '^[[:space:]]*Executed [0-9]+ tests' "$LOGS/.tests.out" | tail -n 1 | sed 's/^[[:space:]]*//')"
+    xctest_in_root "$ARM_ROOT" "$BUNDLE" "$filter" "${env[@]}"
 }
 
 # ---------------------------------------------------------------------------------------------

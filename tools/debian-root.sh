@@ -7,7 +7,8 @@
 #
 # Provides: the step runner (fatal/check/note/summary), find_rewrites (the host's git URL
 # rewrites to local package mirrors), in_root, make_root (a cached Debian root with a package
-# list) and install_gguf (the PyPI GGUF reader the tests use, installed offline into a root).
+# list), install_gguf (the PyPI GGUF reader the tests use, installed offline into a root) and
+# xctest_in_root (runs a test bundle there).
 
 mkdir -p "$LOGS"
 FAILED=()   # names of the steps that failed
@@ -131,6 +132,20 @@ make_root() {
 }
 
 extra_mounts() { :; }
+
+# `xctest_in_root ROOT BUNDLE FILTER [NAME=VALUE...]` runs an XCTest bundle inside ROOT, from the
+# repository folder, with those environment variables. FILTER is XCTest's comma-separated list
+# of Module.Class names, or "" for every test. The output goes to the step's log (all of it,
+# also on failure) and XCTest's last "Executed N tests" line to the step's summary line.
+xctest_in_root() {
+    local root=$1 bundle=$2 filter=$3; shift 3
+    local args=("$bundle") out=$LOGS/.tests.out status=0
+    [ -z "$filter" ] || args+=("$filter")
+    in_root "$root" env "$@" sh -c 'cd "$1" && shift && exec "$@"' sh "$REPO" "${args[@]}" > "$out" 2>&1 || status=$?
+    cat "$out"
+    note "$(grep -E '^[[:space:]]*Executed [0-9]+ tests' "$out" | tail -n 1 | sed 's/^[[:space:]]*//')"
+    return "$status"
+}
 
 # The independent GGUF reader the QuantTests use (not packaged by Debian; pure Python, its
 # dependencies are python3-numpy, -yaml and -tqdm, which the root's package list must hold).
