@@ -58,19 +58,27 @@ func verfcAbs(_ x: SIMD16<Float>) -> SIMD16<Float> {
 func vgelu(_ x: SIMD16<Float>) -> SIMD16<Float> {
     let e = verfcAbs(x * 0.70710678118654752)
     let h = 0.5 * x * e
-    return (x - h).replacing(with: h, where: x .< SIMD16<Float>())
+    return (x - h).replacing(with: h, where: vless(x, SIMD16<Float>()))
 }
 
 /// SiLU, x·sigmoid(x) = x / (1 + e^−x). Below x = −88 (where e^−x leaves float range and
 /// vexp clamps) the result is 0; the exact value there is below 1e-36 in magnitude.
 @_transparent
 func vsilu(_ x: SIMD16<Float>) -> SIMD16<Float> {
-    (x / (1 + vexp(-x))).replacing(with: SIMD16<Float>(), where: x .< SIMD16(repeating: -88))
+    (x / (1 + vexp(-x))).replacing(with: SIMD16<Float>(), where: vless(x, SIMD16(repeating: -88)))
 }
 
-// Comparisons and blends here take two vectors, never a vector and a scalar: Swift 6.0 (Debian
-// 13's compiler) compiles `x .< 0` and `replacing(with: 0, where:)` lane by lane, a scalar
-// compare and branch per lane, which made its W8A8 encoder 1.4 times slower. Same bits.
+// Comparisons go through vless (or vmax/vmin), whose operands are two typed SIMD16<Float>
+// values, and blends take a vector, never a scalar. Written inline, both compilers the package
+// supports can pick a generic, lane-by-lane form of the same comparison (a scalar compare and
+// branch per lane, about 8 instructions per lane): Swift 6.0 for `x .< 0` and
+// `replacing(with: 0, where:)` (its W8A8 encoder took 1.4 times as long), Swift 6.3 for
+// `x .< SIMD16(repeating: -88)` (its SwiGLU took 3.7 % of the W8A8 decoder step instead of
+// about 1 %). tools/check-lane-loops.sh finds such loops in a built binary.
+
+/// Lane-wise a < b, as one vector compare.
+@inline(__always)
+func vless(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMDMask<SIMD16<Int32>> { a .< b }
 
 // Lane-wise min/max. The standard library's pointwiseMin/Max and clamped(...) are generic
 // and were left as out-of-line calls; these compile to one compare and one blend.
