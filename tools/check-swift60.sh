@@ -15,6 +15,8 @@
 #                the same root tools/check-arm64.sh cross-compiles in
 #   build        swift build -c release --build-tests -Xswiftc -enable-testing, scratch folder
 #                .build-swift60 (the host's .build is left alone)
+#   lane-loops   tools/check-lane-loops.sh on the 6.0.3 reptok: no SIMD comparison compiled
+#                lane by lane (6.0 and 6.3 slip into that form for different spellings)
 #   tests        every XCTest case of the package, run by the root's XCTest (not with
 #                --build-only, which stops once the package and its tests compile)
 #
@@ -100,6 +102,7 @@ main() {
     find_rewrites
     fatal root make_swift_root
     fatal build build
+    check lane-loops bash "$REPO/tools/check-lane-loops.sh" "$REPO/$SCRATCH/release/reptok"
     [ "$BUILD_ONLY" = 1 ] || check tests tests
     summary
     [ ${#FAILED[@]} -eq 0 ]

@@ -12,6 +12,10 @@ apt_install() {
 if ! pkg-config --exists libpng libjpeg 2>/dev/null; then
     apt_install libpng-dev libjpeg-dev pkg-config
 fi
+# objdump, which tools/check-lane-loops.sh (run by CI) reads the built binary with.
+if ! command -v objdump >/dev/null; then
+    apt_install binutils
+fi
 if ! python3 -c 'import gguf, numpy' 2>/dev/null; then
     if ! python3 -m pip --version >/dev/null 2>&1; then
         apt_install python3 python3-pip
@@ -23,4 +27,4 @@ if ! python3 -c 'import gguf, numpy' 2>/dev/null; then
         python3 -m pip install --quiet --disable-pip-version-check --user --break-system-packages --no-warn-script-location gguf numpy
     python3 -c 'import gguf, numpy'
 fi
-echo "set-up done: libpng, libjpeg, python gguf + numpy"
+echo "set-up done: libpng, libjpeg, objdump, python gguf + numpy"
