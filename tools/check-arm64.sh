@@ -99,15 +99,8 @@ extra_mounts() {
 # ---------------------------------------------------------------------------------------------
 # Host tools, binfmt.
 host_tools() {
-    local need=()
-    command -v qemu-aarch64-static >/dev/null || need+=(qemu-user-static)
-    command -v update-binfmts >/dev/null || need+=(binfmt-support)
-    command -v debootstrap >/dev/null || need+=(debootstrap)
-    command -v unshare >/dev/null || need+=(util-linux)
-    if [ ${#need[@]} -gt 0 ]; then
-        apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
-    fi
+    install_host_tools qemu-aarch64-static=qemu-user-static update-binfmts=binfmt-support \
+        debootstrap=debootstrap unshare=util-linux
     if [ ! -e /proc/sys/fs/binfmt_misc/register ]; then
         mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc \
             || { echo "cannot mount binfmt_misc (a container without the privilege?)"; return 1; }

@@ -68,13 +68,7 @@ CHECK=check-swift60
 . "$REPO/tools/debian-root.sh"
 
 host_tools() {
-    local need=()
-    command -v debootstrap >/dev/null || need+=(debootstrap)
-    command -v unshare >/dev/null || need+=(util-linux)
-    if [ ${#need[@]} -gt 0 ]; then
-        apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
-    fi
+    install_host_tools debootstrap=debootstrap unshare=util-linux
     python3 -m pip --version >/dev/null || { echo "no pip for python3 on the host (tools/setup.sh installs it)"; return 1; }
     note "debootstrap $(dpkg-query -W -f '${Version}' debootstrap 2>/dev/null || echo '?')"
 }

@@ -7,8 +7,8 @@
 #
 # Provides: the step runner (fatal/check/note/summary), find_rewrites (the host's git URL
 # rewrites to local package mirrors), in_root, make_root (a cached Debian root with a package
-# list), install_gguf (the PyPI GGUF reader the tests use, installed offline into a root) and
-# xctest_in_root (runs a test bundle there).
+# list), install_gguf (the PyPI GGUF reader the tests use, installed offline into a root),
+# xctest_in_root (runs a test bundle there) and install_host_tools (apt, for missing commands).
 
 mkdir -p "$LOGS"
 FAILED=()   # names of the steps that failed
@@ -132,6 +132,17 @@ make_root() {
 }
 
 extra_mounts() { :; }
+
+# `install_host_tools COMMAND=PACKAGE...` installs, with apt, the package of every command the
+# host lacks (one apt run for all of them; nothing when all are there).
+install_host_tools() {
+    local need=() pair
+    for pair in "$@"; do command -v "${pair%%=*}" >/dev/null || need+=("${pair#*=}"); done
+    if [ ${#need[@]} -gt 0 ]; then
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
+    fi
+}
 
 # `xctest_in_root ROOT BUNDLE FILTER [NAME=VALUE...]` runs an XCTest bundle inside ROOT, from the
 # repository folder, with those environment variables. FILTER is XCTest's comma-separated list

@@ -74,7 +74,7 @@ func vsilu(_ x: SIMD16<Float>) -> SIMD16<Float> {
 // branch per lane, about 8 instructions per lane): Swift 6.0 for `x .< 0` and
 // `replacing(with: 0, where:)` (its W8A8 encoder took 1.4 times as long), Swift 6.3 for
 // `x .< SIMD16(repeating: -88)` (its SwiGLU took 3.7 % of the W8A8 decoder step instead of
-// about 1 %). tools/check-lane-loops.sh finds such loops in a built binary.
+// 1.8 %). tools/check-lane-loops.sh finds such loops in a built binary.
 
 /// Lane-wise a < b, as one vector compare.
 @inline(__always)
