@@ -35,9 +35,10 @@ func rowGemmF32(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, w: We
 /// Row form for quantized activations (qa rows of kq bytes, zero past k; corr[i] =
 /// 128·Σ q_i; scale[i] the row scale): raw[i, j] = (Σ_p W[j,p]·q[i,p])·scale[i], the sum
 /// exact on every level (the VNNI kernel sums (W+128)·q and subtracts corr[i]).
+/// rowTerms: W's row terms (`I8RowTerms`), taken by a level whose kernel would sum them.
 func rowGemmI8(m: Int, n: Int, k: Int, qa: UnsafePointer<Int8>, kq: Int, corr: UnsafePointer<Int32>,
-               scale: UnsafePointer<Float>, w: UnsafePointer<Int8>, epilogue: Epilogue,
-               c: UnsafeMutablePointer<Float>, ldc: Int, ctx: ComputeContext) {
+               scale: UnsafePointer<Float>, w: UnsafePointer<Int8>, rowTerms: UnsafePointer<Int32>? = nil,
+               epilogue: Epilogue, c: UnsafeMutablePointer<Float>, ldc: Int, ctx: ComputeContext) {
     if let tiles = ctx.kernels.tiles {
         return amxRowGemmI8(m: m, n: n, k: k, qa: qa, kq: kq, scale: scale, w: w, epilogue: epilogue,
                             c: c, ldc: ldc, ctx: ctx, tiles: tiles)
@@ -45,6 +46,8 @@ func rowGemmI8(m: Int, n: Int, k: Int, qa: UnsafePointer<Int8>, kq: Int, corr: U
     let ncp = Blocking.nc
     let tasks = (n + ncp - 1) / ncp
     let scheme = ctx.kernels.i8
+    // the weight rows' terms, when they are given and the level's kernel takes them
+    let withTerms = rowTerms.flatMap { terms in scheme.rowsWithTerms.map { (run: $0, terms: terms) } }
     ctx.parallelForBalanced(tasks) { range, slot in
         let raw = ctx.scratch[slot].buffer(bytes: m * ncp * 8)
         let tile = raw.bindMemory(to: Float.self, capacity: m * ncp)
@@ -54,8 +57,12 @@ func rowGemmI8(m: Int, n: Int, k: Int, qa: UnsafePointer<Int8>, kq: Int, corr: U
             var i = 0
             while i < m {
                 let r = min(6, m - i)
-                let a = qa + i * kq, wt = w + n0 * k, out = itile + i * ncp
-                scheme.rows(r, n1 - n0, k, a, kq, wt, k, out, ncp)
+                let a = qa + i * kq, out = itile + i * ncp
+                if let withTerms {
+                    withTerms.run(r, n1 - n0, k, a, kq, w + n0 * k, k, withTerms.terms + n0, out, ncp)
+                } else {
+                    scheme.rows(r, n1 - n0, k, a, kq, w + n0 * k, k, out, ncp)
+                }
                 i += r
             }
             scaleSums(rows: m, sums: itile, corr: scheme.isBiased ? corr : nil, scale: scale, c: tile, accumulate: false)

@@ -49,6 +49,10 @@ typealias I8PrepareFn = (Int, UnsafePointer<Int8>, UnsafeMutableRawPointer, Unsa
 /// (or W + 128 for biased kernels); arguments (mr, nc, k, a, lda, w, ldw, out, ldo).
 typealias I8RowsFn = (Int, Int, Int, UnsafePointer<Int8>, Int, UnsafePointer<Int8>, Int,
                       UnsafeMutablePointer<Int32>, Int) -> Void
+/// `I8RowsFn` given the weight rows' terms (`I8RowTerms`): (mr, nc, k, a, lda, w, ldw, terms of
+/// those nc rows, out, ldo).
+typealias I8RowsWithTermsFn = (Int, Int, Int, UnsafePointer<Int8>, Int, UnsafePointer<Int8>, Int,
+                               UnsafePointer<Int32>, UnsafeMutablePointer<Int32>, Int) -> Void
 
 /// The kernel implementations of one level (chosen once per context).
 struct KernelSet {
@@ -83,6 +87,9 @@ struct KernelSet {
         /// Turns one packed panel into the form `kernel` reads, once per (task, K block) (the
         /// pair form widens its weights); nil: the kernel reads packed panels.
         var stage: Stage?
+        /// `rows` with the weight rows' terms given (`I8RowTerms`), the same sums; nil: the
+        /// level's `rows` needs no terms.
+        var rowsWithTerms: I8RowsWithTermsFn? = nil
         struct Stage {
             /// Bytes of one staged panel of kc4 groups.
             var bytes: (Int) -> Int
@@ -224,7 +231,8 @@ enum LevelTable {
             stage: KernelSet.I8.Stage(bytes: { rtk_i8_pairs_staged_bytes($0) }, run: { kc4, panel, out in
                 rtk_avx2_i8_pairs_stage(kc4, panel.assumingMemoryBound(to: Int8.self), out.assumingMemoryBound(to: Int16.self),
                                         zmm ? 1 : 0)
-            }))
+            }),
+            rowsWithTerms: zmm ? nil : { rtk_avx2_i8_rows_t($0, $1, $2, $3, $4, $5, $6, $7, $8, $9) })
     }
     static func neonI8(dot: Int32) -> KernelSet.I8 {
         KernelSet.I8(

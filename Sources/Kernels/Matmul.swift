@@ -91,8 +91,8 @@ public func matmul(_ a: UnsafePointer<Float>, lda: Int, m: Int,
         }
         if small { quantize(0..<m) } else { ctx.parallelFor(m, quantize) }
         if small {
-            rowGemmI8(m: m, n: n, k: k, qa: q, kq: kq, corr: corr, scale: scale, w: wq, epilogue: epilogue,
-                      c: c, ldc: ldc, ctx: ctx)
+            rowGemmI8(m: m, n: n, k: k, qa: q, kq: kq, corr: corr, scale: scale, w: wq,
+                      rowTerms: w.rowTerms, epilogue: epilogue, c: c, ldc: ldc, ctx: ctx)
         } else {
             panelGemmI8(m: m, n: n, ldw: k, blocks: uniformBlocks(k: k, kc: kc),
                         rows: prepare == nil ? MatrixRowsI8(q: q, kq: kq, kc: kc, blocks: nb, corr: corr, scale: scale)

@@ -32,6 +32,10 @@ public struct WeightMatrix {
     /// which the W8A8 panel form of that level reads instead of packing; nil otherwise.
     public private(set) var panels: UnsafeRawPointer? = nil
     public private(set) var panelsLevel: ISA? = nil
+    /// For int8 weights: each row's Σ |w| over its negative weights [n] (`I8RowTerms`), which the
+    /// few-row W8A8 products of a level with a kernel for them (avx2) take instead of summing
+    /// them; nil otherwise.
+    public private(set) var rowTerms: UnsafePointer<Int32>? = nil
 
     public init(f32: UnsafePointer<Float>, n: Int, k: Int) {
         precondition(n >= 0 && k >= 0, "WeightMatrix: negative shape")
@@ -61,6 +65,13 @@ public struct WeightMatrix {
         var w = self
         w.panels = p
         w.panelsLevel = level
+        return w
+    }
+
+    /// This int8 matrix with its row terms (`I8RowTerms` owns them and must outlive the copy).
+    func withRowTerms(_ p: UnsafePointer<Int32>) -> WeightMatrix {
+        var w = self
+        w.rowTerms = p
         return w
     }
 

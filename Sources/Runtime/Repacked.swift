@@ -7,7 +7,9 @@
 // own order than in the file's, so they copy the products that matter once (`Q4Strips` for
 // int4 weights in W4A8, `I8Panels` for the decoder's and encoder's int8 weights in W8A8), drop
 // each source tensor's file pages once copied (resident memory grows by one tensor at most)
-// and free the copies when the component's weights are released. The kernels compute the same
+// and free the copies when the component's weights are released. The generator's int8
+// weights in W8A8 at the avx2 level keep their place and gain their row terms (`I8RowTerms`),
+// which that level's kernel would otherwise sum at every step. The kernels compute the same
 // values from either form, bit for bit.
 import Formats
 import Kernels
@@ -17,7 +19,9 @@ final class RepackedWeights {
     /// How many activation rows a component's products have, which decides what pays.
     enum Kind {
         /// Few rows (≤ 8: the generator): int4 weights into 16-column strips for W4A8
-        /// (`Q4Strips`); int8 weights stay as they are (the row form reads them once anyway).
+        /// (`Q4Strips`); int8 weights stay as they are (the row form reads them once anyway),
+        /// with their row terms for W8A8 at the avx2 level (`I8RowTerms`: its kernel would
+        /// otherwise sum them at every step).
         case fewRows
         /// Many rows (the decoder's 257 tokens, the encoder's 261): int8 weights into the level's
         /// W8A8 panels (`I8Panels`), int4 weights into strips that the panel form reads in place.
@@ -49,14 +53,18 @@ final class RepackedWeights {
     /// Products that currently read a copy.
     var count: Int { copies.count }
 
-    /// The copy of `w` that `ctx`'s kernels would read in `mode`, or nil when none pays.
-    private func copy(of w: WeightMatrix, mode: MatrixMode, ctx: ComputeContext) -> (AnyObject, WeightMatrix)? {
+    /// The copy of `w` that `ctx`'s kernels would read in `mode`, or nil when none pays; with
+    /// whether it replaces the source weights (false for row terms: the kernel still reads them).
+    private func copy(of w: WeightMatrix, mode: MatrixMode, ctx: ComputeContext)
+        -> (owner: AnyObject, matrix: WeightMatrix, replacesSource: Bool)? {
         guard mode == .w8a8 else { return nil }
         switch w.storage {
         case .q4 where Q4Strips.used(by: ctx, panelForm: kind == .manyRows):
-            return Q4Strips(repacking: w, ctx: ctx).map { ($0, $0.matrix) }
+            return Q4Strips(repacking: w, ctx: ctx).map { ($0, $0.matrix, true) }
         case .i8 where kind == .manyRows && I8Panels.used(by: ctx):
-            return I8Panels(packing: w, ctx: ctx).map { ($0, $0.matrix) }
+            return I8Panels(packing: w, ctx: ctx).map { ($0, $0.matrix, true) }
+        case .i8 where kind == .fewRows && I8RowTerms.used(by: ctx):
+            return I8RowTerms(of: w, ctx: ctx).map { ($0, $0.matrix, false) }
         default:
             return nil
         }
@@ -71,8 +79,8 @@ final class RepackedWeights {
         for linear in candidates {
             guard let source = RepackedWeights.source(linear.weight), let key = source.baseAddress, copies[key] == nil,
                   let copy = copy(of: linear.weight, mode: mode, ctx: ctx) else { continue }
-            copies[key] = copy
-            file.releasePages(of: source)
+            copies[key] = (copy.owner, copy.matrix)
+            if copy.replacesSource { file.releasePages(of: source) }
         }
     }
 

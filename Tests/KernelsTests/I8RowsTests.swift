@@ -58,4 +58,58 @@ final class I8RowsTests: XCTestCase {
             }
         }
     }
+
+    /// `rtk_i8_negative_terms` against its definition at odd sizes, with a row stride past k,
+    /// the extreme −128 included, and a sentinel past the n terms.
+    func testNegativeTerms() {
+        var rng = TestRNG(29)
+        for (n, k) in [(1, 1), (3, 31), (5, 33), (7, 100), (2, 4_613)] {
+            let ldw = k + 5
+            var w = rng.int8s(n * ldw)
+            w[0] = -128
+            var terms = [Int32](repeating: 0x5A5A_5A5A, count: n + 1)
+            rtk_i8_negative_terms(n, k, w, ldw, &terms)
+            for j in 0..<n {
+                var t: Int32 = 0
+                for p in 0..<k where w[j * ldw + p] < 0 { t -= Int32(w[j * ldw + p]) }
+                XCTAssertEqual(terms[j], t, "(\(n), \(k)) term \(j)")
+            }
+            XCTAssertEqual(terms[n], 0x5A5A_5A5A, "(\(n), \(k)): term past n written")
+        }
+    }
+
+    /// `rtk_avx2_i8_rows_t`, given the terms, against Σ w·x: the same cases as
+    /// `testRowKernelsAreExact` (all of [−128, 127] on both sides, the pair-sum corners), 1 to 6
+    /// rows, k through every loop path, sentinels between the output rows.
+    func testRowKernelWithTermsIsExact() throws {
+        try XCTSkipUnless(ISA.avx2.isSupported, "this CPU has no AVX2")
+        var rng = TestRNG(31)
+        let nc = 5
+        for k in [1, 31, 32, 33, 64, 100, 4_613] {
+            let lda = (k + 63) / 64 * 64 + 16
+            var cases: [(String, [Int8], [[Int8]])] = [("random", rng.int8s(nc * k), (0..<6).map { _ in rng.int8s(k) })]
+            for (wv, xv) in [(Int8(-128), Int8(127)), (-128, -128), (127, 127), (127, -127), (-127, -128)] {
+                cases.append(("w \(wv), x \(xv)", [Int8](repeating: wv, count: nc * k), [[Int8]](repeating: [Int8](repeating: xv, count: k), count: 6)))
+            }
+            for (label, w, rows) in cases {
+                var a = [Int8](repeating: 0, count: 6 * lda)
+                for i in 0..<6 { for p in 0..<k { a[i * lda + p] = rows[i][p] } }
+                var terms = [Int32](repeating: 0, count: nc)
+                rtk_i8_negative_terms(nc, k, w, k, &terms)
+                for mr in 1...6 {
+                    let ldo = nc + 3
+                    var out = [Int32](repeating: 0x5A5A_5A5A, count: mr * ldo)
+                    rtk_avx2_i8_rows_t(mr, nc, k, a, lda, w, k, terms, &out, ldo)
+                    for i in 0..<mr { for j in 0..<ldo {
+                        guard j < nc else {
+                            XCTAssertEqual(out[i * ldo + j], 0x5A5A_5A5A, "sentinel [\(i), \(j)] overwritten"); continue
+                        }
+                        var s = 0
+                        for p in 0..<k { s += Int(w[j * k + p]) * Int(rows[i][p]) }
+                        XCTAssertEqual(Int(out[i * ldo + j]), s, "\(label) k \(k) mr \(mr) [\(i), \(j)]")
+                    } }
+                }
+            }
+        }
+    }
 }
