@@ -14,6 +14,7 @@
 #include <string.h>
 
 #define RTK_AVX2 __attribute__((target("avx2,fma")))
+#include "x86_hsum.h"
 
 // ---------------------------------------------------------------------------------------
 // Float32 microkernel: MR rows (MR <= 6) x 16 columns = 12 accumulators, 2 B vectors and
@@ -129,12 +130,6 @@ RTK_AVX2 static inline void store_scaled16(__m256i lo, __m256i hi, float scale, 
 // ---------------------------------------------------------------------------------------
 // Dot form for few rows: each weight row is streamed once (sequentially, with software
 // prefetch) against MR activation rows held in L1.
-RTK_AVX2 static inline int32_t hsum8(__m256i v) {
-    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
-    return _mm_cvtsi128_si32(s);
-}
 
 // One 32-byte step of a dot-form row (inside the loops below: MR rows of a at row stride
 // lda, position p): ACC[i] = STEP(ACC[i], V, 32 activations of row i), i < MR.
@@ -197,7 +192,7 @@ RTK_AVX2 static void rows_avx2_##MR(long nc, long k, const int8_t *a, long lda, 
         RTK_ROWS_TAIL(MR, RTK_LOADW_XOR, xor_step, acc)                                         \
         const __m128i t2 = _mm_add_epi64(_mm256_castsi256_si128(term), _mm256_extracti128_si256(term, 1)); \
         const int32_t t = (int32_t)(_mm_cvtsi128_si64(t2) + _mm_extract_epi64(t2, 1));          \
-        for (int i = 0; i < MR; i++) out[i * ldo + j] = hsum8(acc[i]) + t;                      \
+        for (int i = 0; i < MR; i++) out[i * ldo + j] = rtk_hsum8_epi32(acc[i]) + t;            \
     }                                                                                           \
 }
 RTK_ROWS_AVX2(1) RTK_ROWS_AVX2(2) RTK_ROWS_AVX2(3) RTK_ROWS_AVX2(4) RTK_ROWS_AVX2(5) RTK_ROWS_AVX2(6)
@@ -354,7 +349,7 @@ ATTR static void rows_##TAG##_##MR(long nc, long k, const int8_t *a, long lda,  
             p += 32;                                                                            \
         }                                                                                       \
         RTK_ROWS_TAIL(MR, RTK_LOADW_BIASED, DP, odd)                                            \
-        for (int i = 0; i < MR; i++) out[i * ldo + j] = hsum8(_mm256_add_epi32(acc[i], odd[i])); \
+        for (int i = 0; i < MR; i++) out[i * ldo + j] = rtk_hsum8_epi32(_mm256_add_epi32(acc[i], odd[i])); \
     }                                                                                           \
 }
 RTK_ROWS_DP(vex, RTK_AVXVNNI_VEX, RTK_DP_VEX, 1) RTK_ROWS_DP(vex, RTK_AVXVNNI_VEX, RTK_DP_VEX, 2)
@@ -400,7 +395,7 @@ RTK_AVXVNNI_VEX int32_t rtk_avxvnni_peak(long iterations) {
     }
     __m256i s = acc[0];
     for (int i = 1; i < 12; i++) s = _mm256_add_epi32(s, acc[i]);
-    return hsum8(s);
+    return rtk_hsum8_epi32(s);
 }
 
 #else  // not x86-64: stubs, never called because rtk_cpu_features() reports no AVX2

@@ -84,13 +84,7 @@ void rtk_i8_pairs_kernel_c(long mr, long kc4, const int32_t *const *a, const int
 
 #define RTK_AVX2 __attribute__((target("avx2,fma")))
 
-/// The sum of the eight int32 lanes of v.
-RTK_AVX2 static inline int32_t hsum8_epi32(__m256i v) {
-    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
-    return _mm_cvtsi128_si32(s);
-}
+#include "x86_hsum.h"
 
 // ---------------------------------------------------------------------------------------
 // AVX2: row preparation, 4 groups (16 bytes) per step: widen to int16, reorder each group
@@ -111,7 +105,7 @@ RTK_AVX2 void rtk_avx2_i8_pairs_prepare(long kc4, const int8_t *x, int32_t *out,
     }
     int32_t tailTerm;
     rtk_i8_pairs_prepare_c(kc4 - g, x + 4 * g, out + 2 * g, &tailTerm);
-    *rowTerm = hsum8_epi32(twice) / 2 + tailTerm;
+    *rowTerm = rtk_hsum8_epi32(twice) / 2 + tailTerm;
 }
 
 // Staging: one packed panel (rtk_pack_i8_panels: lane l of 8-column vector v holds column
@@ -241,7 +235,7 @@ RTK_AVX2 int32_t rtk_avx2_peak_i8_pairs(long iterations) {
     }
     __m256i s = acc[0];
     for (int i = 1; i < 12; i++) s = _mm256_add_epi32(s, acc[i]);
-    return hsum8_epi32(s);
+    return rtk_hsum8_epi32(s);
 }
 
 // ---------------------------------------------------------------------------------------

@@ -23,13 +23,8 @@ void rtk_i8_negative_terms(long n, long k, const int8_t *w, long ldw, int32_t *t
 #include <immintrin.h>
 
 #define RTK_AVX2 __attribute__((target("avx2,fma")))
+#include "x86_hsum.h"
 
-RTK_AVX2 static inline int32_t t_hsum8(__m256i v) {
-    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
-    return _mm_cvtsi128_si32(s);
-}
 
 // One 32-weight step: v the weights, rows i < MR of a at position p (|w| and m shared).
 #define RTK_T_STEP(MR, V)                                                                        \
@@ -60,7 +55,7 @@ RTK_AVX2 static void t_rows_avx2_##MR(long nc, long k, const int8_t *a, long lda
             memcpy(tail, wr + p, (size_t)(k - p));                                              \
             RTK_T_STEP(MR, _mm256_loadu_si256((const __m256i *)tail))                           \
         }                                                                                       \
-        for (int i = 0; i < MR; i++) out[i * ldo + j] = t_hsum8(acc[i]) + terms[j];             \
+        for (int i = 0; i < MR; i++) out[i * ldo + j] = rtk_hsum8_epi32(acc[i]) + terms[j];     \
     }                                                                                           \
 }
 RTK_T_ROWS_AVX2(1) RTK_T_ROWS_AVX2(2) RTK_T_ROWS_AVX2(3)

@@ -12,53 +12,27 @@ final class I8PanelsTests: XCTestCase {
     /// panels and 64-column tasks, and more rows than one task holds (600 > 512).
     static let shapes: [(m: Int, k: Int, n: Int)] = [(9, 100, 33), (40, 800, 131), (257, 1600, 70), (17, 803, 64), (600, 96, 65)]
 
-    func run(_ w: WeightMatrix, m: Int, a: [Float], bias: [Float], c0: [Float], ldc: Int, mode: MatrixMode,
-             ctx: ComputeContext) -> [Float] {
-        var c = c0
-        c.withUnsafeMutableBufferPointer { cp in
-            matmul(a, lda: w.k, m: m, w, bias: bias, activation: .gelu, accumulate: true, into: cp.baseAddress!,
-                   ldc: ldc, mode: mode, ctx: ctx)
-        }
-        return c
-    }
-
     func testPanelsGiveTheSameBits() throws {
         var levels = 0
         for (m, k, n) in Self.shapes {
-            var rng = TestRNG(UInt64(m * 7 + k * 3 + n))
-            let a = rng.floats(m * k, scale: 2), bias = rng.floats(n)
-            let q = (0..<(n * k)).map { _ in Int8(truncatingIfNeeded: Int(rng.next() % 255) - 127) }
-            let scales = (0..<n).map { _ in Float(rng.next() % 1000 + 1) * 1e-4 }
-            let ldc = n + 3
-            let c0 = (0..<(m * ldc)).map { Float($0 % 5) - 2 }
-            q.withUnsafeBufferPointer { qp in
-                scales.withUnsafeBufferPointer { sp in
-                    let plain = WeightMatrix(i8: qp.baseAddress!, scales: sp.baseAddress!, n: n, k: k)
-                    for isa in ISA.supported {
-                        let packer = ComputeContext(threads: 2, isa: isa)
-                        guard let packed = I8Panels(packing: plain, ctx: packer) else {
-                            XCTAssertFalse(I8Panels.used(by: packer), "\(isa): no panels although the level uses them")
-                            continue
+            let p = Int8Product(m: m, k: k, n: n, seed: UInt64(m * 7 + k * 3 + n))
+            p.withMatrix { plain in
+                levels += forEachLevelCopy(of: plain, make: { I8Panels(packing: $0, ctx: $1) }, uses: I8Panels.used, "panels") { isa, packed in
+                    XCTAssertEqual(packed.matrix.panelsLevel, isa)
+                    XCTAssertEqual(packed.bytes, (n + 63) / 64 * I8Panels.columnBlockBytes(k: k))
+                    for threads in [1, 2, 3] {
+                        let ctx = ComputeContext(threads: threads, isa: isa)
+                        for mode in MatrixMode.allCases {
+                            let want = p.run(plain, mode: mode, ctx: ctx), got = p.run(packed.matrix, mode: mode, ctx: ctx)
+                            XCTAssertTrue(bitsEqual(got, want), "\(isa) \(threads) threads \(mode) (\(m), \(k), \(n)): panels change the result, max \(maxAbs(got, want))")
+                            p.assertSentinels(got)
                         }
-                        levels += 1
-                        XCTAssertEqual(packed.matrix.panelsLevel, isa)
-                        XCTAssertEqual(packed.bytes, (n + 63) / 64 * I8Panels.columnBlockBytes(k: k))
-                        for threads in [1, 2, 3] {
-                            let ctx = ComputeContext(threads: threads, isa: isa)
-                            for mode in MatrixMode.allCases {
-                                let want = run(plain, m: m, a: a, bias: bias, c0: c0, ldc: ldc, mode: mode, ctx: ctx)
-                                let got = run(packed.matrix, m: m, a: a, bias: bias, c0: c0, ldc: ldc, mode: mode, ctx: ctx)
-                                XCTAssertTrue(bitsEqual(got, want), "\(isa) \(threads) threads \(mode) (\(m), \(k), \(n)): panels change the result, max \(maxAbs(got, want))")
-                                for i in 0..<m { for j in n..<ldc { XCTAssertEqual(got[i * ldc + j], c0[i * ldc + j], "sentinel overwritten") } }
-                            }
-                        }
-                        // a context of another level must not read these panels
-                        for other in ISA.supported where other != isa {
-                            let ctx = ComputeContext(threads: 2, isa: other)
-                            let want = run(plain, m: m, a: a, bias: bias, c0: c0, ldc: ldc, mode: .w8a8, ctx: ctx)
-                            let got = run(packed.matrix, m: m, a: a, bias: bias, c0: c0, ldc: ldc, mode: .w8a8, ctx: ctx)
-                            XCTAssertTrue(bitsEqual(got, want), "panels of \(isa) read by \(other)")
-                        }
+                    }
+                    // a context of another level must not read these panels
+                    for other in ISA.supported where other != isa {
+                        let ctx = ComputeContext(threads: 2, isa: other)
+                        let want = p.run(plain, mode: .w8a8, ctx: ctx), got = p.run(packed.matrix, mode: .w8a8, ctx: ctx)
+                        XCTAssertTrue(bitsEqual(got, want), "panels of \(isa) read by \(other)")
                     }
                 }
             }

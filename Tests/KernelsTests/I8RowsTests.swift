@@ -4,8 +4,9 @@ import XCTest
 import Kernels
 
 /// The x86 few-row int8 kernels without a dot instruction (`rtk_avx2_i8_rows`: |w| times the
-/// activations with flipped sign bits plus a per-row term; `rtk_avx512_i8_rows`: the sign trick
-/// on zmm) against Σ w·x computed here in Int. Exact, so every comparison is equality.
+/// activations with flipped sign bits plus a per-row term; `rtk_avx2_i8_rows_t`: the same with
+/// the terms given; `rtk_avx512_i8_rows`: the sign trick on zmm) against Σ w·x computed here in
+/// Int. Exact, so every comparison is equality.
 final class I8RowsTests: XCTestCase {
     typealias RowsFn = (Int, Int, Int, UnsafePointer<Int8>, Int, UnsafePointer<Int8>, Int, UnsafeMutablePointer<Int32>, Int) -> Void
 
@@ -13,7 +14,15 @@ final class I8RowsTests: XCTestCase {
     /// so it needs them in [−127, 127], which is all the quantizer writes.
     var kernels: [(String, Bool, RowsFn)] {
         var k: [(String, Bool, RowsFn)] = []
-        if ISA.avx2.isSupported { k.append(("AVX2", true, { rtk_avx2_i8_rows($0, $1, $2, $3, $4, $5, $6, $7, $8) })) }
+        if ISA.avx2.isSupported {
+            k.append(("AVX2", true, { rtk_avx2_i8_rows($0, $1, $2, $3, $4, $5, $6, $7, $8) }))
+            // the same kernel given the weight rows' terms (`rtk_i8_negative_terms`, checked below)
+            k.append(("AVX2 with row terms", true, { mr, nc, kk, a, lda, w, ldw, out, ldo in
+                var terms = [Int32](repeating: 0, count: nc)
+                rtk_i8_negative_terms(nc, kk, w, ldw, &terms)
+                rtk_avx2_i8_rows_t(mr, nc, kk, a, lda, w, ldw, terms, out, ldo)
+            }))
+        }
         if ISA.avx512.isSupported { k.append(("AVX-512", false, { rtk_avx512_i8_rows($0, $1, $2, $3, $4, $5, $6, $7, $8) })) }
         return k
     }
@@ -75,41 +84,6 @@ final class I8RowsTests: XCTestCase {
                 XCTAssertEqual(terms[j], t, "(\(n), \(k)) term \(j)")
             }
             XCTAssertEqual(terms[n], 0x5A5A_5A5A, "(\(n), \(k)): term past n written")
-        }
-    }
-
-    /// `rtk_avx2_i8_rows_t`, given the terms, against Σ w·x: the same cases as
-    /// `testRowKernelsAreExact` (all of [−128, 127] on both sides, the pair-sum corners), 1 to 6
-    /// rows, k through every loop path, sentinels between the output rows.
-    func testRowKernelWithTermsIsExact() throws {
-        try XCTSkipUnless(ISA.avx2.isSupported, "this CPU has no AVX2")
-        var rng = TestRNG(31)
-        let nc = 5
-        for k in [1, 31, 32, 33, 64, 100, 4_613] {
-            let lda = (k + 63) / 64 * 64 + 16
-            var cases: [(String, [Int8], [[Int8]])] = [("random", rng.int8s(nc * k), (0..<6).map { _ in rng.int8s(k) })]
-            for (wv, xv) in [(Int8(-128), Int8(127)), (-128, -128), (127, 127), (127, -127), (-127, -128)] {
-                cases.append(("w \(wv), x \(xv)", [Int8](repeating: wv, count: nc * k), [[Int8]](repeating: [Int8](repeating: xv, count: k), count: 6)))
-            }
-            for (label, w, rows) in cases {
-                var a = [Int8](repeating: 0, count: 6 * lda)
-                for i in 0..<6 { for p in 0..<k { a[i * lda + p] = rows[i][p] } }
-                var terms = [Int32](repeating: 0, count: nc)
-                rtk_i8_negative_terms(nc, k, w, k, &terms)
-                for mr in 1...6 {
-                    let ldo = nc + 3
-                    var out = [Int32](repeating: 0x5A5A_5A5A, count: mr * ldo)
-                    rtk_avx2_i8_rows_t(mr, nc, k, a, lda, w, k, terms, &out, ldo)
-                    for i in 0..<mr { for j in 0..<ldo {
-                        guard j < nc else {
-                            XCTAssertEqual(out[i * ldo + j], 0x5A5A_5A5A, "sentinel [\(i), \(j)] overwritten"); continue
-                        }
-                        var s = 0
-                        for p in 0..<k { s += Int(w[j * k + p]) * Int(rows[i][p]) }
-                        XCTAssertEqual(Int(out[i * ldo + j]), s, "\(label) k \(k) mr \(mr) [\(i), \(j)]")
-                    } }
-                }
-            }
         }
     }
 }
