@@ -155,8 +155,8 @@ RTK_AVX2 static inline void store_scaled16(__m256i lo, __m256i hi, float scale, 
 // and 32 products: vpxor, vpmaddubsw, vpmaddwd (by ones), vpaddd. The sign trick it replaced
 // had vpsignb for vpxor, which can run on fewer pipes (Skylake: the two multiply ports).
 // 6 rows, k = 4608, one thread, Zen 4, a C loop over L1/L2-resident weights: 11.4–12.0 GB/s
-// of weights with vpsignb, 13.3–14.2 with vpxor and T summed in the loop (15.3 with T
-// precomputed, which would have to be kept with the weights). On a Zen 5 the same change
+// of weights with vpsignb, 13.3–14.2 with vpxor and T summed in the loop (14.9–15.3 with T
+// precomputed: rows_avx2_t below). On a Zen 5 the same change
 // measured 5 % slower (docs/kernels.md); the level is for CPUs without AVX-512 (Zen 2/3,
 // Intel client cores), which are closer to the Zen 4 here.
 //
@@ -174,36 +174,58 @@ RTK_AVX2 static inline __m256i xor_step(__m256i acc, __m256i v, __m256i x) {
     const __m256i pairs = _mm256_maddubs_epi16(_mm256_abs_epi8(v), _mm256_xor_si256(x, m));
     return _mm256_add_epi32(acc, _mm256_madd_epi16(pairs, _mm256_set1_epi16(1)));
 }
+// The term summed beside the products (four int64 lanes of vpsadbw), as int32.
+RTK_AVX2 static inline int32_t term_sum(__m256i term) {
+    const __m128i t2 = _mm_add_epi64(_mm256_castsi256_si128(term), _mm256_extracti128_si256(term, 1));
+    return (int32_t)(_mm_cvtsi128_si64(t2) + _mm_extract_epi64(t2, 1));
+}
 #define RTK_LOADW_XOR(p) xor_load((p), &term)
-#define RTK_ROWS_AVX2(MR)                                                                        \
-RTK_AVX2 static void rows_avx2_##MR(long nc, long k, const int8_t *a, long lda,                 \
-                                    const int8_t *w, long ldw, int32_t *out, long ldo) {        \
+#define RTK_LOADW_PLAIN(p) _mm256_loadu_si256((const __m256i *)(p))
+// Two variants of the loop: NAME = rows_avx2 sums T in the loop (LOADW = RTK_LOADW_XOR, TERM =
+// term_sum(term)); NAME = rows_avx2_t takes the rows' T from `terms`, computed once with the
+// weights (rtk_i8_negative_terms: `I8RowTerms`, for the generator, whose 50 steps reuse them),
+// which saves the vpand and vpsadbw per weight vector (LOADW = RTK_LOADW_PLAIN, TERM = terms[j]).
+#define RTK_ROWS_AVX2(NAME, MR, LOADW, TERM)                                                     \
+RTK_AVX2 static void NAME##_##MR(long nc, long k, const int8_t *a, long lda, const int8_t *w,   \
+                                 long ldw, const int32_t *terms, int32_t *out, long ldo) {      \
     const long k32 = k & ~31L;                                                                  \
+    (void)terms;                                                                                \
     for (long j = 0; j < nc; j++) {                                                             \
         const int8_t *wr = w + j * ldw;                                                         \
         __m256i acc[MR], term = _mm256_setzero_si256();                                         \
+        (void)term;                                                                             \
         for (int i = 0; i < MR; i++) acc[i] = _mm256_setzero_si256();                           \
         long p = 0;                                                                             \
         for (; p < k32; p += 32) {                                                              \
             _mm_prefetch((const char *)wr + p + 1024, _MM_HINT_T0);                             \
             _mm_prefetch((const char *)wr + p + 16384, _MM_HINT_T1);                            \
-            RTK_ROWS_STEP32(MR, RTK_LOADW_XOR(wr + p), xor_step, acc)                           \
+            RTK_ROWS_STEP32(MR, LOADW(wr + p), xor_step, acc)                                   \
         }                                                                                       \
-        RTK_ROWS_TAIL(MR, RTK_LOADW_XOR, xor_step, acc)                                         \
-        const __m128i t2 = _mm_add_epi64(_mm256_castsi256_si128(term), _mm256_extracti128_si256(term, 1)); \
-        const int32_t t = (int32_t)(_mm_cvtsi128_si64(t2) + _mm_extract_epi64(t2, 1));          \
+        RTK_ROWS_TAIL(MR, LOADW, xor_step, acc)                                                 \
+        const int32_t t = (TERM);                                                               \
         for (int i = 0; i < MR; i++) out[i * ldo + j] = rtk_hsum8_epi32(acc[i]) + t;            \
     }                                                                                           \
 }
-RTK_ROWS_AVX2(1) RTK_ROWS_AVX2(2) RTK_ROWS_AVX2(3) RTK_ROWS_AVX2(4) RTK_ROWS_AVX2(5) RTK_ROWS_AVX2(6)
+#define RTK_ROWS_AVX2_ALL(NAME, LOADW, TERM)                                                     \
+    RTK_ROWS_AVX2(NAME, 1, LOADW, TERM) RTK_ROWS_AVX2(NAME, 2, LOADW, TERM)                     \
+    RTK_ROWS_AVX2(NAME, 3, LOADW, TERM) RTK_ROWS_AVX2(NAME, 4, LOADW, TERM)                     \
+    RTK_ROWS_AVX2(NAME, 5, LOADW, TERM) RTK_ROWS_AVX2(NAME, 6, LOADW, TERM)
+RTK_ROWS_AVX2_ALL(rows_avx2, RTK_LOADW_XOR, term_sum(term))
+RTK_ROWS_AVX2_ALL(rows_avx2_t, RTK_LOADW_PLAIN, terms[j])
 
-typedef void (*rows_avx2_fn)(long, long, const int8_t *, long, const int8_t *, long, int32_t *, long);
-static const rows_avx2_fn rows_avx2_table[6] = {
-    rows_avx2_1, rows_avx2_2, rows_avx2_3, rows_avx2_4, rows_avx2_5, rows_avx2_6};
+typedef void (*xor_rows_fn)(long, long, const int8_t *, long, const int8_t *, long, const int32_t *, int32_t *, long);
+static const xor_rows_fn xor_rows_table[2][6] = {
+    {rows_avx2_1, rows_avx2_2, rows_avx2_3, rows_avx2_4, rows_avx2_5, rows_avx2_6},
+    {rows_avx2_t_1, rows_avx2_t_2, rows_avx2_t_3, rows_avx2_t_4, rows_avx2_t_5, rows_avx2_t_6}};
 
 void rtk_avx2_i8_rows(long mr, long nc, long k, const int8_t *a, long lda,
                       const int8_t *w, long ldw, int32_t *out, long ldo) {
-    if (mr >= 1 && mr <= 6) rows_avx2_table[mr - 1](nc, k, a, lda, w, ldw, out, ldo);
+    if (mr >= 1 && mr <= 6) xor_rows_table[0][mr - 1](nc, k, a, lda, w, ldw, NULL, out, ldo);
+}
+
+void rtk_avx2_i8_rows_t(long mr, long nc, long k, const int8_t *a, long lda, const int8_t *w, long ldw,
+                        const int32_t *terms, int32_t *out, long ldo) {
+    if (mr >= 1 && mr <= 6) xor_rows_table[1][mr - 1](nc, k, a, lda, w, ldw, terms, out, ldo);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -359,6 +381,7 @@ RTK_ROWS_DP(evex, RTK_AVXVNNI_EVEX, RTK_DP_EVEX, 1) RTK_ROWS_DP(evex, RTK_AVXVNN
 RTK_ROWS_DP(evex, RTK_AVXVNNI_EVEX, RTK_DP_EVEX, 3) RTK_ROWS_DP(evex, RTK_AVXVNNI_EVEX, RTK_DP_EVEX, 4)
 RTK_ROWS_DP(evex, RTK_AVXVNNI_EVEX, RTK_DP_EVEX, 5) RTK_ROWS_DP(evex, RTK_AVXVNNI_EVEX, RTK_DP_EVEX, 6)
 
+typedef void (*rows_avx2_fn)(long, long, const int8_t *, long, const int8_t *, long, int32_t *, long);
 static const rows_avx2_fn rows_dp_table[2][6] = {
     {rows_vex_1, rows_vex_2, rows_vex_3, rows_vex_4, rows_vex_5, rows_vex_6},
     {rows_evex_1, rows_evex_2, rows_evex_3, rows_evex_4, rows_evex_5, rows_evex_6}};
@@ -410,6 +433,9 @@ void rtk_avx2_f32_kernel(long rows, long nv, long kc, const float *const *a, lon
 void rtk_avx2_i8_rows(long mr, long nc, long k, const int8_t *a, long lda,
                       const int8_t *w, long ldw, int32_t *out, long ldo) {
     (void)mr; (void)nc; (void)k; (void)a; (void)lda; (void)w; (void)ldw; (void)out; (void)ldo; }
+void rtk_avx2_i8_rows_t(long mr, long nc, long k, const int8_t *a, long lda, const int8_t *w, long ldw,
+                        const int32_t *terms, int32_t *out, long ldo) {
+    (void)mr; (void)nc; (void)k; (void)a; (void)lda; (void)w; (void)ldw; (void)terms; (void)out; (void)ldo; }
 float rtk_avx2_peak_fma(long iterations) { (void)iterations; return 0; }
 void rtk_avxvnni_i8_kernel(int evex, long mr, long kc4, const int8_t *const *a, const uint8_t *wpanel,
                            const int32_t *corr, const float *scale, float *c, long ldc, int accumulate) {

@@ -54,3 +54,12 @@ void NAME(const T *w, long ldw, long nc, long kc, float *out) {                 
 }
 RTK_PACK_F32(rtk_pack_f32_from_i8_c, int8_t)
 RTK_PACK_F32(rtk_pack_f32_from_f32_c, float)
+
+void rtk_i8_negative_terms(long n, long k, const int8_t *w, long ldw, int32_t *terms) {
+    for (long j = 0; j < n; j++) {
+        const int8_t *wr = w + j * ldw;
+        int32_t t = 0;
+        for (long p = 0; p < k; p++) t += wr[p] < 0 ? -(int32_t)wr[p] : 0;   // vectorizes
+        terms[j] = t;
+    }
+}

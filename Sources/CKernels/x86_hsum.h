@@ -1,5 +1,5 @@
-// The horizontal int32 sum of a ymm vector, shared by the AVX2 kernels (avx2.c, i8_pairs.c,
-// rows_terms.c). Private to CKernels; include after <immintrin.h> and the RTK_AVX2 attribute macro.
+// The horizontal int32 sum of a ymm vector, shared by the AVX2 kernels (avx2.c, i8_pairs.c).
+// Private to CKernels; include after <immintrin.h> and the RTK_AVX2 attribute macro.
 #ifndef RTK_X86_HSUM_H
 #define RTK_X86_HSUM_H
 

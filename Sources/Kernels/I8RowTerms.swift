@@ -1,5 +1,5 @@
 // The row terms of int8 weights, computed once, for the few-row W8A8 products of the avx2
-// level (rows_terms.c).
+// level (`rtk_avx2_i8_rows_t` in avx2.c, `rtk_i8_negative_terms` in pack.c).
 //
 // The avx2 dot form multiplies |w| by the activations with flipped sign bits and adds back
 // each weight row's term Σ_{w<0} |w|, which it otherwise sums beside the products, on the same

@@ -126,8 +126,8 @@ void rtk_neon_i8_rows(int dot, long mr, long nc, long k, const int8_t *a, long l
 /// The term of each row of int8 W [n, k] (row stride ldw) for rtk_avx2_i8_rows_t:
 /// terms[j] = the sum of |w| over row j's negative weights (at most 128 · k).
 void rtk_i8_negative_terms(long n, long k, const int8_t *w, long ldw, int32_t *terms);
-/// rtk_avx2_i8_rows with W's row terms given (rtk_i8_negative_terms) instead of summed in the
-/// loop: the same exact sums (rows_terms.c). Requires RTK_CPU_AVX2.
+/// rtk_avx2_i8_rows with W's row terms given (rtk_i8_negative_terms, pack.c) instead of summed
+/// in the loop: the same exact sums (avx2.c). Requires RTK_CPU_AVX2.
 void rtk_avx2_i8_rows_t(long mr, long nc, long k, const int8_t *a, long lda, const int8_t *w, long ldw,
                         const int32_t *terms, int32_t *out, long ldo);
 
