@@ -53,6 +53,36 @@ final class LevelTests: XCTestCase {
         }
     }
 
+    /// The float row form (m ≤ 6: the generator's products) is the same arithmetic on every
+    /// level: per output 16 lane-wise FMA chains in increasing k, a fixed tree sum, then the
+    /// k % 16 tail. The AVX2 kernel passes activations longer than L1 in chunks of k, groups of
+    /// weight rows at a time, keeping each row's lane sums between chunks; that must not
+    /// change a bit. Shapes: below the chunking threshold (6 × 1 000), above it with a k tail
+    /// and a partial last group (6 × 1 543 × 37), one row over a long k (1 × 9 000), a
+    /// chunk remainder (3 × 6 151 × 20: last chunk 7 groups of 16), int8 and float weights.
+    func testFloatRowFormIsTheSameBitsOnEveryLevel() {
+        var rng = TestRNG(77)
+        for (m, k, n) in [(6, 1000, 19), (6, 1543, 37), (1, 9000, 5), (3, 6151, 20), (5, 2048, 33)] {
+            let a = rng.floats(m * k), wq = rng.int8s(n * k), wf = rng.floats(n * k)
+            let ws = (0..<n).map { _ in 0.001 + abs(rng.float()) * 0.01 }
+            compareLevels("row form int8 \(m)x\(k)x\(n)", bitwise: true) { ctx in
+                var c = [Float](repeating: 0, count: m * n)
+                wq.withUnsafeBufferPointer { wp in ws.withUnsafeBufferPointer { sp in
+                    matmul(a, lda: k, m: m, WeightMatrix(i8: wp.baseAddress!, scales: sp.baseAddress!, n: n, k: k),
+                           bias: nil, into: &c, ldc: n, mode: .w8a32, ctx: ctx)
+                } }
+                return c
+            }
+            compareLevels("row form f32 \(m)x\(k)x\(n)", bitwise: true) { ctx in
+                var c = [Float](repeating: 0, count: m * n)
+                wf.withUnsafeBufferPointer { wp in
+                    matmul(a, lda: k, m: m, WeightMatrix(f32: wp.baseAddress!, n: n, k: k), bias: nil, into: &c, ldc: n, ctx: ctx)
+                }
+                return c
+            }
+        }
+    }
+
     /// W8A8 products whose epilogue only scales columns (no bias, activation or gate: the
     /// decoder's), with and without accumulating into C: levels that fuse that epilogue into
     /// their kernel's last K block (`KernelSet.I8.fuses`) must give the bits of those that run it
