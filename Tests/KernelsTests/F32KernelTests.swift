@@ -2,8 +2,9 @@ import XCTest
 import TestSupport
 @testable import Kernels
 
-/// Every level's float microkernel called directly, at every height (1…8) and width (nv = 1
-/// or 2 vectors of 16), strided and contiguous A, both store modes: bit for
+/// Every level's float microkernel called directly, at every height (1…16: one strip, and a
+/// whole strip plus the rest, which the ymm and NEON kernels split in two when it is 7 to 9
+/// rows) and width (nv = 1 or 2 vectors of 16), strided and contiguous A, both store modes: bit for
 /// bit against one scalar fused multiply-add chain per output in p order (the contract every
 /// level shares), with sentinel columns past 16·nv and a sentinel row past the strip.
 final class F32KernelTests: XCTestCase {
@@ -12,7 +13,7 @@ final class F32KernelTests: XCTestCase {
         for ctx in levelContexts() {
             let k = ctx.kernels
             for nv in 1...2 {
-                for rows in 1...8 {
+                for rows in 1...16 {
                     for (kc, aStep) in [(1, 1), (37, 1), (72, 3)] {
                         for accumulate in [false, true] {
                             let ldb = 16 * nv + 5, ldc = 16 * nv + 3, sentinel: Float = -9999
