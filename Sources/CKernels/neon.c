@@ -47,10 +47,15 @@ static const f32_neon_fn f32_neon_table[6] = {
 
 void rtk_neon_f32_kernel(long rows, long nv, long kc, const float *const *a, long astep,
                          const float *b, long ldb, float *c, long ldc, int accumulate) {
-    for (long i = 0; i < rows; i += 6) {
-        const long r = rows - i < 6 ? rows - i : 6;
+    // Strips of 6 rows, the last 7 to 9 rows as two strips of 3 to 5 (as avx2.c, and for the
+    // same reason: a strip of 1 or 2 rows keeps 4 or 8 FMA chains, fewer than two pipes of
+    // `fmla` need at its latency of 4 to 7 cycles on the Cortex-A72 and A76). Not measured
+    // on an ARM CPU; the same FMA chains, so the same bits.
+    for (long i = 0; i < rows;) {
+        const long left = rows - i, r = left > 9 ? 6 : left > 6 ? (left + 1) / 2 : left;
         for (long v = 0; v < nv; v++)
             f32_neon_table[r - 1](kc, a + i, astep, b + 16 * v, ldb, c + i * ldc + 16 * v, ldc, accumulate);
+        i += r;
     }
 }
 
@@ -72,26 +77,62 @@ static inline void widen16_i8(const int8_t *p, float32x4_t w[4]) {
 static inline void widen16_f32(const float *p, float32x4_t w[4]) {
     for (int v = 0; v < 4; v++) w[v] = vld1q_f32(p + 4 * v);
 }
+// Each output's 16 lane sums over p in [c0, c1) (multiples of 16), added to acc[MR][4].
+#define RTK_FROWS_NEON_SPAN(TAG, T, MR, wr, c0, c1, acc)                                        \
+    for (long p = (c0); p < (c1); p += 16) {                                                    \
+        if ((p & 63) == 0) __builtin_prefetch((wr) + p + 1024 / sizeof(T), 0, 3);               \
+        float32x4_t wv[4];                                                                      \
+        widen16_##TAG((wr) + p, wv);                                                            \
+        for (int i = 0; i < MR; i++)                                                            \
+            for (int v = 0; v < 4; v++)                                                         \
+                acc[i][v] = vfmaq_f32(acc[i][v], vld1q_f32(a + i * lda + p + 4 * v), wv[v]);    \
+    }
+// out[i * ldo + j] = the tree sum of acc[i] plus the k % 16 tail, for the MR rows.
+#define RTK_FROWS_NEON_FINISH(MR, wr, acc, j)                                                   \
+    for (int i = 0; i < MR; i++) {                                                              \
+        float t = tree16(acc[i]);                                                               \
+        for (long r = k16; r < k; r++) t = __builtin_fmaf(a[i * lda + r], (float)(wr)[r], t);   \
+        out[i * ldo + (j)] = t;                                                                 \
+    }
+// Activation rows longer than L1 go in chunks, as in avx2.c (RTK_FROWS_AVX2, where the Zen 3
+// measured the gain): groups of RTK_FROWS_NEON_GROUP weight rows pass over k in chunks of
+// RTK_FROWS_NEON_CHUNK values, the lane sums of each row kept between chunks, every lane still
+// summing its p in order (the same bits). The Cortex-A72 has a 32 KB L1D like the Zen 3, the
+// A76 64 KB; the thresholds are the Zen 3's, not measured on an ARM CPU.
+#define RTK_FROWS_NEON_L1_BYTES 24576
+#define RTK_FROWS_NEON_GROUP 16
+#define RTK_FROWS_NEON_CHUNK 512
 #define RTK_FROWS_NEON(TAG, T, MR)                                                               \
 static void frows_##TAG##_##MR(long nc, long k, const float *a, long lda, const T *w, long ldw, \
                                float *out, long ldo) {                                          \
     const long k16 = k & ~15L;                                                                  \
-    for (long j = 0; j < nc; j++) {                                                             \
-        const T *wr = w + j * ldw;                                                              \
-        float32x4_t acc[MR][4];                                                                 \
-        for (int i = 0; i < MR; i++) for (int v = 0; v < 4; v++) acc[i][v] = vdupq_n_f32(0);    \
-        for (long p = 0; p < k16; p += 16) {                                                    \
-            if ((p & 63) == 0) __builtin_prefetch(wr + p + 1024 / sizeof(T), 0, 3);             \
-            float32x4_t wv[4];                                                                  \
-            widen16_##TAG(wr + p, wv);                                                          \
-            for (int i = 0; i < MR; i++)                                                        \
-                for (int v = 0; v < 4; v++)                                                     \
-                    acc[i][v] = vfmaq_f32(acc[i][v], vld1q_f32(a + i * lda + p + 4 * v), wv[v]); \
+    if ((long)MR * k16 * 4 <= RTK_FROWS_NEON_L1_BYTES) {                                        \
+        for (long j = 0; j < nc; j++) {                                                         \
+            const T *wr = w + j * ldw;                                                          \
+            float32x4_t acc[MR][4];                                                             \
+            for (int i = 0; i < MR; i++) for (int v = 0; v < 4; v++) acc[i][v] = vdupq_n_f32(0); \
+            RTK_FROWS_NEON_SPAN(TAG, T, MR, wr, 0, k16, acc)                                    \
+            RTK_FROWS_NEON_FINISH(MR, wr, acc, j)                                               \
         }                                                                                       \
-        for (int i = 0; i < MR; i++) {                                                          \
-            float t = tree16(acc[i]);                                                           \
-            for (long r = k16; r < k; r++) t = __builtin_fmaf(a[i * lda + r], (float)wr[r], t); \
-            out[i * ldo + j] = t;                                                               \
+        return;                                                                                 \
+    }                                                                                           \
+    float32x4_t kept[RTK_FROWS_NEON_GROUP][MR][4];                                              \
+    for (long j0 = 0; j0 < nc; j0 += RTK_FROWS_NEON_GROUP) {                                    \
+        const long nj = nc - j0 < RTK_FROWS_NEON_GROUP ? nc - j0 : RTK_FROWS_NEON_GROUP;        \
+        for (long c0 = 0; c0 < k16; c0 += RTK_FROWS_NEON_CHUNK) {                               \
+            const long c1 = c0 + RTK_FROWS_NEON_CHUNK < k16 ? c0 + RTK_FROWS_NEON_CHUNK : k16;  \
+            for (long jj = 0; jj < nj; jj++) {                                                  \
+                const T *wr = w + (j0 + jj) * ldw;                                              \
+                float32x4_t acc[MR][4];                                                         \
+                for (int i = 0; i < MR; i++)                                                    \
+                    for (int v = 0; v < 4; v++) acc[i][v] = c0 ? kept[jj][i][v] : vdupq_n_f32(0); \
+                RTK_FROWS_NEON_SPAN(TAG, T, MR, wr, c0, c1, acc)                                \
+                for (int i = 0; i < MR; i++) for (int v = 0; v < 4; v++) kept[jj][i][v] = acc[i][v]; \
+            }                                                                                   \
+        }                                                                                       \
+        for (long jj = 0; jj < nj; jj++) {                                                      \
+            const T *wr = w + (j0 + jj) * ldw;                                                  \
+            RTK_FROWS_NEON_FINISH(MR, wr, kept[jj], j0 + jj)                                    \
         }                                                                                       \
     }                                                                                           \
 }

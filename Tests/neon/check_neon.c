@@ -14,17 +14,19 @@ static unsigned long long rnd(void) { st ^= st << 13; st ^= st >> 7; st ^= st <<
 static int fails = 0;
 int check_sha256(void);     // check_convert.c
 int check_encodings(void);  // check_convert.c
+static int check_frows(int mr, int k, int nc);
 int main(void) {
     int feat = rtk_cpu_features();
     printf("features %d (neon %d dot %d)\n", feat, !!(feat & RTK_CPU_NEON), !!(feat & RTK_CPU_DOTPROD));
     // f32 kernel
-    for (int rows = 1; rows <= 8; rows++) for (int nv = 1; nv <= 2; nv++) for (int kc = 0; kc < 40; kc += 13) {
-        float A[8][64], B[64 * 32], C[8 * 32], R[8 * 32];
-        const float *ap[8];
-        for (int i = 0; i < 8; i++) { for (int p = 0; p < 64; p++) A[i][p] = (float)((int)(rnd() % 2001) - 1000) / 1000.f; ap[i] = A[i]; }
+    // (up to 16 rows: the strips of 6 and the split of a last 7 to 9 rows)
+    for (int rows = 1; rows <= 16; rows++) for (int nv = 1; nv <= 2; nv++) for (int kc = 0; kc < 40; kc += 13) {
+        float A[16][64], B[64 * 32], C[16 * 32], R[16 * 32];
+        const float *ap[16];
+        for (int i = 0; i < 16; i++) { for (int p = 0; p < 64; p++) A[i][p] = (float)((int)(rnd() % 2001) - 1000) / 1000.f; ap[i] = A[i]; }
         for (int i = 0; i < 64 * 32; i++) B[i] = (float)((int)(rnd() % 2001) - 1000) / 1000.f;
         for (int acc = 0; acc < 2; acc++) {
-            for (int i = 0; i < 8 * 32; i++) C[i] = R[i] = (float)(i % 7);
+            for (int i = 0; i < 16 * 32; i++) C[i] = R[i] = (float)(i % 7);
             rtk_neon_f32_kernel(rows, nv, kc, ap, 1, B, 32, C, 32, acc);
             for (int i = 0; i < rows; i++) for (int j = 0; j < 16 * nv; j++) {
                 float s = acc ? R[i * 32 + j] : 0;
@@ -69,28 +71,11 @@ int main(void) {
             }
         }
     }
-    // float dot form: the generic level's arithmetic, reproduced here in scalar C
-    for (int mr = 1; mr <= 6; mr++) for (int k = 1; k < 300; k += 41) {
-        static int8_t Wq[9 * 300]; static float Wf[9 * 300], A[6 * 300];
-        const int nc = 9; float out[6 * 9], out2[6 * 9];
-        for (int i = 0; i < nc * k; i++) { Wq[i] = (int8_t)(rnd() & 0xff); Wf[i] = (float)((int)(rnd() % 2001) - 1000) / 999.f; }
-        for (int i = 0; i < 6 * k; i++) A[i] = (float)((int)(rnd() % 2001) - 1000) / 1000.f;
-        rtk_neon_f32_rows_i8(mr, nc, k, A, k, Wq, k, out, nc);
-        rtk_neon_f32_rows_f32(mr, nc, k, A, k, Wf, k, out2, nc);
-        for (int i = 0; i < mr; i++) for (int j = 0; j < nc; j++) for (int f = 0; f < 2; f++) {
-            float s[16] = {0};
-            const int k16 = k & ~15;
-            for (int p = 0; p < k16; p++) s[p % 16] = fmaf(A[i * k + p], f ? Wf[j * k + p] : (float)Wq[j * k + p], s[p % 16]);
-            float a8[8], b4[4], c2[2];
-            for (int l = 0; l < 8; l++) a8[l] = s[l] + s[l + 8];
-            for (int l = 0; l < 4; l++) b4[l] = a8[l] + a8[l + 4];
-            for (int l = 0; l < 2; l++) c2[l] = b4[l] + b4[l + 2];
-            float t = c2[0] + c2[1];
-            for (int p = k16; p < k; p++) t = fmaf(A[i * k + p], f ? Wf[j * k + p] : (float)Wq[j * k + p], t);
-            const float got = f ? out2[i * nc + j] : out[i * nc + j];
-            if (memcmp(&t, &got, 4)) { if (fails++ < 5) printf("f32 rows %s mr %d k %d [%d,%d] %g vs %g\n", f ? "f32" : "i8", mr, k, i, j, got, t); }
-        }
-    }
+    // float dot form: short rows, then rows past L1 (k > 1 024 for 6 rows), which go in
+    // chunks, over more than one group of 16 weight rows
+    for (int mr = 1; mr <= 6; mr++) for (int k = 1; k < 300; k += 41) fails += check_frows(mr, k, 9);
+    static const int longK[][3] = {{6, 1000, 19}, {6, 1543, 37}, {1, 9000, 5}, {3, 6151, 20}, {5, 2048, 33}};
+    for (int c = 0; c < 5; c++) fails += check_frows(longK[c][0], longK[c][1], longK[c][2]);
     printf("peak fma %g, i8 %d\n", rtk_neon_peak_fma(10), rtk_neon_peak_i8(0, 10));
     // int4 (Q4_0) W4A8: the portable C packing and kernel that the neon level runs, against
     // exact group sums and the fmaf chain read straight from the blocks (bit for bit)
@@ -130,4 +115,30 @@ int main(void) {
     fails += check_encodings();
     printf("%s: %d failures\n", fails ? "FAIL" : "OK", fails);
     return fails != 0;
+}
+
+// The float dot form (rtk_neon_f32_rows_*) for mr rows, k inputs and nc weight rows against
+// the generic level's arithmetic, reproduced here in scalar C. Returns the mismatches.
+static int check_frows(int mr, int k, int nc) {
+    static int8_t Wq[40 * 9000]; static float Wf[40 * 9000], A[6 * 9000];
+    static float out[6 * 40], out2[6 * 40];
+    int bad = 0;
+    for (int i = 0; i < nc * k; i++) { Wq[i] = (int8_t)(rnd() & 0xff); Wf[i] = (float)((int)(rnd() % 2001) - 1000) / 999.f; }
+    for (int i = 0; i < 6 * k; i++) A[i] = (float)((int)(rnd() % 2001) - 1000) / 1000.f;
+    rtk_neon_f32_rows_i8(mr, nc, k, A, k, Wq, k, out, nc);
+    rtk_neon_f32_rows_f32(mr, nc, k, A, k, Wf, k, out2, nc);
+    for (int i = 0; i < mr; i++) for (int j = 0; j < nc; j++) for (int f = 0; f < 2; f++) {
+        float s[16] = {0};
+        const int k16 = k & ~15;
+        for (int p = 0; p < k16; p++) s[p % 16] = fmaf(A[i * k + p], f ? Wf[j * k + p] : (float)Wq[j * k + p], s[p % 16]);
+        float a8[8], b4[4], c2[2];
+        for (int l = 0; l < 8; l++) a8[l] = s[l] + s[l + 8];
+        for (int l = 0; l < 4; l++) b4[l] = a8[l] + a8[l + 4];
+        for (int l = 0; l < 2; l++) c2[l] = b4[l] + b4[l + 2];
+        float t = c2[0] + c2[1];
+        for (int p = k16; p < k; p++) t = fmaf(A[i * k + p], f ? Wf[j * k + p] : (float)Wq[j * k + p], t);
+        const float got = f ? out2[i * nc + j] : out[i * nc + j];
+        if (memcmp(&t, &got, 4)) { if (bad++ < 5) printf("f32 rows %s mr %d k %d [%d,%d] %g vs %g\n", f ? "f32" : "i8", mr, k, i, j, got, t); }
+    }
+    return bad;
 }
