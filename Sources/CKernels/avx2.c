@@ -15,6 +15,7 @@
 
 #define RTK_AVX2 __attribute__((target("avx2,fma")))
 #include "x86_hsum.h"
+#include "frows_chunks.h"
 
 // ---------------------------------------------------------------------------------------
 // Float32 microkernel: MR rows (MR <= 6) x 16 columns = 12 accumulators, 2 B vectors and
@@ -251,7 +252,7 @@ RTK_AVX2 static inline float tree16(__m256 lo, __m256 hi) {
 // Each output's 16 lane sums over p in [c0, c1) (multiples of 16), added to acc[MR][2]: weight
 // row wr widened 8 at a time, every activation row read once. Prefetches run 1 KB (L1) and
 // 16 KB (L2) ahead along the weight row.
-#define RTK_FROWS_SPAN(LOAD8, MR, wr, a, lda, c0, c1, acc)                                      \
+#define RTK_FROWS_SPAN(LOAD8, MR, wr, c0, c1, acc)                                               \
     for (long p = (c0); p < (c1); p += 16) {                                                    \
         if ((p & 63) == 0) {                                                                    \
             _mm_prefetch((const char *)((wr) + p) + 1024, _MM_HINT_T0);                         \
@@ -259,65 +260,22 @@ RTK_AVX2 static inline float tree16(__m256 lo, __m256 hi) {
         }                                                                                       \
         const __m256 w0 = LOAD8((wr) + p), w1 = LOAD8((wr) + p + 8);                            \
         for (int i = 0; i < MR; i++) {                                                          \
-            acc[i][0] = _mm256_fmadd_ps(_mm256_loadu_ps((a) + i * (lda) + p), w0, acc[i][0]);   \
-            acc[i][1] = _mm256_fmadd_ps(_mm256_loadu_ps((a) + i * (lda) + p + 8), w1, acc[i][1]); \
+            acc[i][0] = _mm256_fmadd_ps(_mm256_loadu_ps(a + i * lda + p), w0, acc[i][0]);       \
+            acc[i][1] = _mm256_fmadd_ps(_mm256_loadu_ps(a + i * lda + p + 8), w1, acc[i][1]);   \
         }                                                                                       \
     }
 // out[i * ldo + j] = the tree sum of acc[i] plus the k % 16 tail, for the MR rows.
-#define RTK_FROWS_FINISH(MR, wr, a, lda, k16, k, acc, out, ldo, j)                              \
+#define RTK_FROWS_FINISH(MR, wr, acc, j)                                                         \
     for (int i = 0; i < MR; i++) {                                                              \
         float t = tree16(acc[i][0], acc[i][1]);                                                 \
-        for (long r = (k16); r < (k); r++) t = __builtin_fmaf((a)[i * (lda) + r], (float)(wr)[r], t); \
-        (out)[i * (ldo) + (j)] = t;                                                             \
+        for (long r = k16; r < k; r++) t = __builtin_fmaf(a[i * lda + r], (float)(wr)[r], t);   \
+        out[i * ldo + (j)] = t;                                                                 \
     }
-// While the MR activation rows fit L1 (RTK_FROWS_L1_BYTES), each weight row runs over all of k.
-// Beyond that (the generator's k = 1 536 and 6 144: 36 KB and 144 KB for 6 rows) they were read
-// from L2 for every weight row, and L2's bandwidth bounded the loop. Then groups of
-// RTK_FROWS_GROUP weight rows pass over k in chunks of RTK_FROWS_CHUNK values (6 rows x 2 KB,
-// held in L1 while the group's rows use them), the lane sums of each row kept between chunks.
-// Every lane still sums its p in increasing order, so the bits are those of the plain loop.
-// Zen 3 (32 KB L1D), 6 rows, int8 weights streamed from memory, one thread, C loop, best of
-// 5 (two runs): k = 6 144 45 -> 57 GFLOP/s, k = 1 536 57-58 -> 62-63; at k = 1 000 (24 KB)
-// chunks had lost (60 -> 54), hence the threshold. Group and chunk: 8 x 256 and 32 x 256 ran
-// like 16 x 512, chunks of 1 024 gained half as much.
-#define RTK_FROWS_L1_BYTES 24576
-#define RTK_FROWS_GROUP 16
-#define RTK_FROWS_CHUNK 512
+// Activation rows longer than L1 go in chunks (frows_chunks.h).
 #define RTK_FROWS_AVX2(TAG, T, LOAD8, MR)                                                        \
 RTK_AVX2 static void frows_##TAG##_##MR(long nc, long k, const float *a, long lda,              \
                                         const T *w, long ldw, float *out, long ldo) {           \
-    const long k16 = k & ~15L;                                                                  \
-    if ((long)MR * k16 * 4 <= RTK_FROWS_L1_BYTES) {                                             \
-        for (long j = 0; j < nc; j++) {                                                         \
-            const T *wr = w + j * ldw;                                                          \
-            __m256 acc[MR][2];                                                                  \
-            for (int i = 0; i < MR; i++) { acc[i][0] = _mm256_setzero_ps(); acc[i][1] = acc[i][0]; } \
-            RTK_FROWS_SPAN(LOAD8, MR, wr, a, lda, 0, k16, acc)                                  \
-            RTK_FROWS_FINISH(MR, wr, a, lda, k16, k, acc, out, ldo, j)                          \
-        }                                                                                       \
-        return;                                                                                 \
-    }                                                                                           \
-    __m256 kept[RTK_FROWS_GROUP][MR][2];                                                        \
-    for (long j0 = 0; j0 < nc; j0 += RTK_FROWS_GROUP) {                                         \
-        const long nj = nc - j0 < RTK_FROWS_GROUP ? nc - j0 : RTK_FROWS_GROUP;                  \
-        for (long c0 = 0; c0 < k16; c0 += RTK_FROWS_CHUNK) {                                    \
-            const long c1 = c0 + RTK_FROWS_CHUNK < k16 ? c0 + RTK_FROWS_CHUNK : k16;            \
-            for (long jj = 0; jj < nj; jj++) {                                                  \
-                const T *wr = w + (j0 + jj) * ldw;                                              \
-                __m256 acc[MR][2];                                                              \
-                for (int i = 0; i < MR; i++) {                                                  \
-                    acc[i][0] = c0 ? kept[jj][i][0] : _mm256_setzero_ps();                      \
-                    acc[i][1] = c0 ? kept[jj][i][1] : _mm256_setzero_ps();                      \
-                }                                                                               \
-                RTK_FROWS_SPAN(LOAD8, MR, wr, a, lda, c0, c1, acc)                              \
-                for (int i = 0; i < MR; i++) { kept[jj][i][0] = acc[i][0]; kept[jj][i][1] = acc[i][1]; } \
-            }                                                                                   \
-        }                                                                                       \
-        for (long jj = 0; jj < nj; jj++) {                                                      \
-            const T *wr = w + (j0 + jj) * ldw;                                                  \
-            RTK_FROWS_FINISH(MR, wr, a, lda, k16, k, kept[jj], out, ldo, j0 + jj)               \
-        }                                                                                       \
-    }                                                                                           \
+    RTK_FROWS_BODY(T, MR, __m256, 2, _mm256_setzero_ps(), RTK_FROWS_SPAN, LOAD8, RTK_FROWS_FINISH) \
 }
 RTK_FROWS_AVX2(i8, int8_t, RTK_W8_I8, 1) RTK_FROWS_AVX2(i8, int8_t, RTK_W8_I8, 2)
 RTK_FROWS_AVX2(i8, int8_t, RTK_W8_I8, 3) RTK_FROWS_AVX2(i8, int8_t, RTK_W8_I8, 4)

@@ -12,6 +12,7 @@
 #if defined(__aarch64__)
 #include <arm_neon.h>
 #include <string.h>
+#include "frows_chunks.h"
 
 #define RTK_DOT __attribute__((target("dotprod")))
 
@@ -78,9 +79,9 @@ static inline void widen16_f32(const float *p, float32x4_t w[4]) {
     for (int v = 0; v < 4; v++) w[v] = vld1q_f32(p + 4 * v);
 }
 // Each output's 16 lane sums over p in [c0, c1) (multiples of 16), added to acc[MR][4].
-#define RTK_FROWS_NEON_SPAN(TAG, T, MR, wr, c0, c1, acc)                                        \
+#define RTK_FROWS_NEON_SPAN(TAG, MR, wr, c0, c1, acc)                                            \
     for (long p = (c0); p < (c1); p += 16) {                                                    \
-        if ((p & 63) == 0) __builtin_prefetch((wr) + p + 1024 / sizeof(T), 0, 3);               \
+        if ((p & 63) == 0) __builtin_prefetch((wr) + p + 1024 / sizeof(*(wr)), 0, 3);           \
         float32x4_t wv[4];                                                                      \
         widen16_##TAG((wr) + p, wv);                                                            \
         for (int i = 0; i < MR; i++)                                                            \
@@ -88,53 +89,18 @@ static inline void widen16_f32(const float *p, float32x4_t w[4]) {
                 acc[i][v] = vfmaq_f32(acc[i][v], vld1q_f32(a + i * lda + p + 4 * v), wv[v]);    \
     }
 // out[i * ldo + j] = the tree sum of acc[i] plus the k % 16 tail, for the MR rows.
-#define RTK_FROWS_NEON_FINISH(MR, wr, acc, j)                                                   \
+#define RTK_FROWS_NEON_FINISH(MR, wr, acc, j)                                                    \
     for (int i = 0; i < MR; i++) {                                                              \
         float t = tree16(acc[i]);                                                               \
         for (long r = k16; r < k; r++) t = __builtin_fmaf(a[i * lda + r], (float)(wr)[r], t);   \
         out[i * ldo + (j)] = t;                                                                 \
     }
-// Activation rows longer than L1 go in chunks, as in avx2.c (RTK_FROWS_AVX2, where the Zen 3
-// measured the gain): groups of RTK_FROWS_NEON_GROUP weight rows pass over k in chunks of
-// RTK_FROWS_NEON_CHUNK values, the lane sums of each row kept between chunks, every lane still
-// summing its p in order (the same bits). The Cortex-A72 has a 32 KB L1D like the Zen 3, the
-// A76 64 KB; the thresholds are the Zen 3's, not measured on an ARM CPU.
-#define RTK_FROWS_NEON_L1_BYTES 24576
-#define RTK_FROWS_NEON_GROUP 16
-#define RTK_FROWS_NEON_CHUNK 512
+// Activation rows longer than L1 go in chunks (frows_chunks.h: the Zen 3 measured the gain in
+// avx2.c's copy of this loop; not measured on an ARM CPU).
 #define RTK_FROWS_NEON(TAG, T, MR)                                                               \
 static void frows_##TAG##_##MR(long nc, long k, const float *a, long lda, const T *w, long ldw, \
                                float *out, long ldo) {                                          \
-    const long k16 = k & ~15L;                                                                  \
-    if ((long)MR * k16 * 4 <= RTK_FROWS_NEON_L1_BYTES) {                                        \
-        for (long j = 0; j < nc; j++) {                                                         \
-            const T *wr = w + j * ldw;                                                          \
-            float32x4_t acc[MR][4];                                                             \
-            for (int i = 0; i < MR; i++) for (int v = 0; v < 4; v++) acc[i][v] = vdupq_n_f32(0); \
-            RTK_FROWS_NEON_SPAN(TAG, T, MR, wr, 0, k16, acc)                                    \
-            RTK_FROWS_NEON_FINISH(MR, wr, acc, j)                                               \
-        }                                                                                       \
-        return;                                                                                 \
-    }                                                                                           \
-    float32x4_t kept[RTK_FROWS_NEON_GROUP][MR][4];                                              \
-    for (long j0 = 0; j0 < nc; j0 += RTK_FROWS_NEON_GROUP) {                                    \
-        const long nj = nc - j0 < RTK_FROWS_NEON_GROUP ? nc - j0 : RTK_FROWS_NEON_GROUP;        \
-        for (long c0 = 0; c0 < k16; c0 += RTK_FROWS_NEON_CHUNK) {                               \
-            const long c1 = c0 + RTK_FROWS_NEON_CHUNK < k16 ? c0 + RTK_FROWS_NEON_CHUNK : k16;  \
-            for (long jj = 0; jj < nj; jj++) {                                                  \
-                const T *wr = w + (j0 + jj) * ldw;                                              \
-                float32x4_t acc[MR][4];                                                         \
-                for (int i = 0; i < MR; i++)                                                    \
-                    for (int v = 0; v < 4; v++) acc[i][v] = c0 ? kept[jj][i][v] : vdupq_n_f32(0); \
-                RTK_FROWS_NEON_SPAN(TAG, T, MR, wr, c0, c1, acc)                                \
-                for (int i = 0; i < MR; i++) for (int v = 0; v < 4; v++) kept[jj][i][v] = acc[i][v]; \
-            }                                                                                   \
-        }                                                                                       \
-        for (long jj = 0; jj < nj; jj++) {                                                      \
-            const T *wr = w + (j0 + jj) * ldw;                                                  \
-            RTK_FROWS_NEON_FINISH(MR, wr, kept[jj], j0 + jj)                                    \
-        }                                                                                       \
-    }                                                                                           \
+    RTK_FROWS_BODY(T, MR, float32x4_t, 4, vdupq_n_f32(0), RTK_FROWS_NEON_SPAN, TAG, RTK_FROWS_NEON_FINISH) \
 }
 RTK_FROWS_NEON(i8, int8_t, 1) RTK_FROWS_NEON(i8, int8_t, 2) RTK_FROWS_NEON(i8, int8_t, 3)
 RTK_FROWS_NEON(i8, int8_t, 4) RTK_FROWS_NEON(i8, int8_t, 5) RTK_FROWS_NEON(i8, int8_t, 6)
