@@ -48,10 +48,10 @@ static const f32_neon_fn f32_neon_table[6] = {
 
 void rtk_neon_f32_kernel(long rows, long nv, long kc, const float *const *a, long astep,
                          const float *b, long ldb, float *c, long ldc, int accumulate) {
-    // Strips of 6 rows, the last 7 to 9 rows as two strips of 3 to 5 (as avx2.c, and for the
-    // same reason: a strip of 1 or 2 rows keeps 4 or 8 FMA chains, fewer than two pipes of
-    // `fmla` need at its latency of 4 to 7 cycles on the Cortex-A72 and A76). Not measured
-    // on an ARM CPU; the same FMA chains, so the same bits.
+    // Strips of 6 rows, the last 7 to 9 rows as two strips of 3 to 5, as avx2.c does: a strip
+    // of one row keeps 4 FMA chains and of two 8, where two `fmla` pipes want 6 (Cortex-A72,
+    // accumulating latency 3) to 8 (A76, latency 4); split, every strip keeps 12 or more. Not
+    // measured on an ARM CPU; the same FMA chains, so the same bits.
     for (long i = 0; i < rows;) {
         const long left = rows - i, r = left > 9 ? 6 : left > 6 ? (left + 1) / 2 : left;
         for (long v = 0; v < nv; v++)
