@@ -16,6 +16,7 @@
 #define RTK_AVX2 __attribute__((target("avx2,fma")))
 #include "x86_hsum.h"
 #include "frows_chunks.h"
+#include "f32_strips.h"
 
 // ---------------------------------------------------------------------------------------
 // Float32 microkernel: MR rows (MR <= 6) x 16 columns = 12 accumulators, 2 B vectors and
@@ -53,13 +54,8 @@ static const f32_avx2_fn f32_avx2_table[6] = {
 
 void rtk_avx2_f32_kernel(long rows, long nv, long kc, const float *const *a, long astep,
                          const float *b, long ldb, float *c, long ldc, int accumulate) {
-    // Strips of 6 rows; the last 7 to 9 rows go as two strips of 4 or 5 and 3 or 4, since a
-    // strip of 1 to 3 rows keeps only 2 to 6 FMA chains, fewer than the 8 that fill two FMA
-    // pipes of latency 4 (attention's 32 query rows: 6,6,6,6,4,4 instead of 6,6,6,6,6,2; C
-    // loop, Zen 3, one thread: 90-91 -> 95 GFLOP/s; its 8 value columns of 72-wide heads
-    // 80-81 -> 92-94). Each output is the same FMA chain whatever strip it is in.
     for (long i = 0; i < rows;) {
-        const long left = rows - i, r = left > 9 ? 6 : left > 6 ? (left + 1) / 2 : left;
+        const long r = rtk_f32_strip6(rows - i);      // f32_strips.h
         for (long v = 0; v < nv; v++)
             f32_avx2_table[r - 1](kc, a + i, astep, b + 16 * v, ldb, c + i * ldc + 16 * v, ldc, accumulate);
         i += r;

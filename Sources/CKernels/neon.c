@@ -13,6 +13,7 @@
 #include <arm_neon.h>
 #include <string.h>
 #include "frows_chunks.h"
+#include "f32_strips.h"
 
 #define RTK_DOT __attribute__((target("dotprod")))
 
@@ -48,12 +49,10 @@ static const f32_neon_fn f32_neon_table[6] = {
 
 void rtk_neon_f32_kernel(long rows, long nv, long kc, const float *const *a, long astep,
                          const float *b, long ldb, float *c, long ldc, int accumulate) {
-    // Strips of 6 rows, the last 7 to 9 rows as two strips of 3 to 5, as avx2.c does: a strip
-    // of one row keeps 4 FMA chains and of two 8, where two `fmla` pipes want 6 (Cortex-A72,
-    // accumulating latency 3) to 8 (A76, latency 4); split, every strip keeps 12 or more. Not
-    // measured on an ARM CPU; the same FMA chains, so the same bits.
+    // (f32_strips.h: a strip of one row keeps 4 `fmla` chains and of two 8, where two pipes
+    // want 6 on the Cortex-A72 and 8 on the A76; not measured on an ARM CPU)
     for (long i = 0; i < rows;) {
-        const long left = rows - i, r = left > 9 ? 6 : left > 6 ? (left + 1) / 2 : left;
+        const long r = rtk_f32_strip6(rows - i);
         for (long v = 0; v < nv; v++)
             f32_neon_table[r - 1](kc, a + i, astep, b + 16 * v, ldb, c + i * ldc + 16 * v, ldc, accumulate);
         i += r;
