@@ -44,9 +44,37 @@ let cpuThroughImporter = false
 #else
 let cpuThroughImporter = !["cortex-", "neoverse-", "apple-"].contains { targetCPU.hasPrefix($0) }
 #endif
-let cpuFlags: [SwiftSetting] = targetCPU == "none" ? []
+// CPUs without FMA (x86-64 before Haswell and Piledriver; Atom, and the Celeron and Pentium
+// lines built without AVX until about 2020): there a fused multiply-add in the Swift kernels
+// becomes a call of libm's fmaf per lane, about a hundred times slower than the vector code.
+// Such a build defines REPTOK_NO_FMA, and the kernels multiply and add instead (two
+// roundings; docs/kernels.md, "CPUs without FMA"). Decided from the CPU the build targets:
+// the build machine's /proc/cpuinfo for `native`, the x86-64 baseline for `none`, a list of
+// CPU names otherwise; REPTOK_FMA=0 or 1 overrides.
+let noFMACPUs: Set<String> = [
+    "x86-64", "nocona", "prescott", "core2", "penryn", "nehalem", "corei7", "westmere",
+    "sandybridge", "corei7-avx", "ivybridge", "core-avx-i", "bonnell", "atom", "silvermont", "slm",
+    "goldmont", "goldmont-plus", "tremont", "k8", "k8-sse3", "athlon64", "athlon64-sse3", "opteron",
+    "opteron-sse3", "amdfam10", "barcelona", "btver1", "btver2", "bdver1",
+]
+let buildHasNoFMA: Bool = {
+    if let forced = ProcessInfo.processInfo.environment["REPTOK_FMA"] { return forced == "0" }
+    #if arch(x86_64)
+    switch targetCPU {
+    case "native":
+        guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+              let flags = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return false }
+        return !flags.split(separator: " ").contains("fma")
+    case "none": return true
+    default: return noFMACPUs.contains(targetCPU)
+    }
+    #else
+    return false
+    #endif
+}()
+let cpuFlags: [SwiftSetting] = (targetCPU == "none" ? []
     : cpuThroughImporter ? [.unsafeFlags(["-Xcc", "-march=\(targetCPU)"])]
-    : [.unsafeFlags(["-target-cpu", targetCPU])]
+    : [.unsafeFlags(["-target-cpu", targetCPU])]) + (buildHasNoFMA ? [.define("REPTOK_NO_FMA")] : [])
 // The kernels and the runtime also drop the run-time exclusivity checks of their hot loops (no
 // fast-math: floating-point semantics stay IEEE, which the bit-identity of the levels relies on).
 let cpuFlagsNoExclusivityChecks: [SwiftSetting] = cpuFlags + [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
@@ -87,7 +115,8 @@ let package = Package(
         // and AVX-512 VNNI, AVX2 and AVX-VNNI, NEON and NEON dot product), each function with its own
         // target attribute so one binary holds them all whatever -target-cpu; CPU detection; and the
         // converter's int8 quantization in portable vector C.
-        .target(name: "CKernels", path: "Sources/CKernels"),
+        .target(name: "CKernels", path: "Sources/CKernels",
+                cSettings: buildHasNoFMA ? [.define("RTK_NO_FMA")] : []),
         // SIMD kernels on raw buffers, the level table that picks the C kernels, the AMX driver
         // glue and the scalar references. No model knowledge.
         .target(name: "Kernels", dependencies: ["CKernels"], path: "Sources/Kernels",

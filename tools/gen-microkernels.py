@@ -24,7 +24,8 @@ HEADER = """\
 //
 // Every output is one fused multiply-add chain over p in increasing order, starting from
 // 0 or from the value in C, so splitting K into blocks (storing C in between) or
-// choosing other row/column tilings never changes a result bit.
+// choosing other row/column tilings never changes a result bit. (`addMul`: a multiply and an
+// add instead in a build for a CPU without FMA, MathSIMD.swift.)
 
 /// c[i*ldc + j] (= or +=) Σ_{p<kc} a[i][p*aStep] * b[p*ldb + j]  for i < rows, j < 16*nv.
 /// rows in 1...8 (split into 8/4/2/1 kernels), nv in {1, 2}. With `accumulate` false the
@@ -77,7 +78,7 @@ def kernel(rows, nv):
     L.append("        bp += ldbb")
     for i in R:
         L.append(f"        let x{i} = SIMD16<Float>(repeating: a{i}.pointee)")
-        L += [f"        c{i}{v}.addProduct(x{i}, w{v})" for v in V]
+        L += [f"        c{i}{v}.addMul(x{i}, w{v})" for v in V]
     # the row pointers themselves advance (an offset shared by all rows left the compiler
     # more pointer arithmetic to keep in registers: 2-4 % slower)
     L += ["        " + "; ".join(f"a{i} += aStep" for i in R), "    }"]

@@ -105,8 +105,8 @@ def kernel(m):
     L.append("            let v0 = W.load(w0 + p), v1 = W.load(w1 + p)")
     for i in rows:
         L.append(f"            let x{i} = load16(a + {i} * lda + p)")
-        L.append(f"            s{i}0.addProduct(x{i}, v0)")
-        L.append(f"            s{i}1.addProduct(x{i}, v1)")
+        L.append(f"            s{i}0.addMul(x{i}, v0)")
+        L.append(f"            s{i}1.addMul(x{i}, v1)")
     L.append("            p += 16")
     L.append("        }")
     for i in rows:
@@ -117,8 +117,8 @@ def kernel(m):
     L.append("            let u1 = W.scalar(w1 + r)")
     for i in rows:
         L.append(f"            let y{i} = a[{i} * lda + r]")
-        L.append(f"            t{i}0 = t{i}0.addingProduct(y{i}, u0)")
-        L.append(f"            t{i}1 = t{i}1.addingProduct(y{i}, u1)")
+        L.append(f"            t{i}0 = t{i}0.addingMul(y{i}, u0)")
+        L.append(f"            t{i}1 = t{i}1.addingMul(y{i}, u1)")
     L.append("        }")
     for i in rows:
         L.append(f"        out[{i} * ldo + j] = t{i}0; out[{i} * ldo + j + 1] = t{i}1")
@@ -132,7 +132,7 @@ def kernel(m):
     L.append("        while p < k16 {")
     L.append("            let v0 = W.load(w0 + p)")
     for i in rows:
-        L.append(f"            s{i}.addProduct(load16(a + {i} * lda + p), v0)")
+        L.append(f"            s{i}.addMul(load16(a + {i} * lda + p), v0)")
     L.append("            p += 16")
     L.append("        }")
     for i in rows:
@@ -140,7 +140,7 @@ def kernel(m):
     L.append("        for r in k16..<k {")
     L.append("            let u0 = W.scalar(w0 + r)")
     for i in rows:
-        L.append(f"            t{i} = t{i}.addingProduct(a[{i} * lda + r], u0)")
+        L.append(f"            t{i} = t{i}.addingMul(a[{i} * lda + r], u0)")
     L.append("        }")
     for i in rows:
         L.append(f"        out[{i} * ldo + j] = t{i}")

@@ -92,7 +92,7 @@ void rtk_q4_kernel_c(long rows, long ng, const int8_t *const *a, const int32_t *
                           + pw[j * 4 + 2] * ag[4 * t + 2] + pw[j * 4 + 3] * ag[4 * t + 3];
                 }
             }
-            for (int j = 0; j < 32; j++) acc[j] = fmaf((float)s[j], dpanel[g * 32 + j], acc[j]);
+            for (int j = 0; j < 32; j++) acc[j] = rtk_maddf((float)s[j], dpanel[g * 32 + j], acc[j]);
         }
         for (int j = 0; j < 32; j++) c[i * ldc + j] = acc[j];
     }
@@ -111,7 +111,7 @@ void rtk_q4_rows_c(long rows, long ng, const int8_t *const *a, const int32_t *co
                     const int8_t *ag = a[i] + g * 32;
                     int32_t s = -corr[i][g];
                     for (int b = 0; b < 16; b++) s += (blk[2 + b] & 15) * ag[b] + (blk[2 + b] >> 4) * ag[16 + b];
-                    acc = fmaf((float)s, half_to_float((uint16_t)(blk[0] | (blk[1] << 8))), acc);
+                    acc = rtk_maddf((float)s, half_to_float((uint16_t)(blk[0] | (blk[1] << 8))), acc);
                 }
             }
             c[i * ldc + j] = acc;

@@ -44,7 +44,7 @@ static float strip_column_chain(const uint8_t *strip, long jj, long ng, const in
             }
         }
         const uint16_t d = (uint16_t)(bg[2 * jj] | (bg[2 * jj + 1] << 8));
-        acc = __builtin_fmaf((float)sum, rtk_half_to_float(d), acc);
+        acc = rtk_maddf((float)sum, rtk_half_to_float(d), acc);
     }
     return acc;
 }

@@ -72,11 +72,11 @@ public func mlpAcrossRows(_ a: UnsafePointer<Float>, lda: Int, groups: Int, rows
                     }
                     for e in 0..<hidden {
                         var s = SIMD16<Float>.zero
-                        for i in 0..<rows { s = s.addingProduct(xv[i], SIMD16(repeating: v1[e * rows + i])) }
+                        for i in 0..<rows { s = s.addingMul(xv[i], SIMD16(repeating: v1[e * rows + i])) }
                         if let sc = w1.scales { s *= SIMD16(repeating: sc[e]) }
                         if let b = w1.bias { s += SIMD16(repeating: b[e]) }
                         let h = activation.apply(s)
-                        for i in 0..<rows { yv[i] = yv[i].addingProduct(h, SIMD16(repeating: v2[i * hidden + e])) }
+                        for i in 0..<rows { yv[i] = yv[i].addingMul(h, SIMD16(repeating: v2[i * hidden + e])) }
                     }
                     for i in 0..<rows {
                         var y = yv[i]

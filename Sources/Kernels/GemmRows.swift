@@ -91,14 +91,14 @@ func genericI8Rows(mr: Int, nc: Int, k: Int, a: UnsafePointer<Int8>, lda: Int,
                 var s0 = SIMD16<Float>(), s1 = SIMD16<Float>()
                 var p = p0
                 while p + 32 <= p1 {
-                    s0.addProduct(vfloat(UnsafeRawPointer(wr + p).loadUnaligned(as: SIMD16<Int8>.self)),
+                    s0.addMul(vfloat(UnsafeRawPointer(wr + p).loadUnaligned(as: SIMD16<Int8>.self)),
                                   vfloat(UnsafeRawPointer(ar + p).loadUnaligned(as: SIMD16<Int8>.self)))
-                    s1.addProduct(vfloat(UnsafeRawPointer(wr + p + 16).loadUnaligned(as: SIMD16<Int8>.self)),
+                    s1.addMul(vfloat(UnsafeRawPointer(wr + p + 16).loadUnaligned(as: SIMD16<Int8>.self)),
                                   vfloat(UnsafeRawPointer(ar + p + 16).loadUnaligned(as: SIMD16<Int8>.self)))
                     p += 32
                 }
                 if p < p1 {
-                    s0.addProduct(vfloat(UnsafeRawPointer(wr + p).loadUnaligned(as: SIMD16<Int8>.self)),
+                    s0.addMul(vfloat(UnsafeRawPointer(wr + p).loadUnaligned(as: SIMD16<Int8>.self)),
                                   vfloat(UnsafeRawPointer(ar + p).loadUnaligned(as: SIMD16<Int8>.self)))
                 }
                 total &+= vroundToInt32(s0) &+ vroundToInt32(s1)

@@ -46,7 +46,13 @@ public enum ISA: String, CaseIterable, Sendable, CustomStringConvertible {
     public static var amxRefused: Bool { features & Int(RTK_CPU_AMX) != 0 && !amxGranted }
 
     /// True when this process's CPU can run the level.
+    /// A build for a CPU without FMA (REPTOK_NO_FMA) runs only `generic` (and `amx-emulated`
+    /// on it): its Swift multiply-adds round twice, the other levels' C kernels fuse theirs, and
+    /// every level of one binary must give the same results (docs/kernels.md, "CPUs without FMA").
     public var isSupported: Bool {
+        #if REPTOK_NO_FMA
+        if self != .generic && self != .amxEmulated { return false }
+        #endif
         if self == .amx { return ISA.features & Int(RTK_CPU_AMX) != 0 && ISA.amxGranted }
         return ISA.features & LevelTable.required(self) == LevelTable.required(self)
     }

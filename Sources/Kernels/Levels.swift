@@ -306,9 +306,7 @@ enum LevelTable {
         case .generic:
             return KernelSet(f32: swiftF32, f32Strip: 8, pack: cPack, f32RowsI8: swiftRowsI8, f32RowsF32: swiftRowsF32,
                              i8: floatExactI8,
-                             fp32Probe: Probes.Loop(name: "Swift SIMD16<Float> addingProduct x24", macsPerIteration: 24 * 16) {
-                                 Double(Probes.swiftFMALoop($0))
-                             },
+                             fp32Probe: Probes.swiftMulAddProbe,
                              int8Probe: nil)
         }
     }

@@ -13,8 +13,8 @@ func vexp(_ xIn: SIMD16<Float>) -> SIMD16<Float> {
     let shifted = vfma(x, SIMD16(repeating: 1.44269504088896341), 12582912)
     let n = shifted - 12582912
     var r = x
-    r.addProduct(n, SIMD16(repeating: -0.693359375))
-    r.addProduct(n, SIMD16(repeating: 2.12194440e-4))
+    r.addMul(n, SIMD16(repeating: -0.693359375))
+    r.addMul(n, SIMD16(repeating: 2.12194440e-4))
     // e^r by its Taylor polynomial to r^7 (truncation error < 5e-9 relative on |r| <= 0.347).
     var p = SIMD16<Float>(repeating: 1.0 / 5040)
     p = vfma(p, r, 1.0 / 720)
@@ -47,7 +47,7 @@ func verfcAbs(_ x: SIMD16<Float>) -> SIMD16<Float> {
     p = vfma(p, t, 1.00002368)
     p = vfma(p, t, -1.26551223)
     var arg = p
-    arg.addProduct(SIMD16<Float>() - z, z)
+    arg.addMul(SIMD16<Float>() - z, z)
     return t * vexp(arg)
 }
 
@@ -97,10 +97,47 @@ func vabs(_ x: SIMD16<Float>) -> SIMD16<Float> {
     unsafeBitCast(unsafeBitCast(x, to: SIMD16<UInt32>.self) & 0x7fff_ffff, to: SIMD16<Float>.self)
 }
 
-/// a·b + c with one rounding (vfmadd).
+/// a·b + c (`addingMul`: one rounding, or two in a REPTOK_NO_FMA build).
 @inline(__always)
 func vfma(_ a: SIMD16<Float>, _ b: SIMD16<Float>, _ c: Float) -> SIMD16<Float> {
-    SIMD16<Float>(repeating: c).addingProduct(a, b)
+    SIMD16<Float>(repeating: c).addingMul(a, b)
+}
+
+// Multiply-adds of the Swift kernels. Everywhere else they are fused multiply-adds (one
+// rounding), so every level's float sums are the same FMA chains. A build for an x86-64 CPU
+// without FMA (Package.swift defines REPTOK_NO_FMA) cannot issue one: the compiler keeps the
+// single rounding by calling libm's fmaf for every lane, which ran the generic GEMM at 0.7
+// GFLOP/s on a Zen 3 (whose fmaf is one instruction; a CPU without FMA computes it in
+// software, slower still). There they are a multiply and an add (two roundings): float
+// results move by about one rounding per product, within the 1e-5 relative budget the level
+// tests give float products, and int8 values held as floats stay exact (every product and
+// partial sum is an integer below 2^24, which both forms compute exactly).
+extension SIMD where Scalar == Float {
+    /// self + a·b.
+    @_transparent
+    func addingMul(_ a: Self, _ b: Self) -> Self {
+        #if REPTOK_NO_FMA
+        return self + a * b
+        #else
+        return addingProduct(a, b)
+        #endif
+    }
+
+    /// self += a·b.
+    @_transparent
+    mutating func addMul(_ a: Self, _ b: Self) { self = addingMul(a, b) }
+}
+
+extension Float {
+    /// self + a·b (scalar twin of `SIMD.addingMul`).
+    @_transparent
+    func addingMul(_ a: Float, _ b: Float) -> Float {
+        #if REPTOK_NO_FMA
+        return self + a * b
+        #else
+        return addingProduct(a, b)
+        #endif
+    }
 }
 
 /// Sum of the 16 lanes by a fixed tree (same order every call).

@@ -6,7 +6,8 @@
 //
 // Every output is one fused multiply-add chain over p in increasing order, starting from
 // 0 or from the value in C, so splitting K into blocks (storing C in between) or
-// choosing other row/column tilings never changes a result bit.
+// choosing other row/column tilings never changes a result bit. (`addMul`: a multiply and an
+// add instead in a build for a CPU without FMA, MathSIMD.swift.)
 
 /// c[i*ldc + j] (= or +=) Σ_{p<kc} a[i][p*aStep] * b[p*ldb + j]  for i < rows, j < 16*nv.
 /// rows in 1...8 (split into 8/4/2/1 kernels), nv in {1, 2}. With `accumulate` false the
@@ -67,29 +68,29 @@ func mk8x32(_ kc: Int, _ a: UnsafePointer<UnsafePointer<Float>>, _ aStep: Int,
         let w1 = bp.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
         bp += ldbb
         let x0 = SIMD16<Float>(repeating: a0.pointee)
-        c00.addProduct(x0, w0)
-        c01.addProduct(x0, w1)
+        c00.addMul(x0, w0)
+        c01.addMul(x0, w1)
         let x1 = SIMD16<Float>(repeating: a1.pointee)
-        c10.addProduct(x1, w0)
-        c11.addProduct(x1, w1)
+        c10.addMul(x1, w0)
+        c11.addMul(x1, w1)
         let x2 = SIMD16<Float>(repeating: a2.pointee)
-        c20.addProduct(x2, w0)
-        c21.addProduct(x2, w1)
+        c20.addMul(x2, w0)
+        c21.addMul(x2, w1)
         let x3 = SIMD16<Float>(repeating: a3.pointee)
-        c30.addProduct(x3, w0)
-        c31.addProduct(x3, w1)
+        c30.addMul(x3, w0)
+        c31.addMul(x3, w1)
         let x4 = SIMD16<Float>(repeating: a4.pointee)
-        c40.addProduct(x4, w0)
-        c41.addProduct(x4, w1)
+        c40.addMul(x4, w0)
+        c41.addMul(x4, w1)
         let x5 = SIMD16<Float>(repeating: a5.pointee)
-        c50.addProduct(x5, w0)
-        c51.addProduct(x5, w1)
+        c50.addMul(x5, w0)
+        c51.addMul(x5, w1)
         let x6 = SIMD16<Float>(repeating: a6.pointee)
-        c60.addProduct(x6, w0)
-        c61.addProduct(x6, w1)
+        c60.addMul(x6, w0)
+        c61.addMul(x6, w1)
         let x7 = SIMD16<Float>(repeating: a7.pointee)
-        c70.addProduct(x7, w0)
-        c71.addProduct(x7, w1)
+        c70.addMul(x7, w0)
+        c71.addMul(x7, w1)
         a0 += aStep; a1 += aStep; a2 += aStep; a3 += aStep; a4 += aStep; a5 += aStep; a6 += aStep; a7 += aStep
     }
     craw.storeBytes(of: c00, toByteOffset: 0 * ldcb + 0, as: SIMD16<Float>.self)
@@ -133,21 +134,21 @@ func mk8x16(_ kc: Int, _ a: UnsafePointer<UnsafePointer<Float>>, _ aStep: Int,
         let w0 = bp.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
         bp += ldbb
         let x0 = SIMD16<Float>(repeating: a0.pointee)
-        c00.addProduct(x0, w0)
+        c00.addMul(x0, w0)
         let x1 = SIMD16<Float>(repeating: a1.pointee)
-        c10.addProduct(x1, w0)
+        c10.addMul(x1, w0)
         let x2 = SIMD16<Float>(repeating: a2.pointee)
-        c20.addProduct(x2, w0)
+        c20.addMul(x2, w0)
         let x3 = SIMD16<Float>(repeating: a3.pointee)
-        c30.addProduct(x3, w0)
+        c30.addMul(x3, w0)
         let x4 = SIMD16<Float>(repeating: a4.pointee)
-        c40.addProduct(x4, w0)
+        c40.addMul(x4, w0)
         let x5 = SIMD16<Float>(repeating: a5.pointee)
-        c50.addProduct(x5, w0)
+        c50.addMul(x5, w0)
         let x6 = SIMD16<Float>(repeating: a6.pointee)
-        c60.addProduct(x6, w0)
+        c60.addMul(x6, w0)
         let x7 = SIMD16<Float>(repeating: a7.pointee)
-        c70.addProduct(x7, w0)
+        c70.addMul(x7, w0)
         a0 += aStep; a1 += aStep; a2 += aStep; a3 += aStep; a4 += aStep; a5 += aStep; a6 += aStep; a7 += aStep
     }
     craw.storeBytes(of: c00, toByteOffset: 0 * ldcb + 0, as: SIMD16<Float>.self)
@@ -184,17 +185,17 @@ func mk4x32(_ kc: Int, _ a: UnsafePointer<UnsafePointer<Float>>, _ aStep: Int,
         let w1 = bp.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
         bp += ldbb
         let x0 = SIMD16<Float>(repeating: a0.pointee)
-        c00.addProduct(x0, w0)
-        c01.addProduct(x0, w1)
+        c00.addMul(x0, w0)
+        c01.addMul(x0, w1)
         let x1 = SIMD16<Float>(repeating: a1.pointee)
-        c10.addProduct(x1, w0)
-        c11.addProduct(x1, w1)
+        c10.addMul(x1, w0)
+        c11.addMul(x1, w1)
         let x2 = SIMD16<Float>(repeating: a2.pointee)
-        c20.addProduct(x2, w0)
-        c21.addProduct(x2, w1)
+        c20.addMul(x2, w0)
+        c21.addMul(x2, w1)
         let x3 = SIMD16<Float>(repeating: a3.pointee)
-        c30.addProduct(x3, w0)
-        c31.addProduct(x3, w1)
+        c30.addMul(x3, w0)
+        c31.addMul(x3, w1)
         a0 += aStep; a1 += aStep; a2 += aStep; a3 += aStep
     }
     craw.storeBytes(of: c00, toByteOffset: 0 * ldcb + 0, as: SIMD16<Float>.self)
@@ -226,13 +227,13 @@ func mk4x16(_ kc: Int, _ a: UnsafePointer<UnsafePointer<Float>>, _ aStep: Int,
         let w0 = bp.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
         bp += ldbb
         let x0 = SIMD16<Float>(repeating: a0.pointee)
-        c00.addProduct(x0, w0)
+        c00.addMul(x0, w0)
         let x1 = SIMD16<Float>(repeating: a1.pointee)
-        c10.addProduct(x1, w0)
+        c10.addMul(x1, w0)
         let x2 = SIMD16<Float>(repeating: a2.pointee)
-        c20.addProduct(x2, w0)
+        c20.addMul(x2, w0)
         let x3 = SIMD16<Float>(repeating: a3.pointee)
-        c30.addProduct(x3, w0)
+        c30.addMul(x3, w0)
         a0 += aStep; a1 += aStep; a2 += aStep; a3 += aStep
     }
     craw.storeBytes(of: c00, toByteOffset: 0 * ldcb + 0, as: SIMD16<Float>.self)
@@ -261,11 +262,11 @@ func mk2x32(_ kc: Int, _ a: UnsafePointer<UnsafePointer<Float>>, _ aStep: Int,
         let w1 = bp.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
         bp += ldbb
         let x0 = SIMD16<Float>(repeating: a0.pointee)
-        c00.addProduct(x0, w0)
-        c01.addProduct(x0, w1)
+        c00.addMul(x0, w0)
+        c01.addMul(x0, w1)
         let x1 = SIMD16<Float>(repeating: a1.pointee)
-        c10.addProduct(x1, w0)
-        c11.addProduct(x1, w1)
+        c10.addMul(x1, w0)
+        c11.addMul(x1, w1)
         a0 += aStep; a1 += aStep
     }
     craw.storeBytes(of: c00, toByteOffset: 0 * ldcb + 0, as: SIMD16<Float>.self)
@@ -291,9 +292,9 @@ func mk2x16(_ kc: Int, _ a: UnsafePointer<UnsafePointer<Float>>, _ aStep: Int,
         let w0 = bp.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
         bp += ldbb
         let x0 = SIMD16<Float>(repeating: a0.pointee)
-        c00.addProduct(x0, w0)
+        c00.addMul(x0, w0)
         let x1 = SIMD16<Float>(repeating: a1.pointee)
-        c10.addProduct(x1, w0)
+        c10.addMul(x1, w0)
         a0 += aStep; a1 += aStep
     }
     craw.storeBytes(of: c00, toByteOffset: 0 * ldcb + 0, as: SIMD16<Float>.self)
@@ -318,8 +319,8 @@ func mk1x32(_ kc: Int, _ a: UnsafePointer<UnsafePointer<Float>>, _ aStep: Int,
         let w1 = bp.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
         bp += ldbb
         let x0 = SIMD16<Float>(repeating: a0.pointee)
-        c00.addProduct(x0, w0)
-        c01.addProduct(x0, w1)
+        c00.addMul(x0, w0)
+        c01.addMul(x0, w1)
         a0 += aStep
     }
     craw.storeBytes(of: c00, toByteOffset: 0 * ldcb + 0, as: SIMD16<Float>.self)
@@ -342,7 +343,7 @@ func mk1x16(_ kc: Int, _ a: UnsafePointer<UnsafePointer<Float>>, _ aStep: Int,
         let w0 = bp.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
         bp += ldbb
         let x0 = SIMD16<Float>(repeating: a0.pointee)
-        c00.addProduct(x0, w0)
+        c00.addMul(x0, w0)
         a0 += aStep
     }
     craw.storeBytes(of: c00, toByteOffset: 0 * ldcb + 0, as: SIMD16<Float>.self)

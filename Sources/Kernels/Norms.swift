@@ -19,10 +19,10 @@ private func rowSquares(_ x: UnsafePointer<Float>, _ n: Int, around c: Float) ->
     var s = SIMD16<Float>()
     let cv = SIMD16<Float>(repeating: c)
     var i = 0
-    while i + 16 <= n { let d = load16(x + i) - cv; s.addProduct(d, d); i += 16 }
+    while i + 16 <= n { let d = load16(x + i) - cv; s.addMul(d, d); i += 16 }
     if i < n {
         let d = (loadPartial(x + i, n - i, fill: c) - cv)
-        s.addProduct(d, d)
+        s.addMul(d, d)
     }
     return hsum(s)
 }
@@ -114,7 +114,7 @@ public func groupNorm(_ x: UnsafePointer<Float>, pixels: Int, channels: Int, gro
                                       : loadPartial(row + j, cnt) - loadPartial(x + j, cnt)
                     var a = cnt == 16 ? load16(s1 + j) : loadPartial(s1 + j, cnt)
                     var b = cnt == 16 ? load16(s2 + j) : loadPartial(s2 + j, cnt)
-                    a += d; b.addProduct(d, d)
+                    a += d; b.addMul(d, d)
                     if cnt == 16 { store16(a, s1 + j); store16(b, s2 + j) } else {
                         storePartial(a, s1 + j, cnt); storePartial(b, s2 + j, cnt)
                     }
@@ -163,7 +163,7 @@ public func groupNorm(_ x: UnsafePointer<Float>, pixels: Int, channels: Int, gro
                 let mv = cnt == 16 ? load16(meanC + j) : loadPartial(meanC + j, cnt)
                 let av = cnt == 16 ? load16(mulC + j) : loadPartial(mulC + j, cnt)
                 var y = cnt == 16 ? load16(bias + j) : loadPartial(bias + j, cnt)
-                y.addProduct(xv - mv, av)
+                y.addMul(xv - mv, av)
                 if silu { y = vsilu(y) }
                 if cnt == 16 { store16(y, o + j) } else { storePartial(y, o + j, cnt) }
                 j += 16

@@ -28,15 +28,36 @@ public enum Probes {
     /// The AMX int8 loop when this process may run tiles (the `amx` level is supported), else nil.
     public static var amx: Loop? { ISA.amx.isSupported ? amxInt8 : nil }
 
+    /// The generic level's probe: the Swift kernels' multiply-add (`addingMul`) in independent
+    /// chains. A fused chain waits one FMA latency per step, and 24 chains of 16 lanes fill two
+    /// FMA pipes of any width. A split one (a build without FMA) waits a multiply and an add:
+    /// 8 chains of 8 lanes fill the multiply and add pipes of Sandy and Ivy Bridge and stay in
+    /// AVX's 16 registers, where 24 of 16 lanes spilled and timed the stores instead (25 against
+    /// 61 GFLOP/s on a Zen 3).
+    #if REPTOK_NO_FMA
+    static let swiftMulAddProbe = Loop(name: "Swift SIMD8<Float> multiply+add x8", macsPerIteration: 8 * 8) { iterations in
+        var acc = (0..<8).map { SIMD8<Float>(repeating: Float($0)) }
+        let x = SIMD8<Float>(repeating: 0.999999), y = SIMD8<Float>(repeating: 1e-7)
+        acc.withUnsafeMutableBufferPointer { a in
+            for _ in 0..<iterations { for i in 0..<8 { a[i] = y.addingMul(a[i], x) } }
+        }
+        return Double(acc.reduce(SIMD8<Float>(), +).sum())
+    }
+    #else
+    static let swiftMulAddProbe = Loop(name: "Swift SIMD16<Float> FMA x24", macsPerIteration: 24 * 16) {
+        Double(swiftFMALoop($0))
+    }
+
     /// 24 independent SIMD16<Float> FMA chains in Swift.
     static func swiftFMALoop(_ iterations: Int) -> Float {
         var acc = (0..<24).map { SIMD16<Float>(repeating: Float($0)) }
         let x = SIMD16<Float>(repeating: 0.999999), y = SIMD16<Float>(repeating: 1e-7)
         acc.withUnsafeMutableBufferPointer { a in
-            for _ in 0..<iterations { for i in 0..<24 { a[i] = y.addingProduct(a[i], x) } }
+            for _ in 0..<iterations { for i in 0..<24 { a[i] = y.addingMul(a[i], x) } }
         }
         return acc.reduce(SIMD16<Float>(), +).sum()
     }
+    #endif
 
     /// Reads `count` floats once with four independent 16-lane accumulators, with the same
     /// software prefetches as the gemv kernels (1 KB ahead into L1, 16 KB into L2) so the

@@ -156,8 +156,8 @@ func rowDotsKernel1<W: RowWeights>(_: W.Type, nc: Int, k: Int, a: UnsafePointer<
             if p & 63 == 0 { prefetchAhead(w0 + p, ldw * MemoryLayout<W.E>.stride) }
             let v0 = W.load(w0 + p), v1 = W.load(w1 + p)
             let x0 = load16(a + 0 * lda + p)
-            s00.addProduct(x0, v0)
-            s01.addProduct(x0, v1)
+            s00.addMul(x0, v0)
+            s01.addMul(x0, v1)
             p += 16
         }
         var t00 = hsum(s00)
@@ -166,8 +166,8 @@ func rowDotsKernel1<W: RowWeights>(_: W.Type, nc: Int, k: Int, a: UnsafePointer<
             let u0 = W.scalar(w0 + r)
             let u1 = W.scalar(w1 + r)
             let y0 = a[0 * lda + r]
-            t00 = t00.addingProduct(y0, u0)
-            t01 = t01.addingProduct(y0, u1)
+            t00 = t00.addingMul(y0, u0)
+            t01 = t01.addingMul(y0, u1)
         }
         out[0 * ldo + j] = t00; out[0 * ldo + j + 1] = t01
         j += 2
@@ -178,13 +178,13 @@ func rowDotsKernel1<W: RowWeights>(_: W.Type, nc: Int, k: Int, a: UnsafePointer<
         var p = 0
         while p < k16 {
             let v0 = W.load(w0 + p)
-            s0.addProduct(load16(a + 0 * lda + p), v0)
+            s0.addMul(load16(a + 0 * lda + p), v0)
             p += 16
         }
         var t0 = hsum(s0)
         for r in k16..<k {
             let u0 = W.scalar(w0 + r)
-            t0 = t0.addingProduct(a[0 * lda + r], u0)
+            t0 = t0.addingMul(a[0 * lda + r], u0)
         }
         out[0 * ldo + j] = t0
         j += 1
@@ -206,11 +206,11 @@ func rowDotsKernel2<W: RowWeights>(_: W.Type, nc: Int, k: Int, a: UnsafePointer<
             if p & 63 == 0 { prefetchAhead(w0 + p, ldw * MemoryLayout<W.E>.stride) }
             let v0 = W.load(w0 + p), v1 = W.load(w1 + p)
             let x0 = load16(a + 0 * lda + p)
-            s00.addProduct(x0, v0)
-            s01.addProduct(x0, v1)
+            s00.addMul(x0, v0)
+            s01.addMul(x0, v1)
             let x1 = load16(a + 1 * lda + p)
-            s10.addProduct(x1, v0)
-            s11.addProduct(x1, v1)
+            s10.addMul(x1, v0)
+            s11.addMul(x1, v1)
             p += 16
         }
         var t00 = hsum(s00)
@@ -221,11 +221,11 @@ func rowDotsKernel2<W: RowWeights>(_: W.Type, nc: Int, k: Int, a: UnsafePointer<
             let u0 = W.scalar(w0 + r)
             let u1 = W.scalar(w1 + r)
             let y0 = a[0 * lda + r]
-            t00 = t00.addingProduct(y0, u0)
-            t01 = t01.addingProduct(y0, u1)
+            t00 = t00.addingMul(y0, u0)
+            t01 = t01.addingMul(y0, u1)
             let y1 = a[1 * lda + r]
-            t10 = t10.addingProduct(y1, u0)
-            t11 = t11.addingProduct(y1, u1)
+            t10 = t10.addingMul(y1, u0)
+            t11 = t11.addingMul(y1, u1)
         }
         out[0 * ldo + j] = t00; out[0 * ldo + j + 1] = t01
         out[1 * ldo + j] = t10; out[1 * ldo + j + 1] = t11
@@ -237,16 +237,16 @@ func rowDotsKernel2<W: RowWeights>(_: W.Type, nc: Int, k: Int, a: UnsafePointer<
         var p = 0
         while p < k16 {
             let v0 = W.load(w0 + p)
-            s0.addProduct(load16(a + 0 * lda + p), v0)
-            s1.addProduct(load16(a + 1 * lda + p), v0)
+            s0.addMul(load16(a + 0 * lda + p), v0)
+            s1.addMul(load16(a + 1 * lda + p), v0)
             p += 16
         }
         var t0 = hsum(s0)
         var t1 = hsum(s1)
         for r in k16..<k {
             let u0 = W.scalar(w0 + r)
-            t0 = t0.addingProduct(a[0 * lda + r], u0)
-            t1 = t1.addingProduct(a[1 * lda + r], u0)
+            t0 = t0.addingMul(a[0 * lda + r], u0)
+            t1 = t1.addingMul(a[1 * lda + r], u0)
         }
         out[0 * ldo + j] = t0
         out[1 * ldo + j] = t1
@@ -269,14 +269,14 @@ func rowDotsKernel3<W: RowWeights>(_: W.Type, nc: Int, k: Int, a: UnsafePointer<
             if p & 63 == 0 { prefetchAhead(w0 + p, ldw * MemoryLayout<W.E>.stride) }
             let v0 = W.load(w0 + p), v1 = W.load(w1 + p)
             let x0 = load16(a + 0 * lda + p)
-            s00.addProduct(x0, v0)
-            s01.addProduct(x0, v1)
+            s00.addMul(x0, v0)
+            s01.addMul(x0, v1)
             let x1 = load16(a + 1 * lda + p)
-            s10.addProduct(x1, v0)
-            s11.addProduct(x1, v1)
+            s10.addMul(x1, v0)
+            s11.addMul(x1, v1)
             let x2 = load16(a + 2 * lda + p)
-            s20.addProduct(x2, v0)
-            s21.addProduct(x2, v1)
+            s20.addMul(x2, v0)
+            s21.addMul(x2, v1)
             p += 16
         }
         var t00 = hsum(s00)
@@ -289,14 +289,14 @@ func rowDotsKernel3<W: RowWeights>(_: W.Type, nc: Int, k: Int, a: UnsafePointer<
             let u0 = W.scalar(w0 + r)
             let u1 = W.scalar(w1 + r)
             let y0 = a[0 * lda + r]
-            t00 = t00.addingProduct(y0, u0)
-            t01 = t01.addingProduct(y0, u1)
+            t00 = t00.addingMul(y0, u0)
+            t01 = t01.addingMul(y0, u1)
             let y1 = a[1 * lda + r]
-            t10 = t10.addingProduct(y1, u0)
-            t11 = t11.addingProduct(y1, u1)
+            t10 = t10.addingMul(y1, u0)
+            t11 = t11.addingMul(y1, u1)
             let y2 = a[2 * lda + r]
-            t20 = t20.addingProduct(y2, u0)
-            t21 = t21.addingProduct(y2, u1)
+            t20 = t20.addingMul(y2, u0)
+            t21 = t21.addingMul(y2, u1)
         }
         out[0 * ldo + j] = t00; out[0 * ldo + j + 1] = t01
         out[1 * ldo + j] = t10; out[1 * ldo + j + 1] = t11
@@ -309,9 +309,9 @@ func rowDotsKernel3<W: RowWeights>(_: W.Type, nc: Int, k: Int, a: UnsafePointer<
         var p = 0
         while p < k16 {
             let v0 = W.load(w0 + p)
-            s0.addProduct(load16(a + 0 * lda + p), v0)
-            s1.addProduct(load16(a + 1 * lda + p), v0)
-            s2.addProduct(load16(a + 2 * lda + p), v0)
+            s0.addMul(load16(a + 0 * lda + p), v0)
+            s1.addMul(load16(a + 1 * lda + p), v0)
+            s2.addMul(load16(a + 2 * lda + p), v0)
             p += 16
         }
         var t0 = hsum(s0)
@@ -319,9 +319,9 @@ func rowDotsKernel3<W: RowWeights>(_: W.Type, nc: Int, k: Int, a: UnsafePointer<
         var t2 = hsum(s2)
         for r in k16..<k {
             let u0 = W.scalar(w0 + r)
-            t0 = t0.addingProduct(a[0 * lda + r], u0)
-            t1 = t1.addingProduct(a[1 * lda + r], u0)
-            t2 = t2.addingProduct(a[2 * lda + r], u0)
+            t0 = t0.addingMul(a[0 * lda + r], u0)
+            t1 = t1.addingMul(a[1 * lda + r], u0)
+            t2 = t2.addingMul(a[2 * lda + r], u0)
         }
         out[0 * ldo + j] = t0
         out[1 * ldo + j] = t1
@@ -345,17 +345,17 @@ func rowDotsKernel4<W: RowWeights>(_: W.Type, nc: Int, k: Int, a: UnsafePointer<
             if p & 63 == 0 { prefetchAhead(w0 + p, ldw * MemoryLayout<W.E>.stride) }
             let v0 = W.load(w0 + p), v1 = W.load(w1 + p)
             let x0 = load16(a + 0 * lda + p)
-            s00.addProduct(x0, v0)
-            s01.addProduct(x0, v1)
+            s00.addMul(x0, v0)
+            s01.addMul(x0, v1)
             let x1 = load16(a + 1 * lda + p)
-            s10.addProduct(x1, v0)
-            s11.addProduct(x1, v1)
+            s10.addMul(x1, v0)
+            s11.addMul(x1, v1)
             let x2 = load16(a + 2 * lda + p)
-            s20.addProduct(x2, v0)
-            s21.addProduct(x2, v1)
+            s20.addMul(x2, v0)
+            s21.addMul(x2, v1)
             let x3 = load16(a + 3 * lda + p)
-            s30.addProduct(x3, v0)
-            s31.addProduct(x3, v1)
+            s30.addMul(x3, v0)
+            s31.addMul(x3, v1)
             p += 16
         }
         var t00 = hsum(s00)
@@ -370,17 +370,17 @@ func rowDotsKernel4<W: RowWeights>(_: W.Type, nc: Int, k: Int, a: UnsafePointer<
             let u0 = W.scalar(w0 + r)
             let u1 = W.scalar(w1 + r)
             let y0 = a[0 * lda + r]
-            t00 = t00.addingProduct(y0, u0)
-            t01 = t01.addingProduct(y0, u1)
+            t00 = t00.addingMul(y0, u0)
+            t01 = t01.addingMul(y0, u1)
             let y1 = a[1 * lda + r]
-            t10 = t10.addingProduct(y1, u0)
-            t11 = t11.addingProduct(y1, u1)
+            t10 = t10.addingMul(y1, u0)
+            t11 = t11.addingMul(y1, u1)
             let y2 = a[2 * lda + r]
-            t20 = t20.addingProduct(y2, u0)
-            t21 = t21.addingProduct(y2, u1)
+            t20 = t20.addingMul(y2, u0)
+            t21 = t21.addingMul(y2, u1)
             let y3 = a[3 * lda + r]
-            t30 = t30.addingProduct(y3, u0)
-            t31 = t31.addingProduct(y3, u1)
+            t30 = t30.addingMul(y3, u0)
+            t31 = t31.addingMul(y3, u1)
         }
         out[0 * ldo + j] = t00; out[0 * ldo + j + 1] = t01
         out[1 * ldo + j] = t10; out[1 * ldo + j + 1] = t11
@@ -394,10 +394,10 @@ func rowDotsKernel4<W: RowWeights>(_: W.Type, nc: Int, k: Int, a: UnsafePointer<
         var p = 0
         while p < k16 {
             let v0 = W.load(w0 + p)
-            s0.addProduct(load16(a + 0 * lda + p), v0)
-            s1.addProduct(load16(a + 1 * lda + p), v0)
-            s2.addProduct(load16(a + 2 * lda + p), v0)
-            s3.addProduct(load16(a + 3 * lda + p), v0)
+            s0.addMul(load16(a + 0 * lda + p), v0)
+            s1.addMul(load16(a + 1 * lda + p), v0)
+            s2.addMul(load16(a + 2 * lda + p), v0)
+            s3.addMul(load16(a + 3 * lda + p), v0)
             p += 16
         }
         var t0 = hsum(s0)
@@ -406,10 +406,10 @@ func rowDotsKernel4<W: RowWeights>(_: W.Type, nc: Int, k: Int, a: UnsafePointer<
         var t3 = hsum(s3)
         for r in k16..<k {
             let u0 = W.scalar(w0 + r)
-            t0 = t0.addingProduct(a[0 * lda + r], u0)
-            t1 = t1.addingProduct(a[1 * lda + r], u0)
-            t2 = t2.addingProduct(a[2 * lda + r], u0)
-            t3 = t3.addingProduct(a[3 * lda + r], u0)
+            t0 = t0.addingMul(a[0 * lda + r], u0)
+            t1 = t1.addingMul(a[1 * lda + r], u0)
+            t2 = t2.addingMul(a[2 * lda + r], u0)
+            t3 = t3.addingMul(a[3 * lda + r], u0)
         }
         out[0 * ldo + j] = t0
         out[1 * ldo + j] = t1
@@ -434,20 +434,20 @@ func rowDotsKernel5<W: RowWeights>(_: W.Type, nc: Int, k: Int, a: UnsafePointer<
             if p & 63 == 0 { prefetchAhead(w0 + p, ldw * MemoryLayout<W.E>.stride) }
             let v0 = W.load(w0 + p), v1 = W.load(w1 + p)
             let x0 = load16(a + 0 * lda + p)
-            s00.addProduct(x0, v0)
-            s01.addProduct(x0, v1)
+            s00.addMul(x0, v0)
+            s01.addMul(x0, v1)
             let x1 = load16(a + 1 * lda + p)
-            s10.addProduct(x1, v0)
-            s11.addProduct(x1, v1)
+            s10.addMul(x1, v0)
+            s11.addMul(x1, v1)
             let x2 = load16(a + 2 * lda + p)
-            s20.addProduct(x2, v0)
-            s21.addProduct(x2, v1)
+            s20.addMul(x2, v0)
+            s21.addMul(x2, v1)
             let x3 = load16(a + 3 * lda + p)
-            s30.addProduct(x3, v0)
-            s31.addProduct(x3, v1)
+            s30.addMul(x3, v0)
+            s31.addMul(x3, v1)
             let x4 = load16(a + 4 * lda + p)
-            s40.addProduct(x4, v0)
-            s41.addProduct(x4, v1)
+            s40.addMul(x4, v0)
+            s41.addMul(x4, v1)
             p += 16
         }
         var t00 = hsum(s00)
@@ -464,20 +464,20 @@ func rowDotsKernel5<W: RowWeights>(_: W.Type, nc: Int, k: Int, a: UnsafePointer<
             let u0 = W.scalar(w0 + r)
             let u1 = W.scalar(w1 + r)
             let y0 = a[0 * lda + r]
-            t00 = t00.addingProduct(y0, u0)
-            t01 = t01.addingProduct(y0, u1)
+            t00 = t00.addingMul(y0, u0)
+            t01 = t01.addingMul(y0, u1)
             let y1 = a[1 * lda + r]
-            t10 = t10.addingProduct(y1, u0)
-            t11 = t11.addingProduct(y1, u1)
+            t10 = t10.addingMul(y1, u0)
+            t11 = t11.addingMul(y1, u1)
             let y2 = a[2 * lda + r]
-            t20 = t20.addingProduct(y2, u0)
-            t21 = t21.addingProduct(y2, u1)
+            t20 = t20.addingMul(y2, u0)
+            t21 = t21.addingMul(y2, u1)
             let y3 = a[3 * lda + r]
-            t30 = t30.addingProduct(y3, u0)
-            t31 = t31.addingProduct(y3, u1)
+            t30 = t30.addingMul(y3, u0)
+            t31 = t31.addingMul(y3, u1)
             let y4 = a[4 * lda + r]
-            t40 = t40.addingProduct(y4, u0)
-            t41 = t41.addingProduct(y4, u1)
+            t40 = t40.addingMul(y4, u0)
+            t41 = t41.addingMul(y4, u1)
         }
         out[0 * ldo + j] = t00; out[0 * ldo + j + 1] = t01
         out[1 * ldo + j] = t10; out[1 * ldo + j + 1] = t11
@@ -492,11 +492,11 @@ func rowDotsKernel5<W: RowWeights>(_: W.Type, nc: Int, k: Int, a: UnsafePointer<
         var p = 0
         while p < k16 {
             let v0 = W.load(w0 + p)
-            s0.addProduct(load16(a + 0 * lda + p), v0)
-            s1.addProduct(load16(a + 1 * lda + p), v0)
-            s2.addProduct(load16(a + 2 * lda + p), v0)
-            s3.addProduct(load16(a + 3 * lda + p), v0)
-            s4.addProduct(load16(a + 4 * lda + p), v0)
+            s0.addMul(load16(a + 0 * lda + p), v0)
+            s1.addMul(load16(a + 1 * lda + p), v0)
+            s2.addMul(load16(a + 2 * lda + p), v0)
+            s3.addMul(load16(a + 3 * lda + p), v0)
+            s4.addMul(load16(a + 4 * lda + p), v0)
             p += 16
         }
         var t0 = hsum(s0)
@@ -506,11 +506,11 @@ func rowDotsKernel5<W: RowWeights>(_: W.Type, nc: Int, k: Int, a: UnsafePointer<
         var t4 = hsum(s4)
         for r in k16..<k {
             let u0 = W.scalar(w0 + r)
-            t0 = t0.addingProduct(a[0 * lda + r], u0)
-            t1 = t1.addingProduct(a[1 * lda + r], u0)
-            t2 = t2.addingProduct(a[2 * lda + r], u0)
-            t3 = t3.addingProduct(a[3 * lda + r], u0)
-            t4 = t4.addingProduct(a[4 * lda + r], u0)
+            t0 = t0.addingMul(a[0 * lda + r], u0)
+            t1 = t1.addingMul(a[1 * lda + r], u0)
+            t2 = t2.addingMul(a[2 * lda + r], u0)
+            t3 = t3.addingMul(a[3 * lda + r], u0)
+            t4 = t4.addingMul(a[4 * lda + r], u0)
         }
         out[0 * ldo + j] = t0
         out[1 * ldo + j] = t1
@@ -536,23 +536,23 @@ func rowDotsKernel6<W: RowWeights>(_: W.Type, nc: Int, k: Int, a: UnsafePointer<
             if p & 63 == 0 { prefetchAhead(w0 + p, ldw * MemoryLayout<W.E>.stride) }
             let v0 = W.load(w0 + p), v1 = W.load(w1 + p)
             let x0 = load16(a + 0 * lda + p)
-            s00.addProduct(x0, v0)
-            s01.addProduct(x0, v1)
+            s00.addMul(x0, v0)
+            s01.addMul(x0, v1)
             let x1 = load16(a + 1 * lda + p)
-            s10.addProduct(x1, v0)
-            s11.addProduct(x1, v1)
+            s10.addMul(x1, v0)
+            s11.addMul(x1, v1)
             let x2 = load16(a + 2 * lda + p)
-            s20.addProduct(x2, v0)
-            s21.addProduct(x2, v1)
+            s20.addMul(x2, v0)
+            s21.addMul(x2, v1)
             let x3 = load16(a + 3 * lda + p)
-            s30.addProduct(x3, v0)
-            s31.addProduct(x3, v1)
+            s30.addMul(x3, v0)
+            s31.addMul(x3, v1)
             let x4 = load16(a + 4 * lda + p)
-            s40.addProduct(x4, v0)
-            s41.addProduct(x4, v1)
+            s40.addMul(x4, v0)
+            s41.addMul(x4, v1)
             let x5 = load16(a + 5 * lda + p)
-            s50.addProduct(x5, v0)
-            s51.addProduct(x5, v1)
+            s50.addMul(x5, v0)
+            s51.addMul(x5, v1)
             p += 16
         }
         var t00 = hsum(s00)
@@ -571,23 +571,23 @@ func rowDotsKernel6<W: RowWeights>(_: W.Type, nc: Int, k: Int, a: UnsafePointer<
             let u0 = W.scalar(w0 + r)
             let u1 = W.scalar(w1 + r)
             let y0 = a[0 * lda + r]
-            t00 = t00.addingProduct(y0, u0)
-            t01 = t01.addingProduct(y0, u1)
+            t00 = t00.addingMul(y0, u0)
+            t01 = t01.addingMul(y0, u1)
             let y1 = a[1 * lda + r]
-            t10 = t10.addingProduct(y1, u0)
-            t11 = t11.addingProduct(y1, u1)
+            t10 = t10.addingMul(y1, u0)
+            t11 = t11.addingMul(y1, u1)
             let y2 = a[2 * lda + r]
-            t20 = t20.addingProduct(y2, u0)
-            t21 = t21.addingProduct(y2, u1)
+            t20 = t20.addingMul(y2, u0)
+            t21 = t21.addingMul(y2, u1)
             let y3 = a[3 * lda + r]
-            t30 = t30.addingProduct(y3, u0)
-            t31 = t31.addingProduct(y3, u1)
+            t30 = t30.addingMul(y3, u0)
+            t31 = t31.addingMul(y3, u1)
             let y4 = a[4 * lda + r]
-            t40 = t40.addingProduct(y4, u0)
-            t41 = t41.addingProduct(y4, u1)
+            t40 = t40.addingMul(y4, u0)
+            t41 = t41.addingMul(y4, u1)
             let y5 = a[5 * lda + r]
-            t50 = t50.addingProduct(y5, u0)
-            t51 = t51.addingProduct(y5, u1)
+            t50 = t50.addingMul(y5, u0)
+            t51 = t51.addingMul(y5, u1)
         }
         out[0 * ldo + j] = t00; out[0 * ldo + j + 1] = t01
         out[1 * ldo + j] = t10; out[1 * ldo + j + 1] = t11
@@ -603,12 +603,12 @@ func rowDotsKernel6<W: RowWeights>(_: W.Type, nc: Int, k: Int, a: UnsafePointer<
         var p = 0
         while p < k16 {
             let v0 = W.load(w0 + p)
-            s0.addProduct(load16(a + 0 * lda + p), v0)
-            s1.addProduct(load16(a + 1 * lda + p), v0)
-            s2.addProduct(load16(a + 2 * lda + p), v0)
-            s3.addProduct(load16(a + 3 * lda + p), v0)
-            s4.addProduct(load16(a + 4 * lda + p), v0)
-            s5.addProduct(load16(a + 5 * lda + p), v0)
+            s0.addMul(load16(a + 0 * lda + p), v0)
+            s1.addMul(load16(a + 1 * lda + p), v0)
+            s2.addMul(load16(a + 2 * lda + p), v0)
+            s3.addMul(load16(a + 3 * lda + p), v0)
+            s4.addMul(load16(a + 4 * lda + p), v0)
+            s5.addMul(load16(a + 5 * lda + p), v0)
             p += 16
         }
         var t0 = hsum(s0)
@@ -619,12 +619,12 @@ func rowDotsKernel6<W: RowWeights>(_: W.Type, nc: Int, k: Int, a: UnsafePointer<
         var t5 = hsum(s5)
         for r in k16..<k {
             let u0 = W.scalar(w0 + r)
-            t0 = t0.addingProduct(a[0 * lda + r], u0)
-            t1 = t1.addingProduct(a[1 * lda + r], u0)
-            t2 = t2.addingProduct(a[2 * lda + r], u0)
-            t3 = t3.addingProduct(a[3 * lda + r], u0)
-            t4 = t4.addingProduct(a[4 * lda + r], u0)
-            t5 = t5.addingProduct(a[5 * lda + r], u0)
+            t0 = t0.addingMul(a[0 * lda + r], u0)
+            t1 = t1.addingMul(a[1 * lda + r], u0)
+            t2 = t2.addingMul(a[2 * lda + r], u0)
+            t3 = t3.addingMul(a[3 * lda + r], u0)
+            t4 = t4.addingMul(a[4 * lda + r], u0)
+            t5 = t5.addingMul(a[5 * lda + r], u0)
         }
         out[0 * ldo + j] = t0
         out[1 * ldo + j] = t1

@@ -6,8 +6,19 @@ import TestSupport
 /// whole strip plus the rest, which the ymm and NEON kernels split in two when it is 7 to 9
 /// rows) and width (nv = 1 or 2 vectors of 16), strided and contiguous A, both store modes: bit for
 /// bit against one scalar fused multiply-add chain per output in p order (the contract every
-/// level shares), with sentinel columns past 16·nv and a sentinel row past the strip.
+/// level shares; a multiply and an add in a build without FMA), with sentinel columns past 16·nv and a sentinel row past the strip.
 final class F32KernelTests: XCTestCase {
+    /// One step of the reference chain, s + x·y: fused, or in a build for a CPU without FMA
+    /// (REPTOK_NO_FMA) a multiply and an add, that build's contract.
+    static func step(_ s: Float, _ x: Float, _ y: Float) -> Float {
+        #if REPTOK_NO_FMA
+        let p = x * y
+        return s + p
+        #else
+        return s.addingProduct(x, y)
+        #endif
+    }
+
     func testEveryHeightAndWidthAgainstScalarChains() {
         var rng = TestRNG(41)
         for ctx in levelContexts() {
@@ -25,7 +36,7 @@ final class F32KernelTests: XCTestCase {
                             for i in 0..<rows {
                                 for j in 0..<(16 * nv) {
                                     var s: Float = accumulate ? c[i * ldc + j] : 0
-                                    for p in 0..<kc { s = s.addingProduct(a[i][p * aStep], b[p * ldb + j]) }
+                                    for p in 0..<kc { s = Self.step(s, a[i][p * aStep], b[p * ldb + j]) }
                                     want[i * ldc + j] = s
                                 }
                             }

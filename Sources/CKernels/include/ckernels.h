@@ -50,6 +50,18 @@ static inline void rtk_prefetch_l2_lines(const void *p, long bytes, long l0, lon
     for (long l = l0; l < l1; l++) __builtin_prefetch(c + (64 * l < bytes ? 64 * l : bytes - 1), 0, 2);
 }
 
+/// a·b + c in the portable C paths: fused (one rounding, the bits of every level) unless the
+/// build targets a CPU without FMA (RTK_NO_FMA, set by Package.swift), where a fused form is a
+/// libm routine per call; there a multiply and an add (as the Swift kernels' `addingMul`).
+static inline float rtk_maddf(float a, float b, float c) {
+#ifdef RTK_NO_FMA
+    const float p = a * b;
+    return p + c;
+#else
+    return __builtin_fmaf(a, b, c);
+#endif
+}
+
 /// Feature bits of rtk_cpu_features().
 enum {
     RTK_CPU_AVX2 = 1 << 0,         ///< AVX2 + FMA + F16C, with OS support for ymm state (xgetbv)
