@@ -29,11 +29,11 @@ public enum Probes {
     public static var amx: Loop? { ISA.amx.isSupported ? amxInt8 : nil }
 
     /// The generic level's probe: the Swift kernels' multiply-add (`addingMul`) in independent
-    /// chains. A fused chain waits one FMA latency per step, and 24 chains of 16 lanes fill two
-    /// FMA pipes of any width. A split one (a build without FMA) waits a multiply and an add:
-    /// 8 chains of 8 lanes fill the multiply and add pipes of Sandy and Ivy Bridge and stay in
-    /// AVX's 16 registers, where 24 of 16 lanes spilled and timed the stores instead (25 against
-    /// 61 GFLOP/s on a Zen 3).
+    /// chains. A fused chain waits one FMA latency per step; 24 chains of 16 lanes fill two FMA
+    /// pipes of any width where they stay in registers (the 32 of AVX-512 and NEON). A split one
+    /// (a build without FMA) waits a multiply and an add: 8 chains of 8 lanes fill the multiply
+    /// and add pipes of Sandy and Ivy Bridge and stay in AVX's 16 registers, where 24 of 16
+    /// lanes spilled and timed the stores instead (23 against 61 GFLOP/s on a Zen 3).
     #if REPTOK_NO_FMA
     static let swiftMulAddProbe = Loop(name: "Swift SIMD8<Float> multiply+add x8", macsPerIteration: 8 * 8) { iterations in
         var acc = (0..<8).map { SIMD8<Float>(repeating: Float($0)) }
