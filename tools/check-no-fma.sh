@@ -59,16 +59,20 @@ fi
 #    50-51 dB (three seeds). So this only catches gross faults: a planted error of 0.1 % in
 #    every multiply-add passed it (47.9 dB) and failed the W8A32 bound (56.8 dB). Precision is
 #    the W8A32 comparison's job, and the test suite's in such a build (docs/kernels.md).
-"$FMA" generate --class 3 --seed 7 --steps 8 --quiet -o "$OUT/input.png"
-for level in generic auto; do for mode in w8a32 w8a8; do
-    for side in fma nofma; do
-        bin=$FMA; [ $side = nofma ] && bin=$NOFMA
-        REPTOK_ISA=$level "$bin" generate --class 1 --seed 1 --steps 8 --compute $mode --quiet -o "$OUT/$side-generate-$mode.png"
-        REPTOK_ISA=$level "$bin" reconstruct "$OUT/input.png" --steps 8 --seed 1 --compute $mode --quiet \
-            -o "$OUT/$side-reconstruct-$mode.png"
+images() {   # images BINARY LEVEL NAME: generate and reconstruct in both modes, as NAME-WHAT-MODE.png
+    local mode
+    for mode in w8a32 w8a8; do
+        REPTOK_ISA=$2 "$1" generate --class 1 --seed 1 --steps 8 --compute $mode --quiet -o "$OUT/$3-generate-$mode.png"
+        REPTOK_ISA=$2 "$1" reconstruct "$OUT/input.png" --steps 8 --seed 1 --compute $mode --quiet \
+            -o "$OUT/$3-reconstruct-$mode.png"
     done
-    for what in generate reconstruct; do
-        if python3 - "$OUT/fma-$what-$mode.png" "$OUT/nofma-$what-$mode.png" "$OUT/fma-$what-w8a32.png" \
+}
+"$FMA" generate --class 3 --seed 7 --steps 8 --quiet -o "$OUT/input.png"
+images "$NOFMA" generic nofma              # its only level
+for level in generic auto; do
+    images "$FMA" $level "fma-$level"
+    for mode in w8a32 w8a8; do for what in generate reconstruct; do
+        if python3 - "$OUT/fma-$level-$what-$mode.png" "$OUT/nofma-$what-$mode.png" "$OUT/fma-$level-$what-w8a32.png" \
             "$REPO/Tests/Fixtures/images/pngread.py" "$what $mode at $level" <<'PY'
 import math, subprocess, sys, tempfile
 import numpy as np
@@ -95,6 +99,6 @@ print(f"check-no-fma: {'ok' if ok else 'FAIL'}: {name}: PSNR {got:.1f} dB agains
 sys.exit(0 if ok else 1)
 PY
         then :; else status=1; fi
-    done
-done; done
+    done; done
+done
 exit $status
