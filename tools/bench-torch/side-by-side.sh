@@ -88,8 +88,9 @@ med = statistics.median
 t0 = theirs[0]
 print(f"level {level} (PyTorch --isa {t0.get('isa_requested', t0.get('isa'))}, ATen {t0.get('isa')}, "
       f"torch {t0.get('torch')}), CPU {t0.get('cpu')}, "
-      f"{rounds} alternated rounds; seconds = median over rounds; ratio = median of per-round ours/PyTorch")
-print(f"{'stage':16s} {'mode':6s} {'reptok s':>9s} {'vs':>5s} {'PyTorch s':>10s} {'ratio':>7s}")
+      f"{rounds} alternated rounds; seconds = median over rounds (4 significant digits); ratio = median of per-round ours/PyTorch, "
+      f"(range) = the lowest and highest per-round ratio")
+print(f"{'stage':16s} {'mode':6s} {'reptok s':>9s} {'vs':>5s} {'PyTorch s':>10s} {'ratio':>7s}  (range)")
 pairs = [("w8a32", "fp32"), ("w8a8", "int8"), ("w8a8", "fp32")]
 for stage in stages:
     for mode, tmode in pairs:
@@ -97,6 +98,8 @@ for stage in stages:
         b = [t["stages"].get(stage, {}).get(tmode) for t in theirs]
         if any(x is None for x in a + b):
             continue
-        print(f"{stage:16s} {mode:6s} {med(a):9.3f} {tmode:>5s} {med(b):10.3f} {med([x / y for x, y in zip(a, b)]):7.2f}")
+        ratios = [x / y for x, y in zip(a, b)]
+        print(f"{stage:16s} {mode:6s} {med(a):9.4g} {tmode:>5s} {med(b):10.4g} {med(ratios):7.2f}  "
+              f"({min(ratios):.2f}–{max(ratios):.2f})")
 PY
 echo "side-by-side: files in $out" >&2
