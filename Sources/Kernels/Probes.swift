@@ -35,29 +35,26 @@ public enum Probes {
     /// and add pipes of Sandy and Ivy Bridge and stay in AVX's 16 registers, where 24 of 16
     /// lanes spilled and timed the stores instead (23 against 61 GFLOP/s on a Zen 3).
     #if REPTOK_NO_FMA
-    static let swiftMulAddProbe = Loop(name: "Swift SIMD8<Float> multiply+add x8", macsPerIteration: 8 * 8) { iterations in
-        var acc = (0..<8).map { SIMD8<Float>(repeating: Float($0)) }
-        let x = SIMD8<Float>(repeating: 0.999999), y = SIMD8<Float>(repeating: 1e-7)
-        acc.withUnsafeMutableBufferPointer { a in
-            for _ in 0..<iterations { for i in 0..<8 { a[i] = y.addingMul(a[i], x) } }
-        }
-        return Double(acc.reduce(SIMD8<Float>(), +).sum())
+    static let swiftMulAddProbe = Loop(name: "Swift SIMD8<Float> multiply+add x8", macsPerIteration: 8 * 8) {
+        Double(mulAddChains(SIMD8<Float>.self, chains: 8, $0))
     }
     #else
     static let swiftMulAddProbe = Loop(name: "Swift SIMD16<Float> FMA x24", macsPerIteration: 24 * 16) {
-        Double(swiftFMALoop($0))
-    }
-
-    /// 24 independent SIMD16<Float> FMA chains in Swift.
-    static func swiftFMALoop(_ iterations: Int) -> Float {
-        var acc = (0..<24).map { SIMD16<Float>(repeating: Float($0)) }
-        let x = SIMD16<Float>(repeating: 0.999999), y = SIMD16<Float>(repeating: 1e-7)
-        acc.withUnsafeMutableBufferPointer { a in
-            for _ in 0..<iterations { for i in 0..<24 { a[i] = y.addingMul(a[i], x) } }
-        }
-        return acc.reduce(SIMD16<Float>(), +).sum()
+        Double(mulAddChains(SIMD16<Float>.self, chains: 24, $0))
     }
     #endif
+
+    /// `chains` independent chains of `addingMul` on vectors of type V (inlined into each probe,
+    /// so the chain count is a constant there and the loop unrolls as written out).
+    @inline(__always)
+    static func mulAddChains<V: SIMD>(_: V.Type, chains: Int, _ iterations: Int) -> Float where V.Scalar == Float {
+        var acc = (0..<chains).map { V(repeating: Float($0)) }
+        let x = V(repeating: 0.999999), y = V(repeating: 1e-7)
+        acc.withUnsafeMutableBufferPointer { a in
+            for _ in 0..<iterations { for i in 0..<chains { a[i] = y.addingMul(a[i], x) } }
+        }
+        return acc.reduce(V(), +).sum()
+    }
 
     /// Reads `count` floats once with four independent 16-lane accumulators, with the same
     /// software prefetches as the gemv kernels (1 KB ahead into L1, 16 KB into L2) so the
