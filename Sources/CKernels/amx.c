@@ -7,6 +7,7 @@
 
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
 #include <immintrin.h>
+#include "x86_emulate.h"
 #if defined(__linux__)
 #include <errno.h>
 #include <sys/syscall.h>
@@ -14,7 +15,7 @@
 #endif
 
 #define RTK_AMX_ATTR __attribute__((target("amx-tile,amx-int8,avx512f,avx512bw,avx512vl,avx512dq")))
-#define RTK_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq")))
+#define RTK_AVX512 RTK_X86_TARGET("avx512f,avx512bw,avx512vl,avx512dq")
 #include "x86_transpose.h"
 
 // The result slices back to rows with zmm 16 x 16 transposes (a scalar loop here would cost

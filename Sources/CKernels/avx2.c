@@ -11,6 +11,7 @@
 
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
 #include <immintrin.h>
+#include "x86_emulate.h"
 #include <string.h>
 
 #define RTK_AVX2 __attribute__((target("avx2,fma")))
@@ -301,8 +302,8 @@ void rtk_avx2_f32_rows_f32(long mr, long nc, long k, const float *a, long lda, c
 // 32 multiply-adds instead of the sign trick's four. Each kernel is instantiated twice from
 // one macro: VEX-encoded (AVX-VNNI CPUs: Alder Lake and later, Zen 5) and EVEX-encoded
 // (AVX-512 VNNI CPUs, where the tests run it: the encodings compute the same thing).
-#define RTK_AVXVNNI_VEX __attribute__((target("avx2,fma,avxvnni")))
-#define RTK_AVXVNNI_EVEX __attribute__((target("avx2,fma,avx512f,avx512vl,avx512vnni")))
+#define RTK_AVXVNNI_VEX RTK_X86_TARGET("avx2,fma,avxvnni")
+#define RTK_AVXVNNI_EVEX RTK_X86_TARGET("avx2,fma,avx512f,avx512vl,avx512vnni")
 #define RTK_DP_VEX(acc, u, s) _mm256_dpbusd_avx_epi32(acc, u, s)
 #define RTK_DP_EVEX(acc, u, s) _mm256_dpbusd_epi32(acc, u, s)
 

@@ -5,9 +5,10 @@
 
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
 #include <immintrin.h>
+#include "x86_emulate.h"
 
-#define RTK_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq")))
-#define RTK_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni")))
+#define RTK_AVX512 RTK_X86_TARGET("avx512f,avx512bw,avx512vl,avx512dq")
+#define RTK_VNNI RTK_X86_TARGET("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni")
 
 #include "x86_transpose.h"
 

@@ -40,7 +40,20 @@ int rtk_cpu_features(void) {
     // (XCR0 bits 17 and 18) enabled by the OS; the data state still needs rtk_amx_request().
     const int amx = ((d >> 24) & 1) && ((d >> 25) & 1) && ((lo >> 17) & 3) == 3;
     if (amx && (out & RTK_CPU_AVX512VNNI)) out |= RTK_CPU_AMX;
+#ifdef RTK_EMULATE_AVX512
+    // A test build whose AVX-512 and VNNI kernels run on AVX2 (x86_emulate.h): those levels
+    // are available wherever AVX2 is.
+    if (out & RTK_CPU_AVX2) out |= RTK_CPU_AVX512 | RTK_CPU_AVX512VNNI | RTK_CPU_AVXVNNI;
+#endif
     return out;
+}
+
+int rtk_avx512_emulated(void) {
+#ifdef RTK_EMULATE_AVX512
+    return 1;
+#else
+    return 0;
+#endif
 }
 
 #elif defined(__aarch64__)
@@ -61,4 +74,8 @@ int rtk_cpu_features(void) {
 
 #else
 int rtk_cpu_features(void) { return 0; }
+#endif
+
+#if !defined(__x86_64__) || !(defined(__clang__) || defined(__GNUC__))
+int rtk_avx512_emulated(void) { return 0; }
 #endif

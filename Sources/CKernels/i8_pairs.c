@@ -81,6 +81,7 @@ void rtk_i8_pairs_kernel_c(long mr, long kc4, const int32_t *const *a, const int
 
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
 #include <immintrin.h>
+#include "x86_emulate.h"
 
 #define RTK_AVX2 __attribute__((target("avx2,fma")))
 
@@ -244,7 +245,7 @@ RTK_AVX2 int32_t rtk_avx2_peak_i8_pairs(long iterations) {
 // half vpaddw ×2, vpmaddwd, vpaddd: 32 products per instruction pair where ymm did 16. Up
 // to 8 rows: 16 accumulators, 4 weight vectors, the broadcasts and two sums (≤ 26 zmm).
 // The int32 sums land in the same [MR][32] layout as the AVX2 kernel's, so the store is its.
-#define RTK_AVX512BW __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")))
+#define RTK_AVX512BW RTK_X86_TARGET("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")
 #define RTK_I8_PAIRS_512(MR)                                                                     \
 RTK_AVX512BW static void pairs_512_##MR(long kc4, const int32_t *const *a, const int16_t *wp,   \
                                         int32_t *sums) {                                        \

@@ -121,10 +121,11 @@ void rtk_q4_rows_c(long rows, long ng, const int8_t *const *a, const int32_t *co
 
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
 #include <immintrin.h>
+#include "x86_emulate.h"
 
-#define RTK_Q4_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni")))
+#define RTK_Q4_VNNI RTK_X86_TARGET("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni")
 #define RTK_Q4_AVX2 __attribute__((target("avx2,fma")))
-#define RTK_Q4_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq")))
+#define RTK_Q4_AVX512 RTK_X86_TARGET("avx512f,avx512bw,avx512vl,avx512dq")
 
 // R rows (1...6) x 32 columns; float accumulators stay in registers over all ng groups.
 RTK_Q4_VNNI static inline __attribute__((always_inline)) void

@@ -9,11 +9,12 @@
 
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
 #include <immintrin.h>
+#include "x86_emulate.h"
 
 // F16C converts the fp16 scales (every AVX2 CPU has it; cpu.c requires it for RTK_CPU_AVX2).
 #define RTK_Q4R_AVX2 __attribute__((target("avx2,fma,f16c")))
-#define RTK_Q4R_VEX __attribute__((target("avx2,fma,f16c,avxvnni")))
-#define RTK_Q4R_EVEX __attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512vnni")))
+#define RTK_Q4R_VEX RTK_X86_TARGET("avx2,fma,f16c,avxvnni")
+#define RTK_Q4R_EVEX RTK_X86_TARGET("avx2,fma,f16c,avx512f,avx512vl,avx512vnni")
 
 /// Nibble bytes of the dead columns of a tail strip (read instead of memory past the matrix).
 static const uint8_t q4_zero_block[16] = {0};

@@ -68,8 +68,9 @@ void rtk_q4x16_kernel_c(long rows, long ng, const int8_t *const *a, const int32_
 
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
 #include <immintrin.h>
+#include "x86_emulate.h"
 
-#define RTK_Q4X16_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni")))
+#define RTK_Q4X16_VNNI RTK_X86_TARGET("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni")
 
 // R rows (1...8) x one strip of 16 columns. Per group: one 256-bit load of the 16 fp16
 // scales, four zmm loads of nibble quads, split into low (elements 0...15) and high nibbles

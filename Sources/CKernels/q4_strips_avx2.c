@@ -6,10 +6,11 @@
 
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
 #include <immintrin.h>
+#include "x86_emulate.h"
 
 #define Q4S_AVX2 __attribute__((target("avx2,fma,f16c")))
-#define Q4S_VEX __attribute__((target("avx2,fma,f16c,avxvnni")))
-#define Q4S_EVEX __attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512vnni")))
+#define Q4S_VEX RTK_X86_TARGET("avx2,fma,f16c,avxvnni")
+#define Q4S_EVEX RTK_X86_TARGET("avx2,fma,f16c,avx512f,avx512vl,avx512vnni")
 
 enum { GROUP_BYTES = 288 };
 

@@ -102,6 +102,9 @@ public enum ISA: String, CaseIterable, Sendable, CustomStringConvertible {
     public static var cpuSummary: String {
         var s = supported.map { $0 == .amxEmulated ? "amx-emulated (tests: AMX tiles in scalar C)" : $0.rawValue }
             .joined(separator: ", ")
+        if rtk_avx512_emulated() != 0 {
+            s += " (a test build: AVX-512 and VNNI emulated on AVX2)"
+        }
         if amxRefused {
             let reason = amxRequest < 0 ? String(cString: strerror(Int32(-amxRequest))) : "refused"
             s += " (this CPU has AMX but the OS refused the tile state: \(reason); avx512vnni is used)"

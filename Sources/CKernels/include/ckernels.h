@@ -74,6 +74,9 @@ enum {
 };
 /// The features of the CPU this process runs on (0 on other architectures).
 int rtk_cpu_features(void);
+/// 1 in a test build (RTK_EMULATE_AVX512) whose AVX-512 and VNNI kernels are emulated on AVX2,
+/// and which then reports those features on any AVX2 CPU; 0 in every other build.
+int rtk_avx512_emulated(void);
 
 // ---- Float32 microkernels (all levels share these semantics) --------------------------
 /// c[i*ldc + j] (= or +=) sum_{p<kc} a[i][p*astep] * b[p*ldb + j], i < rows (1...8),
