@@ -9,8 +9,9 @@
 // Exactness: every integer operation is the instruction's own (wrapping or saturating as the
 // manual says). Float operations act on the same lanes with the same single rounding
 // (vfmadd on ymm halves is the zmm vfmadd lane by lane); conversions are exact or round to
-// nearest as the hardware does. The one horizontal float sum (_mm512_reduce_add_ps, only in
-// the probe) adds in the halving order LLVM emits for it. Masked loads read only the
+// nearest as the hardware does. The one horizontal float sum (_mm512_reduce_add_ps) is a
+// compiler sequence, not an instruction, and only the probe uses it, so its order of
+// additions (halving: 256 + 256, 128 + 128, ...) does not matter. Masked loads read only the
 // selected elements, as the hardware's fault suppression promises.
 #ifndef RTK_X86_EMULATE_H
 #define RTK_X86_EMULATE_H
