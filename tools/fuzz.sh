@@ -69,22 +69,40 @@ if [ $needs_image = 1 ] && stale "$B/fuzz-image" Sources/ImageIO Sources/Support
 fi
 
 [ "$SECS" = 0 ] && { echo "fuzz: built"; exit 0; }
-failed=()
-for t in "${TARGETS[@]}"; do
-    case $t in pickle|zip|safetensors|gguf|config) bin=$B/fuzz-formats ;; *) bin=$B/fuzz-image ;; esac
+# Runs one target for SECS; its exit status goes to $B/$t.status, its output to $B/$t.log.
+run_target() {
+    local t=$1 bin=$B/fuzz-image
+    case $t in pickle|zip|safetensors|gguf|config) bin=$B/fuzz-formats ;; esac
     mkdir -p "$B/corpus/$t"
-    echo "fuzz: $t for ${SECS} s"
     # -timeout: a hang is > 1 s on one input; -malloc_limit_mb: no single allocation over 100 MB.
     # A small ASan quarantine keeps memory (and the time spent recycling it) low on long runs; the
     # Swift backtracer is off so that libFuzzer itself reports a trap and keeps the input.
-    if ! REPTOK_FUZZ_TARGET=$t ASAN_OPTIONS=quarantine_size_mb=16:detect_leaks=1 SWIFT_BACKTRACE=enable=no "$bin" "$B/corpus/$t" "Tests/Fuzz/corpus/$t" \
-            -max_total_time="$SECS" -timeout=1 -malloc_limit_mb=100 -rss_limit_mb=2048 -max_len=65536 \
-            -detect_leaks=1 -print_final_stats=1 -artifact_prefix="$B/artifacts/$t-" > "$B/$t.log" 2>&1; then
+    local rc=0
+    REPTOK_FUZZ_TARGET=$t ASAN_OPTIONS=quarantine_size_mb=16:detect_leaks=1 SWIFT_BACKTRACE=enable=no "$bin" "$B/corpus/$t" "Tests/Fuzz/corpus/$t" \
+        -max_total_time="$SECS" -timeout=1 -malloc_limit_mb=100 -rss_limit_mb=2048 -max_len=65536 \
+        -detect_leaks=1 -print_final_stats=1 -artifact_prefix="$B/artifacts/$t-" > "$B/$t.log" 2>&1 || rc=$?
+    echo "$rc" > "$B/$t.status"
+}
+# One target per core at a time (REPTOK_FUZZ_JOBS overrides): each libFuzzer process is
+# single-threaded, so two cores fuzz two readers in the time of one.
+jobs=${REPTOK_FUZZ_JOBS:-$(nproc 2>/dev/null || echo 1)}
+echo "fuzz: ${#TARGETS[@]} target(s) for ${SECS} s each, $jobs at a time"
+running=0
+for t in "${TARGETS[@]}"; do
+    rm -f "$B/$t.status"
+    run_target "$t" &
+    running=$((running + 1))
+    if [ "$running" -ge "$jobs" ]; then wait -n || true; running=$((running - 1)); fi
+done
+wait || true
+failed=()
+for t in "${TARGETS[@]}"; do
+    if [ "$(cat "$B/$t.status" 2>/dev/null || echo missing)" != 0 ]; then
         failed+=("$t")
         echo "fuzz: $t FAILED; last lines of $B/$t.log:" >&2
         tail -40 "$B/$t.log" >&2
     else
-        grep -E "stat::number_of_executed_units|stat::peak_rss_mb" "$B/$t.log" | tr '\n' ' '; echo
+        echo "fuzz: $t $(grep -E "stat::number_of_executed_units|stat::peak_rss_mb" "$B/$t.log" | tr '\n' ' ')"
     fi
 done
 if [ ${#failed[@]} -gt 0 ]; then
