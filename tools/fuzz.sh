@@ -9,8 +9,9 @@
 # module (built first as a static library): the Formats sources with their CHash C file and
 # Tests/Fuzz/FormatsHarness.swift (pickle, zip, safetensors, gguf, config) and the ImageIO sources with
 # Tests/Fuzz/ImageHarness.swift and the libpng/libjpeg shim (npy, png, jpeg). Then runs each target
-# for SECONDS, starting from the committed seeds in Tests/Fuzz/corpus/<target>/ (never modified;
-# new inputs go to $REPTOK_FUZZ_DIR/corpus/<target>/). Exits non-zero when any target crashes, leaks,
+# for SECONDS, one per core at a time (REPTOK_FUZZ_JOBS=N sets how many), starting from the
+# committed seeds in Tests/Fuzz/corpus/<target>/ (never modified; new inputs go to
+# $REPTOK_FUZZ_DIR/corpus/<target>/). Exits non-zero when any target crashes, leaks,
 # takes more than 1 s on one input, or allocates more than 100 MB at once; the input is kept as
 # $REPTOK_FUZZ_DIR/artifacts/<target>-crash-... (add it to Tests/Fuzz/regressions/<target>/, which
 # the normal test suite runs through the same reader probes).
