@@ -48,14 +48,6 @@ int rtk_cpu_features(void) {
     return out;
 }
 
-int rtk_avx512_emulated(void) {
-#ifdef RTK_EMULATE_AVX512
-    return 1;
-#else
-    return 0;
-#endif
-}
-
 #elif defined(__aarch64__)
 #if defined(__linux__)
 #include <sys/auxv.h>
@@ -76,6 +68,10 @@ int rtk_cpu_features(void) {
 int rtk_cpu_features(void) { return 0; }
 #endif
 
-#if !defined(__x86_64__) || !(defined(__clang__) || defined(__GNUC__))
-int rtk_avx512_emulated(void) { return 0; }
+int rtk_avx512_emulated(void) {
+#ifdef RTK_EMULATE_AVX512
+    return 1;
+#else
+    return 0;
 #endif
+}

@@ -60,25 +60,32 @@ RTK_EMU void rtk_e_storeu_si512(void *p, rtk_e512i v) {
     _mm256_storeu_si256((__m256i *)((char *)p + 32), v.h[1]);
 }
 RTK_EMU void rtk_e_storeu_ps(void *p, rtk_e512 v) { _mm256_storeu_ps((float *)p, v.h[0]); _mm256_storeu_ps((float *)p + 8, v.h[1]); }
-/// vmovdqu8 zmm{k}{z}: bytes whose mask bit is set, 0 elsewhere; unselected bytes are not read.
+/// The zero-masked loads (vmovdqu8 / vmovups / vmovdqu32 {k}{z}): `count` elements of `size`
+/// bytes into out, element i copied from p where bit i of k is set and 0 elsewhere; unselected
+/// elements are not read.
+RTK_EMU void rtk_e_maskz_copy(void *out, const void *p, unsigned long long k, int count, int size) {
+    memset(out, 0, (size_t)(count * size));
+    for (int i = 0; i < count; i++)
+        if ((k >> i) & 1) memcpy((char *)out + i * size, (const char *)p + i * size, (size_t)size);
+}
 RTK_EMU rtk_e512i rtk_e_maskz_loadu_epi8(unsigned long long k, const void *p) {
     unsigned char b[64];
-    for (int i = 0; i < 64; i++) b[i] = (k >> i) & 1 ? ((const unsigned char *)p)[i] : 0;
+    rtk_e_maskz_copy(b, p, k, 64, 1);
     return rtk_e_loadu_si512(b);
 }
 RTK_EMU rtk_e512 rtk_e_maskz_loadu_ps(unsigned short k, const void *p) {
     float f[16];
-    for (int i = 0; i < 16; i++) { f[i] = 0.0f; if ((k >> i) & 1) memcpy(&f[i], (const float *)p + i, 4); }
+    rtk_e_maskz_copy(f, p, k, 16, 4);
     return rtk_e_loadu_ps(f);
 }
 RTK_EMU __m128i rtk_e_mm_maskz_loadu_epi8(unsigned short k, const void *p) {
     unsigned char b[16];
-    for (int i = 0; i < 16; i++) b[i] = (k >> i) & 1 ? ((const unsigned char *)p)[i] : 0;
+    rtk_e_maskz_copy(b, p, k, 16, 1);
     return _mm_loadu_si128((const __m128i *)b);
 }
 RTK_EMU __m128i rtk_e_mm_maskz_loadu_epi32(unsigned char k, const void *p) {
     int32_t d[4];
-    for (int i = 0; i < 4; i++) { d[i] = 0; if ((k >> i) & 1) memcpy(&d[i], (const int32_t *)p + i, 4); }
+    rtk_e_maskz_copy(d, p, k, 4, 4);
     return _mm_loadu_si128((const __m128i *)d);
 }
 
