@@ -11,7 +11,7 @@ R=${REPTOK:-.build/release/reptok}
 [ -x "$R" ] || { echo "compare-probes: build first (swift build -c release)"; exit 2; }
 out=$(mktemp -d); trap 'rm -rf "$out"' EXIT
 cc -O2 -pthread tools/probes/peak.c -o "$out/peak"
-# every hardware level (amx-emulated, the scalar tile model, has no ceiling to compare)
+# every level but amx-emulated (the scalar tile model has no ceiling to compare)
 levels=$("$R" --version | sed -e 's/.*this CPU runs //' -e 's/ (.*//' -e 's/)//' | tr -d ' ' | tr ',' ' ' \
          | sed -e 's/amx-emulated//')
 "$out/peak" "$threads" > "$out/c.txt"
@@ -32,14 +32,24 @@ family = {"amx": ("fp32-zmm-fma", "int8-amx-tdpbssd"),
           "avx512vnni": ("fp32-zmm-fma", "int8-zmm-vpdpbusd"), "avx512": ("fp32-zmm-fma", "int8-zmm-pairs"),
           "avxvnni": ("fp32-ymm-fma", "int8-ymm-avxvnni"), "avx2": ("fp32-ymm-fma", "int8-ymm-pairs"),
           "neondot": ("fp32-neon-fmla", "int8-neon-sdot"), "neon": ("fp32-neon-fmla", "int8-neon-smull")}
+# generic: Swift SIMD code compiled for this CPU (the default `native` build), so its fused
+# multiply-adds should reach the widest FMA family the plain-C probe found; it has no int8 loop
+# (its W8A8 runs float FMAs), and a build without FMA (a multiply and an add) has no C twin.
+widest = next((f for f in ("fp32-zmm-fma", "fp32-ymm-fma", "fp32-neon-fmla") if f in c), None)
 bad = 0
 print(f"{'level':<11} {'probe':<44} {'reptok':>8} {'plain C':>8} {'ratio':>6}")
 for isa in levels:
-    if isa not in family:
-        continue
     j = json.load(open(f"{out}/{isa}.json"))
-    for key, probe, fam in (("fp32_peak_gflops", "fp32_probe", family[isa][0]),
-                            ("int8_peak_gops", "int8_probe", family[isa][1])):
+    if isa == "generic":
+        if widest is None or "FMA" not in j["fp32_probe"]:
+            continue
+        pairs = (("fp32_peak_gflops", "fp32_probe", widest),)
+    elif isa in family:
+        pairs = (("fp32_peak_gflops", "fp32_probe", family[isa][0]),
+                 ("int8_peak_gops", "int8_probe", family[isa][1]))
+    else:
+        continue
+    for key, probe, fam in pairs:
         if fam not in c:
             print(f"{isa:<11} {j[probe]:<44} {j[key]:8.1f} {'-':>8}   (no plain-C probe of this family here)")
             continue

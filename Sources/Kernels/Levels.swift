@@ -304,7 +304,7 @@ enum LevelTable {
                                 ? Probes.Loop(name: "sdot v.4s x24", macsPerIteration: 24 * 16) { Double(rtk_neon_peak_i8(1, $0)) }
                                 : Probes.Loop(name: "smull+smlal2+sadalp x12", macsPerIteration: 12 * 16) { Double(rtk_neon_peak_i8(0, $0)) })
         case .generic:
-            return KernelSet(f32: swiftF32, f32Strip: 8, pack: cPack, f32RowsI8: swiftRowsI8, f32RowsF32: swiftRowsF32,
+            return KernelSet(f32: swiftF32, f32Strip: SwiftF32Shapes.build.strip, pack: cPack, f32RowsI8: swiftRowsI8, f32RowsF32: swiftRowsF32,
                              i8: floatExactI8,
                              fp32Probe: Probes.swiftMulAddProbe,
                              int8Probe: nil)

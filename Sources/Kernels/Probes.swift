@@ -29,19 +29,26 @@ public enum Probes {
     public static var amx: Loop? { ISA.amx.isSupported ? amxInt8 : nil }
 
     /// The generic level's probe: the Swift kernels' multiply-add (`addingMul`) in independent
-    /// chains. A fused chain waits one FMA latency per step; 24 chains of 16 lanes fill two FMA
-    /// pipes of any width where they stay in registers (the 32 of AVX-512 and NEON). A split one
-    /// (a build without FMA) waits a multiply and an add: 8 chains of 8 lanes fill the multiply
-    /// and add pipes of Sandy and Ivy Bridge and stay in AVX's 16 registers, where 24 of 16
-    /// lanes spilled and timed the stores instead (23 against 61 GFLOP/s on a Zen 3).
+    /// chains that stay in registers. A fused chain waits one FMA latency per step, so two FMA
+    /// pipes of latency 4 need 8 chains of the register width in flight: 24 chains of 16 lanes
+    /// in AVX-512's 32 zmm registers, 6 in AVX2's 16 ymm (12 ymm chains) or NEON's 32 q (24 q
+    /// chains). 24 of 16 lanes built for AVX2 spilled and timed the stores instead: 28.6
+    /// GFLOP/s on a Zen 3 whose FMA rate is 102, below the generic GEMM's own 33. A split
+    /// chain (a build without FMA) waits a multiply and an add: 8 chains of 8 lanes fill the
+    /// multiply and add pipes of Sandy and Ivy Bridge and stay in AVX's 16 registers, where
+    /// 24 of 16 lanes spilled (23 against 61 GFLOP/s on a Zen 3).
     #if REPTOK_NO_FMA
     static let swiftMulAddProbe = Loop(name: "Swift SIMD8<Float> multiply+add x8", macsPerIteration: 8 * 8) {
         Double(mulAddChains(SIMD8<Float>.self, chains: 8, $0))
     }
     #else
-    static let swiftMulAddProbe = Loop(name: "Swift SIMD16<Float> FMA x24", macsPerIteration: 24 * 16) {
-        Double(mulAddChains(SIMD16<Float>.self, chains: 24, $0))
-    }
+    static let swiftMulAddProbe = SwiftF32Shapes.build == .wide
+        ? Loop(name: "Swift SIMD16<Float> FMA x24", macsPerIteration: 24 * 16) {
+            Double(mulAddChains(SIMD16<Float>.self, chains: 24, $0))
+        }
+        : Loop(name: "Swift SIMD16<Float> FMA x6", macsPerIteration: 6 * 16) {
+            Double(mulAddChains(SIMD16<Float>.self, chains: 6, $0))
+        }
     #endif
 
     /// `chains` independent chains of `addingMul` on vectors of type V (inlined into each probe,

@@ -19,49 +19,72 @@ final class F32KernelTests: XCTestCase {
         #endif
     }
 
+    /// A float microkernel as the tests call it: (rows, nv, kc, a, aStep, b, ldb, c, ldc, accumulate).
+    typealias Kernel = (Int, Int, Int, UnsafePointer<UnsafePointer<Float>>, Int, UnsafePointer<Float>, Int,
+                        UnsafeMutablePointer<Float>, Int, Bool) -> Void
+
     func testEveryHeightAndWidthAgainstScalarChains() {
-        var rng = TestRNG(41)
         for ctx in levelContexts() {
             let k = ctx.kernels
-            for nv in 1...2 {
-                for rows in 1...16 {
-                    for (kc, aStep) in [(1, 1), (37, 1), (72, 3)] {
-                        for accumulate in [false, true] {
-                            let ldb = 16 * nv + 5, ldc = 16 * nv + 3, sentinel: Float = -9999
-                            let a = (0..<rows).map { _ in rng.floats(kc * aStep) }
-                            let b = rng.floats(kc * ldb)
-                            var c = [Float](repeating: sentinel, count: (rows + 1) * ldc)
-                            for i in 0..<rows { for j in 0..<(16 * nv) { c[i * ldc + j] = rng.float() } }
-                            var want = c
-                            for i in 0..<rows {
-                                for j in 0..<(16 * nv) {
-                                    var s: Float = accumulate ? c[i * ldc + j] : 0
-                                    for p in 0..<kc { s = Self.step(s, a[i][p * aStep], b[p * ldb + j]) }
-                                    want[i * ldc + j] = s
-                                }
+            check("\(ctx.isa)") { rows, nv, kc, a, aStep, b, ldb, c, ldc, acc in
+                k.f32Kernel(rows: rows, nv: nv, kc: kc, a: a, aStep: aStep, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: acc)
+            }
+        }
+    }
+
+    /// Both register blockings of the Swift kernel, whichever one this build's generic level
+    /// uses: the other runs in builds for other CPUs (8 × 32 for AVX-512, strips of 6 × 16 for
+    /// AVX, AVX2 and NEON), and its arithmetic does not depend on the registers it gets.
+    func testBothSwiftShapesAgainstScalarChains() {
+        for shapes in [SwiftF32Shapes.wide, .narrow] {
+            check("Swift \(shapes)") { rows, nv, kc, a, aStep, b, ldb, c, ldc, acc in
+                f32Microkernel(rows: rows, nv: nv, kc: kc, a: a, aStep: aStep, b: b, ldb: ldb, c: c, ldc: ldc,
+                               accumulate: acc, shapes: shapes)
+            }
+        }
+        XCTAssertEqual(KernelSet(.generic).f32Strip, SwiftF32Shapes.build.strip)
+    }
+
+    /// Every height, width, stride and store mode of `kernel` against the scalar chains.
+    func check(_ name: String, _ kernel: Kernel) {
+        var rng = TestRNG(41)
+        for nv in 1...2 {
+            for rows in 1...16 {
+                for (kc, aStep) in [(1, 1), (37, 1), (72, 3)] {
+                    for accumulate in [false, true] {
+                        let ldb = 16 * nv + 5, ldc = 16 * nv + 3, sentinel: Float = -9999
+                        let a = (0..<rows).map { _ in rng.floats(kc * aStep) }
+                        let b = rng.floats(kc * ldb)
+                        var c = [Float](repeating: sentinel, count: (rows + 1) * ldc)
+                        for i in 0..<rows { for j in 0..<(16 * nv) { c[i * ldc + j] = rng.float() } }
+                        var want = c
+                        for i in 0..<rows {
+                            for j in 0..<(16 * nv) {
+                                var s: Float = accumulate ? c[i * ldc + j] : 0
+                                for p in 0..<kc { s = Self.step(s, a[i][p * aStep], b[p * ldb + j]) }
+                                want[i * ldc + j] = s
                             }
-                            // the rows in their own allocations (the kernel reads them through pointers)
-                            let rowsMem = a.map { r -> UnsafeMutablePointer<Float> in
-                                let m = UnsafeMutablePointer<Float>.allocate(capacity: r.count)
-                                m.initialize(from: r, count: r.count)
-                                return m
-                            }
-                            defer { rowsMem.forEach { $0.deallocate() } }
-                            let ptrs = rowsMem.map { UnsafePointer($0) }
-                            ptrs.withUnsafeBufferPointer { pp in
-                                b.withUnsafeBufferPointer { bp in
-                                    c.withUnsafeMutableBufferPointer { cp in
-                                        k.f32Kernel(rows: rows, nv: nv, kc: kc, a: pp.baseAddress!, aStep: aStep, b: bp.baseAddress!,
-                                                    ldb: ldb, c: cp.baseAddress!, ldc: ldc, accumulate: accumulate)
-                                    }
-                                }
-                            }
-                            XCTAssertTrue(bitsEqual(c, want), "\(ctx.isa) rows \(rows) nv \(nv) kc \(kc) aStep \(aStep) acc \(accumulate)")
                         }
+                        // the rows in their own allocations (the kernel reads them through pointers)
+                        let rowsMem = a.map { r -> UnsafeMutablePointer<Float> in
+                            let m = UnsafeMutablePointer<Float>.allocate(capacity: r.count)
+                            m.initialize(from: r, count: r.count)
+                            return m
+                        }
+                        defer { rowsMem.forEach { $0.deallocate() } }
+                        let ptrs = rowsMem.map { UnsafePointer($0) }
+                        ptrs.withUnsafeBufferPointer { pp in
+                            b.withUnsafeBufferPointer { bp in
+                                c.withUnsafeMutableBufferPointer { cp in
+                                    kernel(rows, nv, kc, pp.baseAddress!, aStep, bp.baseAddress!, ldb, cp.baseAddress!, ldc,
+                                           accumulate)
+                                }
+                            }
+                        }
+                        XCTAssertTrue(bitsEqual(c, want), "\(name) rows \(rows) nv \(nv) kc \(kc) aStep \(aStep) acc \(accumulate)")
                     }
                 }
             }
         }
     }
 }
-

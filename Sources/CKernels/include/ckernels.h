@@ -50,6 +50,21 @@ static inline void rtk_prefetch_l2_lines(const void *p, long bytes, long l0, lon
     for (long l = l0; l < l1; l++) __builtin_prefetch(c + (64 * l < bytes ? 64 * l : bytes - 1), 0, 2);
 }
 
+/// Width in bits of the widest vector registers the *including* build may use: 512 where it
+/// targets AVX-512 (32 zmm registers), 256 for AVX or AVX2 (16 ymm), 128 otherwise (SSE's 16
+/// xmm, NEON's 32 q registers). Evaluated by the compiler of the file that calls it, so from
+/// Swift it reflects the Swift build's -target-cpu (Package.swift), not the C kernels' target
+/// attributes; the Swift microkernels pick their register blocking with it (Microkernels.swift).
+static inline int rtk_build_vector_bits(void) {
+#if defined(__AVX512F__)
+    return 512;
+#elif defined(__AVX__)
+    return 256;
+#else
+    return 128;
+#endif
+}
+
 /// a·b + c in the portable C paths: fused (one rounding, the bits of every level) unless the
 /// build targets a CPU without FMA (RTK_NO_FMA, set by Package.swift), where a fused form is a
 /// libm routine per call; there a multiply and an add (as the Swift kernels' `addingMul`).
