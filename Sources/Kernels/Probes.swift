@@ -34,12 +34,14 @@ public enum Probes {
     /// in AVX-512's 32 zmm registers, 6 in AVX2's 16 ymm (12 ymm chains) or NEON's 32 q (24 q
     /// chains). 24 of 16 lanes built for AVX2 spilled and timed the stores instead: 28.6
     /// GFLOP/s on a Zen 3 whose FMA rate is 102, below the generic GEMM's own 33. A split
-    /// chain (a build without FMA) waits a multiply and an add: 8 chains of 8 lanes fill the
-    /// multiply and add pipes of Sandy and Ivy Bridge and stay in AVX's 16 registers, where
-    /// 24 of 16 lanes spilled (23 against 61 GFLOP/s on a Zen 3).
+    /// chain (a build without FMA) waits a multiply and an add: 12 chains of 8 lanes fill the
+    /// one multiply and one add pipe of Sandy and Ivy Bridge (latency 5 + 3) and the two of
+    /// each of a Zen (3 + 3), and stay in AVX's 16 registers. On one Zen 3 core, such a build:
+    /// 24 chains of 16 lanes spilled (23 GFLOP/s), 8 of 8 kept the pipes two-thirds busy (61,
+    /// below the GEMMs' own 62), 12 of 8 ran at 99.
     #if REPTOK_NO_FMA
-    static let swiftMulAddProbe = Loop(name: "Swift SIMD8<Float> multiply+add x8", macsPerIteration: 8 * 8) {
-        Double(mulAddChains(SIMD8<Float>.self, chains: 8, $0))
+    static let swiftMulAddProbe = Loop(name: "Swift SIMD8<Float> multiply+add x12", macsPerIteration: 12 * 8) {
+        Double(mulAddChains(SIMD8<Float>.self, chains: 12, $0))
     }
     #else
     static let swiftMulAddProbe = SwiftF32Shapes.build == .wide
