@@ -53,8 +53,8 @@ enum SwiftF32Shapes {
 
 /// c[i*ldc + j] (= or +=) Σ_{p<kc} a[i][p*aStep] * b[p*ldb + j]  for i < rows, j < 16*nv.
 /// Any row count (`.wide` splits it into 8/4/2/1-row kernels; `.narrow` into strips of 6,
-/// except that the last 7 to 9 rows go as two strips of 3 to 5, as the C ymm and NEON kernels
-/// do), nv in {1, 2}. With `accumulate` false the chain starts at 0 (C is only written).
+/// except that the last 7 to 9 rows go as two strips of 3 to 5: `rtk_f32_strip6`, the C ymm
+/// and NEON kernels' rule), nv in {1, 2}. With `accumulate` false the chain starts at 0 (C is only written).
 @inline(__always)
 func f32Microkernel(rows: Int, nv: Int, kc: Int, a: UnsafePointer<UnsafePointer<Float>>, aStep: Int,
                     b: UnsafePointer<Float>, ldb: Int,
@@ -92,8 +92,7 @@ func f32MicrokernelNarrow(rows: Int, nv: Int, kc: Int, a: UnsafePointer<UnsafePo
                           c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool) {
     var i = 0
     while i < rows {
-        let left = rows - i
-        let r = left > 9 ? 6 : left > 6 ? (left + 1) / 2 : left
+        let r = rtk_f32_strip6(rows - i)
         for v in 0..<nv {
             let bv = b + 16 * v, cc = c + i * ldc + 16 * v
             switch r {

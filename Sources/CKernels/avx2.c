@@ -17,7 +17,6 @@
 #define RTK_AVX2 __attribute__((target("avx2,fma")))
 #include "x86_hsum.h"
 #include "frows_chunks.h"
-#include "f32_strips.h"
 
 // ---------------------------------------------------------------------------------------
 // Float32 microkernel: MR rows (MR <= 6) x 16 columns = 12 accumulators, 2 B vectors and
@@ -56,7 +55,7 @@ static const f32_avx2_fn f32_avx2_table[6] = {
 void rtk_avx2_f32_kernel(long rows, long nv, long kc, const float *const *a, long astep,
                          const float *b, long ldb, float *c, long ldc, int accumulate) {
     for (long i = 0; i < rows;) {
-        const long r = rtk_f32_strip6(rows - i);      // f32_strips.h
+        const long r = rtk_f32_strip6(rows - i);      // ckernels.h
         for (long v = 0; v < nv; v++)
             f32_avx2_table[r - 1](kc, a + i, astep, b + 16 * v, ldb, c + i * ldc + 16 * v, ldc, accumulate);
         i += r;

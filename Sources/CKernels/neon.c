@@ -13,7 +13,6 @@
 #include <arm_neon.h>
 #include <string.h>
 #include "frows_chunks.h"
-#include "f32_strips.h"
 
 #define RTK_DOT __attribute__((target("dotprod")))
 
@@ -49,7 +48,7 @@ static const f32_neon_fn f32_neon_table[6] = {
 
 void rtk_neon_f32_kernel(long rows, long nv, long kc, const float *const *a, long astep,
                          const float *b, long ldb, float *c, long ldc, int accumulate) {
-    // (f32_strips.h: a strip of one row keeps 4 `fmla` chains and of two 8, where two pipes
+    // (rtk_f32_strip6 in ckernels.h: a strip of one row keeps 4 `fmla` chains and of two 8, where two pipes
     // want 6 on the Cortex-A72 and 8 on the A76; not measured on an ARM CPU)
     for (long i = 0; i < rows;) {
         const long r = rtk_f32_strip6(rows - i);
