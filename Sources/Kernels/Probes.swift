@@ -44,13 +44,12 @@ public enum Probes {
         Double(mulAddChains(SIMD8<Float>.self, chains: 12, $0))
     }
     #else
-    static let swiftMulAddProbe = SwiftF32Shapes.build == .wide
-        ? Loop(name: "Swift SIMD16<Float> FMA x24", macsPerIteration: 24 * 16) {
-            Double(mulAddChains(SIMD16<Float>.self, chains: 24, $0))
-        }
-        : Loop(name: "Swift SIMD16<Float> FMA x6", macsPerIteration: 6 * 16) {
-            Double(mulAddChains(SIMD16<Float>.self, chains: 6, $0))
-        }
+    static let swiftMulAddProbe = Loop(name: "Swift SIMD16<Float> FMA x\(swiftFMAChains)",
+                                       macsPerIteration: swiftFMAChains * 16) {
+        Double(mulAddChains(SIMD16<Float>.self, chains: swiftFMAChains, $0))
+    }
+    /// 24 where the build has 32 zmm registers, else 6 (a constant once inlined).
+    @inline(__always) static var swiftFMAChains: Int { SwiftF32Shapes.build == .wide ? 24 : 6 }
     #endif
 
     /// `chains` independent chains of `addingMul` on vectors of type V (inlined into each probe,
