@@ -82,6 +82,10 @@ struct Epilogue {
     var activation: Activation
     var accumulate: Bool
 
+    /// How far ahead `apply` fetches C rows (rows; about the latency of a line from memory at
+    /// one row's work per line).
+    static let prefetchRows = 8
+
     /// Only the weight rows' scales (and accumulation): what an int8 kernel can apply as it
     /// stores, with the same two float steps (`I8Call.fin`).
     var scalesOnly: Bool {
@@ -109,6 +113,11 @@ struct Epilogue {
     /// a short last chunk reads its tile rows whole (the tile row has room for 16 floats
     /// there; lanes past cols are computed and dropped), so narrow outputs such as the
     /// generator's 9 token-mixing columns do not pay scalar lane-by-lane loads per row.
+    ///
+    /// Each C row's chunk is fetched `prefetchRows` rows ahead: C is the next layer's input or
+    /// the residual stream, usually out of L2 by now, and its rows are ldc apart, a stride the
+    /// hardware prefetchers follow late; without it the stores and residual reads waited on
+    /// memory.
     func apply(tile: UnsafePointer<Float>, ldt: Int, rows: Int, n0: Int, cols: Int,
                c: UnsafeMutablePointer<Float>, ldc: Int) {
         var j = 0
@@ -121,6 +130,7 @@ struct Epilogue {
             let wholeTile = j + 16 <= ldt
             for i in 0..<rows {
                 let t = tile + i * ldt + j, o = c + i * ldc + col
+                if i + Epilogue.prefetchRows < rows { rtk_prefetch_write(o + Epilogue.prefetchRows * ldc) }
                 let raw = wholeTile ? load16(t) : loadPartial(t, cnt)
                 var v = transform(raw, ws: ws, bs: bs, cs: cs)
                 if accumulate { v += cnt == 16 ? load16(o) : loadPartial(o, cnt) }

@@ -43,6 +43,9 @@ static inline void rtk_cpu_relax(void) {
 static inline void rtk_prefetch(const void *p) { __builtin_prefetch(p, 0, 3); }
 /// The same into the second-level cache only (prefetcht1 on x86).
 static inline void rtk_prefetch_l2(const void *p) { __builtin_prefetch(p, 0, 2); }
+/// Prefetch the cache line at p for writing (prefetchw where the CPU has it, else a read
+/// prefetch): a store to a line not in cache otherwise waits for the line to arrive.
+static inline void rtk_prefetch_write(const void *p) { __builtin_prefetch(p, 1, 3); }
 // Prefetches lines [l0, l1) of `bytes` bytes at p into L2 (line l = bytes [64·l, 64·l + 64),
 // the last one clamped to the last byte).
 static inline void rtk_prefetch_l2_lines(const void *p, long bytes, long l0, long l1) {
