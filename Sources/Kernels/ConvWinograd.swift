@@ -63,7 +63,7 @@ func winogradConv3x3(_ x: UnsafePointer<Float>, height: Int, width: Int, cin: In
     let vStride = chunk * cinP + 16, mStride = chunk * Blocking.nc + 16
     let geometry = WinogradTiles(x: x, height: height, width: width, cin: cin, tilesX: tilesX)
     let kernels = ctx.kernels, strip = kernels.f32Strip
-    ctx.parallelForSlots(chunks) { range, slot in
+    ctx.parallelForBalanced(chunks) { range, slot in
         // V [16][chunk][cinP], M [16][chunk][64], a zero input row, 8 row pointers
         let floats = 16 * vStride + 16 * mStride + cinP
         let raw = ctx.scratch[slot].buffer(bytes: floats * 4 + 64)

@@ -210,7 +210,9 @@ func panelGemmF32<A: F32Rows>(m: Int, n: Int, ldw: Int, blocks: KBlocks, rows: A
     let tiling = PanelTiling(m: m, n: n)
     let maxKc = blocks.maxKc
     let kernels = ctx.kernels, strip = kernels.f32Strip
-    ctx.parallelForSlots(tiling.tasks) { tasks, slot in
+    // the last quarter of the tasks goes to whichever thread is free: on a shared host one
+    // vCPU often loses time to a neighbour, and an even split then left the other waiting
+    ctx.parallelForBalanced(tiling.tasks) { tasks, slot in
         let ncp = Blocking.nc
         let panelFloats = ncp * maxKc, tileFloats = tiling.mc * ncp
         let raw = ctx.scratch[slot].buffer(bytes: (panelFloats + tileFloats) * 4 + 8 * 8 + 64)

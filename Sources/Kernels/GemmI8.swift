@@ -83,7 +83,9 @@ func panelGemmI8<A: I8Rows>(m: Int, n: Int, ldw: Int, blocks: KBlocks, rows: A,
     }
     let tiling = PanelTiling(m: m, n: n)
     let scheme = ctx.kernels.i8
-    ctx.parallelForSlots(tiling.tasks) { tasks, slot in
+    // the last quarter of the tasks goes to whichever thread is free: on a shared host one
+    // vCPU often loses time to a neighbour, and an even split then left the other waiting
+    ctx.parallelForBalanced(tiling.tasks) { tasks, slot in
         let s = I8TaskScratch(ctx.scratch[slot], mc: tiling.mc, maxKc: blocks.maxKc, scheme: scheme)
         for t in tasks {
             let (m0, m1, nb, n0, n1) = tiling.task(t)

@@ -80,7 +80,7 @@ func matmulQ4(_ a: UnsafePointer<Float>, lda: Int, m: Int, blocks w: UnsafeRawPo
     let maxNg = min(gpb, max(groups, 1))
     let product = Q4A8Product(blocks: w, strips: strips, rowBytes: rowBytes, groups: groups, q: q, kq: kq,
                               corr: corr, level: ctx.kernels.q4, groupsPerBlock: gpb)
-    ctx.parallelForSlots(tiling.tasks) { tasks, slot in
+    ctx.parallelForBalanced(tiling.tasks) { tasks, slot in
         let ncp = Blocking.nc
         let panelBytes = 2 * maxNg * 1024, dFloats = 2 * maxNg * 32, tileFloats = tiling.mc * ncp
         let raw = ctx.scratch[slot].buffer(bytes: panelBytes + (dFloats + tileFloats) * 4 + 16 * 8 + 64)
