@@ -21,7 +21,9 @@ final class ThreadTests: XCTestCase {
 
     func testMatmulConvAttentionGroupNorm() {
         var rng = TestRNG(99)
-        for (m, k, n) in [(5, 300, 200), (70, 500, 130), (600, 64, 96)] {
+        // (40, 96, 1000): 16 panel tasks, so 2 and 3 threads both reach the tasks handed out one
+        // at a time (the last quarter, parallelForBalanced), whose thread varies from run to run.
+        for (m, k, n) in [(5, 300, 200), (70, 500, 130), (600, 64, 96), (40, 96, 1000)] {
             let a = rng.floats(m * k), wq = rng.int8s(n * k), ws = [Float](repeating: 0.01, count: n), b = rng.floats(n)
             for mode in MatrixMode.allCases {
                 sameBits("matmul \(m)x\(k)x\(n) \(mode)") { ctx in
@@ -51,6 +53,18 @@ final class ThreadTests: XCTestCase {
                 } }
                 return o
             }
+        }
+        // Winograd (a W8A32 path; W8A8 convolutions are int8 implicit GEMMs, covered above) over
+        // 24 × 20 tiles = 8 chunks of 64: 2 and 3 threads reach the handed-out tail again.
+        let xw = rng.floats(48 * 40 * 16), ww = rng.int8s(24 * 9 * 16), sw = [Float](repeating: 0.02, count: 24)
+        sameBits("conv3x3 winograd, 8 chunks") { ctx in
+            var o = [Float](repeating: 0, count: 48 * 40 * 24)
+            ww.withUnsafeBufferPointer { wp in sw.withUnsafeBufferPointer { sp in
+                conv3x3(xw, height: 48, width: 40, inChannels: 16,
+                        WeightMatrix(i8: wp.baseAddress!, scales: sp.baseAddress!, n: 24, k: 9 * 16),
+                        bias: nil, out: &o, mode: .w8a32, ctx: ctx, algorithm: .winograd)
+            } }
+            return o
         }
         let qkv = rng.floats(100 * 3 * 96)
         sameBits("attention") { ctx in
