@@ -241,6 +241,88 @@ void rtk_avx512_i8_rows(long mr, long nc, long k, const int8_t *a, long lda,
     if (mr >= 1 && mr <= 6) sign512_rows_table[mr - 1](nc, k, a, lda, w, ldw, out, ldo);
 }
 
+// Float dot form for few rows on zmm (W8A32 and float weights: the generator's 6-row
+// products). The arithmetic is the generic level's (RowKernels.swift) and avx2.c's: per
+// output, 16 lane-wise FMA chains over 16-value chunks, the fixed tree sum (8 + 8, 4 + 4,
+// 2 + 2, 1 + 1), then the k % 16 tail as scalar FMAs in order, so the bits are the same on
+// every level. Four weight rows per pass (24 zmm sums for 6 rows, 29 of the 32 registers),
+// so each activation load feeds four FMAs: the activation rows (36 KB at k = 1 536, 144 KB
+// at 6 144) come from L2 once per four weight rows. Zen 4, 6 rows, one thread: 82-86 GFLOP/s
+// with two rows per pass (the Swift loop's), 101-102 with four, of a 117 GFLOP/s probe.
+// Passing k in L1-sized chunks, as avx2.c does, lost on the Zen 4 (docs/kernels.md).
+#define RTK_ZW_I8(p) _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(p))))
+#define RTK_ZW_F32(p) _mm512_loadu_ps(p)
+RTK_AVX512 static inline float tree16z(__m512 v) {
+    const __m512i b = _mm512_castps_si512(v);
+    const __m256 s = _mm256_add_ps(_mm256_castsi256_ps(_mm512_castsi512_si256(b)),
+                                   _mm256_castsi256_ps(_mm512_extracti64x4_epi64(b, 1)));
+    const __m128 h = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
+    const __m128 q = _mm_add_ps(h, _mm_movehl_ps(h, h));
+    return _mm_cvtss_f32(q) + _mm_cvtss_f32(_mm_shuffle_ps(q, q, 1));
+}
+// Outputs j ... j + NW - 1 of the MR rows: the lane sums of weight rows j + q over all of k,
+// then the tree sum plus the tail. Prefetches run 1 KB (L1) and 16 KB (L2) ahead along each
+// weight row.
+#define RTK_ZROWS_PASS(T, LOAD, MR, NW, j)                                                       \
+    {                                                                                           \
+        const T *wr[NW];                                                                        \
+        __m512 acc[NW][MR];                                                                     \
+        for (int q = 0; q < (NW); q++) {                                                        \
+            wr[q] = w + ((j) + q) * ldw;                                                        \
+            for (int i = 0; i < (MR); i++) acc[q][i] = _mm512_setzero_ps();                     \
+        }                                                                                       \
+        for (long p = 0; p < k16; p += 16) {                                                    \
+            __m512 v[NW];                                                                       \
+            for (int q = 0; q < (NW); q++) {                                                    \
+                if ((p & 63) == 0) {                                                            \
+                    _mm_prefetch((const char *)(wr[q] + p) + 1024, _MM_HINT_T0);                \
+                    _mm_prefetch((const char *)(wr[q] + p) + 16384, _MM_HINT_T1);               \
+                }                                                                               \
+                v[q] = LOAD(wr[q] + p);                                                         \
+            }                                                                                   \
+            for (int i = 0; i < (MR); i++) {                                                    \
+                const __m512 x = _mm512_loadu_ps(a + i * lda + p);                              \
+                for (int q = 0; q < (NW); q++) acc[q][i] = _mm512_fmadd_ps(x, v[q], acc[q][i]); \
+            }                                                                                   \
+        }                                                                                       \
+        for (int q = 0; q < (NW); q++)                                                          \
+            for (int i = 0; i < (MR); i++) {                                                    \
+                float t = tree16z(acc[q][i]);                                                   \
+                for (long r = k16; r < k; r++) t = __builtin_fmaf(a[i * lda + r], (float)wr[q][r], t); \
+                out[i * ldo + (j) + q] = t;                                                     \
+            }                                                                                   \
+    }
+#define RTK_ZROWS(TAG, T, LOAD, MR)                                                              \
+RTK_AVX512 static void zrows_##TAG##_##MR(long nc, long k, const float *a, long lda,            \
+                                          const T *w, long ldw, float *out, long ldo) {         \
+    const long k16 = k & ~15L;                                                                  \
+    long j = 0;                                                                                 \
+    for (; j + 4 <= nc; j += 4) RTK_ZROWS_PASS(T, LOAD, MR, 4, j)                               \
+    if (j + 2 <= nc) { RTK_ZROWS_PASS(T, LOAD, MR, 2, j) j += 2; }                              \
+    if (j < nc) RTK_ZROWS_PASS(T, LOAD, MR, 1, j)                                               \
+}
+RTK_ZROWS(i8, int8_t, RTK_ZW_I8, 1) RTK_ZROWS(i8, int8_t, RTK_ZW_I8, 2)
+RTK_ZROWS(i8, int8_t, RTK_ZW_I8, 3) RTK_ZROWS(i8, int8_t, RTK_ZW_I8, 4)
+RTK_ZROWS(i8, int8_t, RTK_ZW_I8, 5) RTK_ZROWS(i8, int8_t, RTK_ZW_I8, 6)
+RTK_ZROWS(f32, float, RTK_ZW_F32, 1) RTK_ZROWS(f32, float, RTK_ZW_F32, 2)
+RTK_ZROWS(f32, float, RTK_ZW_F32, 3) RTK_ZROWS(f32, float, RTK_ZW_F32, 4)
+RTK_ZROWS(f32, float, RTK_ZW_F32, 5) RTK_ZROWS(f32, float, RTK_ZW_F32, 6)
+
+typedef void (*zrows_i8_fn)(long, long, const float *, long, const int8_t *, long, float *, long);
+typedef void (*zrows_f32_fn)(long, long, const float *, long, const float *, long, float *, long);
+static const zrows_i8_fn zrows_i8_table[6] = {zrows_i8_1, zrows_i8_2, zrows_i8_3, zrows_i8_4, zrows_i8_5, zrows_i8_6};
+static const zrows_f32_fn zrows_f32_table[6] = {zrows_f32_1, zrows_f32_2, zrows_f32_3,
+                                                zrows_f32_4, zrows_f32_5, zrows_f32_6};
+
+void rtk_avx512_f32_rows_i8(long mr, long nc, long k, const float *a, long lda, const int8_t *w, long ldw,
+                            float *out, long ldo) {
+    if (mr >= 1 && mr <= 6) zrows_i8_table[mr - 1](nc, k, a, lda, w, ldw, out, ldo);
+}
+void rtk_avx512_f32_rows_f32(long mr, long nc, long k, const float *a, long lda, const float *w, long ldw,
+                             float *out, long ldo) {
+    if (mr >= 1 && mr <= 6) zrows_f32_table[mr - 1](nc, k, a, lda, w, ldw, out, ldo);
+}
+
 RTK_AVX512 float rtk_peak_fma_f32(long iterations) {
     __m512 acc[24];
     const __m512 x = _mm512_set1_ps(0.999999f), y = _mm512_set1_ps(1e-7f);
@@ -330,6 +412,12 @@ void rtk_vnni_kernel(long mr, long kc4, const int8_t *const *a, const uint8_t *w
                      const int32_t *corr, const float *scale, float *c, long ldc, int accumulate,
                      const rtk_i8_final *fin) {
     (void)mr; (void)kc4; (void)a; (void)wpanel; (void)corr; (void)scale; (void)c; (void)ldc; (void)accumulate; (void)fin; }
+void rtk_avx512_f32_rows_i8(long mr, long nc, long k, const float *a, long lda, const int8_t *w, long ldw,
+                            float *out, long ldo) {
+    (void)mr; (void)nc; (void)k; (void)a; (void)lda; (void)w; (void)ldw; (void)out; (void)ldo; }
+void rtk_avx512_f32_rows_f32(long mr, long nc, long k, const float *a, long lda, const float *w, long ldw,
+                             float *out, long ldo) {
+    (void)mr; (void)nc; (void)k; (void)a; (void)lda; (void)w; (void)ldw; (void)out; (void)ldo; }
 float rtk_peak_fma_f32(long iterations) { (void)iterations; return 0; }
 int32_t rtk_peak_vnni(long iterations) { (void)iterations; return 0; }
 

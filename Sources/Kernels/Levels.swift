@@ -184,6 +184,8 @@ enum LevelTable {
                                       fromF32: { rtk_pack_f32_from_f32_c($0, $1, $2, $3, $4) })
     static let swiftRowsI8: F32RowsFn<Int8> = { rowDots(mr: $0, nc: $1, k: $2, a: $3, lda: $4, w: $5, ldw: $6, out: $7, ldo: $8) }
     static let swiftRowsF32: F32RowsFn<Float> = { rowDots(mr: $0, nc: $1, k: $2, a: $3, lda: $4, w: $5, ldw: $6, out: $7, ldo: $8) }
+    static let avx512RowsI8: F32RowsFn<Int8> = { rtk_avx512_f32_rows_i8($0, $1, $2, $3, $4, $5, $6, $7, $8) }
+    static let avx512RowsF32: F32RowsFn<Float> = { rtk_avx512_f32_rows_f32($0, $1, $2, $3, $4, $5, $6, $7, $8) }
     static let avx2RowsI8: F32RowsFn<Int8> = { rtk_avx2_f32_rows_i8($0, $1, $2, $3, $4, $5, $6, $7, $8) }
     static let avx2RowsF32: F32RowsFn<Float> = { rtk_avx2_f32_rows_f32($0, $1, $2, $3, $4, $5, $6, $7, $8) }
     static let neonRowsI8: F32RowsFn<Int8> = { rtk_neon_f32_rows_i8($0, $1, $2, $3, $4, $5, $6, $7, $8) }
@@ -273,7 +275,7 @@ enum LevelTable {
             k.int8Probe = nil
             return k
         case .avx512vnni, .avx512:
-            var k = KernelSet(f32: avx512F32, f32Strip: 8, pack: avx512Pack, f32RowsI8: swiftRowsI8, f32RowsF32: swiftRowsF32,
+            var k = KernelSet(f32: avx512F32, f32Strip: 8, pack: avx512Pack, f32RowsI8: avx512RowsI8, f32RowsF32: avx512RowsF32,
                              i8: isa == .avx512vnni ? vnniI8 : pairsI8(zmm: true), fp32Probe: zmmFMA,
                              int8Probe: isa == .avx512vnni
                                 ? Probes.Loop(name: "vpdpbusd zmm x24", macsPerIteration: 24 * 64) { Double(rtk_peak_vnni($0)) }

@@ -60,9 +60,11 @@ final class LevelTests: XCTestCase {
     /// change a bit. Shapes: below the chunking threshold (6 × 1 000), above it with a k tail
     /// and a partial last group (6 × 1 543 × 37), one row over a long k (1 × 9 000), a
     /// chunk remainder (3 × 6 151 × 20: last chunk 7 groups of 16), int8 and float weights.
+    /// The AVX-512 kernel passes four weight rows at a time, then two, then one: 4 × 3 001 × 7
+    /// is one pass of each, 2 × 40 × 6 a k of two chunks and a tail.
     func testFloatRowFormIsTheSameBitsOnEveryLevel() {
         var rng = TestRNG(77)
-        for (m, k, n) in [(6, 1000, 19), (6, 1543, 37), (1, 9000, 5), (3, 6151, 20), (5, 2048, 33)] {
+        for (m, k, n) in [(6, 1000, 19), (6, 1543, 37), (1, 9000, 5), (3, 6151, 20), (5, 2048, 33), (4, 3001, 7), (2, 40, 6)] {
             let a = rng.floats(m * k), wq = rng.int8s(n * k), wf = rng.floats(n * k)
             let ws = (0..<n).map { _ in 0.001 + abs(rng.float()) * 0.01 }
             compareLevels("row form int8 \(m)x\(k)x\(n)", bitwise: true) { ctx in
