@@ -61,7 +61,7 @@ final class LevelTests: XCTestCase {
     /// and a partial last group (6 × 1 543 × 37), one row over a long k (1 × 9 000), a
     /// chunk remainder (3 × 6 151 × 20: last chunk 7 groups of 16), int8 and float weights.
     /// The AVX-512 kernel passes four weight rows at a time, then two, then one: 4 × 3 001 × 7
-    /// is one pass of each, 2 × 40 × 6 a k of two chunks and a tail.
+    /// is one pass of each; 2 × 40 × 6 has two 16-value steps and a tail of 8.
     func testFloatRowFormIsTheSameBitsOnEveryLevel() {
         var rng = TestRNG(77)
         for (m, k, n) in [(6, 1000, 19), (6, 1543, 37), (1, 9000, 5), (3, 6151, 20), (5, 2048, 33), (4, 3001, 7), (2, 40, 6)] {

@@ -129,7 +129,7 @@ void rtk_avx2_f32_rows_i8(long mr, long nc, long k, const float *a, long lda, co
                           float *out, long ldo);
 void rtk_avx2_f32_rows_f32(long mr, long nc, long k, const float *a, long lda, const float *w, long ldw,
                            float *out, long ldo);
-/// The same on zmm, two weight rows per pass. Requires RTK_CPU_AVX512.
+/// The same on zmm, four weight rows per pass. Requires RTK_CPU_AVX512.
 void rtk_avx512_f32_rows_i8(long mr, long nc, long k, const float *a, long lda, const int8_t *w, long ldw,
                             float *out, long ldo);
 void rtk_avx512_f32_rows_f32(long mr, long nc, long k, const float *a, long lda, const float *w, long ldw,
