@@ -142,11 +142,11 @@ RTK_AVX2 static inline void store_scaled16(__m256i lo, __m256i hi, float scale, 
         for (int i = 0; i < MR; i++)                                                            \
             ACC[i] = STEP(ACC[i], v_, _mm256_loadu_si256((const __m256i *)(a + i * lda + p)));  \
     }
-// The k % 32 tail of weight row wr, through a zero-padded copy.
-#define RTK_ROWS_TAIL(MR, LOADW, STEP, ACC)                                                      \
+// The k % 32 tail of weight row WR, through a zero-padded copy.
+#define RTK_ROWS_TAIL(MR, WR, LOADW, STEP, ACC)                                                  \
     if (p < k) {                                                                                \
         int8_t tail[32] = {0};                                                                  \
-        memcpy(tail, wr + p, (size_t)(k - p));                                                  \
+        memcpy(tail, (WR) + p, (size_t)(k - p));                                                \
         RTK_ROWS_STEP32(MR, LOADW(tail), STEP, ACC)                                             \
     }
 // The few-row int8 products of this level: |w| (unsigned) times x XOR m, where m is the sign
@@ -204,7 +204,7 @@ RTK_AVX2 static void NAME##_##MR(long nc, long k, const int8_t *a, long lda, con
             _mm_prefetch((const char *)wr + p + 16384, _MM_HINT_T1);                            \
             RTK_ROWS_STEP32(MR, LOADW(wr + p), xor_step, acc)                                   \
         }                                                                                       \
-        RTK_ROWS_TAIL(MR, LOADW, xor_step, acc)                                                 \
+        RTK_ROWS_TAIL(MR, wr, LOADW, xor_step, acc)                                             \
         const int32_t t = (TERM);                                                               \
         for (int i = 0; i < MR; i++) out[i * ldo + j] = rtk_hsum8_epi32(acc[i]) + t;            \
     }                                                                                           \
@@ -237,12 +237,6 @@ void rtk_avx2_i8_rows_t(long mr, long nc, long k, const int8_t *a, long lda, con
 // The arithmetic is exactly the generic level's (RowKernels.swift): per output, 16 lane-wise
 // FMA chains over 16-value chunks, the fixed tree sum (8 + 8, 4 + 4, 2 + 2, 1 + 1), then the
 // k % 16 tail as scalar FMAs in order, so the result is the same bits on every level.
-RTK_AVX2 static inline float tree16(__m256 lo, __m256 hi) {
-    const __m256 a = _mm256_add_ps(lo, hi);
-    const __m128 b = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
-    const __m128 c = _mm_add_ps(b, _mm_movehl_ps(b, b));
-    return _mm_cvtss_f32(c) + _mm_cvtss_f32(_mm_shuffle_ps(c, c, 1));
-}
 #define RTK_W8_I8(p) _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(p))))
 #define RTK_W8_F32(p) _mm256_loadu_ps(p)
 // Each output's 16 lane sums over p in [c0, c1) (multiples of 16), added to acc[MR][2]: weight
@@ -263,7 +257,7 @@ RTK_AVX2 static inline float tree16(__m256 lo, __m256 hi) {
 // out[i * ldo + j] = the tree sum of acc[i] plus the k % 16 tail, for the MR rows.
 #define RTK_FROWS_FINISH(MR, wr, acc, j)                                                         \
     for (int i = 0; i < MR; i++) {                                                              \
-        float t = tree16(acc[i][0], acc[i][1]);                                                 \
+        float t = rtk_tree16_ps(acc[i][0], acc[i][1]);                                                 \
         for (long r = k16; r < k; r++) t = __builtin_fmaf(a[i * lda + r], (float)(wr)[r], t);   \
         out[i * ldo + (j)] = t;                                                                 \
     }
@@ -379,13 +373,8 @@ void rtk_avxvnni_i8_kernel(int evex, long mr, long kc4, const int8_t *const *a, 
                 s1[i] = DP(s1[i], v1, x);                                                       \
             }                                                                                   \
         }                                                                                       \
-        if (p < k) {                                                                            \
-            int8_t t0[32] = {0}, t1[32] = {0};                                                  \
-            memcpy(t0, w0 + p, (size_t)(k - p));                                                \
-            memcpy(t1, w1 + p, (size_t)(k - p));                                                \
-            RTK_ROWS_STEP32(MR, RTK_LOADW_BIASED(t0), DP, s0)                                   \
-            RTK_ROWS_STEP32(MR, RTK_LOADW_BIASED(t1), DP, s1)                                   \
-        }                                                                                       \
+        RTK_ROWS_TAIL(MR, w0, RTK_LOADW_BIASED, DP, s0)                                         \
+        RTK_ROWS_TAIL(MR, w1, RTK_LOADW_BIASED, DP, s1)                                         \
         for (int i = 0; i < MR; i++) {                                                          \
             out[i * ldo + (j)] = rtk_hsum8_epi32(s0[i]);                                        \
             out[i * ldo + (j) + 1] = rtk_hsum8_epi32(s1[i]);                                    \
@@ -415,7 +404,7 @@ ATTR static void rows_##TAG##_##MR(long nc, long k, const int8_t *a, long lda,  
             RTK_ROWS_STEP32(MR, RTK_LOADW_BIASED(wr + p), DP, acc)                              \
             p += 32;                                                                            \
         }                                                                                       \
-        RTK_ROWS_TAIL(MR, RTK_LOADW_BIASED, DP, odd)                                            \
+        RTK_ROWS_TAIL(MR, wr, RTK_LOADW_BIASED, DP, odd)                                        \
         for (int i = 0; i < MR; i++) out[i * ldo + j] = rtk_hsum8_epi32(_mm256_add_epi32(acc[i], odd[i])); \
     }                                                                                           \
 }

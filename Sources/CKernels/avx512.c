@@ -11,6 +11,8 @@
 #define RTK_VNNI RTK_X86_TARGET("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni")
 
 #include "x86_transpose.h"
+#define RTK_AVX2 RTK_X86_TARGET("avx2,fma")
+#include "x86_hsum.h"
 
 static inline __mmask16 mask16(long n) { return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1); }
 static inline __mmask64 mask64(long n) { return n >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << n) - 1); }
@@ -254,11 +256,8 @@ void rtk_avx512_i8_rows(long mr, long nc, long k, const int8_t *a, long lda,
 #define RTK_ZW_F32(p) _mm512_loadu_ps(p)
 RTK_AVX512 static inline float tree16z(__m512 v) {
     const __m512i b = _mm512_castps_si512(v);
-    const __m256 s = _mm256_add_ps(_mm256_castsi256_ps(_mm512_castsi512_si256(b)),
-                                   _mm256_castsi256_ps(_mm512_extracti64x4_epi64(b, 1)));
-    const __m128 h = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
-    const __m128 q = _mm_add_ps(h, _mm_movehl_ps(h, h));
-    return _mm_cvtss_f32(q) + _mm_cvtss_f32(_mm_shuffle_ps(q, q, 1));
+    return rtk_tree16_ps(_mm256_castsi256_ps(_mm512_castsi512_si256(b)),
+                         _mm256_castsi256_ps(_mm512_extracti64x4_epi64(b, 1)));
 }
 // Outputs j ... j + NW - 1 of the MR rows: the lane sums of weight rows j + q over all of k,
 // then the tree sum plus the tail. Prefetches run 1 KB (L1) and 16 KB (L2) ahead along each
